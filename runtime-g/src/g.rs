@@ -1,0 +1,117 @@
+//! The goroutine descriptor: port of `g` (runtime2.go) and `malg` (proc.go).
+
+use core::any::Any;
+use core::sync::atomic::AtomicU32;
+
+use crate::gobuf::Gobuf;
+use crate::stack::{Stack, stackalloc};
+use crate::status::{_Gidle, WaitReason};
+
+/// Stack space kept free above `stackguard0` (Go's `stackGuard`). gort does
+/// not grow stacks, so the guard is informational: it tells tools where the
+/// usable stack ends.
+pub const STACK_GUARD: usize = 928;
+
+/// Goroutine-local values, keyed by the address of their `goroutine_local!`
+/// static. Boxed so that references handed out stay put while the map grows.
+pub type Locals = hashbrown::HashMap<usize, Box<dyn Any>>;
+
+/// A goroutine: port of `g` (runtime2.go).
+///
+/// Gs are allocated by [`malg`] and never freed (as in Go): a G pointer stays
+/// valid for the life of the process, so any thread may read its atomic
+/// status. Every other field is owned according to the status table in
+/// [`crate::status`]: only the owner of the G in its current status may read
+/// or write them, always through the raw pointer, never through a `&mut G`.
+#[repr(C)]
+pub struct G {
+    /// Bounds of the stack; `{0, 0}` for a g0 that runs on an OS stack until
+    /// `mstart` fills in the thread's real bounds.
+    pub stack: Stack,
+    /// `stack.lo + STACK_GUARD` while the G may run; Go's preemption check
+    /// compares SP against it.
+    pub stackguard0: usize,
+    /// Same for C/system code (g0, gsignal); `usize::MAX` on user Gs.
+    pub stackguard1: usize,
+    /// Saved context while not running.
+    pub sched: Gobuf,
+    /// One of the `_G*` statuses; changed only with `casgstatus`.
+    pub atomicstatus: AtomicU32,
+    /// Goroutine id; 1 is the main goroutine; 0 for g0s.
+    pub goid: u64,
+    /// The M running this G (`muintptr`, an `*mut M` of runtime-m); null
+    /// unless `_Grunning`/`_Gsyscall`.
+    pub m: *mut (),
+    /// Next G on whatever queue or list holds this one (`guintptr`).
+    pub schedlink: *mut G,
+    /// Next G on its runtime's list of all Gs (Go's `allgs` slice, here an
+    /// append-only list so that dumps can walk it without a lock). Written
+    /// once before the G is published.
+    pub alllink: *mut G,
+    /// Why the G is `_Gwaiting`.
+    pub waitreason: WaitReason,
+    /// Whether the G is a runtime helper, hidden from counts and dumps.
+    pub system: bool,
+    /// A preemption request, honoured at the next runtime call.
+    pub preempt: bool,
+    /// When the G started waiting (nanotime), for "N minutes" in dumps.
+    pub waitsince: i64,
+    /// Value passed by the waker (`param`).
+    pub param: *mut (),
+    /// The M this G is locked to (`lockedm`), an `*mut M`.
+    pub lockedm: *mut (),
+    /// Goid of the goroutine that created this one.
+    pub parent_goid: u64,
+    /// The function the goroutine runs (`startpc` + closure). Taken by the
+    /// goroutine when it starts.
+    pub startfn: Option<Box<dyn FnOnce() + Send + 'static>>,
+    /// Goroutine-local storage (see `gort::goroutine_local!`); dropped when
+    /// the goroutine exits, on its own stack.
+    pub locals: Option<Box<Locals>>,
+    /// Where the goroutine last panicked (`file:line:col`), recorded by the
+    /// panic hook so that an unrecovered panic can say where it came from.
+    pub panic_location: Option<String>,
+}
+
+impl G {
+    fn new() -> G {
+        G {
+            stack: Stack::default(),
+            stackguard0: 0,
+            stackguard1: usize::MAX,
+            sched: Gobuf::default(),
+            atomicstatus: AtomicU32::new(_Gidle),
+            goid: 0,
+            m: core::ptr::null_mut(),
+            schedlink: core::ptr::null_mut(),
+            alllink: core::ptr::null_mut(),
+            waitreason: WaitReason::Zero,
+            system: false,
+            preempt: false,
+            waitsince: 0,
+            param: core::ptr::null_mut(),
+            lockedm: core::ptr::null_mut(),
+            parent_goid: 0,
+            startfn: None,
+            locals: None,
+            panic_location: None,
+        }
+    }
+}
+
+/// malg: port of runtime.malg (proc.go). Allocates a G in `_Gidle` with a
+/// stack of at least `stacksize` usable bytes, or, when `stacksize < 0`,
+/// with no stack of its own: a g0 that will run on an OS thread's stack
+/// (Go's `mStackIsSystemAllocated` case, and m0 everywhere).
+pub fn malg(stacksize: isize) -> *mut G {
+    let gp = Box::into_raw(Box::new(G::new()));
+    if let Ok(n) = usize::try_from(stacksize) {
+        let s = stackalloc(n);
+        // SAFETY: gp was just allocated and is not yet shared.
+        unsafe {
+            (*gp).stack = s;
+            (*gp).stackguard0 = s.lo + STACK_GUARD;
+        }
+    }
+    gp
+}

@@ -1,0 +1,217 @@
+//! Stack-overflow detection: the SIGSEGV/SIGBUS half of Go's
+//! `sighandler` (signal_unix.go) and `newstack`'s overflow report (stack.go).
+//!
+//! A goroutine that runs past its stack touches the guard page below
+//! `stack.lo`. The handler runs on the thread's alternate signal stack (the
+//! faulting stack is unusable), maps the fault address to a stack with the
+//! lock-free arena registry, prints Go's report and exits with status 2:
+//!
+//! ```text
+//! runtime: goroutine stack exceeds 262144-byte limit
+//! runtime: sp=0x… stack=[0x…, 0x…]
+//! fatal error: stack overflow
+//!
+//! goroutine 7 [running]:
+//! ```
+//!
+//! It is async-signal-safe: no allocation, no locks, only atomics, a
+//! const-initialised thread-local read, `write(2)` and `_exit(2)`. A fault
+//! that is not a guard hit is passed to the handler that was installed before
+//! (std's own guard-page reporter, or the default action).
+
+use core::cell::Cell;
+use std::sync::{Once, OnceLock};
+
+use crate::stack::guard_hit;
+use crate::throw::{DYING, write_stderr};
+use crate::tls::getg;
+
+static INSTALL: Once = Once::new();
+static PREV: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
+
+/// Size of the alternate signal stack gort gives threads that lack one.
+const ALTSTACK_SIZE: usize = 64 * 1024;
+
+/// Installs the process-wide SIGSEGV/SIGBUS handler (once).
+pub fn install_stack_overflow_handler() {
+    INSTALL.call_once(|| {
+        let mut prev: [libc::sigaction; 2] =
+            // SAFETY: sigaction is plain old data; all-zero is a valid value.
+            unsafe { core::mem::zeroed() };
+        for (i, sig) in [libc::SIGSEGV, libc::SIGBUS].into_iter().enumerate() {
+            // SAFETY: we build a valid sigaction for a handler with the
+            // SA_SIGINFO signature and install it; prev receives the old one.
+            unsafe {
+                let mut sa: libc::sigaction = core::mem::zeroed();
+                sa.sa_sigaction = handler as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, &mut prev[i]);
+            }
+        }
+        let _ = PREV.set(prev);
+    });
+}
+
+struct AltStack(usize);
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        if self.0 == 0 {
+            return;
+        }
+        // SAFETY: disable the alternate stack we installed on this thread
+        // before unmapping it; the thread is exiting.
+        unsafe {
+            let ss = libc::stack_t { ss_sp: core::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: ALTSTACK_SIZE };
+            libc::sigaltstack(&ss, core::ptr::null_mut());
+            libc::munmap(self.0 as *mut libc::c_void, ALTSTACK_SIZE);
+        }
+    }
+}
+
+thread_local! {
+    static ALT: Cell<bool> = const { Cell::new(false) };
+    static ALT_OWNED: core::cell::RefCell<AltStack> = const { core::cell::RefCell::new(AltStack(0)) };
+}
+
+/// Gives the calling thread an alternate signal stack if it has none (part
+/// of Go's `minit`/`minitSignalStack`). std already does this for the threads
+/// it creates; threads made elsewhere get one here.
+pub fn minit_signal_stack() {
+    if ALT.with(|a| a.replace(true)) {
+        return;
+    }
+    // SAFETY: query the current alternate stack into a local.
+    let mut cur: libc::stack_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::sigaltstack(core::ptr::null(), &mut cur) };
+    if cur.ss_flags & libc::SS_DISABLE == 0 {
+        return;
+    }
+    // SAFETY: a fresh anonymous mapping, used only as this thread's
+    // signal stack and unmapped when the thread exits (AltStack::drop).
+    unsafe {
+        let p = libc::mmap(
+            core::ptr::null_mut(),
+            ALTSTACK_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return; // an overflow would then die by the default action
+        }
+        let ss = libc::stack_t { ss_sp: p, ss_flags: 0, ss_size: ALTSTACK_SIZE };
+        libc::sigaltstack(&ss, core::ptr::null_mut());
+        ALT_OWNED.with(|a| a.borrow_mut().0 = p as usize);
+    }
+}
+
+/// Formats `v` in hex with a `0x` prefix into `buf`; returns the text.
+fn hex(v: usize, buf: &mut [u8; 20]) -> &[u8] {
+    let digits = b"0123456789abcdef";
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = digits[v & 15];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    i -= 1;
+    buf[i] = b'x';
+    i -= 1;
+    buf[i] = b'0';
+    &buf[i..]
+}
+
+/// Formats `v` in decimal into `buf`; returns the text.
+fn dec(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for SA_SIGINFO handlers.
+    let addr = unsafe { (*info).si_addr() } as usize;
+    if let Some(s) = guard_hit(addr) {
+        report_overflow(s.lo, s.hi, ctx);
+    }
+    chain(sig, info, ctx);
+}
+
+fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
+    if DYING.fetch_add(1, core::sync::atomic::Ordering::AcqRel) != 0 {
+        loop {
+            // SAFETY: another thread is reporting and exiting.
+            unsafe { libc::pause() };
+        }
+    }
+    // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
+    // ucontext_t; RSP is a plain register slot.
+    let sp = unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RSP as usize] } as usize;
+    let mut b = [0u8; 20];
+    write_stderr(b"runtime: goroutine stack exceeds ");
+    write_stderr(dec((hi - lo) as u64, &mut b));
+    write_stderr(b"-byte limit\nruntime: sp=");
+    write_stderr(hex(sp, &mut b));
+    write_stderr(b" stack=[");
+    write_stderr(hex(lo, &mut b));
+    write_stderr(b", ");
+    write_stderr(hex(hi, &mut b));
+    write_stderr(b"]\nfatal error: stack overflow\n\n");
+    let gp = getg();
+    // SAFETY: a non-null g slot points at a live G (Gs are never freed);
+    // goid and stack are plain words written before the G ran.
+    let goid = if gp.is_null() { 0 } else { unsafe { if (*gp).stack.lo == lo { (*gp).goid } else { 0 } } };
+    if goid != 0 {
+        write_stderr(b"goroutine ");
+        write_stderr(dec(goid, &mut b));
+        write_stderr(b" [running]:\n");
+    } else {
+        write_stderr(b"runtime stack:\n");
+    }
+    crate::throw::exit(2)
+}
+
+/// Passes a fault that is not ours to the previous handler.
+fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let idx = if sig == libc::SIGSEGV { 0 } else { 1 };
+    if let Some(prev) = PREV.get() {
+        let p = prev[idx];
+        if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN {
+            if p.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: the previous handler was installed with the
+                // SA_SIGINFO signature; we call it as the kernel would.
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { core::mem::transmute(p.sa_sigaction) };
+                f(sig, info, ctx);
+            } else {
+                // SAFETY: a plain one-argument handler.
+                let f: extern "C" fn(libc::c_int) = unsafe { core::mem::transmute(p.sa_sigaction) };
+                f(sig);
+            }
+            return;
+        }
+    }
+    // Default action: restore it and return; the fault repeats and kills us.
+    // SAFETY: installing SIG_DFL for the signal being handled.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(sig, &sa, core::ptr::null_mut());
+    }
+}

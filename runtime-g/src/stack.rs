@@ -1,0 +1,295 @@
+//! Goroutine stacks: port, in purpose, of `stackalloc`/`stackfree`
+//! (`runtime/stack.go`), re-designed for Rust.
+//!
+//! Go copies stacks to grow them. Rust cannot (its frames hold pointers into
+//! the stack), so a gort stack is a fixed slot of address space — 256 KiB by
+//! default — of which only the touched pages cost memory. What bounds a
+//! program is then the number of *mappings*: one `mmap` plus one guard per
+//! stack would split into two VMAs each, and Linux's default
+//! `vm.max_map_count` of 65530 would cap a program near 32,000 goroutines.
+//!
+//! So stacks are carved out of large `MAP_NORESERVE` arenas (1 GiB, about
+//! 4,000 default stacks each) and each slot's lowest page becomes a guard with
+//! `madvise(MADV_GUARD_INSTALL)` (Linux 6.13+), which marks page-table entries
+//! and does not split the VMA. On older kernels the guard falls back to
+//! `mprotect(PROT_NONE)`, which does split it; when that hits
+//! `vm.max_map_count` the runtime says so and how to raise it.
+//!
+//! ```text
+//!  arena base                                            arena end
+//!  | guard | stack 0 ........ | guard | stack 1 ........ | ...
+//!          ^lo            hi^         ^lo            hi^
+//! ```
+//!
+//! Stack overflow is detected by the SIGSEGV handler (see [`crate::signal`]),
+//! which maps a fault address to a slot with [`guard_hit`] using a lock-free
+//! registry of arenas, since it runs in a signal handler.
+//!
+//! Rejected: one `mmap` per stack (the map-count cap above, and a syscall per
+//! goroutine); growing stacks by copying (unsound for Rust); segmented stacks
+//! (need compiler support).
+
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::throw::{fatal_error, print};
+
+/// Page size assumed for guards and rounding (x86_64 Linux).
+pub const PAGE_SIZE: usize = 4096;
+/// Bytes of guard below every stack. One page suffices: rustc emits stack
+/// probes for frames larger than a page, so no frame can step over it.
+pub const GUARD_SIZE: usize = PAGE_SIZE;
+/// Default usable goroutine stack size (the issue asks for at least 256 KiB).
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+/// Smallest stack `stackalloc` hands out.
+pub const MIN_STACK_SIZE: usize = 16 * 1024;
+/// Address space reserved per arena.
+const ARENA_BYTES: usize = 1 << 30;
+/// Smallest arena tried when the address space is tight (`ulimit -v`).
+const MIN_ARENA_SLOTS: usize = 4;
+/// Capacity of the signal-safe arena registry.
+const MAX_ARENAS: usize = 1 << 14;
+
+/// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc release.
+const MADV_GUARD_INSTALL: libc::c_int = 102;
+
+/// Bounds of a goroutine stack: port of `stack` (runtime2.go). The usable
+/// range is `[lo, hi)`; the guard page sits just below `lo`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stack {
+    pub lo: usize,
+    pub hi: usize,
+}
+
+impl Stack {
+    /// Usable size in bytes.
+    pub fn size(&self) -> usize {
+        self.hi - self.lo
+    }
+}
+
+/// How guard pages are installed on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardMode {
+    /// Not decided yet (no stack allocated).
+    Unknown,
+    /// `madvise(MADV_GUARD_INSTALL)`: no VMA split.
+    GuardInstall,
+    /// `mprotect(PROT_NONE)`: one VMA split per stack.
+    Mprotect,
+}
+
+static GUARD_MODE: AtomicU8 = AtomicU8::new(0);
+
+/// The guard mechanism chosen at the first stack allocation.
+pub fn guard_mode() -> GuardMode {
+    match GUARD_MODE.load(Ordering::Relaxed) {
+        1 => GuardMode::GuardInstall,
+        2 => GuardMode::Mprotect,
+        _ => GuardMode::Unknown,
+    }
+}
+
+/// Signal-safe registry of arenas: entries are written once, before `NARENAS`
+/// is published with release ordering, and never change afterwards.
+static ARENA_BASE: [AtomicUsize; MAX_ARENAS] = [const { AtomicUsize::new(0) }; MAX_ARENAS];
+static ARENA_LEN: [AtomicUsize; MAX_ARENAS] = [const { AtomicUsize::new(0) }; MAX_ARENAS];
+static ARENA_SLOT: [AtomicUsize; MAX_ARENAS] = [const { AtomicUsize::new(0) }; MAX_ARENAS];
+static NARENAS: AtomicUsize = AtomicUsize::new(0);
+
+/// If `addr` lies in the guard page of a goroutine stack, returns that stack.
+/// Async-signal-safe: atomics only.
+pub fn guard_hit(addr: usize) -> Option<Stack> {
+    let n = NARENAS.load(Ordering::Acquire);
+    for i in 0..n {
+        let base = ARENA_BASE[i].load(Ordering::Relaxed);
+        let len = ARENA_LEN[i].load(Ordering::Relaxed);
+        if addr < base || addr >= base + len {
+            continue;
+        }
+        let slot = ARENA_SLOT[i].load(Ordering::Relaxed);
+        let start = base + (addr - base) / slot * slot;
+        if addr < start + GUARD_SIZE {
+            return Some(Stack { lo: start + GUARD_SIZE, hi: start + slot });
+        }
+        return None;
+    }
+    None
+}
+
+/// One size class: arenas of equal slots, and the stacks given back.
+struct Class {
+    /// Usable size of each stack of this class.
+    size: usize,
+    /// Guard + stack.
+    slot: usize,
+    /// Next uncarved slot in the current arena, and that arena's end.
+    next: usize,
+    end: usize,
+    /// Stacks returned by `stackfree`, guards still installed (LIFO, so the
+    /// most recently touched, cache-warm stacks are reused first).
+    free: Vec<usize>,
+}
+
+/// Pool of all classes. A leaf lock: held for a few instructions or one
+/// `mmap`, never across a goroutine switch.
+static POOL: Mutex<Vec<Class>> = Mutex::new(Vec::new());
+
+/// Rounds a requested size to the page-multiple usable size `stackalloc`
+/// gives out.
+pub fn round_stack_size(n: usize) -> usize {
+    n.max(MIN_STACK_SIZE).next_multiple_of(PAGE_SIZE)
+}
+
+/// stackalloc: port of runtime.stackalloc (stack.go). Returns a stack of at
+/// least `n` usable bytes with a guard page below it. On exhaustion it ends
+/// the program with a message that names what ran out and how to raise it.
+pub fn stackalloc(n: usize) -> Stack {
+    let size = round_stack_size(n);
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let idx = match pool.iter().position(|c| c.size == size) {
+        Some(i) => i,
+        None => {
+            pool.push(Class { size, slot: size + GUARD_SIZE, next: 0, end: 0, free: Vec::new() });
+            pool.len() - 1
+        }
+    };
+    let class = &mut pool[idx];
+    if let Some(lo) = class.free.pop() {
+        return Stack { lo, hi: lo + size };
+    }
+    if class.next + class.slot > class.end {
+        let (base, len) = new_arena(class.slot);
+        class.next = base;
+        class.end = base + len;
+    }
+    let start = class.next;
+    class.next += class.slot;
+    install_guard(start);
+    Stack { lo: start + GUARD_SIZE, hi: start + class.slot }
+}
+
+/// stackfree: port of runtime.stackfree (stack.go). Gives `s` back to its
+/// class; its pages are released to the OS so that an exited deep recursion
+/// does not keep its memory.
+///
+/// # Safety
+/// `s` must come from [`stackalloc`] and nothing may use it any more.
+pub unsafe fn stackfree(s: Stack) {
+    // SAFETY: the caller guarantees nothing uses the stack; MADV_DONTNEED on
+    // an anonymous private mapping only drops its contents. Guard markers
+    // survive MADV_DONTNEED, and the range excludes the guard page anyway.
+    unsafe { libc::madvise(s.lo as *mut libc::c_void, s.size(), libc::MADV_DONTNEED) };
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    match pool.iter_mut().find(|c| c.size == s.size()) {
+        Some(c) => c.free.push(s.lo),
+        None => fatal_error("stackfree: stack of unknown size"),
+    }
+}
+
+/// Reserves a new arena for slots of `slot` bytes and registers it. Tries
+/// smaller arenas when the address space is limited.
+fn new_arena(slot: usize) -> (usize, usize) {
+    let mut slots = (ARENA_BYTES / slot).max(MIN_ARENA_SLOTS);
+    loop {
+        let len = slots * slot;
+        // SAFETY: an anonymous private reservation at an address of the
+        // kernel's choosing; it aliases nothing.
+        let p = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p != libc::MAP_FAILED {
+            register_arena(p as usize, len, slot);
+            return (p as usize, len);
+        }
+        let err = std::io::Error::last_os_error();
+        if slots > MIN_ARENA_SLOTS {
+            slots = (slots / 4).max(MIN_ARENA_SLOTS);
+            continue;
+        }
+        print(&format!(
+            "runtime: cannot reserve {len} bytes of address space for goroutine stacks: mmap: {err}\n\
+             runtime: the address-space limit (ulimit -v / RLIMIT_AS) or strict overcommit \
+             (vm.overcommit_memory=2) refused it; raise the limit, or give goroutines smaller \
+             stacks with gort::Builder::stack_size\n"
+        ));
+        fatal_error("runtime: cannot allocate memory for goroutine stacks");
+    }
+}
+
+fn register_arena(base: usize, len: usize, slot: usize) {
+    let i = NARENAS.load(Ordering::Relaxed);
+    if i == MAX_ARENAS {
+        fatal_error("runtime: too many goroutine stack arenas");
+    }
+    ARENA_BASE[i].store(base, Ordering::Relaxed);
+    ARENA_LEN[i].store(len, Ordering::Relaxed);
+    ARENA_SLOT[i].store(slot, Ordering::Relaxed);
+    // Publishes the three stores above to guard_hit. Only stackalloc (under
+    // POOL) writes, so a plain store after the load is race-free.
+    NARENAS.store(i + 1, Ordering::Release);
+}
+
+/// Makes the page at `start` a guard page.
+fn install_guard(start: usize) {
+    let mode = GUARD_MODE.load(Ordering::Relaxed);
+    if mode != 2 {
+        // SAFETY: [start, start+GUARD_SIZE) is an unused page of one of our
+        // arenas; installing a guard there cannot affect other memory.
+        let r = unsafe { libc::madvise(start as *mut libc::c_void, GUARD_SIZE, MADV_GUARD_INSTALL) };
+        if r == 0 {
+            GUARD_MODE.store(1, Ordering::Relaxed);
+            return;
+        }
+        let err = std::io::Error::last_os_error();
+        if mode == 1 || err.raw_os_error() != Some(libc::EINVAL) {
+            print(&format!("runtime: madvise(MADV_GUARD_INSTALL) on a goroutine stack failed: {err}\n"));
+            fatal_error("runtime: cannot install stack guard page");
+        }
+        // EINVAL on first use: the kernel predates Linux 6.13.
+        GUARD_MODE.store(2, Ordering::Relaxed);
+    }
+    // SAFETY: as above; PROT_NONE on our own unused page.
+    let r = unsafe { libc::mprotect(start as *mut libc::c_void, GUARD_SIZE, libc::PROT_NONE) };
+    if r != 0 {
+        let err = std::io::Error::last_os_error();
+        let max = std::fs::read_to_string("/proc/sys/vm/max_map_count").unwrap_or_default();
+        print(&format!(
+            "runtime: cannot install a goroutine stack guard page: mprotect: {err}\n\
+             runtime: this kernel lacks MADV_GUARD_INSTALL (Linux 6.13+), so every guard page \
+             splits a mapping, and the process has reached vm.max_map_count ({}); raise it, e.g. \
+             `sysctl -w vm.max_map_count=1048576`\n",
+            max.trim()
+        ));
+        fatal_error("runtime: cannot allocate goroutine stack");
+    }
+}
+
+/// Bounds of the calling OS thread's stack, for a g0 made by `malg(-1)` that
+/// runs on it (port of the bounds half of runtime.mstart0 / `minit` on
+/// systems where the OS allocates the thread stack).
+pub fn current_thread_stack() -> Stack {
+    // SAFETY: pthread_getattr_np fills `attr` for the calling thread; we
+    // destroy it afterwards; all pointers are to locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = core::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            fatal_error("runtime: pthread_getattr_np failed on the current thread");
+        }
+        let mut addr: *mut libc::c_void = core::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        // The lowest page of a pthread stack (or the main thread's
+        // rlimit-sized region) is the guard or is not yet mapped; leave it.
+        Stack { lo: addr as usize + GUARD_SIZE, hi: addr as usize + size }
+    }
+}

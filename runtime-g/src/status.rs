@@ -1,0 +1,182 @@
+//! Goroutine statuses and `casgstatus`: port of the `_G*` constants of
+//! `runtime/runtime2.go` and of `casgstatus`/`readgstatus` (`runtime/proc.go`).
+//!
+//! Each status is a contract about who owns the goroutine (its stack and its
+//! `sched` buffer) and where it may be found:
+//!
+//! | status       | owner of the stack            | on a run queue | `g.m` valid |
+//! |--------------|-------------------------------|----------------|-------------|
+//! | `_Gidle`     | the allocator (just `malg`ed) | no             | no          |
+//! | `_Grunnable` | the run queue that holds it   | yes            | no          |
+//! | `_Grunning`  | the M in `g.m`, running it    | no             | yes         |
+//! | `_Gsyscall`  | the M in `g.m`, in a syscall  | no             | yes         |
+//! | `_Gwaiting`  | whoever will `ready` it       | no             | no          |
+//! | `_Gdead`     | the free list (`gfput`)       | no             | no          |
+//!
+//! gort has no garbage collector, so the `_Gscan` bit that Go's GC sets is
+//! never set; `casgstatus` still rejects it as Go does. A failed transition is
+//! always a runtime bug here (nothing else can hold the status word), so where
+//! Go would spin waiting for a scan to finish, gort throws.
+#![allow(non_upper_case_globals)]
+
+use core::sync::atomic::Ordering;
+
+use crate::G;
+use crate::throw::{print, throw};
+
+/// Just allocated, not yet initialised.
+pub const _Gidle: u32 = 0;
+/// On a run queue; not executing user code; the stack is not owned.
+pub const _Grunnable: u32 = 1;
+/// May execute user code; the stack is owned by this goroutine; it has an M
+/// (and a P) and is on no run queue.
+pub const _Grunning: u32 = 2;
+/// Executing a blocking system call on behalf of user code; owns its stack,
+/// has an M, is on no run queue.
+pub const _Gsyscall: u32 = 3;
+/// Blocked in the runtime; recorded somewhere (a channel wait queue, a
+/// semaphore root, a waiter list) so that it can be `ready`ed.
+pub const _Gwaiting: u32 = 4;
+/// Unused: just exited, on a free list, or just being initialised.
+pub const _Gdead: u32 = 6;
+/// Stopped itself for a preemption request (kept for parity; unused so far).
+pub const _Gpreempted: u32 = 9;
+/// GC scan bit, combined with one of the above. Never set by gort.
+pub const _Gscan: u32 = 0x1000;
+
+/// Name of a status as Go's `gStatusStrings` spells it.
+pub fn gstatus_name(s: u32) -> &'static str {
+    match s & !_Gscan {
+        _Gidle => "idle",
+        _Grunnable => "runnable",
+        _Grunning => "running",
+        _Gsyscall => "syscall",
+        _Gwaiting => "waiting",
+        _Gdead => "dead",
+        _Gpreempted => "preempted",
+        _ => "???",
+    }
+}
+
+/// Transitions the runtime performs. Anything else is a bug; it is checked in
+/// debug builds (cheap) and always rejected when the CAS fails.
+fn legal(old: u32, new: u32) -> bool {
+    matches!(
+        (old, new),
+        (_Gidle, _Gdead)
+            | (_Gdead, _Grunnable)
+            | (_Gdead, _Gwaiting)
+            | (_Grunnable, _Grunning)
+            | (_Grunning, _Grunnable)
+            | (_Grunning, _Gwaiting)
+            | (_Grunning, _Gsyscall)
+            | (_Grunning, _Gdead)
+            | (_Grunning, _Gpreempted)
+            | (_Gsyscall, _Grunning)
+            | (_Gsyscall, _Grunnable)
+            | (_Gwaiting, _Grunnable)
+            | (_Gwaiting, _Grunning)
+            | (_Gpreempted, _Gwaiting)
+    )
+}
+
+/// readgstatus: port of runtime.readgstatus (proc.go). Atomic load of the
+/// status word; any thread may call it.
+///
+/// # Safety
+/// `gp` must point at a live `G` (Gs are never freed).
+#[inline]
+pub unsafe fn readgstatus(gp: *const G) -> u32 {
+    // SAFETY: the caller guarantees gp is a live G; the status is atomic.
+    unsafe { (*gp).atomicstatus.load(Ordering::Acquire) }
+}
+
+/// casgstatus: port of runtime.casgstatus (proc.go). Moves `gp` from `oldval`
+/// to `newval`; throws on bad incoming values or if the goroutine was not in
+/// `oldval` (an illegal transition).
+///
+/// # Safety
+/// `gp` must point at a live `G`, and the caller must be the party the status
+/// table above names as owner for `oldval`.
+pub unsafe fn casgstatus(gp: *mut G, oldval: u32, newval: u32) {
+    if (oldval & _Gscan) != 0 || (newval & _Gscan) != 0 || oldval == newval {
+        print(&format_status("runtime: casgstatus: oldval=", oldval, newval, None));
+        throw("casgstatus: bad incoming values");
+    }
+    debug_assert!(
+        legal(oldval, newval),
+        "casgstatus: transition {} -> {} is not one the runtime makes",
+        gstatus_name(oldval),
+        gstatus_name(newval)
+    );
+    // SAFETY: the caller guarantees gp is a live G; the status is atomic.
+    let st = unsafe { &(*gp).atomicstatus };
+    if let Err(actual) = st.compare_exchange(oldval, newval, Ordering::AcqRel, Ordering::Acquire) {
+        if oldval == _Gwaiting && actual == _Grunnable {
+            throw("casgstatus: waiting for Gwaiting but is Grunnable");
+        }
+        print(&format_status("runtime: casgstatus: oldval=", oldval, newval, Some(actual)));
+        throw("casgstatus: bad transition");
+    }
+}
+
+fn format_status(prefix: &str, old: u32, new: u32, actual: Option<u32>) -> String {
+    let mut s = format!("{prefix}{old:#x} newval={new:#x}");
+    if let Some(a) = actual {
+        s.push_str(&format!(" gp.status={a:#x} ({})", gstatus_name(a)));
+    }
+    s.push('\n');
+    s
+}
+
+/// Why a goroutine is in `_Gwaiting`: port of `waitReason` (runtime2.go).
+/// The strings are Go's, because deadlock dumps must read the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum WaitReason {
+    #[default]
+    Zero,
+    GoroutineWaitingForStart,
+    ChanReceiveNilChan,
+    ChanSendNilChan,
+    Select,
+    SelectNoCases,
+    ChanReceive,
+    ChanSend,
+    Sleep,
+    Semacquire,
+    SyncCondWait,
+    SyncMutexLock,
+    SyncRWMutexRLock,
+    SyncRWMutexLock,
+    SyncWaitGroupWait,
+    IoWait,
+    Preempted,
+    Syscall,
+}
+
+impl WaitReason {
+    /// The text Go prints between the brackets of a goroutine header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Zero => "",
+            WaitReason::GoroutineWaitingForStart => "waiting to start",
+            WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Sleep => "sleep",
+            WaitReason::Semacquire => "semacquire",
+            WaitReason::SyncCondWait => "sync.Cond.Wait",
+            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::SyncRWMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::SyncRWMutexLock => "sync.RWMutex.Lock",
+            WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::Preempted => "preempted",
+            WaitReason::Syscall => "syscall",
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `throw`, `fatal` and low-level printing: port of runtime.throw,
+//! runtime.fatal and `fatalthrow` (panic.go) and of `print` (print.go).
+//!
+//! Output goes straight to fd 2 with `write(2)`, bypassing std's locked and
+//! buffered `Stderr`, because these paths run when the runtime is broken:
+//! possibly with locks held, possibly in a signal handler.
+
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+/// What to print after `fatal error: <msg>`: the goroutine dump. Installed by
+/// the scheduler (runtime-p), which knows all goroutines. Must not allocate
+/// if `in_signal` is true.
+pub type TracebackHook = fn(in_signal: bool);
+
+static TRACEBACK: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+/// Non-zero once some thread has started dying; later ones stop quietly so
+/// the first report is not interleaved with others (Go's `panicking`).
+pub static DYING: AtomicU32 = AtomicU32::new(0);
+
+/// Installs the goroutine-dump hook used by [`throw`] and [`fatal_error`].
+pub fn set_traceback_hook(h: TracebackHook) {
+    TRACEBACK.store(h as *mut (), Ordering::Release);
+}
+
+/// Writes all of `b` to stderr with `write(2)`. Async-signal-safe.
+pub fn write_stderr(mut b: &[u8]) {
+    while !b.is_empty() {
+        // SAFETY: writing from a valid slice to fd 2.
+        let n = unsafe { libc::write(2, b.as_ptr().cast(), b.len()) };
+        if n <= 0 {
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+        b = &b[n as usize..];
+    }
+}
+
+/// print: writes `s` to stderr unbuffered (Go's builtin print).
+pub fn print(s: &str) {
+    write_stderr(s.as_bytes());
+}
+
+/// Claims the right to report a fatal condition; losers sleep forever while
+/// the winner prints and exits.
+pub fn start_dying() {
+    if DYING.fetch_add(1, Ordering::AcqRel) != 0 {
+        loop {
+            // SAFETY: plain sleep; another thread is exiting the process.
+            unsafe { libc::pause() };
+        }
+    }
+}
+
+/// Runs the installed traceback hook, if any.
+pub fn traceback(in_signal: bool) {
+    let h = TRACEBACK.load(Ordering::Acquire);
+    if !h.is_null() {
+        // SAFETY: only set_traceback_hook stores here, from a TracebackHook.
+        let f: TracebackHook = unsafe { core::mem::transmute::<*mut (), TracebackHook>(h) };
+        f(in_signal);
+    }
+}
+
+/// Exits the process immediately with `code`, without running destructors
+/// or atexit handlers (Go's `exit`).
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit is always safe to call; it does not return.
+    unsafe { libc::_exit(code) }
+}
+
+/// throw: port of runtime.throw (panic.go). Reports an internal runtime
+/// error — a broken invariant — and exits with status 2. Not recoverable.
+#[cold]
+#[inline(never)]
+pub fn throw(s: &str) -> ! {
+    fatal_error(s)
+}
+
+/// fatal: port of runtime.fatal (panic.go). Reports a fatal condition the
+/// user caused (deadlock, misuse of sync types) the same way: `fatal error:
+/// <msg>`, a blank line, the goroutine dump, exit status 2.
+#[cold]
+#[inline(never)]
+pub fn fatal_error(s: &str) -> ! {
+    start_dying();
+    print("fatal error: ");
+    print(s);
+    print("\n");
+    traceback(false);
+    exit(2)
+}

@@ -1,0 +1,38 @@
+//! # runtime-m: the machine
+//!
+//! Port of the M half of Go's runtime (go1.27): the `m` descriptor and
+//! `allocm`/`mcommoninit`, thread start-up (`mstart`, `mstart0`, `mstart1`,
+//! `minit`), the Go-side halves of `mcall` and `systemstack`, and the
+//! runtime's internal lock (`lock_futex.go`).
+//!
+//! ## Vocabulary
+//! - **M** — an OS thread able to run Go code. It runs the scheduler on its
+//!   **g0** and user goroutines on their own stacks.
+//! - **m0** — the first M of a runtime: the thread that started it. Its g0
+//!   comes from `malg(-1)`: no stack of its own, it uses the thread's stack,
+//!   whose bounds `mstart0` reads from the OS.
+//!
+//! ## Design
+//! - An M belongs to one runtime instance (`m.sched`), so several runtimes
+//!   can live in one process (each test of a test binary runs its own).
+//! - The scheduler itself lives in runtime-p; `mstart1` reaches it through
+//!   a hook, keeping dependencies one way (g ← m ← p).
+//! - `mcall` restarts g0 from the SP recorded by `mstart1` each time, as Go
+//!   does, so the scheduler's stack never grows across rounds. Code on g0
+//!   must own nothing with a destructor when it switches away: g0 frames are
+//!   abandoned, never unwound.
+//! - Internal locks block the thread (futex), never a goroutine, and are
+//!   never held across a switch.
+//!
+//! The foundation runs one M per runtime; `newm`, `newosproc`, the OS trait
+//! and idle M lists arrive with the multi-threaded scheduler.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod lock_futex;
+pub mod m;
+pub mod proc;
+
+pub use lock_futex::{Mutex, MutexGuard, RawMutex, osyield, procyield};
+pub use m::{M, allocm, getm};
+pub use proc::{mcall, mreturn, mstart, set_schedule_hook, systemstack};
+pub use runtime_g::{getg, setg};

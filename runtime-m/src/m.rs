@@ -1,0 +1,122 @@
+//! The M: port of `m` (runtime2.go) and of `allocm`/`mcommoninit` (proc.go).
+
+use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
+
+use runtime_g::{G, Gobuf, malg};
+
+/// An OS thread that runs goroutines: port of `m` (runtime2.go).
+///
+/// Ms are never freed. Fields other than atomics are owned by the thread the
+/// M represents; other threads touch them only under the protocols noted on
+/// each field (none yet: the foundation has one M).
+#[repr(C)]
+pub struct M {
+    /// The scheduler's G: runs on this thread's system stack.
+    pub g0: *mut G,
+    /// The user G running now, or null while g0 runs the scheduler.
+    pub curg: *mut G,
+    /// Attached P (`puintptr`, an `*mut P` of runtime-p), or null.
+    pub p: *mut (),
+    /// P to attach when this M is woken (`nextp`).
+    pub nextp: *mut (),
+    /// The runtime instance (Go's `sched` and friends, an `*const Sched` of
+    /// runtime-p) this M belongs to.
+    pub sched: *const (),
+    /// M id, from `mcommoninit`.
+    pub id: i64,
+    /// OS thread id (`gettid`).
+    pub procid: u64,
+    /// Count of runtime locks held; `schedule` throws if non-zero.
+    pub locks: i32,
+    /// Whether this M is looking for work without a G (`spinning`).
+    pub spinning: bool,
+    /// The G locked to this M (`lockedg`), or null.
+    pub lockedg: *mut G,
+    /// Callback run by `park_m` on g0 after the G has left the CPU; returns
+    /// false to abort the park (`waitunlockf`).
+    pub waitunlockf: Option<unsafe fn(*mut G, *mut ()) -> bool>,
+    /// Argument of `waitunlockf` (`waitlock`).
+    pub waitlock: *mut (),
+    /// Where `mstart`'s caller resumes when this M leaves the scheduler
+    /// (used when a runtime started by `block_on` finishes). Go has no twin:
+    /// its m0 never returns.
+    pub exitbuf: Gobuf,
+    /// Function run by `mstart1` before `schedule` (`mstartfn`).
+    pub mstartfn: Option<fn()>,
+    /// Next M on the list of all Ms (`alllink`).
+    pub alllink: *mut M,
+    /// Next M on an idle list (`schedlink`).
+    pub schedlink: *mut M,
+}
+
+/// Head of the list of all Ms ever created (`allm`), process-wide.
+pub static ALLM: AtomicPtr<M> = AtomicPtr::new(core::ptr::null_mut());
+static MNEXT: AtomicI64 = AtomicI64::new(0);
+
+/// allocm: port of runtime.allocm (proc.go). Allocates an M for runtime
+/// instance `sched` with a g0 that has a stack of `g0_stack` bytes, or none
+/// (`g0_stack < 0`) when the OS supplies the thread stack (Go's
+/// `mStackIsSystemAllocated`, and always for m0).
+pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
+    let g0 = malg(g0_stack);
+    let mp = Box::into_raw(Box::new(M {
+        g0,
+        curg: core::ptr::null_mut(),
+        p: core::ptr::null_mut(),
+        nextp: core::ptr::null_mut(),
+        sched,
+        id: 0,
+        procid: 0,
+        locks: 0,
+        spinning: false,
+        lockedg: core::ptr::null_mut(),
+        waitunlockf: None,
+        waitlock: core::ptr::null_mut(),
+        exitbuf: Gobuf::default(),
+        mstartfn: None,
+        alllink: core::ptr::null_mut(),
+        schedlink: core::ptr::null_mut(),
+    }));
+    // SAFETY: g0 and mp were just allocated and are not shared yet.
+    unsafe {
+        (*g0).m = mp.cast();
+        (*g0).sched.g = g0 as usize;
+    }
+    mcommoninit(mp);
+    mp
+}
+
+/// mcommoninit: port of runtime.mcommoninit (proc.go): assigns the id and
+/// links the M into `allm`.
+fn mcommoninit(mp: *mut M) {
+    let id = MNEXT.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: mp is not yet published; we own it.
+    unsafe { (*mp).id = id };
+    let mut head = ALLM.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: as above.
+        unsafe { (*mp).alllink = head };
+        match ALLM.compare_exchange_weak(head, mp, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(h) => head = h,
+        }
+    }
+}
+
+/// The M of the running thread, or null outside a runtime.
+#[inline]
+pub fn getm() -> *mut M {
+    let gp = runtime_g::getg();
+    if gp.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: a non-null g slot points at a live G whose `m` was set by
+    // allocm (g0) or execute (user G) for the thread now running it.
+    unsafe { (*gp).m.cast() }
+}
+
+/// gettid for `procid`.
+pub fn gettid() -> u64 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() as u64 }
+}

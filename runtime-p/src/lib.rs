@@ -1,0 +1,55 @@
+//! # runtime-p: processors and the scheduler
+//!
+//! Port of the P half of Go's runtime (go1.27 `runtime/proc.go`): the `p`
+//! with its lock-free local run queue, the global run queue and free-G lists
+//! of `schedt`, goroutine creation (`newproc`), the scheduler loop
+//! (`schedule`, `findRunnable`, `execute`), parking (`gopark`, `goready`),
+//! yielding (`Gosched`), goroutine exit (`Goexit`, `goexit0`) and deadlock
+//! detection (`checkdead`), plus Go's report of unrecovered panics.
+//!
+//! ## Vocabulary
+//! - **P** — the right to run goroutines; it owns a run queue of 256 Gs and
+//!   a `runnext` slot. An M needs a P to run user code; GOMAXPROCS is the
+//!   number of Ps.
+//! - **runnext** — a G made runnable by the running one (a new goroutine, a
+//!   woken receiver) runs next and inherits the rest of the time slice; this
+//!   is what makes a ping-pong between two goroutines cheap.
+//! - **global queue** — overflow of the local queues, and where `Gosched`
+//!   puts a goroutine; checked every 61 scheduler ticks for fairness.
+//!
+//! ## Design
+//! - One instance ([`sched::Sched`]) per runtime, reached through the M.
+//! - Owner-only state of a P lives in one `UnsafeCell` behind
+//!   [`p::P::local`]; shared state is atomic.
+//! - Every Rust panic is caught at the base of its goroutine; one that is
+//!   not a [`proc::goexit`] ends the program as Go does (exit status 2).
+//!
+//! This foundation runs one M per runtime. Work stealing is written
+//! (`runqgrab`/`runqsteal`) and tested, and is wired into `findRunnable`
+//! together with `newm`/`stopm`/`wakep` by the multi-threaded scheduler.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_upper_case_globals)]
+
+pub mod gqueue;
+pub mod p;
+pub mod panic;
+pub mod proc;
+pub mod sched;
+pub mod traceback;
+
+pub use proc::{
+    GoexitUnwind, UnlockFn, gopark, goparkunlock, goready, gosched, goexit, newproc, require_goroutine, start,
+};
+pub use sched::{Config, MainReturn, Sched, gcount, sched, try_sched};
+
+/// Process-wide set-up, done once: the scheduler hook for mstart, the dump
+/// hook for throw, the panic hook and the stack-overflow handler.
+pub fn init_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        runtime_m::set_schedule_hook(proc::schedule);
+        runtime_g::throw::set_traceback_hook(traceback::traceback_hook);
+        panic::install_panic_hook();
+        runtime_g::signal::install_stack_overflow_handler();
+    });
+}

@@ -1,0 +1,299 @@
+//! The P and its local run queue: port of `p` (runtime2.go) and of
+//! `runqput`, `runqputslow`, `runqputbatch`, `runqget`, `runqempty`,
+//! `runqgrab`, `runqsteal` (proc.go).
+//!
+//! ## The local run queue protocol
+//! `runq` is a ring of 256 G pointers with free-running `runqhead` and
+//! `runqtail` indices, plus a one-G `runnext` slot.
+//! 1. Only the owner P writes `runqtail` and the slots in `[tail, head+256)`;
+//!    it publishes them with a release store of `runqtail`.
+//! 2. Any P consumes from the head: it reads slots, then commits with a CAS
+//!    (release) of `runqhead`. A failed CAS means someone else consumed
+//!    first; the copied pointers are discarded and the read repeats.
+//! 3. `runnext` is set only by the owner; anyone may take it by CAS to null.
+//! 4. When the ring is full, the owner moves half of it plus the new G to
+//!    the global queue in one batch (`runqputslow`), so that a spawning
+//!    goroutine amortises the global lock.
+//!
+//! Checked by `TestSchedLocalQueue`, `TestSchedLocalQueueSteal` and
+//! `TestSchedLocalQueueEmpty` (runtime-p/tests/runq.rs).
+
+use core::cell::UnsafeCell;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+
+use runtime_g::{G, throw};
+use runtime_m::M;
+
+use crate::gqueue::GQueue;
+use crate::sched::Sched;
+
+/// Capacity of the local run queue (Go's `len(p.runq)`).
+pub const RUNQ_SIZE: u32 = 256;
+
+/// P statuses (runtime2.go).
+pub const _Pidle: u32 = 0;
+pub const _Prunning: u32 = 1;
+pub const _Psyscall: u32 = 2;
+pub const _Pgcstop: u32 = 3;
+pub const _Pdead: u32 = 4;
+
+/// Fields only the M that owns the P may touch (Go leaves this to comments;
+/// here it is one `UnsafeCell` reached through [`P::local`]).
+#[derive(Default)]
+pub struct PLocal {
+    /// Incremented on every scheduler call that starts a new time slice.
+    pub schedtick: u32,
+    /// Free Gs with stacks of the right size (`gFree`).
+    pub gfree: GQueue,
+    /// Cached batch of goroutine ids `[goidcache, goidcacheend)`.
+    pub goidcache: u64,
+    pub goidcacheend: u64,
+}
+
+/// A processor: the right to run Go code, with its own run queue. Port of
+/// `p` (runtime2.go).
+pub struct P {
+    /// Index in `allp`.
+    pub id: i32,
+    /// One of the `_P*` statuses.
+    pub status: AtomicU32,
+    /// The M that owns this P, or null when idle.
+    pub m: AtomicPtr<M>,
+    /// The runtime instance this P belongs to.
+    pub sched: *const Sched,
+    /// Consumer index (any P, by CAS).
+    pub runqhead: AtomicU32,
+    /// Producer index (owner only).
+    pub runqtail: AtomicU32,
+    /// The ring; slots are atomics because stealers read them concurrently
+    /// with the owner's writes to other slots.
+    pub runq: [AtomicPtr<G>; RUNQ_SIZE as usize],
+    /// The G to run next, sharing the current time slice (`runnext`).
+    pub runnext: AtomicPtr<G>,
+    local: UnsafeCell<PLocal>,
+}
+
+// SAFETY: the shared fields are atomics; `local` is only reached through the
+// unsafe `local()`, whose contract restricts it to the owning M.
+unsafe impl Sync for P {}
+// SAFETY: as above; a P may be handed between Ms.
+unsafe impl Send for P {}
+
+impl P {
+    /// A new idle P with an empty run queue.
+    pub fn new(id: i32, sched: *const Sched) -> P {
+        P {
+            id,
+            status: AtomicU32::new(_Pidle),
+            m: AtomicPtr::new(null_mut()),
+            sched,
+            runqhead: AtomicU32::new(0),
+            runqtail: AtomicU32::new(0),
+            runq: [const { AtomicPtr::new(null_mut()) }; RUNQ_SIZE as usize],
+            runnext: AtomicPtr::new(null_mut()),
+            local: UnsafeCell::new(PLocal::default()),
+        }
+    }
+
+    /// The owner-only fields.
+    ///
+    /// # Safety
+    /// Only the M that owns this P may call it, and it must not hold two of
+    /// the returned references at once.
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    pub unsafe fn local(&self) -> &mut PLocal {
+        // SAFETY: the caller is the owner and keeps the reference unique.
+        unsafe { &mut *self.local.get() }
+    }
+
+    fn slot(&self, i: u32) -> &AtomicPtr<G> {
+        &self.runq[(i % RUNQ_SIZE) as usize]
+    }
+}
+
+/// runqempty: port of runtime.runqempty (proc.go). Whether `pp` has no G in
+/// `runq` or `runnext`, without false "empty" answers while the owner moves
+/// `runnext` into `runq` concurrently.
+pub fn runqempty(pp: &P) -> bool {
+    loop {
+        let head = pp.runqhead.load(Ordering::Acquire);
+        let tail = pp.runqtail.load(Ordering::Acquire);
+        let runnext = pp.runnext.load(Ordering::Acquire);
+        if tail == pp.runqtail.load(Ordering::Acquire) {
+            return head == tail && runnext.is_null();
+        }
+    }
+}
+
+/// runqput: port of runtime.runqput (proc.go). Puts `gp` on the local queue:
+/// in `runnext` if `next` (kicking the old `runnext` to the tail), else at
+/// the tail; overflows half the queue to the global queue when full.
+///
+/// # Safety
+/// Only the owner of `pp` may call it; `gp` must be a `_Grunnable` G owned
+/// by the caller.
+pub unsafe fn runqput(pp: &P, gp: *mut G, next: bool) {
+    let mut gp = gp;
+    if next {
+        let old = pp.runnext.swap(gp, Ordering::AcqRel);
+        if old.is_null() {
+            return;
+        }
+        gp = old;
+    }
+    loop {
+        let h = pp.runqhead.load(Ordering::Acquire);
+        let t = pp.runqtail.load(Ordering::Relaxed);
+        if t.wrapping_sub(h) < RUNQ_SIZE {
+            pp.slot(t).store(gp, Ordering::Relaxed);
+            pp.runqtail.store(t.wrapping_add(1), Ordering::Release);
+            return;
+        }
+        // SAFETY: owner-only, as our caller guarantees.
+        if unsafe { runqputslow(pp, gp, h, t) } {
+            return;
+        }
+        // The queue is no longer full: the put above will succeed.
+    }
+}
+
+/// runqputslow: port of runtime.runqputslow (proc.go). Moves half of the
+/// full local queue, plus `gp`, to the global queue.
+///
+/// # Safety
+/// Owner of `pp` only.
+unsafe fn runqputslow(pp: &P, gp: *mut G, h: u32, t: u32) -> bool {
+    const HALF: usize = (RUNQ_SIZE / 2) as usize;
+    let mut batch = [null_mut::<G>(); HALF + 1];
+    let n = t.wrapping_sub(h) / 2;
+    if n != RUNQ_SIZE / 2 {
+        throw("runqputslow: queue is not full");
+    }
+    for i in 0..n {
+        batch[i as usize] = pp.slot(h.wrapping_add(i)).load(Ordering::Relaxed);
+    }
+    if pp.runqhead.compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed).is_err() {
+        return false;
+    }
+    batch[n as usize] = gp;
+    let mut q = GQueue::default();
+    for &g in &batch[..=n as usize] {
+        // SAFETY: the CAS above transferred these Gs to us.
+        unsafe { q.push_back(g) };
+    }
+    // SAFETY: a P's sched pointer is valid for the P's life.
+    let sched = unsafe { &*pp.sched };
+    sched.lock.lock().runq.push_back_all(q);
+    true
+}
+
+/// runqputbatch: port of runtime.runqputbatch (proc.go). Moves Gs from `q`
+/// to the local queue while it has room; what does not fit stays in `q`.
+///
+/// # Safety
+/// Owner of `pp` only; the Gs on `q` are owned by the caller.
+pub unsafe fn runqputbatch(pp: &P, q: &mut GQueue) {
+    let h = pp.runqhead.load(Ordering::Acquire);
+    let mut t = pp.runqtail.load(Ordering::Relaxed);
+    while !q.empty() && t.wrapping_sub(h) < RUNQ_SIZE {
+        pp.slot(t).store(q.pop(), Ordering::Relaxed);
+        t = t.wrapping_add(1);
+    }
+    pp.runqtail.store(t, Ordering::Release);
+}
+
+/// runqget: port of runtime.runqget (proc.go). Takes `runnext` if set (the
+/// G then inherits the time slice), else the head of the ring.
+///
+/// # Safety
+/// Owner of `pp` only.
+pub unsafe fn runqget(pp: &P) -> (*mut G, bool) {
+    let next = pp.runnext.load(Ordering::Acquire);
+    // Only the owner sets runnext non-null, so a failed CAS means a thief
+    // took it; no retry is needed.
+    if !next.is_null()
+        && pp.runnext.compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    {
+        return (next, true);
+    }
+    loop {
+        let h = pp.runqhead.load(Ordering::Acquire);
+        let t = pp.runqtail.load(Ordering::Relaxed);
+        if t == h {
+            return (null_mut(), false);
+        }
+        let gp = pp.slot(h).load(Ordering::Relaxed);
+        if pp.runqhead.compare_exchange(h, h.wrapping_add(1), Ordering::Release, Ordering::Relaxed).is_ok() {
+            return (gp, false);
+        }
+    }
+}
+
+/// runqgrab: port of runtime.runqgrab (proc.go). Copies half of `pp`'s
+/// queue into `batch` (a ring starting at `batch_head`) and returns how many
+/// Gs it took; with `steal_runnext`, takes `runnext` when the ring is empty.
+/// Any P may call it.
+pub fn runqgrab(pp: &P, batch: &[AtomicPtr<G>; RUNQ_SIZE as usize], batch_head: u32, steal_runnext: bool) -> u32 {
+    loop {
+        let h = pp.runqhead.load(Ordering::Acquire);
+        let t = pp.runqtail.load(Ordering::Acquire);
+        let mut n = t.wrapping_sub(h);
+        n -= n / 2;
+        if n == 0 {
+            if steal_runnext {
+                let next = pp.runnext.load(Ordering::Acquire);
+                if !next.is_null() {
+                    // Go sleeps ~3µs here when pp is running, to let its
+                    // owner schedule the G it just readied; that back-off
+                    // arrives with multiple Ms.
+                    if pp
+                        .runnext
+                        .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
+                        .is_err()
+                    {
+                        continue;
+                    }
+                    batch[(batch_head % RUNQ_SIZE) as usize].store(next, Ordering::Relaxed);
+                    return 1;
+                }
+            }
+            return 0;
+        }
+        if n > RUNQ_SIZE / 2 {
+            continue; // inconsistent h and t
+        }
+        for i in 0..n {
+            let g = pp.slot(h.wrapping_add(i)).load(Ordering::Relaxed);
+            batch[(batch_head.wrapping_add(i) % RUNQ_SIZE) as usize].store(g, Ordering::Relaxed);
+        }
+        if pp.runqhead.compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed).is_ok() {
+            return n;
+        }
+    }
+}
+
+/// runqsteal: port of runtime.runqsteal (proc.go). Steals half of `p2`'s
+/// queue into `pp`'s and returns one of the stolen Gs (or null).
+///
+/// # Safety
+/// Only the owner of `pp` may call it.
+pub unsafe fn runqsteal(pp: &P, p2: &P, steal_runnext: bool) -> *mut G {
+    let t = pp.runqtail.load(Ordering::Relaxed);
+    let mut n = runqgrab(p2, &pp.runq, t, steal_runnext);
+    if n == 0 {
+        return null_mut();
+    }
+    n -= 1;
+    let gp = pp.slot(t.wrapping_add(n)).load(Ordering::Relaxed);
+    if n == 0 {
+        return gp;
+    }
+    let h = pp.runqhead.load(Ordering::Acquire);
+    if t.wrapping_sub(h).wrapping_add(n) >= RUNQ_SIZE {
+        throw("runqsteal: runq overflow");
+    }
+    pp.runqtail.store(t.wrapping_add(n), Ordering::Release);
+    gp
+}

@@ -1,0 +1,72 @@
+//! Unrecovered panics: port of `fatalpanic`, `printpanics` and
+//! `printpanicval` (panic.go), for Rust panics that reach the base of a
+//! goroutine.
+//!
+//! Go prints `panic: <value>` (each further line of the value indented with
+//! a tab), a blank line, `goroutine N [running]:` and the frames, then exits
+//! with status 2. A Rust panic that escapes a goroutine does the same; the
+//! panic hook records where it happened instead of printing std's
+//! `thread '…' panicked at` message, so that a panic caught with
+//! `catch_unwind` (Go's `recover`) stays silent, as in Go.
+
+use std::any::Any;
+
+use runtime_g::throw::{exit, print, start_dying};
+use runtime_g::{G, getg};
+
+/// Text of a panic payload, as Go's `printpanicval` prints a value.
+pub fn payload_text(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+/// Formats `panic: <text>` with continuation lines indented by a tab.
+pub fn format_panic(text: &str) -> String {
+    let mut out = String::from("panic: ");
+    out.push_str(&text.replace('\n', "\n\t"));
+    out
+}
+
+/// fatalpanic: port of runtime.fatalpanic (panic.go): reports an
+/// unrecovered panic of goroutine `gp` and exits with status 2.
+pub fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
+    start_dying();
+    let mut msg = format_panic(&payload_text(&*payload));
+    msg.push_str("\n\n");
+    msg.push_str(&crate::proc::goroutine_header(gp));
+    // SAFETY: gp is the running goroutine, which owns panic_location.
+    if let Some(loc) = unsafe { (*gp).panic_location.as_deref() } {
+        msg.push_str("\t");
+        msg.push_str(loc);
+        msg.push('\n');
+    }
+    print(&msg);
+    // The payload's destructor could run arbitrary code; Go runs nothing.
+    std::mem::forget(payload);
+    exit(2)
+}
+
+/// The panic hook: on a goroutine, remember where the panic happened and
+/// stay quiet (the base of the goroutine, or `catch_unwind`, decides what
+/// happens next); elsewhere, defer to the previous hook.
+pub fn install_panic_hook() {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let gp = getg();
+        // SAFETY: a non-null G is live; goid is 0 only on g0s. The running
+        // goroutine owns its panic_location.
+        let on_goroutine = !gp.is_null() && unsafe { (*gp).goid != 0 };
+        if on_goroutine {
+            let loc = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            // SAFETY: as above.
+            unsafe { (*gp).panic_location = loc };
+        } else {
+            prev(info);
+        }
+    }));
+}

@@ -1,0 +1,578 @@
+//! The scheduler core: ports of proc.go's `newproc`, `newproc1`, `schedule`,
+//! `findRunnable`, `execute`, `gopark`, `goready`, `ready`, `park_m`,
+//! `gosched_m`/`goschedImpl`, `goexit1`, `goexit0`, `gdestroy`, `dropg`,
+//! `mput`, `checkdead`, and of the start-up sequence of `rt0_go` and
+//! `runtime.main`.
+//!
+//! ## Where code runs
+//! - On a user G: `newproc`, `gopark`, `goready`, `gosched`, `goexit1`. They
+//!   switch to g0 with `mcall` (never to return on that frame) or
+//!   `systemstack` (returning).
+//! - On g0: everything named `*_m`, `schedule`, `findRunnable`, `execute`.
+//!   g0 code never owns values with destructors when it calls `execute`,
+//!   whose `gogo` abandons the g0 frames.
+//!
+//! ## The park protocol (gopark → park_m)
+//! 1. On the G: record `waitunlockf`/`waitlock` in the M and the wait reason
+//!    in the G, then `mcall(park_m)`.
+//! 2. On g0: `_Grunning → _Gwaiting`, `dropg`. From here a waker may `ready`
+//!    the G, but only after it can see it (in a wait list the caller still
+//!    guards with the lock).
+//! 3. Run `waitunlockf(gp, waitlock)`: typically it releases the lock that
+//!    guards the wait list, which publishes the G to wakers. If it returns
+//!    false, the park is cancelled and the G runs again at once.
+//! 4. `schedule`.
+//!
+//! Because the lock is released only after the G's context is saved and its
+//! status is `_Gwaiting`, a waker can never resume a G that is still running
+//! (checked by `park_wake_100k` in runtime-p/tests/sched.rs).
+
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use runtime_g::gobuf::{gogo, gostartcall};
+use runtime_g::status::{_Gdead, _Gpreempted, _Grunnable, _Grunning, _Gsyscall, _Gwaiting, gstatus_name};
+use runtime_g::throw::{DYING, fatal_error, print};
+use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg, throw};
+use runtime_m::{M, RawMutex, allocm, getm, mcall, mreturn, mstart, systemstack};
+
+use crate::p::{_Prunning, P, RUNQ_SIZE, runqget, runqput, runqputbatch};
+use crate::sched::{
+    Config, GOID_CACHE_BATCH, MainReturn, Sched, SchedLocked, for_each_g, gfput, gget_or_malg,
+    globrunqget, globrunqgetbatch, globrunqput, sched,
+};
+
+/// Payload of the unwind started by [`goexit`]; recognised at the base of
+/// the goroutine, where it ends the goroutine instead of the program.
+pub struct GoexitUnwind;
+
+/// The P of the current M.
+///
+/// # Safety
+/// Must run on an M that holds a P.
+#[inline]
+pub unsafe fn curp() -> &'static P {
+    let mp = getm();
+    // SAFETY: the caller guarantees the M holds a P; Ps are never freed.
+    unsafe { &*((*mp).p as *const P) }
+}
+
+/// Whether `gp` is a user goroutine (not null, not a g0).
+fn is_user_g(gp: *mut G) -> bool {
+    // SAFETY: a non-null G pointer is live; goid is 0 exactly on g0s.
+    !gp.is_null() && unsafe { (*gp).goid != 0 }
+}
+
+/// Ends the process with a clear message when a runtime API is used from a
+/// thread that is not running a goroutine.
+#[track_caller]
+pub fn require_goroutine(what: &str) -> *mut G {
+    let gp = getg();
+    if !is_user_g(gp) {
+        panic!(
+            "gort: {what} called outside a goroutine: start a runtime with gort::Builder (or \
+             #[gort::main] / #[gort::test]) and call it from code running inside"
+        );
+    }
+    gp
+}
+
+/// newproc: port of runtime.newproc (proc.go). Creates a goroutine running
+/// `f`, puts it in the current P's `runnext`, and returns it.
+pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
+    let gp = require_goroutine("go/spawn");
+    // SAFETY: gp is the running user G.
+    let parent = unsafe { (*gp).goid };
+    systemstack(move || {
+        let s = sched();
+        // SAFETY: on g0 of an M that holds a P.
+        unsafe {
+            let pp = curp();
+            let newg = newproc1(s, pp, f, parent);
+            runqput(pp, newg, true);
+            newg
+        }
+    })
+}
+
+/// newproc1: port of runtime.newproc1 (proc.go). A new `_Grunnable` G that
+/// will run `f`, with the next goroutine id of `pp`'s cache. The caller puts
+/// it on a run queue.
+///
+/// # Safety
+/// Owner of `pp` only, on g0.
+pub unsafe fn newproc1(s: &Sched, pp: &P, f: Box<dyn FnOnce() + Send + 'static>, parent_goid: u64) -> *mut G {
+    // SAFETY: owner of pp, as our caller guarantees.
+    unsafe {
+        let newg = gget_or_malg(s, pp);
+        if (*newg).stack.hi == 0 {
+            throw("newproc1: newg missing stack");
+        }
+        if readgstatus(newg) != _Gdead {
+            throw("newproc1: new g is not Gdead");
+        }
+        gostartcall(&mut (*newg).sched, (*newg).stack.hi, goroutine_entry, newg);
+        (*newg).startfn = Some(f);
+        (*newg).parent_goid = parent_goid;
+        (*newg).waitreason = WaitReason::Zero;
+        let local = pp.local();
+        if local.goidcache == local.goidcacheend {
+            // goidgen is the last id handed out; this batch is
+            // [goidgen+1, goidgen+BATCH]. The main goroutine gets 1.
+            local.goidcache = s.goidgen.fetch_add(GOID_CACHE_BATCH, Ordering::Relaxed) + 1;
+            local.goidcacheend = local.goidcache + GOID_CACHE_BATCH;
+        }
+        (*newg).goid = local.goidcache;
+        local.goidcache += 1;
+        casgstatus(newg, _Gdead, _Grunnable);
+        newg
+    }
+}
+
+/// The function every goroutine starts in (called by `goexit`, the
+/// outermost frame). Runs the G's function, catching any unwind so that it
+/// never reaches the assembly frames, then ends the goroutine.
+unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
+    // SAFETY: gp is the G now running on this stack.
+    let f = unsafe { (*gp).startfn.take() };
+    let result = match f {
+        Some(f) => catch_unwind(AssertUnwindSafe(f)),
+        None => throw("goroutine started without a function"),
+    };
+    drop_locals(gp);
+    if let Err(payload) = result {
+        if !payload.is::<GoexitUnwind>() {
+            crate::panic::fatalpanic(gp, payload);
+        }
+        if gp == sched().main_g.load(Ordering::Relaxed) {
+            sched().main_goexited.store(true, Ordering::Relaxed);
+        }
+    }
+    goexit1()
+}
+
+/// Drops the goroutine-local values of `gp`, on its own stack. A value's
+/// destructor may create new locals; a few rounds catch those.
+pub fn drop_locals(gp: *mut G) {
+    for _ in 0..8 {
+        // SAFETY: gp is the running G, which owns its locals.
+        let Some(l) = (unsafe { (*gp).locals.take() }) else { return };
+        drop(l);
+    }
+}
+
+/// goexit: Go's `runtime.Goexit` (panic.go). Ends the calling goroutine
+/// after running the destructors of its frames (Go runs its deferred calls),
+/// by unwinding to the goroutine's base. Other goroutines are not affected.
+/// If the main goroutine calls it, the program goes on until the other
+/// goroutines end, then dies with Go's "no goroutines" deadlock error.
+pub fn goexit() -> ! {
+    let gp = require_goroutine("goexit");
+    if cfg!(panic = "abort") {
+        // No unwinding: destructors cannot run; end the goroutine directly.
+        drop_locals(gp);
+        if gp == sched().main_g.load(Ordering::Relaxed) {
+            sched().main_goexited.store(true, Ordering::Relaxed);
+        }
+        goexit1()
+    }
+    std::panic::resume_unwind(Box::new(GoexitUnwind))
+}
+
+/// goexit1: port of runtime.goexit1 (proc.go): finishes the current
+/// goroutine on g0.
+pub fn goexit1() -> ! {
+    // SAFETY: on a user G; goexit0 never returns.
+    unsafe { mcall(goexit0) };
+    throw("goexit1: returned")
+}
+
+/// goexit0: port of runtime.goexit0 (proc.go), on g0.
+unsafe extern "C" fn goexit0(gp: *mut G) -> ! {
+    // SAFETY: gp just left the CPU through mcall; we are its M's g0.
+    unsafe { gdestroy(gp) };
+    schedule()
+}
+
+/// gdestroy: port of runtime.gdestroy (proc.go): `_Grunning → _Gdead`,
+/// clears the G and puts it on the free list.
+///
+/// # Safety
+/// On g0, for the G that was running on this M.
+unsafe fn gdestroy(gp: *mut G) {
+    let mp = getm();
+    // SAFETY: per the contract, gp was this M's curg and is now ours.
+    unsafe {
+        casgstatus(gp, _Grunning, _Gdead);
+        let s = sched();
+        if (*gp).system {
+            s.ngsys.fetch_sub(1, Ordering::Relaxed);
+            (*gp).system = false;
+        }
+        (*gp).m = null_mut();
+        (*gp).lockedm = null_mut();
+        (*mp).lockedg = null_mut();
+        (*gp).preempt = false;
+        (*gp).waitreason = WaitReason::Zero;
+        (*gp).param = null_mut();
+        (*gp).panic_location = None;
+        dropg();
+        gfput(s, curp(), gp);
+    }
+}
+
+/// dropg: port of runtime.dropg (proc.go): detaches the M from its curg.
+pub fn dropg() {
+    let mp = getm();
+    // SAFETY: on g0 of a running M; curg, if any, is owned by this M.
+    unsafe {
+        let gp = (*mp).curg;
+        if !gp.is_null() {
+            (*gp).m = null_mut();
+        }
+        (*mp).curg = null_mut();
+    }
+}
+
+/// schedule: port of runtime.schedule (proc.go): one round of the
+/// scheduler: find a runnable goroutine and execute it. Never returns.
+pub fn schedule() -> ! {
+    let mp = getm();
+    // SAFETY: schedule runs on g0 of a running M.
+    unsafe {
+        if (*mp).locks != 0 {
+            throw("schedule: holding locks");
+        }
+        if (*mp).curg != null_mut() {
+            throw("schedule: M still has a current goroutine");
+        }
+    }
+    let (gp, inherit_time) = find_runnable();
+    // SAFETY: gp came off a run queue, so it is _Grunnable and ours.
+    unsafe { execute(gp, inherit_time) }
+}
+
+/// findRunnable: port of runtime.findRunnable (proc.go), single-M form:
+/// every 61st tick the global queue first (fairness), then the local queue,
+/// then a batch from the global queue. With no work the M goes idle; since
+/// the foundation has no other M, timer or poller, idleness means deadlock
+/// and `checkdead` reports it. Stealing, spinning and `stopm` arrive with
+/// the multi-threaded scheduler.
+fn find_runnable() -> (*mut G, bool) {
+    let s = sched();
+    // SAFETY: on g0 of an M that holds a P.
+    let pp = unsafe { curp() };
+    // SAFETY: owner of pp.
+    let tick = unsafe { pp.local().schedtick };
+    if tick % 61 == 0 {
+        let gp = globrunqget(&mut s.lock.lock());
+        if !gp.is_null() {
+            return (gp, false);
+        }
+    }
+    // SAFETY: owner of pp.
+    let (gp, inherit) = unsafe { runqget(pp) };
+    if !gp.is_null() {
+        return (gp, inherit);
+    }
+    {
+        let mut l = s.lock.lock();
+        let (gp, mut q) = globrunqgetbatch(&mut l, (RUNQ_SIZE / 2) as i32, s.gomaxprocs() as i32);
+        if !gp.is_null() {
+            // SAFETY: owner of pp; the batch came off the global queue.
+            unsafe { runqputbatch(pp, &mut q) };
+            if !q.empty() {
+                l.runq.push_back_all(q);
+            }
+            return (gp, false);
+        }
+        // mput: this M goes idle; then see whether anyone can run again.
+        l.nmidle += 1;
+        checkdead(s, &mut l);
+        l.nmidle -= 1;
+    }
+    throw("findRunnable: no goroutine to run and no other M to wake this one")
+}
+
+/// execute: port of runtime.execute (proc.go): runs `gp` on the current M.
+/// Unless `inherit_time`, a new time slice starts (`schedtick++`).
+///
+/// # Safety
+/// On g0; gp must be `_Grunnable` and owned by the caller (just taken off a
+/// run queue). The g0 frames are abandoned.
+pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
+    let mp = getm();
+    // SAFETY: per the contract, we own gp and run on this M's g0.
+    unsafe {
+        (*mp).curg = gp;
+        (*gp).m = mp.cast();
+        casgstatus(gp, _Grunnable, _Grunning);
+        (*gp).waitsince = 0;
+        (*gp).preempt = false;
+        (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
+        if !inherit_time {
+            curp().local().schedtick += 1;
+        }
+        setg(gp);
+        gogo(&raw const (*gp).sched)
+    }
+}
+
+/// Signature of `gopark`'s unlock callback (`waitunlockf`): runs on g0 after
+/// the G is `_Gwaiting`; returns false to cancel the park.
+pub type UnlockFn = unsafe fn(gp: *mut G, lock: *mut ()) -> bool;
+
+/// gopark: port of runtime.gopark (proc.go). Parks the current goroutine
+/// until someone calls [`goready`] on it. `unlockf(gp, lock)` runs on g0
+/// once the goroutine is off the CPU (see the park protocol in the module
+/// docs).
+///
+/// # Safety
+/// Must run on a user goroutine. Whoever will `goready` the G must learn of
+/// it only through state published by `unlockf` (or later); `unlockf` must
+/// be safe to call on g0 with `lock`.
+pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
+    let gp = require_goroutine("gopark");
+    let mp = getm();
+    // SAFETY: gp is the running G of mp.
+    unsafe {
+        if readgstatus(gp) != _Grunning {
+            throw("gopark: bad g status");
+        }
+        (*mp).waitlock = lock;
+        (*mp).waitunlockf = unlockf;
+        (*gp).waitreason = reason;
+        mcall(park_m);
+    }
+}
+
+unsafe fn parkunlock_c(_gp: *mut G, lock: *mut ()) -> bool {
+    // SAFETY: goparkunlock passes a RawMutex the parking G locked.
+    unsafe { (*(lock as *const RawMutex)).unlock() };
+    true
+}
+
+/// goparkunlock: port of runtime.goparkunlock (proc.go): parks and unlocks
+/// `lock` once the goroutine is off the CPU.
+///
+/// # Safety
+/// As for [`gopark`]; the caller must hold `lock`, and must not touch it
+/// again after the park.
+pub unsafe fn goparkunlock(lock: &RawMutex, reason: WaitReason) {
+    // SAFETY: forwarded contract; the lock outlives the park (the caller
+    // holds a reference to it).
+    unsafe { gopark(Some(parkunlock_c), lock as *const RawMutex as *mut (), reason) }
+}
+
+/// park_m: port of runtime.park_m (proc.go): the g0 half of gopark.
+unsafe extern "C" fn park_m(gp: *mut G) -> ! {
+    let mp = getm();
+    // SAFETY: gp just left the CPU through mcall on this M.
+    unsafe {
+        casgstatus(gp, _Grunning, _Gwaiting);
+        dropg();
+        if let Some(f) = (*mp).waitunlockf.take() {
+            let lock = core::mem::replace(&mut (*mp).waitlock, null_mut());
+            if !f(gp, lock) {
+                casgstatus(gp, _Gwaiting, _Grunnable);
+                execute(gp, true);
+            }
+        }
+    }
+    schedule()
+}
+
+/// goready: port of runtime.goready (proc.go): makes a parked goroutine
+/// runnable, to run next on the current P.
+///
+/// # Safety
+/// `gp` must be `_Gwaiting` and the caller must be the one party entitled
+/// to wake it (it took it off the wait list that published it).
+pub unsafe fn goready(gp: *mut G) {
+    require_goroutine("goready");
+    // SAFETY: forwarded contract.
+    systemstack(|| unsafe { ready(gp, true) });
+}
+
+/// ready: port of runtime.ready (proc.go).
+///
+/// # Safety
+/// As for [`goready`], on g0 of an M with a P.
+pub unsafe fn ready(gp: *mut G, next: bool) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let status = readgstatus(gp);
+        if status != _Gwaiting {
+            print(&format!("runtime: gp: gp={gp:p}, goid={}, gp->atomicstatus={status}\n", (*gp).goid));
+            throw("bad g->status in ready");
+        }
+        casgstatus(gp, _Gwaiting, _Grunnable);
+        runqput(curp(), gp, next);
+    }
+    // wakep() arrives with the multi-threaded scheduler.
+}
+
+/// Gosched: port of runtime.Gosched (proc.go): yields the processor; the
+/// goroutine goes to the global run queue and runs again later.
+pub fn gosched() {
+    require_goroutine("gosched");
+    // SAFETY: on a user goroutine.
+    unsafe { mcall(gosched_m) };
+}
+
+/// gosched_m / goschedImpl: port of runtime.gosched_m (proc.go), on g0.
+unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
+    // SAFETY: gp just left the CPU through mcall on this M.
+    unsafe {
+        let status = readgstatus(gp);
+        if status != _Grunning {
+            throw("bad g status");
+        }
+        casgstatus(gp, _Grunning, _Grunnable);
+        dropg();
+        globrunqput(&mut sched().lock.lock(), gp);
+    }
+    schedule()
+}
+
+/// checkdead: port of runtime.checkdead (proc.go). Called with `sched.lock`
+/// held when an M goes idle: if no M is running and no goroutine can ever
+/// become runnable, reports a deadlock with Go's words and exits 2.
+fn checkdead(s: &Sched, l: &mut SchedLocked) {
+    if DYING.load(Ordering::Relaxed) > 0 {
+        return;
+    }
+    let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
+    if run > 0 {
+        return;
+    }
+    if run < 0 {
+        print(&format!(
+            "runtime: checkdead: nmidle={} nmidlelocked={} mcount={} nmsys={}\n",
+            l.nmidle, l.nmidlelocked, l.mcount, l.nmsys
+        ));
+        throw("checkdead: inconsistent counts");
+    }
+    let mut grunning = 0;
+    for_each_g(s, |gp| {
+        // SAFETY: Gs on the all-G list are live; status is atomic; system is
+        // written only while the G is owned and read here with all Ms idle.
+        unsafe {
+            if (*gp).system {
+                return;
+            }
+            let st = readgstatus(gp);
+            match st {
+                _Gwaiting | _Gpreempted => grunning += 1,
+                _Grunnable | _Grunning | _Gsyscall => {
+                    print(&format!("runtime: checkdead: find g {} in status {}\n", (*gp).goid, st));
+                    throw("checkdead: runnable g");
+                }
+                _ => {}
+            }
+        }
+    });
+    if grunning == 0 {
+        fatal_error("no goroutines (main called runtime.Goexit) - deadlock!");
+    }
+    // Timers that someone waits on will keep the program alive here.
+    fatal_error("all goroutines are asleep - deadlock!");
+}
+
+/// The header Go prints for a goroutine in a dump: `goroutine N [state]:`.
+pub fn goroutine_header(gp: *mut G) -> String {
+    // SAFETY: gp is a live G; we only read words for printing.
+    unsafe {
+        let st = readgstatus(gp);
+        let what = if st == _Gwaiting && (*gp).waitreason != WaitReason::Zero {
+            (*gp).waitreason.as_str()
+        } else {
+            gstatus_name(st)
+        };
+        format!("goroutine {} [{}]:\n", (*gp).goid, what)
+    }
+}
+
+/// Start-up of an instance on the calling thread: the part of Go's `rt0_go`
+/// and `schedinit` that makes m0, g0 and the Ps, then `newproc(runtime.main)`
+/// and `mstart`. Returns only if `cfg.main_return` is `ReturnToCaller`, once
+/// the main goroutine has returned.
+///
+/// # Safety
+/// See `gort::Builder`: the caller accepts that goroutines may move between
+/// threads at any park, and that thread-local references must not be held
+/// across one.
+pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
+    crate::init_once();
+    if !getg().is_null() {
+        panic!("gort: a runtime cannot be started on a thread that already runs one (block_on inside a goroutine?)");
+    }
+    let s = Sched::new(&cfg);
+    let m0 = allocm(s as *const Sched as *const (), -1);
+    s.m0.store(m0, Ordering::Relaxed);
+    s.lock.lock().mcount = 1;
+    let p0: &P = &s.allp[0];
+    p0.status.store(_Prunning, Ordering::Relaxed);
+    p0.m.store(m0, Ordering::Relaxed);
+    *s.main_fn.lock() = Some(main);
+    // SAFETY: m0 is fresh and ours; mstart runs the scheduler on this thread.
+    unsafe {
+        (*m0).p = p0 as *const P as *mut ();
+        (*m0).mstartfn = Some(start_main);
+        mstart(m0);
+    }
+}
+
+/// m0's `mstartfn`: creates the main goroutine (goid 1), as `rt0_go` does
+/// with `newproc(runtime.main)`.
+fn start_main() {
+    let s = sched();
+    let Some(f) = s.main_fn.lock().take() else { throw("start_main: no main function") };
+    let main: Box<dyn FnOnce() + Send> = Box::new(move || {
+        f();
+        main_returned();
+    });
+    // SAFETY: on m0's g0, which holds allp[0].
+    unsafe {
+        let pp = curp();
+        let gp = newproc1(s, pp, main, 0);
+        s.main_g.store(gp, Ordering::Relaxed);
+        s.main_started.store(true, Ordering::Relaxed);
+        runqput(pp, gp, true);
+    }
+}
+
+/// The end of `runtime.main`: the main goroutine returned.
+fn main_returned() {
+    let s = sched();
+    match s.main_return {
+        MainReturn::ExitProcess => {
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            std::process::exit(0);
+        }
+        MainReturn::ReturnToCaller => {
+            drop_locals(getg());
+            // SAFETY: on the main user goroutine.
+            unsafe { mcall(main_return_m) };
+            throw("main_returned: resumed");
+        }
+    }
+}
+
+/// On g0: retires the main goroutine and hands control back to the thread
+/// that started the runtime.
+unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
+    let s = sched();
+    let mp: *mut M = getm();
+    // SAFETY: gp is the main G that just left the CPU on this M.
+    unsafe {
+        casgstatus(gp, _Grunning, _Gdead);
+        dropg();
+        if mp != s.m0.load(Ordering::Relaxed) {
+            throw("main goroutine returned on an M other than m0");
+        }
+        mreturn(mp)
+    }
+}

@@ -1,0 +1,337 @@
+//! One runtime instance: port of `schedt` (runtime2.go) together with the
+//! globals that Go keeps beside it (`allp`, `allgs`, `gomaxprocs`), and of
+//! the functions that work on them: `globrunqput`, `globrunqget`,
+//! `globrunqgetbatch`, `gfput`, `gfget`, `allgadd`, `forEachG`, `gcount`.
+//!
+//! Go has exactly one of these per process. gort allows several (each test
+//! of a test binary starts its own), so each M and P points at its instance,
+//! and [`sched`] finds the current one through the running M.
+
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+use runtime_g::stack::{round_stack_size, stackalloc, stackfree};
+use runtime_g::status::{_Gdead, _Gidle};
+use runtime_g::{G, STACK_GUARD, casgstatus, malg, readgstatus, throw};
+use runtime_m::{M, Mutex, getm};
+
+use crate::gqueue::GQueue;
+use crate::p::P;
+
+/// Goroutine ids are handed to Ps in batches of this size
+/// (`_GoidCacheBatch`).
+pub const GOID_CACHE_BATCH: u64 = 16;
+
+/// What happens when the main goroutine returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MainReturn {
+    /// Exit the process with status 0, as Go does.
+    ExitProcess,
+    /// Return to the thread that started the runtime (`block_on`).
+    ReturnToCaller,
+}
+
+/// Fields protected by `sched.lock`.
+#[derive(Default)]
+pub struct SchedLocked {
+    /// Global run queue (`runq`).
+    pub runq: GQueue,
+    /// Number of idle Ms (`nmidle`).
+    pub nmidle: i32,
+    /// Number of idle Ms locked to a G (`nmidlelocked`).
+    pub nmidlelocked: i32,
+    /// Number of system Ms that do not count for deadlock (`nmsys`).
+    pub nmsys: i32,
+    /// Number of Ms created for this instance (`mnext` − `nmfreed`).
+    pub mcount: i32,
+}
+
+/// Global free Gs (`sched.gFree`), under their own lock.
+#[derive(Default)]
+pub struct GFreeGlobal {
+    /// Gs that still own a stack.
+    pub stack: GQueue,
+    /// Gs whose stack was freed.
+    pub nostack: GQueue,
+}
+
+/// Start-up parameters of an instance.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Number of Ps (GOMAXPROCS).
+    pub gomaxprocs: usize,
+    /// Usable stack size of each goroutine (Go's `startingStackSize`).
+    pub stack_size: usize,
+    /// What the end of the main goroutine does.
+    pub main_return: MainReturn,
+}
+
+/// A runtime instance: port of `schedt` plus `allp`/`allgs`.
+pub struct Sched {
+    /// `sched.lock` and what it protects.
+    pub lock: Mutex<SchedLocked>,
+    /// `sched.gFree.lock` and the global free lists.
+    pub gfree: Mutex<GFreeGlobal>,
+    /// Last goroutine id handed out (`goidgen`).
+    pub goidgen: AtomicU64,
+    /// All Ps (`allp`); fixed after start-up in the foundation.
+    pub allp: Vec<Box<P>>,
+    /// Head of the list of all Gs, newest first (`allgs`).
+    pub allg: AtomicPtr<G>,
+    /// Number of Gs on that list (`allglen`).
+    pub allglen: AtomicUsize,
+    /// Number of system goroutines (`ngsys`).
+    pub ngsys: AtomicI32,
+    /// Number of dead Gs on all free lists, local and global. Go sums the
+    /// list sizes, reading other Ps' lists racily; one atomic avoids that.
+    pub ngfree: AtomicI32,
+    /// Usable stack size of goroutines (`startingStackSize`).
+    pub stack_size: usize,
+    /// Whether the main goroutine has started (`mainStarted`).
+    pub main_started: AtomicBool,
+    /// The main goroutine (goid 1).
+    pub main_g: AtomicPtr<G>,
+    /// Set when the main goroutine called `goexit`.
+    pub main_goexited: AtomicBool,
+    /// The M that started the instance.
+    pub m0: AtomicPtr<M>,
+    /// What the end of the main goroutine does.
+    pub main_return: MainReturn,
+    /// The main function, taken by m0's `mstartfn`.
+    pub main_fn: Mutex<Option<Box<dyn FnOnce() + Send + 'static>>>,
+}
+
+// SAFETY: every field is an atomic, a runtime Mutex, or set before the
+// instance is shared (allp, stack_size, main_return) and read-only after.
+unsafe impl Sync for Sched {}
+// SAFETY: as above.
+unsafe impl Send for Sched {}
+
+impl Sched {
+    /// Builds an instance with `cfg.gomaxprocs` idle Ps. It is leaked: Gs and
+    /// Ms point at it for the rest of the process (as Go's `sched` global).
+    pub fn new(cfg: &Config) -> &'static Sched {
+        if cfg.gomaxprocs == 0 {
+            throw("procresize: invalid arg");
+        }
+        let s: &'static mut Sched = Box::leak(Box::new(Sched {
+            lock: Mutex::new(SchedLocked::default()),
+            gfree: Mutex::new(GFreeGlobal::default()),
+            goidgen: AtomicU64::new(0),
+            allp: Vec::new(),
+            allg: AtomicPtr::new(null_mut()),
+            allglen: AtomicUsize::new(0),
+            ngsys: AtomicI32::new(0),
+            ngfree: AtomicI32::new(0),
+            stack_size: round_stack_size(cfg.stack_size),
+            main_started: AtomicBool::new(false),
+            main_g: AtomicPtr::new(null_mut()),
+            main_goexited: AtomicBool::new(false),
+            m0: AtomicPtr::new(null_mut()),
+            main_return: cfg.main_return,
+            main_fn: Mutex::new(None),
+        }));
+        let me: *const Sched = s;
+        s.allp = (0..cfg.gomaxprocs).map(|i| Box::new(P::new(i as i32, me))).collect();
+        s
+    }
+
+    /// gomaxprocs: the number of Ps.
+    pub fn gomaxprocs(&self) -> usize {
+        self.allp.len()
+    }
+}
+
+/// The instance the calling thread's M belongs to, or `None` outside any
+/// runtime.
+pub fn try_sched() -> Option<&'static Sched> {
+    let mp = getm();
+    if mp.is_null() {
+        return None;
+    }
+    // SAFETY: an M's sched pointer is set by allocm to a leaked Sched.
+    unsafe { ((*mp).sched as *const Sched).as_ref() }
+}
+
+/// The current instance; throws outside a runtime.
+pub fn sched() -> &'static Sched {
+    try_sched().unwrap_or_else(|| throw("no gort runtime on this thread"))
+}
+
+/// globrunqput: port of runtime.globrunqput (proc.go): gp at the tail of the
+/// global queue. `sched.lock` must be held (the guard proves it).
+///
+/// # Safety
+/// gp must be a `_Grunnable` G owned by the caller.
+pub unsafe fn globrunqput(locked: &mut SchedLocked, gp: *mut G) {
+    // SAFETY: ownership of gp passes to the queue.
+    unsafe { locked.runq.push_back(gp) };
+}
+
+/// globrunqget: port of runtime.globrunqget (proc.go).
+pub fn globrunqget(locked: &mut SchedLocked) -> *mut G {
+    locked.runq.pop()
+}
+
+/// globrunqgetbatch: port of runtime.globrunqgetbatch (proc.go): one G to
+/// run plus up to `n - 1` more (bounded by a fair share per P) for the local
+/// queue.
+pub fn globrunqgetbatch(locked: &mut SchedLocked, n: i32, gomaxprocs: i32) -> (*mut G, GQueue) {
+    let mut q = GQueue::default();
+    let size = locked.runq.size;
+    if size == 0 {
+        return (null_mut(), q);
+    }
+    let mut n = n.min(size).min(size / gomaxprocs + 1);
+    let gp = locked.runq.pop();
+    n -= 1;
+    while n > 0 {
+        let g1 = locked.runq.pop();
+        // SAFETY: g1 came off the global queue, which we hold.
+        unsafe { q.push_back(g1) };
+        n -= 1;
+    }
+    (gp, q)
+}
+
+/// allgadd: port of runtime.allgadd (proc.go): publishes `gp` on the list of
+/// all Gs.
+pub fn allgadd(s: &Sched, gp: *mut G) {
+    // SAFETY: gp is a fresh G from malg, in _Gdead, not yet shared.
+    if unsafe { readgstatus(gp) } == _Gidle {
+        throw("allgadd: bad status Gidle");
+    }
+    let mut head = s.allg.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: as above; alllink is written before publication.
+        unsafe { (*gp).alllink = head };
+        match s.allg.compare_exchange_weak(head, gp, Ordering::Release, Ordering::Relaxed) {
+            Ok(_) => break,
+            Err(h) => head = h,
+        }
+    }
+    s.allglen.fetch_add(1, Ordering::Relaxed);
+}
+
+/// forEachG: port of runtime.forEachG (proc.go): calls `f` on every G of
+/// the instance, oldest first. Lock-free, so dumps can use it while broken.
+pub fn for_each_g(s: &Sched, mut f: impl FnMut(*mut G)) {
+    let mut all = Vec::with_capacity(s.allglen.load(Ordering::Relaxed));
+    let mut gp = s.allg.load(Ordering::Acquire);
+    while !gp.is_null() {
+        all.push(gp);
+        // SAFETY: Gs on the list are never freed; alllink never changes
+        // after publication.
+        gp = unsafe { (*gp).alllink };
+    }
+    for &gp in all.iter().rev() {
+        f(gp);
+    }
+}
+
+/// gfput: port of runtime.gfput (proc.go): puts a dead G on `pp`'s free
+/// list, keeping its stack if it has the standard size; moves a batch to the
+/// global list when the local one grows to 64.
+///
+/// # Safety
+/// Owner of `pp` only; gp must be a `_Gdead` G owned by the caller.
+pub unsafe fn gfput(s: &Sched, pp: &P, gp: *mut G) {
+    // SAFETY: the caller owns gp (dead) and pp.
+    unsafe {
+        if readgstatus(gp) != _Gdead {
+            throw("gfput: bad status (not Gdead)");
+        }
+        let size = (*gp).stack.size();
+        if size != s.stack_size && (*gp).stack.lo != 0 {
+            stackfree((*gp).stack);
+            (*gp).stack = Default::default();
+            (*gp).stackguard0 = 0;
+        }
+        let local = pp.local();
+        local.gfree.push(gp);
+        s.ngfree.fetch_add(1, Ordering::Relaxed);
+        if local.gfree.size >= 64 {
+            let mut stack_q = GQueue::default();
+            let mut nostack_q = GQueue::default();
+            while local.gfree.size >= 32 {
+                let g = local.gfree.pop();
+                if (*g).stack.lo == 0 {
+                    nostack_q.push(g);
+                } else {
+                    stack_q.push(g);
+                }
+            }
+            let mut gl = s.gfree.lock();
+            gl.nostack.push_back_all(nostack_q);
+            gl.stack.push_back_all(stack_q);
+        }
+    }
+}
+
+/// gfget: port of runtime.gfget (proc.go): a free G from `pp`'s list
+/// (refilled from the global list), with a stack of the standard size.
+///
+/// # Safety
+/// Owner of `pp` only.
+pub unsafe fn gfget(s: &Sched, pp: &P) -> *mut G {
+    // SAFETY: the caller owns pp; Gs on free lists are owned by the list
+    // holder, which we are once popped.
+    unsafe {
+        let local = pp.local();
+        if local.gfree.empty() {
+            let mut gl = s.gfree.lock();
+            while local.gfree.size < 32 {
+                let mut g = gl.stack.pop();
+                if g.is_null() {
+                    g = gl.nostack.pop();
+                    if g.is_null() {
+                        break;
+                    }
+                }
+                local.gfree.push(g);
+            }
+        }
+        let gp = local.gfree.pop();
+        if gp.is_null() {
+            return gp;
+        }
+        s.ngfree.fetch_sub(1, Ordering::Relaxed);
+        if (*gp).stack.lo != 0 && (*gp).stack.size() != s.stack_size {
+            stackfree((*gp).stack);
+            (*gp).stack = Default::default();
+        }
+        if (*gp).stack.lo == 0 {
+            (*gp).stack = stackalloc(s.stack_size);
+            (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
+        }
+        gp
+    }
+}
+
+/// A new G for `newproc1`: from the free list or freshly allocated and
+/// published (the `gfget`/`malg`/`allgadd` step of newproc1).
+///
+/// # Safety
+/// Owner of `pp` only.
+pub unsafe fn gget_or_malg(s: &Sched, pp: &P) -> *mut G {
+    // SAFETY: forwarded contract.
+    let gp = unsafe { gfget(s, pp) };
+    if !gp.is_null() {
+        return gp;
+    }
+    let gp = malg(s.stack_size as isize);
+    // SAFETY: fresh G, owned by us.
+    unsafe { casgstatus(gp, _Gidle, _Gdead) };
+    allgadd(s, gp);
+    gp
+}
+
+/// gcount: port of runtime.gcount (proc.go): live user goroutines.
+pub fn gcount(s: &Sched) -> i32 {
+    let n = s.allglen.load(Ordering::Relaxed) as i32
+        - s.ngfree.load(Ordering::Relaxed)
+        - s.ngsys.load(Ordering::Relaxed);
+    // The counters move independently, so the sum can be briefly off; at
+    // least the caller is running.
+    n.max(1)
+}

@@ -1,0 +1,40 @@
+//! Goroutine dumps after `fatal error:`: port of the header half of
+//! `tracebackothers` and `goroutineheader` (traceback.go).
+//!
+//! Frames are not yet printed (symbolized frames come with the
+//! observability work); each goroutine appears as Go's header line, the
+//! current one first, then all others oldest first, runtime helpers hidden.
+
+use runtime_g::status::_Gdead;
+use runtime_g::throw::print;
+use runtime_g::{G, readgstatus};
+use runtime_m::getm;
+
+use crate::proc::goroutine_header;
+use crate::sched::{for_each_g, try_sched};
+
+/// The hook `throw`/`fatal` call after their first line.
+pub fn traceback_hook(in_signal: bool) {
+    if in_signal {
+        return;
+    }
+    let Some(s) = try_sched() else { return };
+    let mp = getm();
+    // SAFETY: mp is this thread's M (try_sched found it); curg is read for
+    // printing only.
+    let cur: *mut G = unsafe { (*mp).curg };
+    let mut out = String::new();
+    if !cur.is_null() {
+        out.push('\n');
+        out.push_str(&goroutine_header(cur));
+    }
+    for_each_g(s, |gp| {
+        // SAFETY: Gs on the list are live; reading for printing.
+        let skip = gp == cur || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
+        if !skip {
+            out.push('\n');
+            out.push_str(&goroutine_header(gp));
+        }
+    });
+    print(&out);
+}
