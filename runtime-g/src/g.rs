@@ -1,6 +1,7 @@
 //! The goroutine descriptor: port of `g` (runtime2.go) and `malg` (proc.go).
 
 use core::any::Any;
+use core::ptr::NonNull;
 use core::sync::atomic::AtomicU32;
 
 use crate::gobuf::Gobuf;
@@ -13,8 +14,41 @@ use crate::status::{_Gidle, WaitReason};
 pub const STACK_GUARD: usize = 928;
 
 /// Goroutine-local values, keyed by the address of their `goroutine_local!`
-/// static. Boxed so that references handed out stay put while the map grows.
-pub type Locals = hashbrown::HashMap<usize, Box<dyn Any>>;
+/// static.
+///
+/// Each value lives in its own heap allocation held as a raw pointer, not a
+/// `Box`: references handed out by `get` must stay valid while the map
+/// rehashes, and moving a `Box` would assert uniqueness over the value.
+#[derive(Default)]
+pub struct Locals {
+    map: hashbrown::HashMap<usize, NonNull<dyn Any>>,
+}
+
+impl Locals {
+    /// The value stored under `key`, if any.
+    pub fn get(&self, key: usize) -> Option<NonNull<dyn Any>> {
+        self.map.get(&key).copied()
+    }
+
+    /// Stores `v` under `key` unless a value is already there, and returns
+    /// the stored value. The allocation stays put until the map is dropped.
+    pub fn insert(&mut self, key: usize, v: Box<dyn Any>) -> NonNull<dyn Any> {
+        *self
+            .map
+            .entry(key)
+            .or_insert_with(|| NonNull::from(Box::leak(v)))
+    }
+}
+
+impl Drop for Locals {
+    fn drop(&mut self) {
+        for (_, p) in self.map.drain() {
+            // SAFETY: every pointer came from Box::leak in insert and is
+            // dropped exactly once, here.
+            drop(unsafe { Box::from_raw(p.as_ptr()) });
+        }
+    }
+}
 
 /// A goroutine: port of `g` (runtime2.go).
 ///

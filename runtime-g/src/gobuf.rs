@@ -66,25 +66,36 @@ const START_FRAME: usize = 64;
 ///
 /// # Safety
 /// `[hi - 128, hi)` must be writable memory owned by `gp` and not in use.
-pub unsafe fn gostartcall(buf: &mut Gobuf, hi: usize, entry: unsafe extern "C" fn(*mut G) -> !, gp: *mut G) {
+pub unsafe fn gostartcall(
+    buf: &mut Gobuf,
+    hi: usize,
+    entry: unsafe extern "C" fn(*mut G) -> !,
+    gp: *mut G,
+) {
     // 16-byte aligned, with a little room above for debuggers that peek past
     // the outermost frame (Go reserves a few words for the same reason).
     let top = (hi - 32) & !15;
     let sp = top - START_FRAME;
     let words: [u64; 8] = [
         INITIAL_FPCTL,
-        0,                        // R15
-        0,                        // R14
-        entry as usize as u64,    // R13: the entry function goexit calls
-        gp as usize as u64,       // R12: its argument
-        0,                        // RBX
-        0,                        // RBP: end of the frame-pointer chain
+        0,                                   // R15
+        0,                                   // R14
+        entry as usize as u64,               // R13: the entry function goexit calls
+        gp as usize as u64,                  // R12: its argument
+        0,                                   // RBX
+        0,                                   // RBP: end of the frame-pointer chain
         goexit as *const () as usize as u64, // return PC
     ];
     // SAFETY: the caller guarantees [hi-128, hi) is writable and unused;
     // sp..sp+64 lies inside it and is 8-byte aligned.
     unsafe { core::ptr::copy_nonoverlapping(words.as_ptr(), sp as *mut u64, words.len()) };
-    *buf = Gobuf { sp, pc: goexit as *const () as usize, g: gp as usize, ctxt: 0, bp: 0 };
+    *buf = Gobuf {
+        sp,
+        pc: goexit as *const () as usize,
+        g: gp as usize,
+        ctxt: 0,
+        bp: 0,
+    };
 }
 
 /// goexit: port of runtime.goexit (asm_amd64.s): the outermost frame of
@@ -139,7 +150,12 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
 /// `save` must be valid for writes; `newsp`, if non-zero, must be the top of
 /// a stack that nothing else uses; `f` must never return.
 #[unsafe(naked)]
-pub unsafe extern "C" fn mcall_switch(save: *mut Gobuf, newsp: usize, f: unsafe extern "C" fn(*mut u8), arg: *mut u8) {
+pub unsafe extern "C" fn mcall_switch(
+    save: *mut Gobuf,
+    newsp: usize,
+    f: unsafe extern "C" fn(*mut u8),
+    arg: *mut u8,
+) {
     naked_asm!(
         ".cfi_startproc",
         "push rbp",
@@ -154,14 +170,14 @@ pub unsafe extern "C" fn mcall_switch(save: *mut Gobuf, newsp: usize, f: unsafe 
         "sub rsp, 8",
         "stmxcsr [rsp]",
         "fnstcw [rsp + 4]",
-        "mov [rdi], rsp",        // gobuf.sp
+        "mov [rdi], rsp", // gobuf.sp
         "mov rax, [rsp + 56]",
-        "mov [rdi + 8], rax",    // gobuf.pc
-        "mov [rdi + 32], rbp",   // gobuf.bp
+        "mov [rdi + 8], rax",  // gobuf.pc
+        "mov [rdi + 32], rbp", // gobuf.bp
         "test rsi, rsi",
         "jz 2f",
         "mov rsp, rsi",
-        "xor ebp, ebp",          // a fresh chain on the new stack
+        "xor ebp, ebp", // a fresh chain on the new stack
         "2:",
         "and rsp, -16",
         "mov rdi, rcx",
@@ -180,7 +196,11 @@ pub unsafe extern "C" fn mcall_switch(save: *mut Gobuf, newsp: usize, f: unsafe 
 /// `sp` must be the top of a stack nothing else uses while `f` runs; `f` must
 /// not unwind (it is `extern "C"`, so a panic aborts).
 #[unsafe(naked)]
-pub unsafe extern "C" fn systemstack_switch(sp: usize, f: unsafe extern "C" fn(*mut u8), arg: *mut u8) {
+pub unsafe extern "C" fn systemstack_switch(
+    sp: usize,
+    f: unsafe extern "C" fn(*mut u8),
+    arg: *mut u8,
+) {
     naked_asm!(
         ".cfi_startproc",
         "push rbp",
@@ -213,5 +233,10 @@ pub unsafe extern "C" fn systemstack_switch(sp: usize, f: unsafe extern "C" fn(*
 /// the caller at the point of the call.
 #[unsafe(naked)]
 pub extern "C" fn getcallersp() -> usize {
-    naked_asm!(".cfi_startproc", "lea rax, [rsp + 8]", "ret", ".cfi_endproc")
+    naked_asm!(
+        ".cfi_startproc",
+        "lea rax, [rsp + 8]",
+        "ret",
+        ".cfi_endproc"
+    )
 }

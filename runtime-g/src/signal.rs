@@ -63,7 +63,11 @@ impl Drop for AltStack {
         // SAFETY: disable the alternate stack we installed on this thread
         // before unmapping it; the thread is exiting.
         unsafe {
-            let ss = libc::stack_t { ss_sp: core::ptr::null_mut(), ss_flags: libc::SS_DISABLE, ss_size: ALTSTACK_SIZE };
+            let ss = libc::stack_t {
+                ss_sp: core::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: ALTSTACK_SIZE,
+            };
             libc::sigaltstack(&ss, core::ptr::null_mut());
             libc::munmap(self.0 as *mut libc::c_void, ALTSTACK_SIZE);
         }
@@ -103,7 +107,11 @@ pub fn minit_signal_stack() {
         if p == libc::MAP_FAILED {
             return; // an overflow would then die by the default action
         }
-        let ss = libc::stack_t { ss_sp: p, ss_flags: 0, ss_size: ALTSTACK_SIZE };
+        let ss = libc::stack_t {
+            ss_sp: p,
+            ss_flags: 0,
+            ss_size: ALTSTACK_SIZE,
+        };
         libc::sigaltstack(&ss, core::ptr::null_mut());
         ALT_OWNED.with(|a| a.borrow_mut().0 = p as usize);
     }
@@ -162,7 +170,9 @@ fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
     }
     // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
     // ucontext_t; RSP is a plain register slot.
-    let sp = unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RSP as usize] } as usize;
+    let sp =
+        unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RSP as usize] }
+            as usize;
     let mut b = [0u8; 20];
     write_stderr(b"runtime: goroutine stack exceeds ");
     write_stderr(dec((hi - lo) as u64, &mut b));
@@ -174,9 +184,13 @@ fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
     write_stderr(hex(hi, &mut b));
     write_stderr(b"]\nfatal error: stack overflow\n\n");
     let gp = getg();
-    // SAFETY: a non-null g slot points at a live G (Gs are never freed);
-    // goid and stack are plain words written before the G ran.
-    let goid = if gp.is_null() { 0 } else { unsafe { if (*gp).stack.lo == lo { (*gp).goid } else { 0 } } };
+    let goid = if gp.is_null() {
+        0
+    } else {
+        // SAFETY: a non-null g slot points at a live G (Gs are never freed);
+        // goid and stack are plain words written before the G ran.
+        unsafe { if (*gp).stack.lo == lo { (*gp).goid } else { 0 } }
+    };
     if goid != 0 {
         write_stderr(b"goroutine ");
         write_stderr(dec(goid, &mut b));

@@ -111,7 +111,10 @@ pub fn guard_hit(addr: usize) -> Option<Stack> {
         let slot = ARENA_SLOT[i].load(Ordering::Relaxed);
         let start = base + (addr - base) / slot * slot;
         if addr < start + GUARD_SIZE {
-            return Some(Stack { lo: start + GUARD_SIZE, hi: start + slot });
+            return Some(Stack {
+                lo: start + GUARD_SIZE,
+                hi: start + slot,
+            });
         }
         return None;
     }
@@ -151,7 +154,13 @@ pub fn stackalloc(n: usize) -> Stack {
     let idx = match pool.iter().position(|c| c.size == size) {
         Some(i) => i,
         None => {
-            pool.push(Class { size, slot: size + GUARD_SIZE, next: 0, end: 0, free: Vec::new() });
+            pool.push(Class {
+                size,
+                slot: size + GUARD_SIZE,
+                next: 0,
+                end: 0,
+                free: Vec::new(),
+            });
             pool.len() - 1
         }
     };
@@ -167,7 +176,10 @@ pub fn stackalloc(n: usize) -> Stack {
     let start = class.next;
     class.next += class.slot;
     install_guard(start);
-    Stack { lo: start + GUARD_SIZE, hi: start + class.slot }
+    Stack {
+        lo: start + GUARD_SIZE,
+        hi: start + class.slot,
+    }
 }
 
 /// stackfree: port of runtime.stackfree (stack.go). Gives `s` back to its
@@ -239,19 +251,29 @@ fn register_arena(base: usize, len: usize, slot: usize) {
 }
 
 /// Makes the page at `start` a guard page.
+///
+/// `GORT_STACK_GUARD=mprotect` in the environment forces the fallback used
+/// on kernels older than 6.13 (for testing it, and its limits, here).
 fn install_guard(start: usize) {
-    let mode = GUARD_MODE.load(Ordering::Relaxed);
+    let mut mode = GUARD_MODE.load(Ordering::Relaxed);
+    if mode == 0 && std::env::var_os("GORT_STACK_GUARD").is_some_and(|v| v == "mprotect") {
+        GUARD_MODE.store(2, Ordering::Relaxed);
+        mode = 2;
+    }
     if mode != 2 {
         // SAFETY: [start, start+GUARD_SIZE) is an unused page of one of our
         // arenas; installing a guard there cannot affect other memory.
-        let r = unsafe { libc::madvise(start as *mut libc::c_void, GUARD_SIZE, MADV_GUARD_INSTALL) };
+        let r =
+            unsafe { libc::madvise(start as *mut libc::c_void, GUARD_SIZE, MADV_GUARD_INSTALL) };
         if r == 0 {
             GUARD_MODE.store(1, Ordering::Relaxed);
             return;
         }
         let err = std::io::Error::last_os_error();
         if mode == 1 || err.raw_os_error() != Some(libc::EINVAL) {
-            print(&format!("runtime: madvise(MADV_GUARD_INSTALL) on a goroutine stack failed: {err}\n"));
+            print(&format!(
+                "runtime: madvise(MADV_GUARD_INSTALL) on a goroutine stack failed: {err}\n"
+            ));
             fatal_error("runtime: cannot install stack guard page");
         }
         // EINVAL on first use: the kernel predates Linux 6.13.
@@ -290,6 +312,9 @@ pub fn current_thread_stack() -> Stack {
         libc::pthread_attr_destroy(&mut attr);
         // The lowest page of a pthread stack (or the main thread's
         // rlimit-sized region) is the guard or is not yet mapped; leave it.
-        Stack { lo: addr as usize + GUARD_SIZE, hi: addr as usize + size }
+        Stack {
+            lo: addr as usize + GUARD_SIZE,
+            hi: addr as usize + size,
+        }
     }
 }

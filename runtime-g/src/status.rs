@@ -100,22 +100,35 @@ pub unsafe fn readgstatus(gp: *const G) -> u32 {
 /// table above names as owner for `oldval`.
 pub unsafe fn casgstatus(gp: *mut G, oldval: u32, newval: u32) {
     if (oldval & _Gscan) != 0 || (newval & _Gscan) != 0 || oldval == newval {
-        print(&format_status("runtime: casgstatus: oldval=", oldval, newval, None));
+        print(&format_status(
+            "runtime: casgstatus: oldval=",
+            oldval,
+            newval,
+            None,
+        ));
         throw("casgstatus: bad incoming values");
     }
-    debug_assert!(
-        legal(oldval, newval),
-        "casgstatus: transition {} -> {} is not one the runtime makes",
-        gstatus_name(oldval),
-        gstatus_name(newval)
-    );
+    if cfg!(debug_assertions) && !legal(oldval, newval) {
+        print(&format_status(
+            "runtime: casgstatus: oldval=",
+            oldval,
+            newval,
+            None,
+        ));
+        throw("casgstatus: illegal transition");
+    }
     // SAFETY: the caller guarantees gp is a live G; the status is atomic.
     let st = unsafe { &(*gp).atomicstatus };
     if let Err(actual) = st.compare_exchange(oldval, newval, Ordering::AcqRel, Ordering::Acquire) {
         if oldval == _Gwaiting && actual == _Grunnable {
             throw("casgstatus: waiting for Gwaiting but is Grunnable");
         }
-        print(&format_status("runtime: casgstatus: oldval=", oldval, newval, Some(actual)));
+        print(&format_status(
+            "runtime: casgstatus: oldval=",
+            oldval,
+            newval,
+            Some(actual),
+        ));
         throw("casgstatus: bad transition");
     }
 }

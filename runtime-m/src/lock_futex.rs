@@ -72,13 +72,22 @@ fn futexsleep(addr: &AtomicU32, val: u32) {
 /// threads sleeping on `addr`.
 fn futexwakeup(addr: &AtomicU32, cnt: u32) {
     // SAFETY: FUTEX_WAKE_PRIVATE on a valid, aligned u32.
-    unsafe { libc::syscall(libc::SYS_futex, addr.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, cnt) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            addr.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            cnt,
+        )
+    };
 }
 
 impl RawMutex {
     /// An unlocked mutex.
     pub const fn new() -> RawMutex {
-        RawMutex { key: AtomicU32::new(MUTEX_UNLOCKED) }
+        RawMutex {
+            key: AtomicU32::new(MUTEX_UNLOCKED),
+        }
     }
 
     /// lock2: port of runtime.lock2 (lock_futex.go).
@@ -104,7 +113,16 @@ impl RawMutex {
         loop {
             for _ in 0..ACTIVE_SPIN {
                 while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
-                    if self.key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    if self
+                        .key
+                        .compare_exchange(
+                            MUTEX_UNLOCKED,
+                            wait,
+                            Ordering::Acquire,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok()
+                    {
                         return;
                     }
                 }
@@ -112,7 +130,16 @@ impl RawMutex {
             }
             for _ in 0..PASSIVE_SPIN {
                 while self.key.load(Ordering::Relaxed) == MUTEX_UNLOCKED {
-                    if self.key.compare_exchange(MUTEX_UNLOCKED, wait, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                    if self
+                        .key
+                        .compare_exchange(
+                            MUTEX_UNLOCKED,
+                            wait,
+                            Ordering::Acquire,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok()
+                    {
                         return;
                     }
                 }
@@ -172,7 +199,10 @@ unsafe impl<T: Send> Send for Mutex<T> {}
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `v`.
     pub const fn new(v: T) -> Mutex<T> {
-        Mutex { raw: RawMutex::new(), data: UnsafeCell::new(v) }
+        Mutex {
+            raw: RawMutex::new(),
+            data: UnsafeCell::new(v),
+        }
     }
 
     /// Locks and returns the guard.

@@ -74,7 +74,10 @@ pub fn systemstack<F: FnOnce() -> R, R>(f: F) -> R {
             Err(_) => throw("panic on system stack"),
         }
     }
-    let mut slot = Slot { f: Some(f), r: None };
+    let mut slot = Slot {
+        f: Some(f),
+        r: None,
+    };
     setg(g0);
     // SAFETY: g0's stack below g0.sched.sp is unused while a user G runs on
     // this M; the trampoline matches the expected ABI and cannot unwind.
@@ -141,7 +144,10 @@ unsafe fn mstart1(mp: *mut M) -> ! {
             f();
         }
     }
-    let schedule = SCHEDULE.get().copied().unwrap_or_else(|| throw("mstart1: no scheduler installed"));
+    let schedule = SCHEDULE
+        .get()
+        .copied()
+        .unwrap_or_else(|| throw("mstart1: no scheduler installed"));
     schedule()
 }
 

@@ -16,7 +16,11 @@ pub struct GQueue {
 
 impl Default for GQueue {
     fn default() -> Self {
-        GQueue { head: null_mut(), tail: null_mut(), size: 0 }
+        GQueue {
+            head: null_mut(),
+            tail: null_mut(),
+            size: 0,
+        }
     }
 }
 

@@ -38,7 +38,8 @@ pub mod sched;
 pub mod traceback;
 
 pub use proc::{
-    GoexitUnwind, UnlockFn, gopark, goparkunlock, goready, gosched, goexit, newproc, require_goroutine, start,
+    GoexitUnwind, UnlockFn, goexit, gopark, goparkunlock, goready, gosched, newproc,
+    require_goroutine, start,
 };
 pub use sched::{Config, MainReturn, Sched, gcount, sched, try_sched};
 

@@ -174,7 +174,11 @@ unsafe fn runqputslow(pp: &P, gp: *mut G, h: u32, t: u32) -> bool {
     for i in 0..n {
         batch[i as usize] = pp.slot(h.wrapping_add(i)).load(Ordering::Relaxed);
     }
-    if pp.runqhead.compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed).is_err() {
+    if pp
+        .runqhead
+        .compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed)
+        .is_err()
+    {
         return false;
     }
     batch[n as usize] = gp;
@@ -214,7 +218,10 @@ pub unsafe fn runqget(pp: &P) -> (*mut G, bool) {
     // Only the owner sets runnext non-null, so a failed CAS means a thief
     // took it; no retry is needed.
     if !next.is_null()
-        && pp.runnext.compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        && pp
+            .runnext
+            .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     {
         return (next, true);
     }
@@ -225,7 +232,11 @@ pub unsafe fn runqget(pp: &P) -> (*mut G, bool) {
             return (null_mut(), false);
         }
         let gp = pp.slot(h).load(Ordering::Relaxed);
-        if pp.runqhead.compare_exchange(h, h.wrapping_add(1), Ordering::Release, Ordering::Relaxed).is_ok() {
+        if pp
+            .runqhead
+            .compare_exchange(h, h.wrapping_add(1), Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
             return (gp, false);
         }
     }
@@ -235,7 +246,12 @@ pub unsafe fn runqget(pp: &P) -> (*mut G, bool) {
 /// queue into `batch` (a ring starting at `batch_head`) and returns how many
 /// Gs it took; with `steal_runnext`, takes `runnext` when the ring is empty.
 /// Any P may call it.
-pub fn runqgrab(pp: &P, batch: &[AtomicPtr<G>; RUNQ_SIZE as usize], batch_head: u32, steal_runnext: bool) -> u32 {
+pub fn runqgrab(
+    pp: &P,
+    batch: &[AtomicPtr<G>; RUNQ_SIZE as usize],
+    batch_head: u32,
+    steal_runnext: bool,
+) -> u32 {
     loop {
         let h = pp.runqhead.load(Ordering::Acquire);
         let t = pp.runqtail.load(Ordering::Acquire);
@@ -268,7 +284,11 @@ pub fn runqgrab(pp: &P, batch: &[AtomicPtr<G>; RUNQ_SIZE as usize], batch_head: 
             let g = pp.slot(h.wrapping_add(i)).load(Ordering::Relaxed);
             batch[(batch_head.wrapping_add(i) % RUNQ_SIZE) as usize].store(g, Ordering::Relaxed);
         }
-        if pp.runqhead.compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed).is_ok() {
+        if pp
+            .runqhead
+            .compare_exchange(h, h.wrapping_add(n), Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
             return n;
         }
     }

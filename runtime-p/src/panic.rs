@@ -34,14 +34,18 @@ pub fn format_panic(text: &str) -> String {
 
 /// fatalpanic: port of runtime.fatalpanic (panic.go): reports an
 /// unrecovered panic of goroutine `gp` and exits with status 2.
-pub fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
+///
+/// # Safety
+/// `gp` must be the goroutine running on this thread.
+pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     start_dying();
     let mut msg = format_panic(&payload_text(&*payload));
     msg.push_str("\n\n");
-    msg.push_str(&crate::proc::goroutine_header(gp));
+    // SAFETY: gp is live (the caller's contract).
+    msg.push_str(&unsafe { crate::proc::goroutine_header(gp) });
     // SAFETY: gp is the running goroutine, which owns panic_location.
     if let Some(loc) = unsafe { (*gp).panic_location.as_deref() } {
-        msg.push_str("\t");
+        msg.push('\t');
         msg.push_str(loc);
         msg.push('\n');
     }
@@ -62,11 +66,21 @@ pub fn install_panic_hook() {
         // goroutine owns its panic_location.
         let on_goroutine = !gp.is_null() && unsafe { (*gp).goid != 0 };
         if on_goroutine {
-            let loc = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let loc = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
             // SAFETY: as above.
             unsafe { (*gp).panic_location = loc };
         } else {
             prev(info);
         }
     }));
+}
+
+/// Takes the location recorded by the panic hook for the running goroutine
+/// (`file:line:col`), if any.
+pub fn take_panic_location() -> Option<String> {
+    let gp = crate::proc::require_goroutine("take_panic_location");
+    // SAFETY: the running goroutine owns its panic_location.
+    unsafe { (*gp).panic_location.take() }
 }

@@ -32,7 +32,9 @@ use core::sync::atomic::Ordering;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use runtime_g::gobuf::{gogo, gostartcall};
-use runtime_g::status::{_Gdead, _Gpreempted, _Grunnable, _Grunning, _Gsyscall, _Gwaiting, gstatus_name};
+use runtime_g::status::{
+    _Gdead, _Gpreempted, _Grunnable, _Grunning, _Gsyscall, _Gwaiting, gstatus_name,
+};
 use runtime_g::throw::{DYING, fatal_error, print};
 use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg, throw};
 use runtime_m::{M, RawMutex, allocm, getm, mcall, mreturn, mstart, systemstack};
@@ -102,7 +104,12 @@ pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
 ///
 /// # Safety
 /// Owner of `pp` only, on g0.
-pub unsafe fn newproc1(s: &Sched, pp: &P, f: Box<dyn FnOnce() + Send + 'static>, parent_goid: u64) -> *mut G {
+pub unsafe fn newproc1(
+    s: &Sched,
+    pp: &P,
+    f: Box<dyn FnOnce() + Send + 'static>,
+    parent_goid: u64,
+) -> *mut G {
     // SAFETY: owner of pp, as our caller guarantees.
     unsafe {
         let newg = gget_or_malg(s, pp);
@@ -140,10 +147,11 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         Some(f) => catch_unwind(AssertUnwindSafe(f)),
         None => throw("goroutine started without a function"),
     };
-    drop_locals(gp);
+    drop_locals();
     if let Err(payload) = result {
         if !payload.is::<GoexitUnwind>() {
-            crate::panic::fatalpanic(gp, payload);
+            // SAFETY: gp is the goroutine running here.
+            unsafe { crate::panic::fatalpanic(gp, payload) };
         }
         if gp == sched().main_g.load(Ordering::Relaxed) {
             sched().main_goexited.store(true, Ordering::Relaxed);
@@ -152,12 +160,16 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
     goexit1()
 }
 
-/// Drops the goroutine-local values of `gp`, on its own stack. A value's
-/// destructor may create new locals; a few rounds catch those.
-pub fn drop_locals(gp: *mut G) {
+/// Drops the goroutine-local values of the running goroutine, on its own
+/// stack. A value's destructor may create new locals; a few rounds catch
+/// those.
+pub fn drop_locals() {
+    let gp = require_goroutine("drop_locals");
     for _ in 0..8 {
         // SAFETY: gp is the running G, which owns its locals.
-        let Some(l) = (unsafe { (*gp).locals.take() }) else { return };
+        let Some(l) = (unsafe { (*gp).locals.take() }) else {
+            return;
+        };
         drop(l);
     }
 }
@@ -171,7 +183,7 @@ pub fn goexit() -> ! {
     let gp = require_goroutine("goexit");
     if cfg!(panic = "abort") {
         // No unwinding: destructors cannot run; end the goroutine directly.
-        drop_locals(gp);
+        drop_locals();
         if gp == sched().main_g.load(Ordering::Relaxed) {
             sched().main_goexited.store(true, Ordering::Relaxed);
         }
@@ -244,7 +256,7 @@ pub fn schedule() -> ! {
         if (*mp).locks != 0 {
             throw("schedule: holding locks");
         }
-        if (*mp).curg != null_mut() {
+        if !(*mp).curg.is_null() {
             throw("schedule: M still has a current goroutine");
         }
     }
@@ -362,7 +374,13 @@ unsafe fn parkunlock_c(_gp: *mut G, lock: *mut ()) -> bool {
 pub unsafe fn goparkunlock(lock: &RawMutex, reason: WaitReason) {
     // SAFETY: forwarded contract; the lock outlives the park (the caller
     // holds a reference to it).
-    unsafe { gopark(Some(parkunlock_c), lock as *const RawMutex as *mut (), reason) }
+    unsafe {
+        gopark(
+            Some(parkunlock_c),
+            lock as *const RawMutex as *mut (),
+            reason,
+        )
+    }
 }
 
 /// park_m: port of runtime.park_m (proc.go): the g0 half of gopark.
@@ -404,7 +422,10 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
     unsafe {
         let status = readgstatus(gp);
         if status != _Gwaiting {
-            print(&format!("runtime: gp: gp={gp:p}, goid={}, gp->atomicstatus={status}\n", (*gp).goid));
+            print(&format!(
+                "runtime: gp: gp={gp:p}, goid={}, gp->atomicstatus={status}\n",
+                (*gp).goid
+            ));
             throw("bad g->status in ready");
         }
         casgstatus(gp, _Gwaiting, _Grunnable);
@@ -466,7 +487,11 @@ fn checkdead(s: &Sched, l: &mut SchedLocked) {
             match st {
                 _Gwaiting | _Gpreempted => grunning += 1,
                 _Grunnable | _Grunning | _Gsyscall => {
-                    print(&format!("runtime: checkdead: find g {} in status {}\n", (*gp).goid, st));
+                    print(&format!(
+                        "runtime: checkdead: find g {} in status {}\n",
+                        (*gp).goid,
+                        st
+                    ));
                     throw("checkdead: runnable g");
                 }
                 _ => {}
@@ -481,7 +506,10 @@ fn checkdead(s: &Sched, l: &mut SchedLocked) {
 }
 
 /// The header Go prints for a goroutine in a dump: `goroutine N [state]:`.
-pub fn goroutine_header(gp: *mut G) -> String {
+///
+/// # Safety
+/// `gp` must point at a live G (any G ever allocated: Gs are never freed).
+pub unsafe fn goroutine_header(gp: *mut G) -> String {
     // SAFETY: gp is a live G; we only read words for printing.
     unsafe {
         let st = readgstatus(gp);
@@ -506,13 +534,23 @@ pub fn goroutine_header(gp: *mut G) -> String {
 pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     crate::init_once();
     if !getg().is_null() {
-        panic!("gort: a runtime cannot be started on a thread that already runs one (block_on inside a goroutine?)");
+        panic!(
+            "gort: a runtime cannot be started on a thread that already runs one (block_on inside a goroutine?)"
+        );
     }
     let s = Sched::new(&cfg);
     let m0 = allocm(s as *const Sched as *const (), -1);
     s.m0.store(m0, Ordering::Relaxed);
     s.lock.lock().mcount = 1;
     let p0: &P = &s.allp[0];
+    // In Go, runtime.main parks in gcenable until the bgsweep and
+    // bgscavenge goroutines report in, and the second of them comes off the
+    // local queue outside runnext, starting a time slice: main.main begins at
+    // schedtick 1. gort has no GC goroutines; starting the count at 1 keeps
+    // the every-61st-tick global-queue check where Go has it, so that
+    // `go f(); Gosched()` runs f before main again, as in Go.
+    // SAFETY: p0 is not yet attached to any M; we are its only user.
+    unsafe { p0.local().schedtick = 1 };
     p0.status.store(_Prunning, Ordering::Relaxed);
     p0.m.store(m0, Ordering::Relaxed);
     *s.main_fn.lock() = Some(main);
@@ -528,7 +566,9 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
 /// with `newproc(runtime.main)`.
 fn start_main() {
     let s = sched();
-    let Some(f) = s.main_fn.lock().take() else { throw("start_main: no main function") };
+    let Some(f) = s.main_fn.lock().take() else {
+        throw("start_main: no main function")
+    };
     let main: Box<dyn FnOnce() + Send> = Box::new(move || {
         f();
         main_returned();
@@ -553,7 +593,7 @@ fn main_returned() {
             std::process::exit(0);
         }
         MainReturn::ReturnToCaller => {
-            drop_locals(getg());
+            drop_locals();
             // SAFETY: on the main user goroutine.
             unsafe { mcall(main_return_m) };
             throw("main_returned: resumed");

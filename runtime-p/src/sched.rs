@@ -132,7 +132,9 @@ impl Sched {
             main_fn: Mutex::new(None),
         }));
         let me: *const Sched = s;
-        s.allp = (0..cfg.gomaxprocs).map(|i| Box::new(P::new(i as i32, me))).collect();
+        s.allp = (0..cfg.gomaxprocs)
+            .map(|i| Box::new(P::new(i as i32, me)))
+            .collect();
         s
     }
 
@@ -196,7 +198,11 @@ pub fn globrunqgetbatch(locked: &mut SchedLocked, n: i32, gomaxprocs: i32) -> (*
 
 /// allgadd: port of runtime.allgadd (proc.go): publishes `gp` on the list of
 /// all Gs.
-pub fn allgadd(s: &Sched, gp: *mut G) {
+///
+/// # Safety
+/// `gp` must be a fresh `_Gdead` G from `malg`, owned by the caller and on no
+/// all-G list yet.
+pub unsafe fn allgadd(s: &Sched, gp: *mut G) {
     // SAFETY: gp is a fresh G from malg, in _Gdead, not yet shared.
     if unsafe { readgstatus(gp) } == _Gidle {
         throw("allgadd: bad status Gidle");
@@ -205,7 +211,10 @@ pub fn allgadd(s: &Sched, gp: *mut G) {
     loop {
         // SAFETY: as above; alllink is written before publication.
         unsafe { (*gp).alllink = head };
-        match s.allg.compare_exchange_weak(head, gp, Ordering::Release, Ordering::Relaxed) {
+        match s
+            .allg
+            .compare_exchange_weak(head, gp, Ordering::Release, Ordering::Relaxed)
+        {
             Ok(_) => break,
             Err(h) => head = h,
         }
@@ -321,8 +330,10 @@ pub unsafe fn gget_or_malg(s: &Sched, pp: &P) -> *mut G {
     }
     let gp = malg(s.stack_size as isize);
     // SAFETY: fresh G, owned by us.
-    unsafe { casgstatus(gp, _Gidle, _Gdead) };
-    allgadd(s, gp);
+    unsafe {
+        casgstatus(gp, _Gidle, _Gdead);
+        allgadd(s, gp);
+    }
     gp
 }
 

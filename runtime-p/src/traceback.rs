@@ -26,14 +26,17 @@ pub fn traceback_hook(in_signal: bool) {
     let mut out = String::new();
     if !cur.is_null() {
         out.push('\n');
-        out.push_str(&goroutine_header(cur));
+        // SAFETY: curg of this M is a live G.
+        out.push_str(&unsafe { goroutine_header(cur) });
     }
     for_each_g(s, |gp| {
         // SAFETY: Gs on the list are live; reading for printing.
-        let skip = gp == cur || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
+        let skip =
+            gp == cur || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
         if !skip {
             out.push('\n');
-            out.push_str(&goroutine_header(gp));
+            // SAFETY: Gs on the all-G list are live.
+            out.push_str(&unsafe { goroutine_header(gp) });
         }
     });
     print(&out);

@@ -1,5 +1,5 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use runtime_p::{Config, MainReturn};
 
@@ -7,7 +7,11 @@ use runtime_p::{Config, MainReturn};
 fn smoke() {
     let n = Arc::new(AtomicUsize::new(0));
     let n2 = n.clone();
-    let cfg = Config { gomaxprocs: 1, stack_size: 256 * 1024, main_return: MainReturn::ReturnToCaller };
+    let cfg = Config {
+        gomaxprocs: 1,
+        stack_size: 256 * 1024,
+        main_return: MainReturn::ReturnToCaller,
+    };
     // SAFETY: test code holds no thread-local references across parks.
     unsafe {
         runtime_p::start(

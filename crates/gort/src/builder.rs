@@ -1,0 +1,201 @@
+//! Starting a runtime: the settings Go takes from its environment and
+//! `schedinit`, in a builder.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex as StdMutex};
+
+use runtime_g::stack::DEFAULT_STACK_SIZE;
+use runtime_p::{Config, MainReturn};
+
+/// Configures and starts a gort runtime.
+///
+/// ```no_run
+/// let total = unsafe {
+///     // SAFETY: no goroutine holds a thread-local reference across a park.
+///     gort::Builder::new().gomaxprocs(1).block_on(|| {
+///         let hs: Vec<_> = (0..10u64).map(|i| gort::spawn(move || i * i)).collect();
+///         hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+///     })
+/// };
+/// assert_eq!(total, 285);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    gomaxprocs: Option<usize>,
+    stack_size: Option<usize>,
+}
+
+/// GOMAXPROCS as Go computes it at start-up (`schedinit`): the `GOMAXPROCS`
+/// environment variable if it is a positive integer, otherwise the number of
+/// CPUs this process may use (affinity and cgroup quota included); capped
+/// at Go's limit of 1024.
+pub fn default_gomaxprocs() -> usize {
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    match std::env::var("GOMAXPROCS")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        Some(n) if n > 0 => (n as usize).min(MAX_GOMAXPROCS),
+        _ => ncpu,
+    }
+}
+
+/// Go's `_MaxGomaxprocs`.
+pub const MAX_GOMAXPROCS: usize = 1024;
+
+/// What a main function may return, as Rust's `Termination`: `()` or a
+/// `Result` whose error is reported like Rust's `main` does (`Error: …`,
+/// status 1).
+pub trait MainResult {
+    /// Exit status for this result, after printing any error.
+    fn exit_code(self) -> i32;
+}
+
+impl MainResult for () {
+    fn exit_code(self) -> i32 {
+        0
+    }
+}
+
+impl<E: std::fmt::Debug> MainResult for Result<(), E> {
+    fn exit_code(self) -> i32 {
+        match self {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("Error: {e:?}");
+                1
+            }
+        }
+    }
+}
+
+impl Builder {
+    /// Settings from the environment (GOMAXPROCS) and defaults.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Number of Ps (Go's GOMAXPROCS). Overrides the `GOMAXPROCS`
+    /// environment variable, as calling `runtime.GOMAXPROCS(n)` first thing
+    /// in `main` would. Values above Go's limit of 1024 are capped.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn gomaxprocs(mut self, n: usize) -> Builder {
+        assert!(n > 0, "gort: gomaxprocs must be at least 1");
+        self.gomaxprocs = Some(n.min(MAX_GOMAXPROCS));
+        self
+    }
+
+    /// Usable stack size of every goroutine, in bytes (rounded up to whole
+    /// pages, at least 16 KiB; default 256 KiB). Stacks are address space
+    /// reserved up front and committed page by page as they are touched;
+    /// they do not grow, and running past the end is reported as Go reports
+    /// a stack overflow.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    fn config(&self, main_return: MainReturn) -> Config {
+        Config {
+            gomaxprocs: self.gomaxprocs.unwrap_or_else(default_gomaxprocs),
+            stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
+            main_return,
+        }
+    }
+
+    /// Runs `f` as the main goroutine and exits the process when it returns,
+    /// as a Go program does: status 0, whatever other goroutines are doing.
+    ///
+    /// # Safety
+    /// The thread-local contract (crate docs, "Soundness"): code running on
+    /// goroutines of this runtime must not hold a reference into a
+    /// `thread_local!` (or any value tied to the OS thread, such as a
+    /// `MutexGuard` of a thread-affine lock) across a park point, because the
+    /// goroutine may resume on another thread and rustc may have kept the
+    /// thread-local's address.
+    pub unsafe fn run<F: FnOnce() + Send + 'static>(self, f: F) -> ! {
+        // SAFETY: forwarded contract.
+        unsafe { self.run_main(f) }
+    }
+
+    /// Like [`Builder::run`] for a main function returning a
+    /// [`MainResult`] (used by `#[gort::main]`).
+    ///
+    /// # Safety
+    /// As for [`Builder::run`].
+    pub unsafe fn run_main<F, R>(self, f: F) -> !
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: MainResult,
+    {
+        let cfg = self.config(MainReturn::ExitProcess);
+        let main = Box::new(move || {
+            let code = f().exit_code();
+            if code != 0 {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                std::process::exit(code);
+            }
+        });
+        // SAFETY: forwarded contract.
+        unsafe { runtime_p::start(cfg, main) };
+        unreachable!("gort: runtime returned in exit-on-main-return mode")
+    }
+
+    /// Runs `f` as the main goroutine of a new runtime on the calling thread
+    /// and returns its result when it returns. Goroutines still alive then
+    /// are abandoned, as a process exit would abandon them: they never run
+    /// again and their values are leaked, not dropped.
+    ///
+    /// A panic of the main goroutine is reported as std reports a panic and
+    /// then continues on the calling thread, so that a failed assertion in a
+    /// `#[gort::test]` fails that test only. A panic in any other goroutine
+    /// ends the process with Go's report, as in Go.
+    ///
+    /// # Safety
+    /// As for [`Builder::run`].
+    ///
+    /// # Panics
+    /// If called from a goroutine (runtimes do not nest), and with the main
+    /// goroutine's panic, if it panics.
+    pub unsafe fn block_on<F, T>(self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        type Outcome<T> = Result<T, Box<dyn std::any::Any + Send>>;
+        let cfg = self.config(MainReturn::ReturnToCaller);
+        let slot: Arc<StdMutex<Option<Outcome<T>>>> = Arc::new(StdMutex::new(None));
+        let out = slot.clone();
+        let main = Box::new(move || {
+            let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+            if let Err(p) = &r {
+                if p.is::<runtime_p::GoexitUnwind>() {
+                    // Goexit of main: let the goroutine's base handle it,
+                    // as Go does (the program goes on without main).
+                    let Err(p) = r else { unreachable!() };
+                    std::panic::resume_unwind(p);
+                }
+                let loc = runtime_p::panic::take_panic_location().unwrap_or_default();
+                let thread = std::thread::current();
+                let name = thread.name().unwrap_or("<unnamed>");
+                eprintln!(
+                    "thread '{name}' panicked at {loc}:\n{}\n(in gort's main goroutine)",
+                    runtime_p::panic::payload_text(&**p)
+                );
+            }
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        });
+        // SAFETY: forwarded contract.
+        unsafe { runtime_p::start(cfg, main) };
+        let r = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match r.expect("gort: the main goroutine ended without a result") {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+}

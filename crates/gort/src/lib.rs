@@ -1,0 +1,133 @@
+//! # gort — Go's runtime, ported to Rust
+//!
+//! Goroutines for Rust programs, scheduled by a faithful port of Go's
+//! runtime (go1.27 `runtime/proc.go` and friends): each goroutine has its own
+//! stack and runs ordinary blocking-style Rust code; the scheduler multiplexes
+//! them over OS threads with Go's algorithms — per-P run queues with
+//! `runnext`, the global queue checked every 61 ticks, `gopark`/`goready` —
+//! and Go's behaviour at the edges: the program ends when `main` returns, an
+//! unrecovered panic prints `panic: …` and exits with status 2, a deadlock is
+//! reported as `fatal error: all goroutines are asleep - deadlock!`.
+//!
+//! ```no_run
+//! #[gort::main]
+//! unsafe fn main() {
+//!     let handles: Vec<_> = (0..1000u64).map(|i| gort::spawn(move || i * i)).collect();
+//!     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+//!     println!("{sum}");
+//! }
+//! ```
+//!
+//! ## Features
+//! - [`spawn`] / [`go!`] / [`go`]: start goroutines; [`JoinHandle`] for results.
+//! - [`gosched`], [`goexit`], [`num_goroutine`]: Go's `runtime.Gosched`,
+//!   `runtime.Goexit`, `runtime.NumGoroutine`.
+//! - [`goroutine_local!`]: per-goroutine storage that follows the goroutine.
+//! - [`Builder`]: GOMAXPROCS (also from the environment, with Go's rules) and
+//!   the goroutine stack size; [`main`] and [`test`] attributes.
+//! - Stacks of 256 KiB of address space, committed lazily, with guard pages
+//!   that do not consume `vm.max_map_count`; an overflow is reported as Go
+//!   reports one (`fatal error: stack overflow`, status 2).
+//!
+//! Channels, `select`, Go's `sync` and `time`, several OS threads and the
+//! Plan 9 OS layer are being ported; `docs/port-map.md` lists what exists.
+//!
+//! ## Soundness: the thread-local contract
+//! A goroutine may stop at any park point (a join, a channel operation,
+//! `gosched`) and resume on a different OS thread. rustc is allowed to
+//! compute the address of a `thread_local!` once and reuse it across calls
+//! within a function (rust-lang/rust#136044), so code that touches a
+//! thread-local on both sides of a park could read or write another
+//! thread's copy: undefined behaviour that no safe API may allow silently.
+//!
+//! gort's answer is one explicit `unsafe` at start-up. [`Builder::run`] and
+//! [`Builder::block_on`] are `unsafe fn`s, and `#[gort::main]` /
+//! `#[gort::test]` only accept an `unsafe fn`: writing that `unsafe`, the
+//! program promises that code on its goroutines
+//! 1. does not hold a reference into a `thread_local!` across a park point,
+//!    nor call a function that does so (std's own thread-locals are used
+//!    within single calls and are fine);
+//! 2. does not share a `!Send` value between a goroutine and thread-bound
+//!    state (a thread-local, or a value another goroutine can reach);
+//! 3. does not hold thread-affine guards (e.g. of a lock that must be
+//!    released by the thread that took it) across a park point.
+//!
+//! After that, everything else is safe: spawning, joining, yielding. Use
+//! [`goroutine_local!`] where a thread-local would be used: its value
+//! belongs to the goroutine and moves with it. The runtime itself reads the
+//! current goroutine through one out-of-line accessor and never keeps it
+//! across a switch.
+//!
+//! Rejected alternatives: a safe `spawn` that hides the hazard (may's
+//! standing soundness complaint), and `unsafe` on every spawn (noise at
+//! every call site that adds no information after the first).
+//!
+//! ## Panics
+//! A Rust panic that escapes a goroutine ends the program as in Go:
+//! `panic: <message>`, a blank line, `goroutine N [running]:`, status 2. A
+//! panic caught with `std::panic::catch_unwind` (Go's `recover`) prints
+//! nothing. This needs `panic = "unwind"` (the default); under
+//! `panic = "abort"` Rust aborts first, and [`goexit`] cannot run
+//! destructors.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod builder;
+mod local;
+mod spawn;
+
+pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};
+pub use gort_macros::{main, test};
+pub use local::GoroutineLocal;
+pub use spawn::{JoinError, JoinHandle, go, spawn};
+
+/// Yields the processor, allowing other goroutines to run: Go's
+/// `runtime.Gosched`. The goroutine is not suspended; it goes to the global
+/// run queue and resumes automatically.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn gosched() {
+    runtime_p::gosched()
+}
+
+/// Ends the calling goroutine: Go's `runtime.Goexit`. Destructors of its
+/// frames run (as Go runs deferred calls) and other goroutines are not
+/// affected. A [`JoinHandle`] of the goroutine then yields [`JoinError`].
+/// If the main goroutine calls it, the program continues until all other
+/// goroutines end and then fails with Go's message `fatal error: no
+/// goroutines (main called runtime.Goexit) - deadlock!`.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn goexit() -> ! {
+    runtime_p::goexit()
+}
+
+/// Number of goroutines that currently exist: Go's `runtime.NumGoroutine`.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn num_goroutine() -> usize {
+    runtime_p::require_goroutine("num_goroutine");
+    runtime_p::gcount(runtime_p::sched()) as usize
+}
+
+/// GOMAXPROCS of the running runtime: Go's `runtime.GOMAXPROCS(0)`.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn gomaxprocs() -> usize {
+    runtime_p::require_goroutine("gomaxprocs");
+    runtime_p::sched().gomaxprocs()
+}
+
+/// Identifier of the calling goroutine (1 is the main goroutine). Go hides
+/// this number; gort exposes it because it appears in every report Go prints.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn goid() -> u64 {
+    let gp = runtime_p::require_goroutine("goid");
+    // SAFETY: gp is the running goroutine; goid is fixed while it lives.
+    unsafe { (*gp).goid }
+}

@@ -1,0 +1,160 @@
+//! Starting goroutines: Go's `go` statement, and a join handle for the
+//! result.
+
+use std::fmt;
+use std::sync::Arc;
+
+use runtime_g::{G, WaitReason, getg};
+use runtime_m::Mutex;
+
+/// Starts `f` in a new goroutine, like Go's `go f()`. The goroutine runs
+/// on its own; nothing waits for it. Use [`spawn`] to get its result.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn go<F: FnOnce() + Send + 'static>(f: F) {
+    runtime_p::newproc(Box::new(f));
+}
+
+/// Go's `go` statement: `go!(stmts)` runs the statements in a new
+/// goroutine, moving what they use (`go!(worker(ch.clone()))`).
+#[macro_export]
+macro_rules! go {
+    ($($body:tt)*) => {
+        $crate::go(move || { $($body)*; })
+    };
+}
+
+/// A `*mut G` that may be handed to the goroutine that will wake it.
+struct Waiter(*mut G);
+// SAFETY: a G pointer is valid on any thread (Gs are never freed); who may
+// act on it is governed by the park protocol, not by the thread.
+unsafe impl Send for Waiter {}
+
+struct State<T> {
+    result: Option<T>,
+    done: bool,
+    waiter: Waiter,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+}
+
+/// Completes the handle when the goroutine ends, also when it ends by
+/// `goexit` (the unwind drops this with no result).
+struct Completion<T>(Arc<Shared<T>>);
+
+impl<T> Completion<T> {
+    fn finish(&self, v: Option<T>) {
+        let mut st = self.0.state.lock();
+        if st.done {
+            return;
+        }
+        st.result = v;
+        st.done = true;
+        let w = std::mem::replace(&mut st.waiter, Waiter(core::ptr::null_mut()));
+        drop(st);
+        if !w.0.is_null() {
+            // SAFETY: the joiner published itself in `waiter` under the lock
+            // and parked; taking it out under the lock makes us the only
+            // waker.
+            unsafe { runtime_p::goready(w.0) };
+        }
+    }
+}
+
+impl<T> Drop for Completion<T> {
+    fn drop(&mut self) {
+        self.finish(None);
+    }
+}
+
+/// Owned permission to wait for a goroutine's result. Dropping it detaches
+/// the goroutine, which runs on.
+///
+/// A goroutine that panics cannot be joined: as in Go, an unrecovered panic
+/// ends the whole program before anyone could observe it.
+pub struct JoinHandle<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// Why [`JoinHandle::join`] has no value: the goroutine called
+/// [`goexit`](crate::goexit) before returning one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinError;
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("goroutine exited by goexit before returning a value")
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Starts `f` in a new goroutine and returns a handle to its result.
+///
+/// Like Go's `go` statement, the new goroutine is put first in line on the
+/// current P (`runnext`): if the caller then blocks or yields, it runs next.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            result: None,
+            done: false,
+            waiter: Waiter(core::ptr::null_mut()),
+        }),
+    });
+    let done = Completion(shared.clone());
+    runtime_p::newproc(Box::new(move || {
+        let done = done;
+        let v = f();
+        done.finish(Some(v));
+    }));
+    JoinHandle { shared }
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the goroutine to finish and returns its value, parking the
+    /// calling goroutine (not its thread) meanwhile. While parked it is
+    /// shown as `chan receive` in deadlock reports: a join is a one-shot
+    /// channel receive.
+    ///
+    /// # Panics
+    /// Outside a goroutine of a gort runtime.
+    pub fn join(self) -> Result<T, JoinError> {
+        runtime_p::require_goroutine("JoinHandle::join");
+        let mut st = self.shared.state.lock();
+        if !st.done {
+            st.waiter = Waiter(getg());
+            // The lock is released by park_m once we are off the CPU, so the
+            // finisher cannot goready us before we are parked.
+            std::mem::forget(st);
+            // SAFETY: we hold the raw lock (the guard was forgotten), we are
+            // a goroutine, and the finisher learns of us only through
+            // `waiter`, published under that lock.
+            unsafe { runtime_p::goparkunlock(self.shared.state.raw(), WaitReason::ChanReceive) };
+            st = self.shared.state.lock();
+        }
+        st.result.take().ok_or(JoinError)
+    }
+
+    /// Whether the goroutine has finished.
+    pub fn is_finished(&self) -> bool {
+        self.shared.state.lock().done
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

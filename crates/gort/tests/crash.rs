@@ -1,0 +1,290 @@
+//! Programs that end the process, run as child processes (the pattern of
+//! Go's runtime/crash_test.go with testdata/testprog): each case checks the
+//! first lines of stderr and the exit status against what Go 1.27 prints
+//! (../shared/go-reference/messages.md).
+
+use std::process::Command;
+use std::sync::Arc;
+
+use gort::Builder;
+
+const CASE_VAR: &str = "GORT_CRASH_CASE";
+
+struct Out {
+    stdout: String,
+    stderr: String,
+    code: Option<i32>,
+}
+
+fn child(case: &str) -> Out {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_entry",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CASE_VAR, case)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("spawn child");
+    Out {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        code: out.status.code(),
+    }
+}
+
+/// Asserts that stderr starts with `lines` (each a full line) and the
+/// status is `code`.
+fn expect(o: &Out, lines: &[&str], code: i32) {
+    let got: Vec<&str> = o.stderr.lines().collect();
+    assert!(
+        got.len() >= lines.len() && got[..lines.len()] == *lines,
+        "stderr should start with {lines:#?}\n--- stderr ---\n{}\n--- stdout ---\n{}",
+        o.stderr,
+        o.stdout
+    );
+    assert_eq!(o.code, Some(code), "exit status; stderr:\n{}", o.stderr);
+}
+
+fn goroutine_header_id(line: &str) -> u64 {
+    line.strip_prefix("goroutine ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a goroutine header: {line:?}"))
+}
+
+/// Waits forever: parks on a list nobody reads (a receive from a channel
+/// nobody sends to).
+fn block_forever() {
+    let lock = Box::leak(Box::new(runtime_m::RawMutex::new()));
+    lock.lock();
+    // SAFETY: we hold the lock; nobody will ever wake us.
+    unsafe { runtime_p::goparkunlock(lock, runtime_g::WaitReason::ChanReceive) };
+    unreachable!();
+}
+
+#[inline(never)]
+#[allow(unconditional_recursion)] // the point: run off the end of the stack
+fn recurse_forever(n: u64) -> u64 {
+    let buf = std::hint::black_box([n as u8; 256]);
+    recurse_forever(n + 1) + buf[3] as u64
+}
+
+fn run_case(case: &str) {
+    // SAFETY: the cases hold no thread-local references across parks.
+    unsafe {
+        match case {
+            "panic_main" => Builder::new().run(|| panic!("boom")),
+            "panic_goroutine" => Builder::new().run(|| {
+                gort::spawn(|| panic!("in goroutine")).join().unwrap();
+            }),
+            "panic_multiline" => Builder::new().run(|| panic!("line1\nline2")),
+            "stack_overflow" => Builder::new().run(|| {
+                gort::spawn(|| recurse_forever(0)).join().unwrap();
+            }),
+            "stack_overflow_main" => Builder::new().stack_size(64 * 1024).run(|| {
+                recurse_forever(0);
+            }),
+            "deadlock" => Builder::new().run(|| {
+                let h = gort::spawn(block_forever);
+                h.join().unwrap();
+            }),
+            "main_goexit" => Builder::new().run(|| {
+                for _ in 0..3 {
+                    gort::go(gort::gosched);
+                }
+                gort::goexit();
+            }),
+            "main_returns" => Builder::new().gomaxprocs(1).run(|| {
+                gort::go(|| {
+                    loop {
+                        gort::gosched();
+                    }
+                });
+                let h = gort::spawn(|| 21 * 2);
+                println!("answer {}", h.join().unwrap());
+            }),
+            "main_error" => {
+                Builder::new().run_main(|| -> Result<(), String> { Err("bad input".into()) })
+            }
+            "stack_exhaustion" => {
+                // 1 GiB of address space: the arena reservation must shrink,
+                // then fail with a message that names the limit.
+                let lim = libc::rlimit {
+                    rlim_cur: 1 << 30,
+                    rlim_max: 1 << 30,
+                };
+                libc::setrlimit(libc::RLIMIT_AS, &lim);
+                Builder::new().gomaxprocs(1).run(|| {
+                    let keep = Arc::new(());
+                    loop {
+                        let k = keep.clone();
+                        gort::go(move || drop(k));
+                    }
+                })
+            }
+            other => panic!("unknown crash case {other}"),
+        }
+    }
+}
+
+#[test]
+#[ignore = "entry point of the child processes; run by the other tests"]
+fn child_entry() {
+    let case = std::env::var(CASE_VAR).expect("run by the crash tests only");
+    run_case(&case);
+}
+
+#[test]
+fn panic_in_main_goroutine() {
+    let o = child("panic_main");
+    expect(&o, &["panic: boom", "", "goroutine 1 [running]:"], 2);
+    assert!(
+        o.stderr.contains("crash.rs:"),
+        "the panic location is reported:\n{}",
+        o.stderr
+    );
+    assert!(
+        !o.stderr.contains("panicked at"),
+        "std's panic message is replaced by Go's:\n{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn panic_in_other_goroutine_names_it() {
+    let o = child("panic_goroutine");
+    expect(&o, &["panic: in goroutine", ""], 2);
+    let header = o.stderr.lines().nth(2).unwrap_or("");
+    assert!(header.ends_with(" [running]:"), "{header:?}");
+    assert_ne!(goroutine_header_id(header), 1);
+}
+
+#[test]
+fn panic_with_multiline_message_indents() {
+    let o = child("panic_multiline");
+    expect(
+        &o,
+        &["panic: line1", "\tline2", "", "goroutine 1 [running]:"],
+        2,
+    );
+}
+
+#[test]
+fn stack_overflow_is_reported_like_go() {
+    let o = child("stack_overflow");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert!(lines.len() >= 5, "stderr:\n{}", o.stderr);
+    assert_eq!(
+        lines[0],
+        "runtime: goroutine stack exceeds 262144-byte limit"
+    );
+    assert!(
+        lines[1].starts_with("runtime: sp=0x") && lines[1].contains(" stack=[0x"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "fatal error: stack overflow");
+    assert_eq!(lines[3], "");
+    assert!(
+        lines[4].ends_with(" [running]:") && goroutine_header_id(lines[4]) > 1,
+        "{}",
+        lines[4]
+    );
+    // sp lies just below the reported stack: in the guard page.
+    let nums: Vec<usize> = lines[1]
+        .split(|c: char| !c.is_ascii_hexdigit() && c != 'x')
+        .filter_map(|t| t.strip_prefix("0x"))
+        .map(|h| usize::from_str_radix(h, 16).unwrap())
+        .collect();
+    let (sp, lo, hi) = (nums[0], nums[1], nums[2]);
+    assert_eq!(hi - lo, 262144);
+    assert!(
+        sp < lo + 4096 && sp + 8192 > lo,
+        "sp {sp:#x} not near lo {lo:#x}"
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+#[test]
+fn stack_overflow_in_main_goroutine() {
+    let o = child("stack_overflow_main");
+    expect(
+        &o,
+        &["runtime: goroutine stack exceeds 65536-byte limit"],
+        2,
+    );
+    assert!(
+        o.stderr
+            .contains("fatal error: stack overflow\n\ngoroutine 1 [running]:\n"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn deadlock_is_reported_like_go() {
+    let o = child("deadlock");
+    expect(
+        &o,
+        &[
+            "fatal error: all goroutines are asleep - deadlock!",
+            "",
+            "goroutine 1 [chan receive]:",
+        ],
+        2,
+    );
+    let others: Vec<&str> = o
+        .stderr
+        .lines()
+        .skip(3)
+        .filter(|l| l.starts_with("goroutine "))
+        .collect();
+    assert_eq!(
+        others.len(),
+        1,
+        "the blocked goroutine is listed once:\n{}",
+        o.stderr
+    );
+    assert!(others[0].ends_with(" [chan receive]:"));
+}
+
+#[test]
+fn main_goexit_then_deadlock() {
+    let o = child("main_goexit");
+    expect(
+        &o,
+        &["fatal error: no goroutines (main called runtime.Goexit) - deadlock!"],
+        2,
+    );
+}
+
+#[test]
+fn main_return_ends_program_while_others_run() {
+    let o = child("main_returns");
+    assert_eq!(o.code, Some(0), "stderr:\n{}", o.stderr);
+    assert!(o.stdout.contains("answer 42\n"), "{}", o.stdout);
+}
+
+#[test]
+fn main_returning_err_exits_1() {
+    let o = child("main_error");
+    expect(&o, &["Error: \"bad input\""], 1);
+}
+
+#[test]
+fn stack_exhaustion_names_the_limit() {
+    let o = child("stack_exhaustion");
+    assert!(o.stderr.contains("runtime: cannot reserve"), "{}", o.stderr);
+    assert!(o.stderr.contains("ulimit -v"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("fatal error: runtime: cannot allocate memory for goroutine stacks"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}

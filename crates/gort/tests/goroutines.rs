@@ -1,0 +1,487 @@
+//! Behaviour of goroutines through the public API.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gort::{Builder, JoinError};
+
+fn rt1() -> Builder {
+    Builder::new().gomaxprocs(1)
+}
+
+/// Go: `go A(); go B(); go C(); runtime.Gosched()` runs C (runnext), then
+/// A and B (local queue), then main (Gosched put it on the global queue).
+/// Real Go (GOMAXPROCS=1) prints `[C A B main]`.
+#[test]
+fn runnext_order_after_gosched() {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    // SAFETY: no thread-local references are held across parks.
+    unsafe {
+        rt1().block_on(move || {
+            for name in ["A", "B", "C"] {
+                let o = o.clone();
+                gort::go(move || o.lock().unwrap().push(name));
+            }
+            gort::gosched();
+            o.lock().unwrap().push("main");
+        })
+    };
+    assert_eq!(*order.lock().unwrap(), ["C", "A", "B", "main"]);
+}
+
+/// A spawned goroutine runs next when its creator blocks on it (runnext),
+/// and the creator, readied by the finishing goroutine, runs next after it:
+/// goroutine 1 never runs before main returns. Real Go (GOMAXPROCS=1) prints
+/// `[2 3]` for the same program.
+#[test]
+fn spawned_goroutine_runs_next_when_creator_blocks() {
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    // SAFETY: as above.
+    unsafe {
+        rt1().block_on(move || {
+            let o1 = o.clone();
+            gort::go(move || o1.lock().unwrap().push(1));
+            let o2 = o.clone();
+            let h = gort::spawn(move || o2.lock().unwrap().push(2));
+            h.join().unwrap();
+            o.lock().unwrap().push(3);
+        })
+    };
+    assert_eq!(*order.lock().unwrap(), [2, 3]);
+}
+
+#[gort::test(gomaxprocs = 1)]
+unsafe fn hundred_thousand_goroutines_complete() {
+    const N: u64 = 100_000;
+    let ran = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..N)
+        .map(|i| {
+            let ran = ran.clone();
+            gort::spawn(move || {
+                ran.fetch_add(1, Ordering::Relaxed);
+                i * 3 + 1
+            })
+        })
+        .collect();
+    let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(sum, 3 * N * (N - 1) / 2 + N);
+    assert_eq!(ran.load(Ordering::Relaxed), N as usize);
+    assert_eq!(gort::num_goroutine(), 1);
+}
+
+fn nest(level: u32, goids: Arc<Mutex<Vec<u64>>>) -> u32 {
+    goids.lock().unwrap().push(gort::goid());
+    if level == 10 {
+        return level;
+    }
+    let g = goids.clone();
+    gort::spawn(move || nest(level + 1, g)).join().unwrap()
+}
+
+#[gort::test]
+unsafe fn ten_levels_of_nested_spawns() {
+    let goids = Arc::new(Mutex::new(Vec::new()));
+    let g = goids.clone();
+    let deepest = gort::spawn(move || nest(1, g)).join().unwrap();
+    assert_eq!(deepest, 10);
+    let mut ids = goids.lock().unwrap().clone();
+    assert_eq!(ids.len(), 10);
+    assert!(
+        !ids.contains(&1),
+        "main is goroutine 1, the nested ones are not"
+    );
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "every nested goroutine has its own id");
+}
+
+#[gort::test]
+unsafe fn goexit_runs_destructors_and_ends_only_that_goroutine() {
+    struct Deferred(Arc<AtomicUsize>);
+    impl Drop for Deferred {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let deferred = Arc::new(AtomicUsize::new(0));
+    let after = Arc::new(AtomicUsize::new(0));
+    let (d, a) = (deferred.clone(), after.clone());
+    let h = gort::spawn(move || {
+        let _guard = Deferred(d);
+        if gort::goid() != 0 {
+            gort::goexit();
+        }
+        a.fetch_add(1, Ordering::Relaxed);
+        5
+    });
+    assert_eq!(h.join(), Err(JoinError));
+    assert_eq!(
+        deferred.load(Ordering::Relaxed),
+        1,
+        "the deferred destructor ran"
+    );
+    assert_eq!(after.load(Ordering::Relaxed), 0, "nothing after goexit ran");
+    // The runtime carries on: more goroutines run normally.
+    assert_eq!(gort::spawn(|| 7).join(), Ok(7));
+    assert_eq!(gort::num_goroutine(), 1);
+}
+
+#[gort::test]
+unsafe fn goexit_inside_catch_unwind_still_exits() {
+    // Go's Goexit cannot be recovered. A Rust catch_unwind sees the unwind
+    // but, re-raised, it still ends the goroutine.
+    let h = gort::spawn(|| -> u32 {
+        let Err(p) = std::panic::catch_unwind(|| gort::goexit());
+        std::panic::resume_unwind(p);
+    });
+    assert_eq!(h.join(), Err(JoinError));
+}
+
+#[inline(never)]
+fn recurse(depth: usize) -> usize {
+    let buf = std::hint::black_box([depth as u8; 512]);
+    if depth == 0 {
+        return buf[0] as usize;
+    }
+    recurse(depth - 1) + std::hint::black_box(buf[1]) as usize
+}
+
+fn sp() -> usize {
+    let sp: usize;
+    // SAFETY: reads RSP.
+    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp) };
+    sp
+}
+
+#[inline(never)]
+fn frame_size_probe(depth: usize, top: usize) -> usize {
+    let buf = std::hint::black_box([depth as u8; 512]);
+    if depth == 0 {
+        return top - sp();
+    }
+    // black_box keeps the frame's buffer alive across the call.
+    let r = frame_size_probe(depth - 1, top);
+    std::hint::black_box(buf);
+    r
+}
+
+/// Recurses through about `fraction` of the current goroutine's stack and
+/// checks the result; returns the bytes of stack used.
+fn recurse_through(fraction: f64) -> usize {
+    let gp = runtime_g::getg();
+    // SAFETY: the running goroutine's own bounds.
+    let size = unsafe { (*gp).stack.hi - (*gp).stack.lo };
+    let per_frame = frame_size_probe(100, sp()) / 100 + 1;
+    let depth = (size as f64 * fraction) as usize / per_frame;
+    let r = recurse(depth);
+    assert_eq!(r, (1..=depth).map(|d| d % 256).sum::<usize>());
+    depth * per_frame
+}
+
+#[gort::test]
+unsafe fn deep_recursion_within_the_limit() {
+    let used = gort::spawn(|| recurse_through(0.7)).join().unwrap();
+    assert!(used >= 150 * 1024, "only {used} bytes of stack were used");
+}
+
+#[gort::test(stack_size = 4 << 20)]
+unsafe fn deep_recursion_with_a_larger_stack() {
+    let used = gort::spawn(|| recurse_through(0.8)).join().unwrap();
+    assert!(used >= 3 << 20, "only {used} bytes of stack were used");
+}
+
+struct Gate {
+    lock: runtime_m::Mutex<(bool, Vec<usize>)>,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut st = self.lock.lock();
+        if st.0 {
+            return;
+        }
+        st.1.push(runtime_g::getg() as usize);
+        std::mem::forget(st);
+        // SAFETY: see runtime-p/tests/sched.rs.
+        unsafe { runtime_p::goparkunlock(self.lock.raw(), runtime_g::WaitReason::ChanReceive) };
+    }
+    fn open(&self) {
+        let ws = {
+            let mut st = self.lock.lock();
+            st.0 = true;
+            std::mem::take(&mut st.1)
+        };
+        for w in ws {
+            // SAFETY: taken off the list under the lock; parked.
+            unsafe { runtime_p::goready(w as *mut runtime_g::G) };
+        }
+    }
+}
+
+/// Go's behaviour (messages.md): NumGoroutine is 1 at start; 5 goroutines
+/// blocked make it 6; after they finish it is 1 again.
+#[gort::test]
+unsafe fn num_goroutine_counts() {
+    assert_eq!(gort::num_goroutine(), 1);
+    let gate = Arc::new(Gate {
+        lock: runtime_m::Mutex::new((false, Vec::new())),
+    });
+    let hs: Vec<_> = (0..5)
+        .map(|_| {
+            let g = gate.clone();
+            gort::spawn(move || g.wait())
+        })
+        .collect();
+    gort::gosched();
+    assert_eq!(gort::num_goroutine(), 6);
+    gate.open();
+    for h in hs {
+        h.join().unwrap();
+    }
+    gort::gosched();
+    assert_eq!(gort::num_goroutine(), 1);
+}
+
+gort::goroutine_local! {
+    static COUNTER: Cell<u32> = Cell::new(0);
+    static NAME: std::cell::RefCell<String> = std::cell::RefCell::new(String::from("unset"));
+}
+
+#[gort::test]
+unsafe fn goroutine_locals_are_per_goroutine_and_dropped_at_exit() {
+    struct Tracked(Arc<AtomicUsize>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    gort::goroutine_local! {
+        static TRACKED: std::cell::RefCell<Option<Tracked>> = std::cell::RefCell::new(None);
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    COUNTER.with(|c| c.set(41));
+    let hs: Vec<_> = (0..10u32)
+        .map(|i| {
+            let d = drops.clone();
+            gort::spawn(move || {
+                assert_eq!(COUNTER.with(|c| c.get()), 0, "fresh value per goroutine");
+                COUNTER.with(|c| c.set(i));
+                NAME.with(|n| *n.borrow_mut() = format!("g{i}"));
+                TRACKED.with(|t| *t.borrow_mut() = Some(Tracked(d)));
+                gort::gosched();
+                (COUNTER.with(|c| c.get()), NAME.with(|n| n.borrow().clone()))
+            })
+        })
+        .collect();
+    for (i, h) in hs.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), (i as u32, format!("g{i}")));
+    }
+    assert_eq!(
+        drops.load(Ordering::Relaxed),
+        10,
+        "each goroutine's value dropped at exit"
+    );
+    assert_eq!(COUNTER.with(|c| c.get()), 41, "main's value untouched");
+}
+
+/// MXCSR (SSE control) is part of a goroutine's context: a rounding mode
+/// set by one goroutine neither leaks into others nor is lost at a switch.
+#[gort::test(gomaxprocs = 1)]
+unsafe fn fp_control_state_is_per_goroutine() {
+    fn mxcsr() -> u32 {
+        let mut v: u32 = 0;
+        // SAFETY: stmxcsr stores the 32-bit MXCSR into a local.
+        unsafe { core::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
+        v
+    }
+    fn set_mxcsr(v: u32) {
+        // SAFETY: loads a valid MXCSR value (only the rounding bits change).
+        unsafe { core::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
+    }
+    const RC_MASK: u32 = 0x6000;
+    const TOWARD_ZERO: u32 = 0x6000;
+    let a = gort::spawn(|| {
+        set_mxcsr((mxcsr() & !RC_MASK) | TOWARD_ZERO);
+        gort::gosched();
+        let v = mxcsr() & RC_MASK;
+        set_mxcsr(mxcsr() & !RC_MASK);
+        v
+    });
+    let b = gort::spawn(|| {
+        gort::gosched();
+        mxcsr() & RC_MASK
+    });
+    assert_eq!(
+        a.join().unwrap(),
+        TOWARD_ZERO,
+        "A keeps its rounding mode across a switch"
+    );
+    assert_eq!(b.join().unwrap(), 0, "B does not inherit A's rounding mode");
+}
+
+/// Values held in callee-saved registers across many switches survive.
+#[gort::test(gomaxprocs = 1)]
+unsafe fn registers_survive_switches() {
+    let hs: Vec<_> = (0..8u64)
+        .map(|k| {
+            gort::spawn(move || {
+                let (mut a, mut b, mut c, mut d) =
+                    (k, k * 3 + 1, k ^ 0x5555, k.wrapping_mul(0x9e3779b97f4a7c15));
+                for i in 0..1000u64 {
+                    gort::gosched();
+                    a = a.wrapping_add(i);
+                    b = b.rotate_left(1) ^ a;
+                    c = c.wrapping_mul(31).wrapping_add(b);
+                    d ^= c;
+                }
+                (a, b, c, d)
+            })
+        })
+        .collect();
+    for (k, h) in hs.into_iter().enumerate() {
+        let k = k as u64;
+        let (mut a, mut b, mut c, mut d) =
+            (k, k * 3 + 1, k ^ 0x5555, k.wrapping_mul(0x9e3779b97f4a7c15));
+        for i in 0..1000u64 {
+            a = a.wrapping_add(i);
+            b = b.rotate_left(1) ^ a;
+            c = c.wrapping_mul(31).wrapping_add(b);
+            d ^= c;
+        }
+        assert_eq!(h.join().unwrap(), (a, b, c, d));
+    }
+}
+
+/// DWARF unwinding from inside a goroutine stops at `goexit`, the base
+/// frame, instead of wandering off the stack.
+#[gort::test]
+unsafe fn backtrace_ends_at_goexit() {
+    let bt = gort::spawn(|| std::backtrace::Backtrace::force_capture().to_string())
+        .join()
+        .unwrap();
+    let frames: Vec<&str> = bt
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("at "))
+        .collect();
+    let last = frames.last().expect("no frames");
+    assert!(
+        last.contains("goexit"),
+        "last frame should be goexit, got:\n{bt}"
+    );
+}
+
+/// The frame-pointer chain of a goroutine ends inside its own stack with a
+/// zero link (gdb and perf walk this chain).
+#[gort::test]
+unsafe fn frame_pointer_chain_ends_in_the_goroutine_stack() {
+    let (depth, ok) = gort::spawn(|| {
+        let gp = runtime_g::getg();
+        // SAFETY: the running goroutine's own bounds.
+        let (lo, hi) = unsafe { ((*gp).stack.lo, (*gp).stack.hi) };
+        let mut fp: usize;
+        // SAFETY: reads RBP.
+        unsafe { core::arch::asm!("mov {}, rbp", out(reg) fp) };
+        let mut depth = 0;
+        while fp != 0 {
+            if fp < lo || fp >= hi || !fp.is_multiple_of(8) {
+                return (depth, false);
+            }
+            // SAFETY: fp is an aligned address inside our own stack.
+            fp = unsafe { *(fp as *const usize) };
+            depth += 1;
+        }
+        (depth, true)
+    })
+    .join()
+    .unwrap();
+    assert!(
+        ok,
+        "frame pointer left the goroutine stack after {depth} frames"
+    );
+    assert!(depth >= 2);
+}
+
+#[test]
+fn api_outside_a_runtime_panics_clearly() {
+    let msg = |r: Result<(), Box<dyn std::any::Any + Send>>| {
+        let p = r.expect_err("must panic");
+        p.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let m = msg(std::panic::catch_unwind(|| {
+        gort::spawn(|| 1);
+    }));
+    assert!(m.contains("go/spawn called outside a goroutine"), "{m}");
+    assert!(m.contains("gort::Builder"), "{m}");
+    let m = msg(std::panic::catch_unwind(gort::gosched));
+    assert!(m.contains("gosched called outside a goroutine"), "{m}");
+    let m = msg(std::panic::catch_unwind(|| {
+        gort::num_goroutine();
+    }));
+    assert!(
+        m.contains("num_goroutine called outside a goroutine"),
+        "{m}"
+    );
+    let m = msg(std::panic::catch_unwind(|| COUNTER.with(|c| c.get()) as usize).map(|_| ()));
+    assert!(
+        m.contains("goroutine_local called outside a goroutine"),
+        "{m}"
+    );
+}
+
+#[gort::test]
+unsafe fn block_on_inside_a_goroutine_is_refused() {
+    let r = std::panic::catch_unwind(|| {
+        // SAFETY: never runs a goroutine: start refuses first.
+        unsafe { Builder::new().block_on(|| ()) }
+    });
+    let p = r.expect_err("nested runtime must be refused");
+    let m = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    assert!(
+        m.contains("cannot be started on a thread that already runs one"),
+        "{m}"
+    );
+}
+
+#[test]
+fn gomaxprocs_follows_builder_and_environment_rules() {
+    // SAFETY: as above.
+    let n = unsafe { Builder::new().gomaxprocs(3).block_on(gort::gomaxprocs) };
+    assert_eq!(n, 3);
+    // SAFETY: as above.
+    let n = unsafe { Builder::new().gomaxprocs(5000).block_on(gort::gomaxprocs) };
+    assert_eq!(n, gort::MAX_GOMAXPROCS);
+}
+
+#[gort::test]
+unsafe fn test_attribute_returns_result() -> Result<(), String> {
+    let v = gort::spawn(|| 2 + 2).join().map_err(|e| e.to_string())?;
+    if v == 4 {
+        Ok(())
+    } else {
+        Err(format!("got {v}"))
+    }
+}
+
+/// A panic in the main goroutine of block_on comes back to the caller (so a
+/// failed assertion fails only its test) instead of ending the process.
+#[test]
+fn block_on_returns_main_goroutine_panic_to_caller() {
+    let r = std::panic::catch_unwind(|| {
+        // SAFETY: as above.
+        unsafe { Builder::new().block_on(|| -> u32 { panic!("assertion in test body") }) }
+    });
+    let p = r.expect_err("the panic must reach the caller");
+    assert_eq!(p.downcast_ref::<&str>(), Some(&"assertion in test body"));
+    // The thread can start a new runtime afterwards.
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { Builder::new().block_on(|| gort::spawn(|| 3).join().unwrap()) },
+        3
+    );
+}

@@ -1,0 +1,148 @@
+//! Scheduler tests at the runtime-p level: parking with gopark/goready.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use runtime_g::{G, WaitReason, getg};
+use runtime_p::{Config, MainReturn, gcount, goparkunlock, goready, gosched, newproc, sched};
+
+/// A minimal wait primitive on gopark/goready: goroutines wait until the
+/// gate opens. Its waiter list is guarded by a runtime lock that park_m
+/// releases only after the waiter is off the CPU.
+struct Gate {
+    lock: runtime_m::Mutex<(bool, Vec<usize>)>,
+}
+
+impl Gate {
+    fn new() -> Arc<Gate> {
+        Arc::new(Gate {
+            lock: runtime_m::Mutex::new((false, Vec::new())),
+        })
+    }
+
+    fn wait(&self) {
+        let mut st = self.lock.lock();
+        if st.0 {
+            return;
+        }
+        st.1.push(getg() as usize);
+        std::mem::forget(st);
+        // SAFETY: we hold the raw lock; wakers find us only in the list it
+        // guards; we are on a goroutine.
+        unsafe { goparkunlock(self.lock.raw(), WaitReason::ChanReceive) };
+    }
+
+    fn open(&self) -> usize {
+        let ws = {
+            let mut st = self.lock.lock();
+            st.0 = true;
+            std::mem::take(&mut st.1)
+        };
+        for &w in &ws {
+            // SAFETY: each waiter was taken off the list under the lock, so
+            // we are its only waker; it is parked (_Gwaiting).
+            unsafe { goready(w as *mut G) };
+        }
+        ws.len()
+    }
+}
+
+fn run<F: FnOnce() + Send + 'static>(f: F) {
+    let cfg = Config {
+        gomaxprocs: 1,
+        stack_size: 256 * 1024,
+        main_return: MainReturn::ReturnToCaller,
+    };
+    // SAFETY: test code holds no thread-local references across parks.
+    unsafe { runtime_p::start(cfg, Box::new(f)) };
+}
+
+fn map_count() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+/// 100,000 goroutines parked at once, at the machine's default
+/// vm.max_map_count, then all woken. One mapping per stack would need
+/// 200,000 map entries (stack + guard) and fail at 65530.
+#[test]
+fn park_wake_100k() {
+    const N: usize = 100_000;
+    let started = Arc::new(AtomicUsize::new(0));
+    let woken = Arc::new(AtomicUsize::new(0));
+    let (s2, w2) = (started.clone(), woken.clone());
+    let maps_before = map_count();
+    run(move || {
+        let gate = Gate::new();
+        for _ in 0..N {
+            let (g, s, w) = (gate.clone(), s2.clone(), w2.clone());
+            newproc(Box::new(move || {
+                s.fetch_add(1, Ordering::Relaxed);
+                g.wait();
+                w.fetch_add(1, Ordering::Relaxed);
+            }));
+        }
+        while s2.load(Ordering::Relaxed) < N {
+            gosched();
+        }
+        assert_eq!(gcount(sched()), N as i32 + 1, "all parked goroutines count");
+        assert_eq!(w2.load(Ordering::Relaxed), 0, "nobody woke early");
+        let maps_parked = map_count();
+        assert!(
+            maps_parked < maps_before + 1000,
+            "stacks must not cost one mapping each: {maps_before} -> {maps_parked} mappings"
+        );
+        assert_eq!(gate.open(), N);
+        while w2.load(Ordering::Relaxed) < N {
+            gosched();
+        }
+        // Dead goroutines are not counted.
+        while gcount(sched()) > 1 {
+            gosched();
+        }
+    });
+    assert_eq!(started.load(Ordering::Relaxed), N);
+    assert_eq!(woken.load(Ordering::Relaxed), N);
+}
+
+/// The park protocol: a waker that finds the G in the list must see it
+/// parked (`_Gwaiting`) — `ready` throws otherwise. Ping-pong through two
+/// gates many times exercises the window between publish and park.
+#[test]
+fn park_unlock_happens_after_switch() {
+    run(|| {
+        let rounds = 10_000;
+        let done = Arc::new(AtomicUsize::new(0));
+        let d2 = done.clone();
+        let slot: Arc<runtime_m::Mutex<Option<usize>>> = Arc::new(runtime_m::Mutex::new(None));
+        let s2 = slot.clone();
+        newproc(Box::new(move || {
+            for _ in 0..rounds {
+                // Publish ourselves and park; main wakes us.
+                let mut st = s2.lock();
+                *st = Some(getg() as usize);
+                std::mem::forget(st);
+                // SAFETY: as in Gate::wait.
+                unsafe { goparkunlock(s2.raw(), WaitReason::ChanReceive) };
+                d2.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+        let mut woke = 0;
+        while woke < rounds {
+            let w = slot.lock().take();
+            match w {
+                Some(g) => {
+                    // SAFETY: taken off the slot under its lock: we are the
+                    // only waker, and the lock was released after the park.
+                    unsafe { goready(g as *mut G) };
+                    woke += 1;
+                }
+                None => gosched(),
+            }
+        }
+        while done.load(Ordering::Relaxed) < rounds {
+            gosched();
+        }
+    });
+}
