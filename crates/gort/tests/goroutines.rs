@@ -480,8 +480,6 @@ fn block_on_returns_main_goroutine_panic_to_caller() {
     assert_eq!(p.downcast_ref::<&str>(), Some(&"assertion in test body"));
     // The thread can start a new runtime afterwards.
     // SAFETY: as above.
-    assert_eq!(
-        unsafe { Builder::new().block_on(|| gort::spawn(|| 3).join().unwrap()) },
-        3
-    );
+    let v = unsafe { Builder::new().block_on(|| gort::spawn(|| 3).join().unwrap()) };
+    assert_eq!(v, 3);
 }
