@@ -146,3 +146,37 @@ fn park_unlock_happens_after_switch() {
         }
     });
 }
+
+/// Exited goroutines go to the free list with their stacks (gfput) and are
+/// reused by newproc (gfget): waves of short goroutines do not grow the set
+/// of Gs.
+#[test]
+fn dead_goroutines_are_reused() {
+    run(|| {
+        let s = sched();
+        let wave = |n: usize| {
+            let left = Arc::new(AtomicUsize::new(n));
+            for _ in 0..n {
+                let l = left.clone();
+                newproc(Box::new(move || {
+                    l.fetch_sub(1, Ordering::Relaxed);
+                }));
+            }
+            while left.load(Ordering::Relaxed) > 0 {
+                gosched();
+            }
+        };
+        wave(500);
+        let after_first = s.allglen.load(Ordering::Relaxed);
+        assert!(after_first >= 500);
+        for _ in 0..20 {
+            wave(500);
+        }
+        assert_eq!(
+            s.allglen.load(Ordering::Relaxed),
+            after_first,
+            "no new Gs were allocated"
+        );
+        assert_eq!(gcount(s), 1);
+    });
+}

@@ -483,3 +483,17 @@ fn block_on_returns_main_goroutine_panic_to_caller() {
     let v = unsafe { Builder::new().block_on(|| gort::spawn(|| 3).join().unwrap()) };
     assert_eq!(v, 3);
 }
+
+#[gort::test]
+unsafe fn go_macro_starts_a_goroutine() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    for i in 0..10usize {
+        let h = hits.clone();
+        gort::go! {
+            h.fetch_add(i, Ordering::Relaxed);
+        }
+    }
+    while hits.load(Ordering::Relaxed) != 45 {
+        gort::gosched();
+    }
+}
