@@ -38,7 +38,7 @@ pub mod sched;
 pub mod traceback;
 
 pub use proc::{
-    GoexitUnwind, UnlockFn, goexit, gopark, goparkunlock, goready, gosched, newproc,
+    GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,
     require_goroutine, start,
 };
 pub use sched::{Config, MainReturn, Sched, gcount, sched, try_sched};

@@ -434,6 +434,16 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
     // wakep() arrives with the multi-threaded scheduler.
 }
 
+/// block: port of runtime.block (select.go), what `select {}` compiles to:
+/// parks the calling goroutine forever (wait reason `select (no cases)`).
+pub fn block() -> ! {
+    require_goroutine("block");
+    // SAFETY: on a goroutine; nobody can find us to wake us, which is the
+    // point.
+    unsafe { gopark(None, null_mut(), WaitReason::SelectNoCases) };
+    throw("block: goroutine resumed")
+}
+
 /// Gosched: port of runtime.Gosched (proc.go): yields the processor; the
 /// goroutine goes to the global run queue and runs again later.
 pub fn gosched() {

@@ -459,7 +459,7 @@ fn gomaxprocs_follows_builder_and_environment_rules() {
 }
 
 #[gort::test]
-unsafe fn test_attribute_returns_result() -> Result<(), String> {
+unsafe fn gort_test_attribute_returns_result() -> Result<(), String> {
     let v = gort::spawn(|| 2 + 2).join().map_err(|e| e.to_string())?;
     if v == 4 {
         Ok(())

