@@ -292,9 +292,14 @@ pub fn compare(go: &RunOut, gort: &RunOut) -> Result<(), String> {
 /// gort side, with the OS layer `layer` (`GORT_OS`).
 pub fn check_pair(name: &str, go_bin_dir: &Path, xc: &Path, layer: &str) -> Result<(), String> {
     let timeout = Duration::from_secs(60);
-    let go = run(Command::new(go_bin_dir.join(name)), timeout)?;
+    // The programs choose GOMAXPROCS themselves; an inherited GOMAXPROCS
+    // would change Go's start-up (Ps and Ms created before main sets its
+    // own value) and make the two sides differ for no reason of gort's.
+    let mut g = Command::new(go_bin_dir.join(name));
+    g.env_remove("GOMAXPROCS");
+    let go = run(g, timeout)?;
     let mut c = Command::new(xc);
-    c.arg(name).env("GORT_OS", layer);
+    c.arg(name).env("GORT_OS", layer).env_remove("GOMAXPROCS");
     let gort = run(c, timeout)?;
     compare(&go, &gort)
 }

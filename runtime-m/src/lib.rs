@@ -3,7 +3,8 @@
 //! Port of the M half of Go's runtime (go1.27): the `m` descriptor and
 //! `allocm`/`mcommoninit`, thread start-up (`mstart`, `mstart0`, `mstart1`,
 //! `minit`), the Go-side halves of `mcall` and `systemstack`, and the
-//! runtime's internal lock (`lock_futex.go`).
+//! runtime's internal lock (`lock_spinbit.go`), notes (`lock_futex.go`,
+//! `lock_sema.go`) and the OS boundary (the [`Os`] trait).
 //!
 //! ## Vocabulary
 //! - **M** — an OS thread able to run Go code. It runs the scheduler on its
@@ -28,11 +29,15 @@
 //! and idle M lists arrive with the multi-threaded scheduler.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod lock_futex;
+pub mod lock_spinbit;
 pub mod m;
+pub mod note;
+pub mod os;
 pub mod proc;
 
-pub use lock_futex::{Mutex, MutexGuard, RawMutex, osyield, procyield};
-pub use m::{M, allocm, getm};
+pub use lock_spinbit::{Mutex, MutexGuard, RawMutex, osyield, procyield, semasleep, semawakeup};
+pub use m::{M, allocm, cheaprand, cheaprandn, getm};
+pub use note::{Note, noteclear, notesleep, notetsleep, notewakeup};
+pub use os::{Os, SleepKind, os};
 pub use proc::{mcall, mreturn, mstart, set_schedule_hook, systemstack};
 pub use runtime_g::{getg, setg};

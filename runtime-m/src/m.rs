@@ -1,15 +1,18 @@
 //! The M: port of `m` (runtime2.go) and of `allocm`/`mcommoninit` (proc.go).
 
-use core::sync::atomic::{AtomicI64, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering};
 
 use runtime_g::{G, Gobuf, malg};
+
+use crate::note::Note;
 
 /// An OS thread that runs goroutines: port of `m` (runtime2.go).
 ///
 /// Ms are never freed. Fields other than atomics are owned by the thread the
 /// M represents; other threads touch them only under the protocols noted on
-/// each field (none yet: the foundation has one M).
-#[repr(C)]
+/// each field. Aligned to 1024 bytes so that the runtime mutex can keep a
+/// whole M pointer in the upper bits of its key (`lock_spinbit.go`).
+#[repr(C, align(1024))]
 pub struct M {
     /// The scheduler's G: runs on this thread's system stack.
     pub g0: *mut G,
@@ -45,8 +48,23 @@ pub struct M {
     pub mstartfn: Option<fn()>,
     /// Next M on the list of all Ms (`alllink`).
     pub alllink: *mut M,
-    /// Next M on an idle list (`schedlink`).
+    /// Next M on an idle list (`schedlink`), under `sched.lock`.
     pub schedlink: *mut M,
+    /// Semaphore count for `semasleep`/`semawakeup` on futex systems
+    /// (`waitsema`) and Plan 9 (`waitsemacount`).
+    pub waitsema: AtomicU32,
+    /// Where an idle M sleeps until `startm` hands it a P (`park`).
+    pub park: Note,
+    /// Next M in a runtime mutex's stack of sleepers (`mWaitList.next`);
+    /// written by this M before it pushes itself, then by unlockers holding
+    /// the stack lock.
+    pub mwaitlist_next: AtomicPtr<M>,
+    /// Whether the M is blocked on a note (`blocked`), for dumps.
+    pub blocked: bool,
+    /// State of `cheaprand` (`cheaprand`).
+    pub cheaprand: u64,
+    /// OS-layer handle of the thread (a `pthread_t` on Linux), for joining.
+    pub thread: usize,
 }
 
 /// Head of the list of all Ms ever created (`allm`), process-wide.
@@ -76,6 +94,12 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         mstartfn: None,
         alllink: core::ptr::null_mut(),
         schedlink: core::ptr::null_mut(),
+        waitsema: AtomicU32::new(0),
+        park: Note::new(),
+        mwaitlist_next: AtomicPtr::new(core::ptr::null_mut()),
+        blocked: false,
+        cheaprand: 0,
+        thread: 0,
     }));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {
@@ -86,12 +110,15 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
     mp
 }
 
-/// mcommoninit: port of runtime.mcommoninit (proc.go): assigns the id and
-/// links the M into `allm`.
+/// mcommoninit: port of runtime.mcommoninit (proc.go): assigns the id,
+/// seeds `cheaprand` and links the M into `allm`.
 fn mcommoninit(mp: *mut M) {
     let id = MNEXT.fetch_add(1, Ordering::Relaxed);
     // SAFETY: mp is not yet published; we own it.
-    unsafe { (*mp).id = id };
+    unsafe {
+        (*mp).id = id;
+        (*mp).cheaprand = seed(id as u64 ^ (mp as u64));
+    }
     let mut head = ALLM.load(Ordering::Relaxed);
     loop {
         // SAFETY: as above.
@@ -115,8 +142,41 @@ pub fn getm() -> *mut M {
     unsafe { (*gp).m.cast() }
 }
 
-/// gettid for `procid`.
-pub fn gettid() -> u64 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() as u64 }
+fn seed(x: u64) -> u64 {
+    // splitmix64 of the id, the address and the time: distinct per M.
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut z = x ^ t ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// cheaprand: port of runtime.cheaprand (rand.go): a fast, non-crypto
+/// random number from the calling M's wyrand state (or a global state on a
+/// thread outside the runtime).
+pub fn cheaprand() -> u32 {
+    static GLOBAL: core::sync::atomic::AtomicU64 =
+        core::sync::atomic::AtomicU64::new(0x2545_f491_4f6c_dd1d);
+    let mp = getm();
+    let s = if mp.is_null() {
+        GLOBAL
+            .fetch_add(0xa076_1d64_78bd_642f, Ordering::Relaxed)
+            .wrapping_add(0xa076_1d64_78bd_642f)
+    } else {
+        // SAFETY: cheaprand is owned by the running M.
+        unsafe {
+            (*mp).cheaprand = (*mp).cheaprand.wrapping_add(0xa076_1d64_78bd_642f);
+            (*mp).cheaprand
+        }
+    };
+    let r = (s as u128) * ((s ^ 0xe703_7ed1_a0b4_28db) as u128);
+    ((r >> 64) as u64 ^ r as u64) as u32
+}
+
+/// cheaprandn: port of runtime.cheaprandn (rand.go): uniform in `[0, n)`.
+pub fn cheaprandn(n: u32) -> u32 {
+    ((cheaprand() as u64 * n as u64) >> 32) as u32
 }

@@ -8,7 +8,8 @@ use runtime_g::gobuf::{getcallersp, gogo, mcall_switch, systemstack_switch};
 use runtime_g::stack::current_thread_stack;
 use runtime_g::{G, STACK_GUARD, getg, setg, throw};
 
-use crate::m::{M, getm, gettid};
+use crate::m::{M, getm};
+use crate::os::os;
 
 /// The scheduler loop `mstart1` enters, installed by the P layer
 /// (runtime-p's `schedule`). Dependencies point g ← m ← p, so the M layer
@@ -138,7 +139,7 @@ unsafe fn mstart1(mp: *mut M) -> ! {
         (*g0).sched.sp = getcallersp() - 256;
         (*g0).sched.pc = 0;
         (*g0).sched.bp = 0;
-        (*mp).procid = gettid();
+        (*mp).procid = os().gettid();
         minit();
         if let Some(f) = (*mp).mstartfn {
             f();
@@ -152,9 +153,21 @@ unsafe fn mstart1(mp: *mut M) -> ! {
 }
 
 /// minit: port of runtime.minit (os_linux.go): per-thread initialisation on
-/// the new M — an alternate signal stack for the overflow handler.
+/// the new M — an alternate signal stack for the overflow handler, then the
+/// OS layer's own.
 fn minit() {
     runtime_g::signal::minit_signal_stack();
+    os().minit();
+}
+
+/// The function an OS layer's new thread runs (Go's thread start calls
+/// `mstart`): runs the scheduler as `mp` until the M exits.
+///
+/// # Safety
+/// Called exactly once, on the new thread that `newosproc(mp)` started.
+pub unsafe fn mstart_on_new_thread(mp: *mut M) {
+    // SAFETY: forwarded contract; the thread runs no other M.
+    unsafe { mstart(mp) };
 }
 
 /// Leaves the scheduler of M `mp` and resumes the caller of [`mstart`]

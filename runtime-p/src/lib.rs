@@ -24,13 +24,14 @@
 //! - Every Rust panic is caught at the base of its goroutine; one that is
 //!   not a [`proc::goexit`] ends the program as Go does (exit status 2).
 //!
-//! This foundation runs one M per runtime. Work stealing is written
-//! (`runqgrab`/`runqsteal`) and tested, and is wired into `findRunnable`
-//! together with `newm`/`stopm`/`wakep` by the multi-threaded scheduler.
+//! Ms come and go as in Go (`mp.rs`): idle Ms sleep on a note, `wakep`
+//! starts a spinning M when new work appears and a P is idle, and spinning
+//! Ms steal half of another P's queue.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_upper_case_globals)]
 
 pub mod gqueue;
+pub mod mp;
 pub mod p;
 pub mod panic;
 pub mod proc;
@@ -48,7 +49,7 @@ pub use sched::{Config, MainReturn, Sched, gcount, sched, try_sched};
 pub fn init_once() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        runtime_m::set_schedule_hook(proc::schedule);
+        runtime_m::set_schedule_hook(proc::mstart_schedule);
         runtime_g::throw::set_traceback_hook(traceback::traceback_hook);
         panic::install_panic_hook();
         runtime_g::signal::install_stack_overflow_handler();

@@ -71,6 +71,8 @@ pub struct P {
     pub runq: [AtomicPtr<G>; RUNQ_SIZE as usize],
     /// The G to run next, sharing the current time slice (`runnext`).
     pub runnext: AtomicPtr<G>,
+    /// Next P on the idle list (`link`), under `sched.lock`.
+    pub link: AtomicPtr<P>,
     local: UnsafeCell<PLocal>,
 }
 
@@ -92,6 +94,7 @@ impl P {
             runqtail: AtomicU32::new(0),
             runq: [const { AtomicPtr::new(null_mut()) }; RUNQ_SIZE as usize],
             runnext: AtomicPtr::new(null_mut()),
+            link: AtomicPtr::new(null_mut()),
             local: UnsafeCell::new(PLocal::default()),
         }
     }
@@ -189,7 +192,7 @@ unsafe fn runqputslow(pp: &P, gp: *mut G, h: u32, t: u32) -> bool {
     }
     // SAFETY: a P's sched pointer is valid for the P's life.
     let sched = unsafe { &*pp.sched };
-    sched.lock.lock().runq.push_back_all(q);
+    crate::sched::globrunqputbatch(sched, &mut sched.lock.lock(), q);
     true
 }
 

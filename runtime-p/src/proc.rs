@@ -37,12 +37,16 @@ use runtime_g::status::{
 };
 use runtime_g::throw::{DYING, fatal_error, print};
 use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg, throw};
-use runtime_m::{M, RawMutex, allocm, getm, mcall, mreturn, mstart, systemstack};
+use runtime_m::{RawMutex, allocm, getm, mcall, mreturn, mstart, notewakeup, systemstack};
 
-use crate::p::{_Prunning, P, RUNQ_SIZE, runqget, runqput, runqputbatch};
+use crate::mp::{
+    acquirep, become_spinning, check_runqs_no_p, pidleget_spinning, pidleput, releasep,
+    resetspinning, steal_work, stopm, take_global_batch, wakep,
+};
+use crate::p::{_Prunning, P, runqempty, runqget, runqput};
 use crate::sched::{
     Config, GOID_CACHE_BATCH, MainReturn, Sched, SchedLocked, for_each_g, gfput, gget_or_malg,
-    globrunqget, globrunqgetbatch, globrunqput, sched,
+    globrunqget, globrunqput, sched,
 };
 
 /// Payload of the unwind started by [`goexit`]; recognised at the base of
@@ -89,12 +93,16 @@ pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     systemstack(move || {
         let s = sched();
         // SAFETY: on g0 of an M that holds a P.
-        unsafe {
+        let newg = unsafe {
             let pp = curp();
             let newg = newproc1(s, pp, f, parent);
             runqput(pp, newg, true);
             newg
+        };
+        if s.main_started.load(Ordering::Relaxed) {
+            wakep();
         }
+        newg
     })
 }
 
@@ -259,52 +267,169 @@ pub fn schedule() -> ! {
         if !(*mp).curg.is_null() {
             throw("schedule: M still has a current goroutine");
         }
+        if (*mp).spinning && !runqempty(curp()) {
+            throw("schedule: spinning with local work");
+        }
     }
     let (gp, inherit_time) = find_runnable();
+    // SAFETY: the running M owns its `spinning` flag.
+    if unsafe { (*mp).spinning } {
+        resetspinning();
+    }
     // SAFETY: gp came off a run queue, so it is _Grunnable and ours.
     unsafe { execute(gp, inherit_time) }
 }
 
-/// findRunnable: port of runtime.findRunnable (proc.go), single-M form:
-/// every 61st tick the global queue first (fairness), then the local queue,
-/// then a batch from the global queue. With no work the M goes idle; since
-/// the foundation has no other M, timer or poller, idleness means deadlock
-/// and `checkdead` reports it. Stealing, spinning and `stopm` arrive with
-/// the multi-threaded scheduler.
-fn find_runnable() -> (*mut G, bool) {
-    let s = sched();
-    // SAFETY: on g0 of an M that holds a P.
-    let pp = unsafe { curp() };
-    // SAFETY: owner of pp.
-    let tick = unsafe { pp.local().schedtick };
-    if tick % 61 == 0 {
-        let gp = globrunqget(&mut s.lock.lock());
-        if !gp.is_null() {
-            return (gp, false);
+/// The scheduler hook every M enters from `mstart1`: an M started by
+/// `newm` first takes the P it was given (`acquirep(nextp)` in Go's
+/// `mstart1`).
+pub fn mstart_schedule() -> ! {
+    let mp = getm();
+    // SAFETY: mp is this thread's M; nextp was set by newm before the
+    // thread started.
+    unsafe {
+        let pp: *mut P = (*mp).nextp.cast();
+        if !pp.is_null() {
+            (*mp).nextp = null_mut();
+            acquirep(pp);
         }
     }
-    // SAFETY: owner of pp.
-    let (gp, inherit) = unsafe { runqget(pp) };
-    if !gp.is_null() {
-        return (gp, inherit);
+    schedule()
+}
+
+/// Leaves the scheduler because the runtime is shutting down: m0 returns
+/// to `block_on`, any other M ends its thread. Go has no twin (its runtime
+/// ends only with the process).
+fn mexit_shutdown() -> ! {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: on g0 of this thread's M; nothing on the g0 stack owns
+    // resources (it is abandoned).
+    unsafe {
+        if !(*mp).p.is_null() {
+            let pp = releasep();
+            let mut l = s.lock.lock();
+            if runqempty(&*pp) {
+                pidleput(s, &mut l, &*pp);
+            }
+        }
+        if (*mp).spinning {
+            (*mp).spinning = false;
+            s.nmspinning.fetch_sub(1, Ordering::AcqRel);
+        }
+        // The M is gone (Go's nmfreed): keep checkdead's arithmetic true.
+        s.lock.lock().mcount -= 1;
+        mreturn(mp)
     }
-    {
-        let mut l = s.lock.lock();
-        let (gp, mut q) = globrunqgetbatch(&mut l, (RUNQ_SIZE / 2) as i32, s.gomaxprocs() as i32);
+}
+
+/// findRunnable: port of runtime.findRunnable (proc.go), without timers,
+/// GC workers and the network poller: the global queue every 61st tick,
+/// the local queue, a batch of the global queue, stealing while spinning,
+/// then giving up the P with Go's re-check protocol (see `mp.rs`) and
+/// `stopm`.
+fn find_runnable() -> (*mut G, bool) {
+    let s = sched();
+    let mp = getm();
+    'top: loop {
+        if s.shutting_down.load(Ordering::Acquire) {
+            mexit_shutdown();
+        }
+        // SAFETY: on g0 of an M that holds a P (acquired at the loop top or
+        // before the call).
+        let pp = unsafe { curp() };
+        // SAFETY: owner of pp.
+        let tick = unsafe { pp.local().schedtick };
+        if tick % 61 == 0 && s.runq_nonempty() {
+            let gp = globrunqget(s, &mut s.lock.lock());
+            if !gp.is_null() {
+                return (gp, false);
+            }
+        }
+        // SAFETY: owner of pp.
+        let (gp, inherit) = unsafe { runqget(pp) };
         if !gp.is_null() {
-            // SAFETY: owner of pp; the batch came off the global queue.
-            unsafe { runqputbatch(pp, &mut q) };
-            if !q.empty() {
-                l.runq.push_back_all(q);
+            return (gp, inherit);
+        }
+        if s.runq_nonempty() {
+            // SAFETY: owner of pp.
+            let gp = unsafe { take_global_batch(s, &mut s.lock.lock(), pp) };
+            if !gp.is_null() {
+                return (gp, false);
+            }
+        }
+        // Spin and steal, if not too many Ms already do (half the busy Ps).
+        // SAFETY: the running M owns its `spinning` flag.
+        let spinning = unsafe { (*mp).spinning };
+        let busy = s.gomaxprocs() as i32 - s.npidle.load(Ordering::Acquire);
+        if spinning || 2 * s.nmspinning.load(Ordering::Acquire) < busy {
+            if !spinning {
+                become_spinning(s);
+            }
+            let gp = steal_work(s, pp);
+            if !gp.is_null() {
+                return (gp, false);
+            }
+        }
+        // Nothing to do: give up the P.
+        let mut l = s.lock.lock();
+        if !l.runq.empty() {
+            // SAFETY: owner of pp.
+            let gp = unsafe { take_global_batch(s, &mut l, pp) };
+            if gp.is_null() {
+                throw("global runq empty with non-zero runqsize");
             }
             return (gp, false);
         }
-        // mput: this M goes idle; then see whether anyone can run again.
-        l.nmidle += 1;
-        checkdead(s, &mut l);
-        l.nmidle -= 1;
+        // SAFETY: as above.
+        if !unsafe { (*mp).spinning } && s.needspinning.load(Ordering::Acquire) == 1 {
+            become_spinning(s);
+            continue 'top;
+        }
+        if !core::ptr::eq(releasep(), pp) {
+            throw("findRunnable: wrong p");
+        }
+        pidleput(s, &mut l, pp);
+        drop(l);
+        // Step 3 of the spinning protocol: drop the spinning count first,
+        // then look again, so that no submitted G is left without an M.
+        // SAFETY: as above.
+        if unsafe { (*mp).spinning } {
+            // SAFETY: as above.
+            unsafe { (*mp).spinning = false };
+            if s.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+                throw("findRunnable: negative nmspinning");
+            }
+            let mut l = s.lock.lock();
+            if !l.runq.empty() {
+                let pp2 = pidleget_spinning(s, &mut l);
+                if !pp2.is_null() {
+                    // SAFETY: pp2 came off the idle list; we take it.
+                    unsafe {
+                        let gp = take_global_batch(s, &mut l, &*pp2);
+                        drop(l);
+                        if gp.is_null() {
+                            throw("global runq empty with non-zero runqsize");
+                        }
+                        acquirep(pp2);
+                        become_spinning(s);
+                        return (gp, false);
+                    }
+                }
+            }
+            drop(l);
+            let pp2 = check_runqs_no_p(s);
+            if !pp2.is_null() {
+                // SAFETY: pp2 came off the idle list.
+                unsafe { acquirep(pp2) };
+                become_spinning(s);
+                continue 'top;
+            }
+        }
+        if !stopm() {
+            mexit_shutdown();
+        }
     }
-    throw("findRunnable: no goroutine to run and no other M to wake this one")
 }
 
 /// execute: port of runtime.execute (proc.go): runs `gp` on the current M.
@@ -431,7 +556,7 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
         casgstatus(gp, _Gwaiting, _Grunnable);
         runqput(curp(), gp, next);
     }
-    // wakep() arrives with the multi-threaded scheduler.
+    wakep();
 }
 
 /// block: port of runtime.block (select.go), what `select {}` compiles to:
@@ -462,7 +587,11 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
         }
         casgstatus(gp, _Grunning, _Grunnable);
         dropg();
-        globrunqput(&mut sched().lock.lock(), gp);
+        let s = sched();
+        globrunqput(s, &mut s.lock.lock(), gp);
+        if s.main_started.load(Ordering::Relaxed) {
+            wakep();
+        }
     }
     schedule()
 }
@@ -470,7 +599,7 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
 /// checkdead: port of runtime.checkdead (proc.go). Called with `sched.lock`
 /// held when an M goes idle: if no M is running and no goroutine can ever
 /// become runnable, reports a deadlock with Go's words and exits 2.
-fn checkdead(s: &Sched, l: &mut SchedLocked) {
+pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if DYING.load(Ordering::Relaxed) > 0 {
         return;
     }
@@ -543,6 +672,9 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
 /// across one.
 pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     crate::init_once();
+    if let Err(e) = runtime_m::os::install(cfg.os) {
+        panic!("gort: {e}");
+    }
     if !getg().is_null() {
         panic!(
             "gort: a runtime cannot be started on a thread that already runs one (block_on inside a goroutine?)"
@@ -563,6 +695,7 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     unsafe { p0.local().schedtick = 1 };
     p0.status.store(_Prunning, Ordering::Relaxed);
     p0.m.store(m0, Ordering::Relaxed);
+    s.idle_all_but_p0();
     *s.main_fn.lock() = Some(main);
     // SAFETY: m0 is fresh and ours; mstart runs the scheduler on this thread.
     unsafe {
@@ -611,18 +744,30 @@ fn main_returned() {
     }
 }
 
-/// On g0: retires the main goroutine and hands control back to the thread
-/// that started the runtime.
+/// On g0: retires the main goroutine and shuts the runtime down: every M
+/// leaves the scheduler (idle ones are woken for it), and m0 returns to the
+/// thread that started the runtime.
 unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     let s = sched();
-    let mp: *mut M = getm();
     // SAFETY: gp is the main G that just left the CPU on this M.
     unsafe {
         casgstatus(gp, _Grunning, _Gdead);
         dropg();
-        if mp != s.m0.load(Ordering::Relaxed) {
-            throw("main goroutine returned on an M other than m0");
-        }
-        mreturn(mp)
     }
+    // Set under sched.lock, which stopm also takes to check it before
+    // sleeping: no M can slip onto the idle list unseen.
+    let mut l = s.lock.lock();
+    s.shutting_down.store(true, Ordering::Release);
+    // Wake every idle M (with no P: stopm sees the shutdown).
+    loop {
+        let mp = crate::mp::mget(&mut l);
+        if mp.is_null() {
+            break;
+        }
+        // SAFETY: mp was asleep in stopm; taking it off the idle list made
+        // us the one party that may wake it.
+        unsafe { notewakeup(&(*mp).park) };
+    }
+    drop(l);
+    mexit_shutdown()
 }

@@ -8,15 +8,18 @@
 //! and [`sched`] finds the current one through the running M.
 
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 
 use runtime_g::stack::{round_stack_size, stackalloc, stackfree};
 use runtime_g::status::{_Gdead, _Gidle};
 use runtime_g::{G, STACK_GUARD, casgstatus, malg, readgstatus, throw};
-use runtime_m::{M, Mutex, getm};
+use runtime_m::{M, Mutex, Os, getm};
 
 use crate::gqueue::GQueue;
-use crate::p::P;
+use crate::mp::RandomOrder;
+use crate::p::{_Pidle, P};
 
 /// Goroutine ids are handed to Ps in batches of this size
 /// (`_GoidCacheBatch`).
@@ -32,7 +35,6 @@ pub enum MainReturn {
 }
 
 /// Fields protected by `sched.lock`.
-#[derive(Default)]
 pub struct SchedLocked {
     /// Global run queue (`runq`).
     pub runq: GQueue,
@@ -44,6 +46,28 @@ pub struct SchedLocked {
     pub nmsys: i32,
     /// Number of Ms created for this instance (`mnext` − `nmfreed`).
     pub mcount: i32,
+    /// Idle Ms (`midle`), linked through `m.schedlink`.
+    pub midle: *mut M,
+    /// Idle Ps (`pidle`), linked through `p.link`.
+    pub pidle: *mut P,
+}
+
+// SAFETY: the raw pointers are list heads of Ms and Ps, which are never
+// freed; they are only touched with sched.lock held.
+unsafe impl Send for SchedLocked {}
+
+impl Default for SchedLocked {
+    fn default() -> Self {
+        SchedLocked {
+            runq: GQueue::default(),
+            nmidle: 0,
+            nmidlelocked: 0,
+            nmsys: 0,
+            mcount: 0,
+            midle: null_mut(),
+            pidle: null_mut(),
+        }
+    }
 }
 
 /// Global free Gs (`sched.gFree`), under their own lock.
@@ -56,7 +80,7 @@ pub struct GFreeGlobal {
 }
 
 /// Start-up parameters of an instance.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Number of Ps (GOMAXPROCS).
     pub gomaxprocs: usize,
@@ -64,6 +88,8 @@ pub struct Config {
     pub stack_size: usize,
     /// What the end of the main goroutine does.
     pub main_return: MainReturn,
+    /// The OS layer to run on.
+    pub os: &'static dyn Os,
 }
 
 /// A runtime instance: port of `schedt` plus `allp`/`allgs`.
@@ -99,6 +125,22 @@ pub struct Sched {
     pub main_return: MainReturn,
     /// The main function, taken by m0's `mstartfn`.
     pub main_fn: Mutex<Option<Box<dyn FnOnce() + Send + 'static>>>,
+    /// Size of the global run queue, mirrored for lock-free peeks (Go reads
+    /// `sched.runq.size` without the lock).
+    pub runqsize: AtomicI32,
+    /// Number of idle Ps (`npidle`).
+    pub npidle: AtomicI32,
+    /// Number of spinning Ms (`nmspinning`).
+    pub nmspinning: AtomicI32,
+    /// Set when work was found with no idle P to run it (`needspinning`).
+    pub needspinning: AtomicU32,
+    /// Go's thread limit (`maxmcount`, `debug.SetMaxThreads`).
+    pub maxmcount: AtomicI32,
+    /// Enumeration order for stealing (`stealOrder`).
+    pub steal_order: RandomOrder,
+    /// Set when the main goroutine of a `block_on` runtime returned: every
+    /// M leaves the scheduler at its next opportunity.
+    pub shutting_down: AtomicBool,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -115,7 +157,7 @@ impl Sched {
             throw("procresize: invalid arg");
         }
         let s: &'static mut Sched = Box::leak(Box::new(Sched {
-            lock: Mutex::new(SchedLocked::default()),
+            lock: Mutex::new_low_latency(SchedLocked::default()),
             gfree: Mutex::new(GFreeGlobal::default()),
             goidgen: AtomicU64::new(0),
             allp: Vec::new(),
@@ -130,12 +172,35 @@ impl Sched {
             m0: AtomicPtr::new(null_mut()),
             main_return: cfg.main_return,
             main_fn: Mutex::new(None),
+            runqsize: AtomicI32::new(0),
+            npidle: AtomicI32::new(0),
+            nmspinning: AtomicI32::new(0),
+            needspinning: AtomicU32::new(0),
+            maxmcount: AtomicI32::new(10000),
+            steal_order: RandomOrder::default(),
+            shutting_down: AtomicBool::new(false),
         }));
         let me: *const Sched = s;
         s.allp = (0..cfg.gomaxprocs)
             .map(|i| Box::new(P::new(i as i32, me)))
             .collect();
+        s.steal_order.reset(cfg.gomaxprocs as u32);
         s
+    }
+
+    /// Whether the global run queue has work (a lock-free peek).
+    pub fn runq_nonempty(&self) -> bool {
+        self.runqsize.load(Ordering::Acquire) > 0
+    }
+
+    /// Puts every P except `allp[0]` on the idle list (the tail of
+    /// `procresize` at start-up, where m0 keeps `allp[0]`).
+    pub fn idle_all_but_p0(&self) {
+        let mut l = self.lock.lock();
+        for pp in self.allp.iter().skip(1).rev() {
+            pp.status.store(_Pidle, Ordering::Relaxed);
+            crate::mp::pidleput(self, &mut l, pp);
+        }
     }
 
     /// gomaxprocs: the number of Ps.
@@ -165,20 +230,34 @@ pub fn sched() -> &'static Sched {
 ///
 /// # Safety
 /// gp must be a `_Grunnable` G owned by the caller.
-pub unsafe fn globrunqput(locked: &mut SchedLocked, gp: *mut G) {
+pub unsafe fn globrunqput(s: &Sched, locked: &mut SchedLocked, gp: *mut G) {
     // SAFETY: ownership of gp passes to the queue.
     unsafe { locked.runq.push_back(gp) };
+    s.runqsize.store(locked.runq.size, Ordering::Release);
+}
+
+/// globrunqputbatch: port of runtime.globrunqputbatch (proc.go).
+pub fn globrunqputbatch(s: &Sched, locked: &mut SchedLocked, q: GQueue) {
+    locked.runq.push_back_all(q);
+    s.runqsize.store(locked.runq.size, Ordering::Release);
 }
 
 /// globrunqget: port of runtime.globrunqget (proc.go).
-pub fn globrunqget(locked: &mut SchedLocked) -> *mut G {
-    locked.runq.pop()
+pub fn globrunqget(s: &Sched, locked: &mut SchedLocked) -> *mut G {
+    let gp = locked.runq.pop();
+    s.runqsize.store(locked.runq.size, Ordering::Release);
+    gp
 }
 
 /// globrunqgetbatch: port of runtime.globrunqgetbatch (proc.go): one G to
 /// run plus up to `n - 1` more (bounded by a fair share per P) for the local
 /// queue.
-pub fn globrunqgetbatch(locked: &mut SchedLocked, n: i32, gomaxprocs: i32) -> (*mut G, GQueue) {
+pub fn globrunqgetbatch(
+    s: &Sched,
+    locked: &mut SchedLocked,
+    n: i32,
+    gomaxprocs: i32,
+) -> (*mut G, GQueue) {
     let mut q = GQueue::default();
     let size = locked.runq.size;
     if size == 0 {
@@ -193,6 +272,7 @@ pub fn globrunqgetbatch(locked: &mut SchedLocked, n: i32, gomaxprocs: i32) -> (*
         unsafe { q.push_back(g1) };
         n -= 1;
     }
+    s.runqsize.store(locked.runq.size, Ordering::Release);
     (gp, q)
 }
 

@@ -12,6 +12,7 @@ fn sched() -> &'static Sched {
         gomaxprocs: 2,
         stack_size: 64 * 1024,
         main_return: MainReturn::ReturnToCaller,
+        os: &os_linux::LINUX,
     })
 }
 

@@ -52,6 +52,7 @@ fn run<F: FnOnce() + Send + 'static>(f: F) {
         gomaxprocs: 1,
         stack_size: 256 * 1024,
         main_return: MainReturn::ReturnToCaller,
+        os: &os_linux::LINUX,
     };
     // SAFETY: test code holds no thread-local references across parks.
     unsafe { runtime_p::start(cfg, Box::new(f)) };

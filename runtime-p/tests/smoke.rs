@@ -11,6 +11,7 @@ fn smoke() {
         gomaxprocs: 1,
         stack_size: 256 * 1024,
         main_return: MainReturn::ReturnToCaller,
+        os: &os_linux::LINUX,
     };
     // SAFETY: test code holds no thread-local references across parks.
     unsafe {

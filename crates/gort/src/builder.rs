@@ -104,6 +104,7 @@ impl Builder {
             gomaxprocs: self.gomaxprocs.unwrap_or_else(default_gomaxprocs),
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             main_return,
+            os: &os_linux::LINUX,
         }
     }
 

@@ -1,0 +1,555 @@
+//! `cargo bench -p gort-bench [-- --quick] [-- --only <workload>]`
+//!
+//! The runner measures each workload for each system in a fresh worker
+//! process (this binary re-executed with `--worker`, or the Go program),
+//! at GOMAXPROCS 1 and 2, five times, systems interleaved; see the crate
+//! docs of `gort-bench`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gort_bench::{Sample, chart_svg, table, to_json};
+
+/// (name, unit, n, n for --quick)
+const WORKLOADS: &[(&str, &str, usize, usize)] = &[
+    ("spawn_join", "ns/goroutine", 1_000_000, 100_000),
+    ("spawn_chain", "ns/goroutine", 1_000_000, 100_000),
+    ("gosched", "ns/yield", 1_000_000, 100_000),
+    ("skynet", "ns/leaf", 1_000_000, 100_000),
+    ("parked_rss_100k", "KiB/goroutine", 100_000, 10_000),
+    ("parked_rss_1m", "KiB/goroutine", 1_000_000, 100_000),
+];
+const SYSTEMS: &[&str] = &["gort", "go", "tokio", "may"];
+
+fn rss_bytes() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: f64 = s.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096.0
+}
+
+fn per_op(start: Instant, ops: usize) -> f64 {
+    start.elapsed().as_nanos() as f64 / ops as f64
+}
+
+// ---------------------------------------------------------------- gort
+
+fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
+    let b = gort::Builder::new().gomaxprocs(procs);
+    let w = workload.to_string();
+    // SAFETY: the workloads hold no thread-local references across parks.
+    unsafe {
+        b.block_on(move || match w.as_str() {
+            "spawn_join" => {
+                // Go's loop spawner + WaitGroup; gort has no WaitGroup yet,
+                // so an atomic countdown and a yielding wait stand in.
+                let left = Arc::new(AtomicUsize::new(n));
+                let start = Instant::now();
+                for _ in 0..n {
+                    let l = left.clone();
+                    gort::go(move || {
+                        l.fetch_sub(1, Ordering::Relaxed);
+                    });
+                }
+                while left.load(Ordering::Relaxed) != 0 {
+                    gort::gosched();
+                }
+                per_op(start, n)
+            }
+            "spawn_chain" => {
+                fn chain(k: usize, done: Arc<AtomicBool>) {
+                    if k == 0 {
+                        done.store(true, Ordering::Release);
+                    } else {
+                        gort::go(move || chain(k - 1, done));
+                    }
+                }
+                let done = Arc::new(AtomicBool::new(false));
+                let start = Instant::now();
+                let d = done.clone();
+                gort::go(move || chain(n, d));
+                while !done.load(Ordering::Acquire) {
+                    gort::gosched();
+                }
+                per_op(start, n)
+            }
+            "gosched" => {
+                let start = Instant::now();
+                let hs: Vec<_> = (0..2)
+                    .map(|_| {
+                        gort::spawn(move || {
+                            for _ in 0..n {
+                                gort::gosched();
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.join().unwrap();
+                }
+                per_op(start, 2 * n)
+            }
+            "skynet" => {
+                fn skynet(num: u64, size: u64, div: u64) -> u64 {
+                    if size == 1 {
+                        return num;
+                    }
+                    let hs: Vec<_> = (0..div)
+                        .map(|i| {
+                            gort::spawn(move || skynet(num + i * (size / div), size / div, div))
+                        })
+                        .collect();
+                    hs.into_iter().map(|h| h.join().unwrap()).sum()
+                }
+                let start = Instant::now();
+                let sum = gort::spawn(move || skynet(0, n as u64, 10)).join().unwrap();
+                assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
+                per_op(start, n)
+            }
+            w if w.starts_with("parked_rss") => {
+                let before = rss_bytes();
+                for _ in 0..n {
+                    gort::go(|| runtime_p::block());
+                }
+                while gort::num_goroutine() < n + 1 {
+                    gort::gosched();
+                }
+                (rss_bytes() - before) / 1024.0 / n as f64
+            }
+            other => panic!("unknown workload {other}"),
+        })
+    }
+}
+
+// ---------------------------------------------------------------- tokio
+
+fn tokio_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
+    use std::future::Future;
+    use std::pin::Pin;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(procs)
+        .build()
+        .unwrap();
+    let w = workload.to_string();
+    // Measured inside a spawned task, as a tokio program would run.
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            match w.as_str() {
+                "spawn_join" => {
+                    let start = Instant::now();
+                    let hs: Vec<_> = (0..n).map(|_| tokio::spawn(async {})).collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(per_op(start, n))
+                }
+                "spawn_chain" => {
+                    fn chain(
+                        k: usize,
+                        tx: tokio::sync::oneshot::Sender<()>,
+                    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+                        Box::pin(async move {
+                            if k == 0 {
+                                let _ = tx.send(());
+                            } else {
+                                tokio::spawn(chain(k - 1, tx));
+                            }
+                        })
+                    }
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    let start = Instant::now();
+                    tokio::spawn(chain(n, tx));
+                    rx.await.unwrap();
+                    Ok(per_op(start, n))
+                }
+                "gosched" => {
+                    let start = Instant::now();
+                    let hs: Vec<_> = (0..2)
+                        .map(|_| {
+                            tokio::spawn(async move {
+                                for _ in 0..n {
+                                    tokio::task::yield_now().await;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(per_op(start, 2 * n))
+                }
+                "skynet" => {
+                    fn skynet(
+                        num: u64,
+                        size: u64,
+                        div: u64,
+                    ) -> Pin<Box<dyn Future<Output = u64> + Send>> {
+                        Box::pin(async move {
+                            if size == 1 {
+                                return num;
+                            }
+                            let hs: Vec<_> = (0..div)
+                                .map(|i| {
+                                    tokio::spawn(skynet(num + i * (size / div), size / div, div))
+                                })
+                                .collect();
+                            let mut s = 0;
+                            for h in hs {
+                                s += h.await.unwrap();
+                            }
+                            s
+                        })
+                    }
+                    let start = Instant::now();
+                    let sum = tokio::spawn(skynet(0, n as u64, 10)).await.unwrap();
+                    assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
+                    Ok(per_op(start, n))
+                }
+                w if w.starts_with("parked_rss") => {
+                    let before = rss_bytes();
+                    let parked = Arc::new(AtomicUsize::new(0));
+                    let mut senders = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                        senders.push(tx);
+                        let p = parked.clone();
+                        tokio::spawn(async move {
+                            p.fetch_add(1, Ordering::Relaxed);
+                            let _ = rx.await;
+                        });
+                    }
+                    while parked.load(Ordering::Relaxed) < n {
+                        tokio::task::yield_now().await;
+                    }
+                    let v = (rss_bytes() - before) / 1024.0 / n as f64;
+                    std::mem::forget(senders);
+                    Ok(v)
+                }
+                other => Err(format!("unknown workload {other}")),
+            }
+        })
+        .await
+        .unwrap()
+    })
+}
+
+// ---------------------------------------------------------------- may
+
+fn may_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
+    may::config().set_workers(procs);
+    let w = workload.to_string();
+    let h = may::go!(move || -> Result<f64, String> {
+        match w.as_str() {
+            "spawn_join" => {
+                let start = Instant::now();
+                let hs: Vec<_> = (0..n).map(|_| may::go!(|| ())).collect();
+                for h in hs {
+                    h.join().map_err(|_| "join failed".to_string())?;
+                }
+                Ok(per_op(start, n))
+            }
+            "spawn_chain" => {
+                // Completion over may's own channel (a polling wait
+                // livelocks in may: it timed out in trial runs).
+                fn chain(k: usize, done: may::sync::mpsc::Sender<()>) {
+                    if k == 0 {
+                        let _ = done.send(());
+                    } else {
+                        may::go!(move || chain(k - 1, done));
+                    }
+                }
+                let (tx, rx) = may::sync::mpsc::channel();
+                let start = Instant::now();
+                may::go!(move || chain(n, tx));
+                rx.recv().map_err(|e| e.to_string())?;
+                Ok(per_op(start, n))
+            }
+            "gosched" => {
+                let start = Instant::now();
+                let hs: Vec<_> = (0..2)
+                    .map(|_| {
+                        may::go!(move || {
+                            for _ in 0..n {
+                                may::coroutine::yield_now();
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.join().map_err(|_| "join failed".to_string())?;
+                }
+                Ok(per_op(start, 2 * n))
+            }
+            "skynet" => {
+                // As Go's: each node reports to its parent over a channel.
+                fn skynet(c: may::sync::mpsc::Sender<u64>, num: u64, size: u64, div: u64) {
+                    if size == 1 {
+                        let _ = c.send(num);
+                        return;
+                    }
+                    let (tx, rx) = may::sync::mpsc::channel();
+                    for i in 0..div {
+                        let tx = tx.clone();
+                        may::go!(move || skynet(tx, num + i * (size / div), size / div, div));
+                    }
+                    let sum = (0..div).map(|_| rx.recv().unwrap()).sum();
+                    let _ = c.send(sum);
+                }
+                let (tx, rx) = may::sync::mpsc::channel();
+                let start = Instant::now();
+                may::go!(move || skynet(tx, 0, n as u64, 10));
+                let sum = rx.recv().map_err(|e| e.to_string())?;
+                assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
+                Ok(per_op(start, n))
+            }
+            w if w.starts_with("parked_rss") => {
+                let before = rss_bytes();
+                let (tx, rx) = may::sync::mpmc::channel::<()>();
+                let parked = Arc::new(AtomicUsize::new(0));
+                for _ in 0..n {
+                    let rx = rx.clone();
+                    let p = parked.clone();
+                    may::go!(move || {
+                        p.fetch_add(1, Ordering::Relaxed);
+                        let _ = rx.recv();
+                    });
+                }
+                while parked.load(Ordering::Relaxed) < n {
+                    may::coroutine::yield_now();
+                }
+                let v = (rss_bytes() - before) / 1024.0 / n as f64;
+                std::mem::forget(tx);
+                Ok(v)
+            }
+            other => Err(format!("unknown workload {other}")),
+        }
+    });
+    h.join().map_err(|_| "may coroutine panicked".to_string())?
+}
+
+// ---------------------------------------------------------------- runner
+
+fn worker(args: &[String]) {
+    let (system, workload, procs, n) = (
+        &args[0],
+        &args[1],
+        args[2].parse().unwrap(),
+        args[3].parse().unwrap(),
+    );
+    let r = match system.as_str() {
+        "gort" => Ok(gort_worker(workload, procs, n)),
+        "tokio" => tokio_worker(workload, procs, n),
+        "may" => may_worker(workload, procs, n),
+        other => Err(format!("unknown system {other}")),
+    };
+    match r {
+        Ok(v) => println!("result {v}"),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run_one(cmd: &mut Command) -> Result<f64, String> {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let timeout = Duration::from_secs(60);
+    loop {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            break;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("timed out (>{}s)", timeout.as_secs()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let so = String::from_utf8_lossy(&out.stdout);
+    if let Some(v) = so.lines().find_map(|l| l.strip_prefix("result ")) {
+        return v
+            .trim()
+            .parse()
+            .map_err(|e| format!("bad result {v:?}: {e}"));
+    }
+    let se = String::from_utf8_lossy(&out.stderr);
+    let first = se
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output");
+    Err(format!("failed ({:?}): {first}", out.status.code()))
+}
+
+fn go_binary(out: &Path) -> Result<PathBuf, String> {
+    let tc = conformance::GoToolchain::get()?;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
+    let bin = out.join("gobench");
+    let cache = out.join("gocache-home");
+    let st = tc
+        .go(&cache)
+        .current_dir(&src)
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("go build of the Go benchmarks failed".into());
+    }
+    Ok(bin)
+}
+
+/// Instructions executed by `worker system workload 1 n` under callgrind
+/// (valgrind counts instructions, not time: stable on a busy machine).
+fn callgrind_ir(me: &Path, system: &str, workload: &str, n: usize) -> Result<f64, String> {
+    let out = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(me)
+        .args(["--worker", system, workload, "1", &n.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    err.lines()
+        .find_map(|l| l.split("Collected :").nth(1))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .ok_or_else(|| {
+            format!(
+                "no callgrind summary; stderr: {}",
+                err.lines().last().unwrap_or("")
+            )
+        })
+}
+
+/// `--callgrind`: instructions per operation of the hand-off workloads,
+/// from the difference of two runs (start-up cost cancels out).
+fn callgrind_report(me: &Path) {
+    println!("| workload | system | instructions/op (callgrind) |\n|---|---|---|");
+    for (w, sys) in [
+        ("gosched", "gort"),
+        ("gosched", "tokio"),
+        ("gosched", "may"),
+    ] {
+        let (n1, n2) = (2_000usize, 22_000usize);
+        let r = callgrind_ir(me, sys, w, n1)
+            .and_then(|a| callgrind_ir(me, sys, w, n2).map(|b| (b - a) / (2.0 * (n2 - n1) as f64)));
+        match r {
+            Ok(v) => println!("| {w} | {sys} | {v:.0} |"),
+            Err(e) => println!("| {w} | {sys} | {e} |"),
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--worker") {
+        return worker(&args[1..]);
+    }
+    if args.iter().any(|a| a == "--callgrind") {
+        return callgrind_report(&std::env::current_exe().unwrap());
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let systems: Vec<&str> = match args
+        .iter()
+        .position(|a| a == "--systems")
+        .and_then(|i| args.get(i + 1))
+    {
+        Some(list) => SYSTEMS
+            .iter()
+            .copied()
+            .filter(|s| list.split(',').any(|x| x == *s))
+            .collect(),
+        None => SYSTEMS.to_vec(),
+    };
+    let runs = if quick { 3 } else { 5 };
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let go = go_binary(&out_dir);
+    if let Err(e) = &go {
+        eprintln!("bench: Go is unavailable, its column will say so: {e}");
+    }
+    let me = std::env::current_exe().unwrap();
+    let mut samples: Vec<Sample> = Vec::new();
+    for &(w, unit, n_full, n_quick) in WORKLOADS {
+        if only.as_deref().is_some_and(|o| o != w) {
+            continue;
+        }
+        let n = if quick { n_quick } else { n_full };
+        for procs in [1usize, 2] {
+            let mut cur: Vec<Sample> = systems
+                .iter()
+                .map(|s| Sample {
+                    workload: w.into(),
+                    unit,
+                    procs,
+                    system: s.to_string(),
+                    values: vec![],
+                    note: String::new(),
+                })
+                .collect();
+            for rep in 0..runs {
+                // Rotate the order each round so that drift hits all alike.
+                for k in 0..systems.len() {
+                    let idx = (k + rep) % systems.len();
+                    let sys = systems[idx];
+                    if !cur[idx].note.is_empty() {
+                        continue; // it failed before; do not retry
+                    }
+                    let goarg = if w.starts_with("parked_rss") {
+                        "parked_rss"
+                    } else {
+                        w
+                    };
+                    let r = match sys {
+                        "go" => match &go {
+                            Ok(bin) => run_one(
+                                Command::new(bin)
+                                    .args([goarg, &n.to_string()])
+                                    .env("GOMAXPROCS", procs.to_string()),
+                            ),
+                            Err(e) => Err(format!("Go unavailable: {e}")),
+                        },
+                        _ => run_one(Command::new(&me).args([
+                            "--worker",
+                            sys,
+                            w,
+                            &procs.to_string(),
+                            &n.to_string(),
+                        ])),
+                    };
+                    match r {
+                        Ok(v) => cur[idx].values.push(v),
+                        Err(e) => cur[idx].note = e,
+                    }
+                }
+            }
+            for s in &cur {
+                eprintln!("{w} p={procs} {}: {:?} {}", s.system, s.values, s.note);
+            }
+            samples.extend(cur);
+        }
+    }
+    let t = table(&samples, &systems);
+    println!("\n{t}");
+    println!(
+        "gort runs one M per runtime until the multi-threaded scheduler lands (issue 3): its GOMAXPROCS=2 rows use one thread."
+    );
+    std::fs::write(out_dir.join("results.json"), to_json(&samples)).unwrap();
+    std::fs::write(out_dir.join("chart.svg"), chart_svg(&samples, &systems)).unwrap();
+    std::fs::write(out_dir.join("table.md"), &t).unwrap();
+    println!(
+        "wrote {}/results.json, chart.svg, table.md",
+        out_dir.display()
+    );
+}

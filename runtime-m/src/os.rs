@@ -1,0 +1,133 @@
+//! The OS boundary: what the runtime needs from an operating system, as
+//! Go's `os_*.go` files provide it (`newosproc`, `mStackIsSystemAllocated`,
+//! `minit`, `osyield`, `usleep`, `nanotime`, `exit`, and a sleep/wake
+//! primitive). An OS layer (crates/os-linux, os-plan9) implements [`Os`];
+//! the runtime reaches the installed one through [`os`].
+//!
+//! Nothing outside an OS layer calls libc's thread or futex functions.
+//!
+//! Sleep and wake come in Go's two flavours:
+//! - futex systems (`lock_futex.go`): [`Os::futexsleep`]/[`Os::futexwakeup`]
+//!   on a 32-bit word; notes and the per-M semaphore are built on them;
+//! - semaphore systems (`lock_sema.go`, Plan 9): [`Os::semasleep`] and
+//!   [`Os::semawakeup`] on each M's semaphore; notes are built on those.
+//!
+//! Either way the runtime mutex (`lock_spinbit.go`) sleeps with
+//! `semasleep(-1)` and wakes with `semawakeup(mp)`.
+
+use core::sync::atomic::AtomicU32;
+use std::sync::OnceLock;
+
+use crate::m::M;
+
+/// Which primitive the OS layer provides (Go: the build tag choosing
+/// `lock_futex.go` or `lock_sema.go`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SleepKind {
+    Futex,
+    Sema,
+}
+
+/// An operating-system layer.
+///
+/// # Safety
+/// Implementations must start threads exactly as [`Os::newosproc`]
+/// describes and must implement the sleep/wake primitive they announce with
+/// [`Os::sleep_kind`] with the stated semantics; the runtime's locks rely on
+/// both for memory safety.
+pub unsafe trait Os: Sync + Send + 'static {
+    /// Short name (`linux`, `plan9`).
+    fn name(&self) -> &'static str;
+
+    /// mStackIsSystemAllocated: port of runtime.mStackIsSystemAllocated
+    /// (proc.go). True if the OS gives each new thread its stack, in which
+    /// case `allocm` gives g0 `malg(-1)`; false if the runtime allocates the
+    /// g0 stack and the thread must run on exactly that stack.
+    fn m_stack_is_system_allocated(&self) -> bool;
+
+    /// newosproc: port of runtime.newosproc (os_*.go). Starts an OS thread
+    /// that calls [`crate::proc::mstart_on_new_thread`]`(mp)`. With
+    /// runtime-allocated g0 stacks the thread runs on `mp.g0.stack`.
+    /// Returns the OS error on failure (the caller reports and throws).
+    ///
+    /// # Safety
+    /// `mp` must be a fresh M from `allocm`, not yet running anywhere.
+    unsafe fn newosproc(&self, mp: *mut M) -> Result<(), String>;
+
+    /// minit: per-thread set-up on the new thread (signal stack, ...).
+    fn minit(&self) {}
+
+    /// osyield: give up the CPU briefly (`sched_yield`, Plan 9 `sleep(0)`).
+    fn osyield(&self);
+
+    /// usleep: sleep at least `usec` microseconds.
+    fn usleep(&self, usec: u32);
+
+    /// nanotime: monotonic nanoseconds.
+    fn nanotime(&self) -> i64;
+
+    /// exit: end the process with `code`, running nothing.
+    fn exit(&self, code: i32) -> !;
+
+    /// The OS thread id of the caller (`procid`).
+    fn gettid(&self) -> u64;
+
+    /// Which sleep/wake primitive this layer provides.
+    fn sleep_kind(&self) -> SleepKind;
+
+    /// futexsleep: if `*addr == val`, sleep until woken or `ns` nanoseconds
+    /// pass (`ns < 0`: no timeout). Spurious wake-ups are allowed. Only on
+    /// futex systems.
+    fn futexsleep(&self, _addr: &AtomicU32, _val: u32, _ns: i64) {
+        unreachable!("futexsleep on a semaphore OS layer")
+    }
+
+    /// futexwakeup: wake up to `cnt` threads sleeping on `addr`.
+    fn futexwakeup(&self, _addr: &AtomicU32, _cnt: u32) {
+        unreachable!("futexwakeup on a semaphore OS layer")
+    }
+
+    /// semasleep: port of runtime.semasleep. Waits on the calling M's
+    /// semaphore: returns 0 when acquired, -1 on timeout (`ns >= 0`).
+    ///
+    /// # Safety
+    /// `mp` must be the calling thread's M.
+    unsafe fn semasleep(&self, mp: *mut M, ns: i64) -> i32;
+
+    /// semawakeup: port of runtime.semawakeup. Releases `mp`'s semaphore
+    /// (a release before the sleep is remembered).
+    ///
+    /// # Safety
+    /// `mp` must be a live M (Ms from `allocm` are never freed).
+    unsafe fn semawakeup(&self, mp: *mut M);
+}
+
+static OS: OnceLock<&'static dyn Os> = OnceLock::new();
+
+/// Installs the process's OS layer. The first call wins; a later call with a
+/// different layer is refused with an error naming both.
+pub fn install(os: &'static dyn Os) -> Result<(), String> {
+    let cur = *OS.get_or_init(|| os);
+    if core::ptr::addr_eq(cur, os) || cur.name() == os.name() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {} OS layer is already installed in this process; cannot switch to {}",
+            cur.name(),
+            os.name()
+        ))
+    }
+}
+
+/// The installed OS layer.
+pub fn os() -> &'static dyn Os {
+    match OS.get() {
+        Some(o) => *o,
+        None => runtime_g::throw("no OS layer installed (runtime started without one)"),
+    }
+}
+
+/// Whether an OS layer is installed.
+pub fn installed() -> bool {
+    OS.get().is_some()
+}

@@ -1,0 +1,482 @@
+//! Ms and Ps coming and going: ports of proc.go's `mput`, `mget`,
+//! `pidleput`, `pidleget`, `pidlegetSpinning`, `acquirep`, `releasep`,
+//! `newm`, `newm1`, `checkmcount`, `stopm`, `startm`, `handoffp`, `wakep`,
+//! `mspinning`, `resetspinning`, `stealWork`, `checkRunqsNoP` and the
+//! `randomOrder` enumeration used for stealing.
+//!
+//! ## Spinning (Go's "worker thread parking/unparking", proc.go)
+//! An M is *spinning* when it has a P but no G and looks for work to
+//! steal; `sched.nmspinning` counts them. The protocol that keeps a new
+//! goroutine from being stranded while an idle P exists:
+//! 1. Whoever makes a G runnable (`newproc`, `ready`) calls `wakep`, which
+//!    starts a spinning M — unless one is already spinning (then that one
+//!    will find the G).
+//! 2. A spinning M that finds work calls `resetspinning`, which calls
+//!    `wakep` again, so that the next piece of work also gets a spinner.
+//! 3. A spinning M that finds nothing gives up its P and *first* decrements
+//!    `nmspinning`, *then* re-checks every run queue (global under the lock,
+//!    then all Ps); if work appeared meanwhile it takes a P back and spins
+//!    again. Without the re-check, a G submitted between the spinner's last
+//!    look and its decrement would see `nmspinning > 0`, skip `wakep`, and
+//!    wait for no one.
+//!
+//! Checked by `test_goroutine_parallelism` and the stress tests in
+//! runtime-p/tests/mn.rs.
+
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering;
+
+use runtime_g::throw;
+use runtime_g::throw::print;
+use runtime_m::{M, allocm, cheaprand, getm, noteclear, notesleep, notewakeup, os};
+
+use crate::gqueue::GQueue;
+use crate::p::{_Pidle, _Prunning, P, RUNQ_SIZE, runqempty, runqputbatch, runqsteal};
+use crate::proc::checkdead;
+use crate::sched::{Sched, SchedLocked, globrunqgetbatch, sched};
+
+/// g0 stack size of Ms the runtime starts when the OS does not supply one
+/// (Linux). See `os_linux::G0_STACK_SIZE` for the reasoning.
+pub const G0_STACK_SIZE: isize = 256 * 1024;
+
+/// mput: port of runtime.mput (proc.go): puts `mp` on the idle M list.
+/// `sched.lock` must be held. May report a deadlock (`checkdead`).
+///
+/// # Safety
+/// `mp` must be the calling thread's M, about to sleep in `stopm`.
+pub unsafe fn mput(s: &Sched, l: &mut SchedLocked, mp: *mut M) {
+    // SAFETY: schedlink of an M is guarded by sched.lock, which we hold.
+    unsafe { (*mp).schedlink = l.midle };
+    l.midle = mp;
+    l.nmidle += 1;
+    checkdead(s, l);
+}
+
+/// mget: port of runtime.mget (proc.go): an idle M, or null.
+pub fn mget(l: &mut SchedLocked) -> *mut M {
+    let mp = l.midle;
+    if !mp.is_null() {
+        // SAFETY: as in mput.
+        l.midle = unsafe { (*mp).schedlink };
+        l.nmidle -= 1;
+    }
+    mp
+}
+
+/// pidleput: port of runtime.pidleput (proc.go): puts `pp` on the idle P
+/// list. `sched.lock` must be held; `pp` must have no local work.
+pub fn pidleput(s: &Sched, l: &mut SchedLocked, pp: &P) {
+    if !runqempty(pp) {
+        throw("pidleput: P has non-empty run queue");
+    }
+    pp.link.store(l.pidle, Ordering::Relaxed);
+    l.pidle = pp as *const P as *mut P;
+    s.npidle.fetch_add(1, Ordering::AcqRel);
+}
+
+/// pidleget: port of runtime.pidleget (proc.go): an idle P, or null.
+pub fn pidleget(s: &Sched, l: &mut SchedLocked) -> *mut P {
+    let pp = l.pidle;
+    if !pp.is_null() {
+        // SAFETY: Ps are never freed.
+        l.pidle = unsafe { (*pp).link.load(Ordering::Relaxed) };
+        s.npidle.fetch_sub(1, Ordering::AcqRel);
+    }
+    pp
+}
+
+/// pidlegetSpinning: port of runtime.pidlegetSpinning (proc.go): like
+/// `pidleget`, for an M about to spin; with no idle P, asks the running Ms to
+/// start spinning (`needspinning`) so that the work is not missed.
+pub fn pidleget_spinning(s: &Sched, l: &mut SchedLocked) -> *mut P {
+    let pp = pidleget(s, l);
+    if pp.is_null() {
+        s.needspinning.store(1, Ordering::Release);
+    }
+    pp
+}
+
+/// acquirep: port of runtime.acquirep / wirep (proc.go): associates `pp`
+/// with the current M.
+///
+/// # Safety
+/// `pp` must be an idle P that the caller took off the idle list (or was
+/// handed through `nextp`); the M must hold no P.
+pub unsafe fn acquirep(pp: *mut P) {
+    let mp = getm();
+    // SAFETY: per the contract, pp is ours now; mp is this thread's M.
+    unsafe {
+        if !(*mp).p.is_null() {
+            throw("wirep: already in go");
+        }
+        let old = (*pp).m.load(Ordering::Relaxed);
+        if !old.is_null() || (*pp).status.load(Ordering::Relaxed) != _Pidle {
+            print(&format!(
+                "wirep: p->m={old:p} p->status={}\n",
+                (*pp).status.load(Ordering::Relaxed)
+            ));
+            throw("wirep: invalid p state");
+        }
+        (*mp).p = pp.cast();
+        (*pp).m.store(mp, Ordering::Relaxed);
+        (*pp).status.store(_Prunning, Ordering::Release);
+    }
+}
+
+/// releasep: port of runtime.releasep (proc.go): disassociates the current
+/// M from its P and returns it.
+pub fn releasep() -> *mut P {
+    let mp = getm();
+    // SAFETY: mp is this thread's M; its P is owned by it.
+    unsafe {
+        let pp: *mut P = (*mp).p.cast();
+        if pp.is_null() {
+            throw("releasep: invalid arg");
+        }
+        if (*pp).m.load(Ordering::Relaxed) != mp
+            || (*pp).status.load(Ordering::Relaxed) != _Prunning
+        {
+            throw("releasep: invalid p state");
+        }
+        (*mp).p = null_mut();
+        (*pp).m.store(null_mut(), Ordering::Relaxed);
+        (*pp).status.store(_Pidle, Ordering::Release);
+        pp
+    }
+}
+
+/// checkmcount: port of runtime.checkmcount (proc.go): Go's thread limit
+/// (10000 by default, `debug.SetMaxThreads`).
+fn checkmcount(s: &Sched, l: &SchedLocked) {
+    let max = s.maxmcount.load(Ordering::Relaxed);
+    if l.mcount > max {
+        print(&format!("runtime: program exceeds {max}-thread limit\n"));
+        runtime_g::fatal_error("thread exhaustion");
+    }
+}
+
+/// newm: port of runtime.newm (proc.go): creates an M that will run `f`
+/// and then the scheduler with `pp` (if non-null).
+pub fn newm(f: Option<fn()>, pp: *mut P) {
+    let s = sched();
+    {
+        let mut l = s.lock.lock();
+        l.mcount += 1;
+        checkmcount(s, &l);
+    }
+    let g0_stack = if os().m_stack_is_system_allocated() {
+        -1
+    } else {
+        G0_STACK_SIZE
+    };
+    let mp = allocm(s as *const Sched as *const (), g0_stack);
+    // SAFETY: mp is fresh and ours until newosproc hands it to its thread.
+    unsafe {
+        (*mp).nextp = pp.cast();
+        (*mp).mstartfn = f;
+    }
+    newm1(s, mp);
+}
+
+/// newm1: port of runtime.newm1 (proc.go): starts the OS thread.
+fn newm1(s: &Sched, mp: *mut M) {
+    // SAFETY: mp is a fresh M from allocm.
+    if let Err(e) = unsafe { os().newosproc(mp) } {
+        let have = s.lock.lock().mcount;
+        print(&format!(
+            "runtime: failed to create new OS thread (have {have} already; {e})\n"
+        ));
+        if e.contains(&format!("errno={}", libc::EAGAIN)) {
+            print("runtime: may need to increase max user processes (ulimit -u)\n");
+        }
+        throw("newosproc");
+    }
+}
+
+/// mspinning: port of runtime.mspinning (proc.go): the `mstartfn` of an M
+/// started to spin.
+fn mspinning() {
+    // SAFETY: the running M owns its `spinning` flag.
+    unsafe { (*getm()).spinning = true };
+}
+
+/// stopm: port of runtime.stopm (proc.go): puts the current M to sleep on
+/// the idle list until `startm` hands it a P. Returns false if it was woken
+/// because the runtime is shutting down (then it holds no P).
+pub fn stopm() -> bool {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: mp is this thread's M.
+    unsafe {
+        if (*mp).locks != 0 {
+            throw("stopm holding locks");
+        }
+        if !(*mp).p.is_null() {
+            throw("stopm holding p");
+        }
+        if (*mp).spinning {
+            throw("stopm spinning");
+        }
+        {
+            let mut l = s.lock.lock();
+            // Checked under the lock that main_return_m holds while it sets
+            // the flag and wakes the idle Ms: either it sees us on the idle
+            // list, or we see the flag here.
+            if s.shutting_down.load(Ordering::Acquire) {
+                return false;
+            }
+            mput(s, &mut l, mp);
+        }
+        notesleep(&(*mp).park);
+        noteclear(&(*mp).park);
+        let pp: *mut P = (*mp).nextp.cast();
+        (*mp).nextp = null_mut();
+        if pp.is_null() {
+            if s.shutting_down.load(Ordering::Acquire) {
+                return false;
+            }
+            throw("stopm: woken without a P");
+        }
+        acquirep(pp);
+    }
+    true
+}
+
+/// startm: port of runtime.startm (proc.go): runs some M with `pp` (or an
+/// idle P, if `pp` is null), waking an idle M or creating one. With
+/// `spinning`, the M starts out spinning (the caller counted it in
+/// `nmspinning`).
+pub fn startm(pp: *mut P, spinning: bool) {
+    let s = sched();
+    let mut l = s.lock.lock();
+    let mut pp = pp;
+    if pp.is_null() {
+        if spinning {
+            throw("startm: P required for spinning=true");
+        }
+        pp = pidleget(s, &mut l);
+        if pp.is_null() {
+            return;
+        }
+    }
+    let nmp = mget(&mut l);
+    if nmp.is_null() {
+        drop(l);
+        newm(if spinning { Some(mspinning) } else { None }, pp);
+        return;
+    }
+    drop(l);
+    // SAFETY: nmp came off the idle list, so it is asleep in stopm and we
+    // are the one party allowed to hand it a P.
+    unsafe {
+        if (*nmp).spinning {
+            throw("startm: m is spinning");
+        }
+        if !(*nmp).nextp.is_null() {
+            throw("startm: m has p");
+        }
+        if spinning && !runqempty(&*pp) {
+            throw("startm: p has runnable gs");
+        }
+        (*nmp).spinning = spinning;
+        (*nmp).nextp = pp.cast();
+        notewakeup(&(*nmp).park);
+    }
+}
+
+/// handoffp: port of runtime.handoffp (proc.go): hands off `pp` from an M
+/// that cannot use it (blocked in a syscall, or locked to another G).
+///
+/// # Safety
+/// The caller must own `pp` (released from its M, on no list).
+pub unsafe fn handoffp(pp: *mut P) {
+    let s = sched();
+    // SAFETY: Ps are never freed; the caller owned pp.
+    let p = unsafe { &*pp };
+    if !runqempty(p) || s.runq_nonempty() {
+        startm(pp, false);
+        return;
+    }
+    // No local work: make sure there is a spinner, if there is none and no
+    // idle P (someone must keep looking).
+    if s.nmspinning.load(Ordering::Acquire) + s.npidle.load(Ordering::Acquire) == 0
+        && s.nmspinning
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        s.needspinning.store(0, Ordering::Release);
+        startm(pp, true);
+        return;
+    }
+    let mut l = s.lock.lock();
+    if !l.runq.empty() {
+        drop(l);
+        startm(pp, false);
+        return;
+    }
+    pidleput(s, &mut l, p);
+}
+
+/// wakep: port of runtime.wakep (proc.go): tries to add one more P to run
+/// Gs, with a spinning M, if there is an idle P and nobody spins.
+pub fn wakep() {
+    let s = sched();
+    if s.nmspinning.load(Ordering::Acquire) != 0
+        || s.nmspinning
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let pp = {
+        let mut l = s.lock.lock();
+        let pp = pidleget_spinning(s, &mut l);
+        if pp.is_null() {
+            if s.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+                throw("wakep: negative nmspinning");
+            }
+            return;
+        }
+        pp
+    };
+    startm(pp, true);
+}
+
+/// becomeSpinning: port of m.becomeSpinning (proc.go).
+pub fn become_spinning(s: &Sched) {
+    let mp = getm();
+    // SAFETY: the running M owns its `spinning` flag.
+    unsafe { (*mp).spinning = true };
+    s.nmspinning.fetch_add(1, Ordering::AcqRel);
+    s.needspinning.store(0, Ordering::Release);
+}
+
+/// resetspinning: port of runtime.resetspinning (proc.go): a spinning M
+/// found work; it stops spinning and wakes another spinner for the next
+/// piece of work (protocol step 2).
+pub fn resetspinning() {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: the running M owns its `spinning` flag.
+    unsafe {
+        if !(*mp).spinning {
+            throw("resetspinning: not a spinning m");
+        }
+        (*mp).spinning = false;
+    }
+    if s.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
+        throw("findRunnable: negative nmspinning");
+    }
+    wakep();
+}
+
+/// randomOrder: port of runtime.randomOrder (proc.go): enumerates
+/// `0..count` starting anywhere and stepping by a number coprime with
+/// `count`, so every P is visited exactly once, in an order that varies.
+#[derive(Clone, Debug, Default)]
+pub struct RandomOrder {
+    pub count: u32,
+    pub coprimes: Vec<u32>,
+}
+
+/// One enumeration of a [`RandomOrder`] (`randomEnum`).
+#[derive(Clone, Copy, Debug)]
+pub struct RandomEnum {
+    i: u32,
+    count: u32,
+    pub pos: u32,
+    pub inc: u32,
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+impl RandomOrder {
+    /// reset: the coprimes of `count`.
+    pub fn reset(&mut self, count: u32) {
+        self.count = count;
+        self.coprimes = (1..=count).filter(|&i| gcd(i, count) == 1).collect();
+    }
+
+    /// start: an enumeration seeded by `i`.
+    pub fn start(&self, i: u32) -> RandomEnum {
+        RandomEnum {
+            i: 0,
+            count: self.count,
+            pos: i % self.count,
+            inc: self.coprimes[(i / self.count) as usize % self.coprimes.len()],
+        }
+    }
+}
+
+impl RandomEnum {
+    pub fn done(&self) -> bool {
+        self.i == self.count
+    }
+    pub fn next(&mut self) {
+        self.i += 1;
+        self.pos = (self.pos + self.inc) % self.count;
+    }
+    pub fn position(&self) -> u32 {
+        self.pos
+    }
+}
+
+/// stealWork: port of runtime.stealWork (proc.go) without timers: four
+/// passes over all Ps in random order, stealing half of a run queue; the
+/// last pass may also take a victim's `runnext`.
+pub fn steal_work(s: &Sched, pp: &P) -> *mut runtime_g::G {
+    const STEAL_TRIES: usize = 4;
+    for i in 0..STEAL_TRIES {
+        let steal_runnext = i == STEAL_TRIES - 1;
+        let mut e = s.steal_order.start(cheaprand());
+        while !e.done() {
+            let p2: &P = &s.allp[e.position() as usize];
+            e.next();
+            if core::ptr::eq(pp, p2) || p2.status.load(Ordering::Acquire) == _Pidle {
+                continue;
+            }
+            // SAFETY: we own pp (our M holds it).
+            let gp = unsafe { runqsteal(pp, p2, steal_runnext) };
+            if !gp.is_null() {
+                return gp;
+            }
+        }
+    }
+    null_mut()
+}
+
+/// checkRunqsNoP: port of runtime.checkRunqsNoP (proc.go): after giving up
+/// its P, a former spinner looks at every P's queue once more; if one has
+/// work, it takes an idle P to go and steal it (protocol step 3).
+pub fn check_runqs_no_p(s: &Sched) -> *mut P {
+    for p2 in s.allp.iter() {
+        if p2.status.load(Ordering::Acquire) != _Pidle && !runqempty(p2) {
+            let mut l = s.lock.lock();
+            return pidleget_spinning(s, &mut l);
+        }
+    }
+    null_mut()
+}
+
+/// Takes a batch from the global queue into `pp`'s local queue and returns
+/// one G of it (the global-queue step of findRunnable).
+///
+/// # Safety
+/// The caller owns `pp`.
+pub unsafe fn take_global_batch(s: &Sched, l: &mut SchedLocked, pp: &P) -> *mut runtime_g::G {
+    let (gp, mut q): (_, GQueue) =
+        globrunqgetbatch(s, l, (RUNQ_SIZE / 2) as i32, s.gomaxprocs() as i32);
+    if !gp.is_null() {
+        // SAFETY: forwarded contract; the batch came off the global queue.
+        unsafe { runqputbatch(pp, &mut q) };
+        if !q.empty() {
+            throw("Couldn't put Gs into empty local runq");
+        }
+    }
+    gp
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# All of gort's tests: the workspace's tests (debug), then the long stress
+# tests in release (marked #[ignore] so that a plain `cargo test` stays
+# quick). Installs real Go for the cross-checks if it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-go.sh >/dev/null
+cargo test --workspace
+cargo test --release -p runtime-p --test mn -- --ignored
