@@ -86,8 +86,9 @@ pub struct G {
     pub waitreason: WaitReason,
     /// Whether the G is a runtime helper, hidden from counts and dumps.
     pub system: bool,
-    /// A preemption request, honoured at the next runtime call.
-    pub preempt: bool,
+    /// A preemption request from sysmon, honoured at the goroutine's next
+    /// runtime call (atomic: sysmon writes it from its own thread).
+    pub preempt: core::sync::atomic::AtomicBool,
     /// When the G started waiting (nanotime), for "N minutes" in dumps.
     pub waitsince: i64,
     /// Value passed by the waker (`param`).
@@ -121,7 +122,7 @@ impl G {
             alllink: core::ptr::null_mut(),
             waitreason: WaitReason::Zero,
             system: false,
-            preempt: false,
+            preempt: core::sync::atomic::AtomicBool::new(false),
             waitsince: 0,
             param: core::ptr::null_mut(),
             lockedm: core::ptr::null_mut(),

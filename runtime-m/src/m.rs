@@ -65,6 +65,10 @@ pub struct M {
     pub cheaprand: u64,
     /// OS-layer handle of the thread (a `pthread_t` on Linux), for joining.
     pub thread: usize,
+    /// The P this M held when it entered a system call (`oldp`).
+    pub oldp: *mut (),
+    /// `p.syscalltick` when the M entered its system call (`syscalltick`).
+    pub syscalltick: u32,
 }
 
 /// Head of the list of all Ms ever created (`allm`), process-wide.
@@ -100,6 +104,8 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         blocked: false,
         cheaprand: 0,
         thread: 0,
+        oldp: core::ptr::null_mut(),
+        syscalltick: 0,
     }));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {

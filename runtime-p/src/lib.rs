@@ -36,11 +36,13 @@ pub mod p;
 pub mod panic;
 pub mod proc;
 pub mod sched;
+pub mod syscall;
+pub mod sysmon;
 pub mod traceback;
 
 pub use proc::{
     GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,
-    require_goroutine, start,
+    preempt_check, require_goroutine, start,
 };
 pub use sched::{Config, MainReturn, Sched, gcount, sched, try_sched};
 

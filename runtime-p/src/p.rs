@@ -42,8 +42,6 @@ pub const _Pdead: u32 = 4;
 /// here it is one `UnsafeCell` reached through [`P::local`]).
 #[derive(Default)]
 pub struct PLocal {
-    /// Incremented on every scheduler call that starts a new time slice.
-    pub schedtick: u32,
     /// Free Gs with stacks of the right size (`gFree`).
     pub gfree: GQueue,
     /// Cached batch of goroutine ids `[goidcache, goidcacheend)`.
@@ -73,6 +71,11 @@ pub struct P {
     pub runnext: AtomicPtr<G>,
     /// Next P on the idle list (`link`), under `sched.lock`.
     pub link: AtomicPtr<P>,
+    /// Incremented on every scheduler call that starts a new time slice
+    /// (`schedtick`); written by the owner, read by sysmon.
+    pub schedtick: AtomicU32,
+    /// Incremented on every system call (`syscalltick`); read by sysmon.
+    pub syscalltick: AtomicU32,
     local: UnsafeCell<PLocal>,
 }
 
@@ -95,6 +98,8 @@ impl P {
             runq: [const { AtomicPtr::new(null_mut()) }; RUNQ_SIZE as usize],
             runnext: AtomicPtr::new(null_mut()),
             link: AtomicPtr::new(null_mut()),
+            schedtick: AtomicU32::new(0),
+            syscalltick: AtomicU32::new(0),
             local: UnsafeCell::new(PLocal::default()),
         }
     }

@@ -71,7 +71,8 @@ fn is_user_g(gp: *mut G) -> bool {
 }
 
 /// Ends the process with a clear message when a runtime API is used from a
-/// thread that is not running a goroutine.
+/// thread that is not running a goroutine, or from inside
+/// `syscall::blocking` (which runs without a P).
 #[track_caller]
 pub fn require_goroutine(what: &str) -> *mut G {
     let gp = getg();
@@ -81,13 +82,35 @@ pub fn require_goroutine(what: &str) -> *mut G {
              #[gort::main] / #[gort::test]) and call it from code running inside"
         );
     }
+    // SAFETY: gp is the running goroutine.
+    if unsafe { readgstatus(gp) } == _Gsyscall {
+        panic!(
+            "gort: {what} called inside gort::syscall::blocking; the closure runs without a P and must not call the runtime"
+        );
+    }
     gp
+}
+
+/// Honours a preemption request from sysmon (Go checks it in function
+/// prologues; gort at runtime calls): the goroutine yields as `Gosched`
+/// would (Go's `gopreempt_m`).
+#[inline]
+pub fn preempt_check() {
+    let gp = getg();
+    // SAFETY: a user G's preempt flag is atomic.
+    if is_user_g(gp) && unsafe { (*gp).preempt.swap(false, Ordering::AcqRel) } {
+        // SAFETY: gp is the running goroutine.
+        if unsafe { readgstatus(gp) } == _Grunning {
+            gosched();
+        }
+    }
 }
 
 /// newproc: port of runtime.newproc (proc.go). Creates a goroutine running
 /// `f`, puts it in the current P's `runnext`, and returns it.
 pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     let gp = require_goroutine("go/spawn");
+    preempt_check();
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
     systemstack(move || {
@@ -233,7 +256,7 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).m = null_mut();
         (*gp).lockedm = null_mut();
         (*mp).lockedg = null_mut();
-        (*gp).preempt = false;
+        (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).waitreason = WaitReason::Zero;
         (*gp).param = null_mut();
         (*gp).panic_location = None;
@@ -300,7 +323,7 @@ pub fn mstart_schedule() -> ! {
 /// Leaves the scheduler because the runtime is shutting down: m0 returns
 /// to `block_on`, any other M ends its thread. Go has no twin (its runtime
 /// ends only with the process).
-fn mexit_shutdown() -> ! {
+pub(crate) fn mexit_shutdown() -> ! {
     let s = sched();
     let mp = getm();
     // SAFETY: on g0 of this thread's M; nothing on the g0 stack owns
@@ -338,8 +361,7 @@ fn find_runnable() -> (*mut G, bool) {
         // SAFETY: on g0 of an M that holds a P (acquired at the loop top or
         // before the call).
         let pp = unsafe { curp() };
-        // SAFETY: owner of pp.
-        let tick = unsafe { pp.local().schedtick };
+        let tick = pp.schedtick.load(Ordering::Relaxed);
         if tick % 61 == 0 && s.runq_nonempty() {
             let gp = globrunqget(s, &mut s.lock.lock());
             if !gp.is_null() {
@@ -446,10 +468,10 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);
         (*gp).waitsince = 0;
-        (*gp).preempt = false;
+        (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
         if !inherit_time {
-            curp().local().schedtick += 1;
+            curp().schedtick.fetch_add(1, Ordering::Relaxed);
         }
         setg(gp);
         gogo(&raw const (*gp).sched)
@@ -534,6 +556,7 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
 /// to wake it (it took it off the wait list that published it).
 pub unsafe fn goready(gp: *mut G) {
     require_goroutine("goready");
+    preempt_check();
     // SAFETY: forwarded contract.
     systemstack(|| unsafe { ready(gp, true) });
 }
@@ -600,7 +623,9 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
 /// held when an M goes idle: if no M is running and no goroutine can ever
 /// become runnable, reports a deadlock with Go's words and exits 2.
 pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
-    if DYING.load(Ordering::Relaxed) > 0 {
+    // A dying process, or a runtime whose main returned (block_on), is not
+    // deadlocked.
+    if DYING.load(Ordering::Relaxed) > 0 || s.shutting_down.load(Ordering::Acquire) {
         return;
     }
     let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
@@ -691,8 +716,7 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     // schedtick 1. gort has no GC goroutines; starting the count at 1 keeps
     // the every-61st-tick global-queue check where Go has it, so that
     // `go f(); Gosched()` runs f before main again, as in Go.
-    // SAFETY: p0 is not yet attached to any M; we are its only user.
-    unsafe { p0.local().schedtick = 1 };
+    p0.schedtick.store(1, Ordering::Relaxed);
     p0.status.store(_Prunning, Ordering::Relaxed);
     p0.m.store(m0, Ordering::Relaxed);
     s.idle_all_but_p0();
@@ -724,6 +748,8 @@ fn start_main() {
         s.main_started.store(true, Ordering::Relaxed);
         runqput(pp, gp, true);
     }
+    // runtime.main starts sysmon on an M of its own, without a P.
+    crate::mp::newm(Some(crate::sysmon::sysmon), null_mut());
 }
 
 /// The end of `runtime.main`: the main goroutine returned.
@@ -758,6 +784,9 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     // sleeping: no M can slip onto the idle list unseen.
     let mut l = s.lock.lock();
     s.shutting_down.store(true, Ordering::Release);
+    if s.sysmonwait.swap(false, Ordering::AcqRel) {
+        notewakeup(&s.sysmonnote);
+    }
     // Wake every idle M (with no P: stopm sees the shutdown).
     loop {
         let mp = crate::mp::mget(&mut l);

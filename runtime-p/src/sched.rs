@@ -15,7 +15,7 @@ use core::sync::atomic::{
 use runtime_g::stack::{round_stack_size, stackalloc, stackfree};
 use runtime_g::status::{_Gdead, _Gidle};
 use runtime_g::{G, STACK_GUARD, casgstatus, malg, readgstatus, throw};
-use runtime_m::{M, Mutex, Os, getm};
+use runtime_m::{M, Mutex, Note, Os, getm, notewakeup};
 
 use crate::gqueue::GQueue;
 use crate::mp::RandomOrder;
@@ -141,6 +141,9 @@ pub struct Sched {
     /// Set when the main goroutine of a `block_on` runtime returned: every
     /// M leaves the scheduler at its next opportunity.
     pub shutting_down: AtomicBool,
+    /// sysmon sleeps on `sysmonnote` while every P is idle (`sysmonwait`).
+    pub sysmonwait: AtomicBool,
+    pub sysmonnote: Note,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -179,6 +182,8 @@ impl Sched {
             maxmcount: AtomicI32::new(10000),
             steal_order: RandomOrder::default(),
             shutting_down: AtomicBool::new(false),
+            sysmonwait: AtomicBool::new(false),
+            sysmonnote: Note::new(),
         }));
         let me: *const Sched = s;
         s.allp = (0..cfg.gomaxprocs)
@@ -186,6 +191,17 @@ impl Sched {
             .collect();
         s.steal_order.reset(cfg.gomaxprocs as u32);
         s
+    }
+
+    /// entersyscallWakeSysmon: port of runtime.entersyscallWakeSysmon
+    /// (proc.go): wakes sysmon if it sleeps because every P was idle.
+    pub fn wake_sysmon(&self) {
+        if self.sysmonwait.load(Ordering::Acquire) {
+            let _l = self.lock.lock();
+            if self.sysmonwait.swap(false, Ordering::AcqRel) {
+                notewakeup(&self.sysmonnote);
+            }
+        }
     }
 
     /// Whether the global run queue has work (a lock-free peek).

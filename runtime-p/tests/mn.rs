@@ -216,3 +216,50 @@ fn block_on_runtimes_shut_down_with_many_ms() {
         assert!(spun.load(Ordering::Relaxed) <= 8);
     }
 }
+
+fn fake_syscall(d: std::time::Duration) {
+    runtime_p::syscall::entersyscall();
+    let start = std::time::Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+    runtime_p::syscall::exitsyscall();
+}
+
+// go-test: TestPreemptionAfterSyscall (proc_test.go)
+// Adapted: the channel hand-shakes become parking countdowns; the fake
+// syscall is the same busy wait between entersyscall and exitsyscall. Go's
+// 10 iterations and 5 s bound per iteration are kept.
+#[test]
+fn test_preemption_after_syscall() {
+    for us in [10u64, 100, 1000] {
+        let d = std::time::Duration::from_micros(us);
+        run(2, move || {
+            const NROUTINES: usize = 8;
+            for _ in 0..10 {
+                let started = Countdown::new(NROUTINES);
+                let finished = Countdown::new(NROUTINES);
+                let stop = Arc::new(AtomicU32::new(0));
+                let begin = std::time::Instant::now();
+                for _ in 0..NROUTINES {
+                    let (s, f, stop) = (started.clone(), finished.clone(), stop.clone());
+                    newproc(Box::new(move || {
+                        s.done();
+                        while stop.load(Ordering::Acquire) == 0 {
+                            fake_syscall(d);
+                        }
+                        f.done();
+                    }));
+                }
+                started.wait();
+                stop.store(1, Ordering::Release);
+                finished.wait();
+                let took = begin.elapsed();
+                assert!(
+                    took < std::time::Duration::from_secs(5),
+                    "timeout: {us}µs syscalls took {took:?}"
+                );
+            }
+        });
+    }
+}

@@ -23,6 +23,8 @@
 //! - [`gosched`], [`goexit`], [`num_goroutine`]: Go's `runtime.Gosched`,
 //!   `runtime.Goexit`, `runtime.NumGoroutine`.
 //! - [`goroutine_local!`]: per-goroutine storage that follows the goroutine.
+//! - [`syscall::blocking`]: run thread-blocking code without stalling other
+//!   goroutines (Go's `entersyscall`/`exitsyscall`, with sysmon's hand-off).
 //! - [`Builder`]: GOMAXPROCS (also from the environment, with Go's rules) and
 //!   the goroutine stack size; [`main`] and [`test`] attributes.
 //! - Stacks of 256 KiB of address space, committed lazily, with guard pages
@@ -74,6 +76,7 @@
 mod builder;
 mod local;
 mod spawn;
+pub mod syscall;
 
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};
 pub use gort_macros::{main, test};
@@ -109,6 +112,7 @@ pub fn goexit() -> ! {
 /// Outside a goroutine of a gort runtime.
 pub fn num_goroutine() -> usize {
     runtime_p::require_goroutine("num_goroutine");
+    runtime_p::preempt_check();
     runtime_p::gcount(runtime_p::sched()) as usize
 }
 
@@ -118,6 +122,7 @@ pub fn num_goroutine() -> usize {
 /// Outside a goroutine of a gort runtime.
 pub fn gomaxprocs() -> usize {
     runtime_p::require_goroutine("gomaxprocs");
+    runtime_p::preempt_check();
     runtime_p::sched().gomaxprocs()
 }
 

@@ -130,6 +130,7 @@ impl<T> JoinHandle<T> {
     /// Outside a goroutine of a gort runtime.
     pub fn join(self) -> Result<T, JoinError> {
         runtime_p::require_goroutine("JoinHandle::join");
+        runtime_p::preempt_check();
         let mut st = self.shared.state.lock();
         if !st.done {
             st.waiter = Waiter(getg());
@@ -147,6 +148,7 @@ impl<T> JoinHandle<T> {
 
     /// Whether the goroutine has finished.
     pub fn is_finished(&self) -> bool {
+        runtime_p::preempt_check();
         self.shared.state.lock().done
     }
 }

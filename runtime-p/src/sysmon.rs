@@ -1,0 +1,164 @@
+//! The system monitor: port of `sysmon`, `retake` and `preemptone`
+//! (proc.go). sysmon runs on its own M without a P, wakes every 20 µs
+//! (backing off to 10 ms when nothing happens) and
+//! - retakes Ps from Ms blocked in system calls (Go's 20 µs rule: a P that
+//!   has been in the same syscall for a whole sysmon tick is handed off if
+//!   there is other work or nobody else spins, and after 10 ms in any case);
+//! - asks goroutines that have run for more than 10 ms (`forcePreemptNS`)
+//!   to yield. gort's preemption is cooperative: the request is honoured at
+//!   the goroutine's next runtime call (`preempt_check`), never by a signal
+//!   in the middle of Rust code.
+//!
+//! When every P is idle it sleeps on `sched.sysmonnote` until work appears.
+
+use core::sync::atomic::Ordering;
+
+use runtime_g::readgstatus;
+use runtime_g::status::_Grunning;
+use runtime_m::{getm, mreturn, noteclear, notetsleep, os};
+
+use crate::mp::handoffp;
+use crate::p::{_Pidle, _Prunning, _Psyscall, runqempty};
+use crate::sched::{Sched, sched};
+
+/// Go's `forcePreemptNS`: a time slice.
+pub const FORCE_PREEMPT_NS: i64 = 10_000_000;
+
+/// What sysmon last saw of a P (`sysmontick`).
+#[derive(Clone, Copy, Default)]
+struct SysmonTick {
+    schedtick: u32,
+    schedwhen: i64,
+    syscalltick: u32,
+    syscallwhen: i64,
+}
+
+/// sysmon: port of runtime.sysmon (proc.go); the `mstartfn` of its M.
+pub fn sysmon() {
+    let s = sched();
+    {
+        // Go's sysmon counts itself out of checkdead's arithmetic, then
+        // checks once: a deadlock may have happened while it started.
+        let mut l = s.lock.lock();
+        l.nmsys += 1;
+        crate::proc::checkdead(s, &mut l);
+    }
+    let mut ticks = vec![SysmonTick::default(); s.allp.len()];
+    let mut idle = 0u32;
+    let mut delay: u32 = 0;
+    loop {
+        if s.shutting_down.load(Ordering::Acquire) {
+            let mp = getm();
+            {
+                let mut l = s.lock.lock();
+                l.nmsys -= 1;
+                l.mcount -= 1;
+            }
+            drop(ticks);
+            // SAFETY: sysmon runs on g0 of its own M, from mstart1; nothing
+            // on this stack owns resources any more (`ticks` was dropped).
+            unsafe { mreturn(mp) };
+        }
+        delay = if idle == 0 {
+            20
+        } else if idle > 50 {
+            (delay * 2).min(10_000)
+        } else {
+            delay
+        };
+        os().usleep(delay);
+        let now = os().nanotime();
+        if s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32 {
+            // Nothing runs: sleep until someone enters a syscall or the
+            // runtime shuts down (Go: sysmonwait + sysmonnote).
+            let l = s.lock.lock();
+            if s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32
+                && !s.shutting_down.load(Ordering::Acquire)
+            {
+                s.sysmonwait.store(true, Ordering::Release);
+                drop(l);
+                notetsleep(&s.sysmonnote, 60_000_000_000);
+                let _l = s.lock.lock();
+                s.sysmonwait.store(false, Ordering::Release);
+                noteclear(&s.sysmonnote);
+                idle = 0;
+                delay = 20;
+                continue;
+            }
+        }
+        if retake(s, &mut ticks, now) != 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+    }
+}
+
+/// retake: port of runtime.retake (proc.go). Returns how many Ps it took
+/// from system calls.
+fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
+    let mut n = 0;
+    for (i, pp) in s.allp.iter().enumerate() {
+        let pd = &mut ticks[i];
+        let st = pp.status.load(Ordering::Acquire);
+        let mut sysretake = false;
+        if st == _Prunning || st == _Psyscall {
+            // Preempt a G that has run for too long.
+            let t = pp.schedtick.load(Ordering::Relaxed);
+            if pd.schedtick != t {
+                pd.schedtick = t;
+                pd.schedwhen = now;
+            } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+                preemptone(pp);
+                // A P in a syscall gets the same treatment as long-running.
+                sysretake = true;
+            }
+        }
+        if st == _Psyscall {
+            let t = pp.syscalltick.load(Ordering::Relaxed);
+            if !sysretake && pd.syscalltick != t {
+                pd.syscalltick = t;
+                pd.syscallwhen = now;
+                continue;
+            }
+            // Leave it alone if it has no work, someone else can look for
+            // work, and it has not been long (the 10 ms bound).
+            if runqempty(pp)
+                && s.nmspinning.load(Ordering::Acquire) + s.npidle.load(Ordering::Acquire) > 0
+                && pd.syscallwhen + 10_000_000 > now
+            {
+                continue;
+            }
+            if pp
+                .status
+                .compare_exchange(_Psyscall, _Pidle, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                n += 1;
+                pp.syscalltick.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: the CAS made the P ours; no M holds it.
+                unsafe { handoffp(&**pp as *const crate::p::P as *mut crate::p::P) };
+            }
+        }
+    }
+    n
+}
+
+/// preemptone: port of runtime.preemptone (proc.go): asks the G running on
+/// `pp` to yield at its next runtime call.
+fn preemptone(pp: &crate::p::P) -> bool {
+    let mp = pp.m.load(Ordering::Acquire);
+    if mp.is_null() || pp.status.load(Ordering::Acquire) == _Pidle {
+        return false;
+    }
+    // SAFETY: Ms and Gs are never freed; curg may change under us, which at
+    // worst asks the wrong G to yield once (Go accepts the same race).
+    unsafe {
+        let gp = (*mp).curg;
+        if gp.is_null() || readgstatus(gp) != _Grunning {
+            return false;
+        }
+        (*gp).preempt.store(true, Ordering::Release);
+    }
+    true
+}
