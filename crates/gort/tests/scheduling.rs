@@ -71,7 +71,7 @@ unsafe fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
 
 #[gort::test]
 unsafe fn runtime_calls_inside_blocking_are_refused_clearly() {
-    let r = std::panic::catch_unwind(|| gort::syscall::blocking(|| gort::num_goroutine()));
+    let r = std::panic::catch_unwind(|| gort::syscall::blocking(gort::num_goroutine));
     let p = r.expect_err("must panic");
     let m = p.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(m.contains("inside gort::syscall::blocking"), "{m}");
