@@ -37,7 +37,7 @@ pub mod proc;
 
 pub use lock_spinbit::{Mutex, MutexGuard, RawMutex, osyield, procyield, semasleep, semawakeup};
 pub use m::{M, allocm, cheaprand, cheaprandn, getm};
-pub use note::{Note, noteclear, notesleep, notetsleep, notewakeup};
+pub use note::{Note, noteclear, notesleep, notetsleep, notewakeup, notewakeup_idempotent};
 pub use os::{Os, SleepKind, os};
 pub use proc::{mcall, mreturn, mstart, set_schedule_hook, systemstack};
 pub use runtime_g::{getg, setg};

@@ -35,6 +35,10 @@ pub struct M {
     pub spinning: bool,
     /// The G locked to this M (`lockedg`), or null.
     pub lockedg: *mut G,
+    /// `LockOSThread` nesting count (`lockedExt`).
+    pub lockedext: u32,
+    /// Internal lock count (`lockedInt`; unused so far, kept for parity).
+    pub lockedint: u32,
     /// Callback run by `park_m` on g0 after the G has left the CPU; returns
     /// false to abort the park (`waitunlockf`).
     pub waitunlockf: Option<unsafe fn(*mut G, *mut ()) -> bool>,
@@ -92,6 +96,8 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         locks: 0,
         spinning: false,
         lockedg: core::ptr::null_mut(),
+        lockedext: 0,
+        lockedint: 0,
         waitunlockf: None,
         waitlock: core::ptr::null_mut(),
         exitbuf: Gobuf::default(),

@@ -79,6 +79,26 @@ pub fn notewakeup(n: &Note) {
     }
 }
 
+/// Wakes `n` like [`notewakeup`], but tolerates a note that is already
+/// woken instead of throwing. Go has no twin: it is for gort's runtime
+/// shutdown, which may race with the one regular waker of an M's note.
+pub fn notewakeup_idempotent(n: &Note) {
+    match os().sleep_kind() {
+        SleepKind::Futex => {
+            if n.key.swap(1, Ordering::AcqRel) == 0 {
+                os().futexwakeup(n.key32(), 1);
+            }
+        }
+        SleepKind::Sema => {
+            let v = n.key.swap(LOCKED, Ordering::AcqRel);
+            if v != 0 && v != LOCKED {
+                // SAFETY: a key holding an M pointer names a live M.
+                unsafe { os().semawakeup(v as *mut M) };
+            }
+        }
+    }
+}
+
 fn require_g0(what: &str) -> *mut M {
     let mp = getm();
     // SAFETY: mp is this thread's M; g0 is its field.

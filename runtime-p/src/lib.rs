@@ -31,6 +31,7 @@
 #![allow(non_upper_case_globals)]
 
 pub mod gqueue;
+pub mod lockosthread;
 pub mod mp;
 pub mod p;
 pub mod panic;

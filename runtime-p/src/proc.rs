@@ -254,14 +254,21 @@ unsafe fn gdestroy(gp: *mut G) {
             (*gp).system = false;
         }
         (*gp).m = null_mut();
+        let locked = !(*gp).lockedm.is_null();
         (*gp).lockedm = null_mut();
         (*mp).lockedg = null_mut();
+        (*mp).lockedext = 0;
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).waitreason = WaitReason::Zero;
         (*gp).param = null_mut();
         (*gp).panic_location = None;
         dropg();
         gfput(s, curp(), gp);
+        if locked {
+            // The goroutine may have left its thread in an unusual state:
+            // the thread goes with it (Go's gdestroy → mexit).
+            crate::lockosthread::mexit_locked();
+        }
     }
 }
 
@@ -290,17 +297,35 @@ pub fn schedule() -> ! {
         if !(*mp).curg.is_null() {
             throw("schedule: M still has a current goroutine");
         }
-        if (*mp).spinning && !runqempty(curp()) {
-            throw("schedule: spinning with local work");
+        if !(*mp).lockedg.is_null() {
+            // This M runs only its locked G: wait until it is runnable.
+            crate::lockosthread::stoplockedm();
+            execute((*mp).lockedg, false);
         }
     }
-    let (gp, inherit_time) = find_runnable();
-    // SAFETY: the running M owns its `spinning` flag.
-    if unsafe { (*mp).spinning } {
-        resetspinning();
+    loop {
+        // SAFETY: as above.
+        unsafe {
+            if (*mp).spinning && !runqempty(curp()) {
+                throw("schedule: spinning with local work");
+            }
+        }
+        let (gp, inherit_time) = find_runnable();
+        // SAFETY: the running M owns its `spinning` flag.
+        if unsafe { (*mp).spinning } {
+            resetspinning();
+        }
+        // SAFETY: gp came off a run queue, so it is _Grunnable and ours.
+        unsafe {
+            if !(*gp).lockedm.is_null() {
+                // Hand our P to the M the G is locked to, then wait for a
+                // new P.
+                crate::lockosthread::startlockedm(gp);
+                continue;
+            }
+            execute(gp, inherit_time)
+        }
     }
-    // SAFETY: gp came off a run queue, so it is _Grunnable and ours.
-    unsafe { execute(gp, inherit_time) }
 }
 
 /// The scheduler hook every M enters from `mstart1`: an M started by
@@ -682,7 +707,12 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
         } else {
             gstatus_name(st)
         };
-        format!("goroutine {} [{}]:\n", (*gp).goid, what)
+        let locked = if (*gp).lockedm.is_null() {
+            ""
+        } else {
+            ", locked to thread"
+        };
+        format!("goroutine {} [{}{}]:\n", (*gp).goid, what, locked)
     }
 }
 
@@ -787,6 +817,7 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     if s.sysmonwait.swap(false, Ordering::AcqRel) {
         notewakeup(&s.sysmonnote);
     }
+    crate::lockosthread::wake_all_locked(s);
     // Wake every idle M (with no P: stopm sees the shutdown).
     loop {
         let mp = crate::mp::mget(&mut l);

@@ -144,6 +144,10 @@ pub struct Sched {
     /// sysmon sleeps on `sysmonnote` while every P is idle (`sysmonwait`).
     pub sysmonwait: AtomicBool,
     pub sysmonnote: Note,
+    /// Ms asleep in `stoplockedm` (or parked for good after a locked
+    /// goroutine exited on m0), so that a `block_on` shutdown can wake them.
+    /// Whoever wakes one takes it off this list first, under the lock.
+    pub locked_sleepers: Mutex<Vec<usize>>,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -184,6 +188,7 @@ impl Sched {
             shutting_down: AtomicBool::new(false),
             sysmonwait: AtomicBool::new(false),
             sysmonnote: Note::new(),
+            locked_sleepers: Mutex::new(Vec::new()),
         }));
         let me: *const Sched = s;
         s.allp = (0..cfg.gomaxprocs)

@@ -27,6 +27,7 @@ fn wait_for(n: &AtomicUsize, want: usize) {
 
 /// A countdown that *parks* its waiter (Go's `<-done` repeated): the
 /// waiter's M is then free to go and steal the remaining work.
+#[derive()]
 struct Countdown {
     st: runtime_m::Mutex<(usize, usize)>, // (left, parked waiter)
 }
@@ -262,4 +263,130 @@ fn test_preemption_after_syscall() {
             }
         });
     }
+}
+
+use runtime_p::lockosthread::{lock_os_counts, lock_os_thread, unlock_os_thread};
+
+// go-test: TestLockOSThreadNesting (proc_test.go)
+#[test]
+fn test_lock_os_thread_nesting() {
+    run(2, || {
+        let h = Countdown::new(1);
+        let h2 = h.clone();
+        newproc(Box::new(move || {
+            assert_eq!(lock_os_counts(), (0, 0), "want (0, 0)");
+            lock_os_thread();
+            lock_os_thread();
+            unlock_os_thread();
+            assert_eq!(lock_os_counts(), (1, 0), "want (1, 0)");
+            unlock_os_thread();
+            assert_eq!(lock_os_counts(), (0, 0), "want (0, 0)");
+            h2.done();
+        }));
+        h.wait();
+    });
+}
+
+// go-test: TestYieldLocked (proc_test.go)
+// Adapted: time.Sleep(1ms) becomes a 1 ms blocking call (timers are not
+// ported yet). Same 10 rounds; the goroutine exits still locked.
+#[test]
+fn test_yield_locked() {
+    run(2, || {
+        let done = Countdown::new(1);
+        let d = done.clone();
+        newproc(Box::new(move || {
+            lock_os_thread();
+            for _ in 0..10 {
+                gosched();
+                runtime_p::syscall::blocking(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                });
+            }
+            d.done();
+            // Exits locked: its thread goes with it.
+        }));
+        done.wait();
+    });
+}
+
+// go-test: TestBlockLocked (proc_test.go)
+// Adapted: the unbuffered channel becomes a pair of parking countdowns per
+// round; the locked goroutine blocks 10 times and is woken each time.
+#[test]
+fn test_block_locked() {
+    const N: usize = 10;
+    run(2, || {
+        let sent: Vec<_> = (0..N).map(|_| Countdown::new(1)).collect();
+        let taken: Vec<_> = (0..N).map(|_| Countdown::new(1)).collect();
+        let (s2, t2) = (sent.clone(), taken.clone());
+        newproc(Box::new(move || {
+            lock_os_thread();
+            for i in 0..N {
+                s2[i].done();
+                t2[i].wait(); // blocks the locked goroutine until main took it
+            }
+            unlock_os_thread();
+        }));
+        for i in 0..N {
+            sent[i].wait();
+            taken[i].done();
+        }
+    });
+}
+
+fn thread_alive(tid: i64) -> bool {
+    std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+}
+
+/// Go's rule (LockOSThreadAlt): the thread of a goroutine that exits while
+/// locked is terminated; with balanced lock/unlock it survives. m0 (here the
+/// test's own thread) cannot end: it parks until the runtime shuts down, so
+/// the test retries until the locked goroutine ran on another M.
+#[test]
+fn locked_exit_terminates_the_thread() {
+    // SAFETY: gettid has no preconditions.
+    let m0_tid = unsafe { libc::gettid() } as usize;
+    run(2, move || {
+        for (balanced, want_alive) in [(false, false), (true, true)] {
+            let mut tid = m0_tid;
+            for _ in 0..10 {
+                let done = Countdown::new(1);
+                let t = Arc::new(AtomicUsize::new(0));
+                let (d, t2) = (done.clone(), t.clone());
+                newproc(Box::new(move || {
+                    lock_os_thread();
+                    // SAFETY: gettid has no preconditions.
+                    t2.store(unsafe { libc::gettid() } as usize, Ordering::Release);
+                    if balanced {
+                        unlock_os_thread();
+                    }
+                    d.done();
+                }));
+                done.wait();
+                tid = t.load(Ordering::Acquire);
+                if tid != m0_tid {
+                    break;
+                }
+            }
+            assert_ne!(tid, m0_tid, "the locked goroutine never ran off m0");
+            let tid = tid as i64;
+            let mut alive = thread_alive(tid);
+            for _ in 0..200 {
+                if alive == want_alive {
+                    break;
+                }
+                runtime_p::syscall::blocking(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                });
+                alive = thread_alive(tid);
+            }
+            assert_eq!(
+                alive, want_alive,
+                "balanced={balanced}: thread {tid} alive={alive}"
+            );
+        }
+    });
+    // m0 (this thread) parked if a locked goroutine exited on it, and the
+    // shutdown woke it: we are here.
 }

@@ -1,6 +1,8 @@
 //! The gort side of the cross-checks: `xc <name>` runs the program
 //! `crosscheck/<name>/main.rs`; `xc --list` prints the names it knows.
 
+#[path = "../../crosscheck/deadlock_locked/main.rs"]
+mod deadlock_locked;
 #[path = "../../crosscheck/deadlock_receive/main.rs"]
 mod deadlock_receive;
 #[path = "../../crosscheck/deadlock_select/main.rs"]
@@ -33,10 +35,13 @@ mod panic_multiline;
 mod runnext_order;
 #[path = "../../crosscheck/stack_overflow/main.rs"]
 mod stack_overflow;
+#[path = "../../crosscheck/thread_exhaustion/main.rs"]
+mod thread_exhaustion;
 #[path = "../../crosscheck/wake_runs_next/main.rs"]
 mod wake_runs_next;
 
 const PROGRAMS: &[(&str, fn())] = &[
+    ("deadlock_locked", deadlock_locked::main),
     ("deadlock_receive", deadlock_receive::main),
     ("deadlock_select", deadlock_select::main),
     ("goexit_goroutine", goexit_goroutine::main),
@@ -53,6 +58,7 @@ const PROGRAMS: &[(&str, fn())] = &[
     ("panic_multiline", panic_multiline::main),
     ("runnext_order", runnext_order::main),
     ("stack_overflow", stack_overflow::main),
+    ("thread_exhaustion", thread_exhaustion::main),
     ("wake_runs_next", wake_runs_next::main),
 ];
 

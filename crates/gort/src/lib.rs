@@ -22,6 +22,8 @@
 //! - [`spawn`] / [`go!`] / [`go`]: start goroutines; [`JoinHandle`] for results.
 //! - [`gosched`], [`goexit`], [`num_goroutine`]: Go's `runtime.Gosched`,
 //!   `runtime.Goexit`, `runtime.NumGoroutine`.
+//! - [`lock_os_thread`], [`unlock_os_thread`], [`set_max_threads`]: Go's
+//!   `runtime.LockOSThread`, `runtime.UnlockOSThread`, `debug.SetMaxThreads`.
 //! - [`goroutine_local!`]: per-goroutine storage that follows the goroutine.
 //! - [`syscall::blocking`]: run thread-blocking code without stalling other
 //!   goroutines (Go's `entersyscall`/`exitsyscall`, with sysmon's hand-off).
@@ -135,4 +137,38 @@ pub fn goid() -> u64 {
     let gp = runtime_p::require_goroutine("goid");
     // SAFETY: gp is the running goroutine; goid is fixed while it lives.
     unsafe { (*gp).goid }
+}
+
+/// Wires the calling goroutine to its current OS thread: Go's
+/// `runtime.LockOSThread`. Until a matching number of
+/// [`unlock_os_thread`] calls, the goroutine runs only on this thread and
+/// no other goroutine runs on it. If the goroutine exits while locked, the
+/// thread exits too (it may have been left in an unusual state).
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn lock_os_thread() {
+    runtime_p::lockosthread::lock_os_thread()
+}
+
+/// Undoes one [`lock_os_thread`]: Go's `runtime.UnlockOSThread`. Extra
+/// calls are no-ops.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn unlock_os_thread() {
+    runtime_p::lockosthread::unlock_os_thread()
+}
+
+/// Sets the maximum number of OS threads the runtime may use and returns
+/// the previous limit: Go's `debug.SetMaxThreads` (default 10000). Going
+/// over it ends the program with `fatal error: thread exhaustion`.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn set_max_threads(n: usize) -> usize {
+    runtime_p::require_goroutine("set_max_threads");
+    let s = runtime_p::sched();
+    let n = i32::try_from(n).unwrap_or(i32::MAX);
+    s.maxmcount.swap(n, std::sync::atomic::Ordering::AcqRel) as usize
 }

@@ -1,0 +1,221 @@
+//! Wiring goroutines to threads: ports of `LockOSThread`,
+//! `UnlockOSThread`, `dolockOSThread`, `dounlockOSThread`, `stoplockedm`,
+//! `startlockedm` and `incidlelocked` (proc.go), and the locked-exit rule of
+//! `gdestroy`/`mexit`.
+//!
+//! A locked G runs only on its M, and that M runs only it: when the G
+//! parks, the M hands its P off and sleeps (`stoplockedm`); when another M
+//! schedules the G, it hands *its* P to the locked M and wakes it
+//! (`startlockedm`). A goroutine that exits while locked takes its thread
+//! with it (the thread may be in an unusual state), except on m0, which
+//! parks for good, as in Go.
+
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering;
+
+use runtime_g::status::_Grunnable;
+use runtime_g::throw::print;
+use runtime_g::{G, readgstatus, throw};
+use runtime_m::{M, getm, mreturn, noteclear, notesleep, notewakeup_idempotent};
+
+use crate::mp::{acquirep, handoffp, releasep, stopm};
+use crate::proc::{checkdead, mexit_shutdown, require_goroutine};
+use crate::sched::{Sched, sched};
+
+/// dolockOSThread: port of runtime.dolockOSThread.
+fn dolockosthread() {
+    let gp = runtime_g::getg();
+    let mp = getm();
+    // SAFETY: gp runs on mp; both fields are owned by the running pair.
+    unsafe {
+        (*mp).lockedg = gp;
+        (*gp).lockedm = mp.cast();
+    }
+}
+
+/// LockOSThread: port of runtime.LockOSThread (proc.go): wires the calling
+/// goroutine to its current OS thread until a matching number of
+/// `UnlockOSThread` calls.
+pub fn lock_os_thread() {
+    require_goroutine("lock_os_thread");
+    let mp = getm();
+    // SAFETY: the running M owns its lock counts.
+    unsafe {
+        (*mp).lockedext = (*mp)
+            .lockedext
+            .checked_add(1)
+            .unwrap_or_else(|| panic!("LockOSThread nesting overflow"));
+    }
+    dolockosthread();
+}
+
+/// UnlockOSThread: port of runtime.UnlockOSThread (proc.go). Extra calls
+/// are no-ops.
+pub fn unlock_os_thread() {
+    require_goroutine("unlock_os_thread");
+    let mp = getm();
+    // SAFETY: the running M owns its lock counts and lockedg.
+    unsafe {
+        if (*mp).lockedext == 0 {
+            return;
+        }
+        (*mp).lockedext -= 1;
+        if (*mp).lockedint != 0 || (*mp).lockedext != 0 {
+            return;
+        }
+        let gp = (*mp).lockedg;
+        (*mp).lockedg = null_mut();
+        (*gp).lockedm = null_mut();
+    }
+}
+
+/// `(lockedExt, lockedInt)` of the calling goroutine's M (Go's
+/// `LockOSCounts` test hook).
+pub fn lock_os_counts() -> (u32, u32) {
+    require_goroutine("lock_os_counts");
+    let mp = getm();
+    // SAFETY: read by the running M.
+    unsafe { ((*mp).lockedext, (*mp).lockedint) }
+}
+
+/// incidlelocked: port of runtime.incidlelocked (proc.go).
+fn incidlelocked(s: &Sched, v: i32) {
+    let mut l = s.lock.lock();
+    l.nmidlelocked += v;
+    if v > 0 {
+        checkdead(s, &mut l);
+    }
+}
+
+/// Sleeps on the M's park note (Go's `mPark`), registered so that a
+/// runtime shutdown can find it. Returns false if it should leave because
+/// the runtime is shutting down and nobody handed it a P.
+///
+/// The regular waker (`startlockedm`) wakes the note whether or not the M
+/// has registered yet — a note remembers an early wake-up — and the
+/// shutdown wakes registered Ms with a wake that tolerates an already-woken
+/// note, so the two cannot collide.
+fn park_locked(s: &Sched, mp: *mut M) -> bool {
+    {
+        let mut ls = s.locked_sleepers.lock();
+        if s.shutting_down.load(Ordering::Acquire) {
+            return false;
+        }
+        ls.push(mp as usize);
+    }
+    // SAFETY: the running M's own note.
+    unsafe { notesleep(&(*mp).park) };
+    {
+        let mut ls = s.locked_sleepers.lock();
+        if let Some(i) = ls.iter().position(|&m| m == mp as usize) {
+            ls.swap_remove(i);
+        }
+        // SAFETY: as above; cleared under the list lock, so a shutdown
+        // wake-up is either before this (and consumed) or finds us gone.
+        unsafe { noteclear(&(*mp).park) };
+    }
+    // SAFETY: nextp of the running M.
+    !s.shutting_down.load(Ordering::Acquire) || unsafe { !(*mp).nextp.is_null() }
+}
+
+/// Wakes every M parked by `park_locked` (runtime shutdown).
+pub fn wake_all_locked(s: &Sched) {
+    let ls = s.locked_sleepers.lock();
+    for &m in ls.iter() {
+        // SAFETY: Ms are never freed; the tolerant wake cannot collide with
+        // a regular one.
+        unsafe { notewakeup_idempotent(&(*(m as *mut M)).park) };
+    }
+}
+
+/// stoplockedm: port of runtime.stoplockedm (proc.go): the M's locked G
+/// is not runnable; hand off the P and sleep until the G is scheduled.
+pub fn stoplockedm() {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: on g0 of this thread's M.
+    unsafe {
+        let lg = (*mp).lockedg;
+        if lg.is_null() || (*lg).lockedm != mp.cast() {
+            throw("stoplockedm: inconsistent locking");
+        }
+        if !(*mp).p.is_null() {
+            let pp = releasep();
+            handoffp(pp);
+        }
+        incidlelocked(s, 1);
+        if !park_locked(s, mp) {
+            mexit_shutdown();
+        }
+        let st = readgstatus(lg);
+        if st != _Grunnable {
+            print(&format!(
+                "runtime:stoplockedm: lockedg (atomicstatus={st}) is not Grunnable or Gscanrunnable\n"
+            ));
+            throw("stoplockedm: not runnable");
+        }
+        let pp = (*mp).nextp;
+        (*mp).nextp = null_mut();
+        acquirep(pp.cast());
+    }
+}
+
+/// startlockedm: port of runtime.startlockedm (proc.go): `gp` is locked to
+/// another M; give that M our P and wake it, then go idle.
+///
+/// # Safety
+/// On g0; `gp` is runnable, taken off a run queue by the caller.
+pub unsafe fn startlockedm(gp: *mut G) {
+    let s = sched();
+    // SAFETY: per the contract; Ms are never freed.
+    unsafe {
+        let mp: *mut M = (*gp).lockedm.cast();
+        if mp == getm() {
+            throw("startlockedm: locked to me");
+        }
+        if !(*mp).nextp.is_null() {
+            throw("startlockedm: m has p");
+        }
+        incidlelocked(s, -1);
+        let pp = releasep();
+        (*mp).nextp = pp.cast();
+        // Tolerant: a concurrent runtime shutdown may have woken it too.
+        notewakeup_idempotent(&(*mp).park);
+    }
+    if !stopm() {
+        mexit_shutdown();
+    }
+}
+
+/// The locked-exit rule of gdestroy/mexit (proc.go): the goroutine exited
+/// while locked, so its thread goes too. m0 cannot end (it belongs to the
+/// caller of the runtime), so it parks for good — until a `block_on`
+/// shutdown wakes it — as Go parks m0.
+pub fn mexit_locked() -> ! {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: on g0 of this thread's M; it holds a P.
+    unsafe {
+        let pp = releasep();
+        handoffp(pp);
+        if mp == s.m0.load(Ordering::Relaxed) {
+            {
+                let mut l = s.lock.lock();
+                l.mcount -= 1;
+                checkdead(s, &mut l);
+            }
+            park_locked(s, mp);
+            s.lock.lock().mcount += 1;
+            if !s.shutting_down.load(Ordering::Acquire) {
+                throw("locked m0 woke up");
+            }
+            mexit_shutdown();
+        }
+        {
+            let mut l = s.lock.lock();
+            l.mcount -= 1;
+            checkdead(s, &mut l);
+        }
+        mreturn(mp)
+    }
+}
