@@ -42,8 +42,11 @@ pub const _Pdead: u32 = 4;
 /// here it is one `UnsafeCell` reached through [`P::local`]).
 #[derive(Default)]
 pub struct PLocal {
-    /// Free Gs with stacks of the right size (`gFree`).
+    /// Free Gs (`gFree`). They hold no stack: see `stackcache`.
     pub gfree: GQueue,
+    /// Stacks of exited goroutines, handed to the next goroutine that starts
+    /// on this P (most recent first: its pages are faulted in and warm).
+    pub stackcache: Vec<runtime_g::Stack>,
     /// Cached batch of goroutine ids `[goidcache, goidcacheend)`.
     pub goidcache: u64,
     pub goidcacheend: u64,

@@ -144,13 +144,11 @@ pub unsafe fn newproc1(
     // SAFETY: owner of pp, as our caller guarantees.
     unsafe {
         let newg = gget_or_malg(s, pp);
-        if (*newg).stack.hi == 0 {
-            throw("newproc1: newg missing stack");
-        }
         if readgstatus(newg) != _Gdead {
             throw("newproc1: new g is not Gdead");
         }
-        gostartcall(&mut (*newg).sched, (*newg).stack.hi, goroutine_entry, newg);
+        // The stack and the start frame come at the first `execute`.
+        (*newg).sched = Default::default();
         (*newg).startfn = Some(f);
         (*newg).parent_goid = parent_goid;
         (*newg).waitreason = WaitReason::Zero;
@@ -489,6 +487,13 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
     let mp = getm();
     // SAFETY: per the contract, we own gp and run on this M's g0.
     unsafe {
+        if (*gp).stack.lo == 0 {
+            // First run: give the goroutine a stack and build the frame that
+            // `gogo` starts it from (Go does both in newproc1).
+            let st = crate::sched::stackget(sched(), curp());
+            (*gp).stack = st;
+            gostartcall(&mut (*gp).sched, st.hi, goroutine_entry, gp);
+        }
         (*mp).curg = gp;
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);

@@ -14,7 +14,7 @@ use core::sync::atomic::{
 
 use runtime_g::stack::{round_stack_size, stackalloc, stackfree};
 use runtime_g::status::{_Gdead, _Gidle};
-use runtime_g::{G, STACK_GUARD, casgstatus, malg, readgstatus, throw};
+use runtime_g::{G, casgstatus, malg, readgstatus, throw};
 use runtime_m::{M, Mutex, Note, Os, getm, notewakeup};
 
 use crate::gqueue::GQueue;
@@ -339,9 +339,18 @@ pub fn for_each_g(s: &Sched, mut f: impl FnMut(*mut G)) {
     }
 }
 
+/// Stacks a P keeps for the goroutines it will start (beyond this they go
+/// back to the pool, their pages released).
+pub const STACK_CACHE_MAX: usize = 32;
+
 /// gfput: port of runtime.gfput (proc.go): puts a dead G on `pp`'s free
-/// list, keeping its stack if it has the standard size; moves a batch to the
-/// global list when the local one grows to 64.
+/// list; moves a batch to the global list when the local one grows to 64.
+///
+/// Difference from Go: Go keeps the stack with the G. gort detaches it into
+/// the P's stack cache, because gort gives a goroutine its stack when it
+/// first *runs* (`execute`), not when it is created: a stream of short
+/// goroutines then reuses a few warm stacks instead of faulting in a fresh
+/// page for every goroutine created (gort's stacks are page-granular).
 ///
 /// # Safety
 /// Owner of `pp` only; gp must be a `_Gdead` G owned by the caller.
@@ -351,35 +360,31 @@ pub unsafe fn gfput(s: &Sched, pp: &P, gp: *mut G) {
         if readgstatus(gp) != _Gdead {
             throw("gfput: bad status (not Gdead)");
         }
-        let size = (*gp).stack.size();
-        if size != s.stack_size && (*gp).stack.lo != 0 {
-            stackfree((*gp).stack);
-            (*gp).stack = Default::default();
-            (*gp).stackguard0 = 0;
-        }
         let local = pp.local();
+        let st = core::mem::take(&mut (*gp).stack);
+        (*gp).stackguard0 = 0;
+        (*gp).sched = Default::default();
+        if st.lo != 0 {
+            if st.size() == s.stack_size && local.stackcache.len() < STACK_CACHE_MAX {
+                local.stackcache.push(st);
+            } else {
+                stackfree(st);
+            }
+        }
         local.gfree.push(gp);
         s.ngfree.fetch_add(1, Ordering::Relaxed);
         if local.gfree.size >= 64 {
-            let mut stack_q = GQueue::default();
-            let mut nostack_q = GQueue::default();
+            let mut q = GQueue::default();
             while local.gfree.size >= 32 {
-                let g = local.gfree.pop();
-                if (*g).stack.lo == 0 {
-                    nostack_q.push(g);
-                } else {
-                    stack_q.push(g);
-                }
+                q.push(local.gfree.pop());
             }
-            let mut gl = s.gfree.lock();
-            gl.nostack.push_back_all(nostack_q);
-            gl.stack.push_back_all(stack_q);
+            s.gfree.lock().nostack.push_back_all(q);
         }
     }
 }
 
 /// gfget: port of runtime.gfget (proc.go): a free G from `pp`'s list
-/// (refilled from the global list), with a stack of the standard size.
+/// (refilled from the global list). It has no stack yet (see `gfput`).
 ///
 /// # Safety
 /// Owner of `pp` only.
@@ -391,35 +396,36 @@ pub unsafe fn gfget(s: &Sched, pp: &P) -> *mut G {
         if local.gfree.empty() {
             let mut gl = s.gfree.lock();
             while local.gfree.size < 32 {
-                let mut g = gl.stack.pop();
+                let g = gl.nostack.pop();
                 if g.is_null() {
-                    g = gl.nostack.pop();
-                    if g.is_null() {
-                        break;
-                    }
+                    break;
                 }
                 local.gfree.push(g);
             }
         }
         let gp = local.gfree.pop();
-        if gp.is_null() {
-            return gp;
-        }
-        s.ngfree.fetch_sub(1, Ordering::Relaxed);
-        if (*gp).stack.lo != 0 && (*gp).stack.size() != s.stack_size {
-            stackfree((*gp).stack);
-            (*gp).stack = Default::default();
-        }
-        if (*gp).stack.lo == 0 {
-            (*gp).stack = stackalloc(s.stack_size);
-            (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
+        if !gp.is_null() {
+            s.ngfree.fetch_sub(1, Ordering::Relaxed);
         }
         gp
     }
 }
 
-/// A new G for `newproc1`: from the free list or freshly allocated and
-/// published (the `gfget`/`malg`/`allgadd` step of newproc1).
+/// stackget: a stack for a goroutine about to run for the first time: the
+/// most recently freed one of this P, or a new one from the pool.
+///
+/// # Safety
+/// Owner of `pp` only.
+pub unsafe fn stackget(s: &Sched, pp: &P) -> runtime_g::Stack {
+    // SAFETY: forwarded contract.
+    match unsafe { pp.local() }.stackcache.pop() {
+        Some(st) => st,
+        None => stackalloc(s.stack_size),
+    }
+}
+
+/// A new G for `newproc1`: from the free list or freshly allocated (with no
+/// stack) and published (the `gfget`/`malg`/`allgadd` step of newproc1).
 ///
 /// # Safety
 /// Owner of `pp` only.
@@ -429,7 +435,7 @@ pub unsafe fn gget_or_malg(s: &Sched, pp: &P) -> *mut G {
     if !gp.is_null() {
         return gp;
     }
-    let gp = malg(s.stack_size as isize);
+    let gp = malg(-1);
     // SAFETY: fresh G, owned by us.
     unsafe {
         casgstatus(gp, _Gidle, _Gdead);

@@ -118,11 +118,17 @@ fn run_case(case: &str) {
                     rlim_max: 1 << 30,
                 };
                 libc::setrlimit(libc::RLIMIT_AS, &lim);
+                // Stacks are given at a goroutine's first run, so each one
+                // must start (and then park, keeping its stack).
                 Builder::new().gomaxprocs(1).run(|| {
                     let keep = Arc::new(());
                     loop {
                         let k = keep.clone();
-                        gort::go(move || drop(k));
+                        gort::go(move || {
+                            let _k = k;
+                            runtime_p::block();
+                        });
+                        gort::gosched();
                     }
                 })
             }
