@@ -3,7 +3,7 @@
 //! Two kinds of evidence that gort behaves like Go 1.27:
 //!
 //! 1. **Ported tests** — Go's own tests from `runtime/*_test.go`, `sync`
-//!    and `time`, under their Go names with a `go-test: TestName (file)`
+//!    and `time`, under their Go names with a `go-test: <name> (<file>)`
 //!    marker, in the crates whose code they test (the run-queue tests live
 //!    in runtime-p, for instance) and, as they need the full runtime, here.
 //! 2. **Cross-checks** — pairs of programs that mean the same,

@@ -375,11 +375,6 @@ impl RawMutex {
             }
         }
     }
-
-    /// Whether the lock is held by someone (for assertions).
-    pub fn is_locked(&self) -> bool {
-        self.key.load(Ordering::Relaxed) & MUTEX_LOCKED != 0
-    }
 }
 
 /// A runtime lock that owns the data it protects, in lock_api's shape: the
@@ -424,18 +419,6 @@ impl<T> Mutex<T> {
     /// `unlockf`).
     pub fn raw(&self) -> &RawMutex {
         &self.raw
-    }
-
-    /// The data, with the lock held by the caller but no guard (after a
-    /// `raw().lock()`).
-    ///
-    /// # Safety
-    /// The caller must hold the raw lock and must not create a second
-    /// reference to the data while this one lives.
-    #[allow(clippy::mut_from_ref)]
-    pub unsafe fn data_unguarded(&self) -> &mut T {
-        // SAFETY: the caller holds the lock and keeps the reference unique.
-        unsafe { &mut *self.data.get() }
     }
 }
 

@@ -175,8 +175,3 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     let _exit = Exit;
     f()
 }
-
-/// Whether `pp` is the `_Psyscall` P sysmon may take (for tests).
-pub fn in_syscall(pp: &P) -> bool {
-    pp.status.load(Ordering::Acquire) == _Psyscall
-}

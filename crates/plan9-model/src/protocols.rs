@@ -73,6 +73,82 @@ fn l(ins: Ins, note: &'static str) -> Line {
     Line { ins, note }
 }
 
+/// `newosproc` pushing the old `rfork`'s arguments for the k-th M.
+fn push_rfork_args(v: &mut Vec<Line>, k: u8) {
+    v.push(l(
+        StoreShared(shared::FRAME_STK, Const(stk(k))),
+        "newosproc: push stk (heap g0 stack) for rfork",
+    ));
+    v.push(l(
+        StoreShared(shared::FRAME_MM, Const(m(k))),
+        "newosproc: push mp",
+    ));
+    v.push(l(
+        StoreShared(shared::FRAME_GG, Const(g0(k))),
+        "newosproc: push mp->g0",
+    ));
+    v.push(l(
+        StoreShared(shared::FRAME_FN, Const(MSTART)),
+        "newosproc: push runtime·mstart",
+    ));
+}
+
+/// The parent's end: back to the scheduler, plus padding so that the child
+/// code starts at `child`.
+fn parent_done(v: &mut Vec<Line>, child: usize) {
+    v.push(l(Halt, "parent: back to the scheduler"));
+    while v.len() < child {
+        v.push(l(Halt, "(padding)"));
+    }
+    assert_eq!(v.len(), child);
+}
+
+/// 9f012e1's parent (twice) and `tstart_plan9`, with `mp` stored and loaded
+/// by the given instructions.
+fn rfork_flags_only(store_mp: fn(u8) -> Line, load_mp: Line) -> Vec<Line> {
+    const CHILD: usize = 8;
+    let mut v = Vec::new();
+    for k in 1..=2 {
+        v.push(store_mp(k));
+        v.push(l(
+            Rfork,
+            "rfork(RFPROC|RFMEM|RFNOWAIT): SYSCALL, flags only",
+        ));
+        v.push(l(
+            JzChild(CHILD),
+            "if pid == 0 { tstart_plan9(mp) }; parent returns",
+        ));
+    }
+    parent_done(&mut v, CHILD);
+    v.push(load_mp);
+    v.push(l(
+        LoadField(Dx, Cx, Field::MG0),
+        "tstart_plan9: MOVQ m_g0(CX), DX",
+    ));
+    v.push(l(
+        G0StackFromSp(Dx),
+        "tstart_plan9: g0.stack.hi = SP; lo = SP - 64K",
+    ));
+    v.push(l(
+        LoadPrivate(Ax, private::TOS_PID),
+        "tstart_plan9: MOVQ _tos(SB), AX; MOVL 64(AX), AX",
+    ));
+    v.push(l(
+        StoreField(Cx, Field::MProcid, Ax),
+        "tstart_plan9: MOVQ AX, m_procid(CX)",
+    ));
+    v.push(l(SetTlsG(Dx), "tstart_plan9: get_tls(BX); MOVQ DX, g(BX)"));
+    v.push(l(
+        Mstart {
+            m: Cx,
+            g: Dx,
+            func: None,
+        },
+        "tstart_plan9: CALL runtime·stackcheck; CALL runtime·mstart",
+    ));
+    v
+}
+
 /// The code of a protocol. The parent starts at 0; a child continues after
 /// the `Rfork` that created it.
 pub fn program(p: Protocol) -> Vec<Line> {
@@ -81,31 +157,14 @@ pub fn program(p: Protocol) -> Vec<Line> {
             const CHILD: usize = 14;
             let mut v = Vec::new();
             for k in 1..=2 {
-                v.push(l(
-                    StoreShared(shared::FRAME_STK, Const(stk(k))),
-                    "newosproc: push stk (heap g0 stack) for rfork",
-                ));
-                v.push(l(
-                    StoreShared(shared::FRAME_MM, Const(m(k))),
-                    "newosproc: push mp",
-                ));
-                v.push(l(
-                    StoreShared(shared::FRAME_GG, Const(g0(k))),
-                    "newosproc: push mp->g0",
-                ));
-                v.push(l(
-                    StoreShared(shared::FRAME_FN, Const(MSTART)),
-                    "newosproc: push runtime·mstart",
-                ));
+                push_rfork_args(&mut v, k);
                 v.push(l(
                     Rfork,
                     "rfork(RFPROC|RFMEM|RFNOWAIT, stk, mp, mp->g0, mstart): SYSCALL",
                 ));
                 v.push(l(JzChild(CHILD), "CMPQ AX, $0 (parent: RET; child: go on)"));
             }
-            v.push(l(Halt, "parent: back to the scheduler"));
-            v.push(l(Halt, "(padding)"));
-            assert_eq!(v.len(), CHILD);
+            parent_done(&mut v, CHILD);
             v.push(l(
                 LoadShared(Bx, shared::FRAME_MM),
                 "child: MOVQ mm+24(SP), BX",
@@ -141,22 +200,7 @@ pub fn program(p: Protocol) -> Vec<Line> {
             const CHILD: usize = 22;
             let mut v = Vec::new();
             for k in 1..=2 {
-                v.push(l(
-                    StoreShared(shared::FRAME_STK, Const(stk(k))),
-                    "newosproc: push stk (heap g0 stack) for rfork",
-                ));
-                v.push(l(
-                    StoreShared(shared::FRAME_MM, Const(m(k))),
-                    "newosproc: push mp",
-                ));
-                v.push(l(
-                    StoreShared(shared::FRAME_GG, Const(g0(k))),
-                    "newosproc: push mp->g0",
-                ));
-                v.push(l(
-                    StoreShared(shared::FRAME_FN, Const(MSTART)),
-                    "newosproc: push runtime·mstart",
-                ));
+                push_rfork_args(&mut v, k);
                 v.push(l(
                     LoadShared(Bx, shared::FRAME_MM),
                     "rfork: MOVL mm, BX before INT $64",
@@ -176,9 +220,7 @@ pub fn program(p: Protocol) -> Vec<Line> {
                 v.push(l(Rfork, "rfork: INT $64 (SYSCALL)"));
                 v.push(l(JzChild(CHILD), "CMPL AX, $0 (parent: RET; child: go on)"));
             }
-            v.push(l(Halt, "parent: back to the scheduler"));
-            v.push(l(Halt, "(padding)"));
-            assert_eq!(v.len(), CHILD);
+            parent_done(&mut v, CHILD);
             v.push(l(
                 SetSp(Cx),
                 "child: MOVL CX, SP (switch to the new g0 stack)",
@@ -194,107 +236,29 @@ pub fn program(p: Protocol) -> Vec<Line> {
             ));
             v
         }
-        Protocol::NewOnGoroutineStack => {
-            const CHILD: usize = 8;
-            let mut v = Vec::new();
-            for k in 1..=2 {
-                v.push(l(
-                    StoreShared(shared::FRAME_MM, Const(m(k))),
-                    "newosproc on a goroutine stack: mp in its frame (shared heap)",
-                ));
-                v.push(l(
-                    Rfork,
-                    "rfork(RFPROC|RFMEM|RFNOWAIT): SYSCALL, flags only",
-                ));
-                v.push(l(
-                    JzChild(CHILD),
-                    "if pid == 0 { tstart_plan9(mp) }; parent returns",
-                ));
-            }
-            v.push(l(Halt, "parent: back to the scheduler"));
-            v.push(l(Halt, "(padding)"));
-            assert_eq!(v.len(), CHILD);
-            v.push(l(
-                LoadShared(Cx, shared::FRAME_MM),
-                "tstart_plan9: MOVQ newm+0(FP), CX (shared frame)",
-            ));
-            v.push(l(
-                LoadField(Dx, Cx, Field::MG0),
-                "tstart_plan9: MOVQ m_g0(CX), DX",
-            ));
-            v.push(l(
-                G0StackFromSp(Dx),
-                "tstart_plan9: g0.stack.hi = SP; lo = SP - 64K",
-            ));
-            v.push(l(
-                LoadPrivate(Ax, private::TOS_PID),
-                "tstart_plan9: MOVQ _tos(SB), AX; MOVL 64(AX), AX",
-            ));
-            v.push(l(
-                StoreField(Cx, Field::MProcid, Ax),
-                "tstart_plan9: MOVQ AX, m_procid(CX)",
-            ));
-            v.push(l(SetTlsG(Dx), "tstart_plan9: get_tls(BX); MOVQ DX, g(BX)"));
-            v.push(l(
-                Mstart {
-                    m: Cx,
-                    g: Dx,
-                    func: None,
-                },
-                "tstart_plan9: CALL runtime·stackcheck; CALL runtime·mstart",
-            ));
-            v
-        }
-        Protocol::New => {
-            const CHILD: usize = 8;
-            let mut v = Vec::new();
-            for k in 1..=2 {
-                v.push(l(
+        Protocol::New => rfork_flags_only(
+            |k| {
+                l(
                     StorePrivate(private::FRAME_MP, Const(m(k))),
                     "newosproc on g0: mp in its frame (private stack segment)",
-                ));
-                v.push(l(
-                    Rfork,
-                    "rfork(RFPROC|RFMEM|RFNOWAIT): SYSCALL, flags only",
-                ));
-                v.push(l(
-                    JzChild(CHILD),
-                    "if pid == 0 { tstart_plan9(mp) }; parent returns",
-                ));
-            }
-            v.push(l(Halt, "parent: back to the scheduler"));
-            v.push(l(Halt, "(padding)"));
-            assert_eq!(v.len(), CHILD);
-            v.push(l(
+                )
+            },
+            l(
                 LoadPrivate(Cx, private::FRAME_MP),
                 "tstart_plan9: MOVQ newm+0(FP), CX (own copy of the frame)",
-            ));
-            v.push(l(
-                LoadField(Dx, Cx, Field::MG0),
-                "tstart_plan9: MOVQ m_g0(CX), DX",
-            ));
-            v.push(l(
-                G0StackFromSp(Dx),
-                "tstart_plan9: g0.stack.hi = SP; lo = SP - 64K",
-            ));
-            v.push(l(
-                LoadPrivate(Ax, private::TOS_PID),
-                "tstart_plan9: MOVQ _tos(SB), AX; MOVL 64(AX), AX",
-            ));
-            v.push(l(
-                StoreField(Cx, Field::MProcid, Ax),
-                "tstart_plan9: MOVQ AX, m_procid(CX)",
-            ));
-            v.push(l(SetTlsG(Dx), "tstart_plan9: get_tls(BX); MOVQ DX, g(BX)"));
-            v.push(l(
-                Mstart {
-                    m: Cx,
-                    g: Dx,
-                    func: None,
-                },
-                "tstart_plan9: CALL runtime·stackcheck; CALL runtime·mstart",
-            ));
-            v
-        }
+            ),
+        ),
+        Protocol::NewOnGoroutineStack => rfork_flags_only(
+            |k| {
+                l(
+                    StoreShared(shared::FRAME_MM, Const(m(k))),
+                    "newosproc on a goroutine stack: mp in its frame (shared heap)",
+                )
+            },
+            l(
+                LoadShared(Cx, shared::FRAME_MM),
+                "tstart_plan9: MOVQ newm+0(FP), CX (shared frame)",
+            ),
+        ),
     }
 }
