@@ -272,9 +272,23 @@ pub fn runqgrab(
             if steal_runnext {
                 let next = pp.runnext.load(Ordering::Acquire);
                 if !next.is_null() {
-                    // Go sleeps ~3µs here when pp is running, to let its
-                    // owner schedule the G it just readied; that back-off
-                    // arrives with multiple Ms.
+                    if pp.status.load(Ordering::Acquire) == _Prunning {
+                        let mp = pp.m.load(Ordering::Acquire);
+                        // SAFETY: Ms and Gs are never freed; curg is read
+                        // racily, as in Go, only to choose whether to wait.
+                        let in_syscall = !mp.is_null()
+                            && unsafe {
+                                let gp = (*mp).curg;
+                                !gp.is_null()
+                                    && runtime_g::readgstatus(gp) == runtime_g::status::_Gsyscall
+                            };
+                        if !mp.is_null() && !in_syscall {
+                            // The owner probably just readied this G and is
+                            // about to run it: give it ~3 µs instead of
+                            // bouncing the G between threads (Go's runqgrab).
+                            runtime_m::os().usleep(3);
+                        }
+                    }
                     if pp
                         .runnext
                         .compare_exchange(next, null_mut(), Ordering::AcqRel, Ordering::Relaxed)

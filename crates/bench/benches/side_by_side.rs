@@ -109,11 +109,19 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 per_op(start, n)
             }
             w if w.starts_with("parked_rss") => {
+                // gort gives a goroutine its stack when it first runs, so
+                // wait until every one has run and parked (Go's goroutines
+                // have their stacks from creation).
                 let before = rss_bytes();
+                let parked = Arc::new(AtomicUsize::new(0));
                 for _ in 0..n {
-                    gort::go(|| runtime_p::block());
+                    let p = parked.clone();
+                    gort::go(move || {
+                        p.fetch_add(1, Ordering::Release);
+                        runtime_p::block();
+                    });
                 }
-                while gort::num_goroutine() < n + 1 {
+                while parked.load(Ordering::Acquire) < n {
                     gort::gosched();
                 }
                 (rss_bytes() - before) / 1024.0 / n as f64
@@ -381,11 +389,26 @@ fn run_one(cmd: &mut Command) -> Result<f64, String> {
             .map_err(|e| format!("bad result {v:?}: {e}"));
     }
     let se = String::from_utf8_lossy(&out.stderr);
-    let first = se
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("no output");
-    Err(format!("failed ({:?}): {first}", out.status.code()))
+    Err(format!(
+        "failed (exit {:?}): {}",
+        out.status.code(),
+        short_failure(&se)
+    ))
+}
+
+/// A short reason from a failed worker's stderr: for a Rust panic, the
+/// panic message and the file:line it came from (without registry paths).
+fn short_failure(stderr: &str) -> String {
+    let mut lines = stderr.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("no output");
+    match first.split_once(" panicked at ") {
+        Some((_, at)) => {
+            let loc = at.trim_end_matches(':').rsplit('/').next().unwrap_or(at);
+            let msg = lines.next().unwrap_or("").trim();
+            format!("panic at {loc}: {msg}")
+        }
+        None => first.to_string(),
+    }
 }
 
 fn go_binary(out: &Path) -> Result<PathBuf, String> {
@@ -454,6 +477,23 @@ fn main() {
     }
     if args.iter().any(|a| a == "--callgrind") {
         return callgrind_report(&std::env::current_exe().unwrap());
+    }
+    if args.iter().any(|a| a == "--rechart") {
+        // Redraw the table and chart from the last results.json.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+        let text = std::fs::read_to_string(dir.join("results.json"))
+            .expect("no results.json: run the bench first");
+        let unit_of = |w: &str| {
+            WORKLOADS
+                .iter()
+                .find(|x| x.0 == w)
+                .map(|x| x.1)
+                .unwrap_or("")
+        };
+        let samples = gort_bench::from_json(&text, unit_of);
+        std::fs::write(dir.join("chart.svg"), chart_svg(&samples, SYSTEMS)).unwrap();
+        println!("{}", table(&samples, SYSTEMS));
+        return;
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only = args
@@ -542,9 +582,6 @@ fn main() {
     }
     let t = table(&samples, &systems);
     println!("\n{t}");
-    println!(
-        "gort runs one M per runtime until the multi-threaded scheduler lands (issue 3): its GOMAXPROCS=2 rows use one thread."
-    );
     std::fs::write(out_dir.join("results.json"), to_json(&samples)).unwrap();
     std::fs::write(out_dir.join("chart.svg"), chart_svg(&samples, &systems)).unwrap();
     std::fs::write(out_dir.join("table.md"), &t).unwrap();

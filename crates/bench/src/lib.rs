@@ -155,6 +155,49 @@ pub fn to_json(samples: &[Sample]) -> String {
     o
 }
 
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let k = format!("\"{key}\": ");
+    let start = line.find(&k)? + k.len();
+    let rest = &line[start..];
+    if let Some(r) = rest.strip_prefix('"') {
+        let mut end = 0;
+        let b = r.as_bytes();
+        while end < b.len() && !(b[end] == b'"' && (end == 0 || b[end - 1] != b'\\')) {
+            end += 1;
+        }
+        Some(&r[..end])
+    } else if let Some(r) = rest.strip_prefix('[') {
+        Some(&r[..r.find(']')?])
+    } else {
+        Some(rest.split([',', '}']).next()?.trim())
+    }
+}
+
+/// Reads back what [`to_json`] wrote (one object per line), e.g. to redraw
+/// the chart without measuring again (`--rechart`).
+pub fn from_json(text: &str, unit_of: impl Fn(&str) -> &'static str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .filter_map(|l| {
+            let workload = json_field(l, "workload")?.to_string();
+            let values = json_field(l, "values")?
+                .split(',')
+                .filter_map(|v| v.trim().parse::<f64>().ok())
+                .collect();
+            Some(Sample {
+                unit: unit_of(&workload),
+                procs: json_field(l, "procs")?.parse().ok()?,
+                system: json_field(l, "system")?.to_string(),
+                note: json_field(l, "note")?
+                    .replace("\\\"", "\"")
+                    .replace("\\n", "\n"),
+                workload,
+                values,
+            })
+        })
+        .collect()
+}
+
 /// A grouped bar chart (SVG): one group per workload and GOMAXPROCS, bars
 /// normalised to Go's median (Go = 1.0), so workloads of different units
 /// share one axis.
@@ -185,7 +228,9 @@ pub fn chart_svg(samples: &[Sample], systems: &[&str]) -> String {
             }
         }
     }
-    let maxr = maxr.min(20.0);
+    // Cap the axis so one outlier does not flatten the rest; capped bars
+    // carry their value.
+    let maxr = maxr.min(6.0);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -230,6 +275,14 @@ pub fn chart_svg(samples: &[Sample], systems: &[&str]) -> String {
                     top + h - y,
                     colors[si % colors.len()]
                 );
+                if r > maxr {
+                    let _ = writeln!(
+                        o,
+                        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" text-anchor=\"middle\">{r:.0}×</text>",
+                        x + bar / 2.0,
+                        y - 3.0
+                    );
+                }
             }
         }
         let lx = gx + 10.0;
@@ -289,6 +342,16 @@ mod tests {
         );
         let j = to_json(&[mk("gort", 50.0)]);
         assert!(j.contains("\"median\": 50"), "{j}");
+        let back = from_json(&to_json(&[mk("gort", 50.0), mk("go", 100.0)]), |_| "ns/op");
+        assert_eq!(back.len(), 2);
+        assert_eq!(
+            (
+                back[0].system.as_str(),
+                back[0].procs,
+                back[0].values.clone()
+            ),
+            ("gort", 1, vec![50.0, 50.0])
+        );
         let svg = chart_svg(&[mk("gort", 50.0), mk("go", 100.0)], &["gort", "go"]);
         assert!(svg.starts_with("<svg") && svg.contains("0.50× Go"), "{svg}");
     }
