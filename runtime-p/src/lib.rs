@@ -32,6 +32,7 @@
 
 pub mod gqueue;
 pub mod lockosthread;
+pub mod loom;
 pub mod mp;
 pub mod p;
 pub mod panic;

@@ -16,11 +16,15 @@
 //!    goroutine amortises the global lock.
 //!
 //! Checked by `TestSchedLocalQueue`, `TestSchedLocalQueueSteal` and
-//! `TestSchedLocalQueueEmpty` (runtime-p/tests/runq.rs).
+//! `TestSchedLocalQueueEmpty` (runtime-p/tests/runq.rs), and under loom by
+//! the models in runtime-p/tests/loom_runq.rs (owner vs thief, runnext
+//! included; runqempty never falsely empty).
 
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
+
+use crate::loom::{AtomicPtr, AtomicU32};
 
 use runtime_g::{G, throw};
 use runtime_m::M;
@@ -29,7 +33,11 @@ use crate::gqueue::GQueue;
 use crate::sched::Sched;
 
 /// Capacity of the local run queue (Go's `len(p.runq)`).
+#[cfg(not(loom))]
 pub const RUNQ_SIZE: u32 = 256;
+/// Capacity of the local run queue, shrunk for model checking.
+#[cfg(loom)]
+pub const RUNQ_SIZE: u32 = 4;
 
 /// P statuses (runtime2.go).
 pub const _Pidle: u32 = 0;
@@ -98,7 +106,7 @@ impl P {
             sched,
             runqhead: AtomicU32::new(0),
             runqtail: AtomicU32::new(0),
-            runq: [const { AtomicPtr::new(null_mut()) }; RUNQ_SIZE as usize],
+            runq: core::array::from_fn(|_| AtomicPtr::new(null_mut())),
             runnext: AtomicPtr::new(null_mut()),
             link: AtomicPtr::new(null_mut()),
             schedtick: AtomicU32::new(0),
