@@ -106,6 +106,10 @@ pub struct G {
     /// Where the goroutine last panicked (`file:line:col`), recorded by the
     /// panic hook so that an unrecovered panic can say where it came from.
     pub panic_location: Option<String>,
+    /// Set by the panic hook while a panic may be unwinding this goroutine
+    /// (counted in runtime-p's `RUNNING_PANIC_DEFERS`); cleared when the
+    /// unwind reaches the goroutine's base or the goroutine exits.
+    pub panicking: bool,
 }
 
 impl G {
@@ -130,6 +134,7 @@ impl G {
             startfn: None,
             locals: None,
             panic_location: None,
+            panicking: false,
         }
     }
 }

@@ -10,9 +10,30 @@
 //! `catch_unwind` (Go's `recover`) stays silent, as in Go.
 
 use std::any::Any;
+use std::sync::atomic::Ordering;
 
 use runtime_g::throw::{exit, print, start_dying};
 use runtime_g::{G, getg};
+
+/// Lowers the instance's `running_panic_defers` (Go's
+/// `runningPanicDefers`) for `gp` if its panic was counted: the count is
+/// raised by the panic hook and lowered when the unwind reaches the
+/// goroutine's base, or when the goroutine ends. Rust cannot tell when user
+/// code catches a panic, so a goroutine that caught one stays counted until
+/// it ends; main's wait for the count is bounded in time (`main_returned`).
+///
+/// # Safety
+/// `gp` must be the running goroutine (or one its M is retiring).
+pub unsafe fn end_panic(gp: *mut G) {
+    // SAFETY: the goroutine's flag is owned by whoever runs or retires it.
+    unsafe {
+        if core::mem::replace(&mut (*gp).panicking, false) {
+            crate::sched::sched()
+                .running_panic_defers
+                .fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
 
 /// Text of a panic payload, as Go's `printpanicval` prints a value.
 pub fn payload_text(payload: &(dyn Any + Send)) -> String {
@@ -38,7 +59,11 @@ pub fn format_panic(text: &str) -> String {
 /// # Safety
 /// `gp` must be the goroutine running on this thread.
 pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
+    // Mark the process as dying before lowering the count, so that a main
+    // that returns now sees one or the other (Go's order).
     start_dying();
+    // SAFETY: gp is the running goroutine (the caller's contract).
+    unsafe { end_panic(gp) };
     let mut msg = format_panic(&payload_text(&*payload));
     msg.push_str("\n\n");
     // SAFETY: gp is live (the caller's contract).
@@ -66,6 +91,11 @@ pub fn install_panic_hook() {
         // goroutine owns its panic_location.
         let on_goroutine = !gp.is_null() && unsafe { (*gp).goid != 0 };
         if on_goroutine {
+            // SAFETY: the running goroutine owns its flag.
+            let newly = !unsafe { core::mem::replace(&mut (*gp).panicking, true) };
+            if let Some(s) = crate::sched::try_sched().filter(|_| newly) {
+                s.running_panic_defers.fetch_add(1, Ordering::AcqRel);
+            }
             let loc = info
                 .location()
                 .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));

@@ -177,6 +177,16 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         None => throw("goroutine started without a function"),
     };
     drop_locals();
+    if let Err(payload) = &result {
+        if payload.is::<GoexitUnwind>() {
+            // SAFETY: gp is the goroutine running here.
+            unsafe { crate::panic::end_panic(gp) };
+        }
+    } else {
+        // A panic it caught itself is over now, whatever it was.
+        // SAFETY: as above.
+        unsafe { crate::panic::end_panic(gp) };
+    }
     if let Err(payload) = result {
         if !payload.is::<GoexitUnwind>() {
             // SAFETY: gp is the goroutine running here.
@@ -260,6 +270,7 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).waitreason = WaitReason::Zero;
         (*gp).param = null_mut();
         (*gp).panic_location = None;
+        crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);
         if locked {
@@ -789,6 +800,24 @@ fn start_main() {
 
 /// The end of `runtime.main`: the main goroutine returned.
 fn main_returned() {
+    // If another goroutine is panicking, let it finish printing its report
+    // (which then exits 2) instead of exiting 0 under it (Go's runtime.main,
+    // issues 3934 and 20018).
+    // Go waits for 1000 Gosched calls; a Rust unwind (the first one in a
+    // process loads the unwind tables) can take much longer, so gort waits
+    // up to 250 ms of wall time, yielding.
+    let defers = &sched().running_panic_defers;
+    if defers.load(Ordering::Acquire) != 0 {
+        let start = std::time::Instant::now();
+        while defers.load(Ordering::Acquire) != 0
+            && start.elapsed() < std::time::Duration::from_millis(250)
+        {
+            gosched();
+        }
+    }
+    if DYING.load(Ordering::Acquire) != 0 {
+        block();
+    }
     let s = sched();
     match s.main_return {
         MainReturn::ExitProcess => {
@@ -812,6 +841,7 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     let s = sched();
     // SAFETY: gp is the main G that just left the CPU on this M.
     unsafe {
+        crate::panic::end_panic(gp);
         casgstatus(gp, _Grunning, _Gdead);
         dropg();
     }

@@ -144,6 +144,9 @@ pub struct Sched {
     /// sysmon sleeps on `sysmonnote` while every P is idle (`sysmonwait`).
     pub sysmonwait: AtomicBool,
     pub sysmonnote: Note,
+    /// Goroutines whose panic may still be unwinding (Go's
+    /// `runningPanicDefers`; see `panic::end_panic`).
+    pub running_panic_defers: AtomicU32,
     /// Ms asleep in `stoplockedm` (or parked for good after a locked
     /// goroutine exited on m0), so that a `block_on` shutdown can wake them.
     /// Whoever wakes one takes it off this list first, under the lock.
@@ -188,6 +191,7 @@ impl Sched {
             shutting_down: AtomicBool::new(false),
             sysmonwait: AtomicBool::new(false),
             sysmonnote: Note::new(),
+            running_panic_defers: AtomicU32::new(0),
             locked_sleepers: Mutex::new(Vec::new()),
         }));
         let me: *const Sched = s;

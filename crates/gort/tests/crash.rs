@@ -132,6 +132,64 @@ fn run_case(case: &str) {
                     }
                 })
             }
+            "simple_deadlock" => Builder::new().run(|| runtime_p::block()),
+            "locked_deadlock" => Builder::new().run(|| {
+                gort::lock_os_thread();
+                runtime_p::block();
+            }),
+            "locked_deadlock2" => Builder::new().run(|| {
+                gort::go(|| {
+                    gort::lock_os_thread();
+                    runtime_p::block();
+                });
+                gort::gosched();
+                runtime_p::block();
+            }),
+            "goexit_deadlock" => Builder::new().run(|| {
+                for _ in 0..2 {
+                    gort::go(|| {});
+                }
+                gort::goexit();
+            }),
+            "stack_overflow_limit" => Builder::new().stack_size(1474560).run(|| {
+                recurse_forever(0);
+            }),
+            "thread_exhaustion" => Builder::new().run(|| {
+                gort::set_max_threads(10);
+                let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                for i in 0..100 {
+                    let s = started.clone();
+                    gort::go(move || {
+                        gort::lock_os_thread();
+                        s.fetch_add(1, std::sync::atomic::Ordering::Release);
+                        runtime_p::block();
+                    });
+                    while started.load(std::sync::atomic::Ordering::Acquire) <= i {
+                        gort::gosched();
+                    }
+                }
+            }),
+            "main_goroutine_id" => Builder::new().run(|| panic!("test")),
+            "panic_race" => Builder::new().run(|| {
+                // testprog PanicRace: the panicking goroutine's deferred call
+                // releases main and yields; main must not exit 0 meanwhile.
+                let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let d = done.clone();
+                gort::go(move || {
+                    struct Deferred(Arc<std::sync::atomic::AtomicBool>);
+                    impl Drop for Deferred {
+                        fn drop(&mut self) {
+                            self.0.store(true, std::sync::atomic::Ordering::Release);
+                            gort::gosched();
+                        }
+                    }
+                    let _d = Deferred(d);
+                    panic!("crash");
+                });
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    gort::gosched();
+                }
+            }),
             other => panic!("unknown crash case {other}"),
         }
     }
@@ -293,4 +351,116 @@ fn stack_exhaustion_names_the_limit() {
         o.stderr
     );
     assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestSimpleDeadlock (crash_test.go)
+#[test]
+fn test_simple_deadlock() {
+    let o = child("simple_deadlock");
+    assert!(
+        o.stderr
+            .starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestLockedDeadlock (crash_test.go)
+#[test]
+fn test_locked_deadlock() {
+    let o = child("locked_deadlock");
+    assert!(
+        o.stderr
+            .starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestLockedDeadlock2 (crash_test.go)
+#[test]
+fn test_locked_deadlock2() {
+    let o = child("locked_deadlock2");
+    assert!(
+        o.stderr
+            .starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestGoexitDeadlock (crash_test.go)
+#[test]
+fn test_goexit_deadlock() {
+    let o = child("goexit_deadlock");
+    assert!(
+        o.stderr
+            .contains("no goroutines (main called runtime.Goexit) - deadlock!"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestStackOverflow (crash_test.go)
+// Adapted: debug.SetMaxStack(1474560) becomes Builder::stack_size(1474560).
+#[test]
+fn test_stack_overflow() {
+    let o = child("stack_overflow_limit");
+    assert!(
+        o.stderr
+            .starts_with("runtime: goroutine stack exceeds 1474560-byte limit\n"),
+        "{}",
+        o.stderr
+    );
+    for want in ["runtime: sp=", "stack=[", "fatal error: stack overflow"] {
+        assert!(o.stderr.contains(want), "missing {want:?}:\n{}", o.stderr);
+    }
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestThreadExhaustion (crash_test.go)
+#[test]
+fn test_thread_exhaustion() {
+    let o = child("thread_exhaustion");
+    assert!(
+        o.stderr.starts_with(
+            "runtime: program exceeds 10-thread limit\nfatal error: thread exhaustion"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestMainGoroutineID (crash_test.go)
+#[test]
+fn test_main_goroutine_id() {
+    let o = child("main_goroutine_id");
+    assert!(
+        o.stderr
+            .starts_with("panic: test\n\ngoroutine 1 [running]:\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestPanicRace (crash_test.go)
+// Adapted: the deferred func is a destructor that releases main and yields.
+// Checked 10 times, as Go does.
+#[test]
+fn test_panic_race() {
+    for i in 0..10 {
+        let o = child("panic_race");
+        assert!(
+            o.stderr.contains("panic: crash"),
+            "run {i}: main exited before the panic was reported:\n{}",
+            o.stderr
+        );
+        assert_eq!(o.code, Some(2), "run {i}");
+    }
 }
