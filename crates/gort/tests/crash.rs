@@ -17,18 +17,25 @@ struct Out {
 }
 
 fn child(case: &str) -> Out {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_entry",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CASE_VAR, case)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("spawn child");
+    child_env(case, &[])
+}
+
+fn child_env(case: &str, env: &[(&str, &str)]) -> Out {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "child_entry",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CASE_VAR, case)
+    .env_remove("RUST_BACKTRACE")
+    .env_remove("GOMAXPROCS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("spawn child");
     Out {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -190,6 +197,35 @@ fn run_case(case: &str) {
                     gort::gosched();
                 }
             }),
+            "big_gomaxprocs" => Builder::new().run(|| {
+                // testprog run with an unknown test name prints this.
+                println!("gomaxprocs {}", gort::gomaxprocs());
+                println!("unknown function: NonexistentTest");
+            }),
+            "lock_os_thread_main" => {
+                // testprog LockOSThreadMain, with m0 = this thread.
+                let main_tid = libc::gettid();
+                Builder::new().gomaxprocs(1).run(move || {
+                    let h = gort::spawn(move || {
+                        gort::lock_os_thread();
+                        // GOMAXPROCS=1 and main blocked: we run on m0.
+                        if libc::gettid() != main_tid {
+                            println!("failed to start goroutine on main thread");
+                            std::process::exit(1);
+                        }
+                        // Exit locked: m0 must not run goroutines any more.
+                    });
+                    h.join().unwrap();
+                    gort::syscall::blocking(|| {
+                        std::thread::sleep(std::time::Duration::from_millis(1))
+                    });
+                    if libc::gettid() == main_tid {
+                        println!("goroutine migrated to locked thread");
+                        std::process::exit(1);
+                    }
+                    println!("OK");
+                })
+            }
             other => panic!("unknown crash case {other}"),
         }
     }
@@ -463,4 +499,36 @@ fn test_panic_race() {
         );
         assert_eq!(o.code, Some(2), "run {i}");
     }
+}
+
+// go-test: TestBigGOMAXPROCS (proc_test.go)
+// Adapted: the testprog's "unknown function" line is printed by the program;
+// the point is that GOMAXPROCS=1024 from the environment starts normally.
+#[test]
+fn test_big_gomaxprocs() {
+    let o = child_env("big_gomaxprocs", &[("GOMAXPROCS", "1024")]);
+    for skip in ["failed to create new OS thread", "cannot allocate memory"] {
+        if o.stderr.contains(skip) {
+            eprintln!("failed to create 1024 threads; skipped");
+            return;
+        }
+    }
+    assert!(
+        o.stdout.contains("unknown function: NonexistentTest"),
+        "{}\n{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(o.stdout.contains("gomaxprocs 1024"), "{}", o.stdout);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
+// go-test: TestLockOSThreadExit (proc_test.go)
+// The LockOSThreadMain half (testprog, GOMAXPROCS=1); the LockOSThreadAlt
+// half is runtime-p/tests/mn.rs `locked_exit_terminates_the_thread`.
+#[test]
+fn test_lock_os_thread_exit() {
+    let o = child("lock_os_thread_main");
+    assert!(o.stdout.contains("OK"), "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
 }

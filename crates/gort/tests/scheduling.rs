@@ -78,3 +78,37 @@ unsafe fn runtime_calls_inside_blocking_are_refused_clearly() {
     // And the goroutine is fully back afterwards.
     assert_eq!(gort::spawn(|| 5).join().unwrap(), 5);
 }
+
+/// testYieldProgress (proc_test.go), adapted: the `select` with a default
+/// case on `c` becomes a check of a flag, `time.Sleep(10ms)` a blocking
+/// call, `<-cack` a join (channels and timers are not ported yet).
+fn yield_progress(locked: bool) {
+    let c = Arc::new(AtomicBool::new(false));
+    let c2 = c.clone();
+    let cack = gort::spawn(move || {
+        if locked {
+            gort::lock_os_thread();
+        }
+        loop {
+            if c2.load(Ordering::Acquire) {
+                return;
+            }
+            gort::gosched();
+        }
+    });
+    gort::syscall::blocking(|| std::thread::sleep(Duration::from_millis(10)));
+    c.store(true, Ordering::Release);
+    cack.join().unwrap();
+}
+
+// go-test: TestYieldProgress (proc_test.go)
+#[gort::test]
+unsafe fn test_yield_progress() {
+    yield_progress(false);
+}
+
+// go-test: TestYieldLockedProgress (proc_test.go)
+#[gort::test]
+unsafe fn test_yield_locked_progress() {
+    yield_progress(true);
+}
