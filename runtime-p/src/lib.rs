@@ -37,6 +37,7 @@ pub mod mp;
 pub mod p;
 pub mod panic;
 pub mod proc;
+pub mod procresize;
 pub mod sched;
 pub mod syscall;
 pub mod sysmon;

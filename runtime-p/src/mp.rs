@@ -309,6 +309,15 @@ pub unsafe fn handoffp(pp: *mut P) {
         return;
     }
     let mut l = s.lock.lock();
+    if s.gcwaiting.load(Ordering::Acquire) {
+        // A stop-the-world waits for this P.
+        p.status.store(crate::p::_Pgcstop, Ordering::Release);
+        l.stopwait -= 1;
+        if l.stopwait == 0 {
+            runtime_m::notewakeup(&s.stopnote);
+        }
+        return;
+    }
     if !l.runq.empty() {
         drop(l);
         startm(pp, false);
@@ -433,11 +442,12 @@ pub fn steal_work(s: &Sched, pp: &P) -> *mut runtime_g::G {
     const STEAL_TRIES: usize = 4;
     for i in 0..STEAL_TRIES {
         let steal_runnext = i == STEAL_TRIES - 1;
-        let mut e = s.steal_order.start(cheaprand());
+        let mut e = s.steal_order().start(cheaprand());
         while !e.done() {
-            let p2: &P = &s.allp[e.position() as usize];
+            let p2: &P = s.p(e.position() as usize);
             e.next();
-            if core::ptr::eq(pp, p2) || p2.status.load(Ordering::Acquire) == _Pidle {
+            let st = p2.status.load(Ordering::Acquire);
+            if core::ptr::eq(pp, p2) || st == _Pidle || st == crate::p::_Pdead {
                 continue;
             }
             // SAFETY: we own pp (our M holds it).
@@ -454,7 +464,7 @@ pub fn steal_work(s: &Sched, pp: &P) -> *mut runtime_g::G {
 /// its P, a former spinner looks at every P's queue once more; if one has
 /// work, it takes an idle P to go and steal it (protocol step 3).
 pub fn check_runqs_no_p(s: &Sched) -> *mut P {
-    for p2 in s.allp.iter() {
+    for p2 in s.procs() {
         if p2.status.load(Ordering::Acquire) != _Pidle && !runqempty(p2) {
             let mut l = s.lock.lock();
             return pidleget_spinning(s, &mut l);

@@ -392,6 +392,10 @@ fn find_runnable() -> (*mut G, bool) {
         if s.shutting_down.load(Ordering::Acquire) {
             mexit_shutdown();
         }
+        if s.gcwaiting.load(Ordering::Acquire) {
+            crate::procresize::gcstopm();
+            continue 'top;
+        }
         // SAFETY: on g0 of an M that holds a P (acquired at the loop top or
         // before the call).
         let pp = unsafe { curp() };
@@ -755,7 +759,7 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     let m0 = allocm(s as *const Sched as *const (), -1);
     s.m0.store(m0, Ordering::Relaxed);
     s.lock.lock().mcount = 1;
-    let p0: &P = &s.allp[0];
+    let p0: &P = s.p(0);
     // In Go, runtime.main parks in gcenable until the bgsweep and
     // bgscavenge goroutines report in, and the second of them comes off the
     // local queue outside runnext, starting a time slice: main.main begins at

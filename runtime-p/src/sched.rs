@@ -21,6 +21,9 @@ use crate::gqueue::GQueue;
 use crate::mp::RandomOrder;
 use crate::p::{_Pidle, P};
 
+/// Go's `_MaxGomaxprocs`: the most Ps an instance can have.
+pub const MAX_PROCS: usize = 1024;
+
 /// Goroutine ids are handed to Ps in batches of this size
 /// (`_GoidCacheBatch`).
 pub const GOID_CACHE_BATCH: u64 = 16;
@@ -50,6 +53,8 @@ pub struct SchedLocked {
     pub midle: *mut M,
     /// Idle Ps (`pidle`), linked through `p.link`.
     pub pidle: *mut P,
+    /// Ps still to stop in a stop-the-world (`stopwait`).
+    pub stopwait: i32,
 }
 
 // SAFETY: the raw pointers are list heads of Ms and Ps, which are never
@@ -66,6 +71,7 @@ impl Default for SchedLocked {
             mcount: 0,
             midle: null_mut(),
             pidle: null_mut(),
+            stopwait: 0,
         }
     }
 }
@@ -100,8 +106,12 @@ pub struct Sched {
     pub gfree: Mutex<GFreeGlobal>,
     /// Last goroutine id handed out (`goidgen`).
     pub goidgen: AtomicU64,
-    /// All Ps (`allp`); fixed after start-up in the foundation.
-    pub allp: Vec<Box<P>>,
+    /// All Ps (`allp`): `MAX_PROCS` slots, filled on demand and never
+    /// emptied (a P beyond GOMAXPROCS is `_Pdead` and may come back), so that
+    /// readers never see a P vanish. Only the first `gomaxprocs` count.
+    allp: Box<[AtomicPtr<P>]>,
+    /// GOMAXPROCS (`gomaxprocs`); changes only with the world stopped.
+    ngomaxprocs: AtomicUsize,
     /// Head of the list of all Gs, newest first (`allgs`).
     pub allg: AtomicPtr<G>,
     /// Number of Gs on that list (`allglen`).
@@ -136,8 +146,13 @@ pub struct Sched {
     pub needspinning: AtomicU32,
     /// Go's thread limit (`maxmcount`, `debug.SetMaxThreads`).
     pub maxmcount: AtomicI32,
-    /// Enumeration order for stealing (`stealOrder`).
-    pub steal_order: RandomOrder,
+    /// Enumeration order for stealing (`stealOrder`); rewritten only by
+    /// `procresize`, with the world stopped.
+    steal_order: core::cell::UnsafeCell<RandomOrder>,
+    /// A stop-the-world is in progress (`gcwaiting`).
+    pub gcwaiting: AtomicBool,
+    /// Where the stopping M waits for the last P to stop (`stopnote`).
+    pub stopnote: Note,
     /// Set when the main goroutine of a `block_on` runtime returned: every
     /// M leaves the scheduler at its next opportunity.
     pub shutting_down: AtomicBool,
@@ -170,7 +185,8 @@ impl Sched {
             lock: Mutex::new_low_latency(SchedLocked::default()),
             gfree: Mutex::new(GFreeGlobal::default()),
             goidgen: AtomicU64::new(0),
-            allp: Vec::new(),
+            allp: (0..MAX_PROCS).map(|_| AtomicPtr::new(null_mut())).collect(),
+            ngomaxprocs: AtomicUsize::new(0),
             allg: AtomicPtr::new(null_mut()),
             allglen: AtomicUsize::new(0),
             ngsys: AtomicI32::new(0),
@@ -187,7 +203,9 @@ impl Sched {
             nmspinning: AtomicI32::new(0),
             needspinning: AtomicU32::new(0),
             maxmcount: AtomicI32::new(10000),
-            steal_order: RandomOrder::default(),
+            steal_order: core::cell::UnsafeCell::new(RandomOrder::default()),
+            gcwaiting: AtomicBool::new(false),
+            stopnote: Note::new(),
             shutting_down: AtomicBool::new(false),
             sysmonwait: AtomicBool::new(false),
             sysmonnote: Note::new(),
@@ -195,10 +213,14 @@ impl Sched {
             locked_sleepers: Mutex::new(Vec::new()),
         }));
         let me: *const Sched = s;
-        s.allp = (0..cfg.gomaxprocs)
-            .map(|i| Box::new(P::new(i as i32, me)))
-            .collect();
-        s.steal_order.reset(cfg.gomaxprocs as u32);
+        for i in 0..cfg.gomaxprocs {
+            s.allp[i].store(
+                Box::into_raw(Box::new(P::new(i as i32, me))),
+                Ordering::Release,
+            );
+        }
+        s.ngomaxprocs.store(cfg.gomaxprocs, Ordering::Release);
+        s.steal_order.get_mut().reset(cfg.gomaxprocs as u32);
         s
     }
 
@@ -222,7 +244,7 @@ impl Sched {
     /// `procresize` at start-up, where m0 keeps `allp[0]`).
     pub fn idle_all_but_p0(&self) {
         let mut l = self.lock.lock();
-        for pp in self.allp.iter().skip(1).rev() {
+        for pp in self.procs().skip(1).collect::<Vec<_>>().into_iter().rev() {
             pp.status.store(_Pidle, Ordering::Relaxed);
             crate::mp::pidleput(self, &mut l, pp);
         }
@@ -230,7 +252,53 @@ impl Sched {
 
     /// gomaxprocs: the number of Ps.
     pub fn gomaxprocs(&self) -> usize {
-        self.allp.len()
+        self.ngomaxprocs.load(Ordering::Acquire)
+    }
+
+    /// `allp[i]`, which must exist.
+    pub fn p(&self, i: usize) -> &P {
+        let pp = self.allp[i].load(Ordering::Acquire);
+        if pp.is_null() {
+            throw("allp: no such P");
+        }
+        // SAFETY: Ps are leaked boxes, never freed.
+        unsafe { &*pp }
+    }
+
+    /// `allp[i]` if it was ever created (for procresize).
+    pub(crate) fn p_slot(&self, i: usize) -> *mut P {
+        self.allp[i].load(Ordering::Acquire)
+    }
+
+    /// Creates `allp[i]` (for procresize, with the world stopped).
+    pub(crate) fn set_p_slot(&self, i: usize, pp: *mut P) {
+        self.allp[i].store(pp, Ordering::Release);
+    }
+
+    /// The first `gomaxprocs` Ps.
+    pub fn procs(&self) -> impl Iterator<Item = &P> {
+        (0..self.gomaxprocs()).map(|i| self.p(i))
+    }
+
+    /// Sets GOMAXPROCS (procresize, with the world stopped).
+    pub(crate) fn set_gomaxprocs_count(&self, n: usize) {
+        self.ngomaxprocs.store(n, Ordering::Release);
+    }
+
+    /// The stealing order.
+    pub fn steal_order(&self) -> &RandomOrder {
+        // SAFETY: rewritten only by procresize with the world stopped, when
+        // no M that could be reading it holds a P.
+        unsafe { &*self.steal_order.get() }
+    }
+
+    /// Rewrites the stealing order for `n` Ps.
+    ///
+    /// # Safety
+    /// Only with the world stopped (procresize).
+    pub(crate) unsafe fn reset_steal_order(&self, n: u32) {
+        // SAFETY: per the contract, nobody reads it now.
+        unsafe { (*self.steal_order.get()).reset(n) }
     }
 }
 
@@ -258,6 +326,17 @@ pub fn sched() -> &'static Sched {
 pub unsafe fn globrunqput(s: &Sched, locked: &mut SchedLocked, gp: *mut G) {
     // SAFETY: ownership of gp passes to the queue.
     unsafe { locked.runq.push_back(gp) };
+    s.runqsize.store(locked.runq.size, Ordering::Release);
+}
+
+/// globrunqputhead: port of runtime.globrunqputhead (proc.go): gp at the
+/// head of the global queue.
+///
+/// # Safety
+/// gp must be a `_Grunnable` G owned by the caller.
+pub unsafe fn globrunqputhead(s: &Sched, locked: &mut SchedLocked, gp: *mut G) {
+    // SAFETY: ownership of gp passes to the queue.
+    unsafe { locked.runq.push(gp) };
     s.runqsize.store(locked.runq.size, Ordering::Release);
 }
 

@@ -44,6 +44,29 @@ pub fn entersyscall() {
         (*mp).p = null_mut();
         (*pp).status.store(_Psyscall, Ordering::Release);
         (*mp).locks -= 1;
+        let s = sched();
+        if s.gcwaiting.load(Ordering::Acquire) {
+            // entersyscallHandleGCWait: a stop-the-world that already looked
+            // at the syscall Ps waits for this one.
+            let mut l = s.lock.lock();
+            if l.stopwait > 0
+                && (*pp)
+                    .status
+                    .compare_exchange(
+                        _Psyscall,
+                        crate::p::_Pgcstop,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
+                l.stopwait -= 1;
+                if l.stopwait == 0 {
+                    runtime_m::notewakeup(&s.stopnote);
+                }
+            }
+        }
     }
     sched().wake_sysmon();
 }

@@ -43,7 +43,7 @@ pub fn sysmon() {
         l.nmsys += 1;
         crate::proc::checkdead(s, &mut l);
     }
-    let mut ticks = vec![SysmonTick::default(); s.allp.len()];
+    let mut ticks: Vec<SysmonTick> = Vec::new();
     let mut idle = 0u32;
     let mut delay: u32 = 0;
     loop {
@@ -86,6 +86,9 @@ pub fn sysmon() {
                 continue;
             }
         }
+        if ticks.len() < s.gomaxprocs() {
+            ticks.resize(s.gomaxprocs(), SysmonTick::default());
+        }
         if retake(s, &mut ticks, now) != 0 {
             idle = 0;
         } else {
@@ -98,7 +101,7 @@ pub fn sysmon() {
 /// from system calls.
 fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
     let mut n = 0;
-    for (i, pp) in s.allp.iter().enumerate() {
+    for (i, pp) in s.procs().enumerate() {
         let pd = &mut ticks[i];
         let st = pp.status.load(Ordering::Acquire);
         let mut sysretake = false;
@@ -137,7 +140,7 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
                 n += 1;
                 pp.syscalltick.fetch_add(1, Ordering::Relaxed);
                 // SAFETY: the CAS made the P ours; no M holds it.
-                unsafe { handoffp(&**pp as *const crate::p::P as *mut crate::p::P) };
+                unsafe { handoffp(pp as *const crate::p::P as *mut crate::p::P) };
             }
         }
     }
@@ -146,7 +149,7 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
 
 /// preemptone: port of runtime.preemptone (proc.go): asks the G running on
 /// `pp` to yield at its next runtime call.
-fn preemptone(pp: &crate::p::P) -> bool {
+pub(crate) fn preemptone(pp: &crate::p::P) -> bool {
     let mp = pp.m.load(Ordering::Acquire);
     if mp.is_null() || pp.status.load(Ordering::Acquire) == _Pidle {
         return false;

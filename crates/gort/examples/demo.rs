@@ -38,7 +38,7 @@ unsafe fn main() {
     println!("goroutines spawned:    {N}");
     println!(
         "live at peak:          {live} (GOMAXPROCS={})",
-        gort::gomaxprocs()
+        gort::gomaxprocs(0)
     );
     println!("sum of Collatz steps:  {total}");
     println!("sequential check:      {expected}");

@@ -118,14 +118,19 @@ pub fn num_goroutine() -> usize {
     runtime_p::gcount(runtime_p::sched()) as usize
 }
 
-/// GOMAXPROCS of the running runtime: Go's `runtime.GOMAXPROCS(0)`.
+/// Sets the number of Ps — goroutines running Rust code at the same time —
+/// and returns the previous number: Go's `runtime.GOMAXPROCS(n)`. With
+/// `n == 0` it only reports the current number. Changing it stops the world
+/// briefly; gort's preemption being cooperative, a goroutine that never
+/// calls into gort delays the change until it does. Values above 1024 are
+/// capped.
 ///
 /// # Panics
 /// Outside a goroutine of a gort runtime.
-pub fn gomaxprocs() -> usize {
+pub fn gomaxprocs(n: usize) -> usize {
     runtime_p::require_goroutine("gomaxprocs");
     runtime_p::preempt_check();
-    runtime_p::sched().gomaxprocs()
+    runtime_p::procresize::set_gomaxprocs(n)
 }
 
 /// Identifier of the calling goroutine (1 is the main goroutine). Go hides

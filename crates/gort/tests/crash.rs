@@ -199,7 +199,7 @@ fn run_case(case: &str) {
             }),
             "big_gomaxprocs" => Builder::new().run(|| {
                 // testprog run with an unknown test name prints this.
-                println!("gomaxprocs {}", gort::gomaxprocs());
+                println!("gomaxprocs {}", gort::gomaxprocs(0));
                 println!("unknown function: NonexistentTest");
             }),
             "lock_os_thread_main" => {

@@ -451,10 +451,18 @@ unsafe fn block_on_inside_a_goroutine_is_refused() {
 #[test]
 fn gomaxprocs_follows_builder_and_environment_rules() {
     // SAFETY: as above.
-    let n = unsafe { Builder::new().gomaxprocs(3).block_on(gort::gomaxprocs) };
+    let n = unsafe {
+        Builder::new()
+            .gomaxprocs(3)
+            .block_on(|| gort::gomaxprocs(0))
+    };
     assert_eq!(n, 3);
     // SAFETY: as above.
-    let n = unsafe { Builder::new().gomaxprocs(5000).block_on(gort::gomaxprocs) };
+    let n = unsafe {
+        Builder::new()
+            .gomaxprocs(5000)
+            .block_on(|| gort::gomaxprocs(0))
+    };
     assert_eq!(n, gort::MAX_GOMAXPROCS);
 }
 
