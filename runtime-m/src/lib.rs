@@ -25,8 +25,9 @@
 //! - Internal locks block the thread (futex), never a goroutine, and are
 //!   never held across a switch.
 //!
-//! The foundation runs one M per runtime; `newm`, `newosproc`, the OS trait
-//! and idle M lists arrive with the multi-threaded scheduler.
+//! Creating Ms (`newm`), their idle list and the spinning protocol live in
+//! runtime-p (`mp.rs`), which knows the Ps; starting the OS thread is the OS
+//! layer's `newosproc` ([`os::Os`]).
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod lock_spinbit;

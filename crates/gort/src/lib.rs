@@ -33,8 +33,10 @@
 //!   that do not consume `vm.max_map_count`; an overflow is reported as Go
 //!   reports one (`fatal error: stack overflow`, status 2).
 //!
-//! Channels, `select`, Go's `sync` and `time`, several OS threads and the
-//! Plan 9 OS layer are being ported; `docs/port-map.md` lists what exists.
+//! Goroutines run on several OS threads (Go's M:N scheduler with work
+//! stealing, sysmon and cooperative preemption). Channels, `select`, Go's
+//! `sync` and `time`, and the Plan 9 OS layer are being ported;
+//! `docs/port-map.md` lists what exists.
 //!
 //! ## Soundness: the thread-local contract
 //! A goroutine may stop at any park point (a join, a channel operation,
