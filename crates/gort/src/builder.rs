@@ -10,8 +10,8 @@ use runtime_p::{Config, MainReturn};
 /// Configures and starts a gort runtime.
 ///
 /// ```no_run
+/// // SAFETY: no goroutine holds a thread-local reference across a park.
 /// let total = unsafe {
-///     // SAFETY: no goroutine holds a thread-local reference across a park.
 ///     gort::Builder::new().gomaxprocs(1).block_on(|| {
 ///         let hs: Vec<_> = (0..10u64).map(|i| gort::spawn(move || i * i)).collect();
 ///         hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()

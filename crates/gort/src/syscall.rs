@@ -11,6 +11,7 @@
 /// yield): doing so panics with a message saying so.
 ///
 /// ```no_run
+/// # // SAFETY: the example holds no thread-local reference across a park.
 /// # unsafe { gort::Builder::new().block_on(|| {
 /// let text = gort::syscall::blocking(|| std::fs::read_to_string("/etc/hostname"));
 /// # let _ = text; }) }

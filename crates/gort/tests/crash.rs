@@ -392,40 +392,31 @@ fn stack_exhaustion_names_the_limit() {
 // go-test: TestSimpleDeadlock (crash_test.go)
 #[test]
 fn test_simple_deadlock() {
-    let o = child("simple_deadlock");
-    assert!(
-        o.stderr
-            .starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
-        "{}",
-        o.stderr
+    expect(
+        &child("simple_deadlock"),
+        &["fatal error: all goroutines are asleep - deadlock!"],
+        2,
     );
-    assert_eq!(o.code, Some(2));
 }
 
 // go-test: TestLockedDeadlock (crash_test.go)
 #[test]
 fn test_locked_deadlock() {
-    let o = child("locked_deadlock");
-    assert!(
-        o.stderr
-            .starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
-        "{}",
-        o.stderr
+    expect(
+        &child("locked_deadlock"),
+        &["fatal error: all goroutines are asleep - deadlock!"],
+        2,
     );
-    assert_eq!(o.code, Some(2));
 }
 
 // go-test: TestLockedDeadlock2 (crash_test.go)
 #[test]
 fn test_locked_deadlock2() {
-    let o = child("locked_deadlock2");
-    assert!(
-        o.stderr
-            .starts_with("fatal error: all goroutines are asleep - deadlock!\n"),
-        "{}",
-        o.stderr
+    expect(
+        &child("locked_deadlock2"),
+        &["fatal error: all goroutines are asleep - deadlock!"],
+        2,
     );
-    assert_eq!(o.code, Some(2));
 }
 
 // go-test: TestGoexitDeadlock (crash_test.go)
