@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use gort_bench::{Sample, chart_svg, table, to_json};
@@ -36,6 +36,50 @@ fn per_op(start: Instant, ops: usize) -> f64 {
 
 // ---------------------------------------------------------------- gort
 
+/// A countdown whose waiter *parks* (as Go's `wg.Wait()` / `<-done`), built
+/// on gopark/goready until gort has channels and WaitGroup: a waiter that
+/// polled with gosched would compete with the workload for a P and for
+/// `sched.lock`.
+struct Countdown {
+    st: runtime_m::Mutex<(usize, usize)>, // (left, parked waiter)
+}
+
+impl Countdown {
+    fn new(n: usize) -> Arc<Countdown> {
+        Arc::new(Countdown {
+            st: runtime_m::Mutex::new((n, 0)),
+        })
+    }
+
+    fn done(&self) {
+        let w = {
+            let mut st = self.st.lock();
+            st.0 -= 1;
+            if st.0 == 0 {
+                std::mem::take(&mut st.1)
+            } else {
+                0
+            }
+        };
+        if w != 0 {
+            // SAFETY: taken out under the lock: we are the only waker; the
+            // waiter published itself under the same lock and is parked.
+            unsafe { runtime_p::goready(w as *mut runtime_g::G) };
+        }
+    }
+
+    fn wait(&self) {
+        let mut st = self.st.lock();
+        if st.0 == 0 {
+            return;
+        }
+        st.1 = runtime_g::getg() as usize;
+        std::mem::forget(st);
+        // SAFETY: we hold the raw lock; the waker finds us only under it.
+        unsafe { runtime_p::goparkunlock(self.st.raw(), runtime_g::WaitReason::SyncWaitGroupWait) };
+    }
+}
+
 fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     let b = gort::Builder::new().gomaxprocs(procs);
     let w = workload.to_string();
@@ -43,36 +87,30 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     unsafe {
         b.block_on(move || match w.as_str() {
             "spawn_join" => {
-                // Go's loop spawner + WaitGroup; gort has no WaitGroup yet,
-                // so an atomic countdown and a yielding wait stand in.
-                let left = Arc::new(AtomicUsize::new(n));
+                // Go's loop spawner + WaitGroup; a parking countdown stands in
+                // for the WaitGroup.
+                let wg = Countdown::new(n);
                 let start = Instant::now();
                 for _ in 0..n {
-                    let l = left.clone();
-                    gort::go(move || {
-                        l.fetch_sub(1, Ordering::Relaxed);
-                    });
+                    let wg = wg.clone();
+                    gort::go(move || wg.done());
                 }
-                while left.load(Ordering::Relaxed) != 0 {
-                    gort::gosched();
-                }
+                wg.wait();
                 per_op(start, n)
             }
             "spawn_chain" => {
-                fn chain(k: usize, done: Arc<AtomicBool>) {
+                fn chain(k: usize, done: Arc<Countdown>) {
                     if k == 0 {
-                        done.store(true, Ordering::Release);
+                        done.done();
                     } else {
                         gort::go(move || chain(k - 1, done));
                     }
                 }
-                let done = Arc::new(AtomicBool::new(false));
+                let done = Countdown::new(1);
                 let start = Instant::now();
                 let d = done.clone();
                 gort::go(move || chain(n, d));
-                while !done.load(Ordering::Acquire) {
-                    gort::gosched();
-                }
+                done.wait();
                 per_op(start, n)
             }
             "gosched" => {
