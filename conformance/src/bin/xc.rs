@@ -40,7 +40,20 @@ mod thread_exhaustion;
 #[path = "../../crosscheck/wake_runs_next/main.rs"]
 mod wake_runs_next;
 
+#[path = "../../crosscheck/gomaxprocs_previous/main.rs"]
+mod gomaxprocs_previous;
+#[path = "../../crosscheck/lockosthread_balanced/main.rs"]
+mod lockosthread_balanced;
+#[path = "../../crosscheck/nested_goexit/main.rs"]
+mod nested_goexit;
+#[path = "../../crosscheck/panic_runs_defers/main.rs"]
+mod panic_runs_defers;
+
 const PROGRAMS: &[(&str, fn())] = &[
+    ("gomaxprocs_previous", gomaxprocs_previous::main),
+    ("panic_runs_defers", panic_runs_defers::main),
+    ("nested_goexit", nested_goexit::main),
+    ("lockosthread_balanced", lockosthread_balanced::main),
     ("deadlock_locked", deadlock_locked::main),
     ("deadlock_receive", deadlock_receive::main),
     ("deadlock_select", deadlock_select::main),
