@@ -30,6 +30,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_upper_case_globals)]
 
+pub mod countdown;
 pub mod gqueue;
 pub mod lockosthread;
 pub mod loom;

@@ -244,7 +244,7 @@ impl Sched {
     /// `procresize` at start-up, where m0 keeps `allp[0]`).
     pub fn idle_all_but_p0(&self) {
         let mut l = self.lock.lock();
-        for pp in self.procs().skip(1).collect::<Vec<_>>().into_iter().rev() {
+        for pp in (1..self.gomaxprocs()).rev().map(|i| self.p(i)) {
             pp.status.store(_Pidle, Ordering::Relaxed);
             crate::mp::pidleput(self, &mut l, pp);
         }

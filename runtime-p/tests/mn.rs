@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
+use runtime_p::countdown::Countdown;
 use runtime_p::mp::RandomOrder;
 use runtime_p::{Config, MainReturn, gosched, newproc, sched};
 
@@ -25,47 +26,6 @@ fn wait_for(n: &AtomicUsize, want: usize) {
     }
 }
 
-/// A countdown that *parks* its waiter (Go's `<-done` repeated): the
-/// waiter's M is then free to go and steal the remaining work.
-#[derive()]
-struct Countdown {
-    st: runtime_m::Mutex<(usize, usize)>, // (left, parked waiter)
-}
-
-impl Countdown {
-    fn new(n: usize) -> Arc<Countdown> {
-        Arc::new(Countdown {
-            st: runtime_m::Mutex::new((n, 0)),
-        })
-    }
-    fn done(&self) {
-        let w = {
-            let mut st = self.st.lock();
-            st.0 -= 1;
-            if st.0 == 0 {
-                std::mem::take(&mut st.1)
-            } else {
-                0
-            }
-        };
-        if w != 0 {
-            // SAFETY: taken out under the lock: we are the only waker; the
-            // waiter published itself under the same lock and is parked.
-            unsafe { runtime_p::goready(w as *mut runtime_g::G) };
-        }
-    }
-    fn wait(&self) {
-        let mut st = self.st.lock();
-        if st.0 == 0 {
-            return;
-        }
-        st.1 = runtime_g::getg() as usize;
-        std::mem::forget(st);
-        // SAFETY: we hold the raw lock; the waker finds us only under it.
-        unsafe { runtime_p::goparkunlock(self.st.raw(), runtime_g::WaitReason::ChanReceive) };
-    }
-}
-
 // go-test: TestGoroutineParallelism (proc_test.go)
 // Adapted: `<-done` four times becomes a countdown that parks main
 // (channels are not ported yet); P=4, N=10 as in Go.
@@ -83,7 +43,7 @@ fn test_goroutine_parallelism() {
     const N: usize = 10;
     run(P as usize, || {
         for _ in 0..N {
-            let done = Countdown::new(P as usize);
+            let done = Arc::new(Countdown::new(P as usize));
             let x = Arc::new(AtomicU32::new(0));
             for p in 0..P {
                 let (done, x) = (done.clone(), x.clone());
@@ -238,8 +198,8 @@ fn test_preemption_after_syscall() {
         run(2, move || {
             const NROUTINES: usize = 8;
             for _ in 0..10 {
-                let started = Countdown::new(NROUTINES);
-                let finished = Countdown::new(NROUTINES);
+                let started = Arc::new(Countdown::new(NROUTINES));
+                let finished = Arc::new(Countdown::new(NROUTINES));
                 let stop = Arc::new(AtomicU32::new(0));
                 let begin = std::time::Instant::now();
                 for _ in 0..NROUTINES {
@@ -271,7 +231,7 @@ use runtime_p::lockosthread::{lock_os_counts, lock_os_thread, unlock_os_thread};
 #[test]
 fn test_lock_os_thread_nesting() {
     run(2, || {
-        let h = Countdown::new(1);
+        let h = Arc::new(Countdown::new(1));
         let h2 = h.clone();
         newproc(Box::new(move || {
             assert_eq!(lock_os_counts(), (0, 0), "want (0, 0)");
@@ -293,7 +253,7 @@ fn test_lock_os_thread_nesting() {
 #[test]
 fn test_yield_locked() {
     run(2, || {
-        let done = Countdown::new(1);
+        let done = Arc::new(Countdown::new(1));
         let d = done.clone();
         newproc(Box::new(move || {
             lock_os_thread();
@@ -317,8 +277,8 @@ fn test_yield_locked() {
 fn test_block_locked() {
     const N: usize = 10;
     run(2, || {
-        let sent: Vec<_> = (0..N).map(|_| Countdown::new(1)).collect();
-        let taken: Vec<_> = (0..N).map(|_| Countdown::new(1)).collect();
+        let sent: Vec<_> = (0..N).map(|_| Arc::new(Countdown::new(1))).collect();
+        let taken: Vec<_> = (0..N).map(|_| Arc::new(Countdown::new(1))).collect();
         let (s2, t2) = (sent.clone(), taken.clone());
         newproc(Box::new(move || {
             lock_os_thread();
@@ -351,7 +311,7 @@ fn locked_exit_terminates_the_thread() {
         for (balanced, want_alive) in [(false, false), (true, true)] {
             let mut tid = m0_tid;
             for _ in 0..10 {
-                let done = Countdown::new(1);
+                let done = Arc::new(Countdown::new(1));
                 let t = Arc::new(AtomicUsize::new(0));
                 let (d, t2) = (done.clone(), t.clone());
                 newproc(Box::new(move || {
@@ -413,7 +373,7 @@ fn test_stop_the_world_deadlock() {
         }
         let s2 = stop.clone();
         newproc(Box::new(move || perpetuum_mobile(s2)));
-        let compl = Countdown::new(1);
+        let compl = Arc::new(Countdown::new(1));
         let c = compl.clone();
         newproc(Box::new(move || {
             for i in 0..1000 {
@@ -446,7 +406,7 @@ fn gomaxprocs_shrink_keeps_work_and_grow_gives_parallelism() {
         // Four goroutines that each wait for the others without yielding
         // finish only if four Ps run them at once.
         let x = Arc::new(AtomicU32::new(0));
-        let done = Countdown::new(4);
+        let done = Arc::new(Countdown::new(4));
         for p in 0..4u32 {
             let (x, d) = (x.clone(), done.clone());
             newproc(Box::new(move || {

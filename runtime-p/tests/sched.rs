@@ -4,48 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use runtime_g::{G, WaitReason, getg};
+use runtime_p::countdown::Countdown;
 use runtime_p::{Config, MainReturn, gcount, goparkunlock, goready, gosched, newproc, sched};
-
-/// A minimal wait primitive on gopark/goready: goroutines wait until the
-/// gate opens. Its waiter list is guarded by a runtime lock that park_m
-/// releases only after the waiter is off the CPU.
-struct Gate {
-    lock: runtime_m::Mutex<(bool, Vec<usize>)>,
-}
-
-impl Gate {
-    fn new() -> Arc<Gate> {
-        Arc::new(Gate {
-            lock: runtime_m::Mutex::new((false, Vec::new())),
-        })
-    }
-
-    fn wait(&self) {
-        let mut st = self.lock.lock();
-        if st.0 {
-            return;
-        }
-        st.1.push(getg() as usize);
-        std::mem::forget(st);
-        // SAFETY: we hold the raw lock; wakers find us only in the list it
-        // guards; we are on a goroutine.
-        unsafe { goparkunlock(self.lock.raw(), WaitReason::ChanReceive) };
-    }
-
-    fn open(&self) -> usize {
-        let ws = {
-            let mut st = self.lock.lock();
-            st.0 = true;
-            std::mem::take(&mut st.1)
-        };
-        for &w in &ws {
-            // SAFETY: each waiter was taken off the list under the lock, so
-            // we are its only waker; it is parked (_Gwaiting).
-            unsafe { goready(w as *mut G) };
-        }
-        ws.len()
-    }
-}
 
 fn run<F: FnOnce() + Send + 'static>(f: F) {
     let cfg = Config {
@@ -75,7 +35,8 @@ fn park_wake_100k() {
     let (s2, w2) = (started.clone(), woken.clone());
     let maps_before = map_count();
     run(move || {
-        let gate = Gate::new();
+        // A gate: a countdown from 1 that many goroutines wait on.
+        let gate = Arc::new(Countdown::new(1));
         for _ in 0..N {
             let (g, s, w) = (gate.clone(), s2.clone(), w2.clone());
             newproc(Box::new(move || {
@@ -94,7 +55,11 @@ fn park_wake_100k() {
             maps_parked < maps_before + 1000,
             "stacks must not cost one mapping each: {maps_before} -> {maps_parked} mappings"
         );
-        assert_eq!(gate.open(), N);
+        assert_eq!(
+            gate.done(),
+            N,
+            "opening the gate wakes every parked goroutine"
+        );
         while w2.load(Ordering::Relaxed) < N {
             gosched();
         }
@@ -124,7 +89,8 @@ fn park_unlock_happens_after_switch() {
                 let mut st = s2.lock();
                 *st = Some(getg() as usize);
                 std::mem::forget(st);
-                // SAFETY: as in Gate::wait.
+                // SAFETY: we hold the raw lock; main finds us only in the slot it
+                // guards, and park_m releases it once we are parked.
                 unsafe { goparkunlock(s2.raw(), WaitReason::ChanReceive) };
                 d2.fetch_add(1, Ordering::Relaxed);
             }

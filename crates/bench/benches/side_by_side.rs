@@ -36,49 +36,10 @@ fn per_op(start: Instant, ops: usize) -> f64 {
 
 // ---------------------------------------------------------------- gort
 
-/// A countdown whose waiter *parks* (as Go's `wg.Wait()` / `<-done`), built
-/// on gopark/goready until gort has channels and WaitGroup: a waiter that
-/// polled with gosched would compete with the workload for a P and for
-/// `sched.lock`.
-struct Countdown {
-    st: runtime_m::Mutex<(usize, usize)>, // (left, parked waiter)
-}
-
-impl Countdown {
-    fn new(n: usize) -> Arc<Countdown> {
-        Arc::new(Countdown {
-            st: runtime_m::Mutex::new((n, 0)),
-        })
-    }
-
-    fn done(&self) {
-        let w = {
-            let mut st = self.st.lock();
-            st.0 -= 1;
-            if st.0 == 0 {
-                std::mem::take(&mut st.1)
-            } else {
-                0
-            }
-        };
-        if w != 0 {
-            // SAFETY: taken out under the lock: we are the only waker; the
-            // waiter published itself under the same lock and is parked.
-            unsafe { runtime_p::goready(w as *mut runtime_g::G) };
-        }
-    }
-
-    fn wait(&self) {
-        let mut st = self.st.lock();
-        if st.0 == 0 {
-            return;
-        }
-        st.1 = runtime_g::getg() as usize;
-        std::mem::forget(st);
-        // SAFETY: we hold the raw lock; the waker finds us only under it.
-        unsafe { runtime_p::goparkunlock(self.st.raw(), runtime_g::WaitReason::SyncWaitGroupWait) };
-    }
-}
+/// Waits park (as Go's `wg.Wait()` / `<-done` do) on runtime-p's countdown
+/// until gort has WaitGroup and channels: a waiter that polled with gosched
+/// would compete with the workload for a P and for `sched.lock`.
+use runtime_p::countdown::Countdown;
 
 fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     let b = gort::Builder::new().gomaxprocs(procs);
@@ -89,11 +50,13 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
             "spawn_join" => {
                 // Go's loop spawner + WaitGroup; a parking countdown stands in
                 // for the WaitGroup.
-                let wg = Countdown::new(n);
+                let wg = Arc::new(Countdown::new(n));
                 let start = Instant::now();
                 for _ in 0..n {
                     let wg = wg.clone();
-                    gort::go(move || wg.done());
+                    gort::go(move || {
+                        wg.done();
+                    });
                 }
                 wg.wait();
                 per_op(start, n)
@@ -106,7 +69,7 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                         gort::go(move || chain(k - 1, done));
                     }
                 }
-                let done = Countdown::new(1);
+                let done = Arc::new(Countdown::new(1));
                 let start = Instant::now();
                 let d = done.clone();
                 gort::go(move || chain(n, d));

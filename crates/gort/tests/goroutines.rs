@@ -193,42 +193,12 @@ unsafe fn deep_recursion_with_a_larger_stack() {
     assert!(used >= 3 << 20, "only {used} bytes of stack were used");
 }
 
-struct Gate {
-    lock: runtime_m::Mutex<(bool, Vec<usize>)>,
-}
-
-impl Gate {
-    fn wait(&self) {
-        let mut st = self.lock.lock();
-        if st.0 {
-            return;
-        }
-        st.1.push(runtime_g::getg() as usize);
-        std::mem::forget(st);
-        // SAFETY: see runtime-p/tests/sched.rs.
-        unsafe { runtime_p::goparkunlock(self.lock.raw(), runtime_g::WaitReason::ChanReceive) };
-    }
-    fn open(&self) {
-        let ws = {
-            let mut st = self.lock.lock();
-            st.0 = true;
-            std::mem::take(&mut st.1)
-        };
-        for w in ws {
-            // SAFETY: taken off the list under the lock; parked.
-            unsafe { runtime_p::goready(w as *mut runtime_g::G) };
-        }
-    }
-}
-
 /// Go's behaviour (messages.md): NumGoroutine is 1 at start; 5 goroutines
 /// blocked make it 6; after they finish it is 1 again.
 #[gort::test]
 unsafe fn num_goroutine_counts() {
     assert_eq!(gort::num_goroutine(), 1);
-    let gate = Arc::new(Gate {
-        lock: runtime_m::Mutex::new((false, Vec::new())),
-    });
+    let gate = Arc::new(runtime_p::countdown::Countdown::new(1));
     let hs: Vec<_> = (0..5)
         .map(|_| {
             let g = gate.clone();
@@ -237,7 +207,7 @@ unsafe fn num_goroutine_counts() {
         .collect();
     gort::gosched();
     assert_eq!(gort::num_goroutine(), 6);
-    gate.open();
+    gate.done();
     for h in hs {
         h.join().unwrap();
     }

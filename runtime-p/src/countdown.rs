@@ -1,0 +1,77 @@
+//! A minimal parking wait on `gopark`/`goready`: a count that wakes every
+//! waiter when it reaches zero. The runtime's own tests and the benchmark
+//! use it where Go code would use a WaitGroup or a channel, until gort's
+//! `sync` and channels exist (issues 4, 5). Waiters park their goroutine,
+//! never the thread; the waiter list is guarded by a runtime lock that
+//! `park_m` releases only once the waiter is off the CPU (the park
+//! protocol in `proc.rs`).
+
+use runtime_g::{G, WaitReason, getg};
+use runtime_m::Mutex;
+
+use crate::proc::{goparkunlock, goready, require_goroutine};
+
+struct State {
+    left: usize,
+    /// Parked waiters (`*mut G` as numbers, so the state is `Send`).
+    waiters: Vec<usize>,
+}
+
+/// A count that wakes every parked waiter when it reaches zero.
+pub struct Countdown {
+    st: Mutex<State>,
+}
+
+impl Countdown {
+    /// A countdown from `n`.
+    pub fn new(n: usize) -> Countdown {
+        Countdown {
+            st: Mutex::new(State {
+                left: n,
+                waiters: Vec::new(),
+            }),
+        }
+    }
+
+    /// Counts one down; at zero wakes every waiter and returns how many.
+    ///
+    /// # Panics
+    /// If the count is already zero, or outside a goroutine.
+    pub fn done(&self) -> usize {
+        require_goroutine("Countdown::done");
+        let ws = {
+            let mut st = self.st.lock();
+            assert!(st.left > 0, "countdown below zero");
+            st.left -= 1;
+            if st.left == 0 {
+                std::mem::take(&mut st.waiters)
+            } else {
+                Vec::new()
+            }
+        };
+        for &w in &ws {
+            // SAFETY: each waiter was taken off the list under the lock, so
+            // we are its only waker; it published itself under that lock
+            // and park_m released it only once the waiter was parked.
+            unsafe { goready(w as *mut G) };
+        }
+        ws.len()
+    }
+
+    /// Parks the calling goroutine until the count is zero.
+    ///
+    /// # Panics
+    /// Outside a goroutine.
+    pub fn wait(&self) {
+        require_goroutine("Countdown::wait");
+        let mut st = self.st.lock();
+        if st.left == 0 {
+            return;
+        }
+        st.waiters.push(getg() as usize);
+        std::mem::forget(st);
+        // SAFETY: we hold the raw lock (the guard was forgotten); wakers find
+        // us only in the list it guards; we are on a goroutine.
+        unsafe { goparkunlock(self.st.raw(), WaitReason::SyncWaitGroupWait) };
+    }
+}
