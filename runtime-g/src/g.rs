@@ -91,8 +91,19 @@ pub struct G {
     pub preempt: core::sync::atomic::AtomicBool,
     /// When the G started waiting (nanotime), for "N minutes" in dumps.
     pub waitsince: i64,
-    /// Value passed by the waker (`param`).
+    /// Value passed by the waker (`param`): for a channel operation, the
+    /// `sudog` that completed it (or null when it was woken by `close`).
     pub param: *mut (),
+    /// The sudogs this G is parked on (`waiting`), an `*mut Sudog` of
+    /// runtime-p, linked through `waitlink` in lock order. Owned by the G.
+    pub waiting: *mut (),
+    /// Set by whichever party wins a blocked `select` of this G
+    /// (`selectDone`): CAS 0 → 1 claims it, so exactly one case completes.
+    pub select_done: AtomicU32,
+    /// The runtime instance (`*const Sched` of runtime-p) the G belongs
+    /// to; set when the G is first published and never changed (free Gs are
+    /// reused only by the same instance).
+    pub instance: *const (),
     /// The M this G is locked to (`lockedm`), an `*mut M`.
     pub lockedm: *mut (),
     /// Goid of the goroutine that created this one.
@@ -129,6 +140,9 @@ impl G {
             preempt: core::sync::atomic::AtomicBool::new(false),
             waitsince: 0,
             param: core::ptr::null_mut(),
+            waiting: core::ptr::null_mut(),
+            select_done: AtomicU32::new(0),
+            instance: core::ptr::null(),
             lockedm: core::ptr::null_mut(),
             parent_goid: 0,
             startfn: None,

@@ -30,6 +30,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_upper_case_globals)]
 
+pub mod chan;
 pub mod countdown;
 pub mod gqueue;
 pub mod lockosthread;
@@ -40,6 +41,8 @@ pub mod panic;
 pub mod proc;
 pub mod procresize;
 pub mod sched;
+pub mod select;
+pub mod sudog;
 pub mod syscall;
 pub mod sysmon;
 pub mod traceback;

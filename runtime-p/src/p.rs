@@ -58,6 +58,8 @@ pub struct PLocal {
     /// Cached batch of goroutine ids `[goidcache, goidcacheend)`.
     pub goidcache: u64,
     pub goidcacheend: u64,
+    /// Free sudogs (`sudogcache`), at most `sudog::SUDOG_CACHE`.
+    pub sudogcache: Vec<*mut crate::sudog::Sudog>,
 }
 
 /// A processor: the right to run Go code, with its own run queue. Port of

@@ -621,6 +621,13 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             ));
             throw("bad g->status in ready");
         }
+        if (*gp).instance != sched() as *const Sched as *const () {
+            print(
+                "gort: a goroutine of one runtime instance was woken by a goroutine of another; \
+                 channels and sync values must not be shared between runtime instances\n",
+            );
+            throw("ready: goroutine of another runtime instance");
+        }
         casgstatus(gp, _Gwaiting, _Grunnable);
         runqput(curp(), gp, next);
     }

@@ -155,6 +155,11 @@ unsafe fn pdestroy(s: &Sched, l: &mut SchedLocked, pp: &P) {
         for st in local.stackcache.drain(..) {
             stackfree(st);
         }
+        let mut central = s.sudoglock.lock();
+        for sg in local.sudogcache.drain(..) {
+            (*sg).next = central.head;
+            central.head = sg;
+        }
     }
     pp.status.store(_Pdead, Ordering::Release);
 }

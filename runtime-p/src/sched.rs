@@ -166,6 +166,8 @@ pub struct Sched {
     /// goroutine exited on m0), so that a `block_on` shutdown can wake them.
     /// Whoever wakes one takes it off this list first, under the lock.
     pub locked_sleepers: Mutex<Vec<usize>>,
+    /// The central sudog list (`sudoglock` and `sudogcache`).
+    pub sudoglock: Mutex<crate::sudog::SudogCentral>,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -211,6 +213,7 @@ impl Sched {
             sysmonnote: Note::new(),
             running_panic_defers: AtomicU32::new(0),
             locked_sleepers: Mutex::new(Vec::new()),
+            sudoglock: Mutex::new(crate::sudog::SudogCentral::default()),
         }));
         let me: *const Sched = s;
         for i in 0..cfg.gomaxprocs {
@@ -521,6 +524,7 @@ pub unsafe fn gget_or_malg(s: &Sched, pp: &P) -> *mut G {
     let gp = malg(-1);
     // SAFETY: fresh G, owned by us.
     unsafe {
+        (*gp).instance = s as *const Sched as *const ();
         casgstatus(gp, _Gidle, _Gdead);
         allgadd(s, gp);
     }

@@ -8,6 +8,8 @@
 //! across a park. The body itself is an ordinary safe closure; it gets no
 //! `unsafe` context from the declaration.
 
+mod select;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, quote_spanned};
@@ -138,4 +140,13 @@ fn expand(args: TokenStream, item: TokenStream, what: &str) -> syn::Result<Token
         }
     };
     Ok(out)
+}
+
+/// Go's `select` statement; see `gort::select!` for the documentation.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    match syn::parse::<select::Select>(input) {
+        Ok(sel) => select::expand(sel).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
 }

@@ -78,11 +78,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod builder;
+pub mod chan;
 mod local;
+mod select;
 mod spawn;
 pub mod syscall;
 
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};
+pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use local::GoroutineLocal;
 pub use spawn::{JoinError, JoinHandle, go, spawn};
@@ -178,4 +181,40 @@ pub fn set_max_threads(n: usize) -> usize {
     let s = runtime_p::sched();
     let n = i32::try_from(n).unwrap_or(i32::MAX);
     s.maxmcount.swap(n, std::sync::atomic::Ordering::AcqRel) as usize
+}
+
+/// Go's `select` statement: waits until one of several channel operations
+/// can proceed, performs it and runs its arm.
+///
+/// ```text
+/// gort::select! {
+///     recv(c1) -> v => { /* v: Option<T>, None when c1 is closed and drained */ }
+///     recv(c2) => { /* the value is received and dropped */ }
+///     send(c3, value) => { /* value was sent */ }
+///     default => { /* nothing was ready: Go's default case */ }
+/// }
+/// ```
+///
+/// Go's semantics, from a port of `runtime/select.go`:
+/// - all channel expressions and values to send are evaluated once, in
+///   source order, before anything else happens;
+/// - if several cases are ready, one is chosen uniformly at random;
+/// - without `default`, the goroutine parks until a case can proceed; with
+///   `default`, it never parks;
+/// - cases on a nil channel ([`Chan::nil`]) are never chosen; `select! {}`
+///   blocks forever (a program whose goroutines all do that ends with Go's
+///   deadlock report);
+/// - a send case on a closed channel panics with `send on closed channel`.
+///
+/// Arms are ordinary code in the enclosing function: `break`, `continue`,
+/// `return` and `?` behave as they would outside the macro. Values of send
+/// cases that were not chosen are dropped before the chosen arm runs.
+/// Channels are given as [`Chan`], [`SendChan`] or [`RecvChan`] (or
+/// references to them).
+pub use gort_macros::select;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::select::{Case, RecvSlot, SendSlot, select};
+    pub use runtime_p::block;
 }

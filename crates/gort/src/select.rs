@@ -1,0 +1,185 @@
+//! The run-time half of [`select!`](crate::select!): typed value slots and
+//! the call into `runtime_p::select::selectgo`. Hidden: the macro is the
+//! interface.
+//!
+//! Each case owns a slot on the selecting goroutine's stack: a send case's
+//! slot holds the value to send, a receive case's slot is empty until a
+//! value arrives. The runtime moves a value out of (or into) exactly the
+//! slot of the case that completes; [`select`] records that in the slot's
+//! flag, so that the slots, not the macro, decide what to drop. An unsent
+//! value is dropped when its slot goes, before the chosen arm runs.
+
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+
+use runtime_p::chan::{HChan, SendResult, chanrecv, chansend};
+use runtime_p::select::{Scase, selectgo};
+
+use crate::chan::{Receiver, Sender};
+
+/// The value of a send case.
+pub struct SendSlot<'c, T> {
+    c: *mut HChan,
+    v: MaybeUninit<T>,
+    /// Whether `v` still owns the value.
+    full: bool,
+    _c: PhantomData<&'c ()>,
+}
+
+impl<'c, T> SendSlot<'c, T> {
+    /// A send of `v` on `c`.
+    pub fn new<C: Sender<Item = T> + ?Sized>(c: &'c C, v: T) -> Self {
+        SendSlot {
+            c: c.raw_chan(),
+            v: MaybeUninit::new(v),
+            full: true,
+            _c: PhantomData,
+        }
+    }
+
+    /// The case for [`select`]; borrows the slot until the select is over.
+    pub fn case(&mut self) -> Case<'_> {
+        Case {
+            c: self.c,
+            elem: self.v.as_mut_ptr().cast(),
+            full: &raw mut self.full,
+            send: true,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for SendSlot<'_, T> {
+    fn drop(&mut self) {
+        if self.full {
+            // SAFETY: `full` says the slot still owns its value.
+            unsafe { self.v.assume_init_drop() };
+        }
+    }
+}
+
+/// The destination of a receive case.
+pub struct RecvSlot<'c, T> {
+    c: *mut HChan,
+    v: MaybeUninit<T>,
+    /// Whether `v` holds a received value.
+    full: bool,
+    _c: PhantomData<&'c ()>,
+}
+
+impl<'c, T> RecvSlot<'c, T> {
+    /// A receive from `c`.
+    pub fn new<C: Receiver<Item = T> + ?Sized>(c: &'c C) -> Self {
+        RecvSlot {
+            c: c.raw_chan(),
+            v: MaybeUninit::uninit(),
+            full: false,
+            _c: PhantomData,
+        }
+    }
+
+    /// The case for [`select`]; borrows the slot until the select is over.
+    pub fn case(&mut self) -> Case<'_> {
+        Case {
+            c: self.c,
+            elem: self.v.as_mut_ptr().cast(),
+            full: &raw mut self.full,
+            send: false,
+            _p: PhantomData,
+        }
+    }
+
+    /// The received value: `None` if the channel was closed (or the case
+    /// was not chosen).
+    pub fn take(&mut self) -> Option<T> {
+        if !self.full {
+            return None;
+        }
+        self.full = false;
+        // SAFETY: `full` said the slot held a value; it no longer does.
+        Some(unsafe { self.v.assume_init_read() })
+    }
+}
+
+impl<T> Drop for RecvSlot<'_, T> {
+    fn drop(&mut self) {
+        if self.full {
+            // SAFETY: `full` says the slot holds a value.
+            unsafe { self.v.assume_init_drop() };
+        }
+    }
+}
+
+/// One case, borrowing its slot.
+pub struct Case<'a> {
+    c: *mut HChan,
+    elem: *mut u8,
+    full: *mut bool,
+    send: bool,
+    _p: PhantomData<&'a mut ()>,
+}
+
+/// Runs a select over `cases`, which must list the send cases first.
+/// Returns the index of the case that completed, or `None` when `block` is
+/// false and no case was ready (the `default` arm). With no cases and
+/// `block`, parks forever (Go's `select {}`).
+///
+/// As Go's compiler does, a select of one case (plus an optional default)
+/// becomes a plain channel operation, blocking or not.
+///
+/// # Panics
+/// `send on closed channel` when the chosen send case's channel is closed;
+/// the values stay in their slots and are dropped as the panic unwinds.
+pub fn select<const N: usize>(cases: [Case<'_>; N], block: bool) -> Option<usize> {
+    let nsends = cases.iter().take_while(|c| c.send).count();
+    assert!(
+        cases[nsends..].iter().all(|c| !c.send),
+        "gort::select: send cases must come first"
+    );
+    if N == 0 {
+        if block {
+            runtime_p::block();
+        }
+        return None;
+    }
+    if N == 1 {
+        let cas = &cases[0];
+        if cas.send {
+            // SAFETY: the case borrows a SendSlot that owns a value of the
+            // channel's element type (SendSlot::new ties the types).
+            return match unsafe { chansend(cas.c, cas.elem, block) } {
+                SendResult::Sent => {
+                    // SAFETY: the slot is borrowed by the case.
+                    unsafe { *cas.full = false };
+                    Some(0)
+                }
+                SendResult::WouldBlock => None,
+                SendResult::Closed => panic!("send on closed channel"),
+            };
+        }
+        // SAFETY: the case borrows an empty RecvSlot of the channel's type.
+        let (selected, received) = unsafe { chanrecv(cas.c, cas.elem, block) };
+        // SAFETY: the slot is borrowed by the case.
+        unsafe { *cas.full = received };
+        return selected.then_some(0);
+    }
+    let mut scases: [Scase; N] = core::array::from_fn(|i| Scase {
+        c: cases[i].c,
+        elem: cases[i].elem,
+    });
+    let mut pollorder = [0u16; N];
+    let mut lockorder = [0u16; N];
+    // SAFETY: every case borrows a slot typed by its channel (see the slot
+    // constructors): a full one for sends, an empty one for receives.
+    let (casi, recv_ok) =
+        unsafe { selectgo(&mut scases, &mut pollorder, &mut lockorder, nsends, block) };
+    if casi < 0 {
+        return None;
+    }
+    let i = casi as usize;
+    let cas = &cases[i];
+    // SAFETY: the slot is borrowed by the case. A completed send consumed
+    // the value; a receive filled the slot iff recv_ok.
+    unsafe { *cas.full = if cas.send { false } else { recv_ok } };
+    Some(i)
+}

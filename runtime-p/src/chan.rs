@@ -1,0 +1,761 @@
+//! Channels: port of `hchan`, `makechan`, `chansend`, `chanrecv`, `send`,
+//! `recv`, `closechan`, `chanlen`, `chancap` and the `waitq` operations
+//! (go1.27 `runtime/chan.go`).
+//!
+//! ## Invariants (chan.go states them at the top; here in our words)
+//! 1. At least one of `sendq` and `recvq` is empty — except for a channel
+//!    of zero capacity, where one goroutine can sit in both queues through
+//!    a single `select` that both sends and receives on it (its own value is
+//!    never handed to itself: `select_done` makes the second claim fail).
+//! 2. For a buffered channel: `qcount > 0` implies `recvq` is empty (a
+//!    receiver would have taken a value); `qcount < dataqsiz` implies
+//!    `sendq` is empty (a sender would have found room).
+//! 3. `qcount`, `sendx`, `recvx`, both queues and `closed` change only with
+//!    `lock` held. `qcount`, `closed` and the queue heads are atomics so
+//!    that the non-blocking fast paths may peek at them without the lock
+//!    (Go reads them racily; Rust needs the atomics to make that defined).
+//!
+//! ## Values
+//! Go copies elements with `typedmemmove(elemtype, dst, src)`. A Rust move
+//! is exactly a bitwise copy after which the source counts as
+//! uninitialised, so the channel is type-erased the same way: it knows the
+//! element's size and alignment and how to drop one ([`ElemType`]), and
+//! moves values with `copy_nonoverlapping`. Every slot a value passes
+//! through is, at each moment, either "owns a value" or "uninitialised", and
+//! the protocol moves ownership exactly once:
+//! - a sender's slot is consumed when the value is copied out (into the
+//!   buffer or into a receiver's slot); a sender woken by `close` still owns
+//!   its value;
+//! - a receiver's slot is filled exactly when the operation reports
+//!   `received == true`;
+//! - values still buffered when the last handle goes away are dropped by
+//!   [`HChan::release`].
+//!
+//! Go's channels are garbage collected; gort's are reference counted by
+//! their handles (`gort::Chan`). A goroutine parked on a channel holds a
+//! handle, so a channel with waiters is never freed.
+
+use core::cell::UnsafeCell;
+use core::ptr::{copy_nonoverlapping, null_mut};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+
+use runtime_g::{G, WaitReason, throw};
+use runtime_m::RawMutex;
+
+use crate::proc::{gopark, goparkunlock, goready, require_goroutine};
+use crate::sudog::{Sudog, acquire_sudog, release_sudog};
+
+/// What the channel knows about its element type (Go's `elemtype` and
+/// `elemsize`).
+pub struct ElemType {
+    pub size: usize,
+    pub align: usize,
+    /// Drops one value in place.
+    pub drop: unsafe fn(*mut u8),
+    /// Whether `drop` does anything (`needs_drop`).
+    pub needs_drop: bool,
+}
+
+unsafe fn drop_elem<T>(p: *mut u8) {
+    // SAFETY: the caller passes a slot that owns a T.
+    unsafe { core::ptr::drop_in_place(p as *mut T) }
+}
+
+/// The element descriptor of `T`.
+pub const fn elem_type<T>() -> &'static ElemType {
+    trait HasElem {
+        const ELEM: ElemType;
+    }
+    impl<T> HasElem for T {
+        const ELEM: ElemType = ElemType {
+            size: size_of::<T>(),
+            align: align_of::<T>(),
+            drop: drop_elem::<T>,
+            needs_drop: core::mem::needs_drop::<T>(),
+        };
+    }
+    &<T as HasElem>::ELEM
+}
+
+/// Go's `maxAlloc` on 64-bit Linux: the most a single allocation may take.
+const MAX_ALLOC: usize = 1 << 48;
+
+/// A queue of waiting sudogs (`waitq`). The head is atomic so that `full`
+/// and `empty` can peek at it without the lock; every write happens under
+/// the channel lock.
+pub struct WaitQ {
+    first: AtomicPtr<Sudog>,
+    last: AtomicPtr<Sudog>,
+}
+
+impl WaitQ {
+    const fn new() -> WaitQ {
+        WaitQ {
+            first: AtomicPtr::new(null_mut()),
+            last: AtomicPtr::new(null_mut()),
+        }
+    }
+
+    /// Whether a waiter is queued, as seen without the lock.
+    fn peek_nonempty(&self) -> bool {
+        !self.first.load(Ordering::Acquire).is_null()
+    }
+
+    /// enqueue: port of (*waitq).enqueue (chan.go): `sg` at the tail.
+    ///
+    /// # Safety
+    /// The channel lock is held; `sg` is owned by the caller and unlinked.
+    pub unsafe fn enqueue(&self, sg: *mut Sudog) {
+        // SAFETY: the lock is held, so the queue and its sudogs are ours.
+        unsafe {
+            (*sg).next = null_mut();
+            let x = self.last.load(Ordering::Relaxed);
+            if x.is_null() {
+                (*sg).prev = null_mut();
+                self.first.store(sg, Ordering::Release);
+                self.last.store(sg, Ordering::Relaxed);
+                return;
+            }
+            (*sg).prev = x;
+            (*x).next = sg;
+            self.last.store(sg, Ordering::Relaxed);
+        }
+    }
+
+    /// dequeue: port of (*waitq).dequeue (chan.go): the first waiter that
+    /// can still complete. A sudog of a `select` that another case already
+    /// won (its G's `select_done` is set) is dropped from the queue and
+    /// skipped; its owner will find it unlinked and not dequeue it again.
+    ///
+    /// # Safety
+    /// The channel lock is held.
+    pub unsafe fn dequeue(&self) -> *mut Sudog {
+        loop {
+            let sg = self.first.load(Ordering::Relaxed);
+            if sg.is_null() {
+                return null_mut();
+            }
+            // SAFETY: queued sudogs stay valid while the lock is held.
+            unsafe {
+                let y = (*sg).next;
+                if y.is_null() {
+                    self.first.store(null_mut(), Ordering::Release);
+                    self.last.store(null_mut(), Ordering::Relaxed);
+                } else {
+                    (*y).prev = null_mut();
+                    self.first.store(y, Ordering::Release);
+                    // Unlinked: dequeue_sudog must leave it alone.
+                    (*sg).next = null_mut();
+                }
+                if (*sg).is_select
+                    && (*(*sg).g)
+                        .select_done
+                        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_err()
+                {
+                    continue;
+                }
+            }
+            return sg;
+        }
+    }
+
+    /// dequeueSudoG: port of (*waitq).dequeueSudoG (select.go): unlinks
+    /// `sg` if it is still queued here.
+    ///
+    /// # Safety
+    /// The channel lock is held; `sg` was enqueued on this queue.
+    pub unsafe fn dequeue_sudog(&self, sg: *mut Sudog) {
+        // SAFETY: the lock is held; sg and its neighbours are queued here.
+        unsafe {
+            let x = (*sg).prev;
+            let y = (*sg).next;
+            if !x.is_null() {
+                if !y.is_null() {
+                    (*x).next = y;
+                    (*y).prev = x;
+                    (*sg).next = null_mut();
+                    (*sg).prev = null_mut();
+                    return;
+                }
+                // sg is the last one.
+                (*x).next = null_mut();
+                self.last.store(x, Ordering::Relaxed);
+                (*sg).prev = null_mut();
+                return;
+            }
+            if !y.is_null() {
+                // sg is the first one.
+                (*y).prev = null_mut();
+                self.first.store(y, Ordering::Release);
+                (*sg).next = null_mut();
+                return;
+            }
+            // x == y == null: sg is the only one, or was already removed by
+            // dequeue (which nulls `next` of what it takes).
+            if self.first.load(Ordering::Relaxed) == sg {
+                self.first.store(null_mut(), Ordering::Release);
+                self.last.store(null_mut(), Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// A channel: port of `hchan` (chan.go), type-erased.
+pub struct HChan {
+    /// Number of values in the buffer (`qcount`).
+    qcount: AtomicUsize,
+    /// Capacity (`dataqsiz`); fixed.
+    dataqsiz: usize,
+    /// The ring of `dataqsiz` elements (`buf`); dangling when it holds no
+    /// bytes.
+    buf: *mut u8,
+    elem: &'static ElemType,
+    /// Non-zero once closed (`closed`).
+    closed: AtomicU32,
+    /// Send and receive positions in the ring (`sendx`, `recvx`); under
+    /// `lock`.
+    sendx: UnsafeCell<usize>,
+    recvx: UnsafeCell<usize>,
+    /// Parked receivers and senders (`recvq`, `sendq`).
+    pub(crate) recvq: WaitQ,
+    pub(crate) sendq: WaitQ,
+    /// The runtime lock guarding all of the above (`lock`).
+    pub(crate) lock: RawMutex,
+    /// Handles alive (gort's stand-in for the garbage collector).
+    refs: AtomicUsize,
+}
+
+// SAFETY: the mutable state is atomic or guarded by `lock`; the element
+// type's Send-ness is enforced by the typed handle that owns the channel.
+unsafe impl Sync for HChan {}
+// SAFETY: as above.
+unsafe impl Send for HChan {}
+
+/// What a send attempt came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendResult {
+    /// The value was handed over; the sender's slot is consumed.
+    Sent,
+    /// Non-blocking and no room: the slot still owns the value.
+    WouldBlock,
+    /// The channel is (or was, while the sender was parked) closed; the slot
+    /// still owns the value. Go panics with `send on closed channel`.
+    Closed,
+}
+
+impl HChan {
+    /// makechan: port of runtime.makechan (chan.go): a channel of `T` with
+    /// room for `size` values, with a reference count of one. Panics with
+    /// Go's `makechan: size out of range` when the buffer cannot exist.
+    pub fn new<T>(size: usize) -> *mut HChan {
+        let elem = elem_type::<T>();
+        let mem = match elem.size.checked_mul(size) {
+            Some(m) if m <= MAX_ALLOC && size <= isize::MAX as usize => m,
+            _ => panic!("makechan: size out of range"),
+        };
+        let buf = if mem == 0 {
+            elem.align as *mut u8
+        } else {
+            let layout = Layout::from_size_align(mem, elem.align)
+                .unwrap_or_else(|_| panic!("makechan: size out of range"));
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe { alloc(layout) };
+            if p.is_null() {
+                handle_alloc_error(layout);
+            }
+            p
+        };
+        Box::into_raw(Box::new(HChan {
+            qcount: AtomicUsize::new(0),
+            dataqsiz: size,
+            buf,
+            elem,
+            closed: AtomicU32::new(0),
+            sendx: UnsafeCell::new(0),
+            recvx: UnsafeCell::new(0),
+            recvq: WaitQ::new(),
+            sendq: WaitQ::new(),
+            lock: RawMutex::new(),
+            refs: AtomicUsize::new(1),
+        }))
+    }
+
+    /// One more handle.
+    ///
+    /// # Safety
+    /// `c` is a live channel of which the caller holds a handle.
+    pub unsafe fn retain(c: *mut HChan) {
+        // SAFETY: the caller's handle keeps c alive.
+        unsafe { (*c).refs.fetch_add(1, Ordering::Relaxed) };
+    }
+
+    /// One handle fewer; the last one drops the buffered values and frees
+    /// the channel.
+    ///
+    /// # Safety
+    /// `c` is a live channel and the caller gives up one handle.
+    pub unsafe fn release(c: *mut HChan) {
+        // SAFETY: the caller's handle keeps c alive until the decrement.
+        if unsafe { (*c).refs.fetch_sub(1, Ordering::Release) } != 1 {
+            return;
+        }
+        fence(Ordering::Acquire);
+        // SAFETY: the last handle is gone: nobody else can reach c, and no
+        // goroutine is parked on it (a parked goroutine holds a handle).
+        unsafe {
+            let ch = Box::from_raw(c);
+            let n = ch.qcount.load(Ordering::Relaxed);
+            if ch.elem.needs_drop {
+                let mut i = *ch.recvx.get();
+                for _ in 0..n {
+                    (ch.elem.drop)(ch.chanbuf(i));
+                    i += 1;
+                    if i == ch.dataqsiz {
+                        i = 0;
+                    }
+                }
+            }
+            let mem = ch.elem.size * ch.dataqsiz;
+            if mem != 0 {
+                dealloc(
+                    ch.buf,
+                    Layout::from_size_align_unchecked(mem, ch.elem.align),
+                );
+            }
+        }
+    }
+
+    /// chanbuf: port of runtime.chanbuf (chan.go): slot `i` of the ring.
+    fn chanbuf(&self, i: usize) -> *mut u8 {
+        self.buf.wrapping_add(i * self.elem.size)
+    }
+
+    /// typedmemmove: moves one value from `src` to `dst`.
+    ///
+    /// # Safety
+    /// `src` owns a value (and counts as uninitialised afterwards); `dst`
+    /// is an uninitialised slot of this element type.
+    unsafe fn typedmemmove(&self, dst: *mut u8, src: *const u8) {
+        // SAFETY: both are valid, distinct slots of elem.size bytes.
+        unsafe { copy_nonoverlapping(src, dst, self.elem.size) }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire) != 0
+    }
+
+    /// full: port of runtime.full (chan.go): whether a send would block,
+    /// as seen without the lock. The answer may be stale at once; callers
+    /// use it only to fail fast and recheck the order of observations.
+    fn full(&self) -> bool {
+        if self.dataqsiz == 0 {
+            return !self.recvq.peek_nonempty();
+        }
+        self.qcount.load(Ordering::Acquire) == self.dataqsiz
+    }
+
+    /// empty: port of runtime.empty (chan.go): whether a receive would
+    /// block, as seen without the lock.
+    fn empty(&self) -> bool {
+        if self.dataqsiz == 0 {
+            return !self.sendq.peek_nonempty();
+        }
+        self.qcount.load(Ordering::Acquire) == 0
+    }
+
+    /// # Safety
+    /// The lock is held.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn sendx(&self) -> &mut usize {
+        // SAFETY: guarded by the lock, which the caller holds.
+        unsafe { &mut *self.sendx.get() }
+    }
+
+    /// # Safety
+    /// The lock is held.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn recvx(&self) -> &mut usize {
+        // SAFETY: guarded by the lock, which the caller holds.
+        unsafe { &mut *self.recvx.get() }
+    }
+
+    /// Appends the value at `ep` to the ring (the buffered half of a send).
+    ///
+    /// # Safety
+    /// The lock is held, `qcount < dataqsiz`, and `ep` owns a value.
+    pub(crate) unsafe fn buf_put(&self, ep: *const u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let sx = self.sendx();
+            self.typedmemmove(self.chanbuf(*sx), ep);
+            *sx += 1;
+            if *sx == self.dataqsiz {
+                *sx = 0;
+            }
+        }
+        self.qcount
+            .store(self.qcount.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Takes the oldest value of the ring into `ep`.
+    ///
+    /// # Safety
+    /// The lock is held, `qcount > 0`, and `ep` is an uninitialised slot.
+    pub(crate) unsafe fn buf_take(&self, ep: *mut u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let rx = self.recvx();
+            self.typedmemmove(ep, self.chanbuf(*rx));
+            *rx += 1;
+            if *rx == self.dataqsiz {
+                *rx = 0;
+            }
+        }
+        self.qcount
+            .store(self.qcount.load(Ordering::Relaxed) - 1, Ordering::Release);
+    }
+
+    pub(crate) fn qcount_locked(&self) -> usize {
+        self.qcount.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn dataqsiz(&self) -> usize {
+        self.dataqsiz
+    }
+
+    pub(crate) fn closed_locked(&self) -> bool {
+        self.closed.load(Ordering::Relaxed) != 0
+    }
+}
+
+/// chansend: port of runtime.chansend (chan.go). Sends the value at `ep`
+/// on `c`; with `block == false` gives up instead of parking. A nil `c`
+/// blocks forever (or reports `WouldBlock`).
+///
+/// Fast paths, in Go's order: a parked receiver gets the value copied
+/// straight into its slot; else the value goes into the buffer; else the
+/// sender parks with a sudog pointing at `ep`, and whoever takes it copies
+/// the value out of the sender's frame.
+///
+/// # Safety
+/// `c` is null or a live channel whose element type is that of `ep`, which
+/// owns a value. After `Sent` the slot is uninitialised; otherwise it still
+/// owns its value.
+pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
+    let gp = require_goroutine("channel send");
+    crate::proc::preempt_check();
+    if c.is_null() {
+        if !block {
+            return SendResult::WouldBlock;
+        }
+        // SAFETY: on a goroutine; nobody will ever wake it.
+        unsafe { gopark(None, null_mut(), WaitReason::ChanSendNilChan) };
+        throw("unreachable");
+    }
+    // SAFETY: the caller's handle keeps c alive.
+    let ch = unsafe { &*c };
+
+    // Fail fast, without the lock, for a non-blocking send that cannot
+    // proceed. `closed` is read first, `full` second: if the channel was
+    // not closed then and full at the second read, there was a moment when
+    // it was both open and full, so "would block" is a correct answer.
+    if !block && !ch.is_closed() && ch.full() {
+        return SendResult::WouldBlock;
+    }
+
+    ch.lock.lock();
+    if ch.closed_locked() {
+        ch.lock.unlock();
+        return SendResult::Closed;
+    }
+    // SAFETY: the lock is held.
+    let sg = unsafe { ch.recvq.dequeue() };
+    if !sg.is_null() {
+        // SAFETY: sg was just dequeued under the lock, ep owns a value.
+        unsafe { send(ch, sg, ep, || ch.lock.unlock()) };
+        return SendResult::Sent;
+    }
+    if ch.qcount_locked() < ch.dataqsiz {
+        // SAFETY: the lock is held and there is room.
+        unsafe { ch.buf_put(ep) };
+        ch.lock.unlock();
+        return SendResult::Sent;
+    }
+    if !block {
+        ch.lock.unlock();
+        return SendResult::WouldBlock;
+    }
+
+    // Park until a receiver takes the value, or close wakes us.
+    let mysg = acquire_sudog();
+    // SAFETY: mysg is ours; gp is the running goroutine; the lock is held
+    // while the sudog is published on the queue.
+    unsafe {
+        (*mysg).elem = ep;
+        (*mysg).waitlink = null_mut();
+        (*mysg).g = gp;
+        (*mysg).is_select = false;
+        (*mysg).c = c;
+        (*gp).waiting = mysg as *mut ();
+        (*gp).param = null_mut();
+        ch.sendq.enqueue(mysg);
+        goparkunlock(&ch.lock, WaitReason::ChanSend);
+
+        // Woken: by a receiver (success) or by close.
+        if mysg as *mut () != (*gp).waiting {
+            throw("G waiting list is corrupted");
+        }
+        (*gp).waiting = null_mut();
+        let closed = !(*mysg).success;
+        (*gp).param = null_mut();
+        (*mysg).c = null_mut();
+        (*mysg).elem = null_mut();
+        release_sudog(mysg);
+        if closed {
+            if !ch.is_closed() {
+                throw("chansend: spurious wakeup");
+            }
+            return SendResult::Closed;
+        }
+    }
+    SendResult::Sent
+}
+
+/// send: port of runtime.send (chan.go): completes a send to the receiver
+/// `sg` dequeued from `ch.recvq`. A receiver can only be parked when the
+/// buffer is empty, so the value goes straight into the receiver's slot
+/// (Go's `sendDirect`) and the ring positions do not move. `unlockf`
+/// releases the channel lock(s) before the receiver is readied.
+///
+/// # Safety
+/// The lock is held and `sg` was just dequeued from `ch.recvq`; `ep` owns a
+/// value, which is consumed.
+pub(crate) unsafe fn send(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl FnOnce()) {
+    // SAFETY: the caller's contract; sg and its goroutine are ours until
+    // goready.
+    unsafe {
+        if (*sg).elem.is_null() {
+            throw("chansend: receiver without a slot");
+        }
+        ch.typedmemmove((*sg).elem, ep);
+        (*sg).elem = null_mut();
+        let gp: *mut G = (*sg).g;
+        unlockf();
+        (*gp).param = sg as *mut ();
+        (*sg).success = true;
+        goready(gp);
+    }
+}
+
+/// chanrecv: port of runtime.chanrecv (chan.go). Receives from `c` into
+/// `ep`. Returns `(selected, received)`: with `block == false` and nothing
+/// available, `(false, false)`; a receive from a closed, drained channel
+/// gives `(true, false)` and leaves `ep` uninitialised; otherwise
+/// `(true, true)` and `ep` owns the value. A nil `c` blocks forever.
+///
+/// # Safety
+/// `c` is null or a live channel whose element type is that of `ep`, an
+/// uninitialised slot.
+pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) {
+    let gp = require_goroutine("channel receive");
+    crate::proc::preempt_check();
+    if c.is_null() {
+        if !block {
+            return (false, false);
+        }
+        // SAFETY: on a goroutine; nobody will ever wake it.
+        unsafe { gopark(None, null_mut(), WaitReason::ChanReceiveNilChan) };
+        throw("unreachable");
+    }
+    // SAFETY: the caller's handle keeps c alive.
+    let ch = unsafe { &*c };
+
+    // Fail fast without the lock. Observations in this order: empty, then
+    // closed. Once closed, a channel stays closed, and an empty closed
+    // channel stays empty; so "empty then not closed" means it was open and
+    // empty at the moment of the closed read: "would block" is right. If it
+    // was closed, look at emptiness again: still empty means closed and
+    // drained at that moment.
+    if !block && ch.empty() {
+        if !ch.is_closed() {
+            return (false, false);
+        }
+        if ch.empty() {
+            return (true, false);
+        }
+    }
+
+    ch.lock.lock();
+    if ch.closed_locked() {
+        if ch.qcount_locked() == 0 {
+            ch.lock.unlock();
+            return (true, false);
+        }
+        // Closed with values left: drain them first (below).
+    } else {
+        // SAFETY: the lock is held.
+        let sg = unsafe { ch.sendq.dequeue() };
+        if !sg.is_null() {
+            // SAFETY: sg was just dequeued; ep is an empty slot.
+            unsafe { recv(ch, sg, ep, || ch.lock.unlock()) };
+            return (true, true);
+        }
+    }
+    if ch.qcount_locked() > 0 {
+        // SAFETY: the lock is held and a value is buffered.
+        unsafe { ch.buf_take(ep) };
+        ch.lock.unlock();
+        return (true, true);
+    }
+    if !block {
+        ch.lock.unlock();
+        return (false, false);
+    }
+
+    // Park until a sender hands us a value, or close wakes us.
+    let mysg = acquire_sudog();
+    // SAFETY: as in chansend.
+    unsafe {
+        (*mysg).elem = ep;
+        (*mysg).waitlink = null_mut();
+        (*gp).waiting = mysg as *mut ();
+        (*mysg).g = gp;
+        (*mysg).is_select = false;
+        (*mysg).c = c;
+        (*gp).param = null_mut();
+        ch.recvq.enqueue(mysg);
+        goparkunlock(&ch.lock, WaitReason::ChanReceive);
+
+        if mysg as *mut () != (*gp).waiting {
+            throw("G waiting list is corrupted");
+        }
+        (*gp).waiting = null_mut();
+        let success = (*mysg).success;
+        (*gp).param = null_mut();
+        (*mysg).c = null_mut();
+        (*mysg).elem = null_mut();
+        release_sudog(mysg);
+        (true, success)
+    }
+}
+
+/// recv: port of runtime.recv (chan.go): completes a receive from the
+/// parked sender `sg`. Unbuffered: the value comes straight out of the
+/// sender's frame. Buffered (the buffer is then full): the receiver takes
+/// the oldest buffered value and the sender's value goes into the freed
+/// slot at the tail, keeping FIFO order.
+///
+/// # Safety
+/// The lock is held and `sg` was just dequeued from `ch.sendq`; `ep` is an
+/// uninitialised slot, which receives the value.
+pub(crate) unsafe fn recv(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl FnOnce()) {
+    // SAFETY: the caller's contract; sg and its goroutine are ours until
+    // goready.
+    unsafe {
+        if ch.dataqsiz == 0 {
+            // recvDirect: out of the sender's frame.
+            ch.typedmemmove(ep, (*sg).elem);
+        } else {
+            let rx = ch.recvx();
+            let qp = ch.chanbuf(*rx);
+            ch.typedmemmove(ep, qp);
+            ch.typedmemmove(qp, (*sg).elem);
+            *rx += 1;
+            if *rx == ch.dataqsiz {
+                *rx = 0;
+            }
+            *ch.sendx() = *rx;
+        }
+        (*sg).elem = null_mut();
+        let gp: *mut G = (*sg).g;
+        unlockf();
+        (*gp).param = sg as *mut ();
+        (*sg).success = true;
+        goready(gp);
+    }
+}
+
+/// closechan: port of runtime.closechan (chan.go). Marks `c` closed and
+/// wakes every parked receiver (which then reports "closed", its slot left
+/// empty) and every parked sender (which keeps its value and panics).
+/// Panics with Go's `close of nil channel` / `close of closed channel`.
+///
+/// # Safety
+/// `c` is null or a live channel.
+pub unsafe fn closechan(c: *mut HChan) {
+    if c.is_null() {
+        panic!("close of nil channel");
+    }
+    require_goroutine("close");
+    // SAFETY: the caller's handle keeps c alive.
+    let ch = unsafe { &*c };
+    ch.lock.lock();
+    if ch.closed_locked() {
+        ch.lock.unlock();
+        panic!("close of closed channel");
+    }
+    ch.closed.store(1, Ordering::Release);
+
+    let mut woken: Vec<*mut G> = Vec::new();
+    for q in [&ch.recvq, &ch.sendq] {
+        loop {
+            // SAFETY: the lock is held.
+            let sg = unsafe { q.dequeue() };
+            if sg.is_null() {
+                break;
+            }
+            // SAFETY: dequeued under the lock: ours until its G is readied.
+            unsafe {
+                (*sg).elem = null_mut();
+                let gp = (*sg).g;
+                (*gp).param = sg as *mut ();
+                (*sg).success = false;
+                woken.push(gp);
+            }
+        }
+    }
+    ch.lock.unlock();
+    // Go pushes the Gs on a list and pops them: the last one found runs
+    // first.
+    for gp in woken.into_iter().rev() {
+        // SAFETY: each G was parked on c and we took its sudog off the
+        // queue, which makes us its one waker.
+        unsafe { goready(gp) };
+    }
+}
+
+/// chanlen: port of runtime.chanlen (chan.go).
+///
+/// # Safety
+/// `c` is null or a live channel.
+pub unsafe fn chanlen(c: *mut HChan) -> usize {
+    if c.is_null() {
+        return 0;
+    }
+    // SAFETY: the caller's handle keeps c alive.
+    unsafe { (*c).qcount.load(Ordering::Relaxed) }
+}
+
+/// chancap: port of runtime.chancap (chan.go).
+///
+/// # Safety
+/// `c` is null or a live channel.
+pub unsafe fn chancap(c: *mut HChan) -> usize {
+    if c.is_null() {
+        return 0;
+    }
+    // SAFETY: the caller's handle keeps c alive.
+    unsafe { (*c).dataqsiz }
+}
+
+/// Whether `c` is closed (for `gort::Chan::is_closed`, which Go lacks; a
+/// racy snapshot like `len`).
+///
+/// # Safety
+/// `c` is null or a live channel.
+pub unsafe fn chanclosed(c: *mut HChan) -> bool {
+    // SAFETY: the caller's handle keeps c alive.
+    !c.is_null() && unsafe { (*c).is_closed() }
+}
