@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/install-go.sh >/dev/null
 cargo test --workspace
 cargo test --release -p runtime-p --test mn -- --ignored
+cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
 # loom models of the run-queue handshakes (own target dir: other cfg).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq
