@@ -249,6 +249,7 @@ impl HChan {
     /// makechan: port of runtime.makechan (chan.go): a channel of `T` with
     /// room for `size` values, with a reference count of one. Panics with
     /// Go's `makechan: size out of range` when the buffer cannot exist.
+    #[track_caller]
     pub fn new<T>(size: usize) -> *mut HChan {
         let elem = elem_type::<T>();
         let mem = match elem.size.checked_mul(size) {
@@ -684,6 +685,7 @@ pub(crate) unsafe fn recv(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
 ///
 /// # Safety
 /// `c` is null or a live channel.
+#[track_caller]
 pub unsafe fn closechan(c: *mut HChan) {
     if c.is_null() {
         panic!("close of nil channel");

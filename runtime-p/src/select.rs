@@ -130,6 +130,7 @@ enum Ready {
 /// receive case's `elem` is an uninitialised slot of it. The completed
 /// case's slot changes state (a send's is consumed; a receive's is filled
 /// iff the second result is true); no other slot is touched.
+#[track_caller]
 pub unsafe fn selectgo(
     scases: &mut [Scase],
     pollorder: &mut [u16],

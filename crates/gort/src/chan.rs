@@ -69,6 +69,7 @@ impl<T> Chan<T> {
     /// # Panics
     /// With Go's `makechan: size out of range` when `cap` values of `T`
     /// cannot be allocated.
+    #[track_caller]
     pub fn new(cap: usize) -> Chan<T> {
         Chan {
             c: HChan::new::<T>(cap),
@@ -96,6 +97,7 @@ impl<T> Chan<T> {
     /// # Panics
     /// `send on closed channel` if the channel is closed (also when it is
     /// closed while the sender waits); the value is dropped.
+    #[track_caller]
     pub fn send(&self, v: T) {
         let mut slot = ManuallyDrop::new(v);
         // SAFETY: self.c is null or a live channel of T (we hold a handle);
@@ -146,6 +148,7 @@ impl<T> Chan<T> {
     ///
     /// # Panics
     /// `close of closed channel`, or `close of nil channel`.
+    #[track_caller]
     pub fn close(&self) {
         // SAFETY: null or a live channel we hold a handle to.
         unsafe { closechan(self.c) }
@@ -282,6 +285,7 @@ pub struct RecvChan<T>(Chan<T>);
 
 impl<T> SendChan<T> {
     /// See [`Chan::send`].
+    #[track_caller]
     pub fn send(&self, v: T) {
         self.0.send(v)
     }
@@ -290,6 +294,7 @@ impl<T> SendChan<T> {
         self.0.try_send(v)
     }
     /// See [`Chan::close`] (Go allows closing a send-only channel).
+    #[track_caller]
     pub fn close(&self) {
         self.0.close()
     }

@@ -130,6 +130,7 @@ pub struct Case<'a> {
 /// # Panics
 /// `send on closed channel` when the chosen send case's channel is closed;
 /// the values stay in their slots and are dropped as the panic unwinds.
+#[track_caller]
 pub fn select<const N: usize>(cases: [Case<'_>; N], block: bool) -> Option<usize> {
     let nsends = cases.iter().take_while(|c| c.send).count();
     assert!(
