@@ -144,21 +144,30 @@ impl RawMutex {
     /// lock2: port of runtime.lock2 (lock_spinbit.go).
     #[inline]
     pub fn lock(&self) {
-        let mp = getm();
-        if !mp.is_null() {
-            // SAFETY: `locks` is owned by the running M.
-            unsafe {
-                if (*mp).locks < 0 {
-                    throw("runtime·lock: lock count");
+        // Go counts held runtime locks in `m.locks` (which also keeps the
+        // scheduler from preempting the holder). gort never preempts a
+        // holder — preemption is cooperative — so the count only feeds
+        // sanity checks ("schedule: holding locks"), and only debug builds
+        // keep it, as Go keeps its lock ranking to debug builds: it costs
+        // a read of the g slot per lock and unlock.
+        #[cfg(debug_assertions)]
+        {
+            let mp = getm();
+            if !mp.is_null() {
+                // SAFETY: `locks` is owned by the running M.
+                unsafe {
+                    if (*mp).locks < 0 {
+                        throw("runtime·lock: lock count");
+                    }
+                    (*mp).locks += MUTEX_M_LOCKS_DELTA;
                 }
-                (*mp).locks += MUTEX_M_LOCKS_DELTA;
             }
         }
         let v = self.key.fetch_or(MUTEX_LOCKED, Ordering::Acquire);
         if v & MUTEX_LOCKED == 0 {
             return;
         }
-        self.lock_slow(mp);
+        self.lock_slow(getm());
     }
 
     #[cold]
@@ -282,7 +291,9 @@ impl RawMutex {
         if prev & MUTEX_SLEEPING != 0 {
             self.unlock2_wake();
         }
+        #[cfg(debug_assertions)]
         let mp = getm();
+        #[cfg(debug_assertions)]
         if !mp.is_null() {
             // SAFETY: `locks` is owned by the running M.
             unsafe {

@@ -43,7 +43,7 @@ use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
-use crate::proc::{gopark, goparkunlock, goready, require_goroutine};
+use crate::proc::{enter_runtime, gopark, goparkunlock, goready, require_goroutine};
 use crate::sudog::{Sudog, acquire_sudog, release_sudog};
 
 /// What the channel knows about its element type (Go's `elemtype` and
@@ -445,8 +445,7 @@ impl HChan {
 /// owns a value. After `Sent` the slot is uninitialised; otherwise it still
 /// owns its value.
 pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
-    let gp = require_goroutine("channel send");
-    crate::proc::preempt_check();
+    let gp = enter_runtime("channel send");
     if c.is_null() {
         if !block {
             return SendResult::WouldBlock;
@@ -560,8 +559,7 @@ pub(crate) unsafe fn send(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
 /// `c` is null or a live channel whose element type is that of `ep`, an
 /// uninitialised slot.
 pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) {
-    let gp = require_goroutine("channel receive");
-    crate::proc::preempt_check();
+    let gp = enter_runtime("channel receive");
     if c.is_null() {
         if !block {
             return (false, false);

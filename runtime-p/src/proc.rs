@@ -97,13 +97,38 @@ pub fn require_goroutine(what: &str) -> *mut G {
 #[inline]
 pub fn preempt_check() {
     let gp = getg();
-    // SAFETY: a user G's preempt flag is atomic.
-    if is_user_g(gp) && unsafe { (*gp).preempt.swap(false, Ordering::AcqRel) } {
+    // SAFETY: a user G's preempt flag is atomic. A plain load first keeps
+    // the common case free of a read-modify-write.
+    let requested = is_user_g(gp)
+        && unsafe {
+            (*gp).preempt.load(Ordering::Relaxed) && (*gp).preempt.swap(false, Ordering::AcqRel)
+        };
+    if requested {
         // SAFETY: gp is the running goroutine.
         if unsafe { readgstatus(gp) } == _Grunning {
             gosched();
         }
     }
+}
+
+/// The common entry of runtime calls made by user code: the running
+/// goroutine, after the checks of [`require_goroutine`] and a preemption
+/// point ([`preempt_check`]), with a single read of the g slot on the fast
+/// path.
+#[track_caller]
+#[inline]
+pub fn enter_runtime(what: &str) -> *mut G {
+    let gp = getg();
+    // SAFETY: a user G is live; its status and preempt flag are atomic.
+    let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
+    if !ok {
+        return require_goroutine(what);
+    }
+    // SAFETY: as above.
+    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
+        preempt_check();
+    }
+    gp
 }
 
 /// newproc: port of runtime.newproc (proc.go). Creates a goroutine running

@@ -33,7 +33,7 @@ use runtime_g::{G, WaitReason, throw};
 use runtime_m::cheaprandn;
 
 use crate::chan::{HChan, recv, send};
-use crate::proc::{gopark, require_goroutine};
+use crate::proc::{enter_runtime, gopark};
 use crate::sudog::{Sudog, acquire_sudog, release_sudog};
 
 /// One case of a select: port of `scase` (select.go). `elem` is the value
@@ -138,8 +138,7 @@ pub unsafe fn selectgo(
     nsends: usize,
     block: bool,
 ) -> (isize, bool) {
-    let gp = require_goroutine("select");
-    crate::proc::preempt_check();
+    let gp = enter_runtime("select");
     let ncases = scases.len();
     if ncases > u16::MAX as usize || pollorder.len() < ncases || lockorder.len() < ncases {
         throw("selectgo: bad case arrays");

@@ -19,6 +19,12 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("spawn_chain", "ns/goroutine", 1_000_000, 100_000),
     ("gosched", "ns/yield", 1_000_000, 100_000),
     ("skynet", "ns/leaf", 1_000_000, 100_000),
+    ("chan_sync", "ns/op", 1_000_000, 100_000),
+    ("chan_prodcons0", "ns/op", 1_000_000, 100_000),
+    ("chan_prodcons10", "ns/op", 1_000_000, 100_000),
+    ("chan_prodcons100", "ns/op", 1_000_000, 100_000),
+    ("select_uncontended", "ns/op", 1_000_000, 100_000),
+    ("chan_uncontended", "ns/op", 100_000, 10_000),
     ("parked_rss_100k", "KiB/goroutine", 100_000, 10_000),
     ("parked_rss_1m", "KiB/goroutine", 1_000_000, 100_000),
 ];
@@ -108,6 +114,125 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 let sum = gort::spawn(move || skynet(0, n as u64, 10)).join().unwrap();
                 assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
                 per_op(start, n)
+            }
+            "chan_sync" => {
+                // Go's benchmarkChanSync(b, 0): two goroutines pass the
+                // turn through an unbuffered channel, 1000 calls per batch.
+                const CALLS: usize = 1000;
+                let batches = (n / CALLS / 2 * 2) as i64;
+                let left = Arc::new(std::sync::atomic::AtomicI64::new(batches));
+                let c: gort::Chan<bool> = gort::Chan::new(2);
+                let myc: gort::Chan<i32> = gort::Chan::new(0);
+                let start = Instant::now();
+                for _ in 0..2 {
+                    let (left, c, myc) = (left.clone(), c.clone(), myc.clone());
+                    gort::go(move || {
+                        loop {
+                            let i = left.fetch_sub(1, Ordering::Relaxed) - 1;
+                            if i < 0 {
+                                break;
+                            }
+                            for _ in 0..CALLS {
+                                if i % 2 == 0 {
+                                    myc.recv();
+                                    myc.send(0);
+                                } else {
+                                    myc.send(0);
+                                    myc.recv();
+                                }
+                            }
+                        }
+                        c.send(true);
+                    });
+                }
+                c.recv();
+                c.recv();
+                per_op(start, batches as usize * CALLS)
+            }
+            w if w.starts_with("chan_prodcons") => {
+                // Go's benchmarkChanProdCons(b, size, 0): GOMAXPROCS
+                // producers and consumers on one channel; 0 ends a consumer.
+                const CALLS: usize = 1000;
+                let size: usize = w["chan_prodcons".len()..].parse().unwrap();
+                let batches = (n / CALLS) as i64;
+                let left = Arc::new(std::sync::atomic::AtomicI64::new(batches));
+                let c: gort::Chan<bool> = gort::Chan::new(2 * procs);
+                let myc: gort::Chan<i32> = gort::Chan::new(size);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let (left, c1, myc1) = (left.clone(), c.clone(), myc.clone());
+                    gort::go(move || {
+                        while left.fetch_sub(1, Ordering::Relaxed) > 0 {
+                            for _ in 0..CALLS {
+                                myc1.send(1);
+                            }
+                        }
+                        myc1.send(0);
+                        c1.send(false);
+                    });
+                    let (c2, myc2) = (c.clone(), myc.clone());
+                    gort::go(move || {
+                        while myc2.recv() != Some(0) {}
+                        c2.send(false);
+                    });
+                }
+                for _ in 0..2 * procs {
+                    c.recv();
+                }
+                per_op(start, batches as usize * CALLS)
+            }
+            "select_uncontended" => {
+                // Go's BenchmarkSelectUncontended under RunParallel: one
+                // goroutine per P, each with its own two channels.
+                let per = n / procs;
+                let c: gort::Chan<bool> = gort::Chan::new(procs);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let c = c.clone();
+                    gort::go(move || {
+                        let myc1: gort::Chan<i32> = gort::Chan::new(1);
+                        let myc2: gort::Chan<i32> = gort::Chan::new(1);
+                        myc1.send(0);
+                        for _ in 0..per {
+                            gort::select! {
+                                recv(myc1) -> _v => myc2.send(0),
+                                recv(myc2) -> _v => myc1.send(0),
+                            }
+                        }
+                        c.send(true);
+                    });
+                }
+                for _ in 0..procs {
+                    c.recv();
+                }
+                per_op(start, per * procs)
+            }
+            "chan_uncontended" => {
+                // Go's BenchmarkChanUncontended under RunParallel: 100 sends
+                // then 100 receives on a goroutine's own buffered channel.
+                const C: usize = 100;
+                let per = n / procs;
+                let c: gort::Chan<bool> = gort::Chan::new(procs);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let c = c.clone();
+                    gort::go(move || {
+                        let myc: gort::Chan<i32> = gort::Chan::new(C);
+                        for _ in 0..per {
+                            for _ in 0..C {
+                                myc.send(0);
+                            }
+                            for _ in 0..C {
+                                myc.recv();
+                            }
+                        }
+                        c.send(true);
+                    });
+                }
+                for _ in 0..procs {
+                    c.recv();
+                }
+                per_op(start, per * procs)
             }
             w if w.starts_with("parked_rss") => {
                 // gort gives a goroutine its stack when it first runs, so

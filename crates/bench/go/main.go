@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,6 +95,118 @@ func main() {
 			panic(fmt.Sprint("skynet: bad sum ", sum))
 		}
 		perOp(time.Since(start), n)
+	case "chan_sync":
+		// benchmarkChanSync(b, 0) from runtime/chan_test.go.
+		const calls = 1000
+		batches := int32(n / calls / 2 * 2)
+		left := batches
+		c := make(chan bool, 2)
+		myc := make(chan int)
+		start := time.Now()
+		for p := 0; p < 2; p++ {
+			go func() {
+				for {
+					i := atomic.AddInt32(&left, -1)
+					if i < 0 {
+						break
+					}
+					for g := 0; g < calls; g++ {
+						if i%2 == 0 {
+							<-myc
+							myc <- 0
+						} else {
+							myc <- 0
+							<-myc
+						}
+					}
+				}
+				c <- true
+			}()
+		}
+		<-c
+		<-c
+		perOp(time.Since(start), int(batches)*calls)
+	case "chan_prodcons0", "chan_prodcons10", "chan_prodcons100":
+		// benchmarkChanProdCons(b, size, 0) from runtime/chan_test.go.
+		const calls = 1000
+		size, _ := strconv.Atoi(strings.TrimPrefix(w, "chan_prodcons"))
+		procs := runtime.GOMAXPROCS(-1)
+		batches := int32(n / calls)
+		left := batches
+		c := make(chan bool, 2*procs)
+		myc := make(chan int, size)
+		start := time.Now()
+		for p := 0; p < procs; p++ {
+			go func() {
+				for atomic.AddInt32(&left, -1) >= 0 {
+					for g := 0; g < calls; g++ {
+						myc <- 1
+					}
+				}
+				myc <- 0
+				c <- false
+			}()
+			go func() {
+				for <-myc != 0 {
+				}
+				c <- false
+			}()
+		}
+		for p := 0; p < 2*procs; p++ {
+			<-c
+		}
+		perOp(time.Since(start), int(batches)*calls)
+	case "select_uncontended":
+		// BenchmarkSelectUncontended: RunParallel, one goroutine per P.
+		procs := runtime.GOMAXPROCS(-1)
+		per := n / procs
+		c := make(chan bool, procs)
+		start := time.Now()
+		for p := 0; p < procs; p++ {
+			go func() {
+				myc1 := make(chan int, 1)
+				myc2 := make(chan int, 1)
+				myc1 <- 0
+				for i := 0; i < per; i++ {
+					select {
+					case <-myc1:
+						myc2 <- 0
+					case <-myc2:
+						myc1 <- 0
+					}
+				}
+				c <- true
+			}()
+		}
+		for p := 0; p < procs; p++ {
+			<-c
+		}
+		perOp(time.Since(start), per*procs)
+	case "chan_uncontended":
+		// BenchmarkChanUncontended: RunParallel, C = 100.
+		const C = 100
+		procs := runtime.GOMAXPROCS(-1)
+		per := n / procs
+		c := make(chan bool, procs)
+		start := time.Now()
+		for p := 0; p < procs; p++ {
+			go func() {
+				myc := make(chan int, C)
+				for i := 0; i < per; i++ {
+					for j := 0; j < C; j++ {
+						myc <- 0
+					}
+					for j := 0; j < C; j++ {
+						<-myc
+					}
+				}
+				c <- true
+			}()
+		}
+		for p := 0; p < procs; p++ {
+			<-c
+		}
+		perOp(time.Since(start), per*procs)
 	case "parked_rss":
 		before := rssBytes()
 		c := make(chan int)
