@@ -42,6 +42,7 @@ pub mod proc;
 pub mod procresize;
 pub mod sched;
 pub mod select;
+pub mod sema;
 pub mod sudog;
 pub mod syscall;
 pub mod sysmon;

@@ -458,6 +458,13 @@ fn find_runnable() -> (*mut G, bool) {
         }
         // Nothing to do: give up the P.
         let mut l = s.lock.lock();
+        // A stop-the-world that began since the check at the top has
+        // already collected the idle Ps: this one must stop through
+        // gcstopm, not go idle behind its back (Go rechecks here too).
+        if s.gcwaiting.load(Ordering::Acquire) {
+            drop(l);
+            continue 'top;
+        }
         if !l.runq.empty() {
             // SAFETY: owner of pp.
             let gp = unsafe { take_global_batch(s, &mut l, pp) };
@@ -675,6 +682,32 @@ pub fn gosched() {
     require_goroutine("gosched");
     // SAFETY: on a user goroutine.
     unsafe { mcall(gosched_m) };
+}
+
+/// goyield: port of runtime.goyield (proc.go): like [`gosched`], but the
+/// goroutine goes to the back of the *local* run queue, not the global one
+/// (used after a semaphore hand-off, so that the woken waiter in `runnext`
+/// runs first and the yielder soon after, on the same P).
+pub fn goyield() {
+    require_goroutine("goyield");
+    // SAFETY: on a user goroutine.
+    unsafe { mcall(goyield_m) };
+}
+
+/// goyield_m: port of runtime.goyield_m (proc.go), on g0.
+unsafe extern "C" fn goyield_m(gp: *mut G) -> ! {
+    // SAFETY: gp just left the CPU through mcall on this M, which holds a P.
+    unsafe {
+        casgstatus(gp, _Grunning, _Grunnable);
+        dropg();
+        runqput(curp(), gp, false);
+    }
+    schedule()
+}
+
+/// Whether the thread is running a g0 (or no goroutine at all).
+pub fn on_g0() -> bool {
+    !is_user_g(getg())
 }
 
 /// gosched_m / goschedImpl: port of runtime.gosched_m (proc.go), on g0.

@@ -43,6 +43,8 @@ pub struct Sudog {
     pub prev: *mut Sudog,
     /// The value slot: for a send, where the value to send is; for a
     /// receive, where the received value goes. May point into `g`'s stack.
+    /// For a semaphore waiter, the semaphore's address (the treap key); for
+    /// a notify-list waiter, the list.
     pub elem: *mut u8,
     /// Semaphore: ticket handed over with the semaphore (`ticket`).
     pub ticket: u32,
@@ -62,8 +64,6 @@ pub struct Sudog {
     pub waitlink: *mut Sudog,
     /// The channel waited on (`*mut HChan`).
     pub c: *mut crate::chan::HChan,
-    /// Semaphore: the address waited on.
-    pub addr: usize,
 }
 
 impl Sudog {
@@ -81,7 +81,6 @@ impl Sudog {
             waittail: null_mut(),
             waitlink: null_mut(),
             c: null_mut(),
-            addr: 0,
         }
     }
 }
@@ -180,7 +179,6 @@ pub unsafe fn release_sudog(sg: *mut Sudog) {
         (*sg).waittail = null_mut();
         (*sg).ticket = 0;
         (*sg).waiters = 0;
-        (*sg).addr = 0;
         (*sg).success = false;
     }
     debug_assert!(!getm().is_null());

@@ -82,6 +82,7 @@ pub mod chan;
 mod local;
 mod select;
 mod spawn;
+pub mod sync;
 pub mod syscall;
 
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};

@@ -1,0 +1,775 @@
+//! Port of go1.27 `sync/mutex_test.go`, `rwmutex_test.go`,
+//! `waitgroup_test.go`, `once_test.go` and `cond_test.go`.
+//!
+//! Go's shared variables guarded by a `sync.Mutex` become the data of a
+//! `gort::sync::Mutex<T>`; `time.Sleep` is the blocking stand-in until
+//! gort's timers land (issue 5); tests that Go runs as child processes
+//! (TestMutexMisuse, TestIssue76126) re-run this binary the same way.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gort::sync::{Cond, Locker, Mutex, Once, RawMutex, RawRwMutex, WaitGroup};
+use gort::{Chan, select};
+
+fn sleep(d: Duration) {
+    gort::syscall::blocking(|| std::thread::sleep(d));
+}
+
+const CASE_VAR: &str = "GORT_SYNC_CHILD";
+
+/// Runs `case` in a child process (this binary, `child_entry` below);
+/// returns (combined output, exit status).
+fn child(case: &str) -> (String, Option<i32>) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_entry",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CASE_VAR, case)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("spawn child");
+    (
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        out.status.code(),
+    )
+}
+
+/// The child side: runs the case named by the environment on a fresh
+/// runtime and reports "test completed" if it survives (Go's TESTMISUSE).
+#[test]
+#[ignore = "run by the misuse tests as a child process"]
+fn child_entry() {
+    let case = std::env::var(CASE_VAR).expect("child_entry runs only as a child");
+    // SAFETY: the cases hold no thread-local references across parks.
+    unsafe {
+        gort::Builder::new().block_on(move || {
+            let _ = std::panic::catch_unwind(|| match case.as_str() {
+                "Mutex.Unlock" => RawMutex::new().unlock(),
+                "Mutex.Unlock2" => {
+                    let mu = RawMutex::new();
+                    mu.lock();
+                    mu.unlock();
+                    mu.unlock();
+                }
+                "RWMutex.Unlock" => RawRwMutex::new().unlock(),
+                "RWMutex.Unlock2" => {
+                    let mu = RawRwMutex::new();
+                    mu.rlock();
+                    mu.unlock();
+                }
+                "RWMutex.Unlock3" => {
+                    let mu = RawRwMutex::new();
+                    mu.lock();
+                    mu.unlock();
+                    mu.unlock();
+                }
+                "RWMutex.RUnlock" => RawRwMutex::new().runlock(),
+                "RWMutex.RUnlock2" => {
+                    let mu = RawRwMutex::new();
+                    mu.lock();
+                    mu.runlock();
+                }
+                "RWMutex.RUnlock3" => {
+                    let mu = RawRwMutex::new();
+                    mu.rlock();
+                    mu.runlock();
+                    mu.runlock();
+                }
+                "Issue76126" => {
+                    let wg = Arc::new(WaitGroup::new());
+                    wg.go(|| panic!("test"));
+                    wg.wait(); // the process must end here
+                    panic!("Wait returned");
+                }
+                other => println!("unknown test {other}"),
+            });
+        })
+    };
+    println!("test completed");
+}
+
+fn hammer_semaphore(s: Arc<std::sync::atomic::AtomicU32>, loops: usize, cdone: Chan<bool>) {
+    for _ in 0..loops {
+        runtime_p::sema::semacquire(&s);
+        runtime_p::sema::semrelease1(&s, false);
+    }
+    cdone.send(true);
+}
+
+// go-test: TestSemaphore (mutex_test.go)
+#[gort::test]
+unsafe fn test_semaphore() {
+    let s = Arc::new(std::sync::atomic::AtomicU32::new(1));
+    let c: Chan<bool> = Chan::new(0);
+    for _ in 0..10 {
+        let (s, c) = (s.clone(), c.clone());
+        gort::go(move || hammer_semaphore(s, 1000, c));
+    }
+    for _ in 0..10 {
+        c.recv();
+    }
+}
+
+fn hammer_mutex(m: Arc<RawMutex>, loops: usize, cdone: Chan<bool>) {
+    for i in 0..loops {
+        if i % 3 == 0 {
+            if m.try_lock() {
+                m.unlock();
+            }
+            continue;
+        }
+        m.lock();
+        m.unlock();
+    }
+    cdone.send(true);
+}
+
+// go-test: TestMutex (mutex_test.go)
+// SetMutexProfileFraction dropped (no profiler).
+#[gort::test]
+unsafe fn test_mutex() {
+    let m = Arc::new(RawMutex::new());
+    m.lock();
+    assert!(!m.try_lock(), "TryLock succeeded with mutex locked");
+    m.unlock();
+    assert!(m.try_lock(), "TryLock failed with mutex unlocked");
+    m.unlock();
+    let c: Chan<bool> = Chan::new(0);
+    for _ in 0..10 {
+        let (m, c) = (m.clone(), c.clone());
+        gort::go(move || hammer_mutex(m, 1000, c));
+    }
+    for _ in 0..10 {
+        c.recv();
+    }
+}
+
+// go-test: TestMutexMisuse (mutex_test.go)
+#[test]
+fn test_mutex_misuse() {
+    for name in [
+        "Mutex.Unlock",
+        "Mutex.Unlock2",
+        "RWMutex.Unlock",
+        "RWMutex.Unlock2",
+        "RWMutex.Unlock3",
+        "RWMutex.RUnlock",
+        "RWMutex.RUnlock2",
+        "RWMutex.RUnlock3",
+    ] {
+        let (out, code) = child(name);
+        assert!(
+            code != Some(0) && out.contains("unlocked"),
+            "{name}: did not find failure with message about unlocked lock: {code:?}\n{out}"
+        );
+        assert!(out.contains("fatal error: sync: "), "{name}: {out}");
+    }
+}
+
+// go-test: TestMutexFairness (mutex_test.go)
+// time.Sleep(100µs) → the blocking stand-in; time.After(10s) → a deadline
+// checked by the waiting loop.
+#[gort::test]
+unsafe fn test_mutex_fairness() {
+    let mu = Arc::new(RawMutex::new());
+    let stop: Chan<bool> = Chan::new(0);
+    {
+        let (mu, stop) = (mu.clone(), stop.clone());
+        gort::go(move || {
+            loop {
+                mu.lock();
+                sleep(Duration::from_micros(100));
+                mu.unlock();
+                select! {
+                    recv(stop) -> _v => return,
+                    default => {}
+                }
+            }
+        });
+    }
+    let done: Chan<bool> = Chan::new(1);
+    {
+        let (mu, done) = (mu.clone(), done.clone());
+        gort::go(move || {
+            for _ in 0..10 {
+                sleep(Duration::from_micros(100));
+                mu.lock();
+                mu.unlock();
+            }
+            done.send(true);
+        });
+    }
+    let start = Instant::now();
+    loop {
+        if done.try_recv().is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "can't acquire Mutex in 10 seconds"
+        );
+        sleep(Duration::from_millis(1));
+    }
+    stop.close();
+}
+
+fn parallel_reader(
+    m: Arc<RawRwMutex>,
+    clocked: Chan<bool>,
+    cunlock: Chan<bool>,
+    cdone: Chan<bool>,
+) {
+    m.rlock();
+    clocked.send(true);
+    cunlock.recv();
+    m.runlock();
+    cdone.send(true);
+}
+
+fn do_test_parallel_readers(num_readers: usize, gomaxprocs: usize) {
+    gort::gomaxprocs(gomaxprocs);
+    let m = Arc::new(RawRwMutex::new());
+    let clocked: Chan<bool> = Chan::new(0);
+    let cunlock: Chan<bool> = Chan::new(0);
+    let cdone: Chan<bool> = Chan::new(0);
+    for _ in 0..num_readers {
+        let (m, a, b, c) = (m.clone(), clocked.clone(), cunlock.clone(), cdone.clone());
+        gort::go(move || parallel_reader(m, a, b, c));
+    }
+    // All the read locks are held at once.
+    for _ in 0..num_readers {
+        clocked.recv();
+    }
+    for _ in 0..num_readers {
+        cunlock.send(true);
+    }
+    for _ in 0..num_readers {
+        cdone.recv();
+    }
+}
+
+// go-test: TestParallelReaders (rwmutex_test.go)
+#[gort::test]
+unsafe fn test_parallel_readers() {
+    let prev = gort::gomaxprocs(0);
+    do_test_parallel_readers(1, 4);
+    do_test_parallel_readers(3, 4);
+    do_test_parallel_readers(4, 2);
+    gort::gomaxprocs(prev);
+}
+
+fn reader(rwm: Arc<RawRwMutex>, iters: usize, activity: Arc<AtomicI32>, cdone: Chan<bool>) {
+    for _ in 0..iters {
+        rwm.rlock();
+        let n = activity.fetch_add(1, Ordering::SeqCst) + 1;
+        if !(1..10000).contains(&n) {
+            rwm.runlock();
+            panic!("wlock({n})");
+        }
+        for i in 0..100 {
+            std::hint::black_box(i);
+        }
+        activity.fetch_sub(1, Ordering::SeqCst);
+        rwm.runlock();
+    }
+    cdone.send(true);
+}
+
+fn writer(rwm: Arc<RawRwMutex>, iters: usize, activity: Arc<AtomicI32>, cdone: Chan<bool>) {
+    for _ in 0..iters {
+        rwm.lock();
+        let n = activity.fetch_add(10000, Ordering::SeqCst) + 10000;
+        if n != 10000 {
+            rwm.unlock();
+            panic!("wlock({n})");
+        }
+        for i in 0..100 {
+            std::hint::black_box(i);
+        }
+        activity.fetch_sub(10000, Ordering::SeqCst);
+        rwm.unlock();
+    }
+    cdone.send(true);
+}
+
+fn hammer_rwmutex(gomaxprocs: usize, num_readers: usize, iters: usize) {
+    gort::gomaxprocs(gomaxprocs);
+    // Active readers + 10000 × active writers.
+    let activity = Arc::new(AtomicI32::new(0));
+    let rwm = Arc::new(RawRwMutex::new());
+    let cdone: Chan<bool> = Chan::new(0);
+    let w = |rwm: &Arc<RawRwMutex>, a: &Arc<AtomicI32>, c: &Chan<bool>| {
+        let (rwm, a, c) = (rwm.clone(), a.clone(), c.clone());
+        gort::go(move || writer(rwm, iters, a, c));
+    };
+    let r = |rwm: &Arc<RawRwMutex>, a: &Arc<AtomicI32>, c: &Chan<bool>| {
+        let (rwm, a, c) = (rwm.clone(), a.clone(), c.clone());
+        gort::go(move || reader(rwm, iters, a, c));
+    };
+    w(&rwm, &activity, &cdone);
+    let mut i = 0;
+    while i < num_readers / 2 {
+        r(&rwm, &activity, &cdone);
+        i += 1;
+    }
+    w(&rwm, &activity, &cdone);
+    while i < num_readers {
+        r(&rwm, &activity, &cdone);
+        i += 1;
+    }
+    for _ in 0..2 + num_readers {
+        cdone.recv();
+    }
+}
+
+// go-test: TestRWMutex (rwmutex_test.go)
+#[gort::test]
+unsafe fn test_rwmutex() {
+    let m = RawRwMutex::new();
+    m.lock();
+    assert!(!m.try_lock(), "TryLock succeeded with mutex locked");
+    assert!(!m.try_rlock(), "TryRLock succeeded with mutex locked");
+    m.unlock();
+    assert!(m.try_lock(), "TryLock failed with mutex unlocked");
+    m.unlock();
+    assert!(m.try_rlock(), "TryRLock failed with mutex unlocked");
+    assert!(m.try_rlock(), "TryRLock failed with mutex rlocked");
+    assert!(!m.try_lock(), "TryLock succeeded with mutex rlocked");
+    m.runlock();
+    m.runlock();
+
+    let prev = gort::gomaxprocs(0);
+    let n = 1000;
+    for (p, r) in [
+        (1, 1),
+        (1, 3),
+        (1, 10),
+        (4, 1),
+        (4, 3),
+        (4, 10),
+        (10, 1),
+        (10, 3),
+        (10, 10),
+        (10, 5),
+    ] {
+        hammer_rwmutex(p, r, n);
+    }
+    gort::gomaxprocs(prev);
+}
+
+// go-test: TestRLocker (rwmutex_test.go)
+#[gort::test]
+unsafe fn test_rlocker() {
+    let wl = Arc::new(RawRwMutex::new());
+    let wlocked: Chan<bool> = Chan::new(1);
+    let rlocked: Chan<bool> = Chan::new(1);
+    let n = 10;
+    {
+        let (wl, wlocked, rlocked) = (wl.clone(), wlocked.clone(), rlocked.clone());
+        gort::go(move || {
+            let rl = wl.rlocker();
+            for _ in 0..n {
+                rl.lock();
+                rl.lock();
+                rlocked.send(true);
+                wl.lock();
+                wlocked.send(true);
+            }
+        });
+    }
+    let rl = wl.rlocker();
+    for _ in 0..n {
+        rlocked.recv();
+        rl.unlock();
+        select! {
+            recv(wlocked) -> _v => panic!("RLocker() didn't read-lock it"),
+            default => {}
+        }
+        rl.unlock();
+        wlocked.recv();
+        select! {
+            recv(rlocked) -> _v => panic!("RLocker() didn't respect the write lock"),
+            default => {}
+        }
+        wl.unlock();
+    }
+}
+
+fn test_wait_group_body(wg1: &Arc<WaitGroup>, wg2: &Arc<WaitGroup>) {
+    let n = 16;
+    wg1.add(n);
+    wg2.add(n);
+    let exited: Chan<bool> = Chan::new(n as usize);
+    for _ in 0..n {
+        let (wg1, wg2, exited) = (wg1.clone(), wg2.clone(), exited.clone());
+        gort::go(move || {
+            wg1.done();
+            wg2.wait();
+            exited.send(true);
+        });
+    }
+    wg1.wait();
+    for _ in 0..n {
+        select! {
+            recv(exited) -> _v => panic!("WaitGroup released group too soon"),
+            default => {}
+        }
+        wg2.done();
+    }
+    for _ in 0..n {
+        exited.recv(); // blocks if the barrier fails to release someone
+    }
+}
+
+// go-test: TestWaitGroup (waitgroup_test.go)
+#[gort::test]
+unsafe fn test_wait_group() {
+    let wg1 = Arc::new(WaitGroup::new());
+    let wg2 = Arc::new(WaitGroup::new());
+    // The same groups, reused: the barrier must reset properly.
+    for _ in 0..8 {
+        test_wait_group_body(&wg1, &wg2);
+    }
+}
+
+// go-test: TestWaitGroupMisuse (waitgroup_test.go)
+#[gort::test]
+unsafe fn test_wait_group_misuse() {
+    let r = std::panic::catch_unwind(|| {
+        let wg = WaitGroup::new();
+        wg.add(1);
+        wg.done();
+        wg.done();
+    });
+    let p = r.expect_err("Should panic");
+    assert_eq!(
+        p.downcast_ref::<&str>().copied(),
+        Some("sync: negative WaitGroup counter"),
+        "Unexpected panic"
+    );
+}
+
+// go-test: TestWaitGroupRace (waitgroup_test.go)
+#[gort::test]
+unsafe fn test_wait_group_race() {
+    for _ in 0..1000 {
+        let wg = Arc::new(WaitGroup::new());
+        let n = Arc::new(AtomicI32::new(0));
+        for _ in 0..2 {
+            wg.add(1);
+            let (wg, n) = (wg.clone(), n.clone());
+            gort::go(move || {
+                n.fetch_add(1, Ordering::SeqCst);
+                wg.done();
+            });
+        }
+        wg.wait();
+        assert_eq!(n.load(Ordering::SeqCst), 2, "Spurious wakeup from Wait");
+    }
+}
+
+// go-test: TestWaitGroupAlign (waitgroup_test.go)
+// Adapted: a WaitGroup placed after a byte in a struct still works.
+#[gort::test]
+unsafe fn test_wait_group_align() {
+    struct X {
+        _x: u8,
+        wg: WaitGroup,
+    }
+    let x = Arc::new(X {
+        _x: 0,
+        wg: WaitGroup::new(),
+    });
+    x.wg.add(1);
+    let x2 = x.clone();
+    gort::go(move || x2.wg.done());
+    x.wg.wait();
+}
+
+// go-test: TestWaitGroupGo (waitgroup_test.go)
+#[gort::test]
+unsafe fn test_wait_group_go() {
+    let wg = Arc::new(WaitGroup::new());
+    let i = Arc::new(AtomicUsize::new(0));
+    let i2 = i.clone();
+    wg.go(move || {
+        i2.fetch_add(1, Ordering::SeqCst);
+    });
+    wg.wait();
+    assert_eq!(i.load(Ordering::SeqCst), 1);
+}
+
+// go-test: TestIssue76126 (waitgroup_test.go)
+#[test]
+fn test_issue76126() {
+    let (out, code) = child("Issue76126");
+    assert!(out.contains("panic: test"), "missing panic: test\n{out}");
+    assert_eq!(code, Some(2), "{out}");
+    assert!(!out.contains("Wait returned"), "{out}");
+}
+
+// go-test: TestOnce (once_test.go)
+#[gort::test]
+unsafe fn test_once() {
+    let o = Arc::new(AtomicUsize::new(0));
+    let once = Arc::new(Once::new());
+    let c: Chan<bool> = Chan::new(0);
+    const N: usize = 10;
+    for _ in 0..N {
+        let (o, once, c) = (o.clone(), once.clone(), c.clone());
+        gort::go(move || {
+            once.call(|| {
+                o.fetch_add(1, Ordering::SeqCst);
+            });
+            let v = o.load(Ordering::SeqCst);
+            assert_eq!(v, 1, "once failed inside run: {v} is not 1");
+            c.send(true);
+        });
+    }
+    for _ in 0..N {
+        c.recv();
+    }
+    assert_eq!(o.load(Ordering::SeqCst), 1, "once failed outside run");
+}
+
+// go-test: TestOncePanic (once_test.go)
+#[gort::test]
+unsafe fn test_once_panic() {
+    let once = Once::new();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        once.call(|| panic!("failed"));
+    }));
+    assert!(r.is_err(), "Once.Do did not panic");
+    once.call(|| panic!("Once.Do called twice"));
+}
+
+// go-test: TestCondSignal (cond_test.go)
+#[gort::test]
+unsafe fn test_cond_signal() {
+    let m = Arc::new(Mutex::new(()));
+    let c = Arc::new(Cond::new());
+    let mut n = 2;
+    let running: Chan<bool> = Chan::new(n);
+    let awake: Chan<bool> = Chan::new(n);
+    for _ in 0..n {
+        let (m, c, running, awake) = (m.clone(), c.clone(), running.clone(), awake.clone());
+        gort::go(move || {
+            let mut g = m.lock();
+            running.send(true);
+            c.wait(&mut g);
+            awake.send(true);
+            drop(g);
+        });
+    }
+    for _ in 0..n {
+        running.recv(); // everyone is running
+    }
+    while n > 0 {
+        select! {
+            recv(awake) -> _v => panic!("goroutine not asleep"),
+            default => {}
+        }
+        let g = m.lock();
+        c.signal();
+        drop(g);
+        awake.recv(); // deadlocks if nobody wakes
+        select! {
+            recv(awake) -> _v => panic!("too many goroutines awake"),
+            default => {}
+        }
+        n -= 1;
+    }
+    c.signal();
+}
+
+// go-test: TestCondSignalGenerations (cond_test.go)
+#[gort::test]
+unsafe fn test_cond_signal_generations() {
+    let m = Arc::new(Mutex::new(()));
+    let c = Arc::new(Cond::new());
+    let n = 100;
+    let running: Chan<bool> = Chan::new(n);
+    let awake: Chan<usize> = Chan::new(n);
+    for i in 0..n {
+        {
+            let (m, c, running, awake) = (m.clone(), c.clone(), running.clone(), awake.clone());
+            gort::go(move || {
+                let mut g = m.lock();
+                running.send(true);
+                c.wait(&mut g);
+                awake.send(i);
+                drop(g);
+            });
+        }
+        if i > 0 {
+            let a = awake.recv().unwrap();
+            assert_eq!(a, i - 1, "wrong goroutine woke up: want {}, got {a}", i - 1);
+        }
+        running.recv();
+        let g = m.lock();
+        c.signal();
+        drop(g);
+    }
+}
+
+// go-test: TestCondBroadcast (cond_test.go)
+#[gort::test]
+unsafe fn test_cond_broadcast() {
+    let m = Arc::new(Mutex::new(false)); // guards `exit`
+    let c = Arc::new(Cond::new());
+    let n = 200;
+    let running: Chan<usize> = Chan::new(n);
+    let awake: Chan<usize> = Chan::new(n);
+    for g in 0..n {
+        let (m, c, running, awake) = (m.clone(), c.clone(), running.clone(), awake.clone());
+        gort::go(move || {
+            let mut exit = m.lock();
+            while !*exit {
+                running.send(g);
+                c.wait(&mut exit);
+                awake.send(g);
+            }
+        });
+    }
+    for i in 0..n {
+        for _ in 0..n {
+            running.recv(); // deadlocks unless n are running
+        }
+        if i == n - 1 {
+            *m.lock() = true;
+        }
+        select! {
+            recv(awake) -> _v => panic!("goroutine not asleep"),
+            default => {}
+        }
+        let g = m.lock();
+        c.broadcast();
+        drop(g);
+        let mut seen = vec![false; n];
+        for _ in 0..n {
+            let g = awake.recv().unwrap();
+            assert!(!seen[g], "goroutine woke up twice");
+            seen[g] = true;
+        }
+    }
+    select! {
+        recv(running) -> _v => panic!("goroutine did not exit"),
+        default => {}
+    }
+    c.broadcast();
+}
+
+// go-test: TestRace (cond_test.go)
+#[gort::test]
+unsafe fn test_race() {
+    let x = Arc::new(Mutex::new(0)); // c.L and x
+    let c = Arc::new(Cond::new());
+    let done: Chan<bool> = Chan::new(0);
+    {
+        let (x, c, done) = (x.clone(), c.clone(), done.clone());
+        gort::go(move || {
+            let mut g = x.lock();
+            *g = 1;
+            c.wait(&mut g);
+            assert_eq!(*g, 2, "want 2");
+            *g = 3;
+            c.signal();
+            drop(g);
+            done.send(true);
+        });
+    }
+    {
+        let (x, c, done) = (x.clone(), c.clone(), done.clone());
+        gort::go(move || {
+            let mut g = x.lock();
+            loop {
+                if *g == 1 {
+                    *g = 2;
+                    c.signal();
+                    break;
+                }
+                drop(g);
+                gort::gosched();
+                g = x.lock();
+            }
+            drop(g);
+            done.send(true);
+        });
+    }
+    {
+        let (x, c, done) = (x.clone(), c.clone(), done.clone());
+        gort::go(move || {
+            let mut g = x.lock();
+            loop {
+                if *g == 2 {
+                    c.wait(&mut g);
+                    assert_eq!(*g, 3, "want 3");
+                    break;
+                }
+                if *g == 3 {
+                    break;
+                }
+                drop(g);
+                gort::gosched();
+                g = x.lock();
+            }
+            drop(g);
+            done.send(true);
+        });
+    }
+    done.recv();
+    done.recv();
+    done.recv();
+}
+
+// go-test: TestCondSignalStealing (cond_test.go)
+#[gort::test]
+unsafe fn test_cond_signal_stealing() {
+    for _ in 0..1000 {
+        let m = Arc::new(Mutex::new(false)); // guards `done`
+        let cond = Arc::new(Cond::new());
+        // A first waiter.
+        let ch: Chan<()> = Chan::new(0);
+        {
+            let (m, cond, ch) = (m.clone(), cond.clone(), ch.clone());
+            gort::go(move || {
+                let mut g = m.lock();
+                ch.send(());
+                cond.wait(&mut g);
+                drop(g);
+                ch.send(());
+            });
+        }
+        ch.recv();
+        drop(m.lock());
+        // The waiter is inside Wait. Race a broadcast against a new waiter:
+        // the new one may or may not be woken, the first one must be.
+        {
+            let cond = cond.clone();
+            gort::go(move || cond.broadcast());
+        }
+        {
+            let (m, cond) = (m.clone(), cond.clone());
+            gort::go(move || {
+                let mut g = m.lock();
+                while !*g {
+                    cond.wait(&mut g);
+                }
+            });
+        }
+        ch.recv(); // the first waiter was signalled
+        *m.lock() = true;
+        cond.broadcast();
+    }
+}

@@ -1,0 +1,604 @@
+//! Runtime semaphores and notify lists: port of go1.27 `runtime/sema.go`
+//! (`semacquire1`, `semrelease1`, `cansemacquire`, the `semaRoot` treap,
+//! `notifyListAdd`/`Wait`/`NotifyOne`/`NotifyAll`) and of the spinning
+//! helpers `sync_runtime_canSpin`/`doSpin` (proc.go).
+//!
+//! A semaphore is a `u32` in the user's memory (inside a `sync::Mutex`, an
+//! `RwLock`, a `WaitGroup`): `semrelease` adds one, `semacquire` waits until
+//! it can take one. Waiters are kept by address in a table of 251 roots
+//! (`semtable`), each a treap of distinct addresses (ordered by address,
+//! heap-ordered by a random ticket); the waiters for one address hang off
+//! its treap node in a FIFO list (`waitlink`/`waittail`), or LIFO for a
+//! `sync.Mutex` waiter that has waited before (it goes back to the front).
+//! Waiters park their goroutine, never their thread.
+//!
+//! ## Protocol
+//! 1. `semrelease1` increments the count first, then looks for a waiter
+//!    only if the root's `nwait` says there is one. A waiter raises `nwait`
+//!    under the root lock *before* its final `cansemacquire` and enqueue, so
+//!    a release either sees it counted or the waiter sees the increment: no
+//!    wake-up is lost.
+//! 2. With `handoff`, the releaser takes the count back on the waiter's
+//!    behalf (`ticket = 1`) and yields its P to it (`goyield`), so a
+//!    starving `sync.Mutex` waiter gets the lock directly.
+//!
+//! Checked by TestSemaHandoff{,1,2} (conformance/tests/sema_test.rs).
+
+use core::cell::UnsafeCell;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use runtime_g::{G, WaitReason, throw};
+use runtime_m::{RawMutex, cheaprand, getm, procyield};
+
+use crate::proc::{enter_runtime, goparkunlock, goready, goyield};
+use crate::sched::sched;
+use crate::sudog::{Sudog, acquire_sudog, release_sudog};
+
+/// Number of roots in the table (`semTabSize`).
+const SEM_TAB_SIZE: usize = 251;
+
+/// One root of the table: port of `semaRoot`, padded to a cache line.
+#[repr(align(64))]
+struct SemaRoot {
+    lock: RawMutex,
+    /// Root of the treap of distinct waiting addresses; under `lock`.
+    treap: UnsafeCell<*mut Sudog>,
+    /// Number of waiters, read without the lock.
+    nwait: AtomicU32,
+}
+
+// SAFETY: `treap` is only touched with `lock` held.
+unsafe impl Sync for SemaRoot {}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const ROOT: SemaRoot = SemaRoot {
+    lock: RawMutex::new(),
+    treap: UnsafeCell::new(null_mut()),
+    nwait: AtomicU32::new(0),
+};
+
+/// `semtable`: process-wide, as in Go.
+static SEMTABLE: [SemaRoot; SEM_TAB_SIZE] = [ROOT; SEM_TAB_SIZE];
+
+fn root_for(addr: &AtomicU32) -> &'static SemaRoot {
+    let a = addr as *const AtomicU32 as usize;
+    &SEMTABLE[(a >> 3) % SEM_TAB_SIZE]
+}
+
+fn key(addr: &AtomicU32) -> *mut u8 {
+    addr as *const AtomicU32 as *mut u8
+}
+
+/// cansemacquire: port of runtime.cansemacquire (sema.go): takes one from
+/// the count if it is not zero.
+pub fn cansemacquire(addr: &AtomicU32) -> bool {
+    let mut v = addr.load(Ordering::Acquire);
+    loop {
+        if v == 0 {
+            return false;
+        }
+        match addr.compare_exchange_weak(v, v - 1, Ordering::Acquire, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(x) => v = x,
+        }
+    }
+}
+
+/// semacquire1: port of runtime.semacquire1 (sema.go): waits until the
+/// count at `addr` is positive and decrements it. `lifo` puts the waiter at
+/// the head of the queue (a `sync.Mutex` waiter that was woken before and
+/// lost the race). `reason` is the wait reason shown in dumps.
+#[track_caller]
+pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
+    let gp = enter_runtime("semacquire");
+    // Easy case.
+    if cansemacquire(addr) {
+        return;
+    }
+    // Harder case: count as a waiter, try once more, then queue and park.
+    let s = acquire_sudog();
+    let root = root_for(addr);
+    // SAFETY: s is ours; gp is the running goroutine.
+    unsafe { (*s).ticket = 0 };
+    loop {
+        root.lock.lock();
+        root.nwait.fetch_add(1, Ordering::SeqCst);
+        if cansemacquire(addr) {
+            root.nwait.fetch_sub(1, Ordering::SeqCst);
+            root.lock.unlock();
+            break;
+        }
+        // SAFETY: the root lock is held; s is ours.
+        unsafe {
+            queue(root, addr, s, lifo, gp);
+            goparkunlock(&root.lock, reason);
+        }
+        // SAFETY: s was dequeued by its waker, which then readied us.
+        if unsafe { (*s).ticket } != 0 || cansemacquire(addr) {
+            break;
+        }
+    }
+    // SAFETY: s is ours again and on no queue.
+    unsafe { release_sudog(s) };
+}
+
+/// semrelease1: port of runtime.semrelease1 (sema.go): increments the
+/// count at `addr` and wakes one waiter if there is one. With `handoff`, the
+/// count goes straight to the waiter, which then runs at once on this P.
+pub fn semrelease1(addr: &AtomicU32, handoff: bool) {
+    let root = root_for(addr);
+    addr.fetch_add(1, Ordering::SeqCst);
+    // Easy case: nobody waits. The waiter raised nwait before checking the
+    // count (protocol step 1).
+    if root.nwait.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    root.lock.lock();
+    if root.nwait.load(Ordering::SeqCst) == 0 {
+        // Someone else's release took the waiter.
+        root.lock.unlock();
+        return;
+    }
+    // SAFETY: the root lock is held.
+    let s = unsafe { dequeue(root, addr) };
+    if !s.is_null() {
+        root.nwait.fetch_sub(1, Ordering::SeqCst);
+    }
+    root.lock.unlock();
+    if s.is_null() {
+        return;
+    }
+    // SAFETY: s was dequeued under the lock: we are its one waker.
+    unsafe {
+        if (*s).ticket != 0 {
+            throw("corrupted semaphore ticket");
+        }
+        if handoff && cansemacquire(addr) {
+            (*s).ticket = 1;
+        }
+        let handed = (*s).ticket == 1;
+        goready((*s).g);
+        if handed && !crate::proc::on_g0() {
+            // Let the waiter run now: it goes to runnext and we to the back
+            // of the local queue, so it gets the rest of our time slice.
+            goyield();
+        }
+    }
+}
+
+/// Shorthand: semacquire1 with Go's defaults (`semacquire`).
+#[track_caller]
+pub fn semacquire(addr: &AtomicU32) {
+    semacquire1(addr, false, WaitReason::Semacquire)
+}
+
+/// Shorthand: semrelease1 without hand-off (`semrelease`).
+pub fn semrelease(addr: &AtomicU32) {
+    semrelease1(addr, false)
+}
+
+/// Number of goroutines waiting on `addr`'s root (Go's `SemNwait`, for
+/// tests).
+pub fn sem_nwait(addr: &AtomicU32) -> u32 {
+    root_for(addr).nwait.load(Ordering::SeqCst)
+}
+
+/// (*semaRoot).queue: port (sema.go): adds `s` as a waiter on `addr`.
+///
+/// # Safety
+/// The root lock is held; `s` is ours; `gp` is the running goroutine.
+unsafe fn queue(root: &SemaRoot, addr: &AtomicU32, s: *mut Sudog, lifo: bool, gp: *mut G) {
+    // SAFETY: the root lock guards the treap and every sudog in it.
+    unsafe {
+        (*s).g = gp;
+        (*s).elem = key(addr);
+        (*gp).waiting = s as *mut ();
+        (*s).next = null_mut();
+        (*s).prev = null_mut();
+        (*s).waiters = 0;
+
+        let mut last: *mut Sudog = null_mut();
+        let mut pt: *mut *mut Sudog = root.treap.get();
+        let mut t = *pt;
+        while !t.is_null() {
+            if (*t).elem == key(addr) {
+                // Already have addr in the list.
+                if lifo {
+                    // Substitute s for t in the treap; t heads s's list.
+                    *pt = s;
+                    (*s).ticket = (*t).ticket;
+                    (*s).parent = (*t).parent;
+                    (*s).prev = (*t).prev;
+                    (*s).next = (*t).next;
+                    if !(*s).prev.is_null() {
+                        (*(*s).prev).parent = s;
+                    }
+                    if !(*s).next.is_null() {
+                        (*(*s).next).parent = s;
+                    }
+                    (*s).waitlink = t;
+                    (*s).waittail = (*t).waittail;
+                    if (*s).waittail.is_null() {
+                        (*s).waittail = t;
+                    }
+                    (*s).waiters = (*t).waiters;
+                    (*s).waiters = (*s).waiters.saturating_add(1);
+                    (*t).parent = null_mut();
+                    (*t).prev = null_mut();
+                    (*t).next = null_mut();
+                    (*t).waittail = null_mut();
+                } else {
+                    // Add s to the end of t's wait list.
+                    if (*t).waittail.is_null() {
+                        (*t).waitlink = s;
+                    } else {
+                        (*(*t).waittail).waitlink = s;
+                    }
+                    (*t).waittail = s;
+                    (*s).waitlink = null_mut();
+                    (*t).waiters = (*t).waiters.saturating_add(1);
+                }
+                return;
+            }
+            last = t;
+            pt = if (key(addr) as usize) < ((*t).elem as usize) {
+                &raw mut (*t).prev
+            } else {
+                &raw mut (*t).next
+            };
+            t = *pt;
+        }
+
+        // A new leaf with a random ticket, rotated up until the tickets
+        // are heap-ordered (a treap: expected O(log n) depth whatever the
+        // address order).
+        (*s).ticket = cheaprand() | 1;
+        (*s).parent = last;
+        *pt = s;
+        while !(*s).parent.is_null() && (*(*s).parent).ticket > (*s).ticket {
+            if (*(*s).parent).prev == s {
+                rotate_right(root, (*s).parent);
+            } else {
+                if (*(*s).parent).next != s {
+                    throw("semaRoot queue");
+                }
+                rotate_left(root, (*s).parent);
+            }
+        }
+    }
+}
+
+/// (*semaRoot).dequeue: port (sema.go): takes the first waiter on `addr`,
+/// or returns null.
+///
+/// # Safety
+/// The root lock is held.
+unsafe fn dequeue(root: &SemaRoot, addr: &AtomicU32) -> *mut Sudog {
+    // SAFETY: the root lock guards the treap and every sudog in it.
+    unsafe {
+        let mut ps: *mut *mut Sudog = root.treap.get();
+        let mut s = *ps;
+        while !s.is_null() {
+            if (*s).elem == key(addr) {
+                break;
+            }
+            ps = if (key(addr) as usize) < ((*s).elem as usize) {
+                &raw mut (*s).prev
+            } else {
+                &raw mut (*s).next
+            };
+            s = *ps;
+        }
+        if s.is_null() {
+            return null_mut();
+        }
+        let t = (*s).waitlink;
+        if !t.is_null() {
+            // More waiters on addr: t takes s's place in the treap.
+            *ps = t;
+            (*t).ticket = (*s).ticket;
+            (*t).parent = (*s).parent;
+            (*t).prev = (*s).prev;
+            if !(*t).prev.is_null() {
+                (*(*t).prev).parent = t;
+            }
+            (*t).next = (*s).next;
+            if !(*t).next.is_null() {
+                (*(*t).next).parent = t;
+            }
+            (*t).waittail = if (*t).waitlink.is_null() {
+                null_mut()
+            } else {
+                (*s).waittail
+            };
+            (*t).waiters = (*s).waiters;
+            if (*t).waiters > 1 {
+                (*t).waiters -= 1;
+            }
+            (*s).waitlink = null_mut();
+            (*s).waittail = null_mut();
+        } else {
+            // Rotate s down to a leaf, then cut it off.
+            while !(*s).next.is_null() || !(*s).prev.is_null() {
+                if (*s).next.is_null()
+                    || (!(*s).prev.is_null() && (*(*s).prev).ticket < (*(*s).next).ticket)
+                {
+                    rotate_right(root, s);
+                } else {
+                    rotate_left(root, s);
+                }
+            }
+            if !(*s).parent.is_null() {
+                if (*(*s).parent).prev == s {
+                    (*(*s).parent).prev = null_mut();
+                } else {
+                    (*(*s).parent).next = null_mut();
+                }
+            } else {
+                *root.treap.get() = null_mut();
+            }
+        }
+        (*(*s).g).waiting = null_mut();
+        (*s).parent = null_mut();
+        (*s).elem = null_mut();
+        (*s).next = null_mut();
+        (*s).prev = null_mut();
+        (*s).ticket = 0;
+        s
+    }
+}
+
+/// rotateLeft: port (sema.go): `x` and its right child `y` swap places.
+///
+/// # Safety
+/// The root lock is held; `x` has a right child.
+unsafe fn rotate_left(root: &SemaRoot, x: *mut Sudog) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let p = (*x).parent;
+        let y = (*x).next;
+        let b = (*y).prev;
+        (*y).prev = x;
+        (*x).parent = y;
+        (*x).next = b;
+        if !b.is_null() {
+            (*b).parent = x;
+        }
+        (*y).parent = p;
+        if p.is_null() {
+            *root.treap.get() = y;
+        } else if (*p).prev == x {
+            (*p).prev = y;
+        } else {
+            if (*p).next != x {
+                throw("semaRoot rotateLeft");
+            }
+            (*p).next = y;
+        }
+    }
+}
+
+/// rotateRight: port (sema.go): `y` and its left child `x` swap places.
+///
+/// # Safety
+/// The root lock is held; `y` has a left child.
+unsafe fn rotate_right(root: &SemaRoot, y: *mut Sudog) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let p = (*y).parent;
+        let x = (*y).prev;
+        let b = (*x).next;
+        (*x).next = y;
+        (*y).parent = x;
+        (*y).prev = b;
+        if !b.is_null() {
+            (*b).parent = y;
+        }
+        (*x).parent = p;
+        if p.is_null() {
+            *root.treap.get() = x;
+        } else if (*p).prev == y {
+            (*p).prev = x;
+        } else {
+            if (*p).next != y {
+                throw("semaRoot rotateRight");
+            }
+            (*p).next = x;
+        }
+    }
+}
+
+/// A ticket-based wait list for condition variables: port of `notifyList`
+/// (sema.go). Each waiter takes a ticket with [`NotifyList::add`] (while
+/// holding the user's lock), then waits for that ticket with
+/// [`NotifyList::wait`]; notifications serve tickets in order, so a
+/// `Signal` never wakes a goroutine that started waiting after it.
+pub struct NotifyList {
+    /// Next ticket to hand out (`wait`).
+    wait: AtomicU32,
+    /// Next ticket to notify (`notify`); written under `lock`.
+    notify: AtomicU32,
+    lock: RawMutex,
+    /// Parked waiters, in order of arrival; under `lock`.
+    head: UnsafeCell<*mut Sudog>,
+    tail: UnsafeCell<*mut Sudog>,
+}
+
+// SAFETY: head/tail are only touched with `lock` held; the rest is atomic.
+unsafe impl Sync for NotifyList {}
+// SAFETY: as above; the sudogs belong to parked goroutines.
+unsafe impl Send for NotifyList {}
+
+impl Default for NotifyList {
+    fn default() -> Self {
+        NotifyList::new()
+    }
+}
+
+/// less: port of runtime.less (sema.go): `a < b` on wrapping tickets.
+fn less(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+impl NotifyList {
+    /// An empty list.
+    pub const fn new() -> NotifyList {
+        NotifyList {
+            wait: AtomicU32::new(0),
+            notify: AtomicU32::new(0),
+            lock: RawMutex::new(),
+            head: UnsafeCell::new(null_mut()),
+            tail: UnsafeCell::new(null_mut()),
+        }
+    }
+
+    /// notifyListAdd: port (sema.go): takes the next ticket.
+    pub fn add(&self) -> u32 {
+        self.wait.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// notifyListWait: port (sema.go): parks until ticket `t` is notified
+    /// (returns at once if it already was).
+    #[track_caller]
+    pub fn wait(&self, t: u32) {
+        let gp = enter_runtime("sync.Cond.Wait");
+        self.lock.lock();
+        if less(t, self.notify.load(Ordering::Relaxed)) {
+            self.lock.unlock();
+            return;
+        }
+        let s = acquire_sudog();
+        // SAFETY: s is ours; the list is guarded by the lock we hold.
+        unsafe {
+            (*s).g = gp;
+            (*s).elem = self as *const NotifyList as *mut u8;
+            (*gp).waiting = s as *mut ();
+            (*s).ticket = t;
+            let tail = *self.tail.get();
+            if tail.is_null() {
+                *self.head.get() = s;
+            } else {
+                (*tail).next = s;
+            }
+            *self.tail.get() = s;
+            goparkunlock(&self.lock, WaitReason::SyncCondWait);
+            (*gp).waiting = null_mut();
+            (*s).elem = null_mut();
+            (*s).ticket = 0;
+            release_sudog(s);
+        }
+    }
+
+    /// notifyListNotifyAll: port (sema.go): wakes every waiter.
+    pub fn notify_all(&self) {
+        // Fast path: no new waiters since the last notification.
+        if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
+            return;
+        }
+        self.lock.lock();
+        // SAFETY: guarded by the lock.
+        let mut s = unsafe {
+            let s = *self.head.get();
+            *self.head.get() = null_mut();
+            *self.tail.get() = null_mut();
+            s
+        };
+        self.notify
+            .store(self.wait.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.lock.unlock();
+        while !s.is_null() {
+            // SAFETY: we took the whole list under the lock: we are each
+            // waiter's one waker.
+            unsafe {
+                let next = (*s).next;
+                (*s).next = null_mut();
+                goready((*s).g);
+                s = next;
+            }
+        }
+    }
+
+    /// notifyListNotifyOne: port (sema.go): wakes the waiter holding the
+    /// oldest unnotified ticket, if it is parked yet (if not, it will see
+    /// its ticket notified and not park).
+    pub fn notify_one(&self) {
+        if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
+            return;
+        }
+        self.lock.lock();
+        let t = self.notify.load(Ordering::Relaxed);
+        if t == self.wait.load(Ordering::SeqCst) {
+            self.lock.unlock();
+            return;
+        }
+        self.notify.store(t.wrapping_add(1), Ordering::SeqCst);
+        // SAFETY: guarded by the lock.
+        unsafe {
+            let mut p: *mut Sudog = null_mut();
+            let mut s = *self.head.get();
+            while !s.is_null() {
+                if (*s).ticket == t {
+                    let n = (*s).next;
+                    if !p.is_null() {
+                        (*p).next = n;
+                    } else {
+                        *self.head.get() = n;
+                    }
+                    if n.is_null() {
+                        *self.tail.get() = p;
+                    }
+                    self.lock.unlock();
+                    (*s).next = null_mut();
+                    goready((*s).g);
+                    return;
+                }
+                p = s;
+                s = (*s).next;
+            }
+        }
+        self.lock.unlock();
+    }
+}
+
+/// Go's `active_spin` and `active_spin_cnt` (lock_spinbit.go).
+const ACTIVE_SPIN: u32 = 4;
+const ACTIVE_SPIN_CNT: u32 = 30;
+
+/// sync_runtime_canSpin: port of runtime.internal_sync_runtime_canSpin
+/// (proc.go): whether a `sync.Mutex` waiter may spin (iteration `i`): only
+/// a few times, on a multicore machine, when another P is running and our
+/// local run queue is empty.
+pub fn sync_runtime_can_spin(i: u32) -> bool {
+    if i >= ACTIVE_SPIN || ncpu() <= 1 {
+        return false;
+    }
+    let s = sched();
+    let busy = s.npidle.load(Ordering::Relaxed) + s.nmspinning.load(Ordering::Relaxed) + 1;
+    if s.gomaxprocs() as i32 <= busy {
+        return false;
+    }
+    if getm().is_null() {
+        return false;
+    }
+    // SAFETY: called from a goroutine, whose M holds a P.
+    crate::p::runqempty(unsafe { crate::proc::curp() })
+}
+
+/// sync_runtime_doSpin: port (proc.go).
+pub fn sync_runtime_do_spin() {
+    procyield(ACTIVE_SPIN_CNT);
+}
+
+fn ncpu() -> usize {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.load(Ordering::Relaxed);
+    if n != 0 {
+        return n as usize;
+    }
+    let n = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    N.store(n as u32, Ordering::Relaxed);
+    n
+}
