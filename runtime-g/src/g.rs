@@ -104,6 +104,11 @@ pub struct G {
     /// to; set when the G is first published and never changed (free Gs are
     /// reused only by the same instance).
     pub instance: *const (),
+    /// The G's sleep timer (`timer`): an `Arc<Timer>` of runtime-p leaked
+    /// into the G (Gs are never freed), made at the first `time.Sleep`.
+    pub timer: *mut (),
+    /// When the current sleep ends (`sleepWhen`), in nanotime.
+    pub sleep_when: i64,
     /// The M this G is locked to (`lockedm`), an `*mut M`.
     pub lockedm: *mut (),
     /// Goid of the goroutine that created this one.
@@ -143,6 +148,8 @@ impl G {
             waiting: core::ptr::null_mut(),
             select_done: AtomicU32::new(0),
             instance: core::ptr::null(),
+            timer: core::ptr::null_mut(),
+            sleep_when: 0,
             lockedm: core::ptr::null_mut(),
             parent_goid: 0,
             startfn: None,

@@ -225,6 +225,9 @@ pub struct HChan {
     pub(crate) lock: RawMutex,
     /// Handles alive (gort's stand-in for the garbage collector).
     refs: AtomicUsize,
+    /// The timer feeding this channel (`timer`), for the channels of
+    /// `time.Timer`/`Ticker`; set at creation.
+    pub(crate) timer: Option<std::sync::Arc<crate::time::Timer>>,
 }
 
 // SAFETY: the mutable state is atomic or guarded by `lock`; the element
@@ -280,7 +283,45 @@ impl HChan {
             sendq: WaitQ::new(),
             lock: RawMutex::new(),
             refs: AtomicUsize::new(1),
+            timer: None,
         }))
+    }
+
+    /// The channel of a `time.Timer` or `Ticker` (Go's `newTimer` with a
+    /// channel): a buffer of one `Instant`, fed by a timer that is armed
+    /// with [`crate::time::Timer::reset`]. Returns the channel (one
+    /// handle) and its timer.
+    pub fn new_timer_chan() -> (*mut HChan, std::sync::Arc<crate::time::Timer>) {
+        let c = HChan::new::<std::time::Instant>(1);
+        let t = crate::time::Timer::new(crate::time::TimerFn::SendTime(c), true);
+        // SAFETY: c is fresh and not shared yet.
+        unsafe { (*c).timer = Some(t.clone()) };
+        (c, t)
+    }
+
+    /// timerchandrain's body: drops every buffered value; returns whether
+    /// there was one.
+    pub(crate) fn drain_timer_values(&self) -> bool {
+        if self.qcount.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        self.lock.lock();
+        let mut any = false;
+        while self.qcount_locked() > 0 {
+            any = true;
+            let mut slot = core::mem::MaybeUninit::<std::time::Instant>::uninit();
+            if self.elem.size != size_of::<std::time::Instant>() {
+                throw("timerchandrain: not a timer channel");
+            }
+            // SAFETY: the lock is held and a value is buffered; timer
+            // channels carry Instants, and the value is dropped right away.
+            unsafe {
+                self.buf_take(slot.as_mut_ptr().cast());
+                (self.elem.drop)(slot.as_mut_ptr().cast());
+            }
+        }
+        self.lock.unlock();
+        any
     }
 
     /// One more handle.
@@ -303,6 +344,12 @@ impl HChan {
             return;
         }
         fence(Ordering::Acquire);
+        // A timer feeding the channel must let go of it first; a send in
+        // flight completes before detach_chan returns.
+        // SAFETY: c is still allocated; nobody else holds a handle.
+        if let Some(t) = unsafe { &(*c).timer } {
+            t.detach_chan();
+        }
         // SAFETY: the last handle is gone: nobody else can reach c, and no
         // goroutine is parked on it (a parked goroutine holds a handle).
         unsafe {
@@ -446,6 +493,22 @@ impl HChan {
 /// owns its value.
 pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
     let gp = enter_runtime("channel send");
+    // SAFETY: forwarded contract.
+    unsafe { chansend_impl(gp, c, ep, block) }
+}
+
+/// A non-blocking send that may run on g0 (a timer's `sendTime`).
+///
+/// # Safety
+/// As for [`chansend`]; on an M that holds a P.
+pub(crate) unsafe fn chansend_nb(c: *mut HChan, ep: *mut u8) -> SendResult {
+    // SAFETY: forwarded contract; a non-blocking send never uses gp.
+    unsafe { chansend_impl(null_mut(), c, ep, false) }
+}
+
+/// # Safety
+/// As for [`chansend`]; `gp` is the running goroutine when `block`.
+unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
     if c.is_null() {
         if !block {
             return SendResult::WouldBlock;
@@ -570,6 +633,10 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
     }
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
+    if let Some(t) = &ch.timer {
+        // A due timer that nobody has run yet sends now (Go 1.23).
+        t.maybe_run_chan();
+    }
 
     // Fail fast without the lock. Observations in this order: empty, then
     // closed. Once closed, a channel stays closed, and an empty closed
@@ -625,10 +692,17 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
         (*mysg).c = c;
         (*gp).param = null_mut();
         ch.recvq.enqueue(mysg);
+        if let Some(t) = &ch.timer {
+            // Someone waits on the timer now: it must be in a heap.
+            t.block_chan();
+        }
         goparkunlock(&ch.lock, WaitReason::ChanReceive);
 
         if mysg as *mut () != (*gp).waiting {
             throw("G waiting list is corrupted");
+        }
+        if let Some(t) = &ch.timer {
+            t.unblock_chan();
         }
         (*gp).waiting = null_mut();
         let success = (*mysg).success;
@@ -731,10 +805,12 @@ pub unsafe fn closechan(c: *mut HChan) {
 /// # Safety
 /// `c` is null or a live channel.
 pub unsafe fn chanlen(c: *mut HChan) -> usize {
-    if c.is_null() {
+    // SAFETY: the caller's handle keeps c alive.
+    if c.is_null() || unsafe { (*c).timer.is_some() } {
+        // A timer channel is synchronous (Go 1.23): it looks unbuffered.
         return 0;
     }
-    // SAFETY: the caller's handle keeps c alive.
+    // SAFETY: as above.
     unsafe { (*c).qcount.load(Ordering::Relaxed) }
 }
 
@@ -743,10 +819,11 @@ pub unsafe fn chanlen(c: *mut HChan) -> usize {
 /// # Safety
 /// `c` is null or a live channel.
 pub unsafe fn chancap(c: *mut HChan) -> usize {
-    if c.is_null() {
+    // SAFETY: the caller's handle keeps c alive.
+    if c.is_null() || unsafe { (*c).timer.is_some() } {
         return 0;
     }
-    // SAFETY: the caller's handle keeps c alive.
+    // SAFETY: as above.
     unsafe { (*c).dataqsiz }
 }
 

@@ -46,6 +46,7 @@ pub mod sema;
 pub mod sudog;
 pub mod syscall;
 pub mod sysmon;
+pub mod time;
 pub mod traceback;
 
 pub use proc::{

@@ -435,29 +435,53 @@ impl RandomEnum {
     }
 }
 
-/// stealWork: port of runtime.stealWork (proc.go) without timers: four
-/// passes over all Ps in random order, stealing half of a run queue; the
-/// last pass may also take a victim's `runnext`.
-pub fn steal_work(s: &Sched, pp: &P) -> *mut runtime_g::G {
+/// stealWork: port of runtime.stealWork (proc.go): four passes over all Ps
+/// in random order, stealing half of a run queue; the last pass may also
+/// take a victim's `runnext` and runs the victims' due timers. Returns a G
+/// (and whether it inherits the time slice), the time used, the earliest
+/// timer seen, and whether timers ran (new work may exist).
+pub fn steal_work(s: &Sched, pp: &P, mut now: i64) -> (*mut runtime_g::G, bool, i64, i64, bool) {
     const STEAL_TRIES: usize = 4;
+    let mut poll_until = 0i64;
+    let mut ran_timer = false;
     for i in 0..STEAL_TRIES {
-        let steal_runnext = i == STEAL_TRIES - 1;
+        let steal_timers_or_runnext = i == STEAL_TRIES - 1;
         let mut e = s.steal_order().start(cheaprand());
         while !e.done() {
             let p2: &P = s.p(e.position() as usize);
             e.next();
+            if core::ptr::eq(pp, p2) {
+                continue;
+            }
+            // Run p2's due timers (Go's timerpMask test is the emptiness
+            // check). Readied Gs land on our run queue.
+            if steal_timers_or_runnext && !p2.timers.is_empty() {
+                let (tnow, w, ran) = p2.timers.check(now, false);
+                now = tnow;
+                if w != 0 && (poll_until == 0 || w < poll_until) {
+                    poll_until = w;
+                }
+                if ran {
+                    // SAFETY: we own pp.
+                    let (gp, inherit) = unsafe { crate::p::runqget(pp) };
+                    if !gp.is_null() {
+                        return (gp, inherit, now, poll_until, ran_timer);
+                    }
+                    ran_timer = true;
+                }
+            }
             let st = p2.status.load(Ordering::Acquire);
-            if core::ptr::eq(pp, p2) || st == _Pidle || st == crate::p::_Pdead {
+            if st == _Pidle || st == crate::p::_Pdead {
                 continue;
             }
             // SAFETY: we own pp (our M holds it).
-            let gp = unsafe { runqsteal(pp, p2, steal_runnext) };
+            let gp = unsafe { runqsteal(pp, p2, steal_timers_or_runnext) };
             if !gp.is_null() {
-                return gp;
+                return (gp, false, now, poll_until, ran_timer);
             }
         }
     }
-    null_mut()
+    (null_mut(), false, now, poll_until, ran_timer)
 }
 
 /// checkRunqsNoP: port of runtime.checkRunqsNoP (proc.go): after giving up

@@ -89,6 +89,8 @@ pub struct P {
     pub schedtick: AtomicU32,
     /// Incremented on every system call (`syscalltick`); read by sysmon.
     pub syscalltick: AtomicU32,
+    /// The P's timer heap (`timers`); other Ps may run its due timers.
+    pub timers: crate::time::Timers,
     local: UnsafeCell<PLocal>,
 }
 
@@ -113,6 +115,7 @@ impl P {
             link: AtomicPtr::new(null_mut()),
             schedtick: AtomicU32::new(0),
             syscalltick: AtomicU32::new(0),
+            timers: crate::time::Timers::new(),
             local: UnsafeCell::new(PLocal::default()),
         }
     }

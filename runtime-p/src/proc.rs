@@ -40,7 +40,7 @@ use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg,
 use runtime_m::{RawMutex, allocm, getm, mcall, mreturn, mstart, notewakeup, systemstack};
 
 use crate::mp::{
-    acquirep, become_spinning, check_runqs_no_p, pidleget_spinning, pidleput, releasep,
+    acquirep, become_spinning, check_runqs_no_p, pidleget, pidleget_spinning, pidleput, releasep,
     resetspinning, steal_work, stopm, take_global_batch, wakep,
 };
 use crate::p::{_Prunning, P, runqempty, runqget, runqput};
@@ -152,6 +152,26 @@ pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
         }
         newg
     })
+}
+
+/// newproc from the scheduler's own stack (a timer's `AfterFunc` firing):
+/// the new goroutine has no parent goroutine.
+///
+/// Must run on g0 of an M that holds a P.
+pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
+    if !on_g0() {
+        throw("newproc_g0: not on g0");
+    }
+    let s = sched();
+    // SAFETY: on g0 of an M that holds a P (the caller's contract).
+    unsafe {
+        let pp = curp();
+        let newg = newproc1(s, pp, f, 0);
+        runqput(pp, newg, true);
+    }
+    if s.main_started.load(Ordering::Relaxed) {
+        wakep();
+    }
 }
 
 /// newproc1: port of runtime.newproc1 (proc.go). A new `_Grunnable` G that
@@ -405,11 +425,13 @@ pub(crate) fn mexit_shutdown() -> ! {
     }
 }
 
-/// findRunnable: port of runtime.findRunnable (proc.go), without timers,
-/// GC workers and the network poller: the global queue every 61st tick,
-/// the local queue, a batch of the global queue, stealing while spinning,
-/// then giving up the P with Go's re-check protocol (see `mp.rs`) and
-/// `stopm`.
+/// findRunnable: port of runtime.findRunnable (proc.go), without GC
+/// workers and the network poller: due timers first, the global queue every
+/// 61st tick, the local queue, a batch of the global queue, stealing (and
+/// other Ps' due timers) while spinning, then giving up the P with Go's
+/// re-check protocol (see `mp.rs`); an M that gives up while timers are
+/// pending sleeps until the earliest one (`time::poll_sleep`, standing in
+/// for `netpoll(delay)`), any other one in `stopm`.
 fn find_runnable() -> (*mut G, bool) {
     let s = sched();
     let mp = getm();
@@ -424,6 +446,10 @@ fn find_runnable() -> (*mut G, bool) {
         // SAFETY: on g0 of an M that holds a P (acquired at the loop top or
         // before the call).
         let pp = unsafe { curp() };
+        // Run due timers now, so that they see this P's run queue first
+        // (Go's checkTimers in findRunnable).
+        // SAFETY: on g0 of pp's M.
+        let (mut now, mut poll_until, _) = unsafe { crate::time::check_timers(pp, 0) };
         let tick = pp.schedtick.load(Ordering::Relaxed);
         if tick % 61 == 0 && s.runq_nonempty() {
             let gp = globrunqget(s, &mut s.lock.lock());
@@ -451,9 +477,18 @@ fn find_runnable() -> (*mut G, bool) {
             if !spinning {
                 become_spinning(s);
             }
-            let gp = steal_work(s, pp);
+            let (gp, inherit, tnow, w, new_work) = steal_work(s, pp, now);
             if !gp.is_null() {
-                return (gp, false);
+                return (gp, inherit);
+            }
+            if new_work {
+                // Running another P's timers may have made Gs ready, or
+                // added a timer that needs looking at.
+                continue 'top;
+            }
+            now = tnow;
+            if w != 0 && (poll_until == 0 || w < poll_until) {
+                poll_until = w;
             }
         }
         // Nothing to do: give up the P.
@@ -486,7 +521,8 @@ fn find_runnable() -> (*mut G, bool) {
         // Step 3 of the spinning protocol: drop the spinning count first,
         // then look again, so that no submitted G is left without an M.
         // SAFETY: as above.
-        if unsafe { (*mp).spinning } {
+        let was_spinning = unsafe { (*mp).spinning };
+        if was_spinning {
             // SAFETY: as above.
             unsafe { (*mp).spinning = false };
             if s.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
@@ -516,6 +552,36 @@ fn find_runnable() -> (*mut G, bool) {
                 unsafe { acquirep(pp2) };
                 become_spinning(s);
                 continue 'top;
+            }
+            // Timers of any P, now that we have no P (checkTimersNoP).
+            poll_until = crate::time::check_timers_no_p(s, poll_until);
+        }
+        // Sleep until the next timer, if there is one and no other M does
+        // (Go's netpoll(delay) block; lastpoll == 0 while someone sleeps).
+        if poll_until != 0 && s.lastpoll.swap(0, Ordering::AcqRel) != 0 {
+            s.poll_until.store(poll_until, Ordering::Release);
+            if now == 0 {
+                now = crate::time::nanotime();
+            }
+            let delay = (poll_until - now).max(0);
+            crate::time::poll_sleep(s, delay);
+            let now = crate::time::nanotime();
+            s.poll_until.store(0, Ordering::Release);
+            s.lastpoll.store(now, Ordering::Release);
+            let pp2 = pidleget(s, &mut s.lock.lock());
+            if !pp2.is_null() {
+                // SAFETY: pp2 came off the idle list.
+                unsafe { acquirep(pp2) };
+                if was_spinning {
+                    become_spinning(s);
+                }
+                continue 'top;
+            }
+        } else if poll_until != 0 {
+            // Someone sleeps for timers: make sure it wakes in time.
+            let poller_until = s.poll_until.load(Ordering::Acquire);
+            if poller_until == 0 || poller_until > poll_until {
+                crate::time::netpoll_break(s);
             }
         }
         if !stopm() {
@@ -632,6 +698,12 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
 /// `gp` must be `_Gwaiting` and the caller must be the one party entitled
 /// to wake it (it took it off the wait list that published it).
 pub unsafe fn goready(gp: *mut G) {
+    if on_g0() {
+        // From the scheduler (a timer firing): already on the system stack.
+        // SAFETY: forwarded contract; the caller's M holds a P.
+        unsafe { ready(gp, true) };
+        return;
+    }
     require_goroutine("goready");
     preempt_check();
     // SAFETY: forwarded contract.
@@ -775,7 +847,12 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if grunning == 0 {
         fatal_error("no goroutines (main called runtime.Goexit) - deadlock!");
     }
-    // Timers that someone waits on will keep the program alive here.
+    // A timer in any heap will make a goroutine runnable (or start one):
+    // not a deadlock. Channel timers are in a heap only while a goroutine
+    // waits on them (Go 1.23).
+    if crate::time::any_timers(s) {
+        return;
+    }
     fatal_error("all goroutines are asleep - deadlock!");
 }
 
@@ -922,6 +999,12 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
         notewakeup(&s.sysmonnote);
     }
     crate::lockosthread::wake_all_locked(s);
+    // An M sleeping until the next timer, and goroutines that keep calling
+    // the runtime without parking: both must come back to the scheduler,
+    // which sees the shutdown (m0 may be one of them, and block_on waits
+    // for m0).
+    crate::time::netpoll_break(s);
+    crate::procresize::preemptall(s);
     // Wake every idle M (with no P: stopm sees the shutdown).
     loop {
         let mp = crate::mp::mget(&mut l);

@@ -30,7 +30,7 @@ use crate::proc::{mexit_shutdown, require_goroutine};
 use crate::sched::{MAX_PROCS, Sched, SchedLocked, globrunqputhead, sched};
 
 /// preemptall: port of runtime.preemptall (proc.go).
-fn preemptall(s: &Sched) {
+pub(crate) fn preemptall(s: &Sched) {
     for pp in s.procs() {
         if pp.status.load(Ordering::Acquire) == _Prunning {
             crate::sysmon::preemptone(pp);
@@ -154,6 +154,11 @@ unsafe fn pdestroy(s: &Sched, l: &mut SchedLocked, pp: &P) {
         s.gfree.lock().nostack.push_back_all(q);
         for st in local.stackcache.drain(..) {
             stackfree(st);
+        }
+        // Its timers move to the stopping M's P (Go's moveTimers).
+        let here = crate::proc::curp();
+        if !core::ptr::eq(here, pp) {
+            here.timers.take(&pp.timers);
         }
         let mut central = s.sudoglock.lock();
         for sg in local.sudogcache.drain(..) {

@@ -168,6 +168,13 @@ pub struct Sched {
     pub locked_sleepers: Mutex<Vec<usize>>,
     /// The central sudog list (`sudoglock` and `sudogcache`).
     pub sudoglock: Mutex<crate::sudog::SudogCentral>,
+    /// When an M last finished sleeping for timers, or 0 while one sleeps
+    /// there (`lastpoll`; see `time::poll_sleep`).
+    pub lastpoll: core::sync::atomic::AtomicI64,
+    /// Until when the sleeping M sleeps (`pollUntil`), or 0.
+    pub poll_until: core::sync::atomic::AtomicI64,
+    /// What the timer-sleeping M sleeps on (netpoll's stand-in).
+    pub pollnote: Note,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -214,6 +221,9 @@ impl Sched {
             running_panic_defers: AtomicU32::new(0),
             locked_sleepers: Mutex::new(Vec::new()),
             sudoglock: Mutex::new(crate::sudog::SudogCentral::default()),
+            lastpoll: core::sync::atomic::AtomicI64::new(1),
+            poll_until: core::sync::atomic::AtomicI64::new(0),
+            pollnote: Note::new(),
         }));
         let me: *const Sched = s;
         for i in 0..cfg.gomaxprocs {

@@ -151,6 +151,10 @@ pub unsafe fn selectgo(
             cas.elem = null_mut();
             continue;
         }
+        // SAFETY: the caller holds a handle to the channel.
+        if let Some(t) = unsafe { &(*cas.c).timer } {
+            t.maybe_run_chan();
+        }
         let j = cheaprandn(norder as u32 + 1) as usize;
         pollorder[norder] = pollorder[j];
         pollorder[j] = i as u16;
@@ -315,6 +319,9 @@ pub unsafe fn selectgo(
             } else {
                 (*cas.c).recvq.enqueue(sg);
             }
+            if let Some(t) = &(*cas.c).timer {
+                t.block_chan();
+            }
         }
         (*gp).param = null_mut();
         gopark(Some(selparkcommit), null_mut(), WaitReason::Select);
@@ -343,6 +350,9 @@ pub unsafe fn selectgo(
 
         for &casei in lockorder {
             let k = scases[casei as usize];
+            if let Some(t) = &(*k.c).timer {
+                t.unblock_chan();
+            }
             if sglist == winner {
                 casi = casei as isize;
                 case_success = (*sglist).success;

@@ -200,6 +200,14 @@ impl<T> Chan<T> {
     pub(crate) fn raw(&self) -> *mut HChan {
         self.c
     }
+
+    /// Wraps a channel handle made by the runtime (a timer's channel).
+    ///
+    /// # Safety
+    /// `c` is a live channel of `T`, and the caller gives its handle away.
+    pub(crate) unsafe fn from_raw(c: *mut HChan) -> Chan<T> {
+        Chan { c, _t: PhantomData }
+    }
 }
 
 /// Receives into a fresh slot.

@@ -84,12 +84,19 @@ mod select;
 mod spawn;
 pub mod sync;
 pub mod syscall;
+pub mod time;
 
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};
 pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use local::GoroutineLocal;
 pub use spawn::{JoinError, JoinHandle, go, spawn};
+
+/// Panics with gort's message when called outside a goroutine.
+#[track_caller]
+pub(crate) fn runtime_check(what: &str) {
+    runtime_p::require_goroutine(what);
+}
 
 /// Yields the processor, allowing other goroutines to run: Go's
 /// `runtime.Gosched`. The goroutine is not suspended; it goes to the global

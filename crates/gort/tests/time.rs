@@ -1,0 +1,138 @@
+//! Timers: sleep, Timer, Ticker, after, after_func, and deadlock detection
+//! with pending timers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gort::time::{Ticker, Timer, after, after_func, sleep};
+use gort::{Chan, select};
+
+#[gort::test]
+unsafe fn sleep_lasts_at_least_its_duration() {
+    for ms in [1u64, 5, 20] {
+        let start = Instant::now();
+        sleep(Duration::from_millis(ms));
+        assert!(start.elapsed() >= Duration::from_millis(ms));
+    }
+    sleep(Duration::ZERO);
+}
+
+#[gort::test]
+unsafe fn many_sleepers_wake() {
+    let n = 1000;
+    let done: Chan<u64> = Chan::new(n);
+    for i in 0..n as u64 {
+        let d = done.clone();
+        gort::go(move || {
+            let start = Instant::now();
+            let want = Duration::from_micros(i * 37 % 20_000);
+            sleep(want);
+            assert!(start.elapsed() >= want, "woke early");
+            d.send(i);
+        });
+    }
+    let mut sum = 0;
+    for _ in 0..n {
+        sum += done.recv().unwrap();
+    }
+    assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
+}
+
+#[gort::test]
+unsafe fn timer_fires_and_stop_reset_follow_go_1_23() {
+    let t = Timer::new(Duration::from_millis(5));
+    assert_eq!((t.c().len(), t.c().cap()), (0, 0), "synchronous channel");
+    let start = Instant::now();
+    let v = t.c().recv().unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(4));
+    assert!(v <= Instant::now());
+    assert!(!t.stop(), "already fired");
+    // Stop before firing: true, and nothing arrives.
+    let t = Timer::new(Duration::from_millis(5));
+    assert!(t.stop());
+    sleep(Duration::from_millis(10));
+    assert!(t.c().try_recv().is_err(), "no value after stop");
+    // Reset an expired, unreceived timer: false... and no stale value.
+    let t = Timer::new(Duration::from_millis(1));
+    sleep(Duration::from_millis(5));
+    assert!(t.reset(Duration::from_secs(3600)), "value was pending");
+    assert!(t.c().try_recv().is_err(), "stale value after reset");
+    assert!(t.stop());
+}
+
+#[gort::test]
+unsafe fn after_in_select_with_busy_channel() {
+    // TestTimerFairness-like: the timer case must win eventually.
+    let c: Chan<i32> = Chan::new(0);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for _ in 0..2 {
+        let (c, stop) = (c.clone(), stop.clone());
+        gort::go(move || {
+            while !stop.load(Ordering::Relaxed) {
+                select! {
+                    send(c, 0) => {}
+                    default => {}
+                }
+            }
+        });
+    }
+    let timer = after(Duration::from_millis(20));
+    loop {
+        select! {
+            recv(c) -> _v => {}
+            recv(timer) -> _v => break,
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+}
+
+#[gort::test]
+unsafe fn after_func_runs_in_its_own_goroutine() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let done: Chan<u64> = Chan::new(1);
+    let (n2, d2) = (n.clone(), done.clone());
+    let me = gort::goid();
+    let _t = after_func(Duration::from_millis(2), move || {
+        n2.fetch_add(1, Ordering::SeqCst);
+        d2.send(gort::goid());
+    });
+    let g = done.recv().unwrap();
+    assert_ne!(g, me);
+    assert_eq!(n.load(Ordering::SeqCst), 1);
+    let t = after_func(Duration::from_millis(50), || panic!("stopped timer ran"));
+    assert!(t.stop());
+    sleep(Duration::from_millis(80));
+}
+
+#[gort::test]
+unsafe fn ticker_ticks_and_stops() {
+    let t = Ticker::new(Duration::from_millis(5));
+    let start = Instant::now();
+    for _ in 0..5 {
+        t.c().recv().unwrap();
+    }
+    assert!(start.elapsed() >= Duration::from_millis(20));
+    t.stop();
+    sleep(Duration::from_millis(15));
+    assert!(t.c().try_recv().is_err(), "tick after stop");
+}
+
+/// A goroutine that keeps calling the runtime without ever parking must not
+/// keep `block_on` from returning when main returns.
+#[gort::test]
+unsafe fn block_on_returns_with_goroutines_spinning_in_the_runtime() {
+    let c: Chan<i32> = Chan::new(0);
+    for _ in 0..3 {
+        let c = c.clone();
+        gort::go(move || {
+            loop {
+                select! {
+                    send(c, 0) => {}
+                    default => {}
+                }
+            }
+        });
+    }
+    sleep(Duration::from_millis(5));
+}
