@@ -2,11 +2,8 @@
 //! tests), plus the proc_test.go and stack_test.go tests that are about
 //! channels.
 //!
-//! Stand-ins, until gort's `time` and `sync` land (issue 5), each marked
-//! where used:
-//! - `time.Sleep(d)` → [`sleep`]: the goroutine blocks its thread in a
-//!   system call (`gort::syscall::blocking`), so other goroutines run on.
-//! - `sync.WaitGroup` → `runtime_p::countdown::Countdown`, which parks.
+//! `time.Sleep` is `gort::time::sleep`; `sync.WaitGroup` is
+//! `gort::sync::WaitGroup`.
 //!
 //! Iteration counts are Go's unless a comment says otherwise.
 
@@ -15,13 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use gort::sync::WaitGroup;
+use gort::time::sleep;
 use gort::{Chan, select};
-use runtime_p::countdown::Countdown;
-
-/// Stand-in for `time.Sleep` (see the module docs).
-fn sleep(d: Duration) {
-    gort::syscall::blocking(|| std::thread::sleep(d));
-}
 
 // go-test: TestChan (chan_test.go)
 #[gort::test(gomaxprocs = 4)]
@@ -256,11 +249,14 @@ unsafe fn test_nonblock_select_race2() {
 }
 
 // go-test: TestSelfSelect (chan_test.go)
-// WaitGroup → Countdown.
 #[gort::test(gomaxprocs = 2)]
 unsafe fn test_self_select() {
     for chan_cap in [0usize, 10] {
-        let wg = Arc::new(Countdown::new(2));
+        let wg = {
+            let wg = Arc::new(WaitGroup::new());
+            wg.add((2) as i32);
+            wg
+        };
         let c: Chan<usize> = Chan::new(chan_cap);
         let failed = Arc::new(AtomicBool::new(false));
         for p in 0..2usize {
@@ -298,12 +294,16 @@ unsafe fn test_self_select() {
 }
 
 // go-test: TestSelectStress (chan_test.go)
-// WaitGroup → Countdown. N = 1e5 as in Go.
+// N = 1e5 as in Go.
 #[gort::test(gomaxprocs = 10)]
 unsafe fn test_select_stress() {
     let c: [Chan<i32>; 4] = [Chan::new(0), Chan::new(0), Chan::new(2), Chan::new(3)];
     const N: usize = 100_000;
-    let wg = Arc::new(Countdown::new(10));
+    let wg = {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add((10) as i32);
+        wg
+    };
     for ck0 in &c {
         let (ck, w) = (ck0.clone(), wg.clone());
         gort::go(move || {
@@ -403,7 +403,11 @@ unsafe fn test_select_fairness() {
     let c4: Chan<u8> = Chan::new(0);
     let out: Chan<u8> = Chan::new(0);
     let done: Chan<u8> = Chan::new(0);
-    let wg = Arc::new(Countdown::new(1));
+    let wg = {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add((1) as i32);
+        wg
+    };
     {
         let (c1, c2, c3, c4, out, done, wg) = (
             c1.clone(),
@@ -474,14 +478,18 @@ unsafe fn test_chan_send_interface() {
 }
 
 // go-test: TestPseudoRandomSend (chan_test.go)
-// The sync.Mutex used as a signal → Countdown.
+// The sync.Mutex Go uses as a signal is a WaitGroup here.
 #[gort::test]
 unsafe fn test_pseudo_random_send() {
     let n = 100;
     for chan_cap in [0, n] {
         let c: Chan<i32> = Chan::new(chan_cap);
         let l: Arc<std::sync::Mutex<Vec<i32>>> = Arc::new(std::sync::Mutex::new(vec![0; n]));
-        let m = Arc::new(Countdown::new(1));
+        let m = {
+            let wg = Arc::new(WaitGroup::new());
+            wg.add((1) as i32);
+            wg
+        };
         {
             let (c, l, m) = (c.clone(), l.clone(), m.clone());
             gort::go(move || {
@@ -511,7 +519,6 @@ unsafe fn test_pseudo_random_send() {
 }
 
 // go-test: TestMultiConsumer (chan_test.go)
-// WaitGroup → Countdown.
 #[gort::test]
 unsafe fn test_multi_consumer() {
     const NWORK: usize = 23;
@@ -519,7 +526,11 @@ unsafe fn test_multi_consumer() {
     const PN: [i64; 10] = [2, 3, 7, 11, 13, 17, 19, 23, 27, 31];
     let q: Chan<i64> = Chan::new(NWORK * 3);
     let r: Chan<i64> = Chan::new(NWORK * 3);
-    let wg = Arc::new(Countdown::new(NWORK));
+    let wg = {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add((NWORK) as i32);
+        wg
+    };
     for w in 0..NWORK {
         let (q, r, wg) = (q.clone(), r.clone(), wg.clone());
         gort::go(move || {
@@ -680,7 +691,7 @@ unsafe fn test_block_locked() {
 // goroutines (1e3) ping-pong on unbuffered channels; after 100 ms their
 // counts are within a factor of 20, which holds only if a woken goroutine
 // inherits the time slice (runnext) and each pair hands the P over within
-// it. The 100 ms wait → the `sleep` stand-in.
+// it.
 #[gort::test(gomaxprocs = 1)]
 unsafe fn test_ping_pong_hog() {
     let done: Chan<bool> = Chan::new(0);

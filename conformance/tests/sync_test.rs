@@ -2,21 +2,17 @@
 //! `waitgroup_test.go`, `once_test.go` and `cond_test.go`.
 //!
 //! Go's shared variables guarded by a `sync.Mutex` become the data of a
-//! `gort::sync::Mutex<T>`; `time.Sleep` is the blocking stand-in until
-//! gort's timers land (issue 5); tests that Go runs as child processes
+//! `gort::sync::Mutex<T>`; tests that Go runs as child processes
 //! (TestMutexMisuse, TestIssue76126) re-run this binary the same way.
 
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gort::sync::{Cond, Locker, Mutex, Once, RawMutex, RawRwMutex, WaitGroup};
+use gort::time::sleep;
 use gort::{Chan, select};
-
-fn sleep(d: Duration) {
-    gort::syscall::blocking(|| std::thread::sleep(d));
-}
 
 const CASE_VAR: &str = "GORT_SYNC_CHILD";
 
@@ -178,8 +174,6 @@ fn test_mutex_misuse() {
 }
 
 // go-test: TestMutexFairness (mutex_test.go)
-// time.Sleep(100µs) → the blocking stand-in; time.After(10s) → a deadline
-// checked by the waiting loop.
 #[gort::test]
 unsafe fn test_mutex_fairness() {
     let mu = Arc::new(RawMutex::new());
@@ -210,16 +204,11 @@ unsafe fn test_mutex_fairness() {
             done.send(true);
         });
     }
-    let start = Instant::now();
-    loop {
-        if done.try_recv().is_ok() {
-            break;
+    select! {
+        recv(done) -> _v => {}
+        recv(gort::time::after(Duration::from_secs(10))) -> _v => {
+            panic!("can't acquire Mutex in 10 seconds")
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "can't acquire Mutex in 10 seconds"
-        );
-        sleep(Duration::from_millis(1));
     }
     stop.close();
 }

@@ -163,7 +163,7 @@ pub fn notetsleep(n: &Note, ns: i64) -> bool {
             if n.key.load(Ordering::Acquire) != 0 {
                 return true;
             }
-            let deadline = o.nanotime() + ns;
+            let deadline = o.nanotime().saturating_add(ns);
             let mut ns = ns;
             loop {
                 set_blocked(true);
@@ -197,7 +197,7 @@ pub fn notetsleep(n: &Note, ns: i64) -> bool {
                 set_blocked(false);
                 return true;
             }
-            let deadline = o.nanotime() + ns;
+            let deadline = o.nanotime().saturating_add(ns);
             let mut ns = ns;
             loop {
                 set_blocked(true);
