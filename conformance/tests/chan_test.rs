@@ -254,7 +254,7 @@ unsafe fn test_self_select() {
     for chan_cap in [0usize, 10] {
         let wg = {
             let wg = Arc::new(WaitGroup::new());
-            wg.add((2) as i32);
+            wg.add(2);
             wg
         };
         let c: Chan<usize> = Chan::new(chan_cap);
@@ -301,7 +301,7 @@ unsafe fn test_select_stress() {
     const N: usize = 100_000;
     let wg = {
         let wg = Arc::new(WaitGroup::new());
-        wg.add((10) as i32);
+        wg.add(10);
         wg
     };
     for ck0 in &c {
@@ -405,7 +405,7 @@ unsafe fn test_select_fairness() {
     let done: Chan<u8> = Chan::new(0);
     let wg = {
         let wg = Arc::new(WaitGroup::new());
-        wg.add((1) as i32);
+        wg.add(1);
         wg
     };
     {
@@ -487,7 +487,7 @@ unsafe fn test_pseudo_random_send() {
         let l: Arc<std::sync::Mutex<Vec<i32>>> = Arc::new(std::sync::Mutex::new(vec![0; n]));
         let m = {
             let wg = Arc::new(WaitGroup::new());
-            wg.add((1) as i32);
+            wg.add(1);
             wg
         };
         {
@@ -528,7 +528,7 @@ unsafe fn test_multi_consumer() {
     let r: Chan<i64> = Chan::new(NWORK * 3);
     let wg = {
         let wg = Arc::new(WaitGroup::new());
-        wg.add((NWORK) as i32);
+        wg.add(NWORK as i32);
         wg
     };
     for w in 0..NWORK {

@@ -50,7 +50,7 @@ mod sleep_test {
         let i = Arc::new(AtomicI32::new(10));
         let c: Chan<bool> = Chan::new(0);
         fn f(i: Arc<AtomicI32>, c: Chan<bool>) {
-            if i.fetch_sub(1, Ordering::SeqCst) - 1 >= 0 {
+            if i.fetch_sub(1, Ordering::SeqCst) > 0 {
                 let (i2, c2) = (i.clone(), c.clone());
                 after_func(Duration::ZERO, move || f(i2.clone(), c2.clone()));
                 sleep(Duration::from_secs(1));
