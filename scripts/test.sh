@@ -8,5 +8,6 @@ scripts/install-go.sh >/dev/null
 cargo test --workspace
 cargo test --release -p runtime-p --test mn -- --ignored
 cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
+cargo test --release -p gort --test time -- --ignored
 # loom models of the run-queue handshakes (own target dir: other cfg).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq

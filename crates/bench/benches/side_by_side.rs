@@ -25,6 +25,13 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("chan_prodcons100", "ns/op", 1_000_000, 100_000),
     ("select_uncontended", "ns/op", 1_000_000, 100_000),
     ("chan_uncontended", "ns/op", 100_000, 10_000),
+    ("mutex_uncontended", "ns/op", 10_000_000, 1_000_000),
+    ("mutex", "ns/op", 2_000_000, 200_000),
+    ("mutex_spin", "ns/op", 200_000, 20_000),
+    ("waitgroup_uncontended", "ns/op", 10_000_000, 1_000_000),
+    ("once", "ns/op", 10_000_000, 1_000_000),
+    ("timer_start_stop", "ns/timer", 1_000_000, 100_000),
+    ("sleep_1ms_overshoot", "us/sleep", 1_000, 100),
     ("parked_rss_100k", "KiB/goroutine", 100_000, 10_000),
     ("parked_rss_1m", "KiB/goroutine", 1_000_000, 100_000),
 ];
@@ -233,6 +240,95 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                     c.recv();
                 }
                 per_op(start, per * procs)
+            }
+            "mutex_uncontended" | "mutex" | "mutex_spin" | "waitgroup_uncontended" | "once" => {
+                // Go's BenchmarkMutexUncontended, BenchmarkMutex,
+                // BenchmarkMutexSpin, BenchmarkWaitGroupUncontended and
+                // BenchmarkOnce, under RunParallel: one goroutine per P,
+                // n operations in all.
+                let per = n / procs;
+                let shared = Arc::new(gort::sync::RawMutex::new());
+                let once = Arc::new(gort::sync::Once::new());
+                let acc = Arc::new(AtomicUsize::new(0));
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let (shared, once, acc, w) =
+                        (shared.clone(), once.clone(), acc.clone(), w.clone());
+                    wg.go(move || match w.as_str() {
+                        "mutex_uncontended" => {
+                            let mu = gort::sync::RawMutex::new();
+                            for _ in 0..per {
+                                mu.lock();
+                                mu.unlock();
+                            }
+                        }
+                        "mutex" => {
+                            for _ in 0..per {
+                                shared.lock();
+                                shared.unlock();
+                            }
+                        }
+                        "mutex_spin" => {
+                            let mut data = vec![0u64; 16 << 10];
+                            for _ in 0..per {
+                                shared.lock();
+                                acc.fetch_add(100, Ordering::Relaxed);
+                                shared.unlock();
+                                for i in (0..data.len()).step_by(4) {
+                                    data[i] += 1;
+                                }
+                            }
+                            std::hint::black_box(&data);
+                        }
+                        "waitgroup_uncontended" => {
+                            let wg = gort::sync::WaitGroup::new();
+                            for _ in 0..per {
+                                wg.add(1);
+                                wg.done();
+                                wg.wait();
+                            }
+                        }
+                        _ => {
+                            for _ in 0..per {
+                                once.call(|| {});
+                            }
+                        }
+                    });
+                }
+                wg.wait();
+                per_op(start, per * procs)
+            }
+            "timer_start_stop" => {
+                // Go's BenchmarkStartStop1000 (RunParallel): AfterFunc(1h)
+                // then Stop, in batches of 1000 per goroutine.
+                let per = (n / procs / 1000).max(1);
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let start = Instant::now();
+                for _ in 0..procs {
+                    wg.go(move || {
+                        for _ in 0..per {
+                            let ts: Vec<_> = (0..1000)
+                                .map(|_| gort::time::after_func(Duration::from_secs(3600), || {}))
+                                .collect();
+                            for t in &ts {
+                                t.stop();
+                            }
+                        }
+                    });
+                }
+                wg.wait();
+                per_op(start, per * procs * 1000)
+            }
+            "sleep_1ms_overshoot" => {
+                // Mean lateness of n sequential 1 ms sleeps, in µs.
+                let mut over = 0f64;
+                for _ in 0..n {
+                    let t = Instant::now();
+                    gort::time::sleep(Duration::from_millis(1));
+                    over += (t.elapsed().as_nanos() as f64 - 1e6) / 1e3;
+                }
+                over / n as f64
             }
             w if w.starts_with("parked_rss") => {
                 // gort gives a goroutine its stack when it first runs, so

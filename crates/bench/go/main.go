@@ -207,6 +207,86 @@ func main() {
 			<-c
 		}
 		perOp(time.Since(start), per*procs)
+	case "mutex_uncontended", "mutex", "mutex_spin", "waitgroup_uncontended", "once":
+		// BenchmarkMutexUncontended, BenchmarkMutex, BenchmarkMutexSpin,
+		// BenchmarkWaitGroupUncontended, BenchmarkOnce under RunParallel.
+		procs := runtime.GOMAXPROCS(-1)
+		per := n / procs
+		var shared sync.Mutex
+		var once sync.Once
+		var acc0, acc1 uint64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for p := 0; p < procs; p++ {
+			wg.Go(func() {
+				switch w {
+				case "mutex_uncontended":
+					var mu sync.Mutex
+					for i := 0; i < per; i++ {
+						mu.Lock()
+						mu.Unlock()
+					}
+				case "mutex":
+					for i := 0; i < per; i++ {
+						shared.Lock()
+						shared.Unlock()
+					}
+				case "mutex_spin":
+					var data [16 << 10]uint64
+					for i := 0; i < per; i++ {
+						shared.Lock()
+						acc0 -= 100
+						acc1 += 100
+						shared.Unlock()
+						for j := 0; j < len(data); j += 4 {
+							data[j]++
+						}
+					}
+				case "waitgroup_uncontended":
+					var wg sync.WaitGroup
+					for i := 0; i < per; i++ {
+						wg.Add(1)
+						wg.Done()
+						wg.Wait()
+					}
+				default:
+					for i := 0; i < per; i++ {
+						once.Do(func() {})
+					}
+				}
+			})
+		}
+		wg.Wait()
+		perOp(time.Since(start), per*procs)
+	case "timer_start_stop":
+		// BenchmarkStartStop1000 under RunParallel.
+		procs := runtime.GOMAXPROCS(-1)
+		per := max(n/procs/1000, 1)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for p := 0; p < procs; p++ {
+			wg.Go(func() {
+				for i := 0; i < per; i++ {
+					timers := make([]*time.Timer, 1000)
+					for j := range timers {
+						timers[j] = time.AfterFunc(time.Hour, func() {})
+					}
+					for _, t := range timers {
+						t.Stop()
+					}
+				}
+			})
+		}
+		wg.Wait()
+		perOp(time.Since(start), per*procs*1000)
+	case "sleep_1ms_overshoot":
+		over := 0.0
+		for i := 0; i < n; i++ {
+			t := time.Now()
+			time.Sleep(time.Millisecond)
+			over += float64(time.Since(t).Nanoseconds()-1e6) / 1e3
+		}
+		report(over / float64(n))
 	case "parked_rss":
 		before := rssBytes()
 		c := make(chan int)

@@ -136,3 +136,30 @@ unsafe fn block_on_returns_with_goroutines_spinning_in_the_runtime() {
     }
     sleep(Duration::from_millis(5));
 }
+
+/// Issue 5's acceptance: 100,000 goroutines each sleeping a random 0–50 ms
+/// all wake, none early. Release-only (run by scripts/test.sh).
+#[gort::test]
+#[ignore = "release-only stress test; run by scripts/test.sh"]
+unsafe fn hundred_thousand_sleepers() {
+    const N: u64 = 100_000;
+    let early = Arc::new(AtomicUsize::new(0));
+    let wg = Arc::new(gort::sync::WaitGroup::new());
+    let start = Instant::now();
+    for i in 0..N {
+        let early = early.clone();
+        wg.go(move || {
+            // A fixed pseudo-random spread over 0..=50 ms.
+            let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+            let d = Duration::from_micros(x % 50_001);
+            let t = Instant::now();
+            sleep(d);
+            if t.elapsed() < d {
+                early.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    wg.wait();
+    assert_eq!(early.load(Ordering::Relaxed), 0, "sleepers woke early");
+    eprintln!("100000 sleepers done in {:?}", start.elapsed());
+}
