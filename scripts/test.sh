@@ -9,5 +9,6 @@ cargo test --workspace
 cargo test --release -p runtime-p --test mn -- --ignored
 cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
 cargo test --release -p gort --test time -- --ignored
+cargo test --release -p conformance --test time_test -- --ignored
 # loom models of the run-queue handshakes (own target dir: other cfg).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq

@@ -517,6 +517,33 @@ mod sleep_test {
         stop_reset_result(false);
     }
 
+    fn zero_timer(mut new_timer: impl FnMut(Duration) -> RecvChan<Instant>) {
+        for _ in 0..1_000_000 {
+            let s = Instant::now();
+            let c = new_timer(Duration::ZERO);
+            c.recv();
+            let diff = s.elapsed();
+            assert!(
+                diff <= Duration::from_secs(2),
+                "Expected time to get value from Timer channel in less than 2 sec, took {diff:?}"
+            );
+        }
+    }
+
+    // go-test: TestZeroTimer (sleep_test.go)
+    // Go's count (1e6 per variant); release-only, run by scripts/test.sh.
+    #[gort::test]
+    #[ignore = "release-only: Go's 3 × 1,000,000 timers"]
+    unsafe fn test_zero_timer() {
+        zero_timer(|d| Timer::new(d).c().clone());
+        zero_timer(|d| new_timer_func(d).1);
+        let (timer, c) = new_timer_func(Duration::from_secs(3600));
+        zero_timer(move |d| {
+            timer.reset(d);
+            c.clone()
+        });
+    }
+
     // go-test: TestMultiWakeupTicker (sleep_test.go)
     #[gort::test]
     unsafe fn test_multi_wakeup_ticker() {
@@ -637,6 +664,77 @@ mod tick_test {
         let tk = Ticker::new(Duration::from_secs(1));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tk.reset(Duration::ZERO)));
         assert!(r.is_err(), "Ticker.Reset(0) should have panicked");
+    }
+
+    // go-test: TestLongAdjustTimers (tick_test.go)
+    // Go's counts; release-only, run by scripts/test.sh.
+    #[gort::test]
+    #[ignore = "release-only: Go's 1,000,000 selects with a 5 s timer"]
+    unsafe fn test_long_adjust_timers() {
+        let wg = Arc::new(WaitGroup::new());
+        const COUNT: usize = 5000;
+        for _ in 0..COUNT {
+            wg.go(|| sleep(Duration::from_micros(10)));
+        }
+        for _ in 0..COUNT {
+            sleep(Duration::from_micros(1));
+        }
+        let done: Chan<bool> = Chan::new(0);
+        let d2 = done.clone();
+        let _deadline = after_func(Duration::from_secs(60), move || d2.close());
+        let in_q: Chan<Box<dyn FnOnce() + Send>> = Chan::new(0);
+        let out_q: Chan<Box<dyn FnOnce() + Send>> = Chan::new(0);
+        {
+            let (in_q, out_q, done) = (in_q.clone(), out_q.clone(), done.clone());
+            wg.go(move || {
+                let mut q: std::collections::VecDeque<Box<dyn FnOnce() + Send>> =
+                    std::collections::VecDeque::new();
+                loop {
+                    // A nil channel disables the send case while q is empty.
+                    let send_to = if q.is_empty() {
+                        Chan::nil()
+                    } else {
+                        out_q.clone()
+                    };
+                    let next = q.pop_front();
+                    let had = next.is_some();
+                    let send: Box<dyn FnOnce() + Send> = next.unwrap_or_else(|| Box::new(|| {}));
+                    let mut sent = false;
+                    let stop = gort::select! {
+                        send(send_to, send) => { sent = true; false }
+                        recv(in_q) -> f => match f {
+                            Some(f) => { q.push_back(f); false }
+                            None => true,
+                        },
+                        recv(done) -> _v => true,
+                    };
+                    if had && !sent {
+                        // The case was not chosen: its value was dropped;
+                        // requeue a fresh item in its place (items are no-ops).
+                        q.push_front(Box::new(|| {}));
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+                out_q.close();
+            });
+        }
+        for i in 0..50_000 {
+            const TRY: usize = 20;
+            for _ in 0..TRY {
+                in_q.send(Box::new(|| {}));
+            }
+            for _ in 0..TRY {
+                gort::select! {
+                    recv(out_q) -> f => assert!(f.is_some(), "output channel is closed"),
+                    recv(after(Duration::from_secs(5))) -> _v => panic!("failed to read work, iteration {i}"),
+                    recv(done) -> _v => panic!("timer expired"),
+                }
+            }
+        }
+        in_q.close();
+        wg.wait();
     }
 
     // go-test: TestAfterTimes (tick_test.go)

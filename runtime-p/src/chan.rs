@@ -257,13 +257,14 @@ impl HChan {
         let elem = elem_type::<T>();
         let mem = match elem.size.checked_mul(size) {
             Some(m) if m <= MAX_ALLOC && size <= isize::MAX as usize => m,
-            _ => panic!("makechan: size out of range"),
+            _ => std::panic::panic_any(crate::panic::RuntimeError("makechan: size out of range")),
         };
         let buf = if mem == 0 {
             elem.align as *mut u8
         } else {
-            let layout = Layout::from_size_align(mem, elem.align)
-                .unwrap_or_else(|_| panic!("makechan: size out of range"));
+            let layout = Layout::from_size_align(mem, elem.align).unwrap_or_else(|_| {
+                std::panic::panic_any(crate::panic::RuntimeError("makechan: size out of range"))
+            });
             // SAFETY: the layout has a non-zero size.
             let p = unsafe { alloc(layout) };
             if p.is_null() {
@@ -760,7 +761,7 @@ pub(crate) unsafe fn recv(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
 #[track_caller]
 pub unsafe fn closechan(c: *mut HChan) {
     if c.is_null() {
-        panic!("close of nil channel");
+        std::panic::panic_any(crate::panic::RuntimeError("close of nil channel"));
     }
     require_goroutine("close");
     // SAFETY: the caller's handle keeps c alive.
@@ -768,7 +769,7 @@ pub unsafe fn closechan(c: *mut HChan) {
     ch.lock.lock();
     if ch.closed_locked() {
         ch.lock.unlock();
-        panic!("close of closed channel");
+        std::panic::panic_any(crate::panic::RuntimeError("close of closed channel"));
     }
     ch.closed.store(1, Ordering::Release);
 

@@ -5,7 +5,10 @@
 //! of `schedt`, goroutine creation (`newproc`), the scheduler loop
 //! (`schedule`, `findRunnable`, `execute`), parking (`gopark`, `goready`),
 //! yielding (`Gosched`), goroutine exit (`Goexit`, `goexit0`) and deadlock
-//! detection (`checkdead`), plus Go's report of unrecovered panics.
+//! detection (`checkdead`), plus Go's report of unrecovered panics; and the
+//! runtime services built on parking: channels and `select` (`chan.go`,
+//! `select.go`, with `sudog`s), semaphores and notify lists (`sema.go`),
+//! and timers (`time.go`).
 //!
 //! ## Vocabulary
 //! - **P** — the right to run goroutines; it owns a run queue of 256 Gs and

@@ -35,9 +35,26 @@ pub unsafe fn end_panic(gp: *mut G) {
     }
 }
 
+/// A panic raised by the runtime itself: Go's `runtime.Error` (its
+/// `plainError` kind), e.g. `send on closed channel`. Recover it with
+/// `catch_unwind` and `downcast_ref::<RuntimeError>()`; it prints as its
+/// message, as Go prints a runtime error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeError(pub &'static str);
+
+impl core::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
 /// Text of a panic payload, as Go's `printpanicval` prints a value.
 pub fn payload_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
+    if let Some(e) = payload.downcast_ref::<RuntimeError>() {
+        e.0.to_string()
+    } else if let Some(s) = payload.downcast_ref::<&'static str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
         s.clone()

@@ -284,7 +284,7 @@ pub unsafe fn selectgo(
                 }
                 Ready::SendClosed => {
                     unlock();
-                    panic!("send on closed channel");
+                    std::panic::panic_any(crate::panic::RuntimeError("send on closed channel"));
                 }
             }
         };
@@ -372,7 +372,7 @@ pub unsafe fn selectgo(
         selunlock(scases, lockorder);
         if (casi as usize) < nsends {
             if !case_success {
-                panic!("send on closed channel");
+                std::panic::panic_any(crate::panic::RuntimeError("send on closed channel"));
             }
             (casi, false)
         } else {

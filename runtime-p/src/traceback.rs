@@ -41,3 +41,27 @@ pub fn traceback_hook(in_signal: bool) {
     });
     print(&out);
 }
+
+/// runtime.Stack: port of the header half (mprof.go / traceback.go): the
+/// calling goroutine's header, and with `all` every other user goroutine's,
+/// separated by blank lines as Go separates them. Frames come with the
+/// observability work (issue 9). Statuses are read without stopping the
+/// world (Go stops it for `all`), so a goroutine may be seen mid-change.
+pub fn stack(all: bool) -> String {
+    let me = crate::proc::require_goroutine("runtime.Stack");
+    // SAFETY: the running goroutine is live; it is "running" by definition.
+    let mut out = unsafe { goroutine_header(me) };
+    if all {
+        for_each_g(crate::sched::sched(), |gp| {
+            // SAFETY: Gs on the list are live; reading for printing.
+            let skip =
+                gp == me || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
+            if !skip {
+                out.push('\n');
+                // SAFETY: as above.
+                out.push_str(&unsafe { goroutine_header(gp) });
+            }
+        });
+    }
+    out
+}

@@ -8,8 +8,9 @@ fn try_(name: &str, f: impl FnOnce()) {
     let msg = match r {
         Ok(()) => "<nil>".to_string(),
         Err(p) => p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
+            .downcast_ref::<gort::RuntimeError>()
+            .map(|e| e.to_string())
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .or_else(|| p.downcast_ref::<String>().cloned())
             .unwrap_or_default(),
     };

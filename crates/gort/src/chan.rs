@@ -108,7 +108,7 @@ impl<T> Chan<T> {
             SendResult::Closed => {
                 // The value is still ours; it is dropped as the panic unwinds.
                 let _v = ManuallyDrop::into_inner(slot);
-                panic!("send on closed channel");
+                std::panic::panic_any(runtime_p::panic::RuntimeError("send on closed channel"));
             }
             SendResult::WouldBlock => unreachable!("blocking send gave up"),
         }

@@ -24,6 +24,12 @@
 //!   `runtime.Goexit`, `runtime.NumGoroutine`.
 //! - [`lock_os_thread`], [`unlock_os_thread`], [`set_max_threads`]: Go's
 //!   `runtime.LockOSThread`, `runtime.UnlockOSThread`, `debug.SetMaxThreads`.
+//! - [`Chan`], [`SendChan`], [`RecvChan`], [`select!`]: Go's channels and
+//!   `select` (a port of `chan.go` and `select.go`).
+//! - [`sync`]: Go's `Mutex` (with starvation mode), `RWMutex`, `WaitGroup`,
+//!   `Once`, `Cond`, on the runtime's semaphores (`sema.go`).
+//! - [`time`]: `sleep`, `Timer`, `Ticker`, `after`, `tick`, `after_func` on
+//!   Go 1.23's timers (`time.go`).
 //! - [`goroutine_local!`]: per-goroutine storage that follows the goroutine.
 //! - [`syscall::blocking`]: run thread-blocking code without stalling other
 //!   goroutines (Go's `entersyscall`/`exitsyscall`, with sysmon's hand-off).
@@ -34,9 +40,9 @@
 //!   reports one (`fatal error: stack overflow`, status 2).
 //!
 //! Goroutines run on several OS threads (Go's M:N scheduler with work
-//! stealing, sysmon and cooperative preemption). Channels, `select`, Go's
-//! `sync` and `time`, and the Plan 9 OS layer are being ported;
-//! `docs/port-map.md` lists what exists.
+//! stealing, sysmon and cooperative preemption). The Plan 9 OS layer and
+//! the network poller are being ported; `docs/port-map.md` lists what
+//! exists.
 //!
 //! ## Soundness: the thread-local contract
 //! A goroutine may stop at any park point (a join, a channel operation,
@@ -90,6 +96,10 @@ pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};
 pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use local::GoroutineLocal;
+/// Go's `runtime.Error`: the payload of panics raised by the runtime
+/// (`send on closed channel`, `close of closed channel`, `close of nil
+/// channel`, `makechan: size out of range`).
+pub use runtime_p::panic::RuntimeError;
 pub use spawn::{JoinError, JoinHandle, go, spawn};
 
 /// Panics with gort's message when called outside a goroutine.
@@ -144,6 +154,16 @@ pub fn gomaxprocs(n: usize) -> usize {
     runtime_p::require_goroutine("gomaxprocs");
     runtime_p::preempt_check();
     runtime_p::procresize::set_gomaxprocs(n)
+}
+
+/// A dump of the calling goroutine (and with `all`, of every goroutine):
+/// Go's `runtime.Stack`. Each goroutine appears as Go's header line,
+/// `goroutine N [state]:`; stack frames are not included yet.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn stack(all: bool) -> String {
+    runtime_p::traceback::stack(all)
 }
 
 /// Identifier of the calling goroutine (1 is the main goroutine). Go hides

@@ -155,7 +155,9 @@ pub fn select<const N: usize>(cases: [Case<'_>; N], block: bool) -> Option<usize
                     Some(0)
                 }
                 SendResult::WouldBlock => None,
-                SendResult::Closed => panic!("send on closed channel"),
+                SendResult::Closed => {
+                    std::panic::panic_any(runtime_p::panic::RuntimeError("send on closed channel"))
+                }
             };
         }
         // SAFETY: the case borrows an empty RecvSlot of the channel's type.

@@ -26,7 +26,9 @@ fn panic_text<R>(f: impl FnOnce() -> R) -> String {
     let p = catch_unwind(AssertUnwindSafe(f))
         .err()
         .expect("expected a panic");
-    if let Some(s) = p.downcast_ref::<&str>() {
+    if let Some(e) = p.downcast_ref::<gort::RuntimeError>() {
+        e.to_string()
+    } else if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
     } else {
         p.downcast_ref::<String>().cloned().unwrap_or_default()

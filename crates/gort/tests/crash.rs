@@ -177,6 +177,21 @@ fn run_case(case: &str) {
                 }
             }),
             "main_goroutine_id" => Builder::new().run(|| panic!("test")),
+            "goexit_exit" => Builder::new().run(|| {
+                // testprog GoexitExit, without the finalizer and GC steps.
+                eprintln!("t1");
+                gort::go(|| gort::time::sleep(std::time::Duration::from_millis(1)));
+                eprintln!("t2");
+                eprintln!("t3");
+                eprintln!("t4");
+                gort::goexit();
+            }),
+            "no_helper_goroutines" => Builder::new().run(|| {
+                // testprog NoHelperGoroutines: a pending AfterFunc(1h) must
+                // not show up as a goroutine in the crash dump.
+                let _t = gort::time::after_func(std::time::Duration::from_secs(3600), || {});
+                panic!("oops");
+            }),
             "panic_race" => Builder::new().run(|| {
                 // testprog PanicRace: the panicking goroutine's deferred call
                 // releases main and yields; main must not exit 0 meanwhile.
@@ -522,4 +537,37 @@ fn test_lock_os_thread_exit() {
     let o = child("lock_os_thread_main");
     assert!(o.stdout.contains("OK"), "{}\n{}", o.stdout, o.stderr);
     assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
+// go-test: TestGoexitCrash (crash_test.go)
+// Adapted: testprog GoexitExit without its finalizer and GC calls; the
+// goroutine sleeping 1 ms keeps the program alive (a heaped timer), then
+// main's Goexit ends it with Go's message.
+#[test]
+fn test_goexit_crash() {
+    let o = child("goexit_exit");
+    assert!(
+        o.stderr
+            .contains("no goroutines (main called runtime.Goexit) - deadlock!"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.starts_with("t1\nt2\nt3\nt4\n"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestNoHelperGoroutines (crash_test.go)
+// Adapted: a pending AfterFunc(1h) stands for Go's finalizer and timer
+// helpers: the dump shows exactly one goroutine, goroutine 1.
+#[test]
+fn test_no_helper_goroutines() {
+    let o = child("no_helper_goroutines");
+    let headers: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("goroutine ") && l.contains(" ["))
+        .collect();
+    assert_eq!(headers.len(), 1, "{}", o.stderr);
+    assert!(headers[0].starts_with("goroutine 1 ["), "{}", o.stderr);
+    assert_eq!(o.code, Some(2));
 }

@@ -1,0 +1,258 @@
+//! Ports from go1.27 `runtime/proc_test.go`, `stack_test.go` and
+//! `crash_test.go` that need channels, timers or `runtime.Stack`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use gort::Chan;
+use gort::sync::WaitGroup;
+
+mod proc_test {
+    use super::*;
+
+    fn goroutine_parallelism2(load: bool) {
+        const P: u32 = 4;
+        const N: usize = 10;
+        let prev = gort::gomaxprocs(P as usize);
+        for _ in 0..N {
+            if load {
+                // Make sure every P has run a goroutine (and parked its M).
+                let done: Chan<bool> = Chan::new(0);
+                let x = Arc::new(AtomicU32::new(0));
+                for _ in 0..P {
+                    let (done, x) = (done.clone(), x.clone());
+                    gort::go(move || {
+                        if x.fetch_add(1, Ordering::SeqCst) + 1 == P {
+                            done.send(true);
+                            return;
+                        }
+                        while x.load(Ordering::SeqCst) != P {}
+                    });
+                }
+                done.recv();
+            }
+            // Goroutines created by goroutines must still all run at once.
+            let done: Chan<bool> = Chan::new(0);
+            let x = Arc::new(AtomicU32::new(0));
+            for p in 0..P / 2 {
+                let (done, x) = (done.clone(), x.clone());
+                gort::go(move || {
+                    for p2 in 0..2 {
+                        let (done, x) = (done.clone(), x.clone());
+                        gort::go(move || {
+                            for i in 0..3 {
+                                let expected = P * i + p * 2 + p2;
+                                while x.load(Ordering::SeqCst) != expected {}
+                                x.store(expected + 1, Ordering::SeqCst);
+                            }
+                            done.send(true);
+                        });
+                    }
+                });
+            }
+            for _ in 0..P {
+                done.recv();
+            }
+        }
+        gort::gomaxprocs(prev);
+    }
+
+    // go-test: TestGoroutineParallelism2 (proc_test.go)
+    // The netpoll variant waits for issue 10; the two others run as in Go.
+    #[gort::test]
+    unsafe fn test_goroutine_parallelism2() {
+        if std::thread::available_parallelism().map_or(1, |n| n.get()) == 1 {
+            return; // Go skips on a uniprocessor
+        }
+        goroutine_parallelism2(true);
+        goroutine_parallelism2(false);
+    }
+
+    // go-test: TestNumGoroutine (proc_test.go)
+    // The testprog half (`NumGoroutine` prints 1) is the num_goroutine
+    // cross-check; here NumGoroutine must agree with the goroutines in
+    // `gort::stack(true)`.
+    #[gort::test]
+    unsafe fn test_num_goroutine() {
+        assert_eq!(gort::num_goroutine(), 1);
+        let block: Chan<()> = Chan::new(0);
+        for _ in 0..5 {
+            let b = block.clone();
+            gort::go(move || {
+                b.recv();
+            });
+        }
+        let mut i = 0;
+        loop {
+            gort::gosched();
+            let n = gort::num_goroutine();
+            let buf = gort::stack(true);
+            let nstk = buf.matches("goroutine ").count();
+            if n == nstk && n == 6 {
+                break;
+            }
+            i += 1;
+            assert!(
+                i < 10,
+                "NumGoroutine={n}, but found {nstk} goroutines in stack dump: {buf}"
+            );
+        }
+        block.close();
+    }
+}
+
+mod stack_test {
+    use super::*;
+
+    /// Go's growStack: recursion to every depth up to 1023, each checking
+    /// its own result.
+    fn grow_stack() {
+        fn grow_stack_iter(n: usize) -> usize {
+            if n == 0 {
+                return 0;
+            }
+            let pad = std::hint::black_box([1u8; 64]);
+            grow_stack_iter(n - 1) + pad[0] as usize
+        }
+        for i in 0..1 << 10 {
+            assert_eq!(grow_stack_iter(i), i, "stack growth failed");
+        }
+    }
+
+    // go-test: TestStackGrowth (stack_test.go)
+    // Adapted: gort stacks are fixed (no growth to test), so this checks
+    // that deep recursion in a goroutine and in a locked goroutine leaves
+    // memory intact; the finalizer case is dropped (no GC). The stacks are
+    // sized for 1023 unoptimised frames.
+    #[gort::test(stack_size = 4 << 20)]
+    unsafe fn test_stack_growth() {
+        let wg = Arc::new(WaitGroup::new());
+        wg.go(grow_stack);
+        wg.wait();
+        wg.go(|| {
+            gort::lock_os_thread();
+            grow_stack();
+            gort::unlock_os_thread();
+        });
+        wg.wait();
+    }
+
+    // go-test: TestStackOutput (stack_test.go)
+    #[gort::test]
+    unsafe fn test_stack_output() {
+        let stk = gort::stack(false);
+        assert!(
+            stk.starts_with("goroutine "),
+            "Stack (len {}):\n{stk}",
+            stk.len()
+        );
+    }
+
+    // go-test: TestStackAllOutput (stack_test.go)
+    #[gort::test]
+    unsafe fn test_stack_all_output() {
+        let stk = gort::stack(true);
+        assert!(
+            stk.starts_with("goroutine "),
+            "Stack (len {}):\n{stk}",
+            stk.len()
+        );
+    }
+
+    // go-test: TestDeferPtrsGoexit (stack_test.go)
+    // Adapted: the deferred call is a destructor holding a pointer to a
+    // value in its goroutine's frame; after Goexit starts, it still sees
+    // the right value (100×).
+    #[gort::test]
+    unsafe fn test_defer_ptrs_goexit() {
+        for _ in 0..100 {
+            let c: Chan<i32> = Chan::new(1);
+            let c2 = c.clone();
+            gort::go(move || {
+                struct SetOnDrop<'a>(&'a mut i32, Chan<i32>);
+                impl Drop for SetOnDrop<'_> {
+                    fn drop(&mut self) {
+                        self.1.send(*self.0);
+                    }
+                }
+                let mut i = 0;
+                let d = SetOnDrop(&mut i, c2);
+                *d.0 = 42;
+                gort::goexit();
+            });
+            assert_eq!(c.recv(), Some(42), "defer saw the wrong value");
+        }
+    }
+}
+
+mod crash_test {
+    use super::*;
+
+    // go-test: TestRuntimePanicWithRuntimeError (crash_test.go)
+    // Adapted to the channel cases (Rust has no nil maps, and its index
+    // panics are its own): each recovered value is a `gort::RuntimeError`
+    // (Go's runtime.Error) with Go's text.
+    #[gort::test]
+    unsafe fn test_runtime_panic_with_runtime_error() {
+        type Case = (&'static str, Box<dyn Fn() + Send>);
+        let cases: Vec<Case> = vec![
+            (
+                "close of closed channel",
+                Box::new(|| {
+                    let c: Chan<i32> = Chan::new(0);
+                    c.close();
+                    c.close();
+                }),
+            ),
+            (
+                "send on closed channel",
+                Box::new(|| {
+                    let c: Chan<i32> = Chan::new(0);
+                    c.close();
+                    c.send(0);
+                }),
+            ),
+            (
+                "close of nil channel",
+                Box::new(|| Chan::<i32>::nil().close()),
+            ),
+            (
+                "makechan: size out of range",
+                Box::new(|| {
+                    let _ = Chan::<u64>::new(usize::MAX / 2);
+                }),
+            ),
+        ];
+        for (want, f) in cases {
+            let p =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("no panic");
+            let e = p
+                .downcast_ref::<gort::RuntimeError>()
+                .unwrap_or_else(|| panic!("{want}: recovered value is not a runtime error"));
+            assert_eq!(e.to_string(), want);
+        }
+    }
+
+    // go-test: TestGoexitDefer (crash_test.go)
+    // Adapted: the deferred call is a destructor; Go's `recover()` returning
+    // nil during Goexit becomes: the destructor runs while the goroutine
+    // unwinds, and no panic was recorded for it.
+    #[gort::test]
+    unsafe fn test_goexit_defer() {
+        let c: Chan<bool> = Chan::new(0);
+        let c2 = c.clone();
+        gort::go(move || {
+            struct Deferred(Chan<bool>);
+            impl Drop for Deferred {
+                fn drop(&mut self) {
+                    self.0
+                        .send(runtime_p::panic::take_panic_location().is_none());
+                }
+            }
+            let _d = Deferred(c2);
+            gort::goexit();
+        });
+        // If the destructor does not run, this deadlocks.
+        assert!(c.recv().unwrap(), "a panic was recorded during Goexit");
+    }
+}
