@@ -360,6 +360,7 @@ fn tokio_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
     use std::pin::Pin;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(procs)
+        .enable_time()
         .build()
         .unwrap();
     let w = workload.to_string();
@@ -457,6 +458,41 @@ fn tokio_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
                     std::mem::forget(senders);
                     Ok(v)
                 }
+                "mutex_uncontended" | "mutex" => {
+                    // tokio::sync::Mutex, one task per worker thread.
+                    let per = n / procs;
+                    let shared = Arc::new(tokio::sync::Mutex::new(()));
+                    let start = Instant::now();
+                    let hs: Vec<_> = (0..procs)
+                        .map(|_| {
+                            let shared = shared.clone();
+                            let own = w == "mutex_uncontended";
+                            tokio::spawn(async move {
+                                let mine = tokio::sync::Mutex::new(());
+                                for _ in 0..per {
+                                    if own {
+                                        drop(mine.lock().await);
+                                    } else {
+                                        drop(shared.lock().await);
+                                    }
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(per_op(start, per * procs))
+                }
+                "sleep_1ms_overshoot" => {
+                    let mut over = 0f64;
+                    for _ in 0..n {
+                        let t = Instant::now();
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        over += (t.elapsed().as_nanos() as f64 - 1e6) / 1e3;
+                    }
+                    Ok(over / n as f64)
+                }
                 other => Err(format!("unknown workload {other}")),
             }
         })
@@ -553,6 +589,41 @@ fn may_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
                 std::mem::forget(tx);
                 Ok(v)
             }
+            "mutex_uncontended" | "mutex" => {
+                // may::sync::Mutex (parks the coroutine), one per worker.
+                let per = n / procs;
+                let shared = Arc::new(may::sync::Mutex::new(()));
+                let start = Instant::now();
+                let hs: Vec<_> = (0..procs)
+                    .map(|_| {
+                        let shared = shared.clone();
+                        let own = w == "mutex_uncontended";
+                        may::go!(move || {
+                            let mine = may::sync::Mutex::new(());
+                            for _ in 0..per {
+                                if own {
+                                    drop(mine.lock().unwrap());
+                                } else {
+                                    drop(shared.lock().unwrap());
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.join().map_err(|_| "join failed".to_string())?;
+                }
+                Ok(per_op(start, per * procs))
+            }
+            "sleep_1ms_overshoot" => {
+                let mut over = 0f64;
+                for _ in 0..n {
+                    let t = Instant::now();
+                    may::coroutine::sleep(Duration::from_millis(1));
+                    over += (t.elapsed().as_nanos() as f64 - 1e6) / 1e3;
+                }
+                Ok(over / n as f64)
+            }
             other => Err(format!("unknown workload {other}")),
         }
     });
@@ -580,6 +651,28 @@ fn worker(args: &[String]) {
             eprintln!("{e}");
             std::process::exit(1);
         }
+    }
+}
+
+/// Whether a Rust peer has an equivalent of workload `w`. Go's channel
+/// benchmarks need multi-producer multi-consumer rendezvous channels, and
+/// the WaitGroup/Once/AfterFunc ones Go's primitives, which tokio and may do
+/// not offer as such; those cells say "n/a".
+fn peer_has(sys: &str, w: &str) -> bool {
+    const COMMON: &[&str] = &[
+        "spawn_join",
+        "spawn_chain",
+        "gosched",
+        "skynet",
+        "parked_rss_100k",
+        "parked_rss_1m",
+        "mutex_uncontended",
+        "mutex",
+        "sleep_1ms_overshoot",
+    ];
+    match sys {
+        "tokio" | "may" => COMMON.contains(&w),
+        _ => true,
     }
 }
 
@@ -774,6 +867,7 @@ fn main() {
                         w
                     };
                     let r = match sys {
+                        _ if !peer_has(sys, w) => Err("n/a (no equivalent)".to_string()),
                         "go" => match &go {
                             Ok(bin) => run_one(
                                 Command::new(bin)
