@@ -54,6 +54,13 @@ pub unsafe trait Os: Sync + Send + 'static {
     /// `mp` must be a fresh M from `allocm`, not yet running anywhere.
     unsafe fn newosproc(&self, mp: *mut M) -> Result<(), String>;
 
+    /// Whether a goroutine that exits while locked to its thread takes the
+    /// thread with it (Go's gdestroy: yes, except on Plan 9, where the
+    /// thread is reused; golang.org/issue/22227).
+    fn locked_exit_kills_thread(&self) -> bool {
+        true
+    }
+
     /// minit: per-thread set-up on the new thread (signal stack, ...).
     fn minit(&self) {}
 

@@ -318,9 +318,10 @@ unsafe fn gdestroy(gp: *mut G) {
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);
-        if locked {
+        if locked && runtime_m::os().locked_exit_kills_thread() {
             // The goroutine may have left its thread in an unusual state:
-            // the thread goes with it (Go's gdestroy → mexit).
+            // the thread goes with it (Go's gdestroy → mexit). On Plan 9 the
+            // thread is kept (its lockedExt was cleared above).
             crate::lockosthread::mexit_locked();
         }
     }

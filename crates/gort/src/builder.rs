@@ -23,6 +23,42 @@ use runtime_p::{Config, MainReturn};
 pub struct Builder {
     gomaxprocs: Option<usize>,
     stack_size: Option<usize>,
+    os: Option<OsLayer>,
+}
+
+/// The operating-system layer a runtime runs on. One per process: the first
+/// runtime started chooses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OsLayer {
+    /// Go's Linux port: pthreads on runtime-allocated g0 stacks, futexes.
+    Linux,
+    /// Go's Plan 9 port on a Plan 9 personality hosted on Linux: `rfork`ed
+    /// processes whose g0 runs on the stack the "kernel" gave them
+    /// (`malg(-1)`), semaphores (`lock_sema.go`).
+    Plan9,
+}
+
+impl OsLayer {
+    /// The layer named by `GORT_OS` (`linux`, the default, or `plan9`).
+    ///
+    /// # Panics
+    /// On any other value, naming it.
+    pub fn from_env() -> OsLayer {
+        match std::env::var("GORT_OS").as_deref() {
+            Err(_) | Ok("") | Ok("linux") => OsLayer::Linux,
+            Ok("plan9") => OsLayer::Plan9,
+            Ok(other) => {
+                panic!("gort: GORT_OS={other:?} is not an OS layer (expected linux or plan9)")
+            }
+        }
+    }
+
+    fn layer(self) -> &'static dyn runtime_m::Os {
+        match self {
+            OsLayer::Linux => &os_linux::LINUX,
+            OsLayer::Plan9 => &os_plan9::PLAN9,
+        }
+    }
 }
 
 /// GOMAXPROCS as Go computes it at start-up (`schedinit`): the `GOMAXPROCS`
@@ -99,12 +135,20 @@ impl Builder {
         self
     }
 
+    /// The OS layer to run on (default: `GORT_OS`, else Linux). The first
+    /// runtime of a process fixes the layer; asking another one later is
+    /// an error.
+    pub fn os(mut self, layer: OsLayer) -> Builder {
+        self.os = Some(layer);
+        self
+    }
+
     fn config(&self, main_return: MainReturn) -> Config {
         Config {
             gomaxprocs: self.gomaxprocs.unwrap_or_else(default_gomaxprocs),
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             main_return,
-            os: &os_linux::LINUX,
+            os: self.os.unwrap_or_else(OsLayer::from_env).layer(),
         }
     }
 

@@ -92,7 +92,7 @@ pub mod sync;
 pub mod syscall;
 pub mod time;
 
-pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, default_gomaxprocs};
+pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, OsLayer, default_gomaxprocs};
 pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use local::GoroutineLocal;
