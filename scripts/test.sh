@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# All of gort's tests: the workspace's tests (debug), then the long stress
-# tests in release (marked #[ignore] so that a plain `cargo test` stays
-# quick). Installs real Go for the cross-checks if it is missing.
+# All of gort's tests, under both OS layers: the workspace's tests (debug),
+# then the long stress tests in release (marked #[ignore] so that a plain
+# `cargo test` stays quick), first on os-linux, then again on os-plan9
+# (GORT_OS=plan9); then the loom models. Installs real Go for the
+# cross-checks if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-go.sh >/dev/null
-cargo test --workspace
-cargo test --release -p runtime-p --test mn -- --ignored
-cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
-cargo test --release -p gort --test time -- --ignored
-cargo test --release -p conformance --test time_test -- --ignored
+for layer in linux plan9; do
+    echo "=== OS layer: $layer"
+    export GORT_OS=$layer
+    cargo test --workspace
+    cargo test --release -p runtime-p --test mn -- --ignored
+    cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
+    cargo test --release -p gort --test time -- --ignored
+    cargo test --release -p conformance --test time_test -- --ignored
+done
+unset GORT_OS
 # loom models of the run-queue handshakes (own target dir: other cfg).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq

@@ -690,6 +690,20 @@ pub fn exits_program(msg: &str) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// The stack segment (low address, length) of process `pid`, if it is a
+/// child the personality started (for tests).
+pub fn proc_stack(pid: i32) -> Option<(usize, usize)> {
+    let raw = PROCS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|&&(p, _)| p == pid)
+        .map(|&(_, r)| r)?;
+    // SAFETY: registered processes are leaked: valid forever.
+    let st = unsafe { (*(raw as *const Proc)).stack };
+    (st.1 != 0).then_some(st)
+}
+
 /// Pids of live processes (for tests and `goexitsall`).
 pub fn pids() -> Vec<i32> {
     PROCS.lock().unwrap().iter().map(|&(p, _)| p).collect()

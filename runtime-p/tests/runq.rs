@@ -12,7 +12,7 @@ fn sched() -> &'static Sched {
         gomaxprocs: 2,
         stack_size: 64 * 1024,
         main_return: MainReturn::ReturnToCaller,
-        os: &os_linux::LINUX,
+        os: test_os(),
     })
 }
 
@@ -197,5 +197,14 @@ fn runnext_is_taken_first_and_inherits_time() {
         assert_eq!(runqget(&pp), (gs[1], false));
         assert_eq!(runqget(&pp), (gs[0], false));
         assert!(runqget(&pp).0.is_null());
+    }
+}
+
+/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
+/// both layers).
+fn test_os() -> &'static dyn runtime_m::Os {
+    match std::env::var("GORT_OS").as_deref() {
+        Ok("plan9") => &os_plan9::PLAN9,
+        _ => &os_linux::LINUX,
     }
 }

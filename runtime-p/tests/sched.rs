@@ -12,7 +12,7 @@ fn run<F: FnOnce() + Send + 'static>(f: F) {
         gomaxprocs: 1,
         stack_size: 256 * 1024,
         main_return: MainReturn::ReturnToCaller,
-        os: &os_linux::LINUX,
+        os: test_os(),
     };
     // SAFETY: test code holds no thread-local references across parks.
     unsafe { runtime_p::start(cfg, Box::new(f)) };
@@ -146,4 +146,13 @@ fn dead_goroutines_are_reused() {
         );
         assert_eq!(gcount(s), 1);
     });
+}
+
+/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
+/// both layers).
+fn test_os() -> &'static dyn runtime_m::Os {
+    match std::env::var("GORT_OS").as_deref() {
+        Ok("plan9") => &os_plan9::PLAN9,
+        _ => &os_linux::LINUX,
+    }
 }

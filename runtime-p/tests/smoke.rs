@@ -11,7 +11,7 @@ fn smoke() {
         gomaxprocs: 1,
         stack_size: 256 * 1024,
         main_return: MainReturn::ReturnToCaller,
-        os: &os_linux::LINUX,
+        os: test_os(),
     };
     // SAFETY: test code holds no thread-local references across parks.
     unsafe {
@@ -33,4 +33,13 @@ fn smoke() {
         )
     };
     assert_eq!(n.load(Ordering::Relaxed), 2000);
+}
+
+/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
+/// both layers).
+fn test_os() -> &'static dyn runtime_m::Os {
+    match std::env::var("GORT_OS").as_deref() {
+        Ok("plan9") => &os_plan9::PLAN9,
+        _ => &os_linux::LINUX,
+    }
 }

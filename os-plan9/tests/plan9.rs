@@ -1,0 +1,264 @@
+//! Tests of the Plan 9 layer: the personality's system calls with their
+//! Plan 9 meaning, and the runtime on top of it (the 9f012e1 protocol).
+//! The runtime tests install the Plan 9 layer for this test process.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gort::{Builder, Chan, OsLayer};
+use os_plan9::sys;
+
+fn errstr() -> String {
+    sys::errstr_string()
+}
+
+#[test]
+fn rfork_rejects_bad_flags_with_plan9_errstr() {
+    // RFMEM or RFNOWAIT without RFPROC, the exclusive pairs, unknown bits.
+    for flags in [
+        sys::RFMEM,
+        sys::RFNOWAIT,
+        sys::RFFDG | sys::RFCFDG,
+        sys::RFNAMEG | sys::RFCNAMEG,
+        sys::RFENVG | sys::RFCENVG,
+        1 << 20,
+    ] {
+        assert_eq!(sys::rfork(flags, None), -1, "flags {flags:#x}");
+        assert_eq!(errstr(), "bad arg in system call", "flags {flags:#x}");
+    }
+    // Valid flags the personality does not implement: their own message.
+    assert_eq!(
+        sys::rfork(sys::RFPROC | sys::RFMEM | sys::RFNAMEG, None),
+        -1
+    );
+    assert!(errstr().contains("RFNAMEG not supported"), "{}", errstr());
+    assert_eq!(sys::rfork(sys::RFPROC, None), -1);
+    assert!(errstr().contains("without RFMEM"), "{}", errstr());
+    // Without RFPROC, the note and rendezvous groups: no-ops, 0.
+    assert_eq!(sys::rfork(sys::RFNOTEG | sys::RFREND, None), 0);
+}
+
+#[test]
+fn rfork_child_runs_on_its_own_stack_with_its_own_pid() {
+    static SEEN: AtomicI32 = AtomicI32::new(0);
+    static SP: AtomicUsize = AtomicUsize::new(0);
+    fn child(arg: usize) {
+        let local = 0u8;
+        SP.store(&local as *const u8 as usize, Ordering::SeqCst);
+        SEEN.store(sys::tos().pid as i32 ^ arg as i32, Ordering::SeqCst);
+    }
+    let parent_pid = sys::tos().pid as i32;
+    let pid = sys::rfork(
+        sys::RFPROC | sys::RFMEM | sys::RFNOWAIT,
+        Some((child, 0x5a5a)),
+    );
+    assert!(pid > 0, "{}", errstr());
+    assert_ne!(pid, parent_pid);
+    let start = Instant::now();
+    while SEEN.load(Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(5), "child never ran");
+        std::thread::yield_now();
+    }
+    // The child saw its own pid in its Tos, and the argument by value.
+    assert_eq!(SEEN.load(Ordering::SeqCst), pid ^ 0x5a5a);
+    // It ran on the segment the personality gave it (recorded while it
+    // lives), never on the parent's stack.
+    let sp = SP.load(Ordering::SeqCst);
+    if let Some((lo, len)) = sys::proc_stack(pid) {
+        assert!(
+            lo < sp && sp < lo + len,
+            "child SP {sp:#x} outside its segment"
+        );
+    }
+    let here = 0u8;
+    let mine = &here as *const u8 as usize;
+    assert!(
+        mine.abs_diff(sp) > 64 * 1024,
+        "child ran on the parent's stack"
+    );
+}
+
+#[test]
+fn semaphores_have_plan9_semantics() {
+    let w = AtomicI32::new(0);
+    let p = w.as_ptr() as *const i32;
+    // SAFETY: p points at a live, aligned word used only as a semaphore.
+    unsafe {
+        // Nothing to take: a non-blocking acquire gives 0.
+        assert_eq!(sys::semacquire(p, false), 0);
+        // A release before the acquire is remembered; semrelease returns
+        // the new value.
+        assert_eq!(sys::semrelease(p, 2), 2);
+        assert_eq!(sys::semacquire(p, true), 1);
+        assert_eq!(sys::semacquire(p, false), 1);
+        assert_eq!(sys::semacquire(p, false), 0);
+        // count == 0 is a no-op returning the value.
+        assert_eq!(sys::semrelease(p, 0), 0);
+        // Negative count, negative value, misaligned address: Ebadarg.
+        assert_eq!(sys::semrelease(p, -1), -1);
+        assert_eq!(errstr(), "bad arg in system call");
+        w.store(-5, Ordering::SeqCst);
+        assert_eq!(sys::semacquire(p, false), -1);
+        assert_eq!(errstr(), "bad arg in system call");
+        w.store(0, Ordering::SeqCst);
+        let buf = [0u64; 2];
+        let odd = (buf.as_ptr() as *const u8).add(1) as *const i32;
+        assert_eq!(sys::semacquire(odd, false), -1);
+        assert_eq!(errstr(), "bad arg in system call");
+    }
+}
+
+#[test]
+fn tsemacquire_times_out_correctly() {
+    let w = AtomicI32::new(0);
+    let p = w.as_ptr() as *const i32;
+    // SAFETY: as above.
+    unsafe {
+        assert_eq!(sys::tsemacquire(p, 0), 0, "ms == 0 with nothing available");
+        let start = Instant::now();
+        assert_eq!(sys::tsemacquire(p, 30), 0, "times out");
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(30), "returned after {took:?}");
+        assert!(took < Duration::from_secs(2), "returned after {took:?}");
+        sys::semrelease(p, 1);
+        assert_eq!(sys::tsemacquire(p, 30), 1, "acquires");
+    }
+}
+
+#[test]
+fn a_note_interrupts_a_blocked_semacquire() {
+    static PID: AtomicI32 = AtomicI32::new(0);
+    static RESULT: AtomicI32 = AtomicI32::new(99);
+    static WORD: AtomicI32 = AtomicI32::new(0);
+    fn child(_: usize) {
+        PID.store(sys::tos().pid as i32, Ordering::SeqCst);
+        // SAFETY: WORD is a static aligned word.
+        let r = unsafe { sys::semacquire(WORD.as_ptr() as *const i32, true) };
+        let interrupted = sys::errstr_string() == "interrupted";
+        let _ = sys::take_note();
+        RESULT.store(if interrupted { r } else { 98 }, Ordering::SeqCst);
+    }
+    let pid = sys::rfork(sys::RFPROC | sys::RFMEM | sys::RFNOWAIT, Some((child, 0)));
+    assert!(pid > 0);
+    while PID.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(sys::postnote(pid, "alarm"), 0);
+    let start = Instant::now();
+    while RESULT.load(Ordering::SeqCst) == 99 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the note did not interrupt"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(RESULT.load(Ordering::SeqCst), -1);
+}
+
+#[test]
+fn errstr_swaps() {
+    sys::werrstr("first");
+    let mut buf = [0u8; 64];
+    buf[..6].copy_from_slice(b"second");
+    assert_eq!(sys::errstr(&mut buf), 0);
+    assert_eq!(&buf[..6], b"first\0");
+    assert_eq!(errstr(), "second");
+    assert_eq!(sys::errstr(&mut []), -1);
+}
+
+/// Runs `f` as the main goroutine of a Plan 9 runtime on this thread.
+fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    // SAFETY: the test bodies hold no thread-local references across parks.
+    // (block_on re-raises a panic of the main goroutine here.)
+    unsafe { Builder::new().os(OsLayer::Plan9).block_on(f) }
+}
+
+/// Every M but m0 has a g0 with no runtime-allocated stack: its bounds are
+/// the top 64 KiB of its own process's stack segment (and of no other), and
+/// its procid is that process's `_tos` pid.
+#[test]
+fn g0s_live_on_their_own_process_stacks() {
+    run(|| {
+        let wg = Arc::new(gort::sync::WaitGroup::new());
+        let checked = Arc::new(AtomicU32::new(0));
+        for _ in 0..8 {
+            let checked = checked.clone();
+            wg.go(move || {
+                // Locked, so that the goroutine stays on one M.
+                gort::lock_os_thread();
+                let mp = runtime_m::getm();
+                // SAFETY: our own M; Ms and Gs are never freed.
+                unsafe {
+                    assert_eq!((*mp).procid, sys::tos().pid as u64, "procid != _tos pid");
+                    let g0 = (*mp).g0;
+                    let (lo, hi) = ((*g0).stack.lo, (*g0).stack.hi);
+                    let me = (*mp).procid as i32;
+                    // m0 (this test's thread) runs on its OS stack, as in
+                    // Go; every other M is an rforked process.
+                    if let Some((seg, len)) = sys::proc_stack(me) {
+                        assert_eq!(hi - lo, os_plan9::G0_STACK);
+                        assert!(
+                            seg < lo && hi <= seg + len,
+                            "g0 outside its process's segment"
+                        );
+                        for other in sys::pids() {
+                            if other == me {
+                                continue;
+                            }
+                            if let Some((o, olen)) = sys::proc_stack(other) {
+                                assert!(
+                                    hi <= o || lo >= o + olen,
+                                    "g0 inside another process's segment"
+                                );
+                            }
+                        }
+                        checked.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                gort::time::sleep(Duration::from_millis(1));
+                gort::unlock_os_thread();
+            });
+        }
+        wg.wait();
+        assert!(
+            checked.load(Ordering::SeqCst) > 0,
+            "no goroutine ran on a child process"
+        );
+    });
+}
+
+/// 1,000 Ms started, parked and woken under Plan 9, each keeping its own M
+/// pointer (what the 2014 race lost).
+#[test]
+fn thousand_ms_start_park_and_wake() {
+    run(|| {
+        const N: usize = 1000;
+        let release: Chan<()> = Chan::new(0);
+        let parked = Arc::new(gort::sync::WaitGroup::new());
+        let done = Arc::new(gort::sync::WaitGroup::new());
+        parked.add(N as i32);
+        let ids: Chan<usize> = Chan::new(N);
+        for _ in 0..N {
+            let (release, parked, ids) = (release.clone(), parked.clone(), ids.clone());
+            done.go(move || {
+                // Locked: each goroutine needs an M of its own to park.
+                gort::lock_os_thread();
+                let mp = runtime_m::getm();
+                // SAFETY: our M; its g0 must point back at it.
+                unsafe { assert_eq!((*(*mp).g0).m, mp.cast::<()>(), "g0.m lost") };
+                ids.send(mp as usize);
+                parked.done();
+                release.recv();
+                assert_eq!(runtime_m::getm(), mp, "locked goroutine woke on another M");
+                gort::unlock_os_thread();
+            });
+        }
+        parked.wait();
+        let seen: std::collections::HashSet<usize> = (0..N).map(|_| ids.recv().unwrap()).collect();
+        assert_eq!(seen.len(), N, "two locked goroutines shared an M");
+        release.close();
+        done.wait();
+    });
+}
