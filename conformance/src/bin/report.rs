@@ -8,7 +8,7 @@ use std::process::Command;
 use conformance::{GoToolchain, check_pair, pairs, workspace_root};
 
 /// OS layers gort can run on today.
-const LAYERS: &[&str] = &["linux"];
+const LAYERS: &[&str] = &["linux", "plan9"];
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
