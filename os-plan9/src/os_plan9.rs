@@ -95,6 +95,140 @@ pub fn tstart_plan9(arg: usize) {
     // exits(nil)).
 }
 
+/// Flags of Go's Plan 9 `sigtable` entries (sigtab_plan9.go).
+const SIG_NOTIFY: u8 = 1;
+const SIG_KILL: u8 = 2;
+const SIG_THROW: u8 = 4;
+const SIG_PANIC: u8 = 8;
+const SIG_GOEXIT: u8 = 16;
+
+/// Go's `sigtable` for Plan 9: the first prefix that matches wins.
+const SIGTABLE: [(&[u8], u8); 15] = [
+    (b"sys: trap: debug exception", SIG_THROW),
+    (b"sys: trap: invalid opcode", SIG_THROW),
+    (b"sys: trap: fault read", SIG_PANIC),
+    (b"sys: trap: fault write", SIG_PANIC),
+    (b"sys: trap: divide error", SIG_PANIC),
+    (b"sys: fp:", SIG_PANIC),
+    (b"sys: trap:", SIG_PANIC),
+    (b"sys: write on closed pipe", SIG_NOTIFY),
+    (b"sys:", SIG_THROW),
+    (b"go: exit ", SIG_GOEXIT),
+    (b"kill", SIG_KILL),
+    (b"interrupt", SIG_NOTIFY | SIG_KILL),
+    (b"hangup", SIG_NOTIFY | SIG_KILL),
+    (b"alarm", SIG_NOTIFY),
+    (b"abort", SIG_NOTIFY | SIG_THROW),
+];
+
+fn write_err(b: &[u8]) {
+    runtime_g::throw::write_stderr(b);
+}
+
+/// The address in a fault note (`addr=0x…`), as Go's `sigpanic` parses it.
+fn note_addr(note: &[u8]) -> Option<u64> {
+    let i = note.windows(5).position(|w| w == b"addr=")? + 5;
+    let rest = note[i..].strip_prefix(b"0x").unwrap_or(&note[i..]);
+    let mut v: u64 = 0;
+    let mut any = false;
+    for &c in rest {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => break,
+        };
+        v = v.wrapping_mul(16) | d as u64;
+        any = true;
+    }
+    any.then_some(v)
+}
+
+/// sigtramp + sighandler: port of Go's Plan 9 note handling
+/// (sys_plan9_amd64.s `sigtramp`, os3_plan9.go `sighandler`), registered
+/// with `notify` by [`Plan9::initsig`]. Runs on the thread's signal stack
+/// (Go's `m.gsignal`); async-signal-safe.
+///
+/// - A fault in a goroutine stack's guard page is the stack overflow Go
+///   reports (`fatal error: stack overflow`).
+/// - Other faults are Go's `sigpanic`: `panic: runtime error: invalid
+///   memory address or nil pointer dereference` with `[signal <note>]`
+///   below 0x1000, `unexpected fault address` and `fatal error: fault`
+///   above. gort cannot turn a fault into a Rust panic, so the program ends
+///   with status 2, as an unrecovered Go panic does.
+/// - `go: exit <status>` ends the process with that status; `kill`,
+///   `interrupt` and `hangup` (nobody asks for notes: gort has no
+///   `os/signal`) print the note and end the program with it; `alarm` and
+///   closed-pipe notes are ignored (NCONT); other `sys:` notes throw.
+fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
+    let flags = SIGTABLE
+        .iter()
+        .find(|(p, _)| note.starts_with(p))
+        .map_or(SIG_NOTIFY, |&(_, f)| f);
+    let gp = runtime_g::getg();
+    if gp.is_null() && flags & SIG_GOEXIT == 0 {
+        write_err(b"runtime: signal received on thread not created by Go.\n");
+        sys::exits_program("1");
+    }
+    if flags & SIG_GOEXIT != 0 {
+        let status = &note[9..];
+        sys::exits(core::str::from_utf8(status).unwrap_or("1"));
+    }
+    if flags & SIG_PANIC != 0 {
+        let addr = note_addr(note).unwrap_or(0) as usize;
+        if let Some(st) = runtime_g::stack::guard_hit(addr) {
+            runtime_g::signal::report_stack_overflow(st.lo, st.hi, ureg.sp as usize);
+        }
+        runtime_g::throw::start_dying();
+        let mut t = [0u8; 20];
+        if note.starts_with(b"sys: trap: fault") && addr < 0x1000 {
+            write_err(b"panic: runtime error: invalid memory address or nil pointer dereference\n[signal ");
+            write_err(note);
+            write_err(b"]\n\n");
+        } else if note.starts_with(b"sys: trap: fault") {
+            write_err(b"unexpected fault address ");
+            write_err(runtime_g::signal::hex(addr, &mut t));
+            write_err(b"\nfatal error: fault\n[signal ");
+            write_err(note);
+            write_err(b"]\n\n");
+        } else {
+            write_err(b"panic: runtime error: integer divide by zero\n[signal ");
+            write_err(note);
+            write_err(b"]\n\n");
+        }
+        // SAFETY: gp is this thread's running G (or g0); goid is a plain
+        // word fixed while it lives.
+        let goid = unsafe { if gp.is_null() { 0 } else { (*gp).goid } };
+        if goid != 0 {
+            write_err(b"goroutine ");
+            write_err(runtime_g::signal::dec(goid, &mut t));
+            write_err(b" [running]:\n");
+        }
+        // Go's exit(2): goexitsall is skipped here because it allocates and
+        // this is a signal handler; ending the host process ends every
+        // other process too.
+        sys::exits_program("2");
+    }
+    if flags & SIG_THROW != 0 {
+        runtime_g::throw::start_dying();
+        let mut t = [0u8; 20];
+        write_err(note);
+        write_err(b"\nPC=");
+        write_err(runtime_g::signal::hex(ureg.ip as usize, &mut t));
+        write_err(b"\n\n");
+        sys::exits_program("2");
+    }
+    if flags & SIG_KILL != 0 {
+        // Go's Exit path: print the note, tell the other processes, and end
+        // with the note as the status.
+        write_err(note);
+        write_err(b"\n");
+        // (goexitsall is skipped as above: the host process ends.)
+        sys::exits_program(core::str::from_utf8(note).unwrap_or("kill"));
+    }
+    sys::NCONT
+}
+
 /// What Go's `sighandler` does with a note the runtime receives while
 /// blocked: `go: exit <status>` ends the process with that status (Go's
 /// `_SigGoExit`); other notes are ignored here (Go would deliver them to
@@ -144,6 +278,12 @@ unsafe impl Os for Plan9 {
 
     fn m_stack_is_system_allocated(&self) -> bool {
         true
+    }
+
+    fn initsig(&self) {
+        // Go's initsig on Plan 9: notify(sigtramp). The runtime's own
+        // overflow handler gives way to note delivery.
+        sys::notify(Some(sigtramp));
     }
 
     fn locked_exit_kills_thread(&self) -> bool {

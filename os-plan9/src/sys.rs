@@ -643,6 +643,201 @@ pub fn postnote(pid: i32, note: &str) -> i32 {
     0
 }
 
+/// `noted` arguments: resume (`NCONT`) or take the default action
+/// (`NDFLT`).
+pub const NCONT: i32 = 0;
+pub const NDFLT: i32 = 1;
+
+/// The part of Plan 9's `Ureg` a note handler needs: where the process
+/// was, which the handler may change before `NCONT`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Ureg {
+    pub ip: u64,
+    pub sp: u64,
+}
+
+/// A note handler (`notify`'s `f(ureg, note)`), which ends by returning
+/// its `noted` argument. It runs on the process's signal stack and must be
+/// async-signal-safe.
+pub type NoteHandler = fn(ureg: &mut Ureg, note: &[u8]) -> i32;
+
+/// The process-wide note handler. Plan 9 keeps one per process and rfork
+/// copies it; Go registers its handler on the first process before any
+/// rfork, so every process has the same one, which this models.
+static HANDLER: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// notify(f): registers the note handler (`None` restores the default
+/// action). Returns 0. Notes from faults and from the host's signals reach
+/// it: SIGSEGV/SIGBUS → `sys: trap: fault read|write addr=0x… pc=0x…`,
+/// SIGFPE → `sys: trap: divide error pc=0x…`, SIGILL → `sys: trap: invalid
+/// opcode pc=0x…`, SIGINT → `interrupt`, SIGHUP → `hangup`, SIGALRM →
+/// `alarm`, SIGTERM → `kill`.
+pub fn notify(f: Option<NoteHandler>) -> i32 {
+    HANDLER.store(f.map_or(0, |f| f as usize), Ordering::Release);
+    install_note_signals();
+    0
+}
+
+const NOTE_SIGNALS: [libc::c_int; 8] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGALRM,
+    libc::SIGTERM,
+];
+
+fn install_note_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for sig in NOTE_SIGNALS {
+            // SAFETY: a valid sigaction for an SA_SIGINFO handler that runs
+            // on the thread's alternate stack (installed per M by minit).
+            unsafe {
+                let mut sa: libc::sigaction = core::mem::zeroed();
+                sa.sa_sigaction = note_signal as *const () as usize;
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, core::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// A fixed buffer for building a note in a signal handler (no allocation).
+struct NoteBuf {
+    b: [u8; ERRMAX],
+    n: usize,
+}
+
+impl NoteBuf {
+    fn push(&mut self, s: &[u8]) {
+        for &c in s {
+            if self.n < ERRMAX - 1 {
+                self.b[self.n] = c;
+                self.n += 1;
+            }
+        }
+    }
+    fn hex(&mut self, v: u64) {
+        let mut t = [0u8; 20];
+        self.push(runtime_g::signal::hex(v as usize, &mut t));
+    }
+}
+
+/// The host-signal side of notes: turns the signal into Plan 9's note
+/// string and calls the process's handler (Plan 9's kernel does this on the
+/// note stack). Async-signal-safe: no allocation, no locks.
+extern "C" fn note_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let uc = ctx as *mut libc::ucontext_t;
+    // SAFETY: for SA_SIGINFO handlers the kernel passes a valid ucontext.
+    let (ip, sp, err) = unsafe {
+        let g = &(*uc).uc_mcontext.gregs;
+        (
+            g[libc::REG_RIP as usize] as u64,
+            g[libc::REG_RSP as usize] as u64,
+            g[libc::REG_ERR as usize] as u64,
+        )
+    };
+    let mut note = NoteBuf {
+        b: [0; ERRMAX],
+        n: 0,
+    };
+    let sys_note = match sig {
+        libc::SIGSEGV | libc::SIGBUS => {
+            // SAFETY: a valid siginfo for a fault.
+            let addr = unsafe { (*info).si_addr() } as u64;
+            // x86 page-fault error code: bit 1 set for a write.
+            note.push(if err & 2 != 0 {
+                b"sys: trap: fault write addr="
+            } else {
+                b"sys: trap: fault read addr="
+            });
+            note.hex(addr);
+            true
+        }
+        libc::SIGFPE => {
+            note.push(b"sys: trap: divide error");
+            true
+        }
+        libc::SIGILL => {
+            note.push(b"sys: trap: invalid opcode");
+            true
+        }
+        libc::SIGINT => {
+            note.push(b"interrupt");
+            false
+        }
+        libc::SIGHUP => {
+            note.push(b"hangup");
+            false
+        }
+        libc::SIGALRM => {
+            note.push(b"alarm");
+            false
+        }
+        _ => {
+            note.push(b"kill");
+            false
+        }
+    };
+    if sys_note {
+        note.push(b" pc=");
+        note.hex(ip);
+    }
+    let note = &note.b[..note.n];
+    let h = HANDLER.load(Ordering::Acquire);
+    let mut ureg = Ureg { ip, sp };
+    let action = if h == 0 {
+        NDFLT
+    } else {
+        // SAFETY: HANDLER holds a NoteHandler stored by notify.
+        let f: NoteHandler = unsafe { core::mem::transmute::<usize, NoteHandler>(h) };
+        f(&mut ureg, note)
+    };
+    if action == NCONT {
+        // SAFETY: resume where the handler says (it may redirect).
+        unsafe {
+            (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] = ureg.ip as i64;
+            (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] = ureg.sp as i64;
+        }
+        return;
+    }
+    // The default action: a `sys:` note leaves the process broken with
+    // `<prog> <pid>: suicide: <note>`; another note ends it with the note
+    // as its status.
+    let w = |b: &[u8]| {
+        // SAFETY: write(2) to stderr from a buffer we own.
+        unsafe { libc::write(2, b.as_ptr().cast(), b.len()) };
+    };
+    let pid = UP.with(|u| u.get());
+    let mut t = [0u8; 20];
+    if sys_note {
+        w(b"gort ");
+        let p = if pid.is_null() {
+            0
+        } else {
+            // SAFETY: a registered process block is valid forever.
+            unsafe { (*pid).pid as u64 }
+        };
+        let mut d = NoteBuf {
+            b: [0; ERRMAX],
+            n: 0,
+        };
+        let s = runtime_g::signal::dec(p, &mut t);
+        d.push(s);
+        w(&d.b[..d.n]);
+        w(b": suicide: ");
+        w(note);
+        w(b"\n");
+    }
+    // SAFETY: ends the program.
+    unsafe { libc::_exit(1) }
+}
+
 /// Takes the oldest pending note of the calling process.
 pub fn take_note() -> Option<String> {
     up().notes.lock().unwrap().pop_front()

@@ -262,3 +262,93 @@ fn thousand_ms_start_park_and_wake() {
         done.wait();
     });
 }
+
+// ---- notes, in child processes (they end the program) ----
+
+const CASE_VAR: &str = "OS_PLAN9_CHILD_CASE";
+
+fn child(case: &str) -> (String, Option<i32>) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_entry",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CASE_VAR, case)
+        .output()
+        .expect("spawn child");
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
+        out.status.code(),
+    )
+}
+
+#[test]
+#[ignore = "entry point of the child processes of the note tests"]
+fn child_entry() {
+    let case = std::env::var(CASE_VAR).expect("run by the note tests");
+    run(move || match case.as_str() {
+        "nil_deref" => {
+            gort::spawn(|| {
+                let v: u64;
+                // SAFETY: none — the point is the fault: a load from
+                // address 8, done in assembly so that no Rust-level UB is
+                // involved; the note handler ends the program.
+                unsafe { core::arch::asm!("mov {}, qword ptr [8]", out(reg) v) };
+                std::hint::black_box(v);
+            })
+            .join()
+            .unwrap();
+        }
+        "interrupt" => {
+            // SAFETY: raising a signal at ourselves.
+            unsafe { libc::raise(libc::SIGINT) };
+            gort::time::sleep(Duration::from_millis(100));
+            println!("survived interrupt");
+        }
+        "alarm" => {
+            // SAFETY: as above.
+            unsafe { libc::raise(libc::SIGALRM) };
+            println!("still running after alarm");
+        }
+        other => panic!("unknown case {other}"),
+    });
+}
+
+/// A fault below 0x1000 is Go's nil dereference on Plan 9: the note is
+/// `sys: trap: fault read addr=0x8 pc=0x…`, and the report quotes it.
+#[test]
+fn fault_note_reports_nil_dereference_as_go_on_plan9() {
+    let (out, code) = child("nil_deref");
+    assert!(
+        out.contains(
+            "panic: runtime error: invalid memory address or nil pointer dereference\n[signal sys: trap: fault read addr=0x8 pc=0x"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("goroutine "), "{out}");
+    assert_eq!(code, Some(2), "{out}");
+}
+
+/// `interrupt` (SIGINT on the host) with nobody asking for notes: Go on
+/// Plan 9 prints the note and exits with it as the status (non-zero).
+#[test]
+fn interrupt_note_ends_the_program_with_the_note() {
+    let (out, code) = child("interrupt");
+    assert!(
+        out.starts_with("interrupt\n") || out.contains("\ninterrupt\n"),
+        "{out}"
+    );
+    assert!(!out.contains("survived"), "{out}");
+    assert_eq!(code, Some(1), "{out}");
+}
+
+/// `alarm` is a notify-only note: with nobody asking, the program goes on.
+#[test]
+fn alarm_note_is_ignored() {
+    let (out, code) = child("alarm");
+    assert!(out.contains("still running after alarm"), "{out}");
+    assert_eq!(code, Some(0), "{out}");
+}

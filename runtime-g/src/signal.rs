@@ -118,7 +118,7 @@ pub fn minit_signal_stack() {
 }
 
 /// Formats `v` in hex with a `0x` prefix into `buf`; returns the text.
-fn hex(v: usize, buf: &mut [u8; 20]) -> &[u8] {
+pub fn hex(v: usize, buf: &mut [u8; 20]) -> &[u8] {
     let digits = b"0123456789abcdef";
     let mut i = buf.len();
     let mut v = v;
@@ -138,7 +138,7 @@ fn hex(v: usize, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// Formats `v` in decimal into `buf`; returns the text.
-fn dec(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn dec(v: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut v = v;
     loop {
@@ -162,17 +162,26 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 }
 
 fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
+    // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
+    // ucontext_t; RSP is a plain register slot.
+    let sp =
+        unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RSP as usize] }
+            as usize;
+    report_stack_overflow(lo, hi, sp)
+}
+
+/// Go's stack-overflow report (`runtime: goroutine stack exceeds N-byte
+/// limit`, `fatal error: stack overflow`, the goroutine header), then exit
+/// 2, for a fault at stack pointer `sp` in the guard of the stack
+/// `[lo, hi)`. Async-signal-safe: an OS layer's fault handler may call it
+/// (the Plan 9 layer does, from its note handler).
+pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize) -> ! {
     if DYING.fetch_add(1, core::sync::atomic::Ordering::AcqRel) != 0 {
         loop {
             // SAFETY: another thread is reporting and exiting.
             unsafe { libc::pause() };
         }
     }
-    // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
-    // ucontext_t; RSP is a plain register slot.
-    let sp =
-        unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RSP as usize] }
-            as usize;
     let mut b = [0u8; 20];
     write_stderr(b"runtime: goroutine stack exceeds ");
     write_stderr(dec((hi - lo) as u64, &mut b));

@@ -61,6 +61,11 @@ pub unsafe trait Os: Sync + Send + 'static {
         true
     }
 
+    /// initsig: port of runtime.initsig (signal_*.go): process-wide set-up
+    /// of signal (Plan 9: note) handling, once the layer is installed and
+    /// the runtime's own handlers are in place.
+    fn initsig(&self) {}
+
     /// minit: per-thread set-up on the new thread (signal stack, ...).
     fn minit(&self) {}
 

@@ -893,6 +893,8 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     if let Err(e) = runtime_m::os::install(cfg.os) {
         panic!("gort: {e}");
     }
+    static INITSIG: std::sync::Once = std::sync::Once::new();
+    INITSIG.call_once(|| runtime_m::os().initsig());
     if !getg().is_null() {
         panic!(
             "gort: a runtime cannot be started on a thread that already runs one (block_on inside a goroutine?)"
