@@ -1,14 +1,19 @@
-//! Cross-check: two goroutines and main taking turns through gosched on
-//! one P.
+//! Cross-check: two goroutines taking turns through gosched on one P. Which
+//! of the two starts first is up to the scheduler, so the program prints
+//! whether they alternated, and the lines sorted.
+
+use std::sync::Arc;
 
 pub fn main() {
     crate::run(1, || {
+        let seq = Arc::new(gort::sync::Mutex::new(Vec::<String>::new()));
         let hs: Vec<_> = ["a", "b"]
             .into_iter()
             .map(|name| {
+                let seq = seq.clone();
                 gort::spawn(move || {
                     for i in 0..3 {
-                        println!("{name} {i}");
+                        seq.lock().push(format!("{name} {i}"));
                         gort::gosched();
                     }
                 })
@@ -16,6 +21,13 @@ pub fn main() {
             .collect();
         for h in hs {
             h.join().unwrap();
+        }
+        let mut seq = seq.lock().clone();
+        let alternated = seq.windows(2).all(|w| w[0].as_bytes()[0] != w[1].as_bytes()[0]);
+        println!("alternated: {alternated}");
+        seq.sort();
+        for s in &seq {
+            println!("{s}");
         }
         println!("main done");
     })
