@@ -31,6 +31,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod lock_spinbit;
+pub mod loom;
 pub mod m;
 pub mod note;
 pub mod os;
