@@ -46,6 +46,10 @@ pub fn sysmon() {
     let mut ticks: Vec<SysmonTick> = Vec::new();
     let mut idle = 0u32;
     let mut delay: u32 = 0;
+    let (trace_ms, detailed) = godebug_schedtrace();
+    // Go's starttime: set by the first trace, which therefore says 0ms.
+    let mut start = 0i64;
+    let mut lasttrace = 0i64;
     loop {
         if s.shutting_down.load(Ordering::Acquire) {
             let mp = getm();
@@ -68,7 +72,15 @@ pub fn sysmon() {
         };
         os().usleep(delay);
         let now = os().nanotime();
-        if s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32 {
+        if trace_ms > 0 && lasttrace + trace_ms * 1_000_000 <= now {
+            lasttrace = now;
+            if start == 0 {
+                start = now;
+            }
+            schedtrace(s, start, now, detailed);
+        }
+        // With schedtrace on, sysmon keeps ticking to print (as in Go).
+        if trace_ms <= 0 && s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32 {
             // Nothing runs: sleep until someone enters a syscall or the
             // runtime shuts down (Go: sysmonwait + sysmonnote).
             let l = s.lock.lock();
@@ -164,4 +176,152 @@ pub(crate) fn preemptone(pp: &crate::p::P) -> bool {
         (*gp).preempt.store(true, Ordering::Release);
     }
     true
+}
+
+/// `schedtrace=X` and `scheddetail=1` from `GODEBUG` (Go's `debug`
+/// variables): the period in milliseconds (0: off) and the detail flag.
+pub fn godebug_schedtrace() -> (i64, bool) {
+    let mut ms = 0i64;
+    let mut detail = false;
+    if let Ok(v) = std::env::var("GODEBUG") {
+        for kv in v.split(',') {
+            match kv.split_once('=') {
+                Some(("schedtrace", x)) => ms = x.trim().parse().unwrap_or(0),
+                Some(("scheddetail", x)) => detail = x.trim() == "1",
+                _ => {}
+            }
+        }
+    }
+    (ms, detail)
+}
+
+/// schedtrace: port of runtime.schedtrace (proc.go): Go's `SCHED` line
+/// (and with `detailed`, one line per P, M and G), on stderr.
+pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool) {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let l = s.lock.lock();
+    let _ = write!(
+        out,
+        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={}",
+        (now - start) / 1_000_000,
+        s.gomaxprocs(),
+        s.npidle.load(Ordering::Relaxed),
+        l.mcount,
+        s.nmspinning.load(Ordering::Relaxed),
+        s.needspinning.load(Ordering::Relaxed),
+        l.nmidle,
+        l.runq.size
+    );
+    if detailed {
+        let _ = writeln!(
+            out,
+            " gcwaiting={} nmidlelocked={} stopwait={} sysmonwait={}",
+            s.gcwaiting.load(Ordering::Relaxed),
+            l.nmidlelocked,
+            l.stopwait,
+            s.sysmonwait.load(Ordering::Relaxed)
+        );
+    }
+    let n = s.gomaxprocs();
+    for (i, pp) in s.procs().enumerate() {
+        let h = pp.runqhead.load(Ordering::Acquire);
+        let t = pp.runqtail.load(Ordering::Acquire);
+        if detailed {
+            let mp = pp.m.load(Ordering::Acquire);
+            let m = if mp.is_null() {
+                "nil".to_string()
+            } else {
+                // SAFETY: Ms are never freed; id is fixed.
+                unsafe { (*mp).id.to_string() }
+            };
+            let _ = writeln!(
+                out,
+                "  P{i}: status={} schedtick={} syscalltick={} m={m} runqsize={} timerslen={}",
+                pp.status.load(Ordering::Relaxed),
+                pp.schedtick.load(Ordering::Relaxed),
+                pp.syscalltick.load(Ordering::Relaxed),
+                t.wrapping_sub(h),
+                pp.timers.len()
+            );
+        } else {
+            out.push(' ');
+            if i == 0 {
+                out.push_str("[ ");
+            }
+            let _ = write!(out, "{}", t.wrapping_sub(h));
+            if i == n - 1 {
+                out.push_str(" ]");
+            }
+        }
+    }
+    if !detailed {
+        out.push_str(" schedticks=[ ");
+        for pp in s.procs() {
+            let _ = write!(out, "{} ", pp.schedtick.load(Ordering::Relaxed));
+        }
+        out.push_str("]\n");
+    } else {
+        let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
+        while !mp.is_null() {
+            // SAFETY: Ms are never freed; fields are read for printing only
+            // (Go reads them racily too).
+            unsafe {
+                if core::ptr::eq((*mp).sched as *const crate::sched::Sched, s) {
+                    let p = if (*mp).p.is_null() {
+                        "nil".to_string()
+                    } else {
+                        (*((*mp).p as *const crate::p::P)).id.to_string()
+                    };
+                    let curg = if (*mp).curg.is_null() {
+                        "nil".to_string()
+                    } else {
+                        (*(*mp).curg).goid.to_string()
+                    };
+                    let lockedg = if (*mp).lockedg.is_null() {
+                        "nil".to_string()
+                    } else {
+                        (*((*mp).lockedg as *const runtime_g::G)).goid.to_string()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  M{}: p={p} curg={curg} locks={} spinning={} blocked={} lockedg={lockedg}",
+                        (*mp).id,
+                        (*mp).locks,
+                        (*mp).spinning,
+                        (*mp).blocked
+                    );
+                }
+                mp = (*mp).alllink;
+            }
+        }
+        crate::sched::for_each_g(s, |gp| {
+            // SAFETY: Gs are never freed; read for printing.
+            unsafe {
+                if (*gp).goid == 0 || (*gp).system {
+                    return;
+                }
+                let st = runtime_g::readgstatus(gp);
+                let lockedm = if (*gp).lockedm.is_null() {
+                    "nil".to_string()
+                } else {
+                    (*((*gp).lockedm as *const runtime_m::M)).id.to_string()
+                };
+                let _ = writeln!(
+                    out,
+                    "  G{}: status={}({}) m={} lockedm={lockedm}",
+                    (*gp).goid,
+                    st,
+                    (*gp).waitreason.as_str(),
+                    if (*gp).m.is_null() {
+                        "nil".to_string()
+                    } else {
+                        (*((*gp).m as *const runtime_m::M)).id.to_string()
+                    }
+                );
+            }
+        });
+    }
+    drop(l);
+    runtime_g::throw::print(&out);
 }

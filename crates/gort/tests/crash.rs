@@ -186,6 +186,9 @@ fn run_case(case: &str) {
                 eprintln!("t4");
                 gort::goexit();
             }),
+            "schedtrace" => Builder::new().gomaxprocs(2).run(|| {
+                gort::time::sleep(std::time::Duration::from_millis(60));
+            }),
             "no_helper_goroutines" => Builder::new().run(|| {
                 // testprog NoHelperGoroutines: a pending AfterFunc(1h) must
                 // not show up as a goroutine in the crash dump.
@@ -576,4 +579,34 @@ fn test_no_helper_goroutines() {
     assert_eq!(headers.len(), 1, "{}", o.stderr);
     assert!(headers[0].starts_with("goroutine 1 ["), "{}", o.stderr);
     assert_eq!(o.code, Some(2));
+}
+
+/// `GODEBUG=schedtrace=X` prints Go's SCHED line every X ms (sysmon keeps
+/// ticking for it even when every P is idle, as in Go).
+#[test]
+fn godebug_schedtrace_prints_sched_lines() {
+    let o = child_env("schedtrace", &[("GODEBUG", "schedtrace=10")]);
+    let lines: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("SCHED "))
+        .collect();
+    assert!(lines.len() >= 3, "{}", o.stderr);
+    assert!(
+        lines[0].starts_with("SCHED 0ms: gomaxprocs=2 idleprocs="),
+        "{}",
+        lines[0]
+    );
+    for l in &lines {
+        for field in [
+            " threads=",
+            " spinningthreads=",
+            " idlethreads=",
+            " runqueue=",
+            " schedticks=[ ",
+        ] {
+            assert!(l.contains(field), "{l}");
+        }
+    }
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
 }
