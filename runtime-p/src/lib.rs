@@ -67,5 +67,6 @@ pub fn init_once() {
         runtime_g::throw::set_traceback_hook(traceback::traceback_hook);
         panic::install_panic_hook();
         runtime_g::signal::install_stack_overflow_handler();
+        traceback::install_sigquit_handler();
     });
 }

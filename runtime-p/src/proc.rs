@@ -901,6 +901,7 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
         );
     }
     let s = Sched::new(&cfg);
+    crate::traceback::set_last_sched(s);
     let m0 = allocm(s as *const Sched as *const (), -1);
     s.m0.store(m0, Ordering::Relaxed);
     s.lock.lock().mcount = 1;

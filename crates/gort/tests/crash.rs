@@ -186,6 +186,34 @@ fn run_case(case: &str) {
                 eprintln!("t4");
                 gort::goexit();
             }),
+            "sigquit" => Builder::new().gomaxprocs(2).run(|| {
+                let c: gort::Chan<i32> = gort::Chan::new(0);
+                let c2 = c.clone();
+                gort::go(move || {
+                    c2.recv();
+                });
+                let mu = Arc::new(gort::sync::RawMutex::new());
+                mu.lock();
+                let mu2 = mu.clone();
+                gort::go(move || mu2.lock());
+                gort::go(|| gort::time::sleep(std::time::Duration::from_secs(3600)));
+                let (a, b): (gort::Chan<i32>, gort::Chan<i32>) =
+                    (gort::Chan::new(0), gort::Chan::new(0));
+                gort::go(move || {
+                    gort::select! {
+                        recv(a) -> _v => {}
+                        recv(b) -> _v => {}
+                    }
+                });
+                gort::go(|| {
+                    gort::lock_os_thread();
+                    gort::select! {}
+                });
+                gort::time::sleep(std::time::Duration::from_millis(50));
+                libc::kill(libc::getpid(), libc::SIGQUIT);
+                gort::time::sleep(std::time::Duration::from_secs(5));
+                drop(c);
+            }),
             "schedtrace" => Builder::new().gomaxprocs(2).run(|| {
                 gort::time::sleep(std::time::Duration::from_millis(60));
             }),
@@ -609,4 +637,53 @@ fn godebug_schedtrace_prints_sched_lines() {
         }
     }
     assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
+/// SIGQUIT dumps every goroutine as Go does and exits 2: each blocked
+/// goroutine appears once, with Go's wait reason.
+#[test]
+fn sigquit_dumps_every_goroutine() {
+    let o = child("sigquit");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("SIGQUIT: quit"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        lines.get(1).is_some_and(|l| l.starts_with("PC=0x")),
+        "{}",
+        o.stderr
+    );
+    let headers: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("goroutine "))
+        .collect();
+    // Every goroutine once: main and the five blocked ones.
+    let mut ids: Vec<u64> = headers.iter().map(|l| goroutine_header_id(l)).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        headers.len(),
+        "a goroutine appears twice:\n{}",
+        o.stderr
+    );
+    assert_eq!(headers.len(), 6, "{}", o.stderr);
+    for want in [
+        "[chan receive]:",
+        "[sync.Mutex.Lock]:",
+        "[sleep]:",
+        "[select]:",
+        "[select (no cases), locked to thread]:",
+    ] {
+        assert!(
+            headers.iter().any(|l| l.ends_with(want)),
+            "no goroutine {want}\n{}",
+            o.stderr
+        );
+    }
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
 }
