@@ -122,6 +122,10 @@ pub struct G {
     /// Where the goroutine last panicked (`file:line:col`), recorded by the
     /// panic hook so that an unrecovered panic can say where it came from.
     pub panic_location: Option<String>,
+    /// The stack at that panic (an unresolved `backtrace::Backtrace` of
+    /// runtime-p), printed as the goroutine's frames if the panic ends the
+    /// program.
+    pub panic_trace: Option<Box<dyn Any + Send>>,
     /// Set by the panic hook while a panic may be unwinding this goroutine
     /// (counted in runtime-p's `RUNNING_PANIC_DEFERS`); cleared when the
     /// unwind reaches the goroutine's base or the goroutine exits.
@@ -155,6 +159,7 @@ impl G {
             startfn: None,
             locals: None,
             panic_location: None,
+            panic_trace: None,
             panicking: false,
         }
     }

@@ -85,11 +85,22 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     msg.push_str("\n\n");
     // SAFETY: gp is live (the caller's contract).
     msg.push_str(&unsafe { crate::proc::goroutine_header(gp) });
-    // SAFETY: gp is the running goroutine, which owns panic_location.
-    if let Some(loc) = unsafe { (*gp).panic_location.as_deref() } {
-        msg.push('\t');
-        msg.push_str(loc);
-        msg.push('\n');
+    // SAFETY: gp is the running goroutine, which owns its panic fields.
+    let trace = unsafe { (*gp).panic_trace.take() };
+    let frames = trace
+        .and_then(|t| t.downcast::<backtrace::Backtrace>().ok())
+        .map(|t| format_frames(*t))
+        .filter(|f| !f.is_empty());
+    match frames {
+        Some(f) => msg.push_str(&f),
+        None => {
+            // SAFETY: as above.
+            if let Some(loc) = unsafe { (*gp).panic_location.as_deref() } {
+                msg.push('\t');
+                msg.push_str(loc);
+                msg.push('\n');
+            }
+        }
     }
     print(&msg);
     // The payload's destructor could run arbitrary code; Go runs nothing.
@@ -116,8 +127,15 @@ pub fn install_panic_hook() {
             let loc = info
                 .location()
                 .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            // The stack as it is now, resolved only if the panic ends the
+            // program (Go prints the panicking goroutine's frames).
+            let trace = (traceback_level() > 0)
+                .then(|| Box::new(backtrace::Backtrace::new_unresolved()) as Box<dyn Any + Send>);
             // SAFETY: as above.
-            unsafe { (*gp).panic_location = loc };
+            unsafe {
+                (*gp).panic_location = loc;
+                (*gp).panic_trace = trace;
+            }
         } else {
             prev(info);
         }
@@ -130,4 +148,86 @@ pub fn take_panic_location() -> Option<String> {
     let gp = crate::proc::require_goroutine("take_panic_location");
     // SAFETY: the running goroutine owns its panic_location.
     unsafe { (*gp).panic_location.take() }
+}
+
+/// Go's `GOTRACEBACK` level: 0 for `none` (no frames), 2 for `system` and
+/// `crash` (runtime frames too), 1 otherwise (`single`, the default, and
+/// `all`).
+pub fn traceback_level() -> u32 {
+    static LEVEL: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var("GOTRACEBACK").as_deref() {
+        Ok("none") | Ok("0") => 0,
+        Ok("system") | Ok("crash") | Ok("2") => 2,
+        _ => 1,
+    })
+}
+
+/// Frames of the panic machinery itself: the trace starts below the last
+/// of them.
+const PANIC_MACHINERY: &[&str] = &[
+    "core::panicking::",
+    "std::panicking::begin_panic",
+    "std::panicking::panic_with_hook",
+    "std::panic::panic_any",
+    "std::sys::backtrace::__rust_end_short_backtrace",
+    "__rustc::rust_begin_unwind",
+];
+
+/// Runtime and closure-call plumbing, hidden as Go hides runtime frames
+/// unless `GOTRACEBACK=system`.
+const PLUMBING: &[&str] = &[
+    "std::panicking::",
+    "std::panic::",
+    "__rust_try",
+    "core::ops::function::",
+    "<alloc::boxed::Box<F,A> as core::ops::function::",
+    "<core::panic::unwind_safe::AssertUnwindSafe<F> as core::ops::function::",
+    "runtime_p::",
+    "runtime_m::",
+    "gort::builder::",
+    "gort::spawn::",
+];
+
+/// The frames of a panic's backtrace in Go's traceback form — `function()`
+/// then a tab, `file:line` and `+0x<offset in the function>` — from the
+/// frame that panicked down to the goroutine's base (`goroutine_entry`),
+/// leaving out the panic machinery above it and, as Go leaves out runtime
+/// frames, the runtime's plumbing (unless `GOTRACEBACK=system`).
+pub fn format_frames(mut bt: backtrace::Backtrace) -> String {
+    use std::fmt::Write as _;
+    bt.resolve();
+    let mut frames: Vec<(String, String)> = Vec::new();
+    'all: for frame in bt.frames() {
+        let ip = frame.ip() as usize;
+        let base = frame.symbol_address() as usize;
+        for sym in frame.symbols() {
+            let name = sym
+                .name()
+                .map(|n| format!("{n:#}"))
+                .unwrap_or_else(|| "???".to_string());
+            if name.starts_with("runtime_p::proc::goroutine_entry") {
+                break 'all;
+            }
+            let loc = match (sym.filename(), sym.lineno()) {
+                (Some(f), Some(l)) => {
+                    format!("{}:{l} +{:#x}", f.display(), ip.saturating_sub(base))
+                }
+                _ => format!("?? +{:#x}", ip.saturating_sub(base)),
+            };
+            frames.push((name, loc));
+        }
+    }
+    let start = frames
+        .iter()
+        .rposition(|(n, _)| PANIC_MACHINERY.iter().any(|p| n.starts_with(p)))
+        .map_or(0, |i| i + 1);
+    let system = traceback_level() >= 2;
+    let mut out = String::new();
+    for (name, loc) in &frames[start..] {
+        if !system && PLUMBING.iter().any(|p| name.starts_with(p)) {
+            continue;
+        }
+        let _ = writeln!(out, "{name}()\n\t{loc}");
+    }
+    out
 }

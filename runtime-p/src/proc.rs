@@ -315,6 +315,7 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).waitreason = WaitReason::Zero;
         (*gp).param = null_mut();
         (*gp).panic_location = None;
+        (*gp).panic_trace = None;
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);

@@ -687,3 +687,33 @@ fn sigquit_dumps_every_goroutine() {
     }
     assert_eq!(o.code, Some(2), "{}", o.stderr);
 }
+
+/// An unrecovered panic prints the panicking goroutine's frames as Go does
+/// (`function()`, then a tab, `file:line +0x<offset>`), from the panic site
+/// down, without the panic machinery or the runtime's plumbing.
+#[test]
+fn panic_prints_the_goroutine_frames() {
+    let o = child("panic_goroutine");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    let h = lines
+        .iter()
+        .position(|l| l.starts_with("goroutine ") && l.ends_with("[running]:"))
+        .unwrap_or_else(|| panic!("no header:\n{}", o.stderr));
+    let func = lines.get(h + 1).copied().unwrap_or("");
+    let loc = lines.get(h + 2).copied().unwrap_or("");
+    assert!(
+        func.starts_with("crash::") && func.ends_with("()"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        loc.starts_with('\t')
+            && loc.contains("crates/gort/tests/crash.rs:")
+            && loc.contains(" +0x"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("core::panicking"), "{}", o.stderr);
+    assert!(!o.stderr.contains("runtime_p::"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2));
+}
