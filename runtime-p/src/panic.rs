@@ -82,6 +82,13 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     // SAFETY: gp is the running goroutine (the caller's contract).
     unsafe { end_panic(gp) };
     let mut msg = format_panic(&payload_text(&*payload));
+    if traceback_level() == 0 {
+        // GOTRACEBACK=none: the panic line only, as Go prints it.
+        msg.push('\n');
+        print(&msg);
+        std::mem::forget(payload);
+        exit(2)
+    }
     msg.push_str("\n\n");
     // SAFETY: gp is live (the caller's contract).
     msg.push_str(&unsafe { crate::proc::goroutine_header(gp) });

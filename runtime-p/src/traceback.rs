@@ -15,7 +15,7 @@ use crate::sched::{for_each_g, try_sched};
 
 /// The hook `throw`/`fatal` call after their first line.
 pub fn traceback_hook(in_signal: bool) {
-    if in_signal {
+    if in_signal || crate::panic::traceback_level() == 0 {
         return;
     }
     let Some(s) = try_sched() else { return };

@@ -717,3 +717,11 @@ fn panic_prints_the_goroutine_frames() {
     assert!(!o.stderr.contains("runtime_p::"), "{}", o.stderr);
     assert_eq!(o.code, Some(2));
 }
+
+/// `GOTRACEBACK=none`: Go prints only the panic line.
+#[test]
+fn gotraceback_none_prints_only_the_panic() {
+    let o = child_env("main_goroutine_id", &[("GOTRACEBACK", "none")]);
+    assert_eq!(o.stderr, "panic: test\n");
+    assert_eq!(o.code, Some(2));
+}
