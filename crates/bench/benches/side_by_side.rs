@@ -25,6 +25,11 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("chan_prodcons100", "ns/op", 1_000_000, 100_000),
     ("select_uncontended", "ns/op", 1_000_000, 100_000),
     ("chan_uncontended", "ns/op", 100_000, 10_000),
+    ("pingpong_unbuffered", "ns/roundtrip", 1_000_000, 100_000),
+    ("chan_buffered_1to1", "ns/value", 10_000_000, 1_000_000),
+    ("chan_mpmc_4to4", "ns/value", 4_000_000, 400_000),
+    ("mutex_4", "ns/op", 4_000_000, 400_000),
+    ("sleepers_100k", "ms", 100_000, 10_000),
     ("mutex_uncontended", "ns/op", 10_000_000, 1_000_000),
     ("mutex", "ns/op", 2_000_000, 200_000),
     ("mutex_spin", "ns/op", 200_000, 20_000),
@@ -121,6 +126,85 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 let sum = gort::spawn(move || skynet(0, n as u64, 10)).join().unwrap();
                 assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
                 per_op(start, n)
+            }
+            "pingpong_unbuffered" => {
+                // Round trips between two goroutines over two unbuffered
+                // channels.
+                let (ping, pong): (gort::Chan<u64>, gort::Chan<u64>) =
+                    (gort::Chan::new(0), gort::Chan::new(0));
+                let (pi, po) = (ping.clone(), pong.clone());
+                gort::go(move || {
+                    for v in &pi {
+                        po.send(v + 1);
+                    }
+                });
+                let start = Instant::now();
+                let mut v = 0;
+                for _ in 0..n {
+                    ping.send(v);
+                    v = pong.recv().unwrap();
+                }
+                assert_eq!(v, n as u64);
+                ping.close();
+                per_op(start, n)
+            }
+            "chan_buffered_1to1" | "chan_mpmc_4to4" => {
+                // One producer and one consumer on a channel of 128, or
+                // four of each.
+                let k = if w == "chan_buffered_1to1" { 1 } else { 4 };
+                let c: gort::Chan<u64> = gort::Chan::new(128);
+                let sums: gort::Chan<u64> = gort::Chan::new(k);
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let start = Instant::now();
+                for p in 0..k {
+                    let c = c.clone();
+                    wg.go(move || {
+                        for i in 0..n / k {
+                            c.send((p * (n / k) + i) as u64);
+                        }
+                    });
+                }
+                for _ in 0..k {
+                    let (c, sums) = (c.clone(), sums.clone());
+                    gort::go(move || sums.send(c.iter().sum()));
+                }
+                wg.wait();
+                c.close();
+                let total: u64 = (0..k).map(|_| sums.recv().unwrap()).sum();
+                let m = (n / k * k) as u64;
+                assert_eq!(total, m * (m - 1) / 2);
+                per_op(start, n / k * k)
+            }
+            "mutex_4" => {
+                // Four goroutines contending for one mutex.
+                let mu = Arc::new(gort::sync::Mutex::new(0u64));
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let start = Instant::now();
+                for _ in 0..4 {
+                    let mu = mu.clone();
+                    wg.go(move || {
+                        for _ in 0..n / 4 {
+                            *mu.lock() += 1;
+                        }
+                    });
+                }
+                wg.wait();
+                assert_eq!(*mu.lock(), (n / 4 * 4) as u64);
+                per_op(start, n / 4 * 4)
+            }
+            "sleepers_100k" => {
+                // n goroutines each sleeping a pseudo-random 0–50 ms; the
+                // wall time until all woke, in ms (ideal: 50).
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let start = Instant::now();
+                for i in 0..n as u64 {
+                    wg.go(move || {
+                        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+                        gort::time::sleep(Duration::from_micros(x % 50_001));
+                    });
+                }
+                wg.wait();
+                start.elapsed().as_secs_f64() * 1e3
             }
             "chan_sync" => {
                 // Go's benchmarkChanSync(b, 0): two goroutines pass the
@@ -458,6 +542,77 @@ fn tokio_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
                     std::mem::forget(senders);
                     Ok(v)
                 }
+                "pingpong_unbuffered" => {
+                    // tokio has no unbuffered channel: mpsc of capacity 1,
+                    // its closest equivalent.
+                    let (ptx, mut prx) = tokio::sync::mpsc::channel::<u64>(1);
+                    let (qtx, mut qrx) = tokio::sync::mpsc::channel::<u64>(1);
+                    tokio::spawn(async move {
+                        while let Some(v) = prx.recv().await {
+                            if qtx.send(v + 1).await.is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let start = Instant::now();
+                    let mut v = 0;
+                    for _ in 0..n {
+                        ptx.send(v).await.unwrap();
+                        v = qrx.recv().await.unwrap();
+                    }
+                    Ok(per_op(start, n))
+                }
+                "chan_buffered_1to1" => {
+                    let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(128);
+                    let start = Instant::now();
+                    let h = tokio::spawn(async move {
+                        let mut s = 0u64;
+                        while let Some(v) = rx.recv().await {
+                            s += v;
+                        }
+                        s
+                    });
+                    for i in 0..n as u64 {
+                        tx.send(i).await.unwrap();
+                    }
+                    drop(tx);
+                    let s = h.await.unwrap();
+                    assert_eq!(s, (n as u64) * (n as u64 - 1) / 2);
+                    Ok(per_op(start, n))
+                }
+                "mutex_4" => {
+                    let mu = Arc::new(tokio::sync::Mutex::new(0u64));
+                    let start = Instant::now();
+                    let hs: Vec<_> = (0..4)
+                        .map(|_| {
+                            let mu = mu.clone();
+                            tokio::spawn(async move {
+                                for _ in 0..n / 4 {
+                                    *mu.lock().await += 1;
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(per_op(start, n / 4 * 4))
+                }
+                "sleepers_100k" => {
+                    let start = Instant::now();
+                    let hs: Vec<_> = (0..n as u64)
+                        .map(|i| {
+                            tokio::spawn(async move {
+                                let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+                                tokio::time::sleep(Duration::from_micros(x % 50_001)).await;
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(start.elapsed().as_secs_f64() * 1e3)
+                }
                 "mutex_uncontended" | "mutex" => {
                     // tokio::sync::Mutex, one task per worker thread.
                     let per = n / procs;
@@ -589,6 +744,81 @@ fn may_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
                 std::mem::forget(tx);
                 Ok(v)
             }
+            "pingpong_unbuffered" => {
+                // may's channels are unbounded: the closest equivalent.
+                let (ptx, prx) = may::sync::mpsc::channel::<u64>();
+                let (qtx, qrx) = may::sync::mpsc::channel::<u64>();
+                may::go!(move || {
+                    while let Ok(v) = prx.recv() {
+                        if qtx.send(v + 1).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let start = Instant::now();
+                let mut v = 0;
+                for _ in 0..n {
+                    ptx.send(v).unwrap();
+                    v = qrx.recv().unwrap();
+                }
+                Ok(per_op(start, n))
+            }
+            "chan_mpmc_4to4" => {
+                let (tx, rx) = may::sync::mpmc::channel::<u64>();
+                let start = Instant::now();
+                let cons: Vec<_> = (0..4)
+                    .map(|_| {
+                        let rx = rx.clone();
+                        may::go!(move || {
+                            let mut s = 0u64;
+                            while let Ok(v) = rx.recv() {
+                                s += v;
+                            }
+                            s
+                        })
+                    })
+                    .collect();
+                let prods: Vec<_> = (0..4u64)
+                    .map(|p| {
+                        let tx = tx.clone();
+                        may::go!(move || {
+                            for i in 0..(n / 4) as u64 {
+                                tx.send(p * (n / 4) as u64 + i).unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                for h in prods {
+                    h.join().map_err(|_| "join failed".to_string())?;
+                }
+                drop(tx);
+                drop(rx);
+                let mut total = 0u64;
+                for h in cons {
+                    total += h.join().map_err(|_| "join failed".to_string())?;
+                }
+                let m = (n / 4 * 4) as u64;
+                assert_eq!(total, m * (m - 1) / 2);
+                Ok(per_op(start, n / 4 * 4))
+            }
+            "mutex_4" => {
+                let mu = Arc::new(may::sync::Mutex::new(0u64));
+                let start = Instant::now();
+                let hs: Vec<_> = (0..4)
+                    .map(|_| {
+                        let mu = mu.clone();
+                        may::go!(move || {
+                            for _ in 0..n / 4 {
+                                *mu.lock().unwrap() += 1;
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.join().map_err(|_| "join failed".to_string())?;
+                }
+                Ok(per_op(start, n / 4 * 4))
+            }
             "mutex_uncontended" | "mutex" => {
                 // may::sync::Mutex (parks the coroutine), one per worker.
                 let per = n / procs;
@@ -660,6 +890,8 @@ fn worker(args: &[String]) {
 /// not offer as such; those cells say "n/a".
 fn peer_has(sys: &str, w: &str) -> bool {
     const COMMON: &[&str] = &[
+        "pingpong_unbuffered",
+        "mutex_4",
         "spawn_join",
         "spawn_chain",
         "gosched",
@@ -671,7 +903,10 @@ fn peer_has(sys: &str, w: &str) -> bool {
         "sleep_1ms_overshoot",
     ];
     match sys {
-        "tokio" | "may" => COMMON.contains(&w),
+        // tokio's mpsc has one consumer: no 4→4; may's channels are
+        // unbounded: no cap-128 1→1.
+        "tokio" => COMMON.contains(&w) || w == "chan_buffered_1to1" || w == "sleepers_100k",
+        "may" => COMMON.contains(&w) || w == "chan_mpmc_4to4",
         _ => true,
     }
 }

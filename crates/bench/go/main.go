@@ -95,6 +95,84 @@ func main() {
 			panic(fmt.Sprint("skynet: bad sum ", sum))
 		}
 		perOp(time.Since(start), n)
+	case "pingpong_unbuffered":
+		ping, pong := make(chan uint64), make(chan uint64)
+		go func() {
+			for v := range ping {
+				pong <- v + 1
+			}
+		}()
+		start := time.Now()
+		var v uint64
+		for i := 0; i < n; i++ {
+			ping <- v
+			v = <-pong
+		}
+		close(ping)
+		perOp(time.Since(start), n)
+	case "chan_buffered_1to1", "chan_mpmc_4to4":
+		k := 1
+		if w == "chan_mpmc_4to4" {
+			k = 4
+		}
+		c := make(chan uint64, 128)
+		sums := make(chan uint64, k)
+		var wg sync.WaitGroup
+		start := time.Now()
+		for p := 0; p < k; p++ {
+			wg.Go(func() {
+				for i := 0; i < n/k; i++ {
+					c <- uint64(p*(n/k) + i)
+				}
+			})
+		}
+		for j := 0; j < k; j++ {
+			go func() {
+				var s uint64
+				for v := range c {
+					s += v
+				}
+				sums <- s
+			}()
+		}
+		wg.Wait()
+		close(c)
+		var total uint64
+		for j := 0; j < k; j++ {
+			total += <-sums
+		}
+		m := uint64(n / k * k)
+		if total != m*(m-1)/2 {
+			panic("bad sum")
+		}
+		perOp(time.Since(start), n/k*k)
+	case "mutex_4":
+		var mu sync.Mutex
+		var x uint64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for p := 0; p < 4; p++ {
+			wg.Go(func() {
+				for i := 0; i < n/4; i++ {
+					mu.Lock()
+					x++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		perOp(time.Since(start), n/4*4)
+	case "sleepers_100k":
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := uint64(0); i < uint64(n); i++ {
+			wg.Go(func() {
+				x := (i * 0x9e3779b97f4a7c15) >> 33
+				time.Sleep(time.Duration(x%50001) * time.Microsecond)
+			})
+		}
+		wg.Wait()
+		report(float64(time.Since(start).Nanoseconds()) / 1e6)
 	case "chan_sync":
 		// benchmarkChanSync(b, 0) from runtime/chan_test.go.
 		const calls = 1000
