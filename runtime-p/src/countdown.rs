@@ -1,7 +1,7 @@
 //! A minimal parking wait on `gopark`/`goready`: a count that wakes every
-//! waiter when it reaches zero. The runtime's own tests and the benchmark
-//! use it where Go code would use a WaitGroup or a channel, until gort's
-//! `sync` and channels exist (issues 4, 5). Waiters park their goroutine,
+//! waiter when it reaches zero. runtime-p's own tests use it where Go code
+//! would use a WaitGroup (they cannot depend on `gort::sync`, which sits
+//! above this crate). Waiters park their goroutine,
 //! never the thread; the waiter list is guarded by a runtime lock that
 //! `park_m` releases only once the waiter is off the CPU (the park
 //! protocol in `proc.rs`).

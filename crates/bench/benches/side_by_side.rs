@@ -54,11 +54,6 @@ fn per_op(start: Instant, ops: usize) -> f64 {
 
 // ---------------------------------------------------------------- gort
 
-/// Waits park (as Go's `wg.Wait()` / `<-done` do) on runtime-p's countdown
-/// until gort has WaitGroup and channels: a waiter that polled with gosched
-/// would compete with the workload for a P and for `sched.lock`.
-use runtime_p::countdown::Countdown;
-
 fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     let b = gort::Builder::new().gomaxprocs(procs);
     let w = workload.to_string();
@@ -66,10 +61,10 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     unsafe {
         b.block_on(move || match w.as_str() {
             "spawn_join" => {
-                // Go's loop spawner + WaitGroup; a parking countdown stands in
-                // for the WaitGroup.
-                let wg = Arc::new(Countdown::new(n));
+                // Go's loop spawner + WaitGroup.
+                let wg = Arc::new(gort::sync::WaitGroup::new());
                 let start = Instant::now();
+                wg.add(n as i32);
                 for _ in 0..n {
                     let wg = wg.clone();
                     gort::go(move || {
@@ -80,18 +75,20 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 per_op(start, n)
             }
             "spawn_chain" => {
-                fn chain(k: usize, done: Arc<Countdown>) {
+                // Each goroutine starts the next; the last one sends on a
+                // channel main waits on (as Go's version does).
+                fn chain(k: usize, done: gort::Chan<bool>) {
                     if k == 0 {
-                        done.done();
+                        done.send(true);
                     } else {
                         gort::go(move || chain(k - 1, done));
                     }
                 }
-                let done = Arc::new(Countdown::new(1));
+                let done: gort::Chan<bool> = gort::Chan::new(0);
                 let start = Instant::now();
                 let d = done.clone();
                 gort::go(move || chain(n, d));
-                done.wait();
+                done.recv();
                 per_op(start, n)
             }
             "gosched" => {
@@ -111,19 +108,25 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 per_op(start, 2 * n)
             }
             "skynet" => {
-                fn skynet(num: u64, size: u64, div: u64) -> u64 {
+                // As Go's: each node sends its sum on its parent's channel.
+                fn skynet(c: gort::Chan<u64>, num: u64, size: u64, div: u64) {
                     if size == 1 {
-                        return num;
+                        c.send(num);
+                        return;
                     }
-                    let hs: Vec<_> = (0..div)
-                        .map(|i| {
-                            gort::spawn(move || skynet(num + i * (size / div), size / div, div))
-                        })
-                        .collect();
-                    hs.into_iter().map(|h| h.join().unwrap()).sum()
+                    let rc: gort::Chan<u64> = gort::Chan::new(0);
+                    for i in 0..div {
+                        let rc = rc.clone();
+                        gort::go(move || skynet(rc, num + i * (size / div), size / div, div));
+                    }
+                    let sum = (0..div).map(|_| rc.recv().unwrap()).sum();
+                    c.send(sum);
                 }
                 let start = Instant::now();
-                let sum = gort::spawn(move || skynet(0, n as u64, 10)).join().unwrap();
+                let c: gort::Chan<u64> = gort::Chan::new(0);
+                let c2 = c.clone();
+                gort::go(move || skynet(c2, 0, n as u64, 10));
+                let sum = c.recv().unwrap();
                 assert_eq!(sum, (n as u64) * (n as u64 - 1) / 2);
                 per_op(start, n)
             }
