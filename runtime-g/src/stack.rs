@@ -133,7 +133,15 @@ struct Class {
     /// Stacks returned by `stackfree`, guards still installed (LIFO, so the
     /// most recently touched, cache-warm stacks are reused first).
     free: Vec<usize>,
+    /// Stacks returned by `stackfree_lazy` whose pages are still committed:
+    /// reused first (no page faults), released in coalesced batches by
+    /// [`scavenge`].
+    dirty: Vec<usize>,
 }
+
+/// How many dirty stacks a class keeps before `stackfree_lazy` releases
+/// them in one batch.
+pub const DIRTY_MAX: usize = 4096;
 
 /// Pool of all classes. A leaf lock: held for a few instructions or one
 /// `mmap`, never across a goroutine switch.
@@ -160,11 +168,15 @@ pub fn stackalloc(n: usize) -> Stack {
                 next: 0,
                 end: 0,
                 free: Vec::new(),
+                dirty: Vec::new(),
             });
             pool.len() - 1
         }
     };
     let class = &mut pool[idx];
+    if let Some(lo) = class.dirty.pop() {
+        return Stack { lo, hi: lo + size };
+    }
     if let Some(lo) = class.free.pop() {
         return Stack { lo, hi: lo + size };
     }
@@ -198,6 +210,79 @@ pub unsafe fn stackfree(s: Stack) {
         Some(c) => c.free.push(s.lo),
         None => fatal_error("stackfree: stack of unknown size"),
     }
+}
+
+/// Gives `s` back without releasing its pages: the next `stackalloc` of
+/// its size reuses it warm. Once a class holds [`DIRTY_MAX`] such stacks
+/// they are released together ([`scavenge`]), so that a burst of goroutine
+/// exits costs a few `madvise` calls (and TLB shoot-downs) instead of one
+/// per stack. Go's equivalent is keeping stacks in its stack pools until
+/// the scavenger returns memory in the background.
+///
+/// # Safety
+/// As for [`stackfree`].
+pub unsafe fn stackfree_lazy(s: Stack) {
+    let full = {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        match pool.iter_mut().find(|c| c.size == s.size()) {
+            Some(c) => {
+                c.dirty.push(s.lo);
+                c.dirty.len() >= DIRTY_MAX
+            }
+            None => fatal_error("stackfree: stack of unknown size"),
+        }
+    };
+    if full {
+        scavenge();
+    }
+}
+
+/// Releases the pages of every dirty stack (see [`stackfree_lazy`]),
+/// coalescing stacks that are adjacent in their arena into one `madvise`
+/// (the guard pages between them keep their guard: guard markers survive
+/// `MADV_DONTNEED`, and a `PROT_NONE` guard has no pages to drop). Returns
+/// how many stacks were released. sysmon calls it periodically.
+pub fn scavenge() -> usize {
+    // Take the dirty lists under the lock; release outside it.
+    let mut work: Vec<(usize, usize, Vec<usize>)> = {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        pool.iter_mut()
+            .filter(|c| !c.dirty.is_empty())
+            .map(|c| (c.size, c.slot, core::mem::take(&mut c.dirty)))
+            .collect()
+    };
+    let mut n = 0;
+    for (size, slot, stacks) in work.iter_mut() {
+        stacks.sort_unstable();
+        let mut i = 0;
+        while i < stacks.len() {
+            let mut j = i;
+            while j + 1 < stacks.len() && stacks[j + 1] == stacks[j] + *slot {
+                j += 1;
+            }
+            let lo = stacks[i];
+            let hi = stacks[j] + *size;
+            // SAFETY: every stack in [lo, hi) is free (nobody uses it until
+            // it is back in the pool); DONTNEED on an anonymous private
+            // mapping only drops contents; the guards in between survive.
+            unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED) };
+            i = j + 1;
+        }
+        n += stacks.len();
+    }
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    for (size, _, stacks) in work {
+        if let Some(c) = pool.iter_mut().find(|c| c.size == size) {
+            c.free.extend(stacks);
+        }
+    }
+    n
+}
+
+/// Number of dirty (committed, free) stacks, for tests.
+pub fn dirty_stacks() -> usize {
+    let pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    pool.iter().map(|c| c.dirty.len()).sum()
 }
 
 /// Reserves a new arena for slots of `slot` bytes and registers it. Tries

@@ -223,3 +223,41 @@ fn mprotect_guards_report_the_map_count_limit() {
     );
     assert_eq!(code, Some(2));
 }
+
+/// Lazily freed stacks are reused warm; `scavenge` releases them in
+/// coalesced batches (contents gone, guards intact).
+#[test]
+fn lazily_freed_stacks_are_scavenged_in_batches() {
+    // A size of its own, so that other tests' stacks do not interfere.
+    let size = 72 * 1024;
+    let stacks: Vec<_> = (0..8).map(|_| stackalloc(size)).collect();
+    for s in &stacks {
+        // SAFETY: our stacks.
+        unsafe { *((s.hi - 8) as *mut u64) = 0xfeed };
+    }
+    // Warm reuse: a lazily freed stack comes back with its contents.
+    // SAFETY: nothing uses stacks[0] any more.
+    unsafe { stack::stackfree_lazy(stacks[0]) };
+    let again = stackalloc(size);
+    assert_eq!(again, stacks[0]);
+    // SAFETY: our stack.
+    assert_eq!(unsafe { *((again.hi - 8) as *const u64) }, 0xfeed);
+    for s in std::iter::once(again).chain(stacks[1..].iter().copied()) {
+        // SAFETY: nothing uses them any more.
+        unsafe { stack::stackfree_lazy(s) };
+    }
+    assert!(stack::dirty_stacks() >= 8);
+    assert!(stack::scavenge() >= 8);
+    for s in &stacks {
+        // The guard below each stack survived the coalesced madvise.
+        assert_eq!(stack::guard_hit(s.lo - 1), Some(*s));
+    }
+    // Released: a reused stack reads zero.
+    let b = stackalloc(size);
+    assert!(stacks.contains(&b));
+    // SAFETY: our stack.
+    let top = unsafe { *((b.hi - 8) as *const u64) };
+    assert_eq!(top, 0, "pages not released");
+    // SAFETY: unused.
+    unsafe { stackfree(b) };
+}

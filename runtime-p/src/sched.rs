@@ -12,7 +12,7 @@ use core::sync::atomic::{
     AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 
-use runtime_g::stack::{round_stack_size, stackalloc, stackfree};
+use runtime_g::stack::{round_stack_size, stackalloc};
 use runtime_g::status::{_Gdead, _Gidle};
 use runtime_g::{G, casgstatus, malg, readgstatus, throw};
 use runtime_m::{M, Mutex, Note, Os, getm, notewakeup};
@@ -464,7 +464,8 @@ pub unsafe fn gfput(s: &Sched, pp: &P, gp: *mut G) {
             if st.size() == s.stack_size && local.stackcache.len() < STACK_CACHE_MAX {
                 local.stackcache.push(st);
             } else {
-                stackfree(st);
+                // Released later, in batches (see stackfree_lazy).
+                runtime_g::stack::stackfree_lazy(st);
             }
         }
         local.gfree.push(gp);

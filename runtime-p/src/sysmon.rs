@@ -50,6 +50,7 @@ pub fn sysmon() {
     // Go's starttime: set by the first trace, which therefore says 0ms.
     let mut start = 0i64;
     let mut lasttrace = 0i64;
+    let mut lastscavenge = 0i64;
     loop {
         if s.shutting_down.load(Ordering::Acquire) {
             let mp = getm();
@@ -97,6 +98,12 @@ pub fn sysmon() {
                 delay = 20;
                 continue;
             }
+        }
+        // Return the memory of exited goroutines' stacks now and then (Go's
+        // background scavenger), in coalesced batches.
+        if now - lastscavenge > 100_000_000 {
+            lastscavenge = now;
+            runtime_g::stack::scavenge();
         }
         if ticks.len() < s.gomaxprocs() {
             ticks.resize(s.gomaxprocs(), SysmonTick::default());
