@@ -17,7 +17,7 @@ for layer in linux plan9; do
     cargo test --release -p conformance --test time_test -- --ignored
 done
 unset GORT_OS
-# loom models of the run-queue handshakes and of the note protocols (own
-# target dir: other cfg).
+# loom models of the run-queue handshakes, the note protocols and the
+# runtime mutex (own target dir: other cfg).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-m --test loom_note
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-m --test loom_note --test loom_lock

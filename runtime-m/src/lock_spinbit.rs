@@ -33,6 +33,12 @@
 //! those become full-word `fetch_or`/`fetch_and`, with the same effect on
 //! the flag bits.
 //!
+//! The contended paths (`lock2_slow`, `unlock2_wake`) are generic over a
+//! [`LockEnv`] (the OS layer and the Ms, or a model):
+//! `runtime-m/tests/loom_lock.rs` model-checks mutual exclusion and the
+//! absence of lost wake-ups with two and three Ms (mutation-checked: an
+//! unlock that never wakes is caught as a deadlock).
+//!
 //! These locks block the *thread*, never a goroutine: for short critical
 //! sections of the runtime, never held across a goroutine switch
 //! (`schedule` throws if `m.locks != 0`).
@@ -117,12 +123,6 @@ fn ncpu() -> usize {
     n
 }
 
-/// mutexWaitListHead: the M on top of the stack of sleepers in `v`.
-#[inline]
-fn wait_list_head(v: usize) -> *mut M {
-    (v & !MUTEX_M_MASK) as *mut M
-}
-
 impl RawMutex {
     /// An unlocked mutex.
     pub const fn new() -> RawMutex {
@@ -183,99 +183,7 @@ impl RawMutex {
                 std::thread::yield_now();
             }
         }
-        let spin = if ncpu() > 1 {
-            MUTEX_ACTIVE_SPIN_COUNT
-        } else {
-            0
-        };
-        let mut we_spin = false;
-        let mut at_tail = false;
-        let mut v = self.key.load(Ordering::Relaxed);
-        let mut i: u32 = 0;
-        loop {
-            if v & MUTEX_LOCKED == 0 {
-                if we_spin {
-                    let mut next = (v & !MUTEX_SPINNING) | MUTEX_SLEEPING | MUTEX_LOCKED;
-                    if next & !MUTEX_M_MASK == 0 {
-                        // No sleepers left: nobody to mark for.
-                        next &= !MUTEX_SLEEPING;
-                    }
-                    if self
-                        .key
-                        .compare_exchange(v, next, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                    {
-                        return;
-                    }
-                } else {
-                    let prev = self
-                        .key
-                        .fetch_or(MUTEX_LOCKED | MUTEX_SLEEPING, Ordering::Acquire);
-                    if prev & MUTEX_LOCKED == 0 {
-                        return;
-                    }
-                }
-                v = self.key.load(Ordering::Relaxed);
-                i += 1;
-                continue;
-            }
-            if !we_spin
-                && v & MUTEX_SPINNING == 0
-                && self
-                    .key
-                    .compare_exchange(v, v | MUTEX_SPINNING, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-            {
-                v |= MUTEX_SPINNING;
-                we_spin = true;
-            }
-            if we_spin || at_tail || self.low_latency {
-                if i < spin {
-                    procyield(MUTEX_ACTIVE_SPIN_SIZE);
-                    v = self.key.load(Ordering::Relaxed);
-                    i += 1;
-                    continue;
-                } else if i < spin + MUTEX_PASSIVE_SPIN_COUNT {
-                    osyield();
-                    v = self.key.load(Ordering::Relaxed);
-                    i += 1;
-                    continue;
-                }
-            }
-            if v & MUTEX_LOCKED == 0 {
-                throw("runtime·lock: sleeping while lock is available");
-            }
-            // Push ourselves on the stack of sleepers.
-            // SAFETY: mwaitlist_next is ours while we are not on the stack.
-            unsafe {
-                (*mp)
-                    .mwaitlist_next
-                    .store(wait_list_head(v), Ordering::Relaxed)
-            };
-            let mut next = (mp as usize & !MUTEX_M_MASK) | (v & MUTEX_M_MASK) | MUTEX_SLEEPING;
-            if we_spin {
-                next &= !MUTEX_SPINNING;
-            }
-            if self
-                .key
-                .compare_exchange(v, next, Ordering::Release, Ordering::Relaxed)
-                .is_ok()
-            {
-                we_spin = false;
-                semasleep(-1);
-                // SAFETY: the waker took us off the stack before waking us.
-                at_tail = unsafe { (*mp).mwaitlist_next.load(Ordering::Relaxed) }.is_null();
-                i = 0;
-            }
-            i += 1;
-            // SAFETY: as above.
-            unsafe {
-                (*mp)
-                    .mwaitlist_next
-                    .store(core::ptr::null_mut(), Ordering::Relaxed)
-            };
-            v = self.key.load(Ordering::Relaxed);
-        }
+        lock2_slow(&self.key, self.low_latency, &OsEnv, mp as usize);
     }
 
     /// unlock2: port of runtime.unlock2 (lock_spinbit.go), without the
@@ -308,82 +216,278 @@ impl RawMutex {
     /// unlock2Wake: port of runtime.unlock2Wake (lock_spinbit.go).
     #[cold]
     fn unlock2_wake(&self) {
-        let mut v = self.key.load(Ordering::Acquire);
-        let anti_starve = cheaprandn(MUTEX_TAIL_WAKE_PERIOD) == 0;
-        if !(anti_starve || v & MUTEX_SPINNING == 0 || self.low_latency) {
-            // A spinner will take the lock; let the sleepers sleep.
-            return;
-        }
-        // Take the stack lock, unless there is nothing to wake or another
-        // unlocker holds it (it will do the waking).
-        loop {
-            if v & !MUTEX_M_MASK == 0 || v & MUTEX_STACK_LOCKED != 0 {
-                return;
-            }
-            match self.key.compare_exchange(
-                v,
-                v | MUTEX_STACK_LOCKED,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(cur) => v = cur,
-            }
-        }
-        let mut committed: *mut M = core::ptr::null_mut();
-        loop {
-            let mut head_m = v & !MUTEX_M_MASK;
-            let flags = v & (MUTEX_M_MASK & !MUTEX_STACK_LOCKED);
-            let mp = wait_list_head(v);
-            let mut wakem = committed;
-            if committed.is_null() {
-                if v & MUTEX_SPINNING == 0 || self.low_latency {
-                    wakem = mp;
+        unlock2_wake(&self.key, self.low_latency, &OsEnv);
+    }
+}
+
+/// The word operations lock2/unlock2 use (the key, and each M's link in
+/// the stack of sleepers): `core`'s `AtomicUsize`, or loom's in models.
+pub trait LockWord {
+    fn load(&self, o: Ordering) -> usize;
+    fn store(&self, v: usize, o: Ordering);
+    fn fetch_or(&self, v: usize, o: Ordering) -> usize;
+    fn compare_exchange(
+        &self,
+        cur: usize,
+        new: usize,
+        s: Ordering,
+        f: Ordering,
+    ) -> Result<usize, usize>;
+}
+
+impl LockWord for AtomicUsize {
+    fn load(&self, o: Ordering) -> usize {
+        AtomicUsize::load(self, o)
+    }
+    fn store(&self, v: usize, o: Ordering) {
+        AtomicUsize::store(self, v, o)
+    }
+    fn fetch_or(&self, v: usize, o: Ordering) -> usize {
+        AtomicUsize::fetch_or(self, v, o)
+    }
+    fn compare_exchange(
+        &self,
+        cur: usize,
+        new: usize,
+        s: Ordering,
+        f: Ordering,
+    ) -> Result<usize, usize> {
+        AtomicUsize::compare_exchange(self, cur, new, s, f)
+    }
+}
+
+#[cfg(loom)]
+impl LockWord for loom::sync::atomic::AtomicUsize {
+    fn load(&self, o: Ordering) -> usize {
+        loom::sync::atomic::AtomicUsize::load(self, o)
+    }
+    fn store(&self, v: usize, o: Ordering) {
+        loom::sync::atomic::AtomicUsize::store(self, v, o)
+    }
+    fn fetch_or(&self, v: usize, o: Ordering) -> usize {
+        loom::sync::atomic::AtomicUsize::fetch_or(self, v, o)
+    }
+    fn compare_exchange(
+        &self,
+        cur: usize,
+        new: usize,
+        s: Ordering,
+        f: Ordering,
+    ) -> Result<usize, usize> {
+        loom::sync::atomic::AtomicUsize::compare_exchange(self, cur, new, s, f)
+    }
+}
+
+/// What lock2 and unlock2Wake need from their surroundings — the Ms'
+/// semaphores and links, spinning, the CPU count, randomness — from the OS
+/// layer and the real Ms ([`OsEnv`]), or from a model (the loom tests). An
+/// M is a number: its address, 1024-aligned.
+pub trait LockEnv {
+    type Word: LockWord + ?Sized;
+    /// `mp`'s `mWaitList.next`.
+    fn next(&self, mp: usize) -> &Self::Word;
+    /// semasleep(-1) on `mp`'s semaphore (the caller is `mp`).
+    fn semasleep(&self, mp: usize);
+    /// semawakeup of `mp`'s semaphore.
+    fn semawakeup(&self, mp: usize);
+    fn procyield(&self, n: u32);
+    fn osyield(&self);
+    fn ncpu(&self) -> usize;
+    fn cheaprandn(&self, n: u32) -> u32;
+}
+
+/// The real environment: the OS layer and the Ms.
+pub struct OsEnv;
+
+impl LockEnv for OsEnv {
+    type Word = AtomicUsize;
+    fn next(&self, mp: usize) -> &AtomicUsize {
+        // SAFETY: Ms are never freed; the link is atomic.
+        unsafe { &(*(mp as *const M)).mwaitlist_next }
+    }
+    fn semasleep(&self, _mp: usize) {
+        semasleep(-1);
+    }
+    fn semawakeup(&self, mp: usize) {
+        // SAFETY: mp was on the stack of sleepers: a live M.
+        unsafe { semawakeup(mp as *mut M) }
+    }
+    fn procyield(&self, n: u32) {
+        procyield(n)
+    }
+    fn osyield(&self) {
+        osyield()
+    }
+    fn ncpu(&self) -> usize {
+        ncpu()
+    }
+    fn cheaprandn(&self, n: u32) -> u32 {
+        cheaprandn(n)
+    }
+}
+
+/// lock2's contended path: port of runtime.lock2 (lock_spinbit.go) after
+/// its fast path, for M `mp`, over any [`LockEnv`].
+pub fn lock2_slow<W: LockWord + ?Sized, E: LockEnv<Word = W>>(
+    key: &W,
+    low_latency: bool,
+    env: &E,
+    mp: usize,
+) {
+    let spin = if env.ncpu() > 1 {
+        MUTEX_ACTIVE_SPIN_COUNT
+    } else {
+        0
+    };
+    let mut we_spin = false;
+    let mut at_tail = false;
+    let mut v = key.load(Ordering::Relaxed);
+    let mut i: u32 = 0;
+    loop {
+        if v & MUTEX_LOCKED == 0 {
+            if we_spin {
+                let mut next = (v & !MUTEX_SPINNING) | MUTEX_SLEEPING | MUTEX_LOCKED;
+                if next & !MUTEX_M_MASK == 0 {
+                    // No sleepers left: nobody to mark for.
+                    next &= !MUTEX_SLEEPING;
                 }
-                if anti_starve {
-                    // Wake the bottom of the stack: the longest waiter.
-                    wakem = mp;
-                    let mut prev = mp;
-                    loop {
-                        // SAFETY: Ms on the stack are live; the stack lock
-                        // makes us the only editor of their links.
-                        let next = unsafe { (*wakem).mwaitlist_next.load(Ordering::Relaxed) };
-                        if next.is_null() {
-                            break;
-                        }
-                        prev = wakem;
-                        wakem = next;
-                    }
-                    if wakem != mp {
-                        committed = wakem;
-                        // SAFETY: as above.
-                        unsafe {
-                            let after = (*wakem).mwaitlist_next.load(Ordering::Relaxed);
-                            (*prev).mwaitlist_next.store(after, Ordering::Relaxed);
-                        }
-                    }
-                }
-            }
-            if wakem == mp {
-                // SAFETY: as above.
-                head_m = unsafe { (*mp).mwaitlist_next.load(Ordering::Relaxed) } as usize
-                    & !MUTEX_M_MASK;
-            }
-            let next = head_m | flags;
-            match self
-                .key
-                .compare_exchange(v, next, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    if !wakem.is_null() {
-                        // SAFETY: wakem was on the stack of sleepers: a
-                        // live M that we just took off it.
-                        unsafe { semawakeup(wakem) };
-                    }
+                if key
+                    .compare_exchange(v, next, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
                     return;
                 }
-                Err(cur) => v = cur,
+            } else {
+                let prev = key.fetch_or(MUTEX_LOCKED | MUTEX_SLEEPING, Ordering::Acquire);
+                if prev & MUTEX_LOCKED == 0 {
+                    return;
+                }
             }
+            v = key.load(Ordering::Relaxed);
+            i += 1;
+            continue;
+        }
+        if !we_spin
+            && v & MUTEX_SPINNING == 0
+            && key
+                .compare_exchange(v, v | MUTEX_SPINNING, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            v |= MUTEX_SPINNING;
+            we_spin = true;
+        }
+        if we_spin || at_tail || low_latency {
+            if i < spin {
+                env.procyield(MUTEX_ACTIVE_SPIN_SIZE);
+                v = key.load(Ordering::Relaxed);
+                i += 1;
+                continue;
+            } else if i < spin + MUTEX_PASSIVE_SPIN_COUNT {
+                env.osyield();
+                v = key.load(Ordering::Relaxed);
+                i += 1;
+                continue;
+            }
+        }
+        if v & MUTEX_LOCKED == 0 {
+            throw("runtime·lock: sleeping while lock is available");
+        }
+        // Push ourselves on the stack of sleepers (our link is ours while
+        // we are not on the stack).
+        env.next(mp).store(v & !MUTEX_M_MASK, Ordering::Relaxed);
+        let mut next = (mp & !MUTEX_M_MASK) | (v & MUTEX_M_MASK) | MUTEX_SLEEPING;
+        if we_spin {
+            next &= !MUTEX_SPINNING;
+        }
+        if key
+            .compare_exchange(v, next, Ordering::Release, Ordering::Relaxed)
+            .is_ok()
+        {
+            we_spin = false;
+            env.semasleep(mp);
+            // The waker took us off the stack before waking us.
+            at_tail = env.next(mp).load(Ordering::Relaxed) == 0;
+            i = 0;
+        }
+        i += 1;
+        env.next(mp).store(0, Ordering::Relaxed);
+        v = key.load(Ordering::Relaxed);
+    }
+}
+
+/// unlock2Wake: port of runtime.unlock2Wake (lock_spinbit.go), over any
+/// [`LockEnv`]: wakes the top sleeper (or, one time in
+/// `MUTEX_TAIL_WAKE_PERIOD`, the bottom one) unless a spinner will take the
+/// lock anyway.
+pub fn unlock2_wake<W: LockWord + ?Sized, E: LockEnv<Word = W>>(
+    key: &W,
+    low_latency: bool,
+    env: &E,
+) {
+    let mut v = key.load(Ordering::Acquire);
+    let anti_starve = env.cheaprandn(MUTEX_TAIL_WAKE_PERIOD) == 0;
+    if !(anti_starve || v & MUTEX_SPINNING == 0 || low_latency) {
+        // A spinner will take the lock; let the sleepers sleep.
+        return;
+    }
+    // Take the stack lock, unless there is nothing to wake or another
+    // unlocker holds it (it will do the waking).
+    loop {
+        if v & !MUTEX_M_MASK == 0 || v & MUTEX_STACK_LOCKED != 0 {
+            return;
+        }
+        match key.compare_exchange(
+            v,
+            v | MUTEX_STACK_LOCKED,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => break,
+            Err(cur) => v = cur,
+        }
+    }
+    let mut committed: usize = 0;
+    loop {
+        let mut head_m = v & !MUTEX_M_MASK;
+        let flags = v & (MUTEX_M_MASK & !MUTEX_STACK_LOCKED);
+        let mp = v & !MUTEX_M_MASK;
+        let mut wakem = committed;
+        if committed == 0 {
+            if v & MUTEX_SPINNING == 0 || low_latency {
+                wakem = mp;
+            }
+            if anti_starve {
+                // Wake the bottom of the stack: the longest waiter. The
+                // stack lock makes us the only editor of the links.
+                wakem = mp;
+                let mut prev = mp;
+                loop {
+                    let next = env.next(wakem).load(Ordering::Relaxed);
+                    if next == 0 {
+                        break;
+                    }
+                    prev = wakem;
+                    wakem = next;
+                }
+                if wakem != mp {
+                    committed = wakem;
+                    let after = env.next(wakem).load(Ordering::Relaxed);
+                    env.next(prev).store(after, Ordering::Relaxed);
+                }
+            }
+        }
+        if wakem == mp {
+            head_m = env.next(mp).load(Ordering::Relaxed) & !MUTEX_M_MASK;
+        }
+        let next = head_m | flags;
+        match key.compare_exchange(v, next, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => {
+                if wakem != 0 {
+                    env.semawakeup(wakem);
+                }
+                return;
+            }
+            Err(cur) => v = cur,
         }
     }
 }

@@ -62,7 +62,7 @@ pub struct M {
     /// Next M in a runtime mutex's stack of sleepers (`mWaitList.next`);
     /// written by this M before it pushes itself, then by unlockers holding
     /// the stack lock.
-    pub mwaitlist_next: AtomicPtr<M>,
+    pub mwaitlist_next: core::sync::atomic::AtomicUsize,
     /// Whether the M is blocked on a note (`blocked`), for dumps.
     pub blocked: bool,
     /// State of `cheaprand` (`cheaprand`).
@@ -106,7 +106,7 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         schedlink: core::ptr::null_mut(),
         waitsema: AtomicU32::new(0),
         park: Note::new(),
-        mwaitlist_next: AtomicPtr::new(core::ptr::null_mut()),
+        mwaitlist_next: core::sync::atomic::AtomicUsize::new(0),
         blocked: false,
         cheaprand: 0,
         thread: 0,

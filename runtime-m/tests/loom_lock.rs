@@ -1,0 +1,149 @@
+//! loom models of the runtime mutex of `lock_spinbit.go`
+//! (runtime-m/src/lock_spinbit.rs: `lock2`'s contended path and
+//! `unlock2Wake`), on model Ms: 1024-aligned fake addresses with loom
+//! atomics for their stack links and a loom Mutex/Condvar semaphore each.
+//! Mutual exclusion is checked with a loom `UnsafeCell` (a racing access
+//! fails the model); a lost wake-up shows as a loom deadlock. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p runtime-m --test loom_lock`
+//! (scripts/test.sh does).
+#![cfg(loom)]
+
+use loom::cell::UnsafeCell;
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+use runtime_m::lock_spinbit::{LockEnv, lock2_slow, unlock2_wake};
+
+/// Flag bits of the key (lock_spinbit.go).
+const LOCKED: usize = 0x001;
+const SLEEPING: usize = 0x002;
+
+/// An M of the model: its link in the stack of sleepers and its semaphore.
+struct ModelM {
+    next: AtomicUsize,
+    sema: Mutex<u32>,
+    cv: Condvar,
+}
+
+struct Env {
+    ms: Vec<ModelM>,
+    /// What `cheaprandn` returns: 0 makes every unlock wake the bottom of
+    /// the stack (the anti-starvation path), 1 never.
+    rand: u32,
+}
+
+impl Env {
+    fn new(n: usize, rand: u32) -> Env {
+        Env {
+            ms: (0..n)
+                .map(|_| ModelM {
+                    next: AtomicUsize::new(0),
+                    sema: Mutex::new(0),
+                    cv: Condvar::new(),
+                })
+                .collect(),
+            rand,
+        }
+    }
+
+    fn m(&self, mp: usize) -> &ModelM {
+        &self.ms[mp / 1024 - 1]
+    }
+}
+
+/// The address of model M `i`: 1024-aligned and non-zero, as Ms are.
+fn mp(i: usize) -> usize {
+    (i + 1) * 1024
+}
+
+impl LockEnv for Env {
+    type Word = AtomicUsize;
+    fn next(&self, mp: usize) -> &AtomicUsize {
+        &self.m(mp).next
+    }
+    fn semasleep(&self, mp: usize) {
+        let m = self.m(mp);
+        let mut c = m.sema.lock().unwrap();
+        while *c == 0 {
+            c = m.cv.wait(c).unwrap();
+        }
+        *c -= 1;
+    }
+    fn semawakeup(&self, mp: usize) {
+        let m = self.m(mp);
+        *m.sema.lock().unwrap() += 1;
+        m.cv.notify_one();
+    }
+    // Spinning changes no state; as no-ops (rather than loom yields, which
+    // would let the holder always finish first) they let loom explore the
+    // paths where a waiter gives up spinning and sleeps.
+    fn procyield(&self, _n: u32) {}
+    fn osyield(&self) {}
+    fn ncpu(&self) -> usize {
+        2
+    }
+    fn cheaprandn(&self, _n: u32) -> u32 {
+        self.rand
+    }
+}
+
+/// lock2 (fast path, then the contended path) and unlock2 of
+/// lock_spinbit.rs's RawMutex, over the model.
+fn lock(key: &AtomicUsize, env: &Env, m: usize) {
+    let v = key.fetch_or(LOCKED, Ordering::Acquire);
+    if v & LOCKED != 0 {
+        lock2_slow(key, false, env, m);
+    }
+}
+
+fn unlock(key: &AtomicUsize, env: &Env) {
+    let prev = key.fetch_and(!(LOCKED | SLEEPING), Ordering::Release);
+    assert!(prev & LOCKED != 0, "unlock of unlocked lock");
+    if prev & SLEEPING != 0 {
+        unlock2_wake(key, false, env);
+    }
+}
+
+fn contend(threads: usize, rand: u32) {
+    let key = Arc::new(AtomicUsize::new(0));
+    let env = Arc::new(Env::new(threads, rand));
+    let data = Arc::new(UnsafeCell::new(0usize));
+    let hs: Vec<_> = (1..threads)
+        .map(|i| {
+            let (key, env, data) = (key.clone(), env.clone(), data.clone());
+            thread::spawn(move || {
+                lock(&key, &env, mp(i));
+                // SAFETY: the model lock is held (loom checks it).
+                data.with_mut(|p| unsafe { *p += 1 });
+                unlock(&key, &env);
+            })
+        })
+        .collect();
+    lock(&key, &env, mp(0));
+    // SAFETY: as above.
+    data.with_mut(|p| unsafe { *p += 1 });
+    unlock(&key, &env);
+    for h in hs {
+        h.join().unwrap();
+    }
+    // SAFETY: every thread has finished.
+    assert_eq!(data.with(|p| unsafe { *p }), threads);
+    assert_eq!(key.load(Ordering::SeqCst) & LOCKED, 0);
+}
+
+#[test]
+fn two_ms_exclude_each_other_and_wake() {
+    loom::model(|| contend(2, 1));
+}
+
+#[test]
+fn two_ms_with_tail_wakeups() {
+    loom::model(|| contend(2, 0));
+}
+
+#[test]
+fn three_ms_bounded() {
+    let mut b = loom::model::Builder::new();
+    b.preemption_bound = Some(2);
+    b.check(|| contend(3, 1));
+}
