@@ -12,7 +12,8 @@
 //! A note is woken at most once between clears (`notewakeup` twice is a
 //! runtime bug and throws). Exactly one M may sleep on it. The sleeper runs
 //! on g0 (`notesleep`) — Go's `notetsleepg`, which sleeps from a user G
-//! inside `entersyscallblock`, lives with the syscall code in runtime-p.
+//! inside `entersyscallblock`, lives with the syscall code in runtime-p
+//! (`runtime_p::syscall::notetsleepg`).
 //!
 //! Key word:
 //!

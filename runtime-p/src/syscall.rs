@@ -198,3 +198,15 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     let _exit = Exit;
     f()
 }
+
+/// notetsleepg: port of runtime.notetsleepg (lock_futex.go, lock_sema.go):
+/// [`runtime_m::notetsleep`] from a user goroutine, which gives up its P
+/// for the sleep (`entersyscallblock`/`exitsyscall`), so that other
+/// goroutines run meanwhile. Returns whether the note was woken.
+pub fn notetsleepg(n: &runtime_m::Note, ns: i64) -> bool {
+    require_goroutine("notetsleepg");
+    entersyscallblock();
+    let ok = runtime_m::notetsleep(n, ns);
+    exitsyscall();
+    ok
+}

@@ -156,3 +156,26 @@ fn test_os() -> &'static dyn runtime_m::Os {
         _ => &os_linux::LINUX,
     }
 }
+
+/// notetsleepg sleeps from a goroutine without holding its P: on one P,
+/// another goroutine runs (and wakes the note) while the first sleeps; a
+/// timed sleep that nobody wakes times out.
+#[test]
+fn notetsleepg_gives_up_the_p() {
+    run(|| {
+        let note = Arc::new(runtime_m::Note::new());
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (n2, r2) = (note.clone(), ran.clone());
+        newproc(Box::new(move || {
+            r2.store(1, Ordering::SeqCst);
+            runtime_m::notewakeup(&n2);
+        }));
+        let woken = runtime_p::syscall::notetsleepg(&note, 5_000_000_000);
+        assert!(woken);
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        let idle = runtime_m::Note::new();
+        let t = std::time::Instant::now();
+        assert!(!runtime_p::syscall::notetsleepg(&idle, 20_000_000));
+        assert!(t.elapsed() >= std::time::Duration::from_millis(20));
+    });
+}
