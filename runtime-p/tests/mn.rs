@@ -6,18 +6,10 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use runtime_p::countdown::Countdown;
 use runtime_p::mp::RandomOrder;
-use runtime_p::{Config, MainReturn, gosched, newproc, sched};
+use runtime_p::{gosched, newproc, sched};
 
-fn run(procs: usize, f: impl FnOnce() + Send + 'static) {
-    let cfg = Config {
-        gomaxprocs: procs,
-        stack_size: 256 * 1024,
-        main_return: MainReturn::ReturnToCaller,
-        os: test_os(),
-    };
-    // SAFETY: test code holds no thread-local references across parks.
-    unsafe { runtime_p::start(cfg, Box::new(f)) };
-}
+mod common;
+use common::run;
 
 /// Waits (yielding) until `n` reaches `want`.
 fn wait_for(n: &AtomicUsize, want: usize) {
@@ -427,13 +419,4 @@ fn gomaxprocs_shrink_keeps_work_and_grow_gives_parallelism() {
         }
         done.wait();
     });
-}
-
-/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
-/// both layers).
-fn test_os() -> &'static dyn runtime_m::Os {
-    match std::env::var("GORT_OS").as_deref() {
-        Ok("plan9") => &os_plan9::PLAN9,
-        _ => &os_linux::LINUX,
-    }
 }

@@ -7,12 +7,14 @@ use runtime_g::{G, malg};
 use runtime_p::p::{P, RUNQ_SIZE, runqempty, runqget, runqput, runqsteal};
 use runtime_p::{Config, MainReturn, Sched};
 
+mod common;
+
 fn sched() -> &'static Sched {
     Sched::new(&Config {
         gomaxprocs: 2,
         stack_size: 64 * 1024,
         main_return: MainReturn::ReturnToCaller,
-        os: test_os(),
+        os: common::test_os(),
     })
 }
 
@@ -197,14 +199,5 @@ fn runnext_is_taken_first_and_inherits_time() {
         assert_eq!(runqget(&pp), (gs[1], false));
         assert_eq!(runqget(&pp), (gs[0], false));
         assert!(runqget(&pp).0.is_null());
-    }
-}
-
-/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
-/// both layers).
-fn test_os() -> &'static dyn runtime_m::Os {
-    match std::env::var("GORT_OS").as_deref() {
-        Ok("plan9") => &os_plan9::PLAN9,
-        _ => &os_linux::LINUX,
     }
 }

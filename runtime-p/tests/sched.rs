@@ -5,17 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use runtime_g::{G, WaitReason, getg};
 use runtime_p::countdown::Countdown;
-use runtime_p::{Config, MainReturn, gcount, goparkunlock, goready, gosched, newproc, sched};
+use runtime_p::{gcount, goparkunlock, goready, gosched, newproc, sched};
+
+mod common;
 
 fn run<F: FnOnce() + Send + 'static>(f: F) {
-    let cfg = Config {
-        gomaxprocs: 1,
-        stack_size: 256 * 1024,
-        main_return: MainReturn::ReturnToCaller,
-        os: test_os(),
-    };
-    // SAFETY: test code holds no thread-local references across parks.
-    unsafe { runtime_p::start(cfg, Box::new(f)) };
+    common::run(1, f);
 }
 
 fn map_count() -> usize {
@@ -146,15 +141,6 @@ fn dead_goroutines_are_reused() {
         );
         assert_eq!(gcount(s), 1);
     });
-}
-
-/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
-/// both layers).
-fn test_os() -> &'static dyn runtime_m::Os {
-    match std::env::var("GORT_OS").as_deref() {
-        Ok("plan9") => &os_plan9::PLAN9,
-        _ => &os_linux::LINUX,
-    }
 }
 
 /// notetsleepg sleeps from a goroutine without holding its P: on one P,

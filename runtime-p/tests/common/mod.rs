@@ -1,0 +1,28 @@
+//! What runtime-p's test files share: the OS layer to run on and a runtime
+//! that returns to the test when its main goroutine does. (Each test file
+//! uses part of it.)
+#![allow(dead_code)]
+
+use runtime_p::{Config, MainReturn};
+
+/// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
+/// both layers).
+pub fn test_os() -> &'static dyn runtime_m::Os {
+    match std::env::var("GORT_OS").as_deref() {
+        Ok("plan9") => &os_plan9::PLAN9,
+        _ => &os_linux::LINUX,
+    }
+}
+
+/// Runs `f` as the main goroutine of a fresh runtime with `procs` Ps and
+/// returns when it does.
+pub fn run(procs: usize, f: impl FnOnce() + Send + 'static) {
+    let cfg = Config {
+        gomaxprocs: procs,
+        stack_size: 256 * 1024,
+        main_return: MainReturn::ReturnToCaller,
+        os: test_os(),
+    };
+    // SAFETY: test code holds no thread-local references across parks.
+    unsafe { runtime_p::start(cfg, Box::new(f)) };
+}
