@@ -37,7 +37,10 @@ pub mod note;
 pub mod os;
 pub mod proc;
 
-pub use lock_spinbit::{Mutex, MutexGuard, RawMutex, osyield, procyield, semasleep, semawakeup};
+pub use lock_spinbit::{
+    MUTEX_ACTIVE_SPIN_COUNT, MUTEX_ACTIVE_SPIN_SIZE, Mutex, MutexGuard, RawMutex, ncpu, osyield,
+    procyield, semasleep, semawakeup,
+};
 pub use m::{M, allocm, cheaprand, cheaprandn, getm};
 pub use note::{Note, noteclear, notesleep, notetsleep, notewakeup, notewakeup_idempotent};
 pub use os::{Os, SleepKind, os};

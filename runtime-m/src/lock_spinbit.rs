@@ -56,8 +56,12 @@ const MUTEX_SLEEPING: usize = 0x002;
 const MUTEX_SPINNING: usize = 0x100;
 const MUTEX_STACK_LOCKED: usize = 0x200;
 const MUTEX_M_MASK: usize = 0x3FF;
-const MUTEX_ACTIVE_SPIN_COUNT: u32 = 4;
-const MUTEX_ACTIVE_SPIN_SIZE: u32 = 30;
+/// How many times a contended lock spins before it sleeps (Go's
+/// `mutexActiveSpinCount`; `sync_runtime_canSpin` uses the same bound).
+pub const MUTEX_ACTIVE_SPIN_COUNT: u32 = 4;
+/// `procyield` cycles per spin (Go's `mutexActiveSpinSize`; also the
+/// `sync_runtime_doSpin` yield).
+pub const MUTEX_ACTIVE_SPIN_SIZE: u32 = 30;
 const MUTEX_PASSIVE_SPIN_COUNT: u32 = 1;
 const MUTEX_TAIL_WAKE_PERIOD: u32 = 16;
 /// How much one held runtime lock adds to `m.locks` (Go's
@@ -110,7 +114,8 @@ pub unsafe fn semawakeup(mp: *mut M) {
     unsafe { os().semawakeup(mp) }
 }
 
-fn ncpu() -> usize {
+/// The number of CPUs this process may use (Go's `ncpu`), computed once.
+pub fn ncpu() -> usize {
     static N: AtomicUsize = AtomicUsize::new(0);
     let n = N.load(Ordering::Relaxed);
     if n != 0 {

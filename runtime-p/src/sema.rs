@@ -29,7 +29,9 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use runtime_g::{G, WaitReason, throw};
-use runtime_m::{RawMutex, cheaprand, getm, procyield};
+use runtime_m::{
+    MUTEX_ACTIVE_SPIN_COUNT, MUTEX_ACTIVE_SPIN_SIZE, RawMutex, cheaprand, getm, ncpu, procyield,
+};
 
 use crate::proc::{enter_runtime, goparkunlock, goready, goyield};
 use crate::sched::sched;
@@ -561,16 +563,12 @@ impl NotifyList {
     }
 }
 
-/// Go's `active_spin` and `active_spin_cnt` (lock_spinbit.go).
-const ACTIVE_SPIN: u32 = 4;
-const ACTIVE_SPIN_CNT: u32 = 30;
-
 /// sync_runtime_canSpin: port of runtime.internal_sync_runtime_canSpin
 /// (proc.go): whether a `sync.Mutex` waiter may spin (iteration `i`): only
 /// a few times, on a multicore machine, when another P is running and our
 /// local run queue is empty.
 pub fn sync_runtime_can_spin(i: u32) -> bool {
-    if i >= ACTIVE_SPIN || ncpu() <= 1 {
+    if i >= MUTEX_ACTIVE_SPIN_COUNT || ncpu() <= 1 {
         return false;
     }
     let s = sched();
@@ -587,18 +585,5 @@ pub fn sync_runtime_can_spin(i: u32) -> bool {
 
 /// sync_runtime_doSpin: port (proc.go).
 pub fn sync_runtime_do_spin() {
-    procyield(ACTIVE_SPIN_CNT);
-}
-
-fn ncpu() -> usize {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.load(Ordering::Relaxed);
-    if n != 0 {
-        return n as usize;
-    }
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    N.store(n as u32, Ordering::Relaxed);
-    n
+    procyield(MUTEX_ACTIVE_SPIN_SIZE);
 }
