@@ -24,7 +24,7 @@
 use core::cell::{Cell, RefCell};
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// `rfork` flags (os2_plan9.go, matching Plan 9's `libc.h`).
 pub const RFNAMEG: i32 = 1 << 0;
@@ -121,12 +121,40 @@ fn new_pid() -> i32 {
     NEXT_PID.fetch_add(1, Ordering::AcqRel)
 }
 
-fn register(p: Arc<Proc>) -> *const Proc {
-    let raw = Arc::into_raw(p);
-    // SAFETY: raw is a live Proc (leaked; processes are few and long-lived).
-    let pid = unsafe { (*raw).pid };
+impl Proc {
+    /// A fresh process block; its `Tos` carries the pid, as the kernel
+    /// writes it there.
+    fn new(pid: i32, stack: (usize, usize), first: bool) -> Proc {
+        Proc {
+            pid,
+            tos: Box::new(Tos {
+                prof_pp: 0,
+                prof_next: 0,
+                prof_last: 0,
+                prof_first: 0,
+                prof_pid: 0,
+                prof_what: 0,
+                cyclefreq: 0,
+                kcycles: 0,
+                pcycles: 0,
+                pid: pid as u32,
+                clock: 0,
+            }),
+            errstr: RefCell::new(Vec::new()),
+            notes: Mutex::new(VecDeque::new()),
+            notewake: AtomicU32::new(0),
+            waiting_on: AtomicU32Ptr(core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())),
+            stack,
+            first,
+        }
+    }
+}
+
+/// Leaks `p` (processes are few and long-lived) and lists it in `PROCS`.
+fn register(p: Proc) -> *const Proc {
+    let pid = p.pid;
+    let raw: *const Proc = Box::leak(Box::new(p));
     PROCS.lock().unwrap().push((pid, raw as usize));
-    UP.with(|u| u.set(raw));
     raw
 }
 
@@ -143,35 +171,14 @@ pub fn up() -> &'static Proc {
     // SAFETY: no preconditions.
     let pid = unsafe { libc::getpid() };
     let first = !FIRST_ATTACHED.swap(true, Ordering::AcqRel);
-    let proc_ = Arc::new(Proc {
-        pid: if first { pid } else { new_pid() },
-        tos: Box::new(Tos {
-            prof_pp: 0,
-            prof_next: 0,
-            prof_last: 0,
-            prof_first: 0,
-            prof_pid: 0,
-            prof_what: 0,
-            cyclefreq: 0,
-            kcycles: 0,
-            pcycles: 0,
-            pid: 0,
-            clock: 0,
-        }),
-        errstr: RefCell::new(Vec::new()),
-        notes: Mutex::new(VecDeque::new()),
-        notewake: AtomicU32::new(0),
-        waiting_on: AtomicU32Ptr(core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())),
-        stack: (0, 0),
+    let raw = register(Proc::new(
+        if first { pid } else { new_pid() },
+        (0, 0),
         first,
-    });
-    let raw = register(proc_);
-    // SAFETY: just registered; the kernel writes the pid into the Tos.
-    unsafe {
-        let t = &(*raw).tos as *const Box<Tos> as *mut Box<Tos>;
-        (*t).pid = (*raw).pid as u32;
-        &*raw
-    }
+    ));
+    UP.with(|u| u.set(raw));
+    // SAFETY: registered processes are leaked: valid forever.
+    unsafe { &*raw }
 }
 
 /// `_tos`: the calling process's `Tos`.
@@ -326,30 +333,7 @@ pub fn rfork(flags: i32, entry: Option<(fn(usize), usize)>) -> i32 {
     // SAFETY: the first page of our fresh mapping becomes the guard.
     unsafe { libc::mprotect(base, 4096, libc::PROT_NONE) };
     let pid = new_pid();
-    let proc_ = Arc::new(Proc {
-        pid,
-        tos: Box::new(Tos {
-            prof_pp: 0,
-            prof_next: 0,
-            prof_last: 0,
-            prof_first: 0,
-            prof_pid: 0,
-            prof_what: 0,
-            cyclefreq: 0,
-            kcycles: 0,
-            pcycles: 0,
-            pid: pid as u32,
-            clock: 0,
-        }),
-        errstr: RefCell::new(Vec::new()),
-        notes: Mutex::new(VecDeque::new()),
-        notewake: AtomicU32::new(0),
-        waiting_on: AtomicU32Ptr(core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())),
-        stack: (base as usize, CHILD_STACK_SIZE),
-        first: false,
-    });
-    let raw = Arc::into_raw(proc_);
-    PROCS.lock().unwrap().push((pid, raw as usize));
+    let raw = register(Proc::new(pid, (base as usize, CHILD_STACK_SIZE), false));
     let st = Box::into_raw(Box::new(Start {
         entry,
         arg,
@@ -849,15 +833,8 @@ pub fn take_note() -> Option<String> {
 /// way), and 1 otherwise (Plan 9's `Waitmsg.ExitStatus`). For a child it
 /// ends that process's thread.
 pub fn exits(msg: &str) -> ! {
-    let p = up();
-    if p.first {
-        let code = if msg.is_empty() {
-            0
-        } else {
-            msg.parse::<i32>().unwrap_or(1)
-        };
-        // SAFETY: ends the program.
-        unsafe { libc::_exit(code) }
+    if up().first {
+        exits_program(msg)
     }
     exits_current_thread();
     // The kernel ends the process where it stands: no unwinding through its
