@@ -306,22 +306,6 @@ impl<T> SendChan<T> {
     pub fn close(&self) {
         self.0.close()
     }
-    /// See [`Chan::len`].
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// See [`Chan::is_empty`].
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// See [`Chan::cap`].
-    pub fn cap(&self) -> usize {
-        self.0.cap()
-    }
-    /// See [`Chan::is_nil`].
-    pub fn is_nil(&self) -> bool {
-        self.0.is_nil()
-    }
 }
 
 impl<T> RecvChan<T> {
@@ -333,30 +317,34 @@ impl<T> RecvChan<T> {
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.0.try_recv()
     }
-    /// See [`Chan::len`].
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-    /// See [`Chan::is_empty`].
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-    /// See [`Chan::cap`].
-    pub fn cap(&self) -> usize {
-        self.0.cap()
-    }
-    /// See [`Chan::is_nil`].
-    pub fn is_nil(&self) -> bool {
-        self.0.is_nil()
-    }
     /// See [`Chan::iter`].
     pub fn iter(&self) -> Iter<'_, T> {
         self.0.iter()
     }
 }
 
+/// What both direction-restricted views share: the queries a Go program
+/// may make of either `chan<- T` or `<-chan T`, and the value traits.
 macro_rules! view_impls {
     ($v:ident) => {
+        impl<T> $v<T> {
+            /// See [`Chan::len`].
+            pub fn len(&self) -> usize {
+                self.0.len()
+            }
+            /// See [`Chan::is_empty`].
+            pub fn is_empty(&self) -> bool {
+                self.0.is_empty()
+            }
+            /// See [`Chan::cap`].
+            pub fn cap(&self) -> usize {
+                self.0.cap()
+            }
+            /// See [`Chan::is_nil`].
+            pub fn is_nil(&self) -> bool {
+                self.0.is_nil()
+            }
+        }
         impl<T> Clone for $v<T> {
             fn clone(&self) -> Self {
                 $v(self.0.clone())
