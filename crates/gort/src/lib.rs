@@ -19,7 +19,7 @@
 //! ```
 //!
 //! ## Features
-//! - [`spawn`] / [`go!`] / [`go`]: start goroutines; [`JoinHandle`] for results.
+//! - [`spawn`] / [`go!`] / [`go()`]: start goroutines; [`JoinHandle`] for results.
 //! - [`gosched`], [`goexit`], [`num_goroutine`]: Go's `runtime.Gosched`,
 //!   `runtime.Goexit`, `runtime.NumGoroutine`.
 //! - [`lock_os_thread`], [`unlock_os_thread`], [`set_max_threads`]: Go's
