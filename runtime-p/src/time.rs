@@ -810,16 +810,8 @@ impl Timer {
             }
         }
         self.unlock();
-        if self.is_chan {
-            // Drop a value from before the reset (Go 1.23: no stale sends).
-            if let Some(c) = self.chan() {
-                // SAFETY: the channel owns us, and detaches us under
-                // send_lock (held) before it goes away.
-                if unsafe { timerchandrain(c) } {
-                    pending = true;
-                }
-            }
-            self.send_lock.unlock();
+        if self.is_chan && self.drain_chan_and_unlock_send() {
+            pending = true;
         }
         if add {
             self.maybe_add();
@@ -862,16 +854,25 @@ impl Timer {
             }
         }
         self.unlock();
-        if self.is_chan {
-            if let Some(c) = self.chan() {
-                // SAFETY: as in modify.
-                if unsafe { timerchandrain(c) } {
-                    pending = true;
-                }
-            }
-            self.send_lock.unlock();
+        if self.is_chan && self.drain_chan_and_unlock_send() {
+            pending = true;
         }
         pending
+    }
+
+    /// The end of `modify` and `stop` for a channel timer (mu released,
+    /// `send_lock` still held): drops a value sent before the change (Go
+    /// 1.23: no stale values after Reset or Stop), then releases
+    /// `send_lock`. Returns whether a value was dropped.
+    fn drain_chan_and_unlock_send(&self) -> bool {
+        let drained = match self.chan() {
+            // SAFETY: the channel owns us, and detaches us under send_lock
+            // (held) before it goes away.
+            Some(c) => unsafe { timerchandrain(c) },
+            None => false,
+        };
+        self.send_lock.unlock();
+        drained
     }
 
     /// The channel of a channel timer, if still attached.
