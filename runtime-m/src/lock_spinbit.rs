@@ -240,48 +240,36 @@ pub trait LockWord {
     ) -> Result<usize, usize>;
 }
 
-impl LockWord for AtomicUsize {
-    fn load(&self, o: Ordering) -> usize {
-        AtomicUsize::load(self, o)
-    }
-    fn store(&self, v: usize, o: Ordering) {
-        AtomicUsize::store(self, v, o)
-    }
-    fn fetch_or(&self, v: usize, o: Ordering) -> usize {
-        AtomicUsize::fetch_or(self, v, o)
-    }
-    fn compare_exchange(
-        &self,
-        cur: usize,
-        new: usize,
-        s: Ordering,
-        f: Ordering,
-    ) -> Result<usize, usize> {
-        AtomicUsize::compare_exchange(self, cur, new, s, f)
-    }
+/// `LockWord` for an atomic type with the std method set (std's, and
+/// loom's in the models).
+macro_rules! impl_lock_word {
+    ($t:ty) => {
+        impl LockWord for $t {
+            fn load(&self, o: Ordering) -> usize {
+                <$t>::load(self, o)
+            }
+            fn store(&self, v: usize, o: Ordering) {
+                <$t>::store(self, v, o)
+            }
+            fn fetch_or(&self, v: usize, o: Ordering) -> usize {
+                <$t>::fetch_or(self, v, o)
+            }
+            fn compare_exchange(
+                &self,
+                cur: usize,
+                new: usize,
+                s: Ordering,
+                f: Ordering,
+            ) -> Result<usize, usize> {
+                <$t>::compare_exchange(self, cur, new, s, f)
+            }
+        }
+    };
 }
 
+impl_lock_word!(AtomicUsize);
 #[cfg(loom)]
-impl LockWord for loom::sync::atomic::AtomicUsize {
-    fn load(&self, o: Ordering) -> usize {
-        loom::sync::atomic::AtomicUsize::load(self, o)
-    }
-    fn store(&self, v: usize, o: Ordering) {
-        loom::sync::atomic::AtomicUsize::store(self, v, o)
-    }
-    fn fetch_or(&self, v: usize, o: Ordering) -> usize {
-        loom::sync::atomic::AtomicUsize::fetch_or(self, v, o)
-    }
-    fn compare_exchange(
-        &self,
-        cur: usize,
-        new: usize,
-        s: Ordering,
-        f: Ordering,
-    ) -> Result<usize, usize> {
-        loom::sync::atomic::AtomicUsize::compare_exchange(self, cur, new, s, f)
-    }
-}
+impl_lock_word!(loom::sync::atomic::AtomicUsize);
 
 /// What lock2 and unlock2Wake need from their surroundings — the Ms'
 /// semaphores and links, spinning, the CPU count, randomness — from the OS
