@@ -23,11 +23,7 @@ fn wait_for(n: &AtomicUsize, want: usize) {
 // (channels are not ported yet); P=4, N=10 as in Go.
 #[test]
 fn test_goroutine_parallelism() {
-    if std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        == 1
-    {
+    if runtime_m::ncpu() == 1 {
         eprintln!("skipping on uniprocessor");
         return;
     }

@@ -99,11 +99,7 @@ fn test_sched_local_queue_steal() {
 // iterations and the same handshake.
 #[test]
 fn test_sched_local_queue_empty() {
-    if std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        == 1
-    {
+    if runtime_m::ncpu() == 1 {
         eprintln!("skipping on uniprocessor");
         return;
     }

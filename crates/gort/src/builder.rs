@@ -66,15 +66,12 @@ impl OsLayer {
 /// CPUs this process may use (affinity and cgroup quota included); capped
 /// at Go's limit of 1024.
 pub fn default_gomaxprocs() -> usize {
-    let ncpu = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
     match std::env::var("GOMAXPROCS")
         .ok()
         .and_then(|v| v.trim().parse::<i64>().ok())
     {
         Some(n) if n > 0 => (n as usize).min(MAX_GOMAXPROCS),
-        _ => ncpu,
+        _ => runtime_m::ncpu(),
     }
 }
 
