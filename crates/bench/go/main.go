@@ -19,6 +19,18 @@ func report(v float64) { fmt.Printf("result %f\n", v) }
 
 func perOp(d time.Duration, ops int) { report(float64(d.Nanoseconds()) / float64(ops)) }
 
+// runParallel runs body on one goroutine per P (the shape of
+// testing.B.RunParallel) and returns the time until the last one finished.
+func runParallel(body func()) time.Duration {
+	var wg sync.WaitGroup
+	start := time.Now()
+	for p := 0; p < runtime.GOMAXPROCS(-1); p++ {
+		wg.Go(body)
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
 func rssBytes() int64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
@@ -238,53 +250,37 @@ func main() {
 		// BenchmarkSelectUncontended: RunParallel, one goroutine per P.
 		procs := runtime.GOMAXPROCS(-1)
 		per := n / procs
-		c := make(chan bool, procs)
-		start := time.Now()
-		for p := 0; p < procs; p++ {
-			go func() {
-				myc1 := make(chan int, 1)
-				myc2 := make(chan int, 1)
-				myc1 <- 0
-				for i := 0; i < per; i++ {
-					select {
-					case <-myc1:
-						myc2 <- 0
-					case <-myc2:
-						myc1 <- 0
-					}
+		d := runParallel(func() {
+			myc1 := make(chan int, 1)
+			myc2 := make(chan int, 1)
+			myc1 <- 0
+			for i := 0; i < per; i++ {
+				select {
+				case <-myc1:
+					myc2 <- 0
+				case <-myc2:
+					myc1 <- 0
 				}
-				c <- true
-			}()
-		}
-		for p := 0; p < procs; p++ {
-			<-c
-		}
-		perOp(time.Since(start), per*procs)
+			}
+		})
+		perOp(d, per*procs)
 	case "chan_uncontended":
 		// BenchmarkChanUncontended: RunParallel, C = 100.
 		const C = 100
 		procs := runtime.GOMAXPROCS(-1)
 		per := n / procs
-		c := make(chan bool, procs)
-		start := time.Now()
-		for p := 0; p < procs; p++ {
-			go func() {
-				myc := make(chan int, C)
-				for i := 0; i < per; i++ {
-					for j := 0; j < C; j++ {
-						myc <- 0
-					}
-					for j := 0; j < C; j++ {
-						<-myc
-					}
+		d := runParallel(func() {
+			myc := make(chan int, C)
+			for i := 0; i < per; i++ {
+				for j := 0; j < C; j++ {
+					myc <- 0
 				}
-				c <- true
-			}()
-		}
-		for p := 0; p < procs; p++ {
-			<-c
-		}
-		perOp(time.Since(start), per*procs)
+				for j := 0; j < C; j++ {
+					<-myc
+				}
+			}
+		})
+		perOp(d, per*procs)
 	case "mutex_uncontended", "mutex", "mutex_spin", "waitgroup_uncontended", "once":
 		// BenchmarkMutexUncontended, BenchmarkMutex, BenchmarkMutexSpin,
 		// BenchmarkWaitGroupUncontended, BenchmarkOnce under RunParallel.
@@ -293,70 +289,60 @@ func main() {
 		var shared sync.Mutex
 		var once sync.Once
 		var acc0, acc1 uint64
-		var wg sync.WaitGroup
-		start := time.Now()
-		for p := 0; p < procs; p++ {
-			wg.Go(func() {
-				switch w {
-				case "mutex_uncontended":
-					var mu sync.Mutex
-					for i := 0; i < per; i++ {
-						mu.Lock()
-						mu.Unlock()
-					}
-				case "mutex":
-					for i := 0; i < per; i++ {
-						shared.Lock()
-						shared.Unlock()
-					}
-				case "mutex_spin":
-					var data [16 << 10]uint64
-					for i := 0; i < per; i++ {
-						shared.Lock()
-						acc0 -= 100
-						acc1 += 100
-						shared.Unlock()
-						for j := 0; j < len(data); j += 4 {
-							data[j]++
-						}
-					}
-				case "waitgroup_uncontended":
-					var wg sync.WaitGroup
-					for i := 0; i < per; i++ {
-						wg.Add(1)
-						wg.Done()
-						wg.Wait()
-					}
-				default:
-					for i := 0; i < per; i++ {
-						once.Do(func() {})
+		d := runParallel(func() {
+			switch w {
+			case "mutex_uncontended":
+				var mu sync.Mutex
+				for i := 0; i < per; i++ {
+					mu.Lock()
+					mu.Unlock()
+				}
+			case "mutex":
+				for i := 0; i < per; i++ {
+					shared.Lock()
+					shared.Unlock()
+				}
+			case "mutex_spin":
+				var data [16 << 10]uint64
+				for i := 0; i < per; i++ {
+					shared.Lock()
+					acc0 -= 100
+					acc1 += 100
+					shared.Unlock()
+					for j := 0; j < len(data); j += 4 {
+						data[j]++
 					}
 				}
-			})
-		}
-		wg.Wait()
-		perOp(time.Since(start), per*procs)
+			case "waitgroup_uncontended":
+				var wg sync.WaitGroup
+				for i := 0; i < per; i++ {
+					wg.Add(1)
+					wg.Done()
+					wg.Wait()
+				}
+			default:
+				for i := 0; i < per; i++ {
+					once.Do(func() {})
+				}
+			}
+		})
+		perOp(d, per*procs)
 	case "timer_start_stop":
 		// BenchmarkStartStop1000 under RunParallel.
 		procs := runtime.GOMAXPROCS(-1)
 		per := max(n/procs/1000, 1)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for p := 0; p < procs; p++ {
-			wg.Go(func() {
-				for i := 0; i < per; i++ {
-					timers := make([]*time.Timer, 1000)
-					for j := range timers {
-						timers[j] = time.AfterFunc(time.Hour, func() {})
-					}
-					for _, t := range timers {
-						t.Stop()
-					}
+		d := runParallel(func() {
+			for i := 0; i < per; i++ {
+				timers := make([]*time.Timer, 1000)
+				for j := range timers {
+					timers[j] = time.AfterFunc(time.Hour, func() {})
 				}
-			})
-		}
-		wg.Wait()
-		perOp(time.Since(start), per*procs*1000)
+				for _, t := range timers {
+					t.Stop()
+				}
+			}
+		})
+		perOp(d, per*procs*1000)
 	case "sleep_1ms_overshoot":
 		over := 0.0
 		for i := 0; i < n; i++ {
