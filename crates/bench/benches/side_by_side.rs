@@ -54,6 +54,18 @@ fn per_op(start: Instant, ops: usize) -> f64 {
 
 // ---------------------------------------------------------------- gort
 
+/// testing.B.RunParallel's shape on gort: `body` on one goroutine per P,
+/// returning when the last has finished (the Go side's `runParallel`).
+fn gort_run_parallel(procs: usize, body: impl Fn() + Send + Sync + 'static) {
+    let body = Arc::new(body);
+    let wg = Arc::new(gort::sync::WaitGroup::new());
+    for _ in 0..procs {
+        let body = body.clone();
+        wg.go(move || body());
+    }
+    wg.wait();
+}
+
 fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     let b = gort::Builder::new().gomaxprocs(procs);
     let w = workload.to_string();
@@ -279,26 +291,18 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 // Go's BenchmarkSelectUncontended under RunParallel: one
                 // goroutine per P, each with its own two channels.
                 let per = n / procs;
-                let c: gort::Chan<bool> = gort::Chan::new(procs);
                 let start = Instant::now();
-                for _ in 0..procs {
-                    let c = c.clone();
-                    gort::go(move || {
-                        let myc1: gort::Chan<i32> = gort::Chan::new(1);
-                        let myc2: gort::Chan<i32> = gort::Chan::new(1);
-                        myc1.send(0);
-                        for _ in 0..per {
-                            gort::select! {
-                                recv(myc1) -> _v => myc2.send(0),
-                                recv(myc2) -> _v => myc1.send(0),
-                            }
+                gort_run_parallel(procs, move || {
+                    let myc1: gort::Chan<i32> = gort::Chan::new(1);
+                    let myc2: gort::Chan<i32> = gort::Chan::new(1);
+                    myc1.send(0);
+                    for _ in 0..per {
+                        gort::select! {
+                            recv(myc1) -> _v => myc2.send(0),
+                            recv(myc2) -> _v => myc1.send(0),
                         }
-                        c.send(true);
-                    });
-                }
-                for _ in 0..procs {
-                    c.recv();
-                }
+                    }
+                });
                 per_op(start, per * procs)
             }
             "chan_uncontended" => {
@@ -306,26 +310,18 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 // then 100 receives on a goroutine's own buffered channel.
                 const C: usize = 100;
                 let per = n / procs;
-                let c: gort::Chan<bool> = gort::Chan::new(procs);
                 let start = Instant::now();
-                for _ in 0..procs {
-                    let c = c.clone();
-                    gort::go(move || {
-                        let myc: gort::Chan<i32> = gort::Chan::new(C);
-                        for _ in 0..per {
-                            for _ in 0..C {
-                                myc.send(0);
-                            }
-                            for _ in 0..C {
-                                myc.recv();
-                            }
+                gort_run_parallel(procs, move || {
+                    let myc: gort::Chan<i32> = gort::Chan::new(C);
+                    for _ in 0..per {
+                        for _ in 0..C {
+                            myc.send(0);
                         }
-                        c.send(true);
-                    });
-                }
-                for _ in 0..procs {
-                    c.recv();
-                }
+                        for _ in 0..C {
+                            myc.recv();
+                        }
+                    }
+                });
                 per_op(start, per * procs)
             }
             "mutex_uncontended" | "mutex" | "mutex_spin" | "waitgroup_uncontended" | "once" => {
@@ -334,77 +330,67 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 // BenchmarkOnce, under RunParallel: one goroutine per P,
                 // n operations in all.
                 let per = n / procs;
-                let shared = Arc::new(gort::sync::RawMutex::new());
-                let once = Arc::new(gort::sync::Once::new());
-                let acc = Arc::new(AtomicUsize::new(0));
-                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let shared = gort::sync::RawMutex::new();
+                let once = gort::sync::Once::new();
+                let acc = AtomicUsize::new(0);
                 let start = Instant::now();
-                for _ in 0..procs {
-                    let (shared, once, acc, w) =
-                        (shared.clone(), once.clone(), acc.clone(), w.clone());
-                    wg.go(move || match w.as_str() {
-                        "mutex_uncontended" => {
-                            let mu = gort::sync::RawMutex::new();
-                            for _ in 0..per {
-                                mu.lock();
-                                mu.unlock();
+                gort_run_parallel(procs, move || match w.as_str() {
+                    "mutex_uncontended" => {
+                        let mu = gort::sync::RawMutex::new();
+                        for _ in 0..per {
+                            mu.lock();
+                            mu.unlock();
+                        }
+                    }
+                    "mutex" => {
+                        for _ in 0..per {
+                            shared.lock();
+                            shared.unlock();
+                        }
+                    }
+                    "mutex_spin" => {
+                        let mut data = vec![0u64; 16 << 10];
+                        for _ in 0..per {
+                            shared.lock();
+                            acc.fetch_add(100, Ordering::Relaxed);
+                            shared.unlock();
+                            for i in (0..data.len()).step_by(4) {
+                                data[i] += 1;
                             }
                         }
-                        "mutex" => {
-                            for _ in 0..per {
-                                shared.lock();
-                                shared.unlock();
-                            }
+                        std::hint::black_box(&data);
+                    }
+                    "waitgroup_uncontended" => {
+                        let wg = gort::sync::WaitGroup::new();
+                        for _ in 0..per {
+                            wg.add(1);
+                            wg.done();
+                            wg.wait();
                         }
-                        "mutex_spin" => {
-                            let mut data = vec![0u64; 16 << 10];
-                            for _ in 0..per {
-                                shared.lock();
-                                acc.fetch_add(100, Ordering::Relaxed);
-                                shared.unlock();
-                                for i in (0..data.len()).step_by(4) {
-                                    data[i] += 1;
-                                }
-                            }
-                            std::hint::black_box(&data);
+                    }
+                    _ => {
+                        for _ in 0..per {
+                            once.call(|| {});
                         }
-                        "waitgroup_uncontended" => {
-                            let wg = gort::sync::WaitGroup::new();
-                            for _ in 0..per {
-                                wg.add(1);
-                                wg.done();
-                                wg.wait();
-                            }
-                        }
-                        _ => {
-                            for _ in 0..per {
-                                once.call(|| {});
-                            }
-                        }
-                    });
-                }
-                wg.wait();
+                    }
+                });
                 per_op(start, per * procs)
             }
             "timer_start_stop" => {
                 // Go's BenchmarkStartStop1000 (RunParallel): AfterFunc(1h)
                 // then Stop, in batches of 1000 per goroutine.
                 let per = (n / procs / 1000).max(1);
-                let wg = Arc::new(gort::sync::WaitGroup::new());
                 let start = Instant::now();
-                for _ in 0..procs {
-                    wg.go(move || {
-                        for _ in 0..per {
-                            let ts: Vec<_> = (0..1000)
-                                .map(|_| gort::time::after_func(Duration::from_secs(3600), || {}))
-                                .collect();
-                            for t in &ts {
-                                t.stop();
-                            }
+                gort_run_parallel(procs, move || {
+                    for _ in 0..per {
+                        let ts: Vec<_> = (0..1000)
+                            .map(|_| gort::time::after_func(Duration::from_secs(3600), || {}))
+                            .collect();
+                        for t in &ts {
+                            t.stop();
                         }
-                    });
-                }
-                wg.wait();
+                    }
+                });
                 per_op(start, per * procs * 1000)
             }
             "sleep_1ms_overshoot" => {
