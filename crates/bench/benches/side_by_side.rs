@@ -1,4 +1,5 @@
-//! `cargo bench -p gort-bench [-- --quick] [-- --only <workload>]`
+//! `cargo bench -p gort-bench [-- --quick] [-- --only <workload>[,<workload>…]]
+//! [-- --systems gort,go,tokio,may]`
 //!
 //! The runner measures each workload for each system in a fresh worker
 //! process (this binary re-executed with `--worker`, or the Go program),
@@ -46,6 +47,12 @@ fn rss_bytes() -> f64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap();
     let pages: f64 = s.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * 4096.0
+}
+
+/// Bad command-line input: says what is wrong and exits with status 2.
+fn usage(msg: &str) -> ! {
+    eprintln!("bench: {msg}");
+    std::process::exit(2)
 }
 
 fn per_op(start: Instant, ops: usize) -> f64 {
@@ -1035,19 +1042,27 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1).cloned());
-    let systems: Vec<&str> = match args
-        .iter()
-        .position(|a| a == "--systems")
-        .and_then(|i| args.get(i + 1))
-    {
+    let list_arg = |flag: &str, known: &[&str]| -> Option<Vec<String>> {
+        let list = args.iter().position(|a| a == flag).map(|i| {
+            args.get(i + 1)
+                .unwrap_or_else(|| usage(&format!("{flag} needs a comma-separated list")))
+        })?;
+        let names: Vec<String> = list.split(',').map(str::to_string).collect();
+        if let Some(bad) = names.iter().find(|n| !known.contains(&n.as_str())) {
+            usage(&format!(
+                "{flag}: unknown name {bad:?} (known: {})",
+                known.join(", ")
+            ));
+        }
+        Some(names)
+    };
+    let names: Vec<&str> = WORKLOADS.iter().map(|w| w.0).collect();
+    let only = list_arg("--only", &names);
+    let systems: Vec<&str> = match list_arg("--systems", SYSTEMS) {
         Some(list) => SYSTEMS
             .iter()
             .copied()
-            .filter(|s| list.split(',').any(|x| x == *s))
+            .filter(|s| list.iter().any(|x| x == s))
             .collect(),
         None => SYSTEMS.to_vec(),
     };
@@ -1061,7 +1076,7 @@ fn main() {
     let me = std::env::current_exe().unwrap();
     let mut samples: Vec<Sample> = Vec::new();
     for &(w, unit, n_full, n_quick) in WORKLOADS {
-        if only.as_deref().is_some_and(|o| o != w) {
+        if only.as_ref().is_some_and(|o| !o.iter().any(|x| x == w)) {
             continue;
         }
         let n = if quick { n_quick } else { n_full };

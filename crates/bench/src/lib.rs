@@ -8,7 +8,7 @@
 //! `target/bench/results.json` and `target/bench/chart.svg`.
 //!
 //! Options (after `--`): `--quick` (a tenth of the work, 3 runs),
-//! `--only <workload>`, `--systems gort,go,...`.
+//! `--only <workload>[,<workload>...]` (unknown names are an error), `--systems gort,go,...`.
 //!
 //! This library holds what the runner and its tests share: statistics,
 //! the table, JSON and the chart.
