@@ -236,12 +236,8 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
         let t = pp.runqtail.load(Ordering::Acquire);
         if detailed {
             let mp = pp.m.load(Ordering::Acquire);
-            let m = if mp.is_null() {
-                "nil".to_string()
-            } else {
-                // SAFETY: Ms are never freed; id is fixed.
-                unsafe { (*mp).id.to_string() }
-            };
+            // SAFETY: Ms are never freed; id is fixed.
+            let m = unsafe { id_or_nil(mp, |m| m.id) };
             let _ = writeln!(
                 out,
                 "  P{i}: status={} schedtick={} syscalltick={} m={m} runqsize={} timerslen={}",
@@ -275,21 +271,9 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
             // (Go reads them racily too).
             unsafe {
                 if core::ptr::eq((*mp).sched as *const crate::sched::Sched, s) {
-                    let p = if (*mp).p.is_null() {
-                        "nil".to_string()
-                    } else {
-                        (*((*mp).p as *const crate::p::P)).id.to_string()
-                    };
-                    let curg = if (*mp).curg.is_null() {
-                        "nil".to_string()
-                    } else {
-                        (*(*mp).curg).goid.to_string()
-                    };
-                    let lockedg = if (*mp).lockedg.is_null() {
-                        "nil".to_string()
-                    } else {
-                        (*((*mp).lockedg as *const runtime_g::G)).goid.to_string()
-                    };
+                    let p = id_or_nil((*mp).p as *const crate::p::P, |p| p.id);
+                    let curg = id_or_nil((*mp).curg, |g| g.goid);
+                    let lockedg = id_or_nil((*mp).lockedg as *const runtime_g::G, |g| g.goid);
                     let _ = writeln!(
                         out,
                         "  M{}: p={p} curg={curg} locks={} spinning={} blocked={} lockedg={lockedg}",
@@ -309,26 +293,31 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
                     return;
                 }
                 let st = runtime_g::readgstatus(gp);
-                let lockedm = if (*gp).lockedm.is_null() {
-                    "nil".to_string()
-                } else {
-                    (*((*gp).lockedm as *const runtime_m::M)).id.to_string()
-                };
+                let m = id_or_nil((*gp).m as *const runtime_m::M, |m| m.id);
+                let lockedm = id_or_nil((*gp).lockedm as *const runtime_m::M, |m| m.id);
                 let _ = writeln!(
                     out,
-                    "  G{}: status={}({}) m={} lockedm={lockedm}",
+                    "  G{}: status={}({}) m={m} lockedm={lockedm}",
                     (*gp).goid,
                     st,
                     (*gp).waitreason.as_str(),
-                    if (*gp).m.is_null() {
-                        "nil".to_string()
-                    } else {
-                        (*((*gp).m as *const runtime_m::M)).id.to_string()
-                    }
                 );
             }
         });
     }
     drop(l);
     runtime_g::throw::print(&out);
+}
+
+/// How schedtrace shows a link: the id of what `p` points to, or `nil`.
+///
+/// # Safety
+/// `p` is null or points to a live object (Ms, Ps and Gs are never freed).
+unsafe fn id_or_nil<T, D: core::fmt::Display>(p: *const T, id: impl FnOnce(&T) -> D) -> String {
+    if p.is_null() {
+        "nil".to_string()
+    } else {
+        // SAFETY: the caller's contract.
+        id(unsafe { &*p }).to_string()
+    }
 }
