@@ -609,6 +609,48 @@ fn test_no_helper_goroutines() {
     assert_eq!(o.code, Some(2));
 }
 
+/// `GODEBUG=scheddetail=1` adds Go's per-P, per-M and per-G lines, with
+/// `nil` for an absent link (as Go's schedtrace prints it).
+#[test]
+fn godebug_scheddetail_prints_p_m_g_lines() {
+    let o = child_env("schedtrace", &[("GODEBUG", "schedtrace=10,scheddetail=1")]);
+    let has = |prefix: &str, fields: &[&str]| {
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with(prefix) && fields.iter().all(|f| l.contains(f)))
+    };
+    assert!(
+        has(
+            "  P0: status=",
+            &[
+                " schedtick=",
+                " syscalltick=",
+                " m=",
+                " runqsize=",
+                " timerslen="
+            ]
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(has("  P1: status=", &[" m="]), "{}", o.stderr);
+    assert!(
+        has(
+            "  M0: p=",
+            &[" curg=", " locks=", " spinning=", " blocked=", " lockedg="]
+        ),
+        "{}",
+        o.stderr
+    );
+    // The main goroutine sleeps: off any M, so both of its links are nil.
+    assert!(
+        has("  G1: status=4(sleep) m=nil lockedm=nil", &[]),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
 /// `GODEBUG=schedtrace=X` prints Go's SCHED line every X ms (sysmon keeps
 /// ticking for it even when every P is idle, as in Go).
 #[test]
