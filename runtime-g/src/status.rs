@@ -98,24 +98,13 @@ pub unsafe fn readgstatus(gp: *const G) -> u32 {
 /// # Safety
 /// `gp` must point at a live `G`, and the caller must be the party the status
 /// table above names as owner for `oldval`.
+#[inline]
 pub unsafe fn casgstatus(gp: *mut G, oldval: u32, newval: u32) {
     if (oldval & _Gscan) != 0 || (newval & _Gscan) != 0 || oldval == newval {
-        print(&format_status(
-            "runtime: casgstatus: oldval=",
-            oldval,
-            newval,
-            None,
-        ));
-        throw("casgstatus: bad incoming values");
+        bad_casgstatus("casgstatus: bad incoming values", oldval, newval, None);
     }
     if cfg!(debug_assertions) && !legal(oldval, newval) {
-        print(&format_status(
-            "runtime: casgstatus: oldval=",
-            oldval,
-            newval,
-            None,
-        ));
-        throw("casgstatus: illegal transition");
+        bad_casgstatus("casgstatus: illegal transition", oldval, newval, None);
     }
     // SAFETY: the caller guarantees gp is a live G; the status is atomic.
     let st = unsafe { &(*gp).atomicstatus };
@@ -123,14 +112,22 @@ pub unsafe fn casgstatus(gp: *mut G, oldval: u32, newval: u32) {
         if oldval == _Gwaiting && actual == _Grunnable {
             throw("casgstatus: waiting for Gwaiting but is Grunnable");
         }
-        print(&format_status(
-            "runtime: casgstatus: oldval=",
-            oldval,
-            newval,
-            Some(actual),
-        ));
-        throw("casgstatus: bad transition");
+        bad_casgstatus("casgstatus: bad transition", oldval, newval, Some(actual));
     }
+}
+
+/// casgstatus's failure path, out of line so that the fast path inlines
+/// into the scheduler without a frame of its own.
+#[cold]
+#[inline(never)]
+fn bad_casgstatus(why: &str, old: u32, new: u32, actual: Option<u32>) -> ! {
+    print(&format_status(
+        "runtime: casgstatus: oldval=",
+        old,
+        new,
+        actual,
+    ));
+    throw(why)
 }
 
 fn format_status(prefix: &str, old: u32, new: u32, actual: Option<u32>) -> String {

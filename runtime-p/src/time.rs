@@ -545,11 +545,19 @@ impl Timers {
     /// (0: none) and whether any timer ran.
     ///
     /// Must run on g0 of an M (timers run on the system stack).
-    pub fn check(&self, mut now: i64, mine: bool) -> (i64, i64, bool) {
+    #[inline]
+    pub fn check(&self, now: i64, mine: bool) -> (i64, i64, bool) {
+        // The common case, an empty heap, costs one load and no frame.
         let next = self.wake_time();
         if next == 0 {
             return (now, 0, false);
         }
+        self.check_slow(now, next, mine)
+    }
+
+    /// `check` with at least one timer in the heap.
+    #[inline(never)]
+    fn check_slow(&self, mut now: i64, next: i64, mine: bool) -> (i64, i64, bool) {
         if now == 0 {
             now = nanotime();
         }

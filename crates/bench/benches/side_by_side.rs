@@ -25,6 +25,7 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("chan_prodcons10", "ns/op", 1_000_000, 100_000),
     ("chan_prodcons100", "ns/op", 1_000_000, 100_000),
     ("select_uncontended", "ns/op", 1_000_000, 100_000),
+    ("select_contended", "ns/op", 1_000_000, 100_000),
     ("chan_uncontended", "ns/op", 100_000, 10_000),
     ("pingpong_unbuffered", "ns/roundtrip", 1_000_000, 100_000),
     ("chan_buffered_1to1", "ns/value", 10_000_000, 1_000_000),
@@ -302,6 +303,25 @@ fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
                 gort_run_parallel(procs, move || {
                     let myc1: gort::Chan<i32> = gort::Chan::new(1);
                     let myc2: gort::Chan<i32> = gort::Chan::new(1);
+                    myc1.send(0);
+                    for _ in 0..per {
+                        gort::select! {
+                            recv(myc1) -> _v => myc2.send(0),
+                            recv(myc2) -> _v => myc1.send(0),
+                        }
+                    }
+                });
+                per_op(start, per * procs)
+            }
+            "select_contended" => {
+                // Go's BenchmarkSelectContended under RunParallel: every
+                // goroutine selects on the same two channels of capacity
+                // GOMAXPROCS.
+                let per = n / procs;
+                let myc1: gort::Chan<i32> = gort::Chan::new(procs);
+                let myc2: gort::Chan<i32> = gort::Chan::new(procs);
+                let start = Instant::now();
+                gort_run_parallel(procs, move || {
                     myc1.send(0);
                     for _ in 0..per {
                         gort::select! {
@@ -635,6 +655,32 @@ fn tokio_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
                     }
                     Ok(per_op(start, per * procs))
                 }
+                "select_uncontended" => {
+                    // BenchmarkSelectUncontended's shape: one task per
+                    // worker, each selecting over its own two channels
+                    // (mpsc of capacity 1, as each of Go's holds one value).
+                    let per = n / procs;
+                    let start = Instant::now();
+                    let hs: Vec<_> = (0..procs)
+                        .map(|_| {
+                            tokio::spawn(async move {
+                                let (tx1, mut rx1) = tokio::sync::mpsc::channel::<i32>(1);
+                                let (tx2, mut rx2) = tokio::sync::mpsc::channel::<i32>(1);
+                                tx1.send(0).await.unwrap();
+                                for _ in 0..per {
+                                    tokio::select! {
+                                        _ = rx1.recv() => tx2.send(0).await.unwrap(),
+                                        _ = rx2.recv() => tx1.send(0).await.unwrap(),
+                                    }
+                                }
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(per_op(start, per * procs))
+                }
                 "sleep_1ms_overshoot" => {
                     let mut over = 0f64;
                     for _ in 0..n {
@@ -901,7 +947,12 @@ fn peer_has(sys: &str, w: &str) -> bool {
     match sys {
         // tokio's mpsc has one consumer: no 4→4; may's channels are
         // unbounded: no cap-128 1→1.
-        "tokio" => COMMON.contains(&w) || w == "chan_buffered_1to1" || w == "sleepers_100k",
+        "tokio" => {
+            COMMON.contains(&w)
+                || w == "chan_buffered_1to1"
+                || w == "sleepers_100k"
+                || w == "select_uncontended"
+        }
         "may" => COMMON.contains(&w) || w == "chan_mpmc_4to4",
         _ => true,
     }
@@ -976,16 +1027,41 @@ fn go_binary(out: &Path) -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-/// Instructions executed by `worker system workload 1 n` under callgrind
-/// (valgrind counts instructions, not time: stable on a busy machine).
-fn callgrind_ir(me: &Path, system: &str, workload: &str, n: usize) -> Result<f64, String> {
-    let out = Command::new("valgrind")
-        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-        .arg(me)
-        .args(["--worker", system, workload, "1", &n.to_string()])
+/// Instructions executed by one run of `workload` with `n` operations at
+/// GOMAXPROCS=1 under callgrind (valgrind counts instructions, not time:
+/// the figure is stable on a busy machine). `go` is the Go benchmark binary.
+fn callgrind_ir(
+    me: &Path,
+    go: Option<&Path>,
+    system: &str,
+    workload: &str,
+    n: usize,
+) -> Result<f64, String> {
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"]);
+    match (system, go) {
+        ("go", Some(bin)) => {
+            cmd.arg(bin)
+                .args([workload, &n.to_string()])
+                .env("GOMAXPROCS", "1");
+        }
+        ("go", None) => return Err("Go unavailable".into()),
+        _ => {
+            cmd.arg(me)
+                .args(["--worker", system, workload, "1", &n.to_string()]);
+        }
+    }
+    let out = cmd
         .output()
-        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+        .map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
     let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!(
+            "valgrind run failed ({}): {}",
+            out.status,
+            err.lines().last().unwrap_or("")
+        ));
+    }
     err.lines()
         .find_map(|l| l.split("Collected :").nth(1))
         .and_then(|v| v.trim().parse::<f64>().ok())
@@ -997,32 +1073,42 @@ fn callgrind_ir(me: &Path, system: &str, workload: &str, n: usize) -> Result<f64
         })
 }
 
-/// `--callgrind`: instructions per operation of the hand-off workloads,
-/// from the difference of two runs (start-up cost cancels out).
-fn callgrind_report(me: &Path) {
-    println!("| workload | system | instructions/op (callgrind) |\n|---|---|---|");
-    for (w, sys) in [
-        ("gosched", "gort"),
-        ("gosched", "tokio"),
-        ("gosched", "may"),
-    ] {
-        let (n1, n2) = (2_000usize, 22_000usize);
-        let r = callgrind_ir(me, sys, w, n1)
-            .and_then(|a| callgrind_ir(me, sys, w, n2).map(|b| (b - a) / (2.0 * (n2 - n1) as f64)));
-        match r {
-            Ok(v) => println!("| {w} | {sys} | {v:.0} |"),
-            Err(e) => println!("| {w} | {sys} | {e} |"),
+/// `--callgrind`: instructions per operation of the two hand-off
+/// workloads (a Gosched/yield between two goroutines, and an unbuffered
+/// round trip), from the difference of two runs of different lengths so
+/// that start-up and tear-down cancel out. Also written to
+/// `target/bench/callgrind.md`.
+fn callgrind_report(me: &Path, systems: &[&str]) {
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let go = go_binary(&out_dir);
+    if let Err(e) = &go {
+        eprintln!("bench: Go is unavailable, its rows will say so: {e}");
+    }
+    let mut t = String::from(
+        "| workload | system | instructions/op (callgrind, GOMAXPROCS=1) |\n|---|---|---|\n",
+    );
+    for (w, ops_per_n) in [("gosched", 2usize), ("pingpong_unbuffered", 1)] {
+        for &sys in systems {
+            let (n1, n2) = (2_000usize, 22_000usize);
+            let run = |n| callgrind_ir(me, go.as_deref().ok(), sys, w, n);
+            let r = run(n1).and_then(|a| run(n2).map(|b| (b - a) / (ops_per_n * (n2 - n1)) as f64));
+            let cell = match r {
+                Ok(v) => format!("{v:.0}"),
+                Err(e) => e,
+            };
+            eprintln!("callgrind {w} {sys}: {cell}");
+            t.push_str(&format!("| {w} | {sys} | {cell} |\n"));
         }
     }
+    println!("{t}");
+    std::fs::write(out_dir.join("callgrind.md"), &t).unwrap();
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--worker") {
         return worker(&args[1..]);
-    }
-    if args.iter().any(|a| a == "--callgrind") {
-        return callgrind_report(&std::env::current_exe().unwrap());
     }
     if args.iter().any(|a| a == "--rechart") {
         // Redraw the table and chart from the last results.json.
@@ -1066,6 +1152,9 @@ fn main() {
             .collect(),
         None => SYSTEMS.to_vec(),
     };
+    if args.iter().any(|a| a == "--callgrind") {
+        return callgrind_report(&std::env::current_exe().unwrap(), &systems);
+    }
     let runs = if quick { 3 } else { 5 };
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&out_dir).unwrap();

@@ -264,6 +264,24 @@ func main() {
 			}
 		})
 		perOp(d, per*procs)
+	case "select_contended":
+		// BenchmarkSelectContended: RunParallel on two shared channels.
+		procs := runtime.GOMAXPROCS(-1)
+		per := n / procs
+		myc1 := make(chan int, procs)
+		myc2 := make(chan int, procs)
+		d := runParallel(func() {
+			myc1 <- 0
+			for i := 0; i < per; i++ {
+				select {
+				case <-myc1:
+					myc2 <- 0
+				case <-myc2:
+					myc1 <- 0
+				}
+			}
+		})
+		perOp(d, per*procs)
 	case "chan_uncontended":
 		// BenchmarkChanUncontended: RunParallel, C = 100.
 		const C = 100
