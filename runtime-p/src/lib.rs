@@ -38,6 +38,7 @@ pub mod countdown;
 pub mod gqueue;
 pub mod lockosthread;
 pub mod loom;
+pub mod metrics;
 pub mod mp;
 pub mod p;
 pub mod panic;
@@ -50,6 +51,7 @@ pub mod sudog;
 pub mod syscall;
 pub mod sysmon;
 pub mod time;
+pub mod trace;
 pub mod traceback;
 
 pub use proc::{

@@ -26,8 +26,8 @@
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
-use runtime_g::throw;
 use runtime_g::throw::print;
+use runtime_g::{WaitReason, throw};
 use runtime_m::{M, allocm, cheaprand, getm, noteclear, notesleep, notewakeup, os};
 
 use crate::gqueue::GQueue;
@@ -120,6 +120,13 @@ pub unsafe fn acquirep(pp: *mut P) {
         (*mp).p = pp.cast();
         (*pp).m.store(mp, Ordering::Relaxed);
         (*pp).status.store(_Prunning, Ordering::Release);
+        crate::trace::ev_p(
+            &*pp,
+            crate::trace::EvKind::ProcStart,
+            0,
+            0,
+            WaitReason::Zero,
+        );
     }
 }
 
@@ -138,6 +145,7 @@ pub fn releasep() -> *mut P {
         {
             throw("releasep: invalid p state");
         }
+        crate::trace::ev_p(&*pp, crate::trace::EvKind::ProcStop, 0, 0, WaitReason::Zero);
         (*mp).p = null_mut();
         (*pp).m.store(null_mut(), Ordering::Relaxed);
         (*pp).status.store(_Pidle, Ordering::Release);

@@ -22,7 +22,7 @@
 
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::loom::{AtomicPtr, AtomicU32};
 
@@ -60,6 +60,9 @@ pub struct PLocal {
     pub goidcacheend: u64,
     /// Free sudogs (`sudogcache`), at most `sudog::SUDOG_CACHE`.
     pub sudogcache: Vec<*mut crate::sudog::Sudog>,
+    /// Trace events recorded on this P (`trace` module); taken by
+    /// `stop_trace` with the world stopped.
+    pub trace: Vec<crate::trace::Event>,
 }
 
 /// A processor: the right to run Go code, with its own run queue. Port of
@@ -91,7 +94,31 @@ pub struct P {
     pub syscalltick: AtomicU32,
     /// The P's timer heap (`timers`); other Ps may run its due timers.
     pub timers: crate::time::Timers,
+    /// Event counts for `metrics` (no Go twin: Go derives its
+    /// `/sched/...` metrics elsewhere).
+    pub stats: PStats,
     local: UnsafeCell<PLocal>,
+}
+
+/// Counters of one P, written only by its owner (a relaxed load and store,
+/// no read-modify-write: one owner at a time, and ownership passes through
+/// `sched.lock` or a CAS that orders it) and read by anyone.
+#[derive(Default)]
+pub struct PStats {
+    /// Goroutines started or resumed on this P (`execute` calls).
+    pub switches: AtomicU64,
+    /// Successful steals from other Ps' run queues by this P.
+    pub steals: AtomicU64,
+    /// Goroutines that parked while running on this P.
+    pub parks: AtomicU64,
+}
+
+impl PStats {
+    /// Adds one to `c`. Owner of the P only.
+    #[inline]
+    pub fn bump(c: &AtomicU64) {
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: the shared fields are atomics; `local` is only reached through the
@@ -116,6 +143,7 @@ impl P {
             schedtick: AtomicU32::new(0),
             syscalltick: AtomicU32::new(0),
             timers: crate::time::Timers::new(),
+            stats: PStats::default(),
             local: UnsafeCell::new(PLocal::default()),
         }
     }
@@ -343,6 +371,7 @@ pub unsafe fn runqsteal(pp: &P, p2: &P, steal_runnext: bool) -> *mut G {
     if n == 0 {
         return null_mut();
     }
+    PStats::bump(&pp.stats.steals);
     n -= 1;
     let gp = pp.slot(t.wrapping_add(n)).load(Ordering::Relaxed);
     if n == 0 {

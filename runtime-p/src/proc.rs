@@ -48,6 +48,7 @@ use crate::sched::{
     Config, GOID_CACHE_BATCH, MainReturn, Sched, SchedLocked, for_each_g, gfput, gget_or_malg,
     globrunqget, globrunqput, sched,
 };
+use crate::trace::{EvKind, ev_p};
 
 /// Payload of the unwind started by [`goexit`]; recognised at the base of
 /// the goroutine, where it ends the goroutine instead of the program.
@@ -207,6 +208,13 @@ pub unsafe fn newproc1(
         (*newg).goid = local.goidcache;
         local.goidcache += 1;
         casgstatus(newg, _Gdead, _Grunnable);
+        ev_p(
+            pp,
+            EvKind::GoCreate,
+            (*newg).goid,
+            parent_goid,
+            WaitReason::Zero,
+        );
         newg
     }
 }
@@ -301,6 +309,7 @@ unsafe fn gdestroy(gp: *mut G) {
     // SAFETY: per the contract, gp was this M's curg and is now ours.
     unsafe {
         casgstatus(gp, _Grunning, _Gdead);
+        ev_p(curp(), EvKind::GoEnd, (*gp).goid, 0, WaitReason::Zero);
         let s = sched();
         if (*gp).system {
             s.ngsys.fetch_sub(1, Ordering::Relaxed);
@@ -392,6 +401,7 @@ pub fn mstart_schedule() -> ! {
     // SAFETY: mp is this thread's M; nextp was set by newm before the
     // thread started.
     unsafe {
+        crate::trace::ev_nop(sched(), EvKind::MStart, 0);
         let pp: *mut P = (*mp).nextp.cast();
         if !pp.is_null() {
             (*mp).nextp = null_mut();
@@ -406,6 +416,7 @@ pub fn mstart_schedule() -> ! {
 /// ends only with the process).
 pub(crate) fn mexit_shutdown() -> ! {
     let s = sched();
+    crate::trace::ev_nop(s, EvKind::MStop, 0);
     let mp = getm();
     // SAFETY: on g0 of this thread's M; nothing on the g0 stack owns
     // resources (it is abandoned).
@@ -612,6 +623,8 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
         (*mp).curg = gp;
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);
+        ev_p(curp(), EvKind::GoStart, (*gp).goid, 0, WaitReason::Zero);
+        crate::p::PStats::bump(&curp().stats.switches);
         (*gp).waitsince = 0;
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
@@ -681,6 +694,8 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     // SAFETY: gp just left the CPU through mcall on this M.
     unsafe {
         casgstatus(gp, _Grunning, _Gwaiting);
+        ev_p(curp(), EvKind::GoPark, (*gp).goid, 0, (*gp).waitreason);
+        crate::p::PStats::bump(&curp().stats.parks);
         dropg();
         if let Some(f) = (*mp).waitunlockf.take() {
             let lock = core::mem::replace(&mut (*mp).waitlock, null_mut());
@@ -735,6 +750,13 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             throw("ready: goroutine of another runtime instance");
         }
         casgstatus(gp, _Gwaiting, _Grunnable);
+        ev_p(
+            curp(),
+            EvKind::GoUnpark,
+            (*gp).goid,
+            crate::trace::goid((*getm()).curg),
+            WaitReason::Zero,
+        );
         runqput(curp(), gp, next);
     }
     wakep();
@@ -773,6 +795,7 @@ unsafe extern "C" fn goyield_m(gp: *mut G) -> ! {
     // SAFETY: gp just left the CPU through mcall on this M, which holds a P.
     unsafe {
         casgstatus(gp, _Grunning, _Grunnable);
+        ev_p(curp(), EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
         dropg();
         runqput(curp(), gp, false);
     }
@@ -793,6 +816,7 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
             throw("bad g status");
         }
         casgstatus(gp, _Grunning, _Grunnable);
+        ev_p(curp(), EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
         dropg();
         let s = sched();
         globrunqput(s, &mut s.lock.lock(), gp);
@@ -917,6 +941,8 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     p0.status.store(_Prunning, Ordering::Relaxed);
     p0.m.store(m0, Ordering::Relaxed);
     s.idle_all_but_p0();
+    // After P0 is m0's, so that the trace starts with m0 holding it.
+    crate::trace::start_from_env(s);
     *s.main_fn.lock() = Some(main);
     // SAFETY: m0 is fresh and ours; mstart runs the scheduler on this thread.
     unsafe {
@@ -969,6 +995,7 @@ fn main_returned() {
     if DYING.load(Ordering::Acquire) != 0 {
         block();
     }
+    crate::trace::stop_to_env_file();
     let s = sched();
     match s.main_return {
         MainReturn::ExitProcess => {
@@ -994,6 +1021,7 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     unsafe {
         crate::panic::end_panic(gp);
         casgstatus(gp, _Grunning, _Gdead);
+        ev_p(curp(), EvKind::GoEnd, (*gp).goid, 0, WaitReason::Zero);
         dropg();
     }
     // Set under sched.lock, which stopm also takes to check it before

@@ -249,6 +249,15 @@ fn start_the_world(s: &Sched, nprocs: usize) {
     wakep();
 }
 
+/// Runs `f` with the world stopped (Go's `stopTheWorld` … `startTheWorld`
+/// around a critical section), on g0 of an M that holds a P.
+pub(crate) fn with_world_stopped<R>(s: &Sched, f: impl FnOnce() -> R) -> R {
+    stop_the_world(s);
+    let r = f();
+    start_the_world(s, s.gomaxprocs());
+    r
+}
+
 /// GOMAXPROCS: port of runtime.GOMAXPROCS (debug.go): sets the number of Ps
 /// (stopping the world to do so) and returns the previous number; `n == 0`
 /// only reports it.

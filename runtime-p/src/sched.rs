@@ -175,6 +175,8 @@ pub struct Sched {
     pub poll_until: core::sync::atomic::AtomicI64,
     /// What the timer-sleeping M sleeps on (netpoll's stand-in).
     pub pollnote: Note,
+    /// The scheduler trace (`trace` module), off unless started.
+    pub trace: crate::trace::TraceState,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -224,6 +226,7 @@ impl Sched {
             lastpoll: core::sync::atomic::AtomicI64::new(1),
             poll_until: core::sync::atomic::AtomicI64::new(0),
             pollnote: Note::new(),
+            trace: crate::trace::TraceState::default(),
         }));
         let me: *const Sched = s;
         for i in 0..cfg.gomaxprocs {
@@ -291,6 +294,15 @@ impl Sched {
     /// The first `gomaxprocs` Ps.
     pub fn procs(&self) -> impl Iterator<Item = &P> {
         (0..self.gomaxprocs()).map(|i| self.p(i))
+    }
+
+    /// Every P ever made, including those beyond GOMAXPROCS (`_Pdead`).
+    pub fn procs_all(&self) -> impl Iterator<Item = &P> {
+        self.allp.iter().map_while(|a| {
+            let pp = a.load(Ordering::Acquire);
+            // SAFETY: Ps are never freed once published.
+            (!pp.is_null()).then(|| unsafe { &*pp })
+        })
     }
 
     /// Sets GOMAXPROCS (procresize, with the world stopped).

@@ -20,13 +20,14 @@ use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
 use runtime_g::status::{_Grunnable, _Grunning, _Gsyscall};
-use runtime_g::{G, casgstatus, throw};
+use runtime_g::{G, WaitReason, casgstatus, throw};
 use runtime_m::{getm, mcall};
 
 use crate::mp::{acquirep, handoffp, pidleget, releasep, stopm};
 use crate::p::{_Pidle, _Psyscall, P};
 use crate::proc::{dropg, execute, require_goroutine, schedule};
 use crate::sched::{globrunqput, sched};
+use crate::trace::{EvKind, ev_p};
 
 /// entersyscall: port of runtime.entersyscall (proc.go): the goroutine is
 /// about to block its thread in the OS.
@@ -39,6 +40,8 @@ pub fn entersyscall() {
         let pp: *mut P = (*mp).p.cast();
         (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
         casgstatus(gp, _Grunning, _Gsyscall);
+        ev_p(&*pp, EvKind::GoSysCall, (*gp).goid, 0, WaitReason::Zero);
+        ev_p(&*pp, EvKind::ProcStop, 0, 0, WaitReason::Zero);
         (*pp).m.store(null_mut(), Ordering::Relaxed);
         (*mp).oldp = pp.cast();
         (*mp).p = null_mut();
@@ -82,6 +85,7 @@ pub fn entersyscallblock() {
         let pp: *mut P = (*mp).p.cast();
         (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
         (*mp).syscalltick = (*pp).syscalltick.load(Ordering::Relaxed);
+        ev_p(&*pp, EvKind::GoSysCall, (*gp).goid, 0, WaitReason::Zero);
     }
     runtime_m::systemstack(|| {
         let pp = releasep();
@@ -111,6 +115,7 @@ pub fn exitsyscall() {
         if exitsyscallfast(oldp) {
             casgstatus(gp, _Gsyscall, _Grunning);
             let pp: *mut P = (*mp).p.cast();
+            ev_p(&*pp, EvKind::GoSysExit, (*gp).goid, 0, WaitReason::Zero);
             (*pp).syscalltick.fetch_add(1, Ordering::Relaxed);
             (*mp).locks -= 1;
             return;
@@ -159,6 +164,8 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     let s = sched();
     // SAFETY: gp just left the CPU through mcall on this M.
     unsafe { casgstatus(gp, _Gsyscall, _Grunnable) };
+    // SAFETY: gp is the live G that just left the CPU.
+    crate::trace::ev_nop(s, EvKind::GoSysExit, unsafe { crate::trace::goid(gp) });
     dropg();
     let pp = {
         let mut l = s.lock.lock();

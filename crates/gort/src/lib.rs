@@ -31,6 +31,10 @@
 //! - [`time`]: `sleep`, `Timer`, `Ticker`, `after`, `tick`, `after_func` on
 //!   Go 1.23's timers (`time.go`).
 //! - [`goroutine_local!`]: per-goroutine storage that follows the goroutine.
+//! - [`runtime::metrics`]: goroutines, threads, Ps, run queues, context
+//!   switches, steals, parks and timers of the running runtime.
+//! - [`trace`]: a scheduler trace in Chrome trace-event JSON for Perfetto
+//!   (`GORT_TRACE=out.json`, or `trace::start`/`trace::stop`).
 //! - [`syscall::blocking`]: run thread-blocking code without stalling other
 //!   goroutines (Go's `entersyscall`/`exitsyscall`, with sysmon's hand-off).
 //! - [`Builder`]: GOMAXPROCS (also from the environment, with Go's rules) and
@@ -86,11 +90,13 @@
 mod builder;
 pub mod chan;
 mod local;
+pub mod runtime;
 mod select;
 mod spawn;
 pub mod sync;
 pub mod syscall;
 pub mod time;
+pub mod trace;
 
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, OsLayer, default_gomaxprocs};
 pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};

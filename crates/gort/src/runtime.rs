@@ -1,0 +1,24 @@
+//! Go's `runtime` package, the parts about looking inside: [`metrics`] (in
+//! the spirit of `runtime/metrics`) and [`stack`] (`runtime.Stack`).
+
+pub use runtime_p::metrics::Metrics;
+
+/// A snapshot of the calling goroutine's runtime: goroutine and thread
+/// counts, idle and spinning threads, Ps and idle Ps, run-queue lengths,
+/// and counters of context switches, steals and parks since it started,
+/// and the number of timers. See [`Metrics`] for each field.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn metrics() -> Metrics {
+    runtime_p::require_goroutine("runtime.metrics");
+    runtime_p::metrics::read_metrics(runtime_p::sched())
+}
+
+/// Go's `runtime.Stack`: the same as [`crate::stack`].
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn stack(all: bool) -> String {
+    crate::stack(all)
+}
