@@ -240,3 +240,65 @@ pub extern "C" fn getcallersp() -> usize {
         ".cfi_endproc"
     )
 }
+
+/// Runs `f(arg)` on the stack of a goroutine that is not running, below the
+/// save area at `save_sp` (its `gobuf.sp`), and returns. Between the call
+/// and its return, the CFI of this frame names the goroutine's saved context
+/// as its caller — CFA `save_sp + 64`, the return PC at CFA−8 and the
+/// callee-saved registers in their save slots (see the module docs) — so an
+/// unwinder started inside `f` walks on into the goroutine's own frames, down
+/// to [`goexit`]. This is how gort reads a parked goroutine's stack for
+/// `runtime.Stack(all)` and the dumps of fatal errors, without a
+/// hand-written unwinder: the platform's unwinder does the walking.
+///
+/// # Safety
+/// The goroutine must stay off the CPU until this returns (its status is
+/// held with the scan bit), `save_sp` must be its current `gobuf.sp`, and
+/// its stack must have room below `save_sp` for `f` (256 bytes are skipped
+/// first); `f` must not unwind.
+#[unsafe(naked)]
+pub unsafe extern "C" fn call_on_parked_stack(
+    save_sp: usize,
+    f: unsafe extern "C" fn(*mut u8),
+    arg: *mut u8,
+) {
+    naked_asm!(
+        ".cfi_startproc",
+        "push rbp",
+        ".cfi_adjust_cfa_offset 8",
+        ".cfi_rel_offset rbp, 0",
+        "push rbx",
+        ".cfi_adjust_cfa_offset 8",
+        ".cfi_rel_offset rbx, 0",
+        "push r12",
+        ".cfi_adjust_cfa_offset 8",
+        ".cfi_rel_offset r12, 0",
+        "mov rbx, rsp", // our own frame, callee-saved across f
+        "mov r12, rdi", // the save area, callee-saved across f
+        // For unwinders, the caller is now the parked goroutine.
+        ".cfi_remember_state",
+        ".cfi_def_cfa r12, 64",
+        ".cfi_offset rip, -8",
+        ".cfi_offset rbp, -16",
+        ".cfi_offset rbx, -24",
+        ".cfi_offset r12, -32",
+        ".cfi_offset r13, -40",
+        ".cfi_offset r14, -48",
+        ".cfi_offset r15, -56",
+        "lea rsp, [rdi - 256]",
+        "and rsp, -16",
+        "mov rax, rsi",
+        "mov rdi, rdx",
+        "call rax",
+        "mov rsp, rbx",
+        ".cfi_restore_state",
+        "pop r12",
+        ".cfi_adjust_cfa_offset -8",
+        "pop rbx",
+        ".cfi_adjust_cfa_offset -8",
+        "pop rbp",
+        ".cfi_adjust_cfa_offset -8",
+        "ret",
+        ".cfi_endproc",
+    )
+}

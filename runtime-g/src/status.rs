@@ -13,10 +13,13 @@
 //! | `_Gwaiting`  | whoever will `ready` it       | no             | no          |
 //! | `_Gdead`     | the free list (`gfput`)       | no             | no          |
 //!
-//! gort has no garbage collector, so the `_Gscan` bit that Go's GC sets is
-//! never set; `casgstatus` still rejects it as Go does. A failed transition is
-//! always a runtime bug here (nothing else can hold the status word), so where
-//! Go would spin waiting for a scan to finish, gort throws.
+//! gort has no garbage collector; the `_Gscan` bit is set only by a stack
+//! walk of a parked goroutine (`runtime.Stack(all)` and the dumps of fatal
+//! errors), which holds the goroutine where it is while it reads its
+//! stack: [`castogscanstatus`] sets the bit on a `_Gwaiting` or
+//! `_Grunnable` G and [`casfrom_gscanstatus`] clears it. As in Go, a
+//! `casgstatus` that finds the bit set waits for it to clear; any other
+//! failed transition is a runtime bug and throws.
 #![allow(non_upper_case_globals)]
 
 use core::sync::atomic::Ordering;
@@ -108,11 +111,82 @@ pub unsafe fn casgstatus(gp: *mut G, oldval: u32, newval: u32) {
     }
     // SAFETY: the caller guarantees gp is a live G; the status is atomic.
     let st = unsafe { &(*gp).atomicstatus };
-    if let Err(actual) = st.compare_exchange(oldval, newval, Ordering::AcqRel, Ordering::Acquire) {
-        if oldval == _Gwaiting && actual == _Grunnable {
-            throw("casgstatus: waiting for Gwaiting but is Grunnable");
+    if st
+        .compare_exchange(oldval, newval, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        casgstatus_wait(st, oldval, newval);
+    }
+}
+
+/// casgstatus's retry loop (Go's, in casgstatus itself): the G is being
+/// scanned (`oldval | _Gscan`); wait until the scanner lets go, spinning
+/// briefly and then yielding the thread. Anything else is a bug.
+#[cold]
+#[inline(never)]
+fn casgstatus_wait(st: &core::sync::atomic::AtomicU32, oldval: u32, newval: u32) {
+    let mut i = 0u32;
+    loop {
+        match st.compare_exchange(oldval, newval, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(actual) if actual == oldval | _Gscan => {
+                if i < 64 {
+                    core::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+                i = i.saturating_add(1);
+            }
+            Err(actual) => {
+                if oldval == _Gwaiting && actual == _Grunnable {
+                    throw("casgstatus: waiting for Gwaiting but is Grunnable");
+                }
+                bad_casgstatus("casgstatus: bad transition", oldval, newval, Some(actual));
+            }
         }
-        bad_casgstatus("casgstatus: bad transition", oldval, newval, Some(actual));
+    }
+}
+
+/// castogscanstatus: port of runtime.castogscanstatus (proc.go): sets the
+/// scan bit on a G in `oldval` (`_Grunnable` or `_Gwaiting`), which then
+/// stays in that state — nobody can run or ready it — until
+/// [`casfrom_gscanstatus`]. Returns false if the G was not in `oldval`.
+///
+/// # Safety
+/// `gp` must point at a G (Gs are never freed).
+pub unsafe fn castogscanstatus(gp: *mut G, oldval: u32) -> bool {
+    if oldval != _Grunnable && oldval != _Gwaiting {
+        bad_casgstatus(
+            "castogscanstatus: bad oldval",
+            oldval,
+            oldval | _Gscan,
+            None,
+        );
+    }
+    // SAFETY: the caller's contract; the status is atomic.
+    let st = unsafe { &(*gp).atomicstatus };
+    st.compare_exchange(oldval, oldval | _Gscan, Ordering::AcqRel, Ordering::Relaxed)
+        .is_ok()
+}
+
+/// casfrom_Gscanstatus: port of runtime.casfrom_Gscanstatus (proc.go):
+/// clears the scan bit that [`castogscanstatus`] set.
+///
+/// # Safety
+/// The caller set the bit on `gp` and has not cleared it yet.
+pub unsafe fn casfrom_gscanstatus(gp: *mut G, oldval: u32) {
+    // SAFETY: the caller's contract; the status is atomic.
+    let st = unsafe { &(*gp).atomicstatus };
+    if st
+        .compare_exchange(oldval | _Gscan, oldval, Ordering::AcqRel, Ordering::Relaxed)
+        .is_err()
+    {
+        bad_casgstatus(
+            "casfrom_Gscanstatus: gp->status is not in scan state",
+            oldval | _Gscan,
+            oldval,
+            None,
+        );
     }
 }
 

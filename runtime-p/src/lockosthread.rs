@@ -148,7 +148,7 @@ pub fn stoplockedm() {
             mexit_shutdown();
         }
         let st = readgstatus(lg);
-        if st != _Grunnable {
+        if st & !runtime_g::status::_Gscan != _Grunnable {
             print(&format!(
                 "runtime:stoplockedm: lockedg (atomicstatus={st}) is not Grunnable or Gscanrunnable\n"
             ));

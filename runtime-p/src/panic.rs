@@ -178,6 +178,13 @@ const PANIC_MACHINERY: &[&str] = &[
     "std::panic::panic_any",
     "std::sys::backtrace::__rust_end_short_backtrace",
     "__rustc::rust_begin_unwind",
+    // A stack captured for a dump rather than a panic starts in the
+    // capture and the dump functions.
+    "backtrace::",
+    "runtime_p::traceback::",
+    "runtime_g::throw::",
+    "gort::stack",
+    "gort::runtime::stack",
 ];
 
 /// Runtime and closure-call plumbing, hidden as Go hides runtime frames
@@ -193,6 +200,10 @@ const PLUMBING: &[&str] = &[
     "runtime_m::",
     "gort::builder::",
     "gort::spawn::",
+    // Channel operations are runtime functions in Go (`runtime.chanrecv1`,
+    // `runtime.selectgo`), hidden from its traces; gort's are too.
+    "gort::chan::",
+    "gort::select::",
 ];
 
 /// The frames of a panic's backtrace in Go's traceback form — `function()`

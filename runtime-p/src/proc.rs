@@ -613,16 +613,18 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
     let mp = getm();
     // SAFETY: per the contract, we own gp and run on this M's g0.
     unsafe {
+        (*mp).curg = gp;
+        (*gp).m = mp.cast();
+        casgstatus(gp, _Grunnable, _Grunning);
         if (*gp).stack.lo == 0 {
             // First run: give the goroutine a stack and build the frame that
-            // `gogo` starts it from (Go does both in newproc1).
+            // `gogo` starts it from (Go does both in newproc1). After the
+            // status change, so that a stack walk (which holds runnable Gs
+            // with the scan bit) never sees these words change.
             let st = crate::sched::stackget(sched(), curp());
             (*gp).stack = st;
             gostartcall(&mut (*gp).sched, st.hi, goroutine_entry, gp);
         }
-        (*mp).curg = gp;
-        (*gp).m = mp.cast();
-        casgstatus(gp, _Grunnable, _Grunning);
         ev_p(curp(), EvKind::GoStart, (*gp).goid, 0, WaitReason::Zero);
         crate::p::PStats::bump(&curp().stats.switches);
         (*gp).waitsince = 0;
@@ -735,7 +737,7 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
     // SAFETY: forwarded contract.
     unsafe {
         let status = readgstatus(gp);
-        if status != _Gwaiting {
+        if status & !runtime_g::status::_Gscan != _Gwaiting {
             print(&format!(
                 "runtime: gp: gp={gp:p}, goid={}, gp->atomicstatus={status}\n",
                 (*gp).goid
@@ -855,7 +857,7 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
             if (*gp).system {
                 return;
             }
-            let st = readgstatus(gp);
+            let st = readgstatus(gp) & !runtime_g::status::_Gscan;
             match st {
                 _Gwaiting | _Gpreempted => grunning += 1,
                 _Grunnable | _Grunning | _Gsyscall => {
@@ -889,7 +891,7 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
 pub unsafe fn goroutine_header(gp: *mut G) -> String {
     // SAFETY: gp is a live G; we only read words for printing.
     unsafe {
-        let st = readgstatus(gp);
+        let st = readgstatus(gp) & !runtime_g::status::_Gscan;
         let what = if st == _Gwaiting && (*gp).waitreason != WaitReason::Zero {
             (*gp).waitreason.as_str()
         } else {

@@ -1,11 +1,20 @@
-//! Goroutine dumps after `fatal error:`: port of the header half of
-//! `tracebackothers` and `goroutineheader` (traceback.go).
+//! Goroutine dumps: ports of `tracebackothers`, `goroutineheader` and
+//! `runtime.Stack` (traceback.go, mprof.go).
 //!
-//! Frames are not yet printed (symbolized frames come with the
-//! observability work); each goroutine appears as Go's header line, the
-//! current one first, then all others oldest first, runtime helpers hidden.
+//! Each goroutine appears as Go's header line followed by its symbolized
+//! frames in Go's form, the current one first, then all others, runtime
+//! helpers hidden. A goroutine that is not running is held where it is with
+//! the scan bit (`castogscanstatus`, as Go's `suspendG` does for a stack
+//! scan) and its stack is walked by the platform unwinder, started on that
+//! stack by `call_on_parked_stack` so that the walk continues into the
+//! goroutine's saved context and ends at `goexit`. A goroutine running on
+//! another thread cannot be walked without stopping it (gort never
+//! interrupts Rust code); it is printed as Go prints one it could not stop:
+//! `goroutine running on other thread; stack unavailable`.
 
-use runtime_g::status::_Gdead;
+use runtime_g::status::{
+    _Gdead, _Grunnable, _Gscan, _Gwaiting, casfrom_gscanstatus, castogscanstatus,
+};
 use runtime_g::throw::print;
 use runtime_g::{G, readgstatus};
 use runtime_m::getm;
@@ -28,6 +37,13 @@ pub fn traceback_hook(in_signal: bool) {
         out.push('\n');
         // SAFETY: curg of this M is a live G.
         out.push_str(&unsafe { goroutine_header(cur) });
+        // The frames of a goroutine that throws are its own stack as seen
+        // from here; below the runtime's part of it when it called us.
+        if runtime_g::getg() == cur {
+            out.push_str(&crate::panic::format_frames(
+                backtrace::Backtrace::new_unresolved(),
+            ));
+        }
     }
     for_each_g(s, |gp| {
         // SAFETY: Gs on the list are live; reading for printing.
@@ -37,9 +53,103 @@ pub fn traceback_hook(in_signal: bool) {
             out.push('\n');
             // SAFETY: Gs on the all-G list are live.
             out.push_str(&unsafe { goroutine_header(gp) });
+            // SAFETY: as above.
+            out.push_str(&unsafe { other_frames(gp) });
         }
     });
     print(&out);
+}
+
+/// The frames of goroutine `gp`, which is not the caller's, in Go's form,
+/// or Go's line for a goroutine whose stack cannot be read now.
+///
+/// # Safety
+/// `gp` must point at a G (Gs are never freed).
+pub unsafe fn other_frames(gp: *mut G) -> String {
+    // SAFETY: forwarded contract.
+    match unsafe { parked_frames(gp) } {
+        Some(frames) => frames,
+        None => "\tgoroutine running on other thread; stack unavailable\n".to_string(),
+    }
+}
+
+/// What the capture running on a parked goroutine's stack fills in.
+struct Capture {
+    frames: Vec<backtrace::BacktraceFrame>,
+}
+
+/// Runs on the parked goroutine's stack (see `call_on_parked_stack`):
+/// records the frames below the trampoline, unresolved (symbolizing is
+/// deep and runs on the caller's own stack afterwards).
+unsafe extern "C" fn capture_frames(arg: *mut u8) {
+    // SAFETY: parked_frames passes its Capture, alive for this call.
+    let cap = unsafe { &mut *(arg as *mut Capture) };
+    let tramp = runtime_g::gobuf::call_on_parked_stack as *const () as usize;
+    let mut past = false;
+    // SAFETY: no other thread unwinds this stack (the goroutine is held).
+    unsafe {
+        backtrace::trace_unsynchronized(|f| {
+            if !past {
+                past = f.symbol_address() as usize == tramp;
+                return true;
+            }
+            cap.frames.push(f.clone().into());
+            cap.frames.len() < 128
+        })
+    };
+}
+
+/// Free stack a walk needs below a parked goroutine's saved SP (the
+/// unwinder's contexts and the capture's frames).
+const WALK_STACK: usize = 32 << 10;
+
+/// The frames of a goroutine that is waiting or runnable, or `None` if it
+/// is running (or in a system call), has not started, or changed state
+/// while we looked.
+///
+/// # Safety
+/// `gp` must point at a G (Gs are never freed).
+unsafe fn parked_frames(gp: *mut G) -> Option<String> {
+    // SAFETY: the caller's contract; the status is atomic.
+    let st = unsafe { readgstatus(gp) } & !_Gscan;
+    if st != _Gwaiting && st != _Grunnable {
+        return None;
+    }
+    // SAFETY: as above. From here until casfrom_gscanstatus nobody runs,
+    // readies or frees gp, so its stack and gobuf stand still.
+    if !unsafe { castogscanstatus(gp, st) } {
+        return None;
+    }
+    // SAFETY: the G is held (scan bit); its stack and gobuf are not written
+    // while held (execute sets up a first stack only after winning the
+    // status CAS).
+    let (lo, hi, sp) = unsafe { ((*gp).stack.lo, (*gp).stack.hi, (*gp).sched.sp) };
+    let mut cap = Capture {
+        frames: Vec::with_capacity(64),
+    };
+    let ok = lo != 0 && sp > lo + WALK_STACK && sp + 64 <= hi;
+    if ok {
+        // SAFETY: the goroutine is held off the CPU, sp is its save area
+        // inside its stack with WALK_STACK free below, and capture_frames
+        // does not unwind (it only records frames).
+        unsafe {
+            runtime_g::gobuf::call_on_parked_stack(
+                sp,
+                capture_frames,
+                &mut cap as *mut Capture as *mut u8,
+            )
+        };
+    }
+    // SAFETY: we set the bit above.
+    unsafe { casfrom_gscanstatus(gp, st) };
+    if !ok {
+        // Never ran (no stack yet), or no room to walk: Go prints its
+        // `created by` line here; gort prints nothing more.
+        return Some(String::new());
+    }
+    Some(crate::panic::format_frames(backtrace::Backtrace::from(
+        cap.frames,
+    )))
 }
 
 /// runtime.Stack: port of the header half (mprof.go / traceback.go): the
@@ -51,6 +161,9 @@ pub fn stack(all: bool) -> String {
     let me = crate::proc::require_goroutine("runtime.Stack");
     // SAFETY: the running goroutine is live; it is "running" by definition.
     let mut out = unsafe { goroutine_header(me) };
+    out.push_str(&crate::panic::format_frames(
+        backtrace::Backtrace::new_unresolved(),
+    ));
     if all {
         for_each_g(crate::sched::sched(), |gp| {
             // SAFETY: Gs on the list are live; reading for printing.
@@ -60,6 +173,8 @@ pub fn stack(all: bool) -> String {
                 out.push('\n');
                 // SAFETY: as above.
                 out.push_str(&unsafe { goroutine_header(gp) });
+                // SAFETY: as above.
+                out.push_str(&unsafe { other_frames(gp) });
             }
         });
     }

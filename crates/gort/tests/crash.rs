@@ -402,6 +402,29 @@ fn deadlock_is_reported_like_go() {
         o.stderr
     );
     assert!(others[0].ends_with(" [chan receive]:"));
+    // Each blocked goroutine's frames follow its header, read from its own
+    // stack: main's closure, and the spawned goroutine's function.
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    let after = |header: &str| {
+        let i = lines.iter().position(|l| *l == header).unwrap();
+        (
+            lines.get(i + 1).copied().unwrap_or(""),
+            lines.get(i + 2).copied().unwrap_or(""),
+        )
+    };
+    let (f1, l1) = after("goroutine 1 [chan receive]:");
+    assert!(
+        f1.starts_with("crash::run_case::") && f1.ends_with("()"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        l1.starts_with("\t") && l1.contains("crash.rs:") && l1.contains(" +0x"),
+        "{}",
+        o.stderr
+    );
+    let (f2, _) = after(others[0]);
+    assert_eq!(f2, "crash::block_forever()", "{}", o.stderr);
 }
 
 #[test]
