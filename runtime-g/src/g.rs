@@ -113,6 +113,10 @@ pub struct G {
     pub lockedm: *mut (),
     /// Goid of the goroutine that created this one.
     pub parent_goid: u64,
+    /// Where the `go` statement that created it is (`gopc`): a return
+    /// address in the creating function, or 0 (created by the runtime, or
+    /// through an entry that does not record it).
+    pub gopc: usize,
     /// The function the goroutine runs (`startpc` + closure). Taken by the
     /// goroutine when it starts.
     pub startfn: Option<Box<dyn FnOnce() + Send + 'static>>,
@@ -156,6 +160,7 @@ impl G {
             sleep_when: 0,
             lockedm: core::ptr::null_mut(),
             parent_goid: 0,
+            gopc: 0,
             startfn: None,
             locals: None,
             panic_location: None,

@@ -99,7 +99,11 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
         .map(|t| format_frames(*t))
         .filter(|f| !f.is_empty());
     match frames {
-        Some(f) => msg.push_str(&f),
+        Some(f) => {
+            msg.push_str(&f);
+            // SAFETY: as above.
+            msg.push_str(&unsafe { created_by(gp) });
+        }
         None => {
             // SAFETY: as above.
             if let Some(loc) = unsafe { (*gp).panic_location.as_deref() } {
@@ -248,4 +252,66 @@ pub fn format_frames(mut bt: backtrace::Backtrace) -> String {
         let _ = writeln!(out, "{name}()\n\t{loc}");
     }
     out
+}
+
+/// printcreatedby: port of runtime.printcreatedby (traceback.go): Go's
+/// `created by <function> in goroutine <parent>` line and the location of
+/// the `go` statement, for a goroutine whose creator's PC was recorded
+/// (`gopc`), except the main goroutine. The function is the innermost
+/// frame at that PC that is not runtime plumbing (the always-inlined `go`
+/// and `spawn` are skipped, so it is the function that contains the call).
+///
+/// # Safety
+/// `gp` must point at a G (Gs are never freed).
+pub unsafe fn created_by(gp: *mut G) -> String {
+    // SAFETY: the caller's contract; gopc and parent_goid are fixed while
+    // the goroutine lives.
+    let (pc, parent, goid) = unsafe { ((*gp).gopc, (*gp).parent_goid, (*gp).goid) };
+    if pc == 0 || goid == 1 || traceback_level() == 0 {
+        return String::new();
+    }
+    // The return address follows the call: back up into it for the line.
+    let tracepc = pc - 1;
+    let mut found: Option<(String, String)> = None;
+    backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
+        if found.is_some() {
+            return;
+        }
+        let name = sym
+            .name()
+            .map(|n| format!("{n:#}"))
+            .unwrap_or_else(|| "???".to_string());
+        if PLUMBING.iter().any(|p| name.starts_with(p)) {
+            return;
+        }
+        let base = function_start(tracepc).unwrap_or(pc);
+        let loc = match (sym.filename(), sym.lineno()) {
+            (Some(f), Some(l)) => format!("{}:{l} +{:#x}", f.display(), pc.saturating_sub(base)),
+            _ => format!("?? +{:#x}", pc.saturating_sub(base)),
+        };
+        found = Some((name, loc));
+    });
+    let Some((name, loc)) = found else {
+        return String::new();
+    };
+    let mut out = format!("created by {name}");
+    if parent != 0 {
+        out.push_str(&format!(" in goroutine {parent}"));
+    }
+    out.push_str(&format!("\n\t{loc}\n"));
+    out
+}
+
+unsafe extern "C" {
+    /// libgcc's unwinder (which std links on this target): the start of
+    /// the function whose unwind entry covers `pc`.
+    fn _Unwind_FindEnclosingFunction(pc: *mut core::ffi::c_void) -> *mut core::ffi::c_void;
+}
+
+/// The entry address of the function containing `pc`, as the unwinder sees
+/// it (the same base `format_frames` measures `+0x…` offsets from).
+fn function_start(pc: usize) -> Option<usize> {
+    // SAFETY: a lookup in the unwind tables; any pc is accepted.
+    let f = unsafe { _Unwind_FindEnclosingFunction(pc as *mut core::ffi::c_void) };
+    (!f.is_null()).then_some(f as usize)
 }

@@ -133,8 +133,40 @@ pub fn enter_runtime(what: &str) -> *mut G {
 }
 
 /// newproc: port of runtime.newproc (proc.go). Creates a goroutine running
-/// `f`, puts it in the current P's `runnext`, and returns it.
+/// `f`, puts it in the current P's `runnext`, and returns it. The creator's
+/// PC is not recorded; [`newproc_at_caller`] records it.
 pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
+    newproc_pc(f, 0)
+}
+
+/// The function a goroutine entry takes: a slot the new goroutine's
+/// function is taken from.
+pub type NewprocSlot = Option<Box<dyn FnOnce() + Send + 'static>>;
+
+/// newproc with Go's `callerpc` (`getcallerpc()` in runtime.newproc): this
+/// entry reads its own return address and passes it on, so that the
+/// goroutine's `gopc` lies in the function that called it. gort's `go` and
+/// `spawn` are always inlined into their caller, so that function is the
+/// one containing the `go` statement, which dumps name in `created by`.
+///
+/// # Safety
+/// `slot` must point at a `Some` the callee may take.
+#[unsafe(naked)]
+pub unsafe extern "C-unwind" fn newproc_at_caller(slot: *mut NewprocSlot) -> *mut G {
+    // A tail call: no frame of its own, so nothing to describe to an
+    // unwinder; newproc_from returns straight to our caller.
+    core::arch::naked_asm!("mov rsi, [rsp]", "jmp {0}", sym newproc_from)
+}
+
+/// The body of [`newproc_at_caller`]: `pc` is its caller's return address.
+unsafe extern "C-unwind" fn newproc_from(slot: *mut NewprocSlot, pc: usize) -> *mut G {
+    // SAFETY: the shim's contract: slot holds the function.
+    let f = unsafe { (*slot).take() }.unwrap_or_else(|| throw("newproc: no function"));
+    newproc_pc(f, pc)
+}
+
+/// newproc with the creator's PC given.
+fn newproc_pc(f: Box<dyn FnOnce() + Send + 'static>, gopc: usize) -> *mut G {
     let gp = require_goroutine("go/spawn");
     preempt_check();
     // SAFETY: gp is the running user G.
@@ -145,6 +177,7 @@ pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
         let newg = unsafe {
             let pp = curp();
             let newg = newproc1(s, pp, f, parent);
+            (*newg).gopc = gopc;
             runqput(pp, newg, true);
             newg
         };
@@ -197,6 +230,7 @@ pub unsafe fn newproc1(
         (*newg).sched = Default::default();
         (*newg).startfn = Some(f);
         (*newg).parent_goid = parent_goid;
+        (*newg).gopc = 0;
         (*newg).waitreason = WaitReason::Zero;
         let local = pp.local();
         if local.goidcache == local.goidcacheend {

@@ -44,6 +44,8 @@ pub fn traceback_hook(in_signal: bool) {
                 backtrace::Backtrace::new_unresolved(),
             ));
         }
+        // SAFETY: as above.
+        out.push_str(&unsafe { crate::panic::created_by(cur) });
     }
     for_each_g(s, |gp| {
         // SAFETY: Gs on the list are live; reading for printing.
@@ -67,10 +69,13 @@ pub fn traceback_hook(in_signal: bool) {
 /// `gp` must point at a G (Gs are never freed).
 pub unsafe fn other_frames(gp: *mut G) -> String {
     // SAFETY: forwarded contract.
-    match unsafe { parked_frames(gp) } {
+    let mut out = match unsafe { parked_frames(gp) } {
         Some(frames) => frames,
         None => "\tgoroutine running on other thread; stack unavailable\n".to_string(),
-    }
+    };
+    // SAFETY: as above.
+    out.push_str(&unsafe { crate::panic::created_by(gp) });
+    out
 }
 
 /// What the capture running on a parked goroutine's stack fills in.
@@ -164,6 +169,8 @@ pub fn stack(all: bool) -> String {
     out.push_str(&crate::panic::format_frames(
         backtrace::Backtrace::new_unresolved(),
     ));
+    // SAFETY: the running goroutine is live.
+    out.push_str(&unsafe { crate::panic::created_by(me) });
     if all {
         for_each_g(crate::sched::sched(), |gp| {
             // SAFETY: Gs on the list are live; reading for printing.
@@ -194,10 +201,78 @@ pub(crate) fn set_last_sched(s: &crate::sched::Sched) {
     );
 }
 
+/// Write end of the pipe that wakes the SIGQUIT dumper thread, or -1.
+static DUMPER_FD: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
+
+/// The instance the SIGQUIT handler chose to dump.
+static DUMP_SCHED: core::sync::atomic::AtomicPtr<crate::sched::Sched> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Starts the thread that prints a SIGQUIT dump with frames. A signal
+/// handler may not allocate, take locks or unwind stacks (symbolizing does
+/// all three), so the handler only prints its first lines and wakes this
+/// thread through a pipe (`write(2)` is async-signal-safe); the thread
+/// prints every goroutine with its frames and exits 2. Go stops the world
+/// for its dump; here the other threads run on meanwhile, and each
+/// goroutine is held only while it is walked (`other_frames`).
+fn start_sigquit_dumper() -> std::io::Result<()> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let rd = fds[0];
+    std::thread::Builder::new()
+        .name("gort-sigquit".into())
+        .spawn(move || {
+            let mut b = [0u8; 1];
+            loop {
+                // SAFETY: rd is our pipe's read end; b has room for a byte.
+                let n = unsafe { libc::read(rd, b.as_mut_ptr().cast(), 1) };
+                if n == 1 {
+                    break;
+                }
+                if n < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+                {
+                    continue;
+                }
+                return; // the pipe is gone: nothing to do
+            }
+            let s = DUMP_SCHED.load(core::sync::atomic::Ordering::Acquire);
+            let mut out = String::new();
+            if !s.is_null() {
+                // SAFETY: instances are leaked, valid forever.
+                for_each_g(unsafe { &*s }, |gp| {
+                    // SAFETY: Gs on the list are never freed.
+                    unsafe {
+                        if (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead {
+                            return;
+                        }
+                        out.push('\n');
+                        out.push_str(&goroutine_header(gp));
+                        out.push_str(&other_frames(gp));
+                    }
+                });
+            }
+            out.push('\n');
+            print(&out);
+            runtime_g::throw::exit(2)
+        })?;
+    DUMPER_FD.store(fds[1], core::sync::atomic::Ordering::Release);
+    Ok(())
+}
+
 /// Installs Go's SIGQUIT behaviour (signal_unix.go, `_SigKill|_SigThrow`
-/// for SIGQUIT): print `SIGQUIT: quit`, the PC, and every goroutine's
-/// header, then exit 2.
+/// for SIGQUIT): print `SIGQUIT: quit`, the PC, and every goroutine with
+/// its frames, then exit 2.
 pub fn install_sigquit_handler() {
+    if let Err(e) = start_sigquit_dumper() {
+        // Not fatal: the handler then prints headers only.
+        print(&format!(
+            "gort: no SIGQUIT dump thread ({e}); a SIGQUIT dump will show goroutine headers without frames\n"
+        ));
+    }
     // SAFETY: a valid sigaction for an SA_SIGINFO handler on the alternate
     // signal stack.
     unsafe {
@@ -209,9 +284,10 @@ pub fn install_sigquit_handler() {
     }
 }
 
-/// The SIGQUIT dump. Async-signal-safe: no allocation and no locks; the
-/// goroutine list is walked lock-free (newest first) and each header is
-/// written with `write(2)`.
+/// The SIGQUIT handler. Async-signal-safe: no allocation and no locks. It
+/// prints the first lines and hands the rest to the dumper thread; without
+/// one it walks the goroutine list lock-free (newest first) and writes
+/// each header with `write(2)`.
 extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     use runtime_g::signal::{dec, hex};
     use runtime_g::throw::write_stderr as w;
@@ -243,6 +319,14 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
         // SAFETY: an M's sched pointer names its leaked instance.
         unsafe { (*mp).sched as *const crate::sched::Sched }
     };
+    let fd = DUMPER_FD.load(core::sync::atomic::Ordering::Acquire);
+    if fd >= 0 {
+        DUMP_SCHED.store(s as *mut _, core::sync::atomic::Ordering::Release);
+        // SAFETY: write(2) on our pipe is async-signal-safe.
+        if unsafe { libc::write(fd, b"q".as_ptr().cast(), 1) } == 1 {
+            return;
+        }
+    }
     if !s.is_null() {
         // SAFETY: instances are leaked: valid forever.
         let mut gp = unsafe { (*s).allg.load(core::sync::atomic::Ordering::Acquire) };

@@ -12,8 +12,19 @@ use runtime_m::Mutex;
 ///
 /// # Panics
 /// Outside a goroutine of a gort runtime.
+#[inline(always)]
 pub fn go<F: FnOnce() + Send + 'static>(f: F) {
-    runtime_p::newproc(Box::new(f));
+    start(Box::new(f));
+}
+
+/// Starts a goroutine through the entry that records the caller's PC for
+/// `created by` lines. Always inlined, as are [`go`] and [`spawn`], so that
+/// the recorded PC is in the function that contains the `go` statement.
+#[inline(always)]
+fn start(f: Box<dyn FnOnce() + Send + 'static>) {
+    let mut slot: runtime_p::proc::NewprocSlot = Some(f);
+    // SAFETY: the slot holds the function, for the callee to take.
+    unsafe { runtime_p::proc::newproc_at_caller(&mut slot) };
 }
 
 /// Go's `go` statement: `go!(stmts)` runs the statements in a new
@@ -99,6 +110,7 @@ impl std::error::Error for JoinError {}
 ///
 /// # Panics
 /// Outside a goroutine of a gort runtime.
+#[inline(always)]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -112,7 +124,7 @@ where
         }),
     });
     let done = Completion(shared.clone());
-    runtime_p::newproc(Box::new(move || {
+    start(Box::new(move || {
         let done = done;
         let v = f();
         done.finish(Some(v));

@@ -425,6 +425,23 @@ fn deadlock_is_reported_like_go() {
     );
     let (f2, _) = after(others[0]);
     assert_eq!(f2, "crash::block_forever()", "{}", o.stderr);
+    // Go's `created by` line names the function with the `go` statement
+    // and the creating goroutine; goroutine 1 has none.
+    let i = lines.iter().position(|l| *l == others[0]).unwrap();
+    assert_eq!(
+        lines.get(i + 3).copied(),
+        Some("created by crash::run_case::{{closure}} in goroutine 1"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        lines
+            .get(i + 4)
+            .is_some_and(|l| l.starts_with('\t') && l.contains("crash.rs:") && l.contains(" +0x")),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.matches("created by").count(), 1, "{}", o.stderr);
 }
 
 #[test]
@@ -749,6 +766,32 @@ fn sigquit_dumps_every_goroutine() {
             "no goroutine {want}\n{}",
             o.stderr
         );
+    }
+    // Each goroutine's frames follow its header (the dump thread walks
+    // them; the handler itself only writes the first lines), down to the
+    // test's own closures, and a sleeper shows the sleep call.
+    for (i, l) in lines.iter().enumerate() {
+        if !l.starts_with("goroutine ") {
+            continue;
+        }
+        let frames: Vec<&str> = lines[i + 1..]
+            .iter()
+            .copied()
+            .take_while(|f| !f.is_empty())
+            .collect();
+        assert!(
+            frames.len() >= 2 && frames.len().is_multiple_of(2),
+            "{l} has no frames:\n{}",
+            o.stderr
+        );
+        assert!(
+            frames.iter().any(|f| f.starts_with("crash::run_case::")),
+            "{l}: the walk reaches the goroutine's own code:\n{}",
+            o.stderr
+        );
+        if l.ends_with("[sleep]:") {
+            assert_eq!(frames[0], "gort::time::sleep()", "{}", o.stderr);
+        }
     }
     assert_eq!(o.code, Some(2), "{}", o.stderr);
 }

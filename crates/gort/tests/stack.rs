@@ -57,7 +57,12 @@ fn stack_all_shows_parked_frames() {
             );
             assert!(!dump.contains("backtrace::"), "{dump}");
             let other = section(&dump, |l| l.ends_with("[chan receive]:"));
-            let funcs: Vec<&str> = other[1..].iter().step_by(2).copied().collect();
+            let frames: Vec<&str> = other[1..]
+                .iter()
+                .copied()
+                .take_while(|l| !l.starts_with("created by"))
+                .collect();
+            let funcs: Vec<&str> = frames.iter().step_by(2).copied().collect();
             assert_eq!(
                 funcs.first().copied(),
                 Some("stack::parked_in_recv()"),
@@ -68,7 +73,7 @@ fn stack_all_shows_parked_frames() {
                 .filter(|f| **f == "stack::nested_park()")
                 .count();
             assert_eq!(nested, 4, "every frame down to the base:\n{dump}");
-            for loc in other[1..].iter().skip(1).step_by(2) {
+            for loc in frames.iter().skip(1).step_by(2) {
                 assert!(
                     loc.starts_with('\t') && loc.contains(".rs:") && loc.contains(" +0x"),
                     "{loc:?} in\n{dump}"
@@ -81,6 +86,12 @@ fn stack_all_shows_parked_frames() {
             assert!(
                 !dump.contains("goexit"),
                 "the walk stops at the base:\n{dump}"
+            );
+            // Go's `created by` line ends the section.
+            assert_eq!(
+                other.iter().rev().nth(1).copied(),
+                Some("created by stack::stack_all_shows_parked_frames::{{closure}} in goroutine 1"),
+                "{dump}"
             );
             c.send(());
             h.join().unwrap();
