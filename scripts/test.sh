@@ -15,6 +15,8 @@ for layer in linux plan9; do
     cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
     cargo test --release -p gort --test time -- --ignored
     cargo test --release -p conformance --test time_test -- --ignored
+    # The optional `tracing` feature (a span per goroutine).
+    cargo test -p gort --features tracing --test instrument
 done
 unset GORT_OS
 # loom models of the run-queue handshakes, the note protocols and the

@@ -117,6 +117,10 @@ pub struct G {
     /// address in the creating function, or 0 (created by the runtime, or
     /// through an entry that does not record it).
     pub gopc: usize,
+    /// Opaque per-goroutine state of the instrumentation hooks
+    /// (`runtime_p::trace::GoroutineHooks`; gort's `tracing` span), or
+    /// null. Set by the `create` hook, freed by the `end` hook.
+    pub hook_data: *mut (),
     /// The function the goroutine runs (`startpc` + closure). Taken by the
     /// goroutine when it starts.
     pub startfn: Option<Box<dyn FnOnce() + Send + 'static>>,
@@ -161,6 +165,7 @@ impl G {
             lockedm: core::ptr::null_mut(),
             parent_goid: 0,
             gopc: 0,
+            hook_data: core::ptr::null_mut(),
             startfn: None,
             locals: None,
             panic_location: None,

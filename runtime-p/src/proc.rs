@@ -48,7 +48,7 @@ use crate::sched::{
     Config, GOID_CACHE_BATCH, MainReturn, Sched, SchedLocked, for_each_g, gfput, gget_or_malg,
     globrunqget, globrunqput, sched,
 };
-use crate::trace::{EvKind, ev_p};
+use crate::trace::{EvKind, Hook, ev_p, hook};
 
 /// Payload of the unwind started by [`goexit`]; recognised at the base of
 /// the goroutine, where it ends the goroutine instead of the program.
@@ -249,6 +249,7 @@ pub unsafe fn newproc1(
             parent_goid,
             WaitReason::Zero,
         );
+        hook(Hook::Create, newg);
         newg
     }
 }
@@ -344,6 +345,8 @@ unsafe fn gdestroy(gp: *mut G) {
     unsafe {
         casgstatus(gp, _Grunning, _Gdead);
         ev_p(curp(), EvKind::GoEnd, (*gp).goid, 0, WaitReason::Zero);
+        hook(Hook::Stop, gp);
+        hook(Hook::End, gp);
         let s = sched();
         if (*gp).system {
             s.ngsys.fetch_sub(1, Ordering::Relaxed);
@@ -667,6 +670,7 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
         if !inherit_time {
             curp().schedtick.fetch_add(1, Ordering::Relaxed);
         }
+        hook(Hook::Run, gp);
         setg(gp);
         gogo(&raw const (*gp).sched)
     }
@@ -731,6 +735,7 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     unsafe {
         casgstatus(gp, _Grunning, _Gwaiting);
         ev_p(curp(), EvKind::GoPark, (*gp).goid, 0, (*gp).waitreason);
+        hook(Hook::Stop, gp);
         crate::p::PStats::bump(&curp().stats.parks);
         dropg();
         if let Some(f) = (*mp).waitunlockf.take() {
@@ -832,6 +837,7 @@ unsafe extern "C" fn goyield_m(gp: *mut G) -> ! {
     unsafe {
         casgstatus(gp, _Grunning, _Grunnable);
         ev_p(curp(), EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
+        hook(Hook::Stop, gp);
         dropg();
         runqput(curp(), gp, false);
     }
@@ -853,6 +859,7 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
         }
         casgstatus(gp, _Grunning, _Grunnable);
         ev_p(curp(), EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
+        hook(Hook::Stop, gp);
         dropg();
         let s = sched();
         globrunqput(s, &mut s.lock.lock(), gp);
@@ -1058,6 +1065,8 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
         crate::panic::end_panic(gp);
         casgstatus(gp, _Grunning, _Gdead);
         ev_p(curp(), EvKind::GoEnd, (*gp).goid, 0, WaitReason::Zero);
+        hook(Hook::Stop, gp);
+        hook(Hook::End, gp);
         dropg();
     }
     // Set under sched.lock, which stopm also takes to check it before

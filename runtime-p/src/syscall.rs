@@ -163,7 +163,10 @@ unsafe fn exitsyscallfast(oldp: *mut P) -> bool {
 unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     let s = sched();
     // SAFETY: gp just left the CPU through mcall on this M.
-    unsafe { casgstatus(gp, _Gsyscall, _Grunnable) };
+    unsafe {
+        casgstatus(gp, _Gsyscall, _Grunnable);
+        crate::trace::hook(crate::trace::Hook::Stop, gp);
+    }
     // SAFETY: gp is the live G that just left the CPU.
     crate::trace::ev_nop(s, EvKind::GoSysExit, unsafe { crate::trace::goid(gp) });
     dropg();

@@ -653,3 +653,61 @@ pub fn to_chrome_json(events: &[Event], start: (u64, i64), end: (u64, i64)) -> S
     let _ = write!(out, "\n]}}\n");
     out
 }
+
+/// Instrumentation hooks called at a goroutine's life events, on the thread
+/// concerned: `create` in `newproc1` (on the creator's thread, the new G
+/// owned and not yet runnable), `run` in `execute` just before the switch
+/// to the G, `stop` when it leaves the CPU (park, yield, end, a system
+/// call that lost its P), `end` when it has ended. `run` and the matching
+/// `stop` happen on the same OS thread, so an instrumentation that keeps
+/// per-thread state (a `tracing` subscriber's current span) sees balanced
+/// enters and exits even though the goroutine moves between threads.
+/// The hooks must not call into the scheduler.
+pub struct GoroutineHooks {
+    pub create: unsafe fn(gp: *mut G),
+    pub run: unsafe fn(gp: *mut G),
+    pub stop: unsafe fn(gp: *mut G),
+    pub end: unsafe fn(gp: *mut G),
+}
+
+static HOOKS: core::sync::atomic::AtomicPtr<GoroutineHooks> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs the goroutine hooks for the process (the last call wins; Gs
+/// created before have no hook data, which the hooks must accept).
+pub fn set_goroutine_hooks(h: &'static GoroutineHooks) {
+    HOOKS.store(
+        h as *const GoroutineHooks as *mut GoroutineHooks,
+        Ordering::Release,
+    );
+}
+
+/// Which hook to call.
+#[derive(Clone, Copy)]
+pub enum Hook {
+    Create,
+    Run,
+    Stop,
+    End,
+}
+
+/// Calls hook `which` for `gp`, if hooks are installed: one load when not.
+///
+/// # Safety
+/// `gp` is live and the call site is the life event `which` names.
+#[inline]
+pub unsafe fn hook(which: Hook, gp: *mut G) {
+    let h = HOOKS.load(Ordering::Acquire);
+    if !h.is_null() {
+        // SAFETY: installed hooks are 'static; forwarded contract.
+        unsafe {
+            let h = &*h;
+            match which {
+                Hook::Create => (h.create)(gp),
+                Hook::Run => (h.run)(gp),
+                Hook::Stop => (h.stop)(gp),
+                Hook::End => (h.end)(gp),
+            }
+        }
+    }
+}

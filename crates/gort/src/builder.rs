@@ -141,6 +141,8 @@ impl Builder {
     }
 
     fn config(&self, main_return: MainReturn) -> Config {
+        #[cfg(feature = "tracing")]
+        crate::instrument::install();
         Config {
             gomaxprocs: self.gomaxprocs.unwrap_or_else(default_gomaxprocs),
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),

@@ -33,6 +33,8 @@
 //! - [`goroutine_local!`]: per-goroutine storage that follows the goroutine.
 //! - [`runtime::metrics`]: goroutines, threads, Ps, run queues, context
 //!   switches, steals, parks and timers of the running runtime.
+//! - `instrument` (feature `tracing`): a `tracing` span per goroutine,
+//!   entered while it runs, on the thread it runs on.
 //! - [`trace`]: a scheduler trace in Chrome trace-event JSON for Perfetto
 //!   (`GORT_TRACE=out.json`, or `trace::start`/`trace::stop`).
 //! - [`syscall::blocking`]: run thread-blocking code without stalling other
@@ -89,6 +91,8 @@
 
 mod builder;
 pub mod chan;
+#[cfg(feature = "tracing")]
+pub mod instrument;
 mod local;
 pub mod runtime;
 mod select;
