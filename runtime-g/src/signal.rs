@@ -207,7 +207,7 @@ pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize) -> ! {
     } else {
         write_stderr(b"runtime stack:\n");
     }
-    crate::throw::exit(2)
+    crate::throw::exit_fatal()
 }
 
 /// Passes a fault that is not ours to the previous handler.

@@ -63,6 +63,35 @@ pub fn traceback(in_signal: bool) {
     }
 }
 
+/// Whether fatal conditions end with SIGABRT (`GOTRACEBACK=crash`) instead
+/// of exit status 2. Set at start-up, read from signal handlers.
+static CRASH: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Records `GOTRACEBACK=crash` for [`exit_fatal`].
+pub fn set_crash_on_fatal(crash: bool) {
+    CRASH.store(crash, Ordering::Release);
+}
+
+/// The end of every fatal report: exit status 2, or with
+/// `GOTRACEBACK=crash` death by SIGABRT (Go's `crash`), so that the
+/// system can keep a core dump. Async-signal-safe.
+pub fn exit_fatal() -> ! {
+    if CRASH.load(Ordering::Acquire) {
+        // SAFETY: restoring the default action and raising a signal are
+        // async-signal-safe; unblock it in case we run in a handler that
+        // masks it.
+        unsafe {
+            libc::signal(libc::SIGABRT, libc::SIG_DFL);
+            let mut set: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGABRT);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+            libc::raise(libc::SIGABRT);
+        }
+    }
+    exit(2)
+}
+
 /// Exits the process immediately with `code`, without running destructors
 /// or atexit handlers (Go's `exit`).
 pub fn exit(code: i32) -> ! {
@@ -89,5 +118,5 @@ pub fn fatal_error(s: &str) -> ! {
     print(s);
     print("\n");
     traceback(false);
-    exit(2)
+    exit_fatal()
 }

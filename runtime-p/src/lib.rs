@@ -70,5 +70,6 @@ pub fn init_once() {
         panic::install_panic_hook();
         runtime_g::signal::install_stack_overflow_handler();
         traceback::install_sigquit_handler();
+        runtime_g::throw::set_crash_on_fatal(panic::gotraceback().2);
     });
 }

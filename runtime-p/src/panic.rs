@@ -113,10 +113,15 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
             }
         }
     }
+    if gotraceback().1 {
+        // GOTRACEBACK=all (and system, crash): every other goroutine too
+        // (Go's tracebackothers).
+        msg.push_str(&crate::traceback::others(gp));
+    }
     print(&msg);
     // The payload's destructor could run arbitrary code; Go runs nothing.
     std::mem::forget(payload);
-    exit(2)
+    runtime_g::throw::exit_fatal()
 }
 
 /// The panic hook: on a goroutine, remember where the panic happened and
@@ -161,16 +166,25 @@ pub fn take_panic_location() -> Option<String> {
     unsafe { (*gp).panic_location.take() }
 }
 
-/// Go's `GOTRACEBACK` level: 0 for `none` (no frames), 2 for `system` and
-/// `crash` (runtime frames too), 1 otherwise (`single`, the default, and
-/// `all`).
-pub fn traceback_level() -> u32 {
-    static LEVEL: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("GOTRACEBACK").as_deref() {
-        Ok("none") | Ok("0") => 0,
-        Ok("system") | Ok("crash") | Ok("2") => 2,
-        _ => 1,
+/// gotraceback: port of runtime.gotraceback (runtime1.go), from
+/// `GOTRACEBACK`: the level (0 `none`: no frames; 1 `single`, the default,
+/// and `all`; 2 `system` and `crash`: runtime frames too), whether a panic
+/// shows every goroutine (`all`, `system`, `crash`), and whether fatal
+/// reports end with SIGABRT (`crash`).
+pub fn gotraceback() -> (u32, bool, bool) {
+    static T: std::sync::OnceLock<(u32, bool, bool)> = std::sync::OnceLock::new();
+    *T.get_or_init(|| match std::env::var("GOTRACEBACK").as_deref() {
+        Ok("none") | Ok("0") => (0, false, false),
+        Ok("all") | Ok("1") => (1, true, false),
+        Ok("system") | Ok("2") => (2, true, false),
+        Ok("crash") => (2, true, true),
+        _ => (1, false, false),
     })
+}
+
+/// The level of [`gotraceback`].
+pub fn traceback_level() -> u32 {
+    gotraceback().0
 }
 
 /// Frames of the panic machinery itself: the trace starts below the last

@@ -47,10 +47,25 @@ pub fn traceback_hook(in_signal: bool) {
         // SAFETY: as above.
         out.push_str(&unsafe { crate::panic::created_by(cur) });
     }
+    out.push_str(&others_of(s, cur));
+    print(&out);
+}
+
+/// tracebackothers: every user goroutine but `me`, each as a blank line,
+/// its header and its frames, for the calling goroutine's instance.
+pub fn others(me: *mut G) -> String {
+    match try_sched() {
+        Some(s) => others_of(s, me),
+        None => String::new(),
+    }
+}
+
+fn others_of(s: &crate::sched::Sched, me: *mut G) -> String {
+    let mut out = String::new();
     for_each_g(s, |gp| {
         // SAFETY: Gs on the list are live; reading for printing.
         let skip =
-            gp == cur || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
+            gp == me || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
         if !skip {
             out.push('\n');
             // SAFETY: Gs on the all-G list are live.
@@ -59,7 +74,7 @@ pub fn traceback_hook(in_signal: bool) {
             out.push_str(&unsafe { other_frames(gp) });
         }
     });
-    print(&out);
+    out
 }
 
 /// The frames of goroutine `gp`, which is not the caller's, in Go's form,
@@ -257,7 +272,7 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
             }
             out.push('\n');
             print(&out);
-            runtime_g::throw::exit(2)
+            runtime_g::throw::exit_fatal()
         })?;
     DUMPER_FD.store(fds[1], core::sync::atomic::Ordering::Release);
     Ok(())
@@ -357,5 +372,5 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
         }
     }
     w(b"\n");
-    runtime_g::throw::exit(2)
+    runtime_g::throw::exit_fatal()
 }

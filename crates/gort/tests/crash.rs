@@ -14,6 +14,8 @@ struct Out {
     stdout: String,
     stderr: String,
     code: Option<i32>,
+    /// The signal that killed the child, if one did.
+    signal: Option<i32>,
 }
 
 fn child(case: &str) -> Out {
@@ -40,6 +42,7 @@ fn child_env(case: &str, env: &[(&str, &str)]) -> Out {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         code: out.status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
     }
 }
 
@@ -87,6 +90,12 @@ fn run_case(case: &str) {
             "panic_main" => Builder::new().run(|| panic!("boom")),
             "panic_goroutine" => Builder::new().run(|| {
                 gort::spawn(|| panic!("in goroutine")).join().unwrap();
+            }),
+            // One P: main is parked on the channel when the other panics.
+            "panic_goroutine_1p" => Builder::new().gomaxprocs(1).run(|| {
+                let c: gort::Chan<()> = gort::Chan::new(0);
+                gort::go(|| panic!("in goroutine"));
+                c.recv();
             }),
             "panic_multiline" => Builder::new().run(|| panic!("line1\nline2")),
             "stack_overflow" => Builder::new().run(|| {
@@ -832,4 +841,57 @@ fn gotraceback_none_prints_only_the_panic() {
     let o = child_env("main_goroutine_id", &[("GOTRACEBACK", "none")]);
     assert_eq!(o.stderr, "panic: test\n");
     assert_eq!(o.code, Some(2));
+}
+
+/// `GOTRACEBACK=all`: a panic shows every goroutine, not only the one that
+/// panicked (the default, `single`).
+#[test]
+fn gotraceback_all_shows_every_goroutine() {
+    let single = child("panic_goroutine");
+    assert!(
+        !single.stderr.contains("goroutine 1 ["),
+        "{}",
+        single.stderr
+    );
+    let o = child_env("panic_goroutine_1p", &[("GOTRACEBACK", "all")]);
+    expect(&o, &["panic: in goroutine", ""], 2);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    let main = lines
+        .iter()
+        .position(|l| *l == "goroutine 1 [chan receive]:")
+        .unwrap_or_else(|| panic!("main is not listed:\n{}", o.stderr));
+    assert!(
+        lines
+            .get(main + 1)
+            .is_some_and(|f| f.starts_with("crash::run_case::")),
+        "main's frames follow its header:\n{}",
+        o.stderr
+    );
+}
+
+/// `GOTRACEBACK=crash`: the full report, then death by SIGABRT (so that a
+/// core dump can be kept), as Go's `crash` does.
+#[test]
+fn gotraceback_crash_aborts() {
+    let o = child_env("panic_goroutine_1p", &[("GOTRACEBACK", "crash")]);
+    assert!(
+        o.stderr.starts_with("panic: in goroutine\n\ngoroutine "),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("goroutine 1 [chan receive]:"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, None, "{}", o.stderr);
+    assert_eq!(o.signal, Some(libc::SIGABRT), "{}", o.stderr);
+    let f = child_env("deadlock", &[("GOTRACEBACK", "crash")]);
+    assert!(
+        f.stderr
+            .starts_with("fatal error: all goroutines are asleep - deadlock!"),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(f.signal, Some(libc::SIGABRT), "{}", f.stderr);
 }
