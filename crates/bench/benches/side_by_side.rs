@@ -42,7 +42,7 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("parked_rss_100k", "KiB/goroutine", 100_000, 10_000),
     ("parked_rss_1m", "KiB/goroutine", 1_000_000, 100_000),
 ];
-const SYSTEMS: &[&str] = &["gort", "go", "tokio", "may"];
+const SYSTEMS: &[&str] = &["gort", "go", "tokio", "may", "go-lib"];
 
 fn rss_bytes() -> f64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -902,6 +902,323 @@ fn may_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
     h.join().map_err(|_| "may coroutine panicked".to_string())?
 }
 
+// ---------------------------------------------------------------- go-lib
+
+/// go-lib (crates.io `go-lib`), another port of Go's scheduler to Rust:
+/// goroutines on their own growable stacks, Go-style channels and select,
+/// WaitGroup; no Mutex, Once or timers API beyond `sleep`. GOMAXPROCS comes
+/// from the environment (the runner sets it).
+fn golib_worker(workload: &str, n: usize) -> Result<f64, String> {
+    use go_lib::chan::chan;
+    use go_lib::sync::WaitGroup;
+    let w = workload.to_string();
+    go_lib::__main_entry(move || -> Result<f64, String> {
+        Ok(match w.as_str() {
+            "spawn_join" => {
+                let wg = Arc::new(WaitGroup::new());
+                let start = Instant::now();
+                wg.add(n as i64);
+                for _ in 0..n {
+                    let wg = wg.clone();
+                    go_lib::go!(move || wg.done());
+                }
+                wg.wait();
+                per_op(start, n)
+            }
+            "spawn_chain" => {
+                fn chain(k: usize, done: go_lib::chan::Sender<bool>) {
+                    if k == 0 {
+                        done.send(true);
+                    } else {
+                        go_lib::go!(move || chain(k - 1, done));
+                    }
+                }
+                let (tx, rx) = chan::<bool>(0);
+                let start = Instant::now();
+                go_lib::go!(move || chain(n, tx));
+                rx.recv();
+                per_op(start, n)
+            }
+            "gosched" => {
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(2);
+                let start = Instant::now();
+                for _ in 0..2 {
+                    let wg = wg.clone();
+                    go_lib::go!(move || {
+                        for _ in 0..n {
+                            go_lib::gosched();
+                        }
+                        wg.done();
+                    });
+                }
+                wg.wait();
+                per_op(start, 2 * n)
+            }
+            "skynet" => {
+                fn skynet(c: go_lib::chan::Sender<u64>, num: u64, size: u64, div: u64) {
+                    if size == 1 {
+                        c.send(num);
+                        return;
+                    }
+                    let (tx, rx) = chan::<u64>(0);
+                    for i in 0..div {
+                        let tx = tx.clone();
+                        go_lib::go!(move || skynet(tx, num + i * (size / div), size / div, div));
+                    }
+                    let mut sum = 0;
+                    for _ in 0..div {
+                        sum += rx.recv().unwrap();
+                    }
+                    c.send(sum);
+                }
+                let (tx, rx) = chan::<u64>(0);
+                let start = Instant::now();
+                let size = n as u64;
+                go_lib::go!(move || skynet(tx, 0, size, 10));
+                let sum = rx.recv().unwrap();
+                assert_eq!(sum, size * (size - 1) / 2);
+                per_op(start, n)
+            }
+            "pingpong_unbuffered" => {
+                let (ptx, prx) = chan::<u64>(0);
+                let (qtx, qrx) = chan::<u64>(0);
+                go_lib::go!(move || {
+                    while let Some(v) = prx.recv() {
+                        qtx.send(v + 1);
+                    }
+                });
+                let start = Instant::now();
+                let mut v = 0;
+                for _ in 0..n {
+                    ptx.send(v);
+                    v = qrx.recv().unwrap();
+                }
+                ptx.close();
+                per_op(start, n)
+            }
+            "chan_buffered_1to1" | "chan_mpmc_4to4" => {
+                let k = if w == "chan_buffered_1to1" { 1 } else { 4 };
+                let (tx, rx) = chan::<u64>(128);
+                let (stx, srx) = chan::<u64>(k);
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(k as i64);
+                let start = Instant::now();
+                for p in 0..k {
+                    let (tx, wg) = (tx.clone(), wg.clone());
+                    go_lib::go!(move || {
+                        for i in 0..n / k {
+                            tx.send((p * (n / k) + i) as u64);
+                        }
+                        wg.done();
+                    });
+                }
+                for _ in 0..k {
+                    let (rx, stx) = (rx.clone(), stx.clone());
+                    go_lib::go!(move || {
+                        let mut s = 0;
+                        while let Some(v) = rx.recv() {
+                            s += v;
+                        }
+                        stx.send(s);
+                    });
+                }
+                wg.wait();
+                tx.close();
+                let total: u64 = (0..k).map(|_| srx.recv().unwrap()).sum();
+                let m = (n / k * k) as u64;
+                assert_eq!(total, m * (m - 1) / 2);
+                per_op(start, n / k * k)
+            }
+            "select_uncontended" | "select_contended" => {
+                // Go's BenchmarkSelect(Un)contended under RunParallel: one
+                // goroutine per P (GOMAXPROCS).
+                let procs = go_lib::gomaxprocs();
+                let per = n / procs;
+                let shared =
+                    (w == "select_contended").then(|| (chan::<i32>(procs), chan::<i32>(procs)));
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(procs as i64);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let wg = wg.clone();
+                    let ((t1, r1), (t2, r2)) = match &shared {
+                        Some(((t1, r1), (t2, r2))) => {
+                            ((t1.clone(), r1.clone()), (t2.clone(), r2.clone()))
+                        }
+                        None => (chan::<i32>(1), chan::<i32>(1)),
+                    };
+                    go_lib::go!(move || {
+                        t1.send(0);
+                        for _ in 0..per {
+                            go_lib::select! {
+                                recv(r1) -> _v => { t2.send(0) }
+                                recv(r2) -> _v => { t1.send(0) }
+                            }
+                        }
+                        wg.done();
+                    });
+                }
+                wg.wait();
+                per_op(start, per * procs)
+            }
+            "chan_sync" => {
+                const CALLS: usize = 1000;
+                let batches = (n / CALLS / 2 * 2) as i64;
+                let left = Arc::new(std::sync::atomic::AtomicI64::new(batches));
+                let (ctx, crx) = chan::<bool>(2);
+                let (mtx, mrx) = chan::<i32>(0);
+                let start = Instant::now();
+                for _ in 0..2 {
+                    let (left, ctx, mtx, mrx) =
+                        (left.clone(), ctx.clone(), mtx.clone(), mrx.clone());
+                    go_lib::go!(move || {
+                        loop {
+                            let i = left.fetch_sub(1, Ordering::Relaxed) - 1;
+                            if i < 0 {
+                                break;
+                            }
+                            for _ in 0..CALLS {
+                                if i % 2 == 0 {
+                                    mrx.recv();
+                                    mtx.send(0);
+                                } else {
+                                    mtx.send(0);
+                                    mrx.recv();
+                                }
+                            }
+                        }
+                        ctx.send(true);
+                    });
+                }
+                crx.recv();
+                crx.recv();
+                per_op(start, batches as usize * CALLS)
+            }
+            wl if wl.starts_with("chan_prodcons") => {
+                const CALLS: usize = 1000;
+                let procs = go_lib::gomaxprocs();
+                let size: usize = wl["chan_prodcons".len()..].parse().unwrap();
+                let batches = (n / CALLS) as i64;
+                let left = Arc::new(std::sync::atomic::AtomicI64::new(batches));
+                let (ctx, crx) = chan::<bool>(2 * procs);
+                let (mtx, mrx) = chan::<i32>(size);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let (left, c1, m1) = (left.clone(), ctx.clone(), mtx.clone());
+                    go_lib::go!(move || {
+                        while left.fetch_sub(1, Ordering::Relaxed) > 0 {
+                            for _ in 0..CALLS {
+                                m1.send(1);
+                            }
+                        }
+                        m1.send(0);
+                        c1.send(false);
+                    });
+                    let (c2, m2) = (ctx.clone(), mrx.clone());
+                    go_lib::go!(move || {
+                        while m2.recv() != Some(0) {}
+                        c2.send(false);
+                    });
+                }
+                for _ in 0..2 * procs {
+                    crx.recv();
+                }
+                per_op(start, batches as usize * CALLS)
+            }
+            "chan_uncontended" => {
+                const C: usize = 100;
+                let procs = go_lib::gomaxprocs();
+                let per = n / procs;
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(procs as i64);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let wg = wg.clone();
+                    go_lib::go!(move || {
+                        let (tx, rx) = chan::<i32>(C);
+                        for _ in 0..per {
+                            for _ in 0..C {
+                                tx.send(0);
+                            }
+                            for _ in 0..C {
+                                rx.recv();
+                            }
+                        }
+                        wg.done();
+                    });
+                }
+                wg.wait();
+                per_op(start, per * procs)
+            }
+            "waitgroup_uncontended" => {
+                let procs = go_lib::gomaxprocs();
+                let per = n / procs;
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(procs as i64);
+                let start = Instant::now();
+                for _ in 0..procs {
+                    let wg = wg.clone();
+                    go_lib::go!(move || {
+                        let mine = WaitGroup::new();
+                        for _ in 0..per {
+                            mine.add(1);
+                            mine.done();
+                            mine.wait();
+                        }
+                        wg.done();
+                    });
+                }
+                wg.wait();
+                per_op(start, per * procs)
+            }
+            "sleepers_100k" => {
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(n as i64);
+                let start = Instant::now();
+                for i in 0..n as u64 {
+                    let wg = wg.clone();
+                    go_lib::go!(move || {
+                        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+                        go_lib::sleep(Duration::from_micros(x % 50_001));
+                        wg.done();
+                    });
+                }
+                wg.wait();
+                start.elapsed().as_secs_f64() * 1e3
+            }
+            "sleep_1ms_overshoot" => {
+                let mut over = 0f64;
+                for _ in 0..n {
+                    let t = Instant::now();
+                    go_lib::sleep(Duration::from_millis(1));
+                    over += (t.elapsed().as_nanos() as f64 - 1e6) / 1e3;
+                }
+                over / n as f64
+            }
+            wl if wl.starts_with("parked_rss") => {
+                let before = rss_bytes();
+                let parked = Arc::new(AtomicUsize::new(0));
+                let (tx, rx) = chan::<()>(0);
+                for _ in 0..n {
+                    let (p, rx) = (parked.clone(), rx.clone());
+                    go_lib::go!(move || {
+                        p.fetch_add(1, Ordering::Release);
+                        rx.recv();
+                    });
+                }
+                while parked.load(Ordering::Acquire) < n {
+                    go_lib::gosched();
+                }
+                let v = (rss_bytes() - before) / 1024.0 / n as f64;
+                std::mem::forget(tx);
+                v
+            }
+            other => return Err(format!("unknown workload {other}")),
+        })
+    })
+}
+
 // ---------------------------------------------------------------- runner
 
 fn worker(args: &[String]) {
@@ -915,6 +1232,7 @@ fn worker(args: &[String]) {
         "gort" => Ok(gort_worker(workload, procs, n)),
         "tokio" => tokio_worker(workload, procs, n),
         "may" => may_worker(workload, procs, n),
+        "go-lib" => golib_worker(workload, n),
         other => Err(format!("unknown system {other}")),
     };
     match r {
@@ -954,6 +1272,9 @@ fn peer_has(sys: &str, w: &str) -> bool {
                 || w == "select_uncontended"
         }
         "may" => COMMON.contains(&w) || w == "chan_mpmc_4to4",
+        // go-lib has channels, select, WaitGroup and sleep, but no Mutex,
+        // Once or timer API.
+        "go-lib" => !w.starts_with("mutex") && !matches!(w, "once" | "timer_start_stop"),
         _ => true,
     }
 }
@@ -1048,7 +1369,8 @@ fn callgrind_ir(
         ("go", None) => return Err("Go unavailable".into()),
         _ => {
             cmd.arg(me)
-                .args(["--worker", system, workload, "1", &n.to_string()]);
+                .args(["--worker", system, workload, "1", &n.to_string()])
+                .env("GOMAXPROCS", "1");
         }
     }
     let out = cmd
@@ -1204,13 +1526,12 @@ fn main() {
                             ),
                             Err(e) => Err(format!("Go unavailable: {e}")),
                         },
-                        _ => run_one(Command::new(&me).args([
-                            "--worker",
-                            sys,
-                            w,
-                            &procs.to_string(),
-                            &n.to_string(),
-                        ])),
+                        _ => run_one(
+                            Command::new(&me)
+                                .args(["--worker", sys, w, &procs.to_string(), &n.to_string()])
+                                // go-lib reads GOMAXPROCS, as Go does.
+                                .env("GOMAXPROCS", procs.to_string()),
+                        ),
                     };
                     match r {
                         Ok(v) => cur[idx].values.push(v),

@@ -67,18 +67,23 @@ fn ratio(a: Option<&Sample>, b: Option<&Sample>) -> String {
     }
 }
 
-/// The results table, in Markdown.
+/// The results table, in Markdown: a column per system, then gort's ratio
+/// to each other system.
 pub fn table(samples: &[Sample], systems: &[&str]) -> String {
+    let peers: Vec<&str> = systems.iter().copied().filter(|s| *s != "gort").collect();
     let mut out = String::new();
     let _ = write!(out, "| workload | unit | procs |");
     for s in systems {
         let _ = write!(out, " {s} |");
     }
-    out.push_str(" gort/go | gort/tokio | gort/may |\n|---|---|---|");
-    for _ in systems {
+    for p in &peers {
+        let _ = write!(out, " gort/{p} |");
+    }
+    out.push_str("\n|---|---|---|");
+    for _ in systems.iter().chain(&peers) {
         out.push_str("---|");
     }
-    out.push_str("---|---|---|\n");
+    out.push('\n');
     let mut keys: Vec<(String, usize)> = samples
         .iter()
         .map(|s| (s.workload.clone(), s.procs))
@@ -100,13 +105,10 @@ pub fn table(samples: &[Sample], systems: &[&str]) -> String {
             let _ = write!(out, " {} |", cell(find(s)));
         }
         let g = find("gort");
-        let _ = writeln!(
-            out,
-            " {} | {} | {} |",
-            ratio(g, find("go")),
-            ratio(g, find("tokio")),
-            ratio(g, find("may"))
-        );
+        for p in &peers {
+            let _ = write!(out, " {} |", ratio(g, find(p)));
+        }
+        out.push('\n');
     }
     out
 }
@@ -337,7 +339,7 @@ mod tests {
             &["gort", "go", "tokio"],
         );
         assert!(
-            t.contains("| w | ns/op | 1 | 50.0 ±0% | 100.0 ±0% | n/a | 0.50 | - | - |"),
+            t.contains("| w | ns/op | 1 | 50.0 ±0% | 100.0 ±0% | n/a | 0.50 | - |"),
             "{t}"
         );
         let j = to_json(&[mk("gort", 50.0)]);
@@ -352,6 +354,7 @@ mod tests {
             ),
             ("gort", 1, vec![50.0, 50.0])
         );
+        assert!(t.contains("| gort/go | gort/tokio |\n"), "{t}");
         let svg = chart_svg(&[mk("gort", 50.0), mk("go", 100.0)], &["gort", "go"]);
         assert!(svg.starts_with("<svg") && svg.contains("0.50× Go"), "{svg}");
     }
