@@ -152,19 +152,17 @@ fn note_addr(note: &[u8]) -> Option<u64> {
 /// - A fault in a goroutine stack's guard page is the stack overflow Go
 ///   reports (`fatal error: stack overflow`).
 /// - Other faults are Go's `sigpanic`: `panic: runtime error: invalid
-///   memory address or nil pointer dereference` with `[signal <note>]`
-///   below 0x1000, `unexpected fault address` and `fatal error: fault`
-///   above. gort cannot turn a fault into a Rust panic, so the program ends
+///   memory address or nil pointer dereference` below 0x1000,
+///   `unexpected fault address` and `fatal error: fault` above, then Go's
+///   `[signal <sigtable name> code=0x0 addr=… pc=…]` line. gort cannot turn a fault into a Rust panic, so the program ends
 ///   with status 2, as an unrecovered Go panic does.
 /// - `go: exit <status>` ends the process with that status; `kill`,
 ///   `interrupt` and `hangup` (nobody asks for notes: gort has no
 ///   `os/signal`) print the note and end the program with it; `alarm` and
 ///   closed-pipe notes are ignored (NCONT); other `sys:` notes throw.
 fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
-    let flags = SIGTABLE
-        .iter()
-        .find(|(p, _)| note.starts_with(p))
-        .map_or(SIG_NOTIFY, |&(_, f)| f);
+    let entry = SIGTABLE.iter().find(|(p, _)| note.starts_with(p));
+    let flags = entry.map_or(SIG_NOTIFY, |&(_, f)| f);
     let gp = runtime_g::getg();
     if gp.is_null() && flags & SIG_GOEXIT == 0 {
         write_err(b"runtime: signal received on thread not created by Go.\n");
@@ -182,20 +180,24 @@ fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
         runtime_g::throw::start_dying();
         let mut t = [0u8; 20];
         if note.starts_with(b"sys: trap: fault") && addr < 0x1000 {
-            write_err(b"panic: runtime error: invalid memory address or nil pointer dereference\n[signal ");
-            write_err(note);
-            write_err(b"]\n\n");
+            write_err(b"panic: runtime error: invalid memory address or nil pointer dereference\n");
         } else if note.starts_with(b"sys: trap: fault") {
             write_err(b"unexpected fault address ");
             write_err(runtime_g::signal::hex(addr, &mut t));
-            write_err(b"\nfatal error: fault\n[signal ");
-            write_err(note);
-            write_err(b"]\n\n");
+            write_err(b"\nfatal error: fault\n");
         } else {
-            write_err(b"panic: runtime error: integer divide by zero\n[signal ");
-            write_err(note);
-            write_err(b"]\n\n");
+            write_err(b"panic: runtime error: integer divide by zero\n");
         }
+        // Go's dopanic_m: `[signal <sigtable name> code=<sigcode0>
+        // addr=<sigcode1> pc=<sigpc>]`; on Plan 9 sigcode0 is never set and
+        // sigcode1 is the address parsed from the note (0 if none).
+        write_err(b"[signal ");
+        write_err(entry.map_or(note, |e| e.0));
+        write_err(b" code=0x0 addr=");
+        write_err(runtime_g::signal::hex(addr, &mut t));
+        write_err(b" pc=");
+        write_err(runtime_g::signal::hex(ureg.ip as usize, &mut t));
+        write_err(b"]\n\n");
         // SAFETY: gp is this thread's running G (or g0); goid is a plain
         // word fixed while it lives.
         let goid = unsafe { if gp.is_null() { 0 } else { (*gp).goid } };

@@ -318,13 +318,15 @@ fn child_entry() {
 }
 
 /// A fault below 0x1000 is Go's nil dereference on Plan 9: the note is
-/// `sys: trap: fault read addr=0x8 pc=0x…`, and the report quotes it.
+/// `sys: trap: fault read addr=0x8 pc=0x…`, and the report gives Go's
+/// `dopanic_m` line: the sigtable name, `code=0x0` (Plan 9 sets no code),
+/// the address parsed from the note and the PC.
 #[test]
 fn fault_note_reports_nil_dereference_as_go_on_plan9() {
     let (out, code) = child("nil_deref");
     assert!(
         out.contains(
-            "panic: runtime error: invalid memory address or nil pointer dereference\n[signal sys: trap: fault read addr=0x8 pc=0x"
+            "panic: runtime error: invalid memory address or nil pointer dereference\n[signal sys: trap: fault read code=0x0 addr=0x8 pc=0x"
         ),
         "{out}"
     );

@@ -15,9 +15,21 @@
 //! ```
 //!
 //! It is async-signal-safe: no allocation, no locks, only atomics, a
-//! const-initialised thread-local read, `write(2)` and `_exit(2)`. A fault
-//! that is not a guard hit is passed to the handler that was installed before
-//! (std's own guard-page reporter, or the default action).
+//! const-initialised thread-local read, `write(2)` and `_exit(2)`.
+//!
+//! Any other fault on a goroutine is reported as Go's `sigpanic` reports
+//! it: a fault below address 0x1000 as `panic: runtime error: invalid
+//! memory address or nil pointer dereference`, anything else as
+//! `unexpected fault address 0x…` / `fatal error: fault`, each followed by
+//! Go's `[signal SIGSEGV: segmentation violation code=… addr=… pc=…]` line
+//! and the goroutine header, exit 2. (Go's nil-dereference panic can be
+//! recovered; gort cannot unwind out of a signal handler, so it ends the
+//! program as an unrecovered panic would.) A fault on a scheduler stack
+//! (g0) far from its stack pointer is Go's `fatal error: unexpected signal
+//! during runtime execution`. Faults on threads that are not gort's, and
+//! those near a g0's stack pointer (an overflow of a thread's own stack),
+//! go to the handler that was installed before (std's guard-page reporter,
+//! or the default action).
 
 use core::cell::Cell;
 use std::sync::{Once, OnceLock};
@@ -158,7 +170,70 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     if let Some(s) = guard_hit(addr) {
         report_overflow(s.lo, s.hi, ctx);
     }
+    report_fault(sig, info, ctx);
     chain(sig, info, ctx);
+}
+
+/// Go's report of a fault that is not a goroutine stack overflow (see the
+/// module docs). Returns only for faults it leaves to the previous handler.
+fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let gp = getg();
+    if gp.is_null() {
+        return; // not a gort thread
+    }
+    // SAFETY: the kernel passes valid siginfo and ucontext to SA_SIGINFO
+    // handlers; the registers are plain slots.
+    let (code, addr, pc, sp) = unsafe {
+        let g = &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs;
+        (
+            (*info).si_code,
+            (*info).si_addr() as usize,
+            g[libc::REG_RIP as usize] as usize,
+            g[libc::REG_RSP as usize] as usize,
+        )
+    };
+    // SAFETY: a non-null g slot points at a live G; goid and stack are
+    // plain words written before the G ran.
+    let (goid, lo, hi) = unsafe { ((*gp).goid, (*gp).stack.lo, (*gp).stack.hi) };
+    let on_goroutine = goid != 0 && lo <= sp && sp < hi;
+    if !on_goroutine && addr.abs_diff(sp) < 256 << 10 {
+        return; // likely a thread's own stack overflowing: std reports it
+    }
+    if DYING.fetch_add(1, core::sync::atomic::Ordering::AcqRel) != 0 {
+        loop {
+            // SAFETY: another thread is reporting and exiting.
+            unsafe { libc::pause() };
+        }
+    }
+    let mut b = [0u8; 20];
+    if on_goroutine && addr < 0x1000 {
+        write_stderr(b"panic: runtime error: invalid memory address or nil pointer dereference\n");
+    } else if on_goroutine {
+        write_stderr(b"unexpected fault address ");
+        write_stderr(hex(addr, &mut b));
+        write_stderr(b"\nfatal error: fault\n");
+    } else {
+        write_stderr(b"fatal error: unexpected signal during runtime execution\n");
+    }
+    write_stderr(if sig == libc::SIGBUS {
+        b"[signal SIGBUS: bus error code="
+    } else {
+        b"[signal SIGSEGV: segmentation violation code="
+    });
+    write_stderr(hex(code as u32 as usize, &mut b));
+    write_stderr(b" addr=");
+    write_stderr(hex(addr, &mut b));
+    write_stderr(b" pc=");
+    write_stderr(hex(pc, &mut b));
+    write_stderr(b"]\n\n");
+    if on_goroutine {
+        write_stderr(b"goroutine ");
+        write_stderr(dec(goid, &mut b));
+        write_stderr(b" [running]:\n");
+    } else {
+        write_stderr(b"runtime stack:\n");
+    }
+    crate::throw::exit_fatal()
 }
 
 fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {

@@ -157,11 +157,19 @@ unsafe fn ev_p_slow(pp: &P, kind: EvKind, g: u64, arg: u64, reason: WaitReason) 
     if !s.trace.on.load(Ordering::Acquire) {
         return;
     }
+    // The P's owner is the recording M: no TLS read needed.
+    let mp = pp.m.load(Ordering::Relaxed);
+    let m = if mp.is_null() {
+        m_id()
+    } else {
+        // SAFETY: Ms are never freed; the id is fixed.
+        unsafe { (*mp).id as i32 }
+    };
     let e = Event {
         ts: cputicks(),
         g,
         arg,
-        m: m_id(),
+        m,
         p: pp.id as i16,
         kind,
         reason,

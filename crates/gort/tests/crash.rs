@@ -101,6 +101,24 @@ fn run_case(case: &str) {
             "stack_overflow" => Builder::new().run(|| {
                 gort::spawn(|| recurse_forever(0)).join().unwrap();
             }),
+            // A store to address 0 (Go's nil dereference), or to an
+            // unmapped high address, from a goroutine.
+            "fault_nil" | "fault_far" => {
+                let addr: usize = if case == "fault_nil" {
+                    8
+                } else {
+                    0x7000_dead_0000
+                };
+                Builder::new().run(move || {
+                    gort::spawn(move || {
+                        // SAFETY: the store faults and the handler ends the
+                        // process; control never returns to Rust code.
+                        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) addr);
+                    })
+                    .join()
+                    .unwrap();
+                })
+            }
             "stack_overflow_main" => Builder::new().stack_size(64 * 1024).run(|| {
                 recurse_forever(0);
             }),
@@ -894,4 +912,66 @@ fn gotraceback_crash_aborts() {
         f.stderr
     );
     assert_eq!(f.signal, Some(libc::SIGABRT), "{}", f.stderr);
+}
+
+/// A fault that is not a stack overflow is reported as Go's sigpanic
+/// reports it, never as silent death: a nil dereference as the runtime
+/// error panic, any other address as `unexpected fault address`.
+#[test]
+fn faults_are_reported_like_go() {
+    let o = child("fault_nil");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some("panic: runtime error: invalid memory address or nil pointer dereference"),
+        "{}",
+        o.stderr
+    );
+    // Go on Linux names the signal; Go on Plan 9 (and gort's os-plan9
+    // layer) quotes the note.
+    let plan9 = std::env::var("GORT_OS").as_deref() == Ok("plan9");
+    let (sig_nil, sig_far) = if plan9 {
+        (
+            "[signal sys: trap: fault write code=0x0 addr=0x8 pc=0x",
+            "[signal sys: trap: fault write code=0x0 addr=0x7000dead0000 pc=0x",
+        )
+    } else {
+        (
+            "[signal SIGSEGV: segmentation violation code=0x1 addr=0x8 pc=0x",
+            "[signal SIGSEGV: segmentation violation code=0x1 addr=0x7000dead0000 pc=0x",
+        )
+    };
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with(sig_nil) && l.ends_with(']')),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(lines.get(2).copied(), Some(""), "{}", o.stderr);
+    let header = lines.get(3).copied().unwrap_or("");
+    assert!(
+        header.ends_with(" [running]:") && goroutine_header_id(header) != 1,
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+
+    let f = child("fault_far");
+    let lines: Vec<&str> = f.stderr.lines().collect();
+    assert_eq!(
+        &lines[..2],
+        [
+            "unexpected fault address 0x7000dead0000",
+            "fatal error: fault"
+        ],
+        "{}",
+        f.stderr
+    );
+    assert!(
+        lines.get(2).is_some_and(|l| l.starts_with(sig_far)),
+        "{}",
+        f.stderr
+    );
+    assert_eq!(f.code, Some(2), "{}", f.stderr);
 }
