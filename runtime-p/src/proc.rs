@@ -668,7 +668,10 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
         if !inherit_time {
-            curp().schedtick.fetch_add(1, Ordering::Relaxed);
+            // Go's `pp.schedtick++`: only the owner writes it (sysmon reads
+            // it), so a load and a store, not a read-modify-write.
+            let t = &curp().schedtick;
+            t.store(t.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         }
         hook(Hook::Run, gp);
         setg(gp);
