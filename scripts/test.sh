@@ -15,6 +15,8 @@ for layer in linux plan9; do
     cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
     cargo test --release -p gort --test time -- --ignored
     cargo test --release -p conformance --test time_test -- --ignored
+    # 10,000 concurrent connections to an echo server (1,000 on plan9).
+    cargo test --release -p gort --test net -- --ignored --exact echo_10k_connections
     # The optional `tracing` feature (a span per goroutine).
     cargo test -p gort --features tracing --test instrument
 done

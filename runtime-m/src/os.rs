@@ -112,6 +112,35 @@ pub unsafe trait Os: Sync + Send + 'static {
     /// # Safety
     /// `mp` must be a live M (Ms from `allocm` are never freed).
     unsafe fn semawakeup(&self, mp: *mut M);
+
+    /// netpollinit: a new network poller for one runtime instance, or
+    /// `None` where the OS has none (Go's `netpoll_stub.go`, Plan 9: network
+    /// I/O then blocks in system calls). `Some(Err)` says why creating one
+    /// failed.
+    fn netpoll_new(&self) -> Option<Result<Box<dyn Netpoller>, String>> {
+        None
+    }
+}
+
+/// The platform half of Go's network poller (`netpoll_epoll.go`): an
+/// instance's set of registered descriptors, waited on by one M at a time.
+/// The runtime half (`pollDesc`, parking and waking goroutines) is
+/// runtime-p's `netpoll`.
+pub trait Netpoller: Send + Sync {
+    /// netpollopen: registers `fd` for edge-triggered read and write
+    /// readiness, with `data` as the cookie [`Netpoller::poll`] reports.
+    /// Returns 0 or an errno.
+    fn open(&self, fd: i32, data: u64) -> i32;
+    /// netpollclose: unregisters `fd`. Returns 0 or an errno.
+    fn close(&self, fd: i32) -> i32;
+    /// netpoll: waits up to `delay` ns (`< 0`: until something happens or
+    /// [`Netpoller::wake`]; `0`: not at all) and calls `ready(data, mode,
+    /// err)` for each descriptor that became ready, `mode` being `'r'`,
+    /// `'w'` or `'r' + 'w'` and `err` whether only an error was reported.
+    fn poll(&self, delay: i64, ready: &mut dyn FnMut(u64, u8, bool));
+    /// netpollBreak: makes a blocked or the next [`Netpoller::poll`] with
+    /// a delay return early. Cheap if a wake-up is already pending.
+    fn wake(&self);
 }
 
 static OS: OnceLock<&'static dyn Os> = OnceLock::new();

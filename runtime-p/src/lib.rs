@@ -40,6 +40,7 @@ pub mod lockosthread;
 pub mod loom;
 pub mod metrics;
 pub mod mp;
+pub mod netpoll;
 pub mod p;
 pub mod panic;
 pub mod proc;

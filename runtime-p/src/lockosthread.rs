@@ -79,7 +79,7 @@ pub fn lock_os_counts() -> (u32, u32) {
 }
 
 /// incidlelocked: port of runtime.incidlelocked (proc.go).
-fn incidlelocked(s: &Sched, v: i32) {
+pub(crate) fn incidlelocked(s: &Sched, v: i32) {
     let mut l = s.lock.lock();
     l.nmidlelocked += v;
     if v > 0 {

@@ -519,6 +519,25 @@ fn find_runnable() -> (*mut G, bool) {
                 return (gp, false);
             }
         }
+        // Poll the network without blocking, if anyone waits on it and no
+        // M is blocked in the poller already (Go's netpoll(0) here, before
+        // stealing: a ready connection is local work).
+        if crate::netpoll::any_waiters(s)
+            && s.lastpoll.load(Ordering::Acquire) != 0
+            && crate::netpoll::poller(s).is_some()
+        {
+            let (mut list, delta) = crate::netpoll::netpoll(s, 0);
+            if let Some(gp) = list.pop() {
+                crate::netpoll::injectglist(s, list, delta);
+                // SAFETY: the poller took gp off its descriptor: we are its
+                // one waker.
+                unsafe { casgstatus(gp, _Gwaiting, _Grunnable) };
+                // SAFETY: gp is live; on g0 of the M that owns its P.
+                unsafe { crate::trace::ev_unpark_here(s, gp) };
+                return (gp, false);
+            }
+            crate::netpoll::injectglist(s, list, delta);
+        }
         // Spin and steal, if not too many Ms already do (half the busy Ps).
         // SAFETY: the running M owns its `spinning` flag.
         let spinning = unsafe { (*mp).spinning };
@@ -606,22 +625,41 @@ fn find_runnable() -> (*mut G, bool) {
             // Timers of any P, now that we have no P (checkTimersNoP).
             poll_until = crate::time::check_timers_no_p(s, poll_until);
         }
-        // Sleep until the next timer, if there is one and no other M does
-        // (Go's netpoll(delay) block; lastpoll == 0 while someone sleeps).
-        if poll_until != 0 && s.lastpoll.swap(0, Ordering::AcqRel) != 0 {
+        // Block in the network poller until I/O or the next timer, if
+        // someone waits for either and no other M blocks there (Go's
+        // netpoll(delay); lastpoll == 0 while an M is in it). Without a
+        // poller (the stub) this sleeps until the next timer.
+        let netpoll_wait = crate::netpoll::any_waiters(s) && crate::netpoll::poller(s).is_some();
+        if (netpoll_wait || poll_until != 0) && s.lastpoll.swap(0, Ordering::AcqRel) != 0 {
             s.poll_until.store(poll_until, Ordering::Release);
             if now == 0 {
                 now = crate::time::nanotime();
             }
-            let delay = (poll_until - now).max(0);
-            crate::time::poll_sleep(s, delay);
+            let delay = if poll_until == 0 {
+                -1
+            } else {
+                (poll_until - now).max(0)
+            };
+            let (mut list, delta) = crate::netpoll::netpoll(s, delay);
             let now = crate::time::nanotime();
             s.poll_until.store(0, Ordering::Release);
             s.lastpoll.store(now, Ordering::Release);
             let pp2 = pidleget(s, &mut s.lock.lock());
-            if !pp2.is_null() {
+            if pp2.is_null() {
+                crate::netpoll::injectglist(s, list, delta);
+            } else {
                 // SAFETY: pp2 came off the idle list.
                 unsafe { acquirep(pp2) };
+                if let Some(gp) = list.pop() {
+                    crate::netpoll::injectglist(s, list, delta);
+                    // SAFETY: taken off its descriptor by the poller: we
+                    // are its one waker.
+                    unsafe { casgstatus(gp, _Gwaiting, _Grunnable) };
+                    // SAFETY: gp is live; on g0 of the M that owns its P.
+                    unsafe { crate::trace::ev_unpark_here(s, gp) };
+                    return (gp, false);
+                }
+                crate::netpoll::injectglist(s, list, delta);
                 if was_spinning {
                     become_spinning(s);
                 }

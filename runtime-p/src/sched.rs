@@ -177,6 +177,8 @@ pub struct Sched {
     pub pollnote: Note,
     /// The scheduler trace (`trace` module), off unless started.
     pub trace: crate::trace::TraceState,
+    /// The network poller (`netpoll` module), started on first use.
+    pub netpoll: crate::netpoll::NetpollState,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -227,6 +229,7 @@ impl Sched {
             poll_until: core::sync::atomic::AtomicI64::new(0),
             pollnote: Note::new(),
             trace: crate::trace::TraceState::default(),
+            netpoll: crate::netpoll::NetpollState::default(),
         }));
         let me: *const Sched = s;
         for i in 0..cfg.gomaxprocs {

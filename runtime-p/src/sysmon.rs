@@ -105,6 +105,25 @@ pub fn sysmon() {
             lastscavenge = now;
             runtime_g::stack::scavenge();
         }
+        // Poll the network if no M has for more than 10 ms (Go's sysmon
+        // does, so that ready connections are not left waiting behind busy
+        // Ps).
+        let lastpoll = s.lastpoll.load(Ordering::Acquire);
+        if lastpoll != 0 && lastpoll + 10_000_000 < now && crate::netpoll::poller(s).is_some() {
+            let _ = s
+                .lastpoll
+                .compare_exchange(lastpoll, now, Ordering::AcqRel, Ordering::Relaxed);
+            let (list, delta) = crate::netpoll::netpoll(s, 0);
+            if list.is_empty() {
+                crate::netpoll::injectglist(s, list, delta);
+            } else {
+                // An M about to run these must not look deadlocked to
+                // checkdead meanwhile (Go brackets this the same way).
+                crate::lockosthread::incidlelocked(s, -1);
+                crate::netpoll::injectglist(s, list, delta);
+                crate::lockosthread::incidlelocked(s, 1);
+            }
+        }
         if ticks.len() < s.gomaxprocs() {
             ticks.resize(s.gomaxprocs(), SysmonTick::default());
         }

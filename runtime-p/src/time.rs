@@ -73,6 +73,15 @@ pub enum TimerFn {
     SendTime(*mut HChan),
     /// Run a function in a new goroutine (`goFunc`; `time.AfterFunc`).
     Go(Arc<dyn Fn() + Send + Sync>),
+    /// A network deadline (`netpollReadDeadline`, `netpollWriteDeadline`,
+    /// `netpollDeadline`): the `PollDesc` address and the sequence number
+    /// it had when the timer was set.
+    Netpoll {
+        pd: usize,
+        seq: usize,
+        read: bool,
+        write: bool,
+    },
     /// Nothing (a detached channel timer).
     None,
 }
@@ -956,12 +965,19 @@ impl Timer {
             Ready(*mut G),
             Send(*mut HChan),
             Go(Arc<dyn Fn() + Send + Sync>),
+            Netpoll(usize, usize, bool, bool),
             Nothing,
         }
         let action = match &st.f {
             TimerFn::Ready(g) => Action::Ready(*g),
             TimerFn::SendTime(c) => Action::Send(*c),
             TimerFn::Go(f) => Action::Go(f.clone()),
+            TimerFn::Netpoll {
+                pd,
+                seq,
+                read,
+                write,
+            } => Action::Netpoll(*pd, *seq, *read, *write),
             TimerFn::None => Action::Nothing,
         };
         self.unlock();
@@ -996,6 +1012,9 @@ impl Timer {
             }
             Action::Go(f) => {
                 crate::proc::newproc_g0(Box::new(move || f()));
+            }
+            Action::Netpoll(pd, seq, read, write) => {
+                crate::netpoll::deadline_fired(pd, seq, read, write);
             }
             Action::Nothing => {}
         }
@@ -1101,7 +1120,7 @@ pub fn wake_net_poller(when: i64) {
 /// break with nobody asleep makes the next sleep return at once (a
 /// spurious wake-up, which callers tolerate).
 pub fn netpoll_break(s: &Sched) {
-    runtime_m::notewakeup_idempotent(&s.pollnote);
+    crate::netpoll::netpoll_break(s);
 }
 
 /// netpoll(delay) stand-in until the network poller lands: sleeps up to

@@ -719,3 +719,24 @@ pub unsafe fn hook(which: Hook, gp: *mut G) {
         }
     }
 }
+
+/// A GoUnpark for `gp` made runnable by the poller: on the current M's P
+/// if it has one, else on the instance's shared buffer.
+///
+/// # Safety
+/// `gp` is a live G; the caller's M owns its P, if any.
+pub unsafe fn ev_unpark_here(s: &Sched, gp: *mut G) {
+    if TRACING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let mp = getm();
+    // SAFETY: mp is this thread's M; gp is live.
+    unsafe {
+        let pp = (*mp).p as *const P;
+        if pp.is_null() {
+            ev_nop(s, EvKind::GoUnpark, (*gp).goid);
+        } else {
+            ev_p(&*pp, EvKind::GoUnpark, (*gp).goid, 0, WaitReason::Zero);
+        }
+    }
+}

@@ -35,6 +35,8 @@
 //!   switches, steals, parks and timers of the running runtime.
 //! - `instrument` (feature `tracing`): a `tracing` span per goroutine,
 //!   entered while it runs, on the thread it runs on.
+//! - [`net`]: TCP, UDP and Unix sockets whose operations park the goroutine
+//!   (Go's network poller on epoll; blocking system calls on Plan 9).
 //! - [`trace`]: a scheduler trace in Chrome trace-event JSON for Perfetto
 //!   (`GORT_TRACE=out.json`, or `trace::start`/`trace::stop`).
 //! - [`syscall::blocking`]: run thread-blocking code without stalling other
@@ -94,6 +96,7 @@ pub mod chan;
 #[cfg(feature = "tracing")]
 pub mod instrument;
 mod local;
+pub mod net;
 pub mod runtime;
 mod select;
 mod spawn;

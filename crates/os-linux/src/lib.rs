@@ -11,6 +11,8 @@
 //!   the per-M semaphore is `lock_futex.go`'s counting semaphore on
 //!   `m.waitsema`.
 //!
+//! - The network poller is epoll (`netpoll_epoll.go`): [`netpoll_epoll`].
+//!
 //! Go's Linux port starts threads with `clone` directly; gort uses pthreads
 //! so that libc (and Rust's std, through it) knows every thread — glibc puts
 //! its thread descriptor and static TLS at the top of the stack it is given,
@@ -18,7 +20,9 @@
 
 use core::sync::atomic::AtomicU32;
 
-use runtime_m::os::{Os, SleepKind};
+use runtime_m::os::{Netpoller, Os, SleepKind};
+
+pub mod netpoll_epoll;
 use runtime_m::{M, note};
 
 /// g0 stack size for Ms started by the runtime. Go uses 16 KiB of Go stack
@@ -172,5 +176,9 @@ unsafe impl Os for Linux {
     unsafe fn semawakeup(&self, mp: *mut M) {
         // SAFETY: forwarded contract: mp is a live M.
         unsafe { note::futex_semawakeup(mp) }
+    }
+
+    fn netpoll_new(&self) -> Option<Result<Box<dyn Netpoller>, String>> {
+        Some(netpoll_epoll::Epoll::new().map(|e| Box::new(e) as Box<dyn Netpoller>))
     }
 }

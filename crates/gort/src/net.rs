@@ -1,0 +1,1096 @@
+//! Go's `net` package for goroutines: TCP, UDP and Unix sockets whose
+//! blocking-style operations park the goroutine, not the thread.
+//!
+//! On an OS layer with a network poller (Linux: epoll, a port of
+//! `netpoll_epoll.go`), sockets are non-blocking and registered with the
+//! runtime's poller; an operation that would block parks the goroutine in
+//! `IO wait` until the descriptor is ready (Go's `internal/poll.FD`). On an
+//! OS layer without one (Plan 9, Go's `netpoll_stub.go`), each operation is
+//! a blocking system call inside `entersyscall`/`exitsyscall`, as Go's
+//! Plan 9 port does: the thread blocks, sysmon hands its P to another.
+//!
+//! Deadlines are Go's: absolute instants (`set_read_deadline`,
+//! `set_write_deadline`, `set_deadline`; `None` clears), after which
+//! pending and future operations fail with Go's `i/o timeout`
+//! ([`std::io::ErrorKind::TimedOut`]) until the deadline is moved.
+//! [`TcpStream::close`] (and the same on the other types) is Go's `Close`:
+//! it wakes every goroutine blocked on the socket with `use of closed
+//! network connection`, and later operations fail the same way; the
+//! descriptor itself is closed when the last handle is dropped, so it
+//! cannot be reused under an operation still in flight.
+//!
+//! Name resolution (`"localhost:8080"`) calls the system resolver as a
+//! blocking system call on the scheduler's stack, as Go's cgo resolver runs
+//! on the system stack: a resolver's deep stack never lands on a goroutine's.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
+use std::os::unix::net::SocketAddr as UnixSocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use runtime_p::netpoll::{
+    self, POLL_ERR_CLOSING, POLL_ERR_NOT_POLLABLE, POLL_ERR_TIMEOUT, POLL_NO_ERROR, PollDesc,
+};
+
+/// Go's `net.ErrClosed` text.
+pub const ERR_CLOSED: &str = "use of closed network connection";
+/// Go's `os.ErrDeadlineExceeded` text.
+pub const ERR_TIMEOUT: &str = "i/o timeout";
+
+fn closed_err() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, ERR_CLOSED)
+}
+
+fn timeout_err() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, ERR_TIMEOUT)
+}
+
+/// convertErr of internal/poll.
+fn poll_err(code: i32) -> io::Error {
+    match code {
+        POLL_ERR_CLOSING => closed_err(),
+        POLL_ERR_TIMEOUT => timeout_err(),
+        POLL_ERR_NOT_POLLABLE => io::Error::other("not pollable"),
+        _ => io::Error::other(format!("unexpected poll error {code}")),
+    }
+}
+
+fn last_errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// The shared state of a socket: port of `internal/poll.FD` (with its
+/// `pollDesc`), and of Go's close protocol, simplified by Rust's ownership:
+/// the descriptor lives as long as any handle does.
+struct NetFd {
+    fd: RawFd,
+    /// The poller registration; `None` on an OS layer without a poller.
+    pd: Option<&'static PollDesc>,
+    /// `Close` was called.
+    closed: AtomicBool,
+    /// Go's `fdMutex` read and write locks: one goroutine at a time waits
+    /// for each direction (a descriptor's `rg`/`wg` hold one G each);
+    /// others queue here, parked.
+    rlock: crate::sync::Mutex<()>,
+    wlock: crate::sync::Mutex<()>,
+    /// Read and write deadlines for the blocking (stub) mode; the poller
+    /// keeps its own.
+    stub_deadline: [std::sync::Mutex<Option<Instant>>; 2],
+    /// Stub mode: the thread blocked in a read (0) or write (1) system
+    /// call on this socket, or 0.
+    blocked: [std::sync::atomic::AtomicI32; 2],
+}
+
+impl NetFd {
+    /// Takes ownership of `fd` (a socket) for this runtime: non-blocking
+    /// and registered with the poller, or blocking without one.
+    fn new(fd: RawFd) -> io::Result<NetFd> {
+        runtime_p::require_goroutine("net");
+        let s = runtime_p::sched();
+        let pd = if netpoll::has_poller(s) {
+            set_nonblocking(fd, true)?;
+            match netpoll::poll_open(fd) {
+                Ok(pd) => Some(pd),
+                Err(e) => {
+                    // SAFETY: fd is ours (the caller gave it to us).
+                    unsafe { libc::close(fd) };
+                    return Err(io::Error::from_raw_os_error(e));
+                }
+            }
+        } else {
+            set_nonblocking(fd, false)?;
+            None
+        };
+        Ok(NetFd {
+            fd,
+            pd,
+            closed: AtomicBool::new(false),
+            rlock: crate::sync::Mutex::new(()),
+            wlock: crate::sync::Mutex::new(()),
+            stub_deadline: [std::sync::Mutex::new(None), std::sync::Mutex::new(None)],
+            blocked: [
+                std::sync::atomic::AtomicI32::new(0),
+                std::sync::atomic::AtomicI32::new(0),
+            ],
+        })
+    }
+
+    fn check_open(&self) -> io::Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(closed_err())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `op` (a non-blocking system call returning `>= 0` or -1 with
+    /// errno) until it does not say EAGAIN, parking in between; without a
+    /// poller, runs it once as a blocking system call.
+    fn io(&self, mode: u8, mut op: impl FnMut() -> isize) -> io::Result<usize> {
+        self.check_open()?;
+        let _turn = if mode == b'w' {
+            self.wlock.lock()
+        } else {
+            self.rlock.lock()
+        };
+        // Closed while we queued.
+        self.check_open()?;
+        match self.pd {
+            Some(pd) => {
+                let e = netpoll::poll_reset(pd, mode);
+                if e != POLL_NO_ERROR {
+                    return Err(poll_err(e));
+                }
+                loop {
+                    let n = op();
+                    if n >= 0 {
+                        return Ok(n as usize);
+                    }
+                    match last_errno() {
+                        libc::EINTR => continue,
+                        libc::EAGAIN => {
+                            let e = netpoll::poll_wait(pd, mode);
+                            if e != POLL_NO_ERROR {
+                                return Err(poll_err(e));
+                            }
+                        }
+                        e => return Err(io::Error::from_raw_os_error(e)),
+                    }
+                }
+            }
+            None => self.blocking_io(mode, op),
+        }
+    }
+
+    /// The stub's operation: a blocking system call in `entersyscall`, with
+    /// the deadline as the socket's receive or send timeout. A deadline
+    /// moved while the call blocks interrupts it (see [`interrupt`]), and
+    /// the loop starts over with the new one.
+    fn blocking_io(&self, mode: u8, mut op: impl FnMut() -> isize) -> io::Result<usize> {
+        let idx = usize::from(mode == b'w');
+        let opt = if mode == b'w' {
+            libc::SO_SNDTIMEO
+        } else {
+            libc::SO_RCVTIMEO
+        };
+        install_interrupt_signal();
+        loop {
+            let deadline = *self.stub_deadline[idx].lock().unwrap();
+            let timeout = match deadline {
+                None => None,
+                Some(d) => {
+                    let now = Instant::now();
+                    if d <= now {
+                        return Err(timeout_err());
+                    }
+                    Some(d - now)
+                }
+            };
+            let tv = match timeout {
+                None => libc::timeval {
+                    tv_sec: 0,
+                    tv_usec: 0,
+                },
+                Some(t) => libc::timeval {
+                    tv_sec: t.as_secs() as libc::time_t,
+                    tv_usec: (t.subsec_micros().max(1)) as libc::suseconds_t,
+                },
+            };
+            // SAFETY: a valid option value for our socket.
+            unsafe {
+                libc::setsockopt(
+                    self.fd,
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&raw const tv).cast(),
+                    size_of::<libc::timeval>() as libc::socklen_t,
+                )
+            };
+            let blocked = &self.blocked[idx];
+            let (n, err) = crate::syscall::blocking(|| {
+                // SAFETY: gettid has no preconditions.
+                blocked.store(unsafe { libc::gettid() }, Ordering::Release);
+                let n = op();
+                let e = if n < 0 { last_errno() } else { 0 };
+                blocked.store(0, Ordering::Release);
+                (n, e)
+            });
+            if self.closed.load(Ordering::Acquire) {
+                // Close shut the socket down under us (Go's Plan 9 port
+                // reports the close, not what the call returned).
+                return Err(closed_err());
+            }
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            match err {
+                // Interrupted (a deadline moved): look at it again.
+                libc::EINTR => continue,
+                libc::EAGAIN if timeout.is_some() => return Err(timeout_err()),
+                e => return Err(io::Error::from_raw_os_error(e)),
+            }
+        }
+    }
+
+    fn set_deadline(&self, d: Option<Instant>, mode: u8) -> io::Result<()> {
+        self.check_open()?;
+        match self.pd {
+            Some(pd) => {
+                // Go's setDeadlineImpl: relative ns, -1 for "already".
+                let rel = match d {
+                    None => 0,
+                    Some(t) => {
+                        let now = Instant::now();
+                        if t <= now {
+                            -1
+                        } else {
+                            i64::try_from((t - now).as_nanos())
+                                .unwrap_or(i64::MAX)
+                                .max(1)
+                        }
+                    }
+                };
+                netpoll::poll_set_deadline(pd, rel, mode);
+            }
+            None => {
+                for (i, m) in [b'r', b'w'].into_iter().enumerate() {
+                    if mode == m || mode == b'r'.wrapping_add(b'w') {
+                        *self.stub_deadline[i].lock().unwrap() = d;
+                        interrupt(self.blocked[i].load(Ordering::Acquire));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Go's `Close`: wakes every goroutine blocked on the socket; the
+    /// descriptor is closed when the last handle goes.
+    fn close(&self) -> io::Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Err(closed_err());
+        }
+        match self.pd {
+            Some(pd) => netpoll::poll_unblock(pd),
+            None => {
+                // Blocked system calls return when the socket is shut
+                // down (accept with EINVAL, reads with 0 or an error).
+                // SAFETY: our descriptor.
+                unsafe { libc::shutdown(self.fd, libc::SHUT_RDWR) };
+            }
+        }
+        Ok(())
+    }
+
+    /// Unregisters without closing (for `into_std`).
+    fn release(self) -> RawFd {
+        let mut me = std::mem::ManuallyDrop::new(self);
+        if let Some(pd) = me.pd.take() {
+            if !me.closed.swap(true, Ordering::AcqRel) {
+                netpoll::poll_unblock(pd);
+            }
+            netpoll::poll_close(pd);
+        }
+        let fd = me.fd;
+        // SAFETY: the fields are dropped once here (ManuallyDrop skips the
+        // Drop impl); the mutexes own nothing else.
+        unsafe {
+            core::ptr::drop_in_place(&mut me.stub_deadline);
+            core::ptr::drop_in_place(&mut me.rlock);
+            core::ptr::drop_in_place(&mut me.wlock);
+        }
+        let _ = set_nonblocking(fd, false);
+        fd
+    }
+
+    fn with_std<T, R>(&self, f: impl FnOnce(&T) -> R) -> R
+    where
+        T: FromRawFd + IntoRawFd,
+    {
+        // A borrowed view for option calls: never closes the fd.
+        // SAFETY: fd is a live socket we own; the view is not dropped.
+        let v = std::mem::ManuallyDrop::new(unsafe { T::from_raw_fd(self.fd) });
+        f(&v)
+    }
+}
+
+impl Drop for NetFd {
+    fn drop(&mut self) {
+        if let Some(pd) = self.pd {
+            if !self.closed.swap(true, Ordering::AcqRel) {
+                netpoll::poll_unblock(pd);
+            }
+            netpoll::poll_close(pd);
+        }
+        // SAFETY: the last handle: nobody uses fd any more.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// Go's Plan 9 port interrupts a blocked read or write when its deadline
+/// moves (`raio.Cancel` posts a note to the process doing the I/O). Here
+/// the blocked thread gets SIGURG, whose handler does nothing and is
+/// installed without `SA_RESTART`, so the system call fails with EINTR and
+/// the operation re-reads its deadline. (A deadline moved just before the
+/// thread enters the call is seen at its next interruption or timeout.)
+fn interrupt(tid: i32) {
+    if tid != 0 {
+        // SAFETY: signalling a thread of this process; the handler is a
+        // no-op.
+        unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, libc::SIGURG) };
+    }
+}
+
+fn install_interrupt_signal() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    extern "C" fn nothing(_: libc::c_int) {}
+    ONCE.call_once(|| {
+        // SAFETY: a valid sigaction with a handler that does nothing.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = nothing as *const () as usize;
+            sa.sa_flags = libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(libc::SIGURG, &sa, std::ptr::null_mut());
+        }
+    });
+}
+
+fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let nfl = if on {
+            fl | libc::O_NONBLOCK
+        } else {
+            fl & !libc::O_NONBLOCK
+        };
+        if nfl != fl && libc::fcntl(fd, libc::F_SETFL, nfl) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `addr` with the system resolver, on the scheduler's stack
+/// inside a system call (see the module docs).
+fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
+    crate::runtime_check("net: resolve");
+    crate::syscall::blocking(|| {
+        runtime_m::systemstack(|| addr.to_socket_addrs().map(|i| i.collect::<Vec<_>>()))
+    })
+}
+
+fn sockaddr(a: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain old data.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match a {
+        SocketAddr::V4(v4) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_in fits in sockaddr_storage.
+            unsafe { std::ptr::write((&raw mut ss).cast(), sin) };
+            size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: sockaddr_in6 fits in sockaddr_storage.
+            unsafe { std::ptr::write((&raw mut ss).cast(), sin6) };
+            size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (ss, len as libc::socklen_t)
+}
+
+fn socket(family: i32, ty: i32) -> io::Result<RawFd> {
+    // SAFETY: plain system call.
+    let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(fd)
+    }
+}
+
+fn family(a: &SocketAddr) -> i32 {
+    if a.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    }
+}
+
+/// Connects `nfd` to `(sa, len)`: Go's `netFD.connect` (a non-blocking
+/// connect, then a wait for writability and `SO_ERROR`).
+fn connect_fd(nfd: &NetFd, sa: *const libc::sockaddr, len: libc::socklen_t) -> io::Result<()> {
+    // SAFETY: sa points at a sockaddr of len bytes (the caller's).
+    let r = unsafe { libc::connect(nfd.fd, sa, len) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = last_errno();
+    match (e, nfd.pd) {
+        (libc::EINPROGRESS | libc::EALREADY | libc::EINTR, Some(pd)) => loop {
+            let w = netpoll::poll_wait(pd, b'w');
+            if w != POLL_NO_ERROR {
+                return Err(poll_err(w));
+            }
+            let mut err: libc::c_int = 0;
+            let mut l = size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: err has room for an int.
+            unsafe {
+                libc::getsockopt(
+                    nfd.fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_ERROR,
+                    (&raw mut err).cast(),
+                    &mut l,
+                )
+            };
+            match err {
+                0 => return Ok(()),
+                libc::EINPROGRESS | libc::EALREADY | libc::EINTR => continue,
+                e => return Err(io::Error::from_raw_os_error(e)),
+            }
+        },
+        (libc::EINTR, None) => Ok(()),
+        (e, _) => Err(io::Error::from_raw_os_error(e)),
+    }
+}
+
+/// A connected stream with Go's blocking-style API: reads and writes park
+/// the goroutine. Cloning shares the connection (as Go shares a `net.Conn`
+/// between goroutines).
+#[derive(Clone)]
+pub struct TcpStream {
+    fd: Arc<NetFd>,
+}
+
+impl TcpStream {
+    /// Go's `net.Dial("tcp", addr)`: tries each resolved address in turn.
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to");
+        for a in resolve(addr)? {
+            match Self::connect_addr(&a) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn connect_addr(a: &SocketAddr) -> io::Result<TcpStream> {
+        let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM)?)?;
+        let (ss, len) = sockaddr(a);
+        if nfd.pd.is_some() {
+            connect_fd(&nfd, (&raw const ss).cast(), len)?;
+        } else {
+            let fd = nfd.fd;
+            let r = crate::syscall::blocking(|| {
+                // SAFETY: ss holds a sockaddr of len bytes.
+                let r = unsafe { libc::connect(fd, (&raw const ss).cast(), len) };
+                if r < 0 { last_errno() } else { 0 }
+            });
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+        }
+        Ok(TcpStream { fd: Arc::new(nfd) })
+    }
+
+    /// Takes a std stream (made non-blocking and registered here).
+    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            fd: Arc::new(NetFd::new(s.into_raw_fd())?),
+        })
+    }
+
+    /// Gives the connection back as a std stream (blocking again). Fails
+    /// with the stream itself if other handles share it.
+    pub fn into_std(self) -> Result<std::net::TcpStream, TcpStream> {
+        match Arc::try_unwrap(self.fd) {
+            // SAFETY: release hands over ownership of the fd.
+            Ok(nfd) => Ok(unsafe { std::net::TcpStream::from_raw_fd(nfd.release()) }),
+            Err(fd) => Err(TcpStream { fd }),
+        }
+    }
+
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.fd.fd;
+        // SAFETY: buf is valid for writes of its length.
+        self.fd.io(b'r', || unsafe {
+            libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
+        })
+    }
+
+    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.fd.fd;
+        // SAFETY: buf is valid for reads of its length.
+        self.fd.io(b'w', || unsafe {
+            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
+        })
+    }
+
+    /// Go's `SetReadDeadline` (`None`: no deadline).
+    pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'r')
+    }
+
+    /// Go's `SetWriteDeadline`.
+    pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'w')
+    }
+
+    /// Go's `SetDeadline`: both directions.
+    pub fn set_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'r'.wrapping_add(b'w'))
+    }
+
+    /// Go's `CloseRead`/`CloseWrite` (half-close), or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.fd.check_open()?;
+        self.fd.with_std(|s: &std::net::TcpStream| s.shutdown(how))
+    }
+
+    /// Go's `Close`: see the module docs.
+    pub fn close(&self) -> io::Result<()> {
+        self.fd.close()
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.with_std(|s: &std::net::TcpStream| s.local_addr())
+    }
+
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.with_std(|s: &std::net::TcpStream| s.peer_addr())
+    }
+
+    /// Go's `SetNoDelay`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.fd
+            .with_std(|s: &std::net::TcpStream| s.set_nodelay(on))
+    }
+
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.fd.with_std(|s: &std::net::TcpStream| s.set_ttl(ttl))
+    }
+
+    /// Go's `SetLinger`... the std subset: `SO_LINGER` off or on with a
+    /// timeout in seconds.
+    pub fn set_linger(&self, secs: Option<u32>) -> io::Result<()> {
+        let l = libc::linger {
+            l_onoff: i32::from(secs.is_some()),
+            l_linger: secs.unwrap_or(0) as i32,
+        };
+        // SAFETY: a valid linger struct for our socket.
+        let r = unsafe {
+            libc::setsockopt(
+                self.fd.fd,
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&raw const l).cast(),
+                size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.fd
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        TcpStream::read(self, buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        TcpStream::write(self, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        TcpStream::read(self, buf)
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        TcpStream::write(self, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Accepts on `nfd`: a connected descriptor (non-blocking with a poller).
+fn accept_fd(nfd: &NetFd) -> io::Result<RawFd> {
+    let fd = nfd.fd;
+    let flags = if nfd.pd.is_some() {
+        libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
+    } else {
+        libc::SOCK_CLOEXEC
+    };
+    let n = nfd.io(b'r', || {
+        // SAFETY: accept4 without an address buffer.
+        unsafe { libc::accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags) as isize }
+    })?;
+    Ok(n as RawFd)
+}
+
+/// A TCP listener: Go's `net.Listen("tcp", addr)`; `accept` parks the
+/// goroutine. `EMFILE`/`ENFILE` come back as errors (the listener stays
+/// usable): a server loop should back off and retry, as Go's `net/http`
+/// does (5 ms, doubling to 1 s).
+#[derive(Clone)]
+pub struct TcpListener {
+    fd: Arc<NetFd>,
+}
+
+impl TcpListener {
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to bind");
+        for a in resolve(addr)? {
+            match Self::bind_addr(&a) {
+                Ok(l) => return Ok(l),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn bind_addr(a: &SocketAddr) -> io::Result<TcpListener> {
+        let fd = socket(family(a), libc::SOCK_STREAM)?;
+        let one: libc::c_int = 1;
+        let (ss, len) = sockaddr(a);
+        // SAFETY: valid arguments on our socket (Go sets SO_REUSEADDR too).
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&raw const one).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            );
+            if libc::bind(fd, (&raw const ss).cast(), len) < 0
+                || libc::listen(fd, listen_backlog()) < 0
+            {
+                -1
+            } else {
+                0
+            }
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            // SAFETY: our descriptor, not yet shared.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        Ok(TcpListener {
+            fd: Arc::new(NetFd::new(fd)?),
+        })
+    }
+
+    /// Go's `Accept`.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let fd = accept_fd(&self.fd)?;
+        let s = TcpStream {
+            fd: Arc::new(NetFd::new(fd)?),
+        };
+        let peer = s.peer_addr()?;
+        Ok((s, peer))
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.with_std(|s: &std::net::TcpListener| s.local_addr())
+    }
+
+    /// Go's `SetDeadline` on a listener (for `accept`).
+    pub fn set_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'r')
+    }
+
+    /// Go's `Close`: a goroutine blocked in `accept` returns an error.
+    pub fn close(&self) -> io::Result<()> {
+        self.fd.close()
+    }
+
+    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            fd: Arc::new(NetFd::new(l.into_raw_fd())?),
+        })
+    }
+
+    pub fn into_std(self) -> Result<std::net::TcpListener, TcpListener> {
+        match Arc::try_unwrap(self.fd) {
+            // SAFETY: release hands over ownership of the fd.
+            Ok(nfd) => Ok(unsafe { std::net::TcpListener::from_raw_fd(nfd.release()) }),
+            Err(fd) => Err(TcpListener { fd }),
+        }
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.fd
+    }
+}
+
+/// Go's `listenerBacklog`: the system's `somaxconn`.
+fn listen_backlog() -> i32 {
+    static B: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *B.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(libc::SOMAXCONN)
+    })
+}
+
+/// A UDP socket: Go's `net.ListenUDP`/`DialUDP`.
+#[derive(Clone)]
+pub struct UdpSocket {
+    fd: Arc<NetFd>,
+}
+
+impl UdpSocket {
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to bind");
+        for a in resolve(addr)? {
+            let fd = socket(family(&a), libc::SOCK_DGRAM)?;
+            let (ss, len) = sockaddr(&a);
+            // SAFETY: ss holds a sockaddr of len bytes.
+            if unsafe { libc::bind(fd, (&raw const ss).cast(), len) } < 0 {
+                last = io::Error::last_os_error();
+                // SAFETY: our descriptor.
+                unsafe { libc::close(fd) };
+                continue;
+            }
+            return Ok(UdpSocket {
+                fd: Arc::new(NetFd::new(fd)?),
+            });
+        }
+        Err(last)
+    }
+
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        let a = resolve(addr)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
+        let (ss, len) = sockaddr(&a);
+        connect_fd(&self.fd, (&raw const ss).cast(), len)
+    }
+
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
+        let a = resolve(addr)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
+        let (ss, len) = sockaddr(&a);
+        let fd = self.fd.fd;
+        // SAFETY: buf and ss are valid for the call.
+        self.fd.io(b'w', || unsafe {
+            libc::sendto(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL,
+                (&raw const ss).cast(),
+                len,
+            )
+        })
+    }
+
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let fd = self.fd.fd;
+        // SAFETY: plain old data.
+        let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let n = self.fd.io(b'r', || {
+            len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            // SAFETY: buf and ss are valid for writes of their lengths.
+            unsafe {
+                libc::recvfrom(
+                    fd,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&raw mut ss).cast(),
+                    &mut len,
+                )
+            }
+        })?;
+        Ok((n, from_sockaddr(&ss)?))
+    }
+
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.fd.fd;
+        // SAFETY: buf is valid for reads.
+        self.fd.io(b'w', || unsafe {
+            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
+        })
+    }
+
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.fd.fd;
+        // SAFETY: buf is valid for writes.
+        self.fd.io(b'r', || unsafe {
+            libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0)
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.with_std(|s: &std::net::UdpSocket| s.local_addr())
+    }
+
+    pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'r')
+    }
+
+    pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'w')
+    }
+
+    pub fn close(&self) -> io::Result<()> {
+        self.fd.close()
+    }
+
+    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            fd: Arc::new(NetFd::new(s.into_raw_fd())?),
+        })
+    }
+
+    pub fn into_std(self) -> Result<std::net::UdpSocket, UdpSocket> {
+        match Arc::try_unwrap(self.fd) {
+            // SAFETY: release hands over ownership of the fd.
+            Ok(nfd) => Ok(unsafe { std::net::UdpSocket::from_raw_fd(nfd.release()) }),
+            Err(fd) => Err(UdpSocket { fd }),
+        }
+    }
+}
+
+fn from_sockaddr(ss: &libc::sockaddr_storage) -> io::Result<SocketAddr> {
+    match ss.ss_family as i32 {
+        libc::AF_INET => {
+            // SAFETY: the family says it is a sockaddr_in.
+            let sin: &libc::sockaddr_in = unsafe { &*(ss as *const _ as *const libc::sockaddr_in) };
+            Ok(SocketAddr::from((
+                sin.sin_addr.s_addr.to_ne_bytes(),
+                u16::from_be(sin.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says it is a sockaddr_in6.
+            let s6: &libc::sockaddr_in6 =
+                unsafe { &*(ss as *const _ as *const libc::sockaddr_in6) };
+            Ok(SocketAddr::V6(std::net::SocketAddrV6::new(
+                s6.sin6_addr.s6_addr.into(),
+                u16::from_be(s6.sin6_port),
+                s6.sin6_flowinfo,
+                s6.sin6_scope_id,
+            )))
+        }
+        f => Err(io::Error::other(format!("unexpected address family {f}"))),
+    }
+}
+
+/// A Unix-domain stream: Go's `net.Dial("unix", path)`.
+#[derive(Clone)]
+pub struct UnixStream {
+    fd: Arc<NetFd>,
+}
+
+fn unix_sockaddr(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: plain old data.
+    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let b = path.as_os_str().as_bytes();
+    if b.len() >= sun.sun_path.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "path must be shorter than SUN_LEN",
+        ));
+    }
+    for (d, s) in sun.sun_path.iter_mut().zip(b) {
+        *d = *s as libc::c_char;
+    }
+    let len = std::mem::offset_of!(libc::sockaddr_un, sun_path) + b.len() + 1;
+    Ok((sun, len as libc::socklen_t))
+}
+
+impl UnixStream {
+    pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
+        let (sun, len) = unix_sockaddr(path.as_ref())?;
+        let nfd = NetFd::new(socket(libc::AF_UNIX, libc::SOCK_STREAM)?)?;
+        if nfd.pd.is_some() {
+            connect_fd(&nfd, (&raw const sun).cast(), len)?;
+        } else {
+            let fd = nfd.fd;
+            let r = crate::syscall::blocking(|| {
+                // SAFETY: sun holds a sockaddr_un of len bytes.
+                let r = unsafe { libc::connect(fd, (&raw const sun).cast(), len) };
+                if r < 0 { last_errno() } else { 0 }
+            });
+            if r != 0 {
+                return Err(io::Error::from_raw_os_error(r));
+            }
+        }
+        Ok(UnixStream { fd: Arc::new(nfd) })
+    }
+
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.fd.fd;
+        // SAFETY: buf is valid for writes.
+        self.fd.io(b'r', || unsafe {
+            libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
+        })
+    }
+
+    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.fd.fd;
+        // SAFETY: buf is valid for reads.
+        self.fd.io(b'w', || unsafe {
+            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
+        })
+    }
+
+    pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'r')
+    }
+
+    pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+        self.fd.set_deadline(d, b'w')
+    }
+
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.fd.check_open()?;
+        self.fd
+            .with_std(|s: &std::os::unix::net::UnixStream| s.shutdown(how))
+    }
+
+    pub fn close(&self) -> io::Result<()> {
+        self.fd.close()
+    }
+
+    pub fn peer_addr(&self) -> io::Result<UnixSocketAddr> {
+        self.fd
+            .with_std(|s: &std::os::unix::net::UnixStream| s.peer_addr())
+    }
+
+    pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            fd: Arc::new(NetFd::new(s.into_raw_fd())?),
+        })
+    }
+}
+
+impl Read for UnixStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        UnixStream::read(self, buf)
+    }
+}
+
+impl Write for UnixStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        UnixStream::write(self, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A Unix-domain listener: Go's `net.Listen("unix", path)`.
+#[derive(Clone)]
+pub struct UnixListener {
+    fd: Arc<NetFd>,
+}
+
+impl UnixListener {
+    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
+        let (sun, len) = unix_sockaddr(path.as_ref())?;
+        let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        // SAFETY: sun holds a sockaddr_un of len bytes.
+        let r = unsafe {
+            if libc::bind(fd, (&raw const sun).cast(), len) < 0
+                || libc::listen(fd, listen_backlog()) < 0
+            {
+                -1
+            } else {
+                0
+            }
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            // SAFETY: our descriptor.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        Ok(UnixListener {
+            fd: Arc::new(NetFd::new(fd)?),
+        })
+    }
+
+    pub fn accept(&self) -> io::Result<UnixStream> {
+        let fd = accept_fd(&self.fd)?;
+        Ok(UnixStream {
+            fd: Arc::new(NetFd::new(fd)?),
+        })
+    }
+
+    pub fn close(&self) -> io::Result<()> {
+        self.fd.close()
+    }
+}
+
+macro_rules! debug_fd {
+    ($($t:ident),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("fd", &self.fd.fd)
+                    .field("closed", &self.fd.closed.load(Ordering::Relaxed))
+                    .finish()
+            }
+        }
+    )*};
+}
+debug_fd!(TcpStream, TcpListener, UdpSocket, UnixStream, UnixListener);

@@ -1,0 +1,785 @@
+//! The network poller, runtime half: port of `netpoll.go` (`pollDesc`,
+//! `poll_runtime_pollOpen`/`Close`/`Reset`/`Wait`/`SetDeadline`/`Unblock`,
+//! `netpollblock`, `netpollunblock`, `netpollready`, the deadline timers,
+//! `netpollGenericInit`) and of `injectglist` (proc.go).
+//!
+//! The platform half is runtime-m's [`Netpoller`] (epoll on Linux, in
+//! os-linux). An OS layer without one (Plan 9, as Go's `netpoll_stub.go`)
+//! leaves the instance with the stub: network I/O then blocks in system
+//! calls inside `entersyscall`, and the "poll" an idle M blocks in is a
+//! sleep on a note until the next timer (`time::poll_sleep`).
+//!
+//! ## The `rg`/`wg` protocol
+//! Each direction of a descriptor has a word that is `PD_NIL`, `PD_READY`
+//! (an I/O notification not yet consumed), `PD_WAIT` (a goroutine is about
+//! to park) or the parked G. A reader CASes `PD_NIL → PD_WAIT`, parks, and
+//! its park commit (on g0, after the G is `_Gwaiting`) CASes `PD_WAIT → G`;
+//! the poller, a deadline or a close swaps the word and readies any G it
+//! finds. A notification that arrives between the two CASes leaves
+//! `PD_READY`, which the commit's failed CAS sees: the park is cancelled
+//! and no wake-up is lost.
+//!
+//! ## Lifetime
+//! `PollDesc`s are never freed: a closed one goes to the instance's cache
+//! and is reused, and its `fdseq` changes, so that a stale epoll event (its
+//! cookie carries the `fdseq` it was registered with) or a stale deadline
+//! timer (they carry `rseq`/`wseq`) is recognised and dropped, as in Go.
+
+use core::cell::UnsafeCell;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use runtime_g::status::{_Grunnable, _Gwaiting};
+use runtime_g::throw::print;
+use runtime_g::{G, WaitReason, casgstatus, throw};
+use runtime_m::os::Netpoller;
+use runtime_m::{RawMutex, getm, os};
+
+use crate::gqueue::GQueue;
+use crate::mp::{pidleget_spinning, startm, wakep};
+use crate::p::{P, runqput};
+use crate::sched::{Sched, globrunqputbatch, sched};
+use crate::time::{Timer, TimerFn};
+
+/// `rg`/`wg` states (`pdNil`, `pdReady`, `pdWait`); any other value is a
+/// parked `*mut G`.
+pub const PD_NIL: usize = 0;
+pub const PD_READY: usize = 1;
+pub const PD_WAIT: usize = 2;
+
+/// Results of the poll functions (`pollNoError`, `pollErrClosing`,
+/// `pollErrTimeout`, `pollErrNotPollable`).
+pub const POLL_NO_ERROR: i32 = 0;
+pub const POLL_ERR_CLOSING: i32 = 1;
+pub const POLL_ERR_TIMEOUT: i32 = 2;
+pub const POLL_ERR_NOT_POLLABLE: i32 = 3;
+
+/// `pollInfo` bits, published for lock-free checks.
+const INFO_CLOSING: u32 = 1;
+const INFO_EVENT_ERR: u32 = 2;
+const INFO_EXPIRED_READ: u32 = 4;
+const INFO_EXPIRED_WRITE: u32 = 8;
+
+/// Bits of an epoll cookie that carry the `fdseq` tag (Go's
+/// `taggedPointer`): the top 16; the pointer is in the low 48.
+const TAG_SHIFT: u32 = 48;
+const TAG_MASK: usize = 0xffff;
+
+/// An instance's poller state (`netpollInited`, `netpollWaiters`, the
+/// `pollcache`).
+pub struct NetpollState {
+    /// `None` inside: the OS has no poller (the stub).
+    poller: OnceLock<Option<Box<dyn Netpoller>>>,
+    inited: AtomicBool,
+    /// Goroutines parked on a descriptor (`netpollWaiters`).
+    pub waiters: AtomicU32,
+    /// Free `PollDesc`s (`pollcache`).
+    cache: runtime_m::Mutex<Vec<usize>>,
+}
+
+impl Default for NetpollState {
+    fn default() -> Self {
+        NetpollState {
+            poller: OnceLock::new(),
+            inited: AtomicBool::new(false),
+            waiters: AtomicU32::new(0),
+            cache: runtime_m::Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// Fields guarded by `PollDesc::lock`.
+struct PdLocked {
+    closing: bool,
+    /// Whether the read (write) deadline timer is running (`rrun`, `wrun`).
+    rrun: bool,
+    wrun: bool,
+    /// Sequence numbers that invalidate stale deadline timers.
+    rseq: usize,
+    wseq: usize,
+    rt: Option<Arc<Timer>>,
+    wt: Option<Arc<Timer>>,
+    /// Deadlines: 0 none, > 0 a nanotime, < 0 expired (`rd`, `wd`).
+    rd: i64,
+    wd: i64,
+    /// An epoll error was reported (`eventErr`).
+    event_err: bool,
+}
+
+/// A descriptor registered with the poller: port of `pollDesc`.
+pub struct PollDesc {
+    /// The descriptor (constant while open).
+    fd: AtomicI32,
+    /// Changes at every reuse, so that stale events are dropped (`fdseq`).
+    fdseq: AtomicUsize,
+    /// The published `pollInfo`.
+    info: AtomicU32,
+    pub rg: AtomicUsize,
+    pub wg: AtomicUsize,
+    lock: RawMutex,
+    locked: UnsafeCell<PdLocked>,
+    /// The instance whose poller it is registered with.
+    sched: *const Sched,
+}
+
+// SAFETY: `locked` is guarded by `lock`; the rest is atomic or immutable.
+unsafe impl Sync for PollDesc {}
+// SAFETY: as above.
+unsafe impl Send for PollDesc {}
+
+impl PollDesc {
+    fn new(s: &Sched) -> PollDesc {
+        PollDesc {
+            fd: AtomicI32::new(-1),
+            fdseq: AtomicUsize::new(0),
+            info: AtomicU32::new(0),
+            rg: AtomicUsize::new(PD_NIL),
+            wg: AtomicUsize::new(PD_NIL),
+            lock: RawMutex::new(),
+            locked: UnsafeCell::new(PdLocked {
+                closing: false,
+                rrun: false,
+                wrun: false,
+                rseq: 0,
+                wseq: 0,
+                rt: None,
+                wt: None,
+                rd: 0,
+                wd: 0,
+                event_err: false,
+            }),
+            sched: s,
+        }
+    }
+
+    /// # Safety
+    /// `lock` is held, and no other reference into `locked` is alive.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn locked(&self) -> &mut PdLocked {
+        // SAFETY: the caller's contract.
+        unsafe { &mut *self.locked.get() }
+    }
+
+    /// The descriptor.
+    pub fn fd(&self) -> i32 {
+        self.fd.load(Ordering::Relaxed)
+    }
+
+    /// publishInfo: recomputes the lock-free summary. Lock held.
+    ///
+    /// # Safety
+    /// `lock` is held.
+    unsafe fn publish_info(&self) {
+        // SAFETY: the caller holds the lock.
+        let l = unsafe { self.locked() };
+        let mut info = 0;
+        if l.closing {
+            info |= INFO_CLOSING;
+        }
+        if l.event_err {
+            info |= INFO_EVENT_ERR;
+        }
+        if l.rd < 0 {
+            info |= INFO_EXPIRED_READ;
+        }
+        if l.wd < 0 {
+            info |= INFO_EXPIRED_WRITE;
+        }
+        self.info.store(info, Ordering::Release);
+    }
+
+    fn gpp(&self, mode: u8) -> &AtomicUsize {
+        if mode == b'w' { &self.wg } else { &self.rg }
+    }
+}
+
+/// The instance's poller, initialising it on first use
+/// (`netpollGenericInit`); `None` for the stub.
+fn poller_init(s: &Sched) -> Option<&dyn Netpoller> {
+    let p = s.netpoll.poller.get_or_init(|| match os().netpoll_new() {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            print(&format!("{e}\n"));
+            throw("runtime: netpollinit failed")
+        }
+    });
+    s.netpoll.inited.store(true, Ordering::Release);
+    p.as_deref()
+}
+
+/// The instance's poller if one was started (`netpollinited()` and not the
+/// stub).
+pub fn poller(s: &Sched) -> Option<&dyn Netpoller> {
+    if !s.netpoll.inited.load(Ordering::Acquire) {
+        return None;
+    }
+    s.netpoll.poller.get().and_then(|p| p.as_deref())
+}
+
+/// Whether this instance has a real poller (so descriptors should be
+/// non-blocking and polled) — false on an OS layer without one, which is
+/// how `gort::net` chooses blocking system calls on Plan 9.
+pub fn has_poller(s: &Sched) -> bool {
+    poller_init(s).is_some()
+}
+
+/// netpollAnyWaiters.
+pub fn any_waiters(s: &Sched) -> bool {
+    s.netpoll.waiters.load(Ordering::Acquire) > 0
+}
+
+fn adjust_waiters(s: &Sched, delta: i32) {
+    if delta != 0 {
+        s.netpoll.waiters.fetch_add(delta as u32, Ordering::AcqRel);
+    }
+}
+
+/// poll_runtime_pollOpen: registers `fd` (which must be non-blocking) with
+/// the calling goroutine's instance. Returns the descriptor or an errno.
+pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
+    crate::proc::require_goroutine("netpoll open");
+    let s = sched();
+    let Some(p) = poller_init(s) else {
+        throw("poll_open: no network poller on this OS layer");
+    };
+    let pd: &'static PollDesc = {
+        let mut c = s.netpoll.cache.lock();
+        match c.pop() {
+            // SAFETY: cached descriptors are leaked PollDescs of this
+            // instance, unused.
+            Some(a) => unsafe { &*(a as *const PollDesc) },
+            None => Box::leak(Box::new(PollDesc::new(s))),
+        }
+    };
+    pd.lock.lock();
+    // SAFETY: lock held.
+    unsafe {
+        let l = pd.locked();
+        let wg = pd.wg.load(Ordering::Acquire);
+        if wg != PD_NIL && wg != PD_READY {
+            throw("runtime: blocked write on free polldesc");
+        }
+        let rg = pd.rg.load(Ordering::Acquire);
+        if rg != PD_NIL && rg != PD_READY {
+            throw("runtime: blocked read on free polldesc");
+        }
+        pd.fd.store(fd, Ordering::Relaxed);
+        let seq = (pd.fdseq.load(Ordering::Relaxed) + 1) & TAG_MASK;
+        pd.fdseq.store(seq, Ordering::Release);
+        l.closing = false;
+        l.event_err = false;
+        l.rseq = l.rseq.wrapping_add(1);
+        pd.rg.store(PD_NIL, Ordering::Release);
+        l.rd = 0;
+        l.wseq = l.wseq.wrapping_add(1);
+        pd.wg.store(PD_NIL, Ordering::Release);
+        l.wd = 0;
+        pd.publish_info();
+    }
+    pd.lock.unlock();
+    let cookie = (pd as *const PollDesc as usize) | (pd.fdseq.load(Ordering::Relaxed) << TAG_SHIFT);
+    let errno = p.open(fd, cookie as u64);
+    if errno != 0 {
+        s.netpoll.cache.lock().push(pd as *const PollDesc as usize);
+        return Err(errno);
+    }
+    Ok(pd)
+}
+
+/// poll_runtime_pollClose: unregisters a descriptor that was unblocked
+/// ([`poll_unblock`]) and returns it to the cache. The caller closes the
+/// fd afterwards.
+pub fn poll_close(pd: &'static PollDesc) {
+    // SAFETY: reading `closing` racily is what Go does here; it was set
+    // under the lock by poll_unblock, which happened before.
+    let closing = unsafe {
+        pd.lock.lock();
+        let c = pd.locked().closing;
+        pd.lock.unlock();
+        c
+    };
+    if !closing {
+        throw("runtime: close polldesc w/o unblock");
+    }
+    let wg = pd.wg.load(Ordering::Acquire);
+    if wg != PD_NIL && wg != PD_READY {
+        throw("runtime: blocked write on closing polldesc");
+    }
+    let rg = pd.rg.load(Ordering::Acquire);
+    if rg != PD_NIL && rg != PD_READY {
+        throw("runtime: blocked read on closing polldesc");
+    }
+    // SAFETY: a PollDesc's instance is leaked.
+    let s = unsafe { &*pd.sched };
+    if let Some(p) = poller(s) {
+        p.close(pd.fd());
+    }
+    // A new fdseq makes any event still in flight stale.
+    pd.fdseq.store(
+        (pd.fdseq.load(Ordering::Relaxed) + 1) & TAG_MASK,
+        Ordering::Release,
+    );
+    s.netpoll.cache.lock().push(pd as *const PollDesc as usize);
+}
+
+/// netpollcheckerr.
+fn checkerr(pd: &PollDesc, mode: u8) -> i32 {
+    let info = pd.info.load(Ordering::Acquire);
+    if info & INFO_CLOSING != 0 {
+        return POLL_ERR_CLOSING;
+    }
+    if (mode == b'r' && info & INFO_EXPIRED_READ != 0)
+        || (mode == b'w' && info & INFO_EXPIRED_WRITE != 0)
+    {
+        return POLL_ERR_TIMEOUT;
+    }
+    // Only a read reports an event error: a write may still succeed.
+    if mode == b'r' && info & INFO_EVENT_ERR != 0 {
+        return POLL_ERR_NOT_POLLABLE;
+    }
+    POLL_NO_ERROR
+}
+
+/// poll_runtime_pollReset: prepares to wait for `mode` (`'r'` or `'w'`)
+/// after an operation returned EAGAIN.
+pub fn poll_reset(pd: &PollDesc, mode: u8) -> i32 {
+    let e = checkerr(pd, mode);
+    if e != POLL_NO_ERROR {
+        return e;
+    }
+    pd.gpp(mode).store(PD_NIL, Ordering::Release);
+    POLL_NO_ERROR
+}
+
+/// poll_runtime_pollWait: parks the calling goroutine until `pd` is ready
+/// for `mode`, its deadline passes or it is closed.
+pub fn poll_wait(pd: &PollDesc, mode: u8) -> i32 {
+    let mut e = checkerr(pd, mode);
+    if e != POLL_NO_ERROR {
+        return e;
+    }
+    while !netpollblock(pd, mode, false) {
+        e = checkerr(pd, mode);
+        if e != POLL_NO_ERROR {
+            return e;
+        }
+        // A deadline fired and woke us, then was reset before we ran:
+        // pretend it did not happen and wait again (as Go does).
+    }
+    POLL_NO_ERROR
+}
+
+/// netpollblockcommit: the park's commit, on g0 after the G is waiting.
+unsafe fn netpollblockcommit(gp: *mut G, gpp: *mut ()) -> bool {
+    // SAFETY: gpp is the rg/wg word of a live PollDesc (netpollblock's).
+    let gpp = unsafe { &*(gpp as *const AtomicUsize) };
+    let r = gpp
+        .compare_exchange(PD_WAIT, gp as usize, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if r {
+        // Counted before the G can be woken: a poller that finds it adjusts
+        // the count down afterwards.
+        adjust_waiters(sched(), 1);
+    }
+    r
+}
+
+/// netpollblock: waits for `mode`; true if I/O is ready, false on a
+/// timeout or close (the caller checks which).
+fn netpollblock(pd: &PollDesc, mode: u8, waitio: bool) -> bool {
+    let gpp = pd.gpp(mode);
+    loop {
+        // A notification already there is consumed.
+        if gpp
+            .compare_exchange(PD_READY, PD_NIL, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            return true;
+        }
+        if gpp
+            .compare_exchange(PD_NIL, PD_WAIT, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            break;
+        }
+        let v = gpp.load(Ordering::Acquire);
+        if v != PD_READY && v != PD_NIL {
+            throw("runtime: double wait");
+        }
+    }
+    // Re-check the error states after announcing the wait: unblock,
+    // deadline and close store those first and look at rg/wg second.
+    if waitio || checkerr(pd, mode) == POLL_NO_ERROR {
+        // SAFETY: on a goroutine; the waker learns of us only through the
+        // commit's CAS.
+        unsafe {
+            crate::proc::gopark(
+                Some(netpollblockcommit),
+                gpp as *const AtomicUsize as *mut (),
+                WaitReason::IoWait,
+            )
+        };
+    }
+    let old = gpp.swap(PD_NIL, Ordering::AcqRel);
+    if old > PD_WAIT {
+        throw("runtime: corrupted polldesc");
+    }
+    old == PD_READY
+}
+
+/// netpollunblock: takes the G waiting on `mode`, if any; with `ioready`
+/// leaves a notification for the next waiter.
+fn netpollunblock(pd: &PollDesc, mode: u8, ioready: bool, delta: &mut i32) -> *mut G {
+    let gpp = pd.gpp(mode);
+    loop {
+        let old = gpp.load(Ordering::Acquire);
+        if old == PD_READY {
+            return null_mut();
+        }
+        if old == PD_NIL && !ioready {
+            // Only I/O leaves PD_READY; a wait checks timeouts and closes
+            // itself before parking.
+            return null_mut();
+        }
+        let new = if ioready { PD_READY } else { PD_NIL };
+        if gpp
+            .compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            if old == PD_WAIT || old == PD_NIL {
+                return null_mut();
+            }
+            *delta -= 1;
+            return old as *mut G;
+        }
+    }
+}
+
+/// netpollready: the poller found `pd` ready for `mode`.
+fn netpollready(list: &mut Vec<*mut G>, pd: &PollDesc, mode: u8) -> i32 {
+    let mut delta = 0;
+    if mode == b'r' || mode == b'r'.wrapping_add(b'w') {
+        let g = netpollunblock(pd, b'r', true, &mut delta);
+        if !g.is_null() {
+            list.push(g);
+        }
+    }
+    if mode == b'w' || mode == b'r'.wrapping_add(b'w') {
+        let g = netpollunblock(pd, b'w', true, &mut delta);
+        if !g.is_null() {
+            list.push(g);
+        }
+    }
+    delta
+}
+
+/// netpoll: the Gs made runnable by I/O within `delay` ns (`< 0`: block
+/// until something happens or a `netpoll_break`). With the stub (no
+/// poller), sleeps for the delay and returns nothing. The Gs are still
+/// `_Gwaiting`; [`injectglist`] (or the caller) makes them runnable.
+pub fn netpoll(s: &Sched, delay: i64) -> (Vec<*mut G>, i32) {
+    let Some(p) = poller(s) else {
+        if delay != 0 {
+            crate::time::poll_sleep(s, delay);
+        }
+        return (Vec::new(), 0);
+    };
+    let mut list = Vec::new();
+    let mut delta = 0;
+    p.poll(delay, &mut |cookie, mode, err| {
+        let addr = (cookie as usize) & ((1usize << TAG_SHIFT) - 1);
+        let tag = (cookie as usize) >> TAG_SHIFT;
+        // SAFETY: cookies are tagged pointers of leaked PollDescs.
+        let pd = unsafe { &*(addr as *const PollDesc) };
+        if pd.fdseq.load(Ordering::Acquire) != tag {
+            return; // a stale event for an earlier use of this PollDesc
+        }
+        pd.lock.lock();
+        // SAFETY: lock held.
+        unsafe {
+            pd.locked().event_err = err;
+            pd.publish_info();
+        }
+        pd.lock.unlock();
+        delta += netpollready(&mut list, pd, mode);
+    });
+    (list, delta)
+}
+
+/// netpollBreak for the instance: wakes the M blocked in [`netpoll`] (or
+/// sleeping in the stub).
+pub fn netpoll_break(s: &Sched) {
+    match poller(s) {
+        Some(p) => p.wake(),
+        None => runtime_m::notewakeup_idempotent(&s.pollnote),
+    }
+}
+
+/// injectglist: port of runtime.injectglist (proc.go): makes the Gs of a
+/// poll runnable. Without a P, all go to the global queue and idle Ps get
+/// Ms; with one, as many as there are idle Ps go to the global queue (with
+/// Ms started for them) and the rest to the local queue.
+pub fn injectglist(s: &Sched, list: Vec<*mut G>, delta: i32) {
+    adjust_waiters(s, delta);
+    if list.is_empty() {
+        return;
+    }
+    for &gp in &list {
+        // SAFETY: the poller took each G off its descriptor: we are its one
+        // waker.
+        unsafe { casgstatus(gp, _Gwaiting, _Grunnable) };
+        // SAFETY: gp is live; on g0 of this M.
+        unsafe { crate::trace::ev_unpark_here(s, gp) };
+    }
+    let start_idle = |n: usize| {
+        for _ in 0..n {
+            let pp = {
+                let mut l = s.lock.lock();
+                pidleget_spinning(s, &mut l)
+            };
+            if pp.is_null() {
+                break;
+            }
+            startm(pp, false);
+        }
+    };
+    let mp = getm();
+    // SAFETY: mp is this thread's M.
+    let pp = unsafe { (*mp).p } as *const P;
+    if pp.is_null() {
+        let n = list.len();
+        let mut q = GQueue::default();
+        for gp in list {
+            // SAFETY: runnable and ours.
+            unsafe { q.push_back(gp) };
+        }
+        globrunqputbatch(s, &mut s.lock.lock(), q);
+        start_idle(n);
+        return;
+    }
+    let npidle = s.npidle.load(Ordering::Acquire).max(0) as usize;
+    let mut it = list.into_iter();
+    let mut q = GQueue::default();
+    let mut n = 0;
+    while n < npidle {
+        let Some(gp) = it.next() else { break };
+        // SAFETY: runnable and ours.
+        unsafe { q.push_back(gp) };
+        n += 1;
+    }
+    if n > 0 {
+        globrunqputbatch(s, &mut s.lock.lock(), q);
+        start_idle(n);
+    }
+    for gp in it {
+        // SAFETY: on g0 of the M that owns pp; gp is runnable and ours.
+        unsafe { runqput(&*pp, gp, false) };
+    }
+    wakep();
+}
+
+/// poll_runtime_pollSetDeadline: `d` is relative (ns): `> 0` from now,
+/// `< 0` already expired, `0` none; `mode` is `'r'`, `'w'` or `'r' + 'w'`.
+pub fn poll_set_deadline(pd: &'static PollDesc, d: i64, mode: u8) {
+    pd.lock.lock();
+    // SAFETY: lock held; the reference ends before every unlock.
+    let l = unsafe { pd.locked() };
+    if l.closing {
+        pd.lock.unlock();
+        return;
+    }
+    let (rd0, wd0) = (l.rd, l.wd);
+    let combo0 = rd0 > 0 && rd0 == wd0;
+    let mut d = d;
+    if d > 0 {
+        d = d.saturating_add(crate::time::nanotime());
+        if d <= 0 {
+            d = i64::MAX;
+        }
+    }
+    let rw = b'r'.wrapping_add(b'w');
+    if mode == b'r' || mode == rw {
+        l.rd = d;
+    }
+    if mode == b'w' || mode == rw {
+        l.wd = d;
+    }
+    // SAFETY: lock held.
+    unsafe { pd.publish_info() };
+    let combo = l.rd > 0 && l.rd == l.wd;
+    let arg = pd as *const PollDesc as usize;
+    let (rread, rwrite) = (true, combo);
+    if !l.rrun {
+        if l.rd > 0 {
+            let f = TimerFn::Netpoll {
+                pd: arg,
+                seq: l.rseq,
+                read: rread,
+                write: rwrite,
+            };
+            l.rt.get_or_insert_with(|| Timer::new(TimerFn::None, false))
+                .modify(l.rd, 0, Some(f));
+            l.rrun = true;
+        }
+    } else if l.rd != rd0 || combo != combo0 {
+        l.rseq = l.rseq.wrapping_add(1);
+        if l.rd > 0 {
+            let f = TimerFn::Netpoll {
+                pd: arg,
+                seq: l.rseq,
+                read: rread,
+                write: rwrite,
+            };
+            if let Some(t) = &l.rt {
+                t.modify(l.rd, 0, Some(f));
+            }
+        } else {
+            if let Some(t) = &l.rt {
+                t.stop();
+            }
+            l.rrun = false;
+        }
+    }
+    if !l.wrun {
+        if l.wd > 0 && !combo {
+            let f = TimerFn::Netpoll {
+                pd: arg,
+                seq: l.wseq,
+                read: false,
+                write: true,
+            };
+            l.wt.get_or_insert_with(|| Timer::new(TimerFn::None, false))
+                .modify(l.wd, 0, Some(f));
+            l.wrun = true;
+        }
+    } else if l.wd != wd0 || combo != combo0 {
+        l.wseq = l.wseq.wrapping_add(1);
+        if l.wd > 0 && !combo {
+            let f = TimerFn::Netpoll {
+                pd: arg,
+                seq: l.wseq,
+                read: false,
+                write: true,
+            };
+            if let Some(t) = &l.wt {
+                t.modify(l.wd, 0, Some(f));
+            }
+        } else {
+            if let Some(t) = &l.wt {
+                t.stop();
+            }
+            l.wrun = false;
+        }
+    }
+    // A deadline in the past unblocks pending I/O now.
+    let mut delta = 0;
+    let rg = if l.rd < 0 {
+        netpollunblock(pd, b'r', false, &mut delta)
+    } else {
+        null_mut()
+    };
+    let wg = if l.wd < 0 {
+        netpollunblock(pd, b'w', false, &mut delta)
+    } else {
+        null_mut()
+    };
+    pd.lock.unlock();
+    // SAFETY: a PollDesc's instance is leaked.
+    let s = unsafe { &*pd.sched };
+    for g in [rg, wg] {
+        if !g.is_null() {
+            // SAFETY: netpollunblock took g off the descriptor: we are its
+            // one waker.
+            unsafe { crate::proc::goready(g) };
+        }
+    }
+    adjust_waiters(s, delta);
+}
+
+/// netpolldeadlineimpl: a deadline timer fired (on g0 of an M with a P).
+pub(crate) fn deadline_fired(pd: usize, seq: usize, read: bool, write: bool) {
+    // SAFETY: timers carry pointers of leaked PollDescs.
+    let pd = unsafe { &*(pd as *const PollDesc) };
+    pd.lock.lock();
+    // SAFETY: lock held; the reference ends before the unlock.
+    let l = unsafe { pd.locked() };
+    let cur = if read { l.rseq } else { l.wseq };
+    if seq != cur {
+        // Set before a reset or close: stale.
+        pd.lock.unlock();
+        return;
+    }
+    let mut delta = 0;
+    let mut rg = null_mut();
+    let mut wg = null_mut();
+    if read {
+        if l.rd <= 0 || !l.rrun {
+            throw("runtime: inconsistent read deadline");
+        }
+        l.rd = -1;
+        // SAFETY: lock held.
+        unsafe { pd.publish_info() };
+        rg = netpollunblock(pd, b'r', false, &mut delta);
+    }
+    if write {
+        if l.wd <= 0 || (!l.wrun && !read) {
+            throw("runtime: inconsistent write deadline");
+        }
+        l.wd = -1;
+        // SAFETY: lock held.
+        unsafe { pd.publish_info() };
+        wg = netpollunblock(pd, b'w', false, &mut delta);
+    }
+    pd.lock.unlock();
+    for g in [rg, wg] {
+        if !g.is_null() {
+            // SAFETY: taken off the descriptor: we are its one waker; on
+            // g0 of an M with a P (the timer runner).
+            unsafe { crate::proc::ready(g, false) };
+        }
+    }
+    // SAFETY: a PollDesc's instance is leaked.
+    adjust_waiters(unsafe { &*pd.sched }, delta);
+}
+
+/// poll_runtime_pollUnblock: marks the descriptor closing and wakes every
+/// goroutine waiting on it (their waits return `POLL_ERR_CLOSING`).
+pub fn poll_unblock(pd: &'static PollDesc) {
+    pd.lock.lock();
+    // SAFETY: lock held; the reference ends before the unlock.
+    let l = unsafe { pd.locked() };
+    if l.closing {
+        throw("runtime: unblock on closing polldesc");
+    }
+    l.closing = true;
+    l.rseq = l.rseq.wrapping_add(1);
+    l.wseq = l.wseq.wrapping_add(1);
+    // SAFETY: lock held.
+    unsafe { pd.publish_info() };
+    let mut delta = 0;
+    let rg = netpollunblock(pd, b'r', false, &mut delta);
+    let wg = netpollunblock(pd, b'w', false, &mut delta);
+    if l.rrun {
+        if let Some(t) = &l.rt {
+            t.stop();
+        }
+        l.rrun = false;
+    }
+    if l.wrun {
+        if let Some(t) = &l.wt {
+            t.stop();
+        }
+        l.wrun = false;
+    }
+    pd.lock.unlock();
+    for g in [rg, wg] {
+        if !g.is_null() {
+            // SAFETY: taken off the descriptor: we are its one waker.
+            unsafe { crate::proc::goready(g) };
+        }
+    }
+    // SAFETY: a PollDesc's instance is leaked.
+    adjust_waiters(unsafe { &*pd.sched }, delta);
+}
