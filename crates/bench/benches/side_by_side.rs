@@ -1219,6 +1219,280 @@ fn golib_worker(workload: &str, n: usize) -> Result<f64, String> {
     })
 }
 
+// ---------------------------------------------------------------- network
+
+/// The HTTP/1.1 hello response every server sends (the same bytes as the
+/// Go side's and the gort example's).
+const HELLO: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+
+/// Splits complete request heads off `buf[..have]`, appending one response
+/// per request to `out`; returns how many bytes were consumed.
+fn http_consume(buf: &[u8], out: &mut Vec<u8>) -> usize {
+    let mut start = 0;
+    while let Some(end) = memchr::memmem::find(&buf[start..], b"\r\n\r\n") {
+        out.extend_from_slice(HELLO);
+        start += end + 4;
+    }
+    start
+}
+
+/// `--server gort|tokio echo|http ADDR`: runs a server until killed.
+fn server(args: &[String]) {
+    let (sys, kind, addr) = (args[0].as_str(), args[1].clone(), args[2].clone());
+    match sys {
+        "gort" => {
+            let b = gort::Builder::new();
+            // SAFETY: the servers hold no thread-local references across parks.
+            unsafe {
+                b.block_on(move || {
+                    let l = gort::net::TcpListener::bind(addr.as_str()).unwrap();
+                    loop {
+                        let Ok((c, _)) = l.accept() else {
+                            gort::time::sleep(Duration::from_millis(5));
+                            continue;
+                        };
+                        let _ = c.set_nodelay(true);
+                        let http = kind == "http";
+                        gort::go(move || {
+                            use std::io::Write;
+                            let mut buf = vec![0u8; if http { 8192 } else { 16 << 10 }];
+                            let mut have = 0;
+                            let mut out = Vec::new();
+                            loop {
+                                match c.read(&mut buf[have..]) {
+                                    Ok(0) | Err(_) => return,
+                                    Ok(n) if !http => {
+                                        if (&c).write_all(&buf[..n]).is_err() {
+                                            return;
+                                        }
+                                    }
+                                    Ok(n) => {
+                                        have += n;
+                                        out.clear();
+                                        let used = http_consume(&buf[..have], &mut out);
+                                        buf.copy_within(used..have, 0);
+                                        have -= used;
+                                        if have == buf.len()
+                                            || (!out.is_empty() && (&c).write_all(&out).is_err())
+                                        {
+                                            return;
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                })
+            }
+        }
+        "tokio" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_io()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let l = tokio::net::TcpListener::bind(addr.as_str()).await.unwrap();
+                loop {
+                    let Ok((mut c, _)) = l.accept().await else {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    };
+                    let _ = c.set_nodelay(true);
+                    let http = kind == "http";
+                    tokio::spawn(async move {
+                        let mut buf = vec![0u8; if http { 8192 } else { 16 << 10 }];
+                        let mut have = 0;
+                        let mut out = Vec::new();
+                        loop {
+                            match c.read(&mut buf[have..]).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) if !http => {
+                                    if c.write_all(&buf[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(n) => {
+                                    have += n;
+                                    out.clear();
+                                    let used = http_consume(&buf[..have], &mut out);
+                                    buf.copy_within(used..have, 0);
+                                    have -= used;
+                                    if have == buf.len()
+                                        || (!out.is_empty() && c.write_all(&out).await.is_err())
+                                    {
+                                        return;
+                                    }
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+        }
+        other => usage(&format!("--server: unknown system {other}")),
+    }
+}
+
+/// A server process of `sys` on a free port: (child, address).
+fn start_server(me: &Path, go: Option<&Path>, sys: &str, kind: &str) -> Result<(std::process::Child, String), String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = match (sys, go) {
+        ("go", Some(bin)) => {
+            let mut c = Command::new(bin);
+            c.args([&format!("{kind}server"), &addr]);
+            c
+        }
+        ("go", None) => return Err("Go unavailable".into()),
+        _ => {
+            let mut c = Command::new(me);
+            c.args(["--server", sys, kind, &addr]);
+            c
+        }
+    };
+    let child = cmd
+        .env("GOMAXPROCS", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        if t.elapsed() > Duration::from_secs(10) {
+            return Err(format!("{sys} server did not start on {addr}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((child, addr))
+}
+
+/// wrk's requests per second and 99th percentile latency (µs).
+fn run_wrk(addr: &str, secs: u32) -> Result<(f64, f64), String> {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c100", &format!("-d{secs}s"), "--latency", &format!("http://{addr}/")])
+        .output()
+        .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .ok_or_else(|| format!("no Requests/sec in wrk output: {text}"))?;
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(|v| parse_wrk_time(v.trim()))
+        .ok_or_else(|| format!("no 99% latency in wrk output: {text}"))??;
+    Ok((rps, p99))
+}
+
+/// "1.23ms" → 1230.0 (µs).
+fn parse_wrk_time(v: &str) -> Result<f64, String> {
+    let (num, mult) = if let Some(x) = v.strip_suffix("us") {
+        (x, 1.0)
+    } else if let Some(x) = v.strip_suffix("ms") {
+        (x, 1e3)
+    } else if let Some(x) = v.strip_suffix('s') {
+        (x, 1e6)
+    } else {
+        return Err(format!("bad wrk time {v}"));
+    };
+    num.parse::<f64>().map(|n| n * mult).map_err(|e| e.to_string())
+}
+
+/// The Go echo client against `addr`: round trips per second and p99 (µs).
+fn run_echo_client(go: &Path, addr: &str, secs: u32) -> Result<(f64, f64), String> {
+    let out = Command::new(go)
+        .args(["echoclient", addr, "100", &secs.to_string(), "64"])
+        .env("GOMAXPROCS", "2")
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| format!("no {k} in echo client output: {text}{}", String::from_utf8_lossy(&out.stderr)))
+    };
+    Ok((get("result ")?, get("p99 ")?))
+}
+
+/// `--net`: the HTTP hello server under wrk and the echo server under the
+/// Go echo client, for gort, Go and tokio, interleaved, 3 rounds; prints a
+/// table and writes target/bench/net.md.
+fn net_report(me: &Path, quick: bool) {
+    let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let go = go_binary(&out_dir);
+    let secs = if quick { 3 } else { 5 };
+    let systems = ["gort", "go", "tokio"];
+    let mut res: Vec<(String, String, Vec<f64>, Vec<f64>)> = Vec::new();
+    for kind in ["http", "echo"] {
+        for &sys in &systems {
+            res.push((kind.into(), sys.into(), vec![], vec![]));
+        }
+    }
+    for round in 0..3 {
+        for kind in ["http", "echo"] {
+            for k in 0..systems.len() {
+                let sys = systems[(k + round) % systems.len()];
+                let r = start_server(me, go.as_deref().ok(), sys, kind).and_then(|(mut child, addr)| {
+                    let r = if kind == "http" {
+                        run_wrk(&addr, secs)
+                    } else {
+                        match &go {
+                            Ok(g) => run_echo_client(g, &addr, secs),
+                            Err(e) => Err(format!("the echo client needs Go: {e}")),
+                        }
+                    };
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    r
+                });
+                let slot = res.iter_mut().find(|x| x.0 == kind && x.1 == sys).unwrap();
+                match r {
+                    Ok((v, p99)) => {
+                        eprintln!("{kind} {sys}: {v:.0}/s p99 {p99:.0} µs");
+                        slot.2.push(v);
+                        slot.3.push(p99);
+                    }
+                    Err(e) => eprintln!("{kind} {sys}: {e}"),
+                }
+            }
+        }
+    }
+    let med = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            gort_bench::median(v)
+        }
+    };
+    let mut t = String::from(
+        "| workload | system | per second (median) | p99 latency µs (median) | gort/system throughput |\n|---|---|---|---|---|\n",
+    );
+    for kind in ["http", "echo"] {
+        let g = med(&res.iter().find(|x| x.0 == kind && x.1 == "gort").unwrap().2);
+        for &sys in &systems {
+            let r = res.iter().find(|x| x.0 == kind && x.1 == sys).unwrap();
+            let (v, p) = (med(&r.2), med(&r.3));
+            let name = if kind == "http" {
+                "HTTP hello (wrk -t2 -c100), requests"
+            } else {
+                "echo 64 B (Go client, 100 conns), round trips"
+            };
+            t.push_str(&format!("| {name} | {sys} | {v:.0} | {p:.0} | {:.2} |\n", g / v));
+        }
+    }
+    println!("{t}");
+    std::fs::write(out_dir.join("net.md"), &t).unwrap();
+}
+
 // ---------------------------------------------------------------- runner
 
 fn worker(args: &[String]) {
@@ -1431,6 +1705,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--worker") {
         return worker(&args[1..]);
+    }
+    if args.first().map(String::as_str) == Some("--server") {
+        return server(&args[1..]);
+    }
+    if args.iter().any(|a| a == "--net") {
+        let quick = args.iter().any(|a| a == "--quick");
+        return net_report(&std::env::current_exe().unwrap(), quick);
     }
     if args.iter().any(|a| a == "--rechart") {
         // Redraw the table and chart from the last results.json.

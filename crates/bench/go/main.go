@@ -58,6 +58,9 @@ func skynet(c chan int, num, size, div int) {
 }
 
 func main() {
+	if netMain(os.Args[1:]) {
+		return
+	}
 	w := os.Args[1]
 	n, _ := strconv.Atoi(os.Args[2])
 	switch w {
