@@ -22,8 +22,9 @@
 //!   is otherwise deadlocked alive.
 //! - Ps run their timers in `findRunnable` (`check`), steal-check other
 //!   Ps' timers while looking for work, and an idle M sleeps until the
-//!   earliest timer of all Ps instead of forever (`poll_sleep`, which
-//!   stands in for Go's `netpoll(delay)` until the network poller lands).
+//!   earliest timer of all Ps instead of forever: in the network poller
+//!   (`netpoll(delay)`, `netpoll.rs`), or, on an OS layer without one, on
+//!   a note (`poll_sleep`, Go's `netpoll_stub.go`).
 //!
 //! ## Memory (Go has a GC; gort counts references)
 //! A timer is an `Arc<Timer>`. A heap holds one reference per heaped timer,
@@ -1100,8 +1101,8 @@ unsafe fn timerchandrain(c: *mut HChan) -> bool {
 }
 
 /// wakeNetPoller: port (proc.go): a timer at `when` was added or moved
-/// earlier; make sure some M will look at it in time. If an M sleeps in
-/// `poll_sleep` past `when`, interrupt it; if none sleeps there, start one.
+/// earlier; make sure some M will look at it in time. If an M blocks in the
+/// poller past `when`, interrupt it; if none does, start one.
 pub fn wake_net_poller(when: i64) {
     let Some(s) = crate::sched::try_sched() else {
         return;
@@ -1116,15 +1117,15 @@ pub fn wake_net_poller(when: i64) {
     }
 }
 
-/// netpollBreak stand-in: interrupts the M sleeping in [`poll_sleep`]. A
-/// break with nobody asleep makes the next sleep return at once (a
-/// spurious wake-up, which callers tolerate).
+/// netpollBreak: interrupts the M blocked in the poller (or sleeping in
+/// [`poll_sleep`]). A break with nobody there makes the next wait return
+/// at once (a spurious wake-up, which callers tolerate).
 pub fn netpoll_break(s: &Sched) {
     crate::netpoll::netpoll_break(s);
 }
 
-/// netpoll(delay) stand-in until the network poller lands: sleeps up to
-/// `delay` ns, or until [`netpoll_break`].
+/// netpoll(delay) of Go's `netpoll_stub.go` (OS layers without a poller:
+/// Plan 9): sleeps up to `delay` ns, or until [`netpoll_break`].
 pub fn poll_sleep(s: &Sched, delay: i64) {
     runtime_m::notetsleep(&s.pollnote, delay);
     runtime_m::noteclear(&s.pollnote);

@@ -48,9 +48,9 @@
 //!   reports one (`fatal error: stack overflow`, status 2).
 //!
 //! Goroutines run on several OS threads (Go's M:N scheduler with work
-//! stealing, sysmon and cooperative preemption). The Plan 9 OS layer and
-//! the network poller are being ported; `docs/port-map.md` lists what
-//! exists.
+//! stealing, sysmon, cooperative preemption and the network poller), on
+//! Linux or on a Plan 9 system-call personality; `docs/port-map.md` lists
+//! what is ported.
 //!
 //! ## Soundness: the thread-local contract
 //! A goroutine may stop at any park point (a join, a channel operation,
