@@ -1336,7 +1336,12 @@ fn server(args: &[String]) {
 }
 
 /// A server process of `sys` on a free port: (child, address).
-fn start_server(me: &Path, go: Option<&Path>, sys: &str, kind: &str) -> Result<(std::process::Child, String), String> {
+fn start_server(
+    me: &Path,
+    go: Option<&Path>,
+    sys: &str,
+    kind: &str,
+) -> Result<(std::process::Child, String), String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
@@ -1374,7 +1379,13 @@ fn start_server(me: &Path, go: Option<&Path>, sys: &str, kind: &str) -> Result<(
 /// wrk's requests per second and 99th percentile latency (µs).
 fn run_wrk(addr: &str, secs: u32) -> Result<(f64, f64), String> {
     let out = Command::new("wrk")
-        .args(["-t2", "-c100", &format!("-d{secs}s"), "--latency", &format!("http://{addr}/")])
+        .args([
+            "-t2",
+            "-c100",
+            &format!("-d{secs}s"),
+            "--latency",
+            &format!("http://{addr}/"),
+        ])
         .output()
         .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -1402,7 +1413,9 @@ fn parse_wrk_time(v: &str) -> Result<f64, String> {
     } else {
         return Err(format!("bad wrk time {v}"));
     };
-    num.parse::<f64>().map(|n| n * mult).map_err(|e| e.to_string())
+    num.parse::<f64>()
+        .map(|n| n * mult)
+        .map_err(|e| e.to_string())
 }
 
 /// The Go echo client against `addr`: round trips per second and p99 (µs).
@@ -1417,7 +1430,12 @@ fn run_echo_client(go: &Path, addr: &str, secs: u32) -> Result<(f64, f64), Strin
         text.lines()
             .find_map(|l| l.strip_prefix(k))
             .and_then(|v| v.trim().parse::<f64>().ok())
-            .ok_or_else(|| format!("no {k} in echo client output: {text}{}", String::from_utf8_lossy(&out.stderr)))
+            .ok_or_else(|| {
+                format!(
+                    "no {k} in echo client output: {text}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
     };
     Ok((get("result ")?, get("p99 ")?))
 }
@@ -1441,19 +1459,21 @@ fn net_report(me: &Path, quick: bool) {
         for kind in ["http", "echo"] {
             for k in 0..systems.len() {
                 let sys = systems[(k + round) % systems.len()];
-                let r = start_server(me, go.as_deref().ok(), sys, kind).and_then(|(mut child, addr)| {
-                    let r = if kind == "http" {
-                        run_wrk(&addr, secs)
-                    } else {
-                        match &go {
-                            Ok(g) => run_echo_client(g, &addr, secs),
-                            Err(e) => Err(format!("the echo client needs Go: {e}")),
-                        }
-                    };
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    r
-                });
+                let r = start_server(me, go.as_deref().ok(), sys, kind).and_then(
+                    |(mut child, addr)| {
+                        let r = if kind == "http" {
+                            run_wrk(&addr, secs)
+                        } else {
+                            match &go {
+                                Ok(g) => run_echo_client(g, &addr, secs),
+                                Err(e) => Err(format!("the echo client needs Go: {e}")),
+                            }
+                        };
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        r
+                    },
+                );
                 let slot = res.iter_mut().find(|x| x.0 == kind && x.1 == sys).unwrap();
                 match r {
                     Ok((v, p99)) => {
@@ -1486,7 +1506,10 @@ fn net_report(me: &Path, quick: bool) {
             } else {
                 "echo 64 B (Go client, 100 conns), round trips"
             };
-            t.push_str(&format!("| {name} | {sys} | {v:.0} | {p:.0} | {:.2} |\n", g / v));
+            t.push_str(&format!(
+                "| {name} | {sys} | {v:.0} | {p:.0} | {:.2} |\n",
+                g / v
+            ));
         }
     }
     println!("{t}");
