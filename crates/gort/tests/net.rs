@@ -601,3 +601,46 @@ fn echo_client_child() {
     });
     println!("echoed {ok} of {n}");
 }
+
+/// A program whose only goroutine waits for a connection is not
+/// deadlocked: an M blocks in the poller on its behalf, so `checkdead`
+/// stays quiet (Go's behaviour), and a client arriving later is served.
+#[test]
+fn io_wait_is_not_a_deadlock() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "io_wait_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("deadlock"), "{err}");
+    assert!(out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("served after 300 ms"));
+}
+
+/// The body of [`io_wait_is_not_a_deadlock`]: main blocks in accept with
+/// nothing else to run (no timers); a plain thread, outside the runtime,
+/// connects 300 ms later.
+#[test]
+#[ignore]
+fn io_wait_child() {
+    run(1, || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(b"late").unwrap();
+        });
+        let (c, _) = l.accept().unwrap();
+        let mut b = [0u8; 4];
+        (&c).read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"late");
+        println!("served after 300 ms");
+    });
+}
