@@ -644,3 +644,17 @@ fn io_wait_child() {
         println!("served after 300 ms");
     });
 }
+
+/// Names go through the system resolver (on the scheduler's stack, in a
+/// system call).
+#[test]
+fn resolves_localhost() {
+    run(1, || {
+        let l = TcpListener::bind("localhost:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = gort::spawn(move || TcpStream::connect(("localhost", port)).unwrap());
+        let (_s, peer) = l.accept().unwrap();
+        assert!(peer.ip().is_loopback());
+        h.join().unwrap();
+    });
+}
