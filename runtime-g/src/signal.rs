@@ -35,7 +35,7 @@ use core::cell::Cell;
 use std::sync::{Once, OnceLock};
 
 use crate::stack::guard_hit;
-use crate::throw::{DYING, write_stderr};
+use crate::throw::write_stderr;
 use crate::tls::getg;
 
 static INSTALL: Once = Once::new();
@@ -199,12 +199,8 @@ fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     if !on_goroutine && addr.abs_diff(sp) < 256 << 10 {
         return; // likely a thread's own stack overflowing: std reports it
     }
-    if DYING.fetch_add(1, core::sync::atomic::Ordering::AcqRel) != 0 {
-        loop {
-            // SAFETY: another thread is reporting and exiting.
-            unsafe { libc::pause() };
-        }
-    }
+    // Another thread already reporting wins; we sleep until it exits.
+    crate::throw::start_dying();
     let mut b = [0u8; 20];
     if on_goroutine && addr < 0x1000 {
         write_stderr(b"panic: runtime error: invalid memory address or nil pointer dereference\n");
@@ -226,7 +222,15 @@ fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     write_stderr(b" pc=");
     write_stderr(hex(pc, &mut b));
     write_stderr(b"]\n\n");
-    if on_goroutine {
+    running_header_and_exit(if on_goroutine { goid } else { 0 })
+}
+
+/// The end of a report from a signal handler: the faulting goroutine's
+/// header (Go's `goroutine N [running]:`), or `runtime stack:` for a
+/// scheduler stack (`goid == 0`), then the fatal exit. Async-signal-safe.
+fn running_header_and_exit(goid: u64) -> ! {
+    let mut b = [0u8; 20];
+    if goid != 0 {
         write_stderr(b"goroutine ");
         write_stderr(dec(goid, &mut b));
         write_stderr(b" [running]:\n");
@@ -251,12 +255,8 @@ fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
 /// `[lo, hi)`. Async-signal-safe: an OS layer's fault handler may call it
 /// (the Plan 9 layer does, from its note handler).
 pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize) -> ! {
-    if DYING.fetch_add(1, core::sync::atomic::Ordering::AcqRel) != 0 {
-        loop {
-            // SAFETY: another thread is reporting and exiting.
-            unsafe { libc::pause() };
-        }
-    }
+    // Another thread already reporting wins; we sleep until it exits.
+    crate::throw::start_dying();
     let mut b = [0u8; 20];
     write_stderr(b"runtime: goroutine stack exceeds ");
     write_stderr(dec((hi - lo) as u64, &mut b));
@@ -275,14 +275,7 @@ pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize) -> ! {
         // goid and stack are plain words written before the G ran.
         unsafe { if (*gp).stack.lo == lo { (*gp).goid } else { 0 } }
     };
-    if goid != 0 {
-        write_stderr(b"goroutine ");
-        write_stderr(dec(goid, &mut b));
-        write_stderr(b" [running]:\n");
-    } else {
-        write_stderr(b"runtime stack:\n");
-    }
-    crate::throw::exit_fatal()
+    running_header_and_exit(goid)
 }
 
 /// Passes a fault that is not ours to the previous handler.

@@ -517,6 +517,24 @@ pub fn netpoll_break(s: &Sched) {
     }
 }
 
+/// What `findRunnable` does with a poll's Gs when it holds a P: the first
+/// to run now (made runnable here), the rest injected (`injectglist`).
+///
+/// # Safety
+/// On g0 of an M that holds a P; `list` came from [`netpoll`].
+pub unsafe fn take_first(s: &Sched, mut list: Vec<*mut G>, delta: i32) -> Option<*mut G> {
+    let gp = list.pop();
+    injectglist(s, list, delta);
+    let gp = gp?;
+    // SAFETY: the poller took gp off its descriptor: we are its one waker;
+    // the caller's M owns its P.
+    unsafe {
+        casgstatus(gp, _Gwaiting, _Grunnable);
+        crate::trace::ev_unpark_here(s, gp);
+    }
+    Some(gp)
+}
+
 /// injectglist: port of runtime.injectglist (proc.go): makes the Gs of a
 /// poll runnable. Without a P, all go to the global queue and idle Ps get
 /// Ms; with one, as many as there are idle Ps go to the global queue (with
@@ -610,69 +628,38 @@ pub fn poll_set_deadline(pd: &'static PollDesc, d: i64, mode: u8) {
     unsafe { pd.publish_info() };
     let combo = l.rd > 0 && l.rd == l.wd;
     let arg = pd as *const PollDesc as usize;
-    let (rread, rwrite) = (true, combo);
-    if !l.rrun {
-        if l.rd > 0 {
-            let f = TimerFn::Netpoll {
-                pd: arg,
-                seq: l.rseq,
-                read: rread,
-                write: rwrite,
-            };
-            l.rt.get_or_insert_with(|| Timer::new(TimerFn::None, false))
-                .modify(l.rd, 0, Some(f));
-            l.rrun = true;
-        }
-    } else if l.rd != rd0 || combo != combo0 {
-        l.rseq = l.rseq.wrapping_add(1);
-        if l.rd > 0 {
-            let f = TimerFn::Netpoll {
-                pd: arg,
-                seq: l.rseq,
-                read: rread,
-                write: rwrite,
-            };
-            if let Some(t) = &l.rt {
-                t.modify(l.rd, 0, Some(f));
-            }
-        } else {
-            if let Some(t) = &l.rt {
-                t.stop();
-            }
-            l.rrun = false;
-        }
-    }
-    if !l.wrun {
-        if l.wd > 0 && !combo {
-            let f = TimerFn::Netpoll {
-                pd: arg,
-                seq: l.wseq,
-                read: false,
-                write: true,
-            };
-            l.wt.get_or_insert_with(|| Timer::new(TimerFn::None, false))
-                .modify(l.wd, 0, Some(f));
-            l.wrun = true;
-        }
-    } else if l.wd != wd0 || combo != combo0 {
-        l.wseq = l.wseq.wrapping_add(1);
-        if l.wd > 0 && !combo {
-            let f = TimerFn::Netpoll {
-                pd: arg,
-                seq: l.wseq,
-                read: false,
-                write: true,
-            };
-            if let Some(t) = &l.wt {
-                t.modify(l.wd, 0, Some(f));
-            }
-        } else {
-            if let Some(t) = &l.wt {
-                t.stop();
-            }
-            l.wrun = false;
-        }
-    }
+    // The read timer also serves the write deadline when both are equal
+    // (Go's `netpollDeadline`, "combo").
+    let rf = |seq| TimerFn::Netpoll {
+        pd: arg,
+        seq,
+        read: true,
+        write: combo,
+    };
+    let wf = |seq| TimerFn::Netpoll {
+        pd: arg,
+        seq,
+        read: false,
+        write: true,
+    };
+    let (rd, wd) = (l.rd, l.wd);
+    rearm(
+        &mut l.rt,
+        &mut l.rrun,
+        &mut l.rseq,
+        rd,
+        rd != rd0 || combo != combo0,
+        rf,
+    );
+    let wd_armed = if combo { 0 } else { wd };
+    rearm(
+        &mut l.wt,
+        &mut l.wrun,
+        &mut l.wseq,
+        wd_armed,
+        wd != wd0 || combo != combo0,
+        wf,
+    );
     // A deadline in the past unblocks pending I/O now.
     let mut delta = 0;
     let rg = if l.rd < 0 {
@@ -696,6 +683,39 @@ pub fn poll_set_deadline(pd: &'static PollDesc, d: i64, mode: u8) {
         }
     }
     adjust_waiters(s, delta);
+}
+
+/// One direction of `poll_runtime_pollSetDeadline`'s timer logic: start
+/// the timer for deadline `when` (`> 0`) if it is not running; if it is and
+/// the deadline `changed`, invalidate the pending expiry (`seq`) and move or
+/// stop it.
+fn rearm(
+    t: &mut Option<Arc<Timer>>,
+    run: &mut bool,
+    seq: &mut usize,
+    when: i64,
+    changed: bool,
+    f: impl Fn(usize) -> TimerFn,
+) {
+    if !*run {
+        if when > 0 {
+            t.get_or_insert_with(|| Timer::new(TimerFn::None, false))
+                .modify(when, 0, Some(f(*seq)));
+            *run = true;
+        }
+    } else if changed {
+        *seq = seq.wrapping_add(1);
+        match t {
+            Some(t) if when > 0 => {
+                t.modify(when, 0, Some(f(*seq)));
+            }
+            Some(t) => {
+                t.stop();
+                *run = false;
+            }
+            None => *run = false,
+        }
+    }
 }
 
 /// netpolldeadlineimpl: a deadline timer fired (on g0 of an M with a P).

@@ -526,17 +526,11 @@ fn find_runnable() -> (*mut G, bool) {
             && s.lastpoll.load(Ordering::Acquire) != 0
             && crate::netpoll::poller(s).is_some()
         {
-            let (mut list, delta) = crate::netpoll::netpoll(s, 0);
-            if let Some(gp) = list.pop() {
-                crate::netpoll::injectglist(s, list, delta);
-                // SAFETY: the poller took gp off its descriptor: we are its
-                // one waker.
-                unsafe { casgstatus(gp, _Gwaiting, _Grunnable) };
-                // SAFETY: gp is live; on g0 of the M that owns its P.
-                unsafe { crate::trace::ev_unpark_here(s, gp) };
+            let (list, delta) = crate::netpoll::netpoll(s, 0);
+            // SAFETY: on g0 of the M that owns this P.
+            if let Some(gp) = unsafe { crate::netpoll::take_first(s, list, delta) } {
                 return (gp, false);
             }
-            crate::netpoll::injectglist(s, list, delta);
         }
         // Spin and steal, if not too many Ms already do (half the busy Ps).
         // SAFETY: the running M owns its `spinning` flag.
@@ -640,7 +634,7 @@ fn find_runnable() -> (*mut G, bool) {
             } else {
                 (poll_until - now).max(0)
             };
-            let (mut list, delta) = crate::netpoll::netpoll(s, delay);
+            let (list, delta) = crate::netpoll::netpoll(s, delay);
             let now = crate::time::nanotime();
             s.poll_until.store(0, Ordering::Release);
             s.lastpoll.store(now, Ordering::Release);
@@ -650,16 +644,10 @@ fn find_runnable() -> (*mut G, bool) {
             } else {
                 // SAFETY: pp2 came off the idle list.
                 unsafe { acquirep(pp2) };
-                if let Some(gp) = list.pop() {
-                    crate::netpoll::injectglist(s, list, delta);
-                    // SAFETY: taken off its descriptor by the poller: we
-                    // are its one waker.
-                    unsafe { casgstatus(gp, _Gwaiting, _Grunnable) };
-                    // SAFETY: gp is live; on g0 of the M that owns its P.
-                    unsafe { crate::trace::ev_unpark_here(s, gp) };
+                // SAFETY: on g0 of the M that now owns pp2.
+                if let Some(gp) = unsafe { crate::netpoll::take_first(s, list, delta) } {
                     return (gp, false);
                 }
-                crate::netpoll::injectglist(s, list, delta);
                 if was_spinning {
                     become_spinning(s);
                 }

@@ -129,6 +129,24 @@ impl NetFd {
         }
     }
 
+    /// `read(2)` (`recv` for datagrams) through [`NetFd::io`].
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.fd;
+        // SAFETY: buf is valid for writes of its length.
+        self.io(b'r', || unsafe {
+            libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0)
+        })
+    }
+
+    /// `send(2)` without SIGPIPE (a broken pipe is an `EPIPE` error).
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.fd;
+        // SAFETY: buf is valid for reads of its length.
+        self.io(b'w', || unsafe {
+            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
+        })
+    }
+
     /// Runs `op` (a non-blocking system call returning `>= 0` or -1 with
     /// errno) until it does not say EAGAIN, parking in between; without a
     /// poller, runs it once as a blocking system call.
@@ -521,37 +539,15 @@ impl TcpStream {
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
 
-    /// Takes a std stream (made non-blocking and registered here).
-    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            fd: Arc::new(NetFd::new(s.into_raw_fd())?),
-        })
-    }
-
-    /// Gives the connection back as a std stream (blocking again). Fails
-    /// with the stream itself if other handles share it.
-    pub fn into_std(self) -> Result<std::net::TcpStream, TcpStream> {
-        match Arc::try_unwrap(self.fd) {
-            // SAFETY: release hands over ownership of the fd.
-            Ok(nfd) => Ok(unsafe { std::net::TcpStream::from_raw_fd(nfd.release()) }),
-            Err(fd) => Err(TcpStream { fd }),
-        }
-    }
-
+    /// Go's `Read`: parks until data, EOF (0), an error, the deadline or
+    /// a close.
     pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.fd.fd;
-        // SAFETY: buf is valid for writes of its length.
-        self.fd.io(b'r', || unsafe {
-            libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
-        })
+        self.fd.read(buf)
     }
 
+    /// Go's `Write` (one `send`; `write_all` loops).
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.fd.fd;
-        // SAFETY: buf is valid for reads of its length.
-        self.fd.io(b'w', || unsafe {
-            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
-        })
+        self.fd.write(buf)
     }
 
     /// Go's `SetReadDeadline` (`None`: no deadline).
@@ -573,11 +569,6 @@ impl TcpStream {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.fd.check_open()?;
         self.fd.with_std(|s: &std::net::TcpStream| s.shutdown(how))
-    }
-
-    /// Go's `Close`: see the module docs.
-    pub fn close(&self) -> io::Result<()> {
-        self.fd.close()
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -620,12 +611,6 @@ impl TcpStream {
         } else {
             Ok(())
         }
-    }
-}
-
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.fd
     }
 }
 
@@ -745,31 +730,6 @@ impl TcpListener {
     pub fn set_deadline(&self, d: Option<Instant>) -> io::Result<()> {
         self.fd.set_deadline(d, b'r')
     }
-
-    /// Go's `Close`: a goroutine blocked in `accept` returns an error.
-    pub fn close(&self) -> io::Result<()> {
-        self.fd.close()
-    }
-
-    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener {
-            fd: Arc::new(NetFd::new(l.into_raw_fd())?),
-        })
-    }
-
-    pub fn into_std(self) -> Result<std::net::TcpListener, TcpListener> {
-        match Arc::try_unwrap(self.fd) {
-            // SAFETY: release hands over ownership of the fd.
-            Ok(nfd) => Ok(unsafe { std::net::TcpListener::from_raw_fd(nfd.release()) }),
-            Err(fd) => Err(TcpListener { fd }),
-        }
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.fd
-    }
 }
 
 /// Go's `listenerBacklog`: the system's `somaxconn`.
@@ -861,19 +821,11 @@ impl UdpSocket {
     }
 
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.fd.fd;
-        // SAFETY: buf is valid for reads.
-        self.fd.io(b'w', || unsafe {
-            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
-        })
+        self.fd.write(buf)
     }
 
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.fd.fd;
-        // SAFETY: buf is valid for writes.
-        self.fd.io(b'r', || unsafe {
-            libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0)
-        })
+        self.fd.read(buf)
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -886,24 +838,6 @@ impl UdpSocket {
 
     pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
         self.fd.set_deadline(d, b'w')
-    }
-
-    pub fn close(&self) -> io::Result<()> {
-        self.fd.close()
-    }
-
-    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
-        Ok(UdpSocket {
-            fd: Arc::new(NetFd::new(s.into_raw_fd())?),
-        })
-    }
-
-    pub fn into_std(self) -> Result<std::net::UdpSocket, UdpSocket> {
-        match Arc::try_unwrap(self.fd) {
-            // SAFETY: release hands over ownership of the fd.
-            Ok(nfd) => Ok(unsafe { std::net::UdpSocket::from_raw_fd(nfd.release()) }),
-            Err(fd) => Err(UdpSocket { fd }),
-        }
     }
 }
 
@@ -978,19 +912,11 @@ impl UnixStream {
     }
 
     pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.fd.fd;
-        // SAFETY: buf is valid for writes.
-        self.fd.io(b'r', || unsafe {
-            libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
-        })
+        self.fd.read(buf)
     }
 
     pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.fd.fd;
-        // SAFETY: buf is valid for reads.
-        self.fd.io(b'w', || unsafe {
-            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
-        })
+        self.fd.write(buf)
     }
 
     pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
@@ -1007,19 +933,9 @@ impl UnixStream {
             .with_std(|s: &std::os::unix::net::UnixStream| s.shutdown(how))
     }
 
-    pub fn close(&self) -> io::Result<()> {
-        self.fd.close()
-    }
-
     pub fn peer_addr(&self) -> io::Result<UnixSocketAddr> {
         self.fd
             .with_std(|s: &std::os::unix::net::UnixStream| s.peer_addr())
-    }
-
-    pub fn from_std(s: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
-        Ok(UnixStream {
-            fd: Arc::new(NetFd::new(s.into_raw_fd())?),
-        })
     }
 }
 
@@ -1075,10 +991,6 @@ impl UnixListener {
             fd: Arc::new(NetFd::new(fd)?),
         })
     }
-
-    pub fn close(&self) -> io::Result<()> {
-        self.fd.close()
-    }
 }
 
 macro_rules! debug_fd {
@@ -1094,3 +1006,50 @@ macro_rules! debug_fd {
     )*};
 }
 debug_fd!(TcpStream, TcpListener, UdpSocket, UnixStream, UnixListener);
+
+/// What every socket type has: Go's `Close`, conversions from and to the
+/// std type (non-blocking and registered here, or blocking again), the
+/// raw descriptor.
+macro_rules! socket_common {
+    ($($t:ident => $std:ty),* $(,)?) => {$(
+        impl $t {
+            /// Go's `Close`: every goroutine blocked on the socket wakes
+            /// with `use of closed network connection`, and so do later
+            /// operations; the descriptor is closed with the last handle.
+            pub fn close(&self) -> io::Result<()> {
+                self.fd.close()
+            }
+
+            /// Takes a std socket (made non-blocking and registered with
+            /// the poller, where there is one).
+            pub fn from_std(s: $std) -> io::Result<$t> {
+                Ok($t {
+                    fd: Arc::new(NetFd::new(s.into_raw_fd())?),
+                })
+            }
+
+            /// Gives the socket back as a std one (blocking again). Fails,
+            /// returning it, if other handles share it.
+            pub fn into_std(self) -> Result<$std, $t> {
+                match Arc::try_unwrap(self.fd) {
+                    // SAFETY: release hands over ownership of the fd.
+                    Ok(nfd) => Ok(unsafe { <$std>::from_raw_fd(nfd.release()) }),
+                    Err(fd) => Err($t { fd }),
+                }
+            }
+        }
+
+        impl AsRawFd for $t {
+            fn as_raw_fd(&self) -> RawFd {
+                self.fd.fd
+            }
+        }
+    )*};
+}
+socket_common!(
+    TcpStream => std::net::TcpStream,
+    TcpListener => std::net::TcpListener,
+    UdpSocket => std::net::UdpSocket,
+    UnixStream => std::os::unix::net::UnixStream,
+    UnixListener => std::os::unix::net::UnixListener,
+);
