@@ -89,8 +89,11 @@ pub struct G {
     /// A preemption request from sysmon, honoured at the goroutine's next
     /// runtime call (atomic: sysmon writes it from its own thread).
     pub preempt: core::sync::atomic::AtomicBool,
-    /// When the G started waiting (nanotime), for "N minutes" in dumps.
-    pub waitsince: i64,
+    /// About when the G was first seen waiting (nanotime; 0: not seen), for
+    /// Go's "N minutes" in dumps (`waitsince`). Go's GC marks it; gort's
+    /// sysmon does (`sysmon::mark_waitsince`). Atomic: dumps read it from
+    /// other threads.
+    pub waitsince: core::sync::atomic::AtomicI64,
     /// Value passed by the waker (`param`): for a channel operation, the
     /// `sudog` that completed it (or null when it was woken by `close`).
     pub param: *mut (),
@@ -155,7 +158,7 @@ impl G {
             waitreason: WaitReason::Zero,
             system: false,
             preempt: core::sync::atomic::AtomicBool::new(false),
-            waitsince: 0,
+            waitsince: core::sync::atomic::AtomicI64::new(0),
             param: core::ptr::null_mut(),
             waiting: core::ptr::null_mut(),
             select_done: AtomicU32::new(0),

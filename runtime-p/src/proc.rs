@@ -690,7 +690,7 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
         }
         ev_p(curp(), EvKind::GoStart, (*gp).goid, 0, WaitReason::Zero);
         crate::p::PStats::bump(&curp().stats.switches);
-        (*gp).waitsince = 0;
+        (*gp).waitsince.store(0, Ordering::Relaxed);
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
         if !inherit_time {
@@ -967,12 +967,35 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
         } else {
             gstatus_name(st)
         };
+        // About how long it has waited, in minutes (shown from one on).
+        let since = (*gp).waitsince.load(Ordering::Relaxed);
+        let minutes = if (st == _Gwaiting || st == _Gsyscall) && since != 0 {
+            (crate::time::nanotime() - since) / 60_000_000_000
+        } else {
+            0
+        };
+        let waited = if minutes >= 1 {
+            format!(", {minutes} minutes")
+        } else {
+            String::new()
+        };
         let locked = if (*gp).lockedm.is_null() {
             ""
         } else {
             ", locked to thread"
         };
-        format!("goroutine {} [{}{}]:\n", (*gp).goid, what, locked)
+        // GOTRACEBACK=system and crash show the G and its M, as Go does.
+        let ids = if crate::panic::traceback_level() >= 2 {
+            let mp = (*gp).m as *const runtime_m::M;
+            if mp.is_null() {
+                format!(" gp={gp:p} m=nil")
+            } else {
+                format!(" gp={gp:p} m={} mp={mp:p}", (*mp).id)
+            }
+        } else {
+            String::new()
+        };
+        format!("goroutine {}{ids} [{what}{waited}{locked}]:\n", (*gp).goid)
     }
 }
 

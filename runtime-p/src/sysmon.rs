@@ -51,6 +51,7 @@ pub fn sysmon() {
     let mut start = 0i64;
     let mut lasttrace = 0i64;
     let mut lastscavenge = 0i64;
+    let mut lastmark = 0i64;
     loop {
         if s.shutting_down.load(Ordering::Acquire) {
             let mp = getm();
@@ -98,6 +99,12 @@ pub fn sysmon() {
                 delay = 20;
                 continue;
             }
+        }
+        // Note when goroutines were first seen waiting, for the "N
+        // minutes" of dumps (Go's GC does this as it marks stacks).
+        if now - lastmark > 10_000_000_000 {
+            lastmark = now;
+            mark_waitsince(s, now);
         }
         // Return the memory of exited goroutines' stacks now and then (Go's
         // background scavenger), in coalesced batches.
@@ -339,4 +346,27 @@ unsafe fn id_or_nil<T, D: core::fmt::Display>(p: *const T, id: impl FnOnce(&T) -
         // SAFETY: the caller's contract.
         id(unsafe { &*p }).to_string()
     }
+}
+
+/// Marks `waitsince` of every waiting goroutine that has none yet (Go's
+/// markroot does it during a GC), holding each with the scan bit so that
+/// it cannot be readied meanwhile.
+pub fn mark_waitsince(s: &Sched, now: i64) {
+    crate::sched::for_each_g(s, |gp| {
+        // SAFETY: Gs on the list are never freed; the scan bit holds a
+        // waiting G in place while we write.
+        unsafe {
+            if runtime_g::readgstatus(gp) != runtime_g::status::_Gwaiting
+                || (*gp).waitsince.load(Ordering::Relaxed) != 0
+            {
+                return;
+            }
+            if runtime_g::status::castogscanstatus(gp, runtime_g::status::_Gwaiting) {
+                if (*gp).waitsince.load(Ordering::Relaxed) == 0 {
+                    (*gp).waitsince.store(now, Ordering::Relaxed);
+                }
+                runtime_g::status::casfrom_gscanstatus(gp, runtime_g::status::_Gwaiting);
+            }
+        }
+    });
 }

@@ -175,3 +175,34 @@ fn stack_all_races_with_wakeups() {
         })
     }
 }
+
+/// A goroutine seen waiting for a minute or more shows Go's ", N minutes"
+/// in its header (sysmon marks `waitsince` every 10 s, as Go's GC does;
+/// here the mark is made as if three minutes ago).
+#[test]
+fn long_waits_show_minutes() {
+    // SAFETY: as above.
+    unsafe {
+        gort::Builder::new().gomaxprocs(1).block_on(|| {
+            let c: gort::Chan<()> = gort::Chan::new(0);
+            let c2 = c.clone();
+            let h = gort::spawn(move || c2.recv());
+            gort::gosched();
+            let s = runtime_p::sched();
+            let three_min_ago = runtime_p::time::nanotime() - 3 * 60_000_000_000 - 1;
+            runtime_p::sysmon::mark_waitsince(s, three_min_ago);
+            let dump = gort::runtime::stack(true);
+            assert!(dump.contains(" [chan receive, 3 minutes]:"), "{dump}");
+            assert!(dump.starts_with("goroutine 1 [running]:"), "{dump}");
+            c.send(());
+            h.join().unwrap();
+            // Running again: the mark is gone.
+            let c3 = c.clone();
+            let h = gort::spawn(move || c3.recv());
+            gort::gosched();
+            assert!(!gort::runtime::stack(true).contains(" minutes]:"));
+            c.send(());
+            h.join().unwrap();
+        })
+    }
+}
