@@ -5,7 +5,6 @@
 //! `gort::sync::Mutex<T>`; tests that Go runs as child processes
 //! (TestMutexMisuse, TestIssue76126) re-run this binary the same way.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -19,26 +18,10 @@ const CASE_VAR: &str = "GORT_SYNC_CHILD";
 /// Runs `case` in a child process (this binary, `child_entry` below);
 /// returns (combined output, exit status).
 fn child(case: &str) -> (String, Option<i32>) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_entry",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = test_child::Child::test("child_entry")
         .env(CASE_VAR, case)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("spawn child");
-    (
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        out.status.code(),
-    )
+        .run();
+    (out.combined(), out.code)
 }
 
 /// The child side: runs the case named by the environment on a fresh

@@ -268,21 +268,10 @@ fn thousand_ms_start_park_and_wake() {
 const CASE_VAR: &str = "OS_PLAN9_CHILD_CASE";
 
 fn child(case: &str) -> (String, Option<i32>) {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_entry",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = test_child::Child::test("child_entry")
         .env(CASE_VAR, case)
-        .output()
-        .expect("spawn child");
-    (
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
-        out.status.code(),
-    )
+        .run();
+    (out.stderr.clone() + &out.stdout, out.code)
 }
 
 #[test]

@@ -1,7 +1,5 @@
 //! Tests of the G layer: statuses, malg, stacks and guard pages.
 
-use std::process::Command;
-
 use runtime_g::stack::{self, GUARD_SIZE, guard_hit, stackalloc, stackfree};
 use runtime_g::status::*;
 use runtime_g::{casgstatus, malg, readgstatus};
@@ -44,25 +42,14 @@ fn child_entry() {
 }
 
 fn child(case: &str) -> (String, Option<i32>) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "child_entry",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let out = test_child::Child::test("child_entry")
         .env(CASE_VAR, case)
         .env(
             "GORT_STACK_GUARD",
             if case == "map_count" { "mprotect" } else { "" },
         )
-        .output()
-        .unwrap();
-    (
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code(),
-    )
+        .run();
+    (out.stderr, out.code)
 }
 
 #[test]

@@ -462,10 +462,25 @@ fn family(a: &SocketAddr) -> i32 {
 }
 
 /// Connects `nfd` to `(sa, len)`: Go's `netFD.connect` (a non-blocking
-/// connect, then a wait for writability and `SO_ERROR`).
+/// connect, then a wait for writability and `SO_ERROR`), or a blocking
+/// connect in a system call without a poller.
 fn connect_fd(nfd: &NetFd, sa: *const libc::sockaddr, len: libc::socklen_t) -> io::Result<()> {
+    let fd = nfd.fd;
+    if nfd.pd.is_none() {
+        // No poller: a blocking connect in a system call.
+        let e = crate::syscall::blocking(|| {
+            // SAFETY: sa points at a sockaddr of len bytes (the caller's).
+            let r = unsafe { libc::connect(fd, sa, len) };
+            if r < 0 { last_errno() } else { 0 }
+        });
+        return if e == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::from_raw_os_error(e))
+        };
+    }
     // SAFETY: sa points at a sockaddr of len bytes (the caller's).
-    let r = unsafe { libc::connect(nfd.fd, sa, len) };
+    let r = unsafe { libc::connect(fd, sa, len) };
     if r == 0 {
         return Ok(());
     }
@@ -494,7 +509,6 @@ fn connect_fd(nfd: &NetFd, sa: *const libc::sockaddr, len: libc::socklen_t) -> i
                 e => return Err(io::Error::from_raw_os_error(e)),
             }
         },
-        (libc::EINTR, None) => Ok(()),
         (e, _) => Err(io::Error::from_raw_os_error(e)),
     }
 }
@@ -523,19 +537,7 @@ impl TcpStream {
     fn connect_addr(a: &SocketAddr) -> io::Result<TcpStream> {
         let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM)?)?;
         let (ss, len) = sockaddr(a);
-        if nfd.pd.is_some() {
-            connect_fd(&nfd, (&raw const ss).cast(), len)?;
-        } else {
-            let fd = nfd.fd;
-            let r = crate::syscall::blocking(|| {
-                // SAFETY: ss holds a sockaddr of len bytes.
-                let r = unsafe { libc::connect(fd, (&raw const ss).cast(), len) };
-                if r < 0 { last_errno() } else { 0 }
-            });
-            if r != 0 {
-                return Err(io::Error::from_raw_os_error(r));
-            }
-        }
+        connect_fd(&nfd, (&raw const ss).cast(), len)?;
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
 
@@ -895,19 +897,7 @@ impl UnixStream {
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let nfd = NetFd::new(socket(libc::AF_UNIX, libc::SOCK_STREAM)?)?;
-        if nfd.pd.is_some() {
-            connect_fd(&nfd, (&raw const sun).cast(), len)?;
-        } else {
-            let fd = nfd.fd;
-            let r = crate::syscall::blocking(|| {
-                // SAFETY: sun holds a sockaddr_un of len bytes.
-                let r = unsafe { libc::connect(fd, (&raw const sun).cast(), len) };
-                if r < 0 { last_errno() } else { 0 }
-            });
-            if r != 0 {
-                return Err(io::Error::from_raw_os_error(r));
-            }
-        }
+        connect_fd(&nfd, (&raw const sun).cast(), len)?;
         Ok(UnixStream { fd: Arc::new(nfd) })
     }
 

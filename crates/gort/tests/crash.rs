@@ -3,60 +3,24 @@
 //! first lines of stderr and the exit status against what Go 1.27 prints
 //! (../shared/go-reference/messages.md).
 
-use std::process::Command;
 use std::sync::Arc;
 
 use gort::Builder;
 
 const CASE_VAR: &str = "GORT_CRASH_CASE";
 
-struct Out {
-    stdout: String,
-    stderr: String,
-    code: Option<i32>,
-    /// The signal that killed the child, if one did.
-    signal: Option<i32>,
-}
+use test_child::Out;
 
 fn child(case: &str) -> Out {
     child_env(case, &[])
 }
 
 fn child_env(case: &str, env: &[(&str, &str)]) -> Out {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "child_entry",
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env(CASE_VAR, case)
-    .env_remove("RUST_BACKTRACE")
-    .env_remove("GOMAXPROCS");
+    let mut c = test_child::Child::test("child_entry").env(CASE_VAR, case);
     for (k, v) in env {
-        cmd.env(k, v);
+        c = c.env(k, v);
     }
-    // No core files from the children that die by signal on purpose
-    // (GOTRACEBACK=crash).
-    // SAFETY: setrlimit is async-signal-safe, as pre_exec requires.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let r = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &r);
-            Ok(())
-        });
-    }
-    let out = cmd.output().expect("spawn child");
-    Out {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code(),
-        signal: std::os::unix::process::ExitStatusExt::signal(&out.status),
-    }
+    c.run()
 }
 
 /// Asserts that stderr starts with `lines` (each a full line) and the

@@ -400,17 +400,9 @@ fn open_fds() -> usize {
 /// since the other tests of this binary open descriptors concurrently.
 #[test]
 fn no_fd_leak() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["fd_leak_child", "--exact", "--ignored", "--test-threads=1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 passed"));
+    let out = test_child::Child::test("fd_leak_child").run();
+    assert_eq!(out.code, Some(0), "{}", out.combined());
+    assert!(out.stdout.contains("1 passed"), "{}", out.combined());
 }
 
 /// The body of [`no_fd_leak`] (run alone, in a child process).
@@ -525,20 +517,10 @@ fn echo_10k_connections() {
                 });
             }
         });
-        let child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "echo_client_child",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("GORT_ECHO_ADDR", addr.to_string())
-            .env("GORT_ECHO_N", n.to_string())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = test_child::Child::test("echo_client_child")
+            .env("GORT_ECHO_ADDR", &addr.to_string())
+            .env("GORT_ECHO_N", &n.to_string())
+            .spawn();
         let out = gort::syscall::blocking(|| child.wait_with_output()).unwrap();
         let text = format!(
             "{}{}",
@@ -607,20 +589,14 @@ fn echo_client_child() {
 /// stays quiet (Go's behaviour), and a client arriving later is served.
 #[test]
 fn io_wait_is_not_a_deadlock() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "io_wait_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("deadlock"), "{err}");
-    assert!(out.status.success(), "{err}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("served after 300 ms"));
+    let out = test_child::Child::test("io_wait_child").run();
+    assert!(!out.stderr.contains("deadlock"), "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.combined());
+    assert!(
+        out.stdout.contains("served after 300 ms"),
+        "{}",
+        out.combined()
+    );
 }
 
 /// The body of [`io_wait_is_not_a_deadlock`]: main blocks in accept with
