@@ -173,7 +173,8 @@ pub struct Sched {
     pub lastpoll: core::sync::atomic::AtomicI64,
     /// Until when the sleeping M sleeps (`pollUntil`), or 0.
     pub poll_until: core::sync::atomic::AtomicI64,
-    /// What the timer-sleeping M sleeps on (netpoll's stand-in).
+    /// What an M sleeps on until the next timer when the OS layer has no
+    /// network poller (Go's `netpoll_stub.go` note).
     pub pollnote: Note,
     /// The scheduler trace (`trace` module), off unless started.
     pub trace: crate::trace::TraceState,

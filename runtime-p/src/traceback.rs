@@ -172,11 +172,11 @@ unsafe fn parked_frames(gp: *mut G) -> Option<String> {
     )))
 }
 
-/// runtime.Stack: port of the header half (mprof.go / traceback.go): the
-/// calling goroutine's header, and with `all` every other user goroutine's,
-/// separated by blank lines as Go separates them. Frames come with the
-/// observability work (issue 9). Statuses are read without stopping the
-/// world (Go stops it for `all`), so a goroutine may be seen mid-change.
+/// runtime.Stack: port (mprof.go / traceback.go): the calling goroutine's
+/// header, frames and `created by` line, and with `all` every other user
+/// goroutine's, separated by blank lines as Go separates them. The world
+/// is not stopped (Go stops it for `all`): each other goroutine is held
+/// with the scan bit only while it is walked, so statuses are a moment's.
 pub fn stack(all: bool) -> String {
     let me = crate::proc::require_goroutine("runtime.Stack");
     // SAFETY: the running goroutine is live; it is "running" by definition.

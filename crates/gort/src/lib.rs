@@ -171,7 +171,11 @@ pub fn gomaxprocs(n: usize) -> usize {
 
 /// A dump of the calling goroutine (and with `all`, of every goroutine):
 /// Go's `runtime.Stack`. Each goroutine appears as Go's header line,
-/// `goroutine N [state]:`; stack frames are not included yet.
+/// `goroutine N [state]:`, its frames (`function()` then a tab,
+/// `file:line +0x…`; runtime frames hidden unless `GOTRACEBACK=system`)
+/// and Go's `created by F in goroutine N`. A goroutine running on another
+/// thread cannot be walked without stopping it and is shown as Go shows
+/// one: `goroutine running on other thread; stack unavailable`.
 ///
 /// # Panics
 /// Outside a goroutine of a gort runtime.
