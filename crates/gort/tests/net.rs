@@ -634,3 +634,35 @@ fn resolves_localhost() {
         h.join().unwrap();
     });
 }
+
+/// A reset connection and a write to a closed peer surface as io errors of
+/// their own kinds (ECONNRESET, EPIPE without a SIGPIPE), not as a crash
+/// or a silent success.
+#[test]
+fn reset_and_broken_pipe_have_their_kinds() {
+    run(2, || {
+        // Reset: the peer closes with SO_LINGER 0, which sends an RST.
+        let (c, s) = pair();
+        s.set_linger(Some(0)).unwrap();
+        drop(s);
+        gort::time::sleep(Duration::from_millis(20));
+        let mut b = [0u8; 8];
+        let e = c.read(&mut b).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+
+        // Broken pipe: keep writing to a peer that has gone.
+        let (c, s) = pair();
+        drop(s);
+        gort::time::sleep(Duration::from_millis(20));
+        let chunk = [1u8; 4096];
+        let e = loop {
+            if let Err(e) = c.write(&chunk) {
+                break e;
+            }
+        };
+        assert!(
+            matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset),
+            "{e}"
+        );
+    });
+}
