@@ -249,12 +249,18 @@ fn start_the_world(s: &Sched, nprocs: usize) {
     wakep();
 }
 
-/// Runs `f` with the world stopped (Go's `stopTheWorld` … `startTheWorld`
-/// around a critical section), on g0 of an M that holds a P.
+/// Runs `f` on the system stack with the world stopped: Go's
+/// `stopTheWorld` (take `worldsema`, then `stopTheWorldWithSema`) …
+/// `startTheWorld`. Called on a user goroutine; `f` must not park.
 pub(crate) fn with_world_stopped<R>(s: &Sched, f: impl FnOnce() -> R) -> R {
-    stop_the_world(s);
-    let r = f();
-    start_the_world(s, s.gomaxprocs());
+    crate::sema::semacquire(&s.worldsema);
+    let r = systemstack(|| {
+        stop_the_world(s);
+        let r = f();
+        start_the_world(s, s.gomaxprocs());
+        r
+    });
+    crate::sema::semrelease(&s.worldsema);
     r
 }
 
@@ -269,9 +275,12 @@ pub fn set_gomaxprocs(n: usize) -> usize {
     if n == 0 || n == ret {
         return ret;
     }
+    // One stop-the-world at a time (Go's worldsema).
+    crate::sema::semacquire(&s.worldsema);
     systemstack(|| {
         stop_the_world(s);
         start_the_world(s, n);
     });
+    crate::sema::semrelease(&s.worldsema);
     ret
 }

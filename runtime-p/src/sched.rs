@@ -180,6 +180,8 @@ pub struct Sched {
     pub trace: crate::trace::TraceState,
     /// The network poller (`netpoll` module), started on first use.
     pub netpoll: crate::netpoll::NetpollState,
+    /// Held while the world is stopped (`worldsema`): one stop at a time.
+    pub worldsema: AtomicU32,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -231,6 +233,7 @@ impl Sched {
             pollnote: Note::new(),
             trace: crate::trace::TraceState::default(),
             netpoll: crate::netpoll::NetpollState::default(),
+            worldsema: AtomicU32::new(1),
         }));
         let me: *const Sched = s;
         for i in 0..cfg.gomaxprocs {

@@ -352,16 +352,14 @@ pub fn stop_trace() -> Option<String> {
     }
     TRACING.fetch_sub(1, Ordering::AcqRel);
     let end = (cputicks(), crate::time::nanotime());
-    let mut events = runtime_m::systemstack(|| {
-        crate::procresize::with_world_stopped(s, || {
-            let mut all = Vec::new();
-            for pp in s.procs_all() {
-                // SAFETY: the world is stopped: no M owns or writes any P
-                // (see the module docs).
-                all.append(unsafe { &mut pp.local().trace });
-            }
-            all
-        })
+    let mut events = crate::procresize::with_world_stopped(s, || {
+        let mut all = Vec::new();
+        for pp in s.procs_all() {
+            // SAFETY: the world is stopped: no M owns or writes any P (see
+            // the module docs).
+            all.append(unsafe { &mut pp.local().trace });
+        }
+        all
     });
     let (start, mut global) = {
         let mut g = s.trace.global.lock();

@@ -148,3 +148,31 @@ fn ping_pong_trace_gomaxprocs_1() {
 fn ping_pong_trace_gomaxprocs_2() {
     check(2);
 }
+
+/// Stops of the world from several goroutines at once (GOMAXPROCS changes
+/// and trace stops) take turns (Go's worldsema) instead of interleaving.
+#[test]
+fn concurrent_stops_take_turns() {
+    // SAFETY: no thread-local references are held across parks.
+    unsafe {
+        gort::Builder::new().gomaxprocs(2).block_on(|| {
+            let wg = std::sync::Arc::new(gort::sync::WaitGroup::new());
+            for i in 0..4 {
+                wg.go(move || {
+                    for k in 0..30 {
+                        gort::gomaxprocs(1 + (i + k) % 3);
+                        gort::gosched();
+                    }
+                });
+            }
+            for _ in 0..20 {
+                gort::trace::start().unwrap();
+                gort::gosched();
+                let json = gort::trace::stop().unwrap();
+                serde_json::from_str::<serde_json::Value>(&json).unwrap();
+            }
+            wg.wait();
+            assert!((1..=3).contains(&gort::gomaxprocs(0)));
+        })
+    }
+}
