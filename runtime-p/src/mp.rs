@@ -337,27 +337,15 @@ pub unsafe fn handoffp(pp: *mut P) {
 /// wakep: port of runtime.wakep (proc.go): tries to add one more P to run
 /// Gs, with a spinning M, if there is an idle P and nobody spins.
 ///
-/// gort differs from Go in one line: it returns at once when no P is idle
-/// (`npidle == 0`), before claiming the spinning slot and taking
-/// `sched.lock` only to find the idle list empty. Every `gosched` and every
-/// `ready` calls wakep, and on a machine whose Ps are all busy (always so
-/// at GOMAXPROCS=1) that saved four atomic operations per call. The check
-/// costs no liveness: a P that goes idle just after it re-checks the
-/// global queue (and, if spinning, every P's queue) before its M sleeps,
-/// and the work that prompted this call sits on a running P's queue
-/// meanwhile — the same window Go has between its unlock and a later
-/// `pidleput`.
-#[inline]
+/// Taking `sched.lock` to look for an idle P even when there seems to be
+/// none is what makes this safe: under the lock, either this call finds the
+/// P that is going idle, or it sets `needspinning` (in `pidleget_spinning`)
+/// before that P's M checks it — so new work never sits in a busy P's queue
+/// with an idle P and no spinning M. (An earlier gort skipped all this when
+/// `npidle` read 0, to save four atomics per `Gosched`; it stranded work and
+/// hung TestGoroutineParallelism2 now and then.)
 pub fn wakep() {
     let s = sched();
-    if s.npidle.load(Ordering::Acquire) != 0 {
-        wakep_slow(s);
-    }
-}
-
-/// wakep with at least one idle P: Go's whole wakep.
-#[inline(never)]
-fn wakep_slow(s: &Sched) {
     if s.nmspinning.load(Ordering::Acquire) != 0
         || s.nmspinning
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
