@@ -292,8 +292,7 @@ pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
 /// ([`poll_unblock`]) and returns it to the cache. The caller closes the
 /// fd afterwards.
 pub fn poll_close(pd: &'static PollDesc) {
-    // SAFETY: reading `closing` racily is what Go does here; it was set
-    // under the lock by poll_unblock, which happened before.
+    // SAFETY: `closing` is read under the descriptor's lock.
     let closing = unsafe {
         pd.lock.lock();
         let c = pd.locked().closing;
@@ -356,6 +355,15 @@ pub fn poll_reset(pd: &PollDesc, mode: u8) -> i32 {
 /// poll_runtime_pollWait: parks the calling goroutine until `pd` is ready
 /// for `mode`, its deadline passes or it is closed.
 pub fn poll_wait(pd: &PollDesc, mode: u8) -> i32 {
+    if !core::ptr::eq(pd.sched, sched()) {
+        // The poller that would wake us belongs to another instance, whose
+        // Ms would run us: as with channels, a runtime error.
+        print(
+            "gort: a socket of one runtime instance was used by a goroutine of another; \
+             sockets must not be shared between runtime instances\n",
+        );
+        throw("netpoll: descriptor of another runtime instance");
+    }
     let mut e = checkerr(pd, mode);
     if e != POLL_NO_ERROR {
         return e;

@@ -68,6 +68,14 @@ fn run_case(case: &str) {
             "panic_goroutine" => Builder::new().run(|| {
                 gort::spawn(|| panic!("in goroutine")).join().unwrap();
             }),
+            // A socket made in one runtime instance, waited on in another.
+            "net_cross_instance" => {
+                let l = Builder::new()
+                    .block_on(|| gort::net::TcpListener::bind("127.0.0.1:0").unwrap());
+                Builder::new().run(move || {
+                    let _ = l.accept();
+                })
+            }
             // One P: main is parked on the channel when the other panics.
             "panic_goroutine_1p" => Builder::new().gomaxprocs(1).run(|| {
                 let c: gort::Chan<()> = gort::Chan::new(0);
@@ -954,4 +962,30 @@ fn faults_are_reported_like_go() {
         f.stderr
     );
     assert_eq!(f.code, Some(2), "{}", f.stderr);
+}
+
+/// A socket registered with one runtime instance's poller and waited on by
+/// a goroutine of another is a fatal runtime error with a clear message
+/// (the other instance's Ms would run the woken goroutine), as sharing
+/// channels between instances is. Without a poller (Plan 9) the socket is a
+/// plain blocking descriptor and the case does not arise.
+#[test]
+fn socket_of_another_instance_is_fatal() {
+    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
+        return;
+    }
+    let o = child("net_cross_instance");
+    assert!(
+        o.stderr
+            .contains("sockets must not be shared between runtime instances"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("fatal error: netpoll: descriptor of another runtime instance"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
 }
