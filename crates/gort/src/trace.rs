@@ -18,6 +18,7 @@
 //! a program (from start until its main goroutine returns) into that file.
 //!
 //! ```no_run
+//! # // SAFETY: the example holds no thread-local reference across a park.
 //! # unsafe { gort::Builder::new().block_on(|| {
 //! gort::trace::start().unwrap();
 //! let c = gort::Chan::<u32>::new(0);
