@@ -187,18 +187,7 @@ pub fn stack(all: bool) -> String {
     // SAFETY: the running goroutine is live.
     out.push_str(&unsafe { crate::panic::created_by(me) });
     if all {
-        for_each_g(crate::sched::sched(), |gp| {
-            // SAFETY: Gs on the list are live; reading for printing.
-            let skip =
-                gp == me || unsafe { (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead };
-            if !skip {
-                out.push('\n');
-                // SAFETY: as above.
-                out.push_str(&unsafe { goroutine_header(gp) });
-                // SAFETY: as above.
-                out.push_str(&unsafe { other_frames(gp) });
-            }
-        });
+        out.push_str(&others_of(crate::sched::sched(), me));
     }
     out
 }
@@ -257,18 +246,9 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
             let s = DUMP_SCHED.load(core::sync::atomic::Ordering::Acquire);
             let mut out = String::new();
             if !s.is_null() {
+                // Every goroutine: this thread runs none of them.
                 // SAFETY: instances are leaked, valid forever.
-                for_each_g(unsafe { &*s }, |gp| {
-                    // SAFETY: Gs on the list are never freed.
-                    unsafe {
-                        if (*gp).system || (*gp).goid == 0 || readgstatus(gp) == _Gdead {
-                            return;
-                        }
-                        out.push('\n');
-                        out.push_str(&goroutine_header(gp));
-                        out.push_str(&other_frames(gp));
-                    }
-                });
+                out = others_of(unsafe { &*s }, core::ptr::null_mut());
             }
             out.push('\n');
             print(&out);
