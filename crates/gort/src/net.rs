@@ -541,38 +541,6 @@ impl TcpStream {
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
 
-    /// Go's `Read`: parks until data, EOF (0), an error, the deadline or
-    /// a close.
-    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.read(buf)
-    }
-
-    /// Go's `Write` (one `send`; `write_all` loops).
-    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.write(buf)
-    }
-
-    /// Go's `SetReadDeadline` (`None`: no deadline).
-    pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(d, b'r')
-    }
-
-    /// Go's `SetWriteDeadline`.
-    pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(d, b'w')
-    }
-
-    /// Go's `SetDeadline`: both directions.
-    pub fn set_deadline(&self, d: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(d, b'r'.wrapping_add(b'w'))
-    }
-
-    /// Go's `CloseRead`/`CloseWrite` (half-close), or both.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.fd.check_open()?;
-        self.fd.with_std(|s: &std::net::TcpStream| s.shutdown(how))
-    }
-
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.fd.with_std(|s: &std::net::TcpStream| s.local_addr())
     }
@@ -613,36 +581,6 @@ impl TcpStream {
         } else {
             Ok(())
         }
-    }
-}
-
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::read(self, buf)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        TcpStream::write(self, buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::read(self, buf)
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        TcpStream::write(self, buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -901,46 +839,9 @@ impl UnixStream {
         Ok(UnixStream { fd: Arc::new(nfd) })
     }
 
-    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.read(buf)
-    }
-
-    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.write(buf)
-    }
-
-    pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(d, b'r')
-    }
-
-    pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
-        self.fd.set_deadline(d, b'w')
-    }
-
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.fd.check_open()?;
-        self.fd
-            .with_std(|s: &std::os::unix::net::UnixStream| s.shutdown(how))
-    }
-
     pub fn peer_addr(&self) -> io::Result<UnixSocketAddr> {
         self.fd
             .with_std(|s: &std::os::unix::net::UnixStream| s.peer_addr())
-    }
-}
-
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        UnixStream::read(self, buf)
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        UnixStream::write(self, buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -1042,4 +943,80 @@ socket_common!(
     UdpSocket => std::net::UdpSocket,
     UnixStream => std::os::unix::net::UnixStream,
     UnixListener => std::os::unix::net::UnixListener,
+);
+
+/// The connected-stream API shared by TCP and Unix streams: Go's `Read`,
+/// `Write`, deadlines and half-close, and `std::io` on the stream and on a
+/// shared reference to it (goroutines may read and write one connection at
+/// once, as in Go).
+macro_rules! stream_io {
+    ($($t:ident => $std:ty),* $(,)?) => {$(
+        impl $t {
+            /// Go's `Read`: parks until data, EOF (0), an error, the
+            /// deadline or a close.
+            pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                self.fd.read(buf)
+            }
+
+            /// Go's `Write` (one `send`; `write_all` loops).
+            pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+                self.fd.write(buf)
+            }
+
+            /// Go's `SetReadDeadline` (`None`: no deadline).
+            pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+                self.fd.set_deadline(d, b'r')
+            }
+
+            /// Go's `SetWriteDeadline`.
+            pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+                self.fd.set_deadline(d, b'w')
+            }
+
+            /// Go's `SetDeadline`: both directions.
+            pub fn set_deadline(&self, d: Option<Instant>) -> io::Result<()> {
+                self.fd.set_deadline(d, b'r'.wrapping_add(b'w'))
+            }
+
+            /// Go's `CloseRead`/`CloseWrite` (half-close), or both.
+            pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+                self.fd.check_open()?;
+                self.fd.with_std(|s: &$std| s.shutdown(how))
+            }
+        }
+
+        impl Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                $t::read(self, buf)
+            }
+        }
+
+        impl Write for $t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                $t::write(self, buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                $t::read(self, buf)
+            }
+        }
+
+        impl Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                $t::write(self, buf)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+    )*};
+}
+stream_io!(
+    TcpStream => std::net::TcpStream,
+    UnixStream => std::os::unix::net::UnixStream,
 );
