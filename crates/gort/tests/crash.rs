@@ -221,8 +221,15 @@ fn run_case(case: &str) {
                     gort::lock_os_thread();
                     gort::select! {}
                 });
-                gort::time::sleep(std::time::Duration::from_millis(50));
-                libc::kill(libc::getpid(), libc::SIGQUIT);
+                // The signal comes from a plain thread once every
+                // goroutine, main included, is parked: a goroutine caught
+                // running has no stack to show (it is not stopped).
+                std::thread::spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    // Signalling our own process (inside run_case's
+                    // unsafe block).
+                    libc::kill(libc::getpid(), libc::SIGQUIT);
+                });
                 gort::time::sleep(std::time::Duration::from_secs(5));
                 drop(c);
             }),
