@@ -106,6 +106,10 @@ fn goroutine_spans_are_balanced_per_thread() {
                 let c = c.clone();
                 hs.push(gort::spawn(move || {
                     let me = gort::goid();
+                    // One yield before the loop, so every goroutine runs at
+                    // least twice even if the others take all 400 values
+                    // (a late starter may find the channel already closed).
+                    gort::gosched();
                     // Park and yield many times: each stop exits the span
                     // on the thread it was entered on.
                     while let Some(v) = c.recv() {
