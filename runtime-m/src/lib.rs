@@ -44,5 +44,5 @@ pub use lock_spinbit::{
 pub use m::{M, allocm, cheaprand, cheaprandn, getm};
 pub use note::{Note, noteclear, notesleep, notetsleep, notewakeup, notewakeup_idempotent};
 pub use os::{Os, SleepKind, os};
-pub use proc::{mcall, mreturn, mstart, set_schedule_hook, systemstack};
+pub use proc::{mcall, mcall_g, mreturn, mstart, set_schedule_hook, systemstack};
 pub use runtime_g::{getg, setg};

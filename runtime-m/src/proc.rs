@@ -8,7 +8,7 @@ use runtime_g::gobuf::{getcallersp, gogo, mcall_switch, systemstack_switch};
 use runtime_g::stack::current_thread_stack;
 use runtime_g::{G, STACK_GUARD, getg, setg, throw};
 
-use crate::m::{M, getm};
+use crate::m::M;
 use crate::os::os;
 
 /// The scheduler loop `mstart1` enters, installed by the P layer
@@ -29,8 +29,21 @@ pub fn set_schedule_hook(f: fn() -> !) {
 /// Must be called on a user G of a running M. The caller's frames must be
 /// prepared to resume on another thread: hold no thread-local references.
 pub unsafe fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
-    let gp = getg();
-    let mp = getm();
+    // SAFETY: forwarded contract; getg is the running G.
+    unsafe { mcall_g(getg(), f) }
+}
+
+/// [`mcall`] for a caller that already read the g slot: `gp` must be the
+/// G running on this thread (saves one out-of-line read of the slot on
+/// the park and yield paths).
+///
+/// # Safety
+/// As for [`mcall`], and `gp` must be the running G.
+#[inline]
+pub unsafe fn mcall_g(gp: *mut G, f: unsafe extern "C" fn(*mut G) -> !) {
+    // SAFETY: per the contract gp is a running G (never null here), and
+    // its `m` is the M running it (one read of the g slot, not two).
+    let mp: *mut M = unsafe { (*gp).m.cast() };
     // SAFETY: on a user G the M pointer is valid; g0 belongs to that M.
     let g0 = unsafe { (*mp).g0 };
     if gp == g0 {
@@ -53,10 +66,12 @@ pub unsafe fn mcall(f: unsafe extern "C" fn(*mut G) -> !) {
 /// calls it. A panic inside `f` is a runtime bug and throws.
 pub fn systemstack<F: FnOnce() -> R, R>(f: F) -> R {
     let gp = getg();
-    let mp = getm();
-    if mp.is_null() {
+    if gp.is_null() {
         throw("systemstack called from a thread outside the runtime");
     }
+    // SAFETY: a G in the slot is live, and its `m` is the M running it
+    // (set by allocm for g0, by execute for a user G).
+    let mp: *mut M = unsafe { (*gp).m.cast() };
     // SAFETY: the M of this thread is valid; g0 belongs to it.
     let g0 = unsafe { (*mp).g0 };
     if gp == g0 {

@@ -345,7 +345,36 @@ pub unsafe fn handoffp(pp: *mut P) {
 /// `npidle` read 0, to save four atomics per `Gosched`; it stranded work and
 /// hung TestGoroutineParallelism2 now and then.)
 pub fn wakep() {
-    let s = sched();
+    let mp = getm();
+    // SAFETY: wakep runs on a thread of a running instance (try_sched
+    // would throw otherwise, as sched() does).
+    unsafe {
+        if mp.is_null() || (*mp).sched.is_null() {
+            throw("no gort runtime on this thread");
+        }
+        wakep_from(crate::proc::sched_of(mp), mp)
+    }
+}
+
+/// [`wakep`] with the running M and its instance at hand.
+///
+/// One shortcut Go does not take: with GOMAXPROCS=1 and the caller holding
+/// the only P, there is no idle P to hand out, and the only other effect
+/// of the full protocol, `needspinning = 1`, is read by an M that is about
+/// to give up a P — which can only be this M, in `findRunnable`, and it
+/// looks at its own queues first, where the new work is. So nothing is
+/// done, saving a CAS and a lock round trip per Gosched and per wake-up.
+/// (GOMAXPROCS changes only with the world stopped, which cannot happen
+/// while this M runs holding its P.)
+///
+/// # Safety
+/// `mp` must be the running M and `s` its instance.
+#[inline]
+pub(crate) unsafe fn wakep_from(s: &Sched, mp: *mut runtime_m::M) {
+    // SAFETY: per the contract, mp is the running M.
+    if s.gomaxprocs() == 1 && unsafe { !(*mp).p.is_null() } {
+        return;
+    }
     if s.nmspinning.load(Ordering::Acquire) != 0
         || s.nmspinning
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
@@ -364,7 +393,9 @@ pub fn wakep() {
         }
         pp
     };
-    startm(pp, true);
+    // On g0 (a user G that readied another runs `ready` on its own
+    // stack): starting an M may create a thread.
+    runtime_m::systemstack(|| startm(pp, true));
 }
 
 /// becomeSpinning: port of m.becomeSpinning (proc.go).

@@ -37,7 +37,7 @@ use runtime_g::status::{
 };
 use runtime_g::throw::{DYING, fatal_error, print};
 use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg, throw};
-use runtime_m::{RawMutex, allocm, getm, mcall, mreturn, mstart, notewakeup, systemstack};
+use runtime_m::{RawMutex, allocm, getm, mcall, mcall_g, mreturn, mstart, notewakeup, systemstack};
 
 use crate::mp::{
     acquirep, become_spinning, check_runqs_no_p, pidleget, pidleget_spinning, pidleput, releasep,
@@ -60,9 +60,32 @@ pub struct GoexitUnwind;
 /// Must run on an M that holds a P.
 #[inline]
 pub unsafe fn curp() -> &'static P {
-    let mp = getm();
-    // SAFETY: the caller guarantees the M holds a P; Ps are never freed.
+    // SAFETY: forwarded contract.
+    unsafe { p_of(getm()) }
+}
+
+/// The P that `mp` holds. The scheduler's hot paths read the g slot once
+/// and reach the P and the instance through the M, instead of paying a
+/// call into the thread-local slot for each (`getg` is out of line, see
+/// runtime-g's `tls`).
+///
+/// # Safety
+/// `mp` must be the running M, and it must hold a P.
+#[inline]
+pub(crate) unsafe fn p_of(mp: *mut runtime_m::M) -> &'static P {
+    // SAFETY: per the contract mp.p is a live P; Ps are never freed.
     unsafe { &*((*mp).p as *const P) }
+}
+
+/// The runtime instance `mp` belongs to (what [`sched`] finds through the
+/// g slot).
+///
+/// # Safety
+/// `mp` must be a live M of a running instance.
+#[inline]
+pub(crate) unsafe fn sched_of(mp: *mut runtime_m::M) -> &'static Sched {
+    // SAFETY: allocm sets an M's sched pointer to its leaked Sched.
+    unsafe { &*((*mp).sched as *const Sched) }
 }
 
 /// Whether `gp` is a user goroutine (not null, not a g0).
@@ -376,8 +399,17 @@ unsafe fn gdestroy(gp: *mut G) {
 
 /// dropg: port of runtime.dropg (proc.go): detaches the M from its curg.
 pub fn dropg() {
-    let mp = getm();
-    // SAFETY: on g0 of a running M; curg, if any, is owned by this M.
+    // SAFETY: getm is the running M.
+    unsafe { dropg_of(getm()) }
+}
+
+/// [`dropg`] for the running M `mp`, already at hand.
+///
+/// # Safety
+/// `mp` must be the running M, on its g0.
+#[inline]
+unsafe fn dropg_of(mp: *mut runtime_m::M) {
+    // SAFETY: per the contract; curg, if any, is owned by this M.
     unsafe {
         let gp = (*mp).curg;
         if !gp.is_null() {
@@ -408,7 +440,7 @@ pub fn schedule() -> ! {
     loop {
         // SAFETY: as above.
         unsafe {
-            if (*mp).spinning && !runqempty(curp()) {
+            if (*mp).spinning && !runqempty(p_of(mp)) {
                 throw("schedule: spinning with local work");
             }
         }
@@ -483,8 +515,9 @@ pub(crate) fn mexit_shutdown() -> ! {
 /// pending sleeps until the earliest one (`time::poll_sleep`, standing in
 /// for `netpoll(delay)`), any other one in `stopm`.
 fn find_runnable() -> (*mut G, bool) {
-    let s = sched();
     let mp = getm();
+    // SAFETY: on g0 of this thread's M, which belongs to a running instance.
+    let s = unsafe { sched_of(mp) };
     'top: loop {
         if s.shutting_down.load(Ordering::Acquire) {
             mexit_shutdown();
@@ -495,7 +528,7 @@ fn find_runnable() -> (*mut G, bool) {
         }
         // SAFETY: on g0 of an M that holds a P (acquired at the loop top or
         // before the call).
-        let pp = unsafe { curp() };
+        let pp = unsafe { p_of(mp) };
         // Run due timers now, so that they see this P's run queue first
         // (Go's checkTimers in findRunnable).
         // SAFETY: on g0 of pp's M.
@@ -676,6 +709,7 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
     let mp = getm();
     // SAFETY: per the contract, we own gp and run on this M's g0.
     unsafe {
+        let pp = p_of(mp);
         (*mp).curg = gp;
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);
@@ -684,19 +718,19 @@ pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
             // `gogo` starts it from (Go does both in newproc1). After the
             // status change, so that a stack walk (which holds runnable Gs
             // with the scan bit) never sees these words change.
-            let st = crate::sched::stackget(sched(), curp());
+            let st = crate::sched::stackget(sched_of(mp), pp);
             (*gp).stack = st;
             gostartcall(&mut (*gp).sched, st.hi, goroutine_entry, gp);
         }
-        ev_p(curp(), EvKind::GoStart, (*gp).goid, 0, WaitReason::Zero);
-        crate::p::PStats::bump(&curp().stats.switches);
+        ev_p(pp, EvKind::GoStart, (*gp).goid, 0, WaitReason::Zero);
+        crate::p::PStats::bump(&pp.stats.switches);
         (*gp).waitsince.store(0, Ordering::Relaxed);
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).stackguard0 = (*gp).stack.lo + STACK_GUARD;
         if !inherit_time {
             // Go's `pp.schedtick++`: only the owner writes it (sysmon reads
             // it), so a load and a store, not a read-modify-write.
-            let t = &curp().schedtick;
+            let t = &pp.schedtick;
             t.store(t.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
         }
         hook(Hook::Run, gp);
@@ -720,16 +754,16 @@ pub type UnlockFn = unsafe fn(gp: *mut G, lock: *mut ()) -> bool;
 /// be safe to call on g0 with `lock`.
 pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
     let gp = require_goroutine("gopark");
-    let mp = getm();
-    // SAFETY: gp is the running G of mp.
+    // SAFETY: gp is the running G; its `m` is the M running it.
     unsafe {
+        let mp: *mut runtime_m::M = (*gp).m.cast();
         if readgstatus(gp) != _Grunning {
             throw("gopark: bad g status");
         }
         (*mp).waitlock = lock;
         (*mp).waitunlockf = unlockf;
         (*gp).waitreason = reason;
-        mcall(park_m);
+        mcall_g(gp, park_m);
     }
 }
 
@@ -762,11 +796,12 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     let mp = getm();
     // SAFETY: gp just left the CPU through mcall on this M.
     unsafe {
+        let pp = p_of(mp);
         casgstatus(gp, _Grunning, _Gwaiting);
-        ev_p(curp(), EvKind::GoPark, (*gp).goid, 0, (*gp).waitreason);
+        ev_p(pp, EvKind::GoPark, (*gp).goid, 0, (*gp).waitreason);
         hook(Hook::Stop, gp);
-        crate::p::PStats::bump(&curp().stats.parks);
-        dropg();
+        crate::p::PStats::bump(&pp.stats.parks);
+        dropg_of(mp);
         if let Some(f) = (*mp).waitunlockf.take() {
             let lock = core::mem::replace(&mut (*mp).waitlock, null_mut());
             if !f(gp, lock) {
@@ -784,23 +819,35 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
 /// # Safety
 /// `gp` must be `_Gwaiting` and the caller must be the one party entitled
 /// to wake it (it took it off the wait list that published it).
+///
+/// Go runs `ready` on the system stack because Go stacks grow and `ready`
+/// must not; gort's stacks are fixed, so `ready` runs where it is called,
+/// and only the deep part — starting an M in `wakep` — moves to g0
+/// (saving two stack switches per wake-up).
 pub unsafe fn goready(gp: *mut G) {
-    if on_g0() {
-        // From the scheduler (a timer firing): already on the system stack.
-        // SAFETY: forwarded contract; the caller's M holds a P.
-        unsafe { ready(gp, true) };
-        return;
+    let me = getg();
+    if is_user_g(me) {
+        // SAFETY: me is the running user G; its status and preempt flag
+        // are atomic.
+        unsafe {
+            if readgstatus(me) == _Gsyscall {
+                require_goroutine("goready");
+            }
+            if (*me).preempt.load(Ordering::Relaxed) {
+                preempt_check();
+            }
+        }
+    } else if me.is_null() {
+        require_goroutine("goready");
     }
-    require_goroutine("goready");
-    preempt_check();
-    // SAFETY: forwarded contract.
-    systemstack(|| unsafe { ready(gp, true) });
+    // SAFETY: forwarded contract; the running M holds a P.
+    unsafe { ready(gp, true) };
 }
 
 /// ready: port of runtime.ready (proc.go).
 ///
 /// # Safety
-/// As for [`goready`], on g0 of an M with a P.
+/// As for [`goready`], on an M with a P (on g0 or on the running G).
 pub unsafe fn ready(gp: *mut G, next: bool) {
     // SAFETY: forwarded contract.
     unsafe {
@@ -812,7 +859,9 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             ));
             throw("bad g->status in ready");
         }
-        if (*gp).instance != sched() as *const Sched as *const () {
+        let mp = getm();
+        let s = sched_of(mp);
+        if (*gp).instance != s as *const Sched as *const () {
             print(
                 "gort: a goroutine of one runtime instance was woken by a goroutine of another; \
                  channels and sync values must not be shared between runtime instances\n",
@@ -820,16 +869,17 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             throw("ready: goroutine of another runtime instance");
         }
         casgstatus(gp, _Gwaiting, _Grunnable);
+        let pp = p_of(mp);
         ev_p(
-            curp(),
+            pp,
             EvKind::GoUnpark,
             (*gp).goid,
-            crate::trace::goid((*getm()).curg),
+            crate::trace::goid((*mp).curg),
             WaitReason::Zero,
         );
-        runqput(curp(), gp, next);
+        runqput(pp, gp, next);
+        crate::mp::wakep_from(s, mp);
     }
-    wakep();
 }
 
 /// block: port of runtime.block (select.go), what `select {}` compiles to:
@@ -845,9 +895,9 @@ pub fn block() -> ! {
 /// Gosched: port of runtime.Gosched (proc.go): yields the processor; the
 /// goroutine goes to the global run queue and runs again later.
 pub fn gosched() {
-    require_goroutine("gosched");
-    // SAFETY: on a user goroutine.
-    unsafe { mcall(gosched_m) };
+    let gp = require_goroutine("gosched");
+    // SAFETY: gp is the running user goroutine.
+    unsafe { mcall_g(gp, gosched_m) };
 }
 
 /// goyield: port of runtime.goyield (proc.go): like [`gosched`], but the
@@ -864,11 +914,13 @@ pub fn goyield() {
 unsafe extern "C" fn goyield_m(gp: *mut G) -> ! {
     // SAFETY: gp just left the CPU through mcall on this M, which holds a P.
     unsafe {
+        let mp = getm();
+        let pp = p_of(mp);
         casgstatus(gp, _Grunning, _Grunnable);
-        ev_p(curp(), EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
+        ev_p(pp, EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
         hook(Hook::Stop, gp);
-        dropg();
-        runqput(curp(), gp, false);
+        dropg_of(mp);
+        runqput(pp, gp, false);
     }
     schedule()
 }
@@ -886,14 +938,15 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
         if status != _Grunning {
             throw("bad g status");
         }
+        let mp = getm();
+        let (pp, s) = (p_of(mp), sched_of(mp));
         casgstatus(gp, _Grunning, _Grunnable);
-        ev_p(curp(), EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
+        ev_p(pp, EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
         hook(Hook::Stop, gp);
-        dropg();
-        let s = sched();
+        dropg_of(mp);
         globrunqput(s, &mut s.lock.lock(), gp);
         if s.main_started.load(Ordering::Relaxed) {
-            wakep();
+            crate::mp::wakep_from(s, mp);
         }
     }
     schedule()

@@ -25,7 +25,6 @@
 use core::ptr::null_mut;
 
 use runtime_g::{G, getg, throw};
-use runtime_m::getm;
 
 use crate::proc::curp;
 use crate::sched::sched;
@@ -149,7 +148,11 @@ pub fn acquire_sudog() -> *mut Sudog {
 /// `sg` must come from [`acquire_sudog`], be owned by the caller and be on
 /// no queue; the M must hold a P.
 pub unsafe fn release_sudog(sg: *mut Sudog) {
-    // SAFETY: the caller owns sg.
+    let gp = getg();
+    if gp.is_null() {
+        throw("releaseSudog: not on an M");
+    }
+    // SAFETY: the caller owns sg; gp is the running G.
     unsafe {
         let s = &*sg;
         if !s.elem.is_null() {
@@ -170,8 +173,7 @@ pub unsafe fn release_sudog(sg: *mut Sudog) {
         if !s.c.is_null() {
             throw("runtime: sudog with non-nil c");
         }
-        let gp = getg();
-        if !gp.is_null() && !(*gp).param.is_null() {
+        if !(*gp).param.is_null() {
             throw("runtime: releaseSudog with non-nil gp.param");
         }
         (*sg).g = null_mut();
@@ -181,9 +183,9 @@ pub unsafe fn release_sudog(sg: *mut Sudog) {
         (*sg).waiters = 0;
         (*sg).success = false;
     }
-    debug_assert!(!getm().is_null());
-    // SAFETY: the M holds a P (the caller's contract); see acquire_sudog.
-    let pp = unsafe { curp() };
+    // SAFETY: the M running gp holds a P (the caller's contract); see
+    // acquire_sudog. gp.m is that M.
+    let pp = unsafe { crate::proc::p_of((*gp).m.cast()) };
     // SAFETY: as in acquire_sudog.
     let cache = unsafe { &mut pp.local().sudogcache };
     if cache.len() == SUDOG_CACHE {
