@@ -111,6 +111,21 @@ pub unsafe fn casgstatus(gp: *mut G, oldval: u32, newval: u32) {
     }
     // SAFETY: the caller guarantees gp is a live G; the status is atomic.
     let st = unsafe { &(*gp).atomicstatus };
+    if oldval == _Grunning && !cfg!(debug_assertions) {
+        // Only the M running a G changes the status of a `_Grunning` G:
+        // the scan bit is set only on runnable and waiting Gs
+        // (castogscanstatus), and every other transition out of
+        // `_Grunning` is the owner's. So a check and a release store do
+        // what the compare-and-swap would, without a locked instruction on
+        // every park and yield. (Debug builds keep the CAS, whose failure
+        // would expose a second writer.)
+        let cur = st.load(Ordering::Relaxed);
+        if cur != _Grunning {
+            bad_casgstatus("casgstatus: bad transition", oldval, newval, Some(cur));
+        }
+        st.store(newval, Ordering::Release);
+        return;
+    }
     if st
         .compare_exchange(oldval, newval, Ordering::AcqRel, Ordering::Acquire)
         .is_err()
