@@ -141,6 +141,12 @@ pub trait Netpoller: Send + Sync {
     /// netpollBreak: makes a blocked or the next [`Netpoller::poll`] with
     /// a delay return early. Cheap if a wake-up is already pending.
     fn wake(&self);
+    /// The runtime instance is gone (its last M has exited): release the
+    /// OS resources, as soon as no call is in flight. Calls made after
+    /// this do nothing (a `gort::net` value dropped on a plain thread
+    /// later still calls `close`). Go has no twin: its poller lives as
+    /// long as the process.
+    fn shutdown(&self) {}
 }
 
 static OS: OnceLock<&'static dyn Os> = OnceLock::new();

@@ -213,7 +213,7 @@ pub fn mexit_locked() -> ! {
         }
         {
             let mut l = s.lock.lock();
-            l.mcount -= 1;
+            crate::netpoll::m_exited(s, &mut l);
             checkdead(s, &mut l);
         }
         mreturn(mp)

@@ -218,6 +218,26 @@ pub fn poller(s: &Sched) -> Option<&dyn Netpoller> {
     s.netpoll.poller.get().and_then(|p| p.as_deref())
 }
 
+/// Releases the poller's OS resources once the instance's last M has
+/// exited during shutdown (see [`m_exited`]).
+fn shutdown(s: &Sched) {
+    if let Some(p) = s.netpoll.poller.get().and_then(|p| p.as_deref()) {
+        p.shutdown();
+    }
+}
+
+/// Bookkeeping for an M that leaves for good (Go's `nmfreed`): one fewer
+/// in `mcount`, and if the instance is shutting down and this was its
+/// last M, nothing can use the poller any more, so its descriptors are
+/// closed (an instance that used the network would otherwise keep an
+/// epoll descriptor and an eventfd open after `block_on` returned).
+pub(crate) fn m_exited(s: &Sched, l: &mut crate::sched::SchedLocked) {
+    l.mcount -= 1;
+    if l.mcount == 0 && s.shutting_down.load(Ordering::Acquire) {
+        shutdown(s);
+    }
+}
+
 /// Whether this instance has a real poller (so descriptors should be
 /// non-blocking and polled) — false on an OS layer without one, which is
 /// how `gort::net` chooses blocking system calls on Plan 9.

@@ -395,6 +395,14 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+fn fd_targets() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| format!("{:?}", std::fs::read_link(e.path()).unwrap_or_default()))
+        .collect()
+}
+
 /// Nothing leaks: descriptors of closed connections are released (and the
 /// poller's registrations reused). Counted in a child process of its own,
 /// since the other tests of this binary open descriptors concurrently.
@@ -426,6 +434,51 @@ fn fd_leak_child() {
         }
         assert_eq!(open_fds(), before, "descriptors leaked");
     });
+}
+
+/// A runtime instance that used the network gives back the poller's own
+/// descriptors (epoll and eventfd) once its threads have exited: many
+/// `block_on`s in one process (a test suite) do not run out of
+/// descriptors. Counted in a child process, alone.
+#[test]
+fn no_fd_leak_across_instances() {
+    let out = test_child::Child::test("fd_leak_instances_child").run();
+    assert_eq!(out.code, Some(0), "{}", out.combined());
+    assert!(out.stdout.contains("1 passed"), "{}", out.combined());
+}
+
+/// The body of [`no_fd_leak_across_instances`].
+#[test]
+#[ignore]
+fn fd_leak_instances_child() {
+    // The first instance makes the process-wide descriptors that live as
+    // long as the process (the SIGQUIT dumper's pipe): warm up with one.
+    run(1, || ());
+    let before = open_fds();
+    for i in 0..20 {
+        let addr = run(2, || {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = l.local_addr().unwrap();
+            let c = TcpStream::connect(addr).unwrap();
+            let (s, _) = l.accept().unwrap();
+            (&c).write_all(b"x").unwrap();
+            let mut b = [0u8; 1];
+            (&s).read_exact(&mut b).unwrap();
+            addr
+        });
+        // block_on returns with m0; the instance's other threads leave
+        // just after, and the last one closes the poller.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while open_fds() > before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            open_fds(),
+            before,
+            "instance {i} (listening on {addr}) left descriptors open: {:?}",
+            fd_targets()
+        );
+    }
 }
 
 // go-test: TestNetpollBreak (proc_test.go)

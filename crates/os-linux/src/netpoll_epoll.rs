@@ -7,13 +7,16 @@
 //! so each readiness change is reported once and the runtime keeps the
 //! state in the descriptor's `pollDesc`.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use runtime_m::os::Netpoller;
 
 /// The cookie of the eventfd's registration: no `pollDesc` has it (they are
 /// tagged pointers, never all ones).
 const BREAK_COOKIE: u64 = u64::MAX;
+
+/// `Epoll::users`: set by `shutdown`; the low bits count calls in flight.
+const CLOSED: usize = 1 << (usize::BITS - 1);
 
 pub struct Epoll {
     epfd: i32,
@@ -22,6 +25,13 @@ pub struct Epoll {
     /// Set while a wake-up is pending (`netpollWakeSig`), so that many
     /// `wake` calls cost one write.
     wake_sig: AtomicU32,
+    /// Calls in flight, plus [`CLOSED`] once the instance has shut down.
+    /// Invariant: `epfd` and `evfd` are open until the count is zero with
+    /// `CLOSED` set; whoever makes it so (`shutdown`, or the last call to
+    /// leave after it) closes them, exactly once. No call enters once
+    /// `CLOSED` is set, so a descriptor number is never used after the
+    /// kernel may have handed it to someone else.
+    users: AtomicUsize,
 }
 
 impl Epoll {
@@ -56,17 +66,57 @@ impl Epoll {
                 epfd,
                 evfd,
                 wake_sig: AtomicU32::new(0),
+                users: AtomicUsize::new(0),
             })
+        }
+    }
+
+    /// The epoll descriptor and the eventfd (for tests that check they
+    /// are closed).
+    pub fn fds(&self) -> (i32, i32) {
+        (self.epfd, self.evfd)
+    }
+
+    /// Registers a call in flight; false once the poller has shut down.
+    fn enter(&self) -> bool {
+        let mut v = self.users.load(Ordering::Relaxed);
+        loop {
+            if v & CLOSED != 0 {
+                return false;
+            }
+            match self
+                .users
+                .compare_exchange_weak(v, v + 1, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(cur) => v = cur,
+            }
+        }
+    }
+
+    /// Ends a call that [`Epoll::enter`] let in.
+    fn leave(&self) {
+        if self.users.fetch_sub(1, Ordering::AcqRel) - 1 == CLOSED {
+            self.release();
+        }
+    }
+
+    fn release(&self) {
+        // SAFETY: reached once (see `users`), with no call in flight and
+        // none to come: the descriptors are ours to close.
+        unsafe {
+            libc::close(self.evfd);
+            libc::close(self.epfd);
         }
     }
 }
 
 impl Drop for Epoll {
     fn drop(&mut self) {
-        // SAFETY: our descriptors, closed once.
-        unsafe {
-            libc::close(self.evfd);
-            libc::close(self.epfd);
+        // A poller that never shut down (an instance cannot be dropped
+        // today, but the type should not leak if one is).
+        if self.users.fetch_or(CLOSED, Ordering::AcqRel) == 0 {
+            self.release();
         }
     }
 }
@@ -79,6 +129,48 @@ fn errno() -> i32 {
 
 impl Netpoller for Epoll {
     fn open(&self, fd: i32, data: u64) -> i32 {
+        if !self.enter() {
+            return libc::EBADF;
+        }
+        let r = self.open_entered(fd, data);
+        self.leave();
+        r
+    }
+
+    fn close(&self, fd: i32) -> i32 {
+        if !self.enter() {
+            // Closing the epoll descriptor dropped every registration.
+            return 0;
+        }
+        let r = self.close_entered(fd);
+        self.leave();
+        r
+    }
+
+    fn poll(&self, delay: i64, ready: &mut dyn FnMut(u64, u8, bool)) {
+        if self.enter() {
+            self.poll_entered(delay, ready);
+            self.leave();
+        }
+    }
+
+    fn wake(&self) {
+        if self.enter() {
+            self.wake_entered();
+            self.leave();
+        }
+    }
+
+    fn shutdown(&self) {
+        if self.users.fetch_or(CLOSED, Ordering::AcqRel) == 0 {
+            self.release();
+        }
+    }
+}
+
+/// The calls proper, made between `enter` and `leave`.
+impl Epoll {
+    fn open_entered(&self, fd: i32, data: u64) -> i32 {
         let mut ev = libc::epoll_event {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
             u64: data,
@@ -91,7 +183,7 @@ impl Netpoller for Epoll {
         }
     }
 
-    fn close(&self, fd: i32) -> i32 {
+    fn close_entered(&self, fd: i32) -> i32 {
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
         // SAFETY: as above.
         if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) } < 0 {
@@ -101,7 +193,7 @@ impl Netpoller for Epoll {
         }
     }
 
-    fn poll(&self, delay: i64, ready: &mut dyn FnMut(u64, u8, bool)) {
+    fn poll_entered(&self, delay: i64, ready: &mut dyn FnMut(u64, u8, bool)) {
         // Go's conversion: at least 1 ms for a positive delay, capped.
         let waitms: i32 = if delay < 0 {
             -1
@@ -172,7 +264,7 @@ impl Netpoller for Epoll {
         }
     }
 
-    fn wake(&self) {
+    fn wake_entered(&self) {
         if self
             .wake_sig
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
