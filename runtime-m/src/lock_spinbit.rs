@@ -24,14 +24,16 @@
 //! 4. When woken, retry from 1 — spinning again only if we were at the tail
 //!    of the stack (at risk of starving) or the lock prefers low latency.
 //!
-//! `unlock2` clears `locked`/`sleeping`; if someone slept, `unlock2Wake`
+//! `unlock2` clears `locked`/`sleeping` (see [`unlock2_release`] for how
+//! and why in two steps); if someone slept, `unlock2Wake`
 //! wakes the top M unless a spinner will take the lock anyway — and one time
 //! in 16, the *bottom* M, so that no sleeper starves.
 //!
 //! Difference from Go: Go flips the low byte with `Xchg8`/`Or8`. Rust's
 //! memory model forbids overlapping atomic accesses of different sizes, so
-//! those become full-word `fetch_or`/`fetch_and`, with the same effect on
-//! the flag bits.
+//! those become full-word `fetch_or`s, and unlock a `fetch_sub` then a
+//! `fetch_and` (see [`unlock2_release`]), with the same effect on the flag
+//! bits.
 //!
 //! The contended paths (`lock2_slow`, `unlock2_wake`) are generic over a
 //! [`LockEnv`] (the OS layer and the Ms, or a model):
@@ -195,13 +197,7 @@ impl RawMutex {
     /// contention profiler.
     #[inline]
     pub fn unlock(&self) {
-        let prev = self
-            .key
-            .fetch_and(!(MUTEX_LOCKED | MUTEX_SLEEPING), Ordering::Release);
-        if prev & MUTEX_LOCKED == 0 {
-            throw("unlock of unlocked lock");
-        }
-        if prev & MUTEX_SLEEPING != 0 {
+        if unlock2_release(&self.key) {
             self.unlock2_wake();
         }
         #[cfg(debug_assertions)]
@@ -220,9 +216,36 @@ impl RawMutex {
 
     /// unlock2Wake: port of runtime.unlock2Wake (lock_spinbit.go).
     #[cold]
+    #[inline(never)]
     fn unlock2_wake(&self) {
         unlock2_wake(&self.key, self.low_latency, &OsEnv);
     }
+}
+
+/// The first half of unlock2 (lock_spinbit.go): releases the lock and
+/// says whether `unlock2Wake` must run (someone may sleep).
+///
+/// Go clears `locked` and `sleeping` together with an unconditional
+/// `Xchg8` of the key's low byte. A full-word `fetch_and` whose result is
+/// used compiles to a compare-and-swap loop on x86, which retries while
+/// other Ms spin on the word; so the lock is released with an
+/// unconditional `fetch_sub` of `locked` (the bit is known to be set), and
+/// `sleeping` is cleared after, only when it was set — just before
+/// `unlock2Wake` runs, which is the one party the hint was for. A new
+/// owner that slips in between sees the hint still set, as it would have
+/// before the unlock; the waking that follows is Go's. (Model-checked with
+/// the rest in `tests/loom_lock.rs`.)
+#[inline]
+pub fn unlock2_release<W: LockWord + ?Sized>(key: &W) -> bool {
+    let prev = key.fetch_sub(MUTEX_LOCKED, Ordering::Release);
+    if prev & MUTEX_LOCKED == 0 {
+        throw("unlock of unlocked lock");
+    }
+    if prev & MUTEX_SLEEPING != 0 {
+        key.fetch_and(!MUTEX_SLEEPING, Ordering::Relaxed);
+        return true;
+    }
+    false
 }
 
 /// The word operations lock2/unlock2 use (the key, and each M's link in
@@ -231,6 +254,8 @@ pub trait LockWord {
     fn load(&self, o: Ordering) -> usize;
     fn store(&self, v: usize, o: Ordering);
     fn fetch_or(&self, v: usize, o: Ordering) -> usize;
+    fn fetch_and(&self, v: usize, o: Ordering) -> usize;
+    fn fetch_sub(&self, v: usize, o: Ordering) -> usize;
     fn compare_exchange(
         &self,
         cur: usize,
@@ -253,6 +278,12 @@ macro_rules! impl_lock_word {
             }
             fn fetch_or(&self, v: usize, o: Ordering) -> usize {
                 <$t>::fetch_or(self, v, o)
+            }
+            fn fetch_and(&self, v: usize, o: Ordering) -> usize {
+                <$t>::fetch_and(self, v, o)
+            }
+            fn fetch_sub(&self, v: usize, o: Ordering) -> usize {
+                <$t>::fetch_sub(self, v, o)
             }
             fn compare_exchange(
                 &self,

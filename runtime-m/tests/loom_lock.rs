@@ -12,11 +12,10 @@ use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
-use runtime_m::lock_spinbit::{LockEnv, lock2_slow, unlock2_wake};
+use runtime_m::lock_spinbit::{LockEnv, lock2_slow, unlock2_release, unlock2_wake};
 
 /// Flag bits of the key (lock_spinbit.go).
 const LOCKED: usize = 0x001;
-const SLEEPING: usize = 0x002;
 
 /// An M of the model: its link in the stack of sleepers and its semaphore.
 struct ModelM {
@@ -97,9 +96,7 @@ fn lock(key: &AtomicUsize, env: &Env, m: usize) {
 }
 
 fn unlock(key: &AtomicUsize, env: &Env) {
-    let prev = key.fetch_and(!(LOCKED | SLEEPING), Ordering::Release);
-    assert!(prev & LOCKED != 0, "unlock of unlocked lock");
-    if prev & SLEEPING != 0 {
+    if unlock2_release(key) {
         unlock2_wake(key, false, env);
     }
 }

