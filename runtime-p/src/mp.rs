@@ -375,6 +375,14 @@ pub(crate) unsafe fn wakep_from(s: &Sched, mp: *mut runtime_m::M) {
     if s.gomaxprocs() == 1 && unsafe { !(*mp).p.is_null() } {
         return;
     }
+    // The submitter's #StoreLoad barrier (proc.go's "Worker thread
+    // parking/unparking"): the work the caller just published must be
+    // visible to a spinner that drops its count before this reads the
+    // count, or both miss each other and the work waits with no M looking
+    // for it. Go's atomics are sequentially consistent; acquire/release
+    // ones are not, so the barrier is a fence (paired with the one in
+    // find_runnable; model-checked in tests/loom_spinning.rs).
+    core::sync::atomic::fence(Ordering::SeqCst);
     if s.nmspinning.load(Ordering::Acquire) != 0
         || s.nmspinning
             .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)

@@ -339,6 +339,10 @@ pub fn goexit() -> ! {
         }
         goexit1()
     }
+    // Not a panic: a panic caught earlier by user code stops counting as
+    // one running its defers, and `unwinding_from_panic` reads false.
+    // SAFETY: gp is the running goroutine.
+    unsafe { crate::panic::end_panic(gp) };
     std::panic::resume_unwind(Box::new(GoexitUnwind))
 }
 
@@ -624,6 +628,10 @@ fn find_runnable() -> (*mut G, bool) {
             if s.nmspinning.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
                 throw("findRunnable: negative nmspinning");
             }
+            // The spinner's #StoreLoad barrier, paired with wakep's: a
+            // submitter that still saw us spinning has published its work
+            // where the checks below look.
+            core::sync::atomic::fence(Ordering::SeqCst);
             let mut l = s.lock.lock();
             if !l.runq.empty() {
                 let pp2 = pidleget_spinning(s, &mut l);
