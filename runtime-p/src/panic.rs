@@ -35,6 +35,21 @@ pub unsafe fn end_panic(gp: *mut G) {
     }
 }
 
+/// Whether the running goroutine is being unwound by a panic (not by
+/// [`goexit`](crate::goexit)): destructors that would tell other
+/// goroutines "this one finished" check it, because an unrecovered panic
+/// ends the program and nobody may observe the goroutine as finished
+/// first (gort's `JoinHandle`). False outside a goroutine or when not
+/// unwinding.
+pub fn unwinding_from_panic() -> bool {
+    if !std::thread::panicking() {
+        return false;
+    }
+    let gp = getg();
+    // SAFETY: a non-null G is live; the running goroutine owns its flag.
+    !gp.is_null() && unsafe { (*gp).goid != 0 && (*gp).panicking }
+}
+
 /// A panic raised by the runtime itself: Go's `runtime.Error` (its
 /// `plainError` kind), e.g. `send on closed channel`. Recover it with
 /// `catch_unwind` and `downcast_ref::<RuntimeError>()`; it prints as its

@@ -77,6 +77,13 @@ impl<T> Completion<T> {
 
 impl<T> Drop for Completion<T> {
     fn drop(&mut self) {
+        // Unwound by a panic: it escapes the goroutine and ends the
+        // program (Go's unrecovered panic). Waking the joiner now would
+        // let it run on — and report its own failure first — while the
+        // panic is still on its way to being printed.
+        if runtime_p::panic::unwinding_from_panic() {
+            return;
+        }
         self.finish(None);
     }
 }
