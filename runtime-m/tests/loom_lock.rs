@@ -101,7 +101,17 @@ fn unlock(key: &AtomicUsize, env: &Env) {
     }
 }
 
+/// A broken unlock that releases but never wakes a sleeper: the model
+/// must catch it (a sleeper left asleep forever is a deadlock to loom).
+fn unlock_never_waking(key: &AtomicUsize, _env: &Env) {
+    unlock2_release(key);
+}
+
 fn contend(threads: usize, rand: u32) {
+    contend_with(threads, rand, unlock)
+}
+
+fn contend_with(threads: usize, rand: u32, unlock: fn(&AtomicUsize, &Env)) {
     let key = Arc::new(AtomicUsize::new(0));
     let env = Arc::new(Env::new(threads, rand));
     let data = Arc::new(UnsafeCell::new(0usize));
@@ -136,6 +146,23 @@ fn two_ms_exclude_each_other_and_wake() {
 #[test]
 fn two_ms_with_tail_wakeups() {
     loom::model(|| contend(2, 0));
+}
+
+/// The model has teeth: with an unlock that never wakes a sleeper, loom
+/// finds the interleaving where one M sleeps forever and reports a
+/// deadlock. (Its report then aborts the process while unwinding, so the
+/// model runs in a child.)
+#[test]
+fn an_unlock_that_never_wakes_is_caught() {
+    let out = test_child::Child::test("unlock_never_waking_child").run();
+    assert_ne!(out.code, Some(0), "{}", out.combined());
+    assert!(out.stderr.contains("deadlock"), "{}", out.combined());
+}
+
+#[test]
+#[ignore]
+fn unlock_never_waking_child() {
+    loom::model(|| contend_with(2, 1, unlock_never_waking));
 }
 
 #[test]
