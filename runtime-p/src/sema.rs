@@ -17,7 +17,8 @@
 //!    only if the root's `nwait` says there is one. A waiter raises `nwait`
 //!    under the root lock *before* its final `cansemacquire` and enqueue, so
 //!    a release either sees it counted or the waiter sees the increment: no
-//!    wake-up is lost.
+//!    wake-up is lost. All four accesses are `SeqCst` (see
+//!    [`cansemacquire`]).
 //! 2. With `handoff`, the releaser takes the count back on the waiter's
 //!    behalf (`ticket = 1`) and yields its P to it (`goyield`), so a
 //!    starving `sync.Mutex` waiter gets the lock directly.
@@ -74,8 +75,16 @@ fn key(addr: &AtomicU32) -> *mut u8 {
 
 /// cansemacquire: port of runtime.cansemacquire (sema.go): takes one from
 /// the count if it is not zero.
+///
+/// The first load is `SeqCst`: it is the waiter's half of protocol step 1
+/// (raise `nwait`, then read the count; the releaser raises the count, then
+/// reads `nwait`), a store-buffering pattern that needs all four accesses
+/// in the single sequentially consistent order — with an acquire load here,
+/// both sides could read the old value and the wake-up would be lost. Go's
+/// atomics are all sequentially consistent. (Free on x86 and ARMv8, where
+/// a SeqCst load is the same instruction as an acquire load.)
 pub fn cansemacquire(addr: &AtomicU32) -> bool {
-    let mut v = addr.load(Ordering::Acquire);
+    let mut v = addr.load(Ordering::SeqCst);
     loop {
         if v == 0 {
             return false;
