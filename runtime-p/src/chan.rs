@@ -43,8 +43,8 @@ use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
-use crate::proc::{enter_runtime, gopark, goparkunlock, goready, require_goroutine};
-use crate::sudog::{Sudog, acquire_sudog, release_sudog};
+use crate::proc::{enter_runtime, gopark, goparkunlock_g, goready, require_goroutine};
+use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// What the channel knows about its element type (Go's `elemtype` and
 /// `elemsize`).
@@ -565,7 +565,8 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
     }
 
     // Park until a receiver takes the value, or close wakes us.
-    let mysg = acquire_sudog();
+    // SAFETY: gp is the running goroutine, on an M with a P.
+    let mysg = unsafe { acquire_sudog_g(gp) };
     // SAFETY: mysg is ours; gp is the running goroutine; the lock is held
     // while the sudog is published on the queue.
     unsafe {
@@ -577,7 +578,7 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         (*gp).waiting = mysg as *mut ();
         (*gp).param = null_mut();
         ch.sendq.enqueue(mysg);
-        goparkunlock(&ch.lock, WaitReason::ChanSend);
+        goparkunlock_g(gp, &ch.lock, WaitReason::ChanSend);
 
         // Woken: by a receiver (success) or by close.
         if mysg as *mut () != (*gp).waiting {
@@ -588,7 +589,7 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         (*gp).param = null_mut();
         (*mysg).c = null_mut();
         (*mysg).elem = null_mut();
-        release_sudog(mysg);
+        release_sudog_g(gp, mysg);
         if closed {
             if !ch.is_closed() {
                 throw("chansend: spurious wakeup");
@@ -694,7 +695,8 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
     }
 
     // Park until a sender hands us a value, or close wakes us.
-    let mysg = acquire_sudog();
+    // SAFETY: gp is the running goroutine, on an M with a P.
+    let mysg = unsafe { acquire_sudog_g(gp) };
     // SAFETY: as in chansend.
     unsafe {
         (*mysg).elem = ep;
@@ -709,7 +711,7 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
             // Someone waits on the timer now: it must be in a heap.
             t.block_chan();
         }
-        goparkunlock(&ch.lock, WaitReason::ChanReceive);
+        goparkunlock_g(gp, &ch.lock, WaitReason::ChanReceive);
 
         if mysg as *mut () != (*gp).waiting {
             throw("G waiting list is corrupted");
@@ -722,7 +724,7 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
         (*gp).param = null_mut();
         (*mysg).c = null_mut();
         (*mysg).elem = null_mut();
-        release_sudog(mysg);
+        release_sudog_g(gp, mysg);
         (true, success)
     }
 }

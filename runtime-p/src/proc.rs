@@ -448,7 +448,8 @@ pub fn schedule() -> ! {
                 throw("schedule: spinning with local work");
             }
         }
-        let (gp, inherit_time) = find_runnable();
+        // SAFETY: mp is this thread's M, on its g0.
+        let (gp, inherit_time) = unsafe { find_runnable(mp) };
         // SAFETY: the running M owns its `spinning` flag.
         if unsafe { (*mp).spinning } {
             resetspinning();
@@ -461,7 +462,7 @@ pub fn schedule() -> ! {
                 crate::lockosthread::startlockedm(gp);
                 continue;
             }
-            execute(gp, inherit_time)
+            execute_m(mp, gp, inherit_time)
         }
     }
 }
@@ -518,9 +519,11 @@ pub(crate) fn mexit_shutdown() -> ! {
 /// re-check protocol (see `mp.rs`); an M that gives up while timers are
 /// pending sleeps until the earliest one (`time::poll_sleep`, standing in
 /// for `netpoll(delay)`), any other one in `stopm`.
-fn find_runnable() -> (*mut G, bool) {
-    let mp = getm();
-    // SAFETY: on g0 of this thread's M, which belongs to a running instance.
+///
+/// # Safety
+/// `mp` must be the running M, on its g0.
+unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
+    // SAFETY: per the contract; the M belongs to a running instance.
     let s = unsafe { sched_of(mp) };
     'top: loop {
         if s.shutting_down.load(Ordering::Acquire) {
@@ -714,7 +717,15 @@ fn find_runnable() -> (*mut G, bool) {
 /// On g0; gp must be `_Grunnable` and owned by the caller (just taken off a
 /// run queue). The g0 frames are abandoned.
 pub unsafe fn execute(gp: *mut G, inherit_time: bool) -> ! {
-    let mp = getm();
+    // SAFETY: forwarded contract; getm is this thread's M.
+    unsafe { execute_m(getm(), gp, inherit_time) }
+}
+
+/// [`execute`] with the running M at hand.
+///
+/// # Safety
+/// As for [`execute`]; `mp` is the running M.
+unsafe fn execute_m(mp: *mut runtime_m::M, gp: *mut G, inherit_time: bool) -> ! {
     // SAFETY: per the contract, we own gp and run on this M's g0.
     unsafe {
         let pp = p_of(mp);
@@ -762,6 +773,16 @@ pub type UnlockFn = unsafe fn(gp: *mut G, lock: *mut ()) -> bool;
 /// be safe to call on g0 with `lock`.
 pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
     let gp = require_goroutine("gopark");
+    // SAFETY: forwarded contract; gp is the running goroutine.
+    unsafe { gopark_g(gp, unlockf, lock, reason) }
+}
+
+/// [`gopark`] for a caller that already checked it runs on goroutine `gp`
+/// (the channel operations, through `enter_runtime`).
+///
+/// # Safety
+/// As for [`gopark`]; `gp` must be the running user goroutine.
+pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
     // SAFETY: gp is the running G; its `m` is the M running it.
     unsafe {
         let mp: *mut runtime_m::M = (*gp).m.cast();
@@ -788,10 +809,22 @@ unsafe fn parkunlock_c(_gp: *mut G, lock: *mut ()) -> bool {
 /// As for [`gopark`]; the caller must hold `lock`, and must not touch it
 /// again after the park.
 pub unsafe fn goparkunlock(lock: &RawMutex, reason: WaitReason) {
+    let gp = require_goroutine("gopark");
+    // SAFETY: forwarded contract.
+    unsafe { goparkunlock_g(gp, lock, reason) }
+}
+
+/// [`goparkunlock`] for a caller that already checked it runs on
+/// goroutine `gp`.
+///
+/// # Safety
+/// As for [`goparkunlock`]; `gp` must be the running user goroutine.
+pub unsafe fn goparkunlock_g(gp: *mut G, lock: &RawMutex, reason: WaitReason) {
     // SAFETY: forwarded contract; the lock outlives the park (the caller
     // holds a reference to it).
     unsafe {
-        gopark(
+        gopark_g(
+            gp,
             Some(parkunlock_c),
             lock as *const RawMutex as *mut (),
             reason,

@@ -33,8 +33,8 @@ use runtime_g::{G, WaitReason, throw};
 use runtime_m::cheaprandn;
 
 use crate::chan::{HChan, recv, send};
-use crate::proc::{enter_runtime, gopark};
-use crate::sudog::{Sudog, acquire_sudog, release_sudog};
+use crate::proc::{enter_runtime, gopark_g};
+use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// One case of a select: port of `scase` (select.go). `elem` is the value
 /// to send (a send case) or the slot that receives (a receive case).
@@ -307,7 +307,7 @@ pub unsafe fn selectgo(
         for &casei in lockorder {
             let casi = casei as usize;
             let cas = scases[casi];
-            let sg = acquire_sudog();
+            let sg = acquire_sudog_g(gp);
             (*sg).g = gp;
             (*sg).is_select = true;
             (*sg).elem = cas.elem;
@@ -324,7 +324,7 @@ pub unsafe fn selectgo(
             }
         }
         (*gp).param = null_mut();
-        gopark(Some(selparkcommit), null_mut(), WaitReason::Select);
+        gopark_g(gp, Some(selparkcommit), null_mut(), WaitReason::Select);
     }
 
     // Pass 3: woken by one case; take the others off their queues.
@@ -363,7 +363,7 @@ pub unsafe fn selectgo(
             }
             let sgnext = (*sglist).waitlink;
             (*sglist).waitlink = null_mut();
-            release_sudog(sglist);
+            release_sudog_g(gp, sglist);
             sglist = sgnext;
         }
         if casi < 0 {

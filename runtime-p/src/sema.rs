@@ -34,9 +34,9 @@ use runtime_m::{
     MUTEX_ACTIVE_SPIN_COUNT, MUTEX_ACTIVE_SPIN_SIZE, RawMutex, cheaprand, getm, ncpu, procyield,
 };
 
-use crate::proc::{enter_runtime, goparkunlock, goready, goyield};
+use crate::proc::{enter_runtime, goparkunlock, goparkunlock_g, goready, goyield};
 use crate::sched::sched;
-use crate::sudog::{Sudog, acquire_sudog, release_sudog};
+use crate::sudog::{Sudog, acquire_sudog, acquire_sudog_g, release_sudog, release_sudog_g};
 
 /// Number of roots in the table (`semTabSize`).
 const SEM_TAB_SIZE: usize = 251;
@@ -108,7 +108,8 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         return;
     }
     // Harder case: count as a waiter, try once more, then queue and park.
-    let s = acquire_sudog();
+    // SAFETY: gp is the running goroutine, on an M with a P.
+    let s = unsafe { acquire_sudog_g(gp) };
     let root = root_for(addr);
     // SAFETY: s is ours; gp is the running goroutine.
     unsafe { (*s).ticket = 0 };
@@ -123,7 +124,7 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         // SAFETY: the root lock is held; s is ours.
         unsafe {
             queue(root, addr, s, lifo, gp);
-            goparkunlock(&root.lock, reason);
+            goparkunlock_g(gp, &root.lock, reason);
         }
         // SAFETY: s was dequeued by its waker, which then readied us.
         if unsafe { (*s).ticket } != 0 || cansemacquire(addr) {
@@ -131,7 +132,7 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         }
     }
     // SAFETY: s is ours again and on no queue.
-    unsafe { release_sudog(s) };
+    unsafe { release_sudog_g(gp, s) };
 }
 
 /// semrelease1: port of runtime.semrelease1 (sema.go): increments the

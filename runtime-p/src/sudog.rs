@@ -26,7 +26,6 @@ use core::ptr::null_mut;
 
 use runtime_g::{G, getg, throw};
 
-use crate::proc::curp;
 use crate::sched::sched;
 
 /// Capacity of a P's sudog cache (Go's `sudogcache` array of 128).
@@ -105,10 +104,20 @@ unsafe impl Send for SudogCentral {}
 /// Must run on a goroutine (or g0) of an M that holds a P; the P cannot
 /// change during the call because nothing here parks.
 pub fn acquire_sudog() -> *mut Sudog {
-    // SAFETY: the M holds a P (the caller's contract, checked by curp's
-    // users); the P's local part is ours while we run on it, and no other
-    // reference to it is alive in this function.
-    let pp = unsafe { curp() };
+    // SAFETY: getg is the G running here.
+    unsafe { acquire_sudog_g(getg()) }
+}
+
+/// [`acquire_sudog`] for a caller that holds the running G.
+///
+/// # Safety
+/// `gp` must be the G running on this thread (its `m` is then this
+/// thread's M), on an M that holds a P.
+pub unsafe fn acquire_sudog_g(gp: *mut runtime_g::G) -> *mut Sudog {
+    // SAFETY: the M holds a P (the caller's contract); the P's local part
+    // is ours while we run on it, and no other reference to it is alive in
+    // this function.
+    let pp = unsafe { crate::proc::p_of((*gp).m.cast()) };
     // SAFETY: as above.
     let cache = unsafe { &mut pp.local().sudogcache };
     if cache.is_empty() {
@@ -152,6 +161,17 @@ pub unsafe fn release_sudog(sg: *mut Sudog) {
     if gp.is_null() {
         throw("releaseSudog: not on an M");
     }
+    // SAFETY: forwarded contract; gp is the running G.
+    unsafe { release_sudog_g(gp, sg) }
+}
+
+/// [`release_sudog`] for a caller that holds the running G. After a park
+/// that is still right: `gp.m` is read here, so it names the M the
+/// goroutine runs on now.
+///
+/// # Safety
+/// As for [`release_sudog`]; `gp` must be the G running on this thread.
+pub unsafe fn release_sudog_g(gp: *mut runtime_g::G, sg: *mut Sudog) {
     // SAFETY: the caller owns sg; gp is the running G.
     unsafe {
         let s = &*sg;
