@@ -62,7 +62,7 @@ pub struct PLocal {
     pub sudogcache: Vec<*mut crate::sudog::Sudog>,
     /// Trace events recorded on this P (`trace` module); taken by
     /// `stop_trace` with the world stopped.
-    pub trace: Vec<crate::trace::Event>,
+    pub trace: crate::trace::TraceBuf,
 }
 
 /// A processor: the right to run Go code, with its own run queue. Port of

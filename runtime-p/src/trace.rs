@@ -9,8 +9,8 @@
 //!
 //! ## Cost
 //! Off, every event point is one relaxed load of [`TRACING`] and a branch
-//! that is never taken. On, an event is a `rdtsc` and a push of 32 bytes
-//! onto the buffer of the P the M holds — no lock and no atomic
+//! that is never taken. On, an event is a `rdtsc` and about 10 bytes
+//! (see [`TraceBuf`]) appended to the buffer of the P the M holds — no lock and no atomic
 //! read-modify-write, because only the owner of a P writes its buffer. The
 //! few events that happen without a P (an M starting, stopping or leaving a
 //! system call with no P to return to) go to one locked buffer per instance.
@@ -86,6 +86,164 @@ pub struct Event {
     pub p: i16,
     pub kind: EvKind,
     pub reason: WaitReason,
+}
+
+/// A P's recorded events, encoded compactly (as Go's tracer encodes its
+/// events, though not in Go's format): a kind byte, a wait-reason byte,
+/// then the time-stamp delta from the P's previous event, the goroutine,
+/// the other goroutine and the M as LEB128 varints — typically 8 to 10
+/// bytes instead of a 32-byte [`Event`]. Fresh memory is what an event
+/// costs (the pages must be faulted in and zeroed), so a quarter of the
+/// bytes is most of the saving. The P is implied by the buffer. Chunks
+/// have a fixed size, so recording never moves what it recorded before.
+#[derive(Default)]
+pub struct TraceBuf {
+    full: Vec<Vec<u8>>,
+    cur: Vec<u8>,
+    /// Time stamp of the last event encoded (the base of the next delta).
+    last_ts: u64,
+}
+
+/// Bytes per chunk.
+const CHUNK: usize = 1 << 20;
+/// The most one encoded event takes: two bytes and four varints of at
+/// most 10 bytes.
+const MAX_ENCODED: usize = 2 + 4 * 10;
+
+/// Appends `v` as an unsigned LEB128 varint at `p`; returns the end.
+///
+/// # Safety
+/// `p` must have room for 10 bytes.
+#[inline(always)]
+unsafe fn put_uvarint(mut p: *mut u8, mut v: u64) -> *mut u8 {
+    // SAFETY: at most 10 bytes are written, as the caller allows.
+    unsafe {
+        while v >= 0x80 {
+            p.write(v as u8 | 0x80);
+            p = p.add(1);
+            v >>= 7;
+        }
+        p.write(v as u8);
+        p.add(1)
+    }
+}
+
+/// Reads an unsigned LEB128 varint from `b` at `*i`.
+fn get_uvarint(b: &[u8], i: &mut usize) -> u64 {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let byte = b[*i];
+        *i += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
+/// Zig-zag: small negative numbers (an M id of -1, a time stamp slightly
+/// behind the previous one when the P moved to a core whose counter
+/// lags) stay short.
+#[inline(always)]
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    (v >> 1) as i64 ^ -((v & 1) as i64)
+}
+
+impl EvKind {
+    fn from_u8(b: u8) -> EvKind {
+        const ALL: [EvKind; 12] = [
+            EvKind::GoCreate,
+            EvKind::GoStart,
+            EvKind::GoPark,
+            EvKind::GoUnpark,
+            EvKind::GoSched,
+            EvKind::GoEnd,
+            EvKind::GoSysCall,
+            EvKind::GoSysExit,
+            EvKind::ProcStart,
+            EvKind::ProcStop,
+            EvKind::MStart,
+            EvKind::MStop,
+        ];
+        match ALL.get(b as usize) {
+            Some(&k) if k as u8 == b => k,
+            _ => runtime_g::throw("trace: corrupt event buffer"),
+        }
+    }
+}
+
+impl TraceBuf {
+    #[inline]
+    fn push(&mut self, e: &Event) {
+        if self.cur.capacity() - self.cur.len() < MAX_ENCODED {
+            self.next_chunk();
+        }
+        let delta = e.ts.wrapping_sub(self.last_ts) as i64;
+        self.last_ts = e.ts;
+        let len = self.cur.len();
+        // SAFETY: the chunk has MAX_ENCODED spare bytes (checked above),
+        // which bounds what is written; the bytes up to the returned end
+        // are initialised before set_len.
+        unsafe {
+            let start = self.cur.as_mut_ptr().add(len);
+            start.write(e.kind as u8);
+            start.add(1).write(e.reason as u8);
+            let mut p = start.add(2);
+            p = put_uvarint(p, zigzag(delta));
+            p = put_uvarint(p, e.g);
+            p = put_uvarint(p, e.arg);
+            p = put_uvarint(p, zigzag(i64::from(e.m)));
+            self.cur.set_len(len + p.offset_from(start) as usize);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn next_chunk(&mut self) {
+        let done = core::mem::replace(&mut self.cur, Vec::with_capacity(CHUNK));
+        if !done.is_empty() {
+            self.full.push(done);
+        }
+    }
+
+    /// Decodes every event (recorded on P `p`) into `out`, in recording
+    /// order, and frees the chunks.
+    fn drain_into(&mut self, p: i16, out: &mut Vec<Event>) {
+        let mut ts = 0u64;
+        let chunks = core::mem::take(&mut self.full);
+        let cur = core::mem::take(&mut self.cur);
+        for c in chunks.iter().chain(core::iter::once(&cur)) {
+            let mut i = 0;
+            while i < c.len() {
+                let kind = EvKind::from_u8(c[i]);
+                let rb = c[i + 1];
+                i += 2;
+                ts = ts.wrapping_add(unzigzag(get_uvarint(c, &mut i)) as u64);
+                let g = get_uvarint(c, &mut i);
+                let arg = get_uvarint(c, &mut i);
+                let m = unzigzag(get_uvarint(c, &mut i)) as i32;
+                // SAFETY: `rb` was written by `push` as `reason as u8` of a
+                // `#[repr(u8)]` WaitReason, so it is a valid discriminant.
+                let reason: WaitReason = unsafe { core::mem::transmute::<u8, WaitReason>(rb) };
+                out.push(Event {
+                    ts,
+                    g,
+                    arg,
+                    m,
+                    p,
+                    kind,
+                    reason,
+                });
+            }
+        }
+        self.last_ts = 0;
+    }
 }
 
 /// An instance's tracing state.
@@ -175,11 +333,7 @@ unsafe fn ev_p_slow(pp: &P, kind: EvKind, g: u64, arg: u64, reason: WaitReason) 
         reason,
     };
     // SAFETY: the caller owns pp and holds no other reference into it.
-    let buf = unsafe { &mut pp.local().trace };
-    if buf.capacity() == 0 {
-        buf.reserve(1 << 14);
-    }
-    buf.push(e);
+    unsafe { pp.local().trace.push(&e) };
 }
 
 /// Records an event that happens without a P, on the instance's shared
@@ -357,7 +511,7 @@ pub fn stop_trace() -> Option<String> {
         for pp in s.procs_all() {
             // SAFETY: the world is stopped: no M owns or writes any P (see
             // the module docs).
-            all.append(unsafe { &mut pp.local().trace });
+            unsafe { pp.local().trace.drain_into(pp.id as i16, &mut all) };
         }
         all
     });
