@@ -892,3 +892,74 @@ pub unsafe fn ev_unpark_here(s: &Sched, gp: *mut G) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ts: u64, g: u64, arg: u64, m: i32, kind: EvKind, reason: WaitReason) -> Event {
+        Event {
+            ts,
+            g,
+            arg,
+            m,
+            p: 3,
+            kind,
+            reason,
+        }
+    }
+
+    /// The compact encoding gives back exactly what was recorded, across
+    /// chunk boundaries, with extreme values and time stamps that go
+    /// backwards (a P moving to a core whose counter lags).
+    #[test]
+    fn trace_buf_round_trips() {
+        let mut want = vec![
+            ev(1000, 1, 0, 0, EvKind::GoCreate, WaitReason::Zero),
+            ev(
+                990,
+                u64::MAX,
+                u64::MAX,
+                -1,
+                EvKind::GoPark,
+                WaitReason::ChanReceive,
+            ),
+            ev(u64::MAX, 7, 1, i32::MAX, EvKind::GoUnpark, WaitReason::Zero),
+            ev(0, 0, 0, i32::MIN, EvKind::MStop, WaitReason::Select),
+        ];
+        // Enough events to fill several chunks.
+        let kinds = [EvKind::GoStart, EvKind::GoSched, EvKind::ProcStop];
+        for i in 0..(3 * CHUNK / 8) as u64 {
+            want.push(ev(
+                5_000 + i * 37,
+                i % 1000,
+                i / 3,
+                (i % 5) as i32,
+                kinds[(i % 3) as usize],
+                WaitReason::Zero,
+            ));
+        }
+        let mut buf = TraceBuf::default();
+        for e in &want {
+            buf.push(e);
+        }
+        assert!(buf.full.len() >= 2, "several chunks were used");
+        let mut got = Vec::new();
+        buf.drain_into(3, &mut got);
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                (g.ts, g.g, g.arg, g.m, g.p, g.kind, g.reason),
+                (w.ts, w.g, w.arg, w.m, w.p, w.kind, w.reason),
+                "event {i}"
+            );
+        }
+        // Drained: empty, and a new recording starts afresh.
+        let mut again = Vec::new();
+        buf.drain_into(3, &mut again);
+        assert!(again.is_empty());
+        buf.push(&want[0]);
+        buf.drain_into(3, &mut again);
+        assert_eq!(again[0].ts, want[0].ts);
+    }
+}
