@@ -140,6 +140,40 @@ unsafe fn goexit_inside_catch_unwind_still_exits() {
     assert_eq!(h.join(), Err(JoinError));
 }
 
+/// What a destructor sees while a goroutine unwinds: a panic is told
+/// apart from `goexit` (the `JoinHandle` of a panicking goroutine must not
+/// complete, or its joiner could run on before the panic is printed), also
+/// after a panic the goroutine caught itself.
+#[gort::test]
+unsafe fn destructors_tell_a_panic_from_goexit() {
+    struct Probe(Arc<Mutex<Vec<bool>>>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            let from_panic = runtime_p::panic::unwinding_from_panic();
+            self.0.lock().unwrap().push(from_panic);
+        }
+    }
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let h = gort::spawn(move || -> u32 {
+        // Dropped in the ordinary way.
+        drop(Probe(s.clone()));
+        // Dropped by a panic this goroutine catches.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _p = Probe(s.clone());
+            panic!("caught here");
+        }));
+        assert!(caught.is_err());
+        // Dropped by goexit, after that caught panic.
+        let _p = Probe(s.clone());
+        gort::goexit();
+    });
+    // The handle completes (goexit is not a panic): no value.
+    assert_eq!(h.join(), Err(JoinError));
+    assert_eq!(*seen.lock().unwrap(), [false, true, false]);
+    assert!(!runtime_p::panic::unwinding_from_panic());
+}
+
 #[inline(never)]
 fn recurse(depth: usize) -> usize {
     let buf = std::hint::black_box([depth as u8; 512]);
