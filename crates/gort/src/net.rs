@@ -408,6 +408,24 @@ fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
     })
 }
 
+/// Tries `f` on each address `addr` resolves to, in order, and returns the
+/// first success or the last error (`none` if there was no address), as
+/// Go's dialer and `net.Listen` do.
+fn each_addr<A: ToSocketAddrs, T>(
+    addr: A,
+    none: &str,
+    f: impl Fn(&SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut last = io::Error::new(io::ErrorKind::InvalidInput, none);
+    for a in resolve(addr)? {
+        match f(&a) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 fn sockaddr(a: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     // SAFETY: sockaddr_storage is plain old data.
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
@@ -524,14 +542,7 @@ pub struct TcpStream {
 impl TcpStream {
     /// Go's `net.Dial("tcp", addr)`: tries each resolved address in turn.
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to");
-        for a in resolve(addr)? {
-            match Self::connect_addr(&a) {
-                Ok(s) => return Ok(s),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+        each_addr(addr, "no addresses to connect to", Self::connect_addr)
     }
 
     fn connect_addr(a: &SocketAddr) -> io::Result<TcpStream> {
@@ -610,14 +621,7 @@ pub struct TcpListener {
 
 impl TcpListener {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to bind");
-        for a in resolve(addr)? {
-            match Self::bind_addr(&a) {
-                Ok(l) => return Ok(l),
-                Err(e) => last = e,
-            }
-        }
-        Err(last)
+        each_addr(addr, "no addresses to bind", Self::bind_addr)
     }
 
     fn bind_addr(a: &SocketAddr) -> io::Result<TcpListener> {
