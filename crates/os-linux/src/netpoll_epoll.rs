@@ -77,28 +77,27 @@ impl Epoll {
         (self.epfd, self.evfd)
     }
 
-    /// Registers a call in flight; false once the poller has shut down.
-    fn enter(&self) -> bool {
+    /// Runs `f` as a call in flight (counted in `users`), or returns
+    /// `None` without running it once the poller has shut down.
+    fn entered<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
         let mut v = self.users.load(Ordering::Relaxed);
         loop {
             if v & CLOSED != 0 {
-                return false;
+                return None;
             }
             match self
                 .users
                 .compare_exchange_weak(v, v + 1, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) => return true,
+                Ok(_) => break,
                 Err(cur) => v = cur,
             }
         }
-    }
-
-    /// Ends a call that [`Epoll::enter`] let in.
-    fn leave(&self) {
+        let r = f();
         if self.users.fetch_sub(1, Ordering::AcqRel) - 1 == CLOSED {
             self.release();
         }
+        Some(r)
     }
 
     fn release(&self) {
@@ -114,10 +113,9 @@ impl Epoll {
 impl Drop for Epoll {
     fn drop(&mut self) {
         // A poller that never shut down (an instance cannot be dropped
-        // today, but the type should not leak if one is).
-        if self.users.fetch_or(CLOSED, Ordering::AcqRel) == 0 {
-            self.release();
-        }
+        // today, but the type should not leak if one is); a no-op after
+        // `shutdown`.
+        self.shutdown();
     }
 }
 
@@ -129,36 +127,22 @@ fn errno() -> i32 {
 
 impl Netpoller for Epoll {
     fn open(&self, fd: i32, data: u64) -> i32 {
-        if !self.enter() {
-            return libc::EBADF;
-        }
-        let r = self.open_entered(fd, data);
-        self.leave();
-        r
+        self.entered(|| self.open_entered(fd, data))
+            .unwrap_or(libc::EBADF)
     }
 
     fn close(&self, fd: i32) -> i32 {
-        if !self.enter() {
-            // Closing the epoll descriptor dropped every registration.
-            return 0;
-        }
-        let r = self.close_entered(fd);
-        self.leave();
-        r
+        // After the shutdown: closing the epoll descriptor dropped every
+        // registration.
+        self.entered(|| self.close_entered(fd)).unwrap_or(0)
     }
 
     fn poll(&self, delay: i64, ready: &mut dyn FnMut(u64, u8, bool)) {
-        if self.enter() {
-            self.poll_entered(delay, ready);
-            self.leave();
-        }
+        self.entered(|| self.poll_entered(delay, ready));
     }
 
     fn wake(&self) {
-        if self.enter() {
-            self.wake_entered();
-            self.leave();
-        }
+        self.entered(|| self.wake_entered());
     }
 
     fn shutdown(&self) {
@@ -168,7 +152,7 @@ impl Netpoller for Epoll {
     }
 }
 
-/// The calls proper, made between `enter` and `leave`.
+/// The calls proper, made inside `entered`.
 impl Epoll {
     fn open_entered(&self, fd: i32, data: u64) -> i32 {
         let mut ev = libc::epoll_event {
