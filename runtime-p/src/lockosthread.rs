@@ -213,7 +213,7 @@ pub fn mexit_locked() -> ! {
         }
         {
             let mut l = s.lock.lock();
-            crate::netpoll::m_exited(s, &mut l);
+            crate::mp::m_exited(s, &mut l);
             checkdead(s, &mut l);
         }
         mreturn(mp)

@@ -163,6 +163,18 @@ fn checkmcount(s: &Sched, l: &SchedLocked) {
     }
 }
 
+/// Bookkeeping for an M that leaves for good (Go's `nmfreed`): one fewer
+/// in `mcount`, and if the instance is shutting down and this was its
+/// last M, nothing can use the poller any more, so its descriptors are
+/// closed (an instance that used the network would otherwise keep an
+/// epoll descriptor and an eventfd open after `block_on` returned).
+pub(crate) fn m_exited(s: &Sched, l: &mut SchedLocked) {
+    l.mcount -= 1;
+    if l.mcount == 0 && s.shutting_down.load(Ordering::Acquire) {
+        crate::netpoll::shutdown(s);
+    }
+}
+
 /// newm: port of runtime.newm (proc.go): creates an M that will run `f`
 /// and then the scheduler with `pp` (if non-null).
 pub fn newm(f: Option<fn()>, pp: *mut P) {
@@ -345,15 +357,10 @@ pub unsafe fn handoffp(pp: *mut P) {
 /// `npidle` read 0, to save four atomics per `Gosched`; it stranded work and
 /// hung TestGoroutineParallelism2 now and then.)
 pub fn wakep() {
-    let mp = getm();
-    // SAFETY: wakep runs on a thread of a running instance (try_sched
-    // would throw otherwise, as sched() does).
-    unsafe {
-        if mp.is_null() || (*mp).sched.is_null() {
-            throw("no gort runtime on this thread");
-        }
-        wakep_from(crate::proc::sched_of(mp), mp)
-    }
+    let s = sched();
+    // SAFETY: sched() found this thread's M, so getm is the running M of
+    // instance s.
+    unsafe { wakep_from(s, getm()) }
 }
 
 /// [`wakep`] with the running M and its instance at hand.

@@ -219,22 +219,10 @@ pub fn poller(s: &Sched) -> Option<&dyn Netpoller> {
 }
 
 /// Releases the poller's OS resources once the instance's last M has
-/// exited during shutdown (see [`m_exited`]).
-fn shutdown(s: &Sched) {
-    if let Some(p) = s.netpoll.poller.get().and_then(|p| p.as_deref()) {
+/// exited during shutdown (see `mp::m_exited`).
+pub(crate) fn shutdown(s: &Sched) {
+    if let Some(p) = poller(s) {
         p.shutdown();
-    }
-}
-
-/// Bookkeeping for an M that leaves for good (Go's `nmfreed`): one fewer
-/// in `mcount`, and if the instance is shutting down and this was its
-/// last M, nothing can use the poller any more, so its descriptors are
-/// closed (an instance that used the network would otherwise keep an
-/// epoll descriptor and an eventfd open after `block_on` returned).
-pub(crate) fn m_exited(s: &Sched, l: &mut crate::sched::SchedLocked) {
-    l.mcount -= 1;
-    if l.mcount == 0 && s.shutting_down.load(Ordering::Acquire) {
-        shutdown(s);
     }
 }
 

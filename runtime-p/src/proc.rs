@@ -507,7 +507,7 @@ pub(crate) fn mexit_shutdown() -> ! {
             s.nmspinning.fetch_sub(1, Ordering::AcqRel);
         }
         // The M is gone (Go's nmfreed): keep checkdead's arithmetic true.
-        crate::netpoll::m_exited(s, &mut s.lock.lock());
+        crate::mp::m_exited(s, &mut s.lock.lock());
         mreturn(mp)
     }
 }

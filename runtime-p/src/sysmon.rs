@@ -58,7 +58,7 @@ pub fn sysmon() {
             {
                 let mut l = s.lock.lock();
                 l.nmsys -= 1;
-                crate::netpoll::m_exited(s, &mut l);
+                crate::mp::m_exited(s, &mut l);
             }
             drop(ticks);
             // SAFETY: sysmon runs on g0 of its own M, from mstart1; nothing
