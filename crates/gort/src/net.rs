@@ -59,10 +59,187 @@ fn poll_err(code: i32) -> io::Error {
     }
 }
 
-fn last_errno() -> i32 {
-    io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+fn os_err(errno: i32) -> io::Error {
+    io::Error::from_raw_os_error(errno)
+}
+
+/// The system calls of this module, each made together with its errno
+/// read in one out-of-line step: the value, or the errno it set.
+///
+/// A goroutine that parks can resume on another OS thread, and errno is
+/// per thread, but std declares `__errno_location()` side-effect free, so
+/// the compiler may compute errno's address once and reuse it: a release
+/// build of the old `NetFd::io` loop (call, park on EAGAIN, call again,
+/// read errno) called it once, before the loop, and after a park read the
+/// errno of the thread it had parked on (seen: a read after a peer reset
+/// parked forever, having read that thread's EAGAIN).
+/// Inside these `#[inline(never)]` helpers nothing parks, so the errno they
+/// read belongs to the call they made; callers only ever see the returned
+/// value. Nothing else in this module reads errno (std calls made through
+/// [`NetFd::with_std`] read it inside std, in an out-of-line frame).
+mod sys {
+    use std::os::fd::RawFd;
+
+    /// The calling thread's errno.
+    fn errno() -> i32 {
+        // SAFETY: __errno_location returns the calling thread's errno slot,
+        // valid for reads for the thread's lifetime.
+        unsafe { *libc::__errno_location() }
+    }
+
+    /// A `-1`-and-errno result as a value or the errno (called inside the
+    /// helpers, right after their call).
+    fn cvt(r: isize) -> Result<usize, i32> {
+        if r < 0 { Err(errno()) } else { Ok(r as usize) }
+    }
+
+    /// Checks that `len` bytes of `T` may be read or written (socket
+    /// addresses are passed as a value and the length the kernel uses).
+    fn check_len<T>(len: libc::socklen_t) {
+        assert!(len as usize <= size_of::<T>(), "address length too large");
+    }
+
+    #[inline(never)]
+    pub fn socket(family: i32, ty: i32) -> Result<RawFd, i32> {
+        // SAFETY: plain system call.
+        cvt(unsafe { libc::socket(family, ty, 0) } as isize).map(|fd| fd as RawFd)
+    }
+
+    #[inline(never)]
+    pub fn fcntl_getfl(fd: RawFd) -> Result<i32, i32> {
+        // SAFETY: F_GETFL takes no argument.
+        cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) } as isize).map(|f| f as i32)
+    }
+
+    #[inline(never)]
+    pub fn fcntl_setfl(fd: RawFd, flags: i32) -> Result<(), i32> {
+        // SAFETY: F_SETFL takes an int.
+        cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } as isize).map(drop)
+    }
+
+    /// `setsockopt` with `val` as the option value.
+    #[inline(never)]
+    pub fn setsockopt<T>(fd: RawFd, level: i32, name: i32, val: &T) -> Result<(), i32> {
+        // SAFETY: val is valid for reads of its size.
+        let r = unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                name,
+                (val as *const T).cast(),
+                size_of::<T>() as libc::socklen_t,
+            )
+        };
+        cvt(r as isize).map(drop)
+    }
+
+    /// `getsockopt` of an int option.
+    #[inline(never)]
+    pub fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> Result<i32, i32> {
+        let mut v: libc::c_int = 0;
+        let mut l = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: v has room for an int, l says so.
+        let r = unsafe { libc::getsockopt(fd, level, name, (&raw mut v).cast(), &mut l) };
+        cvt(r as isize).map(|_| v)
+    }
+
+    /// `bind` to the first `len` bytes of `sa` (a socket address).
+    #[inline(never)]
+    pub fn bind<T>(fd: RawFd, sa: &T, len: libc::socklen_t) -> Result<(), i32> {
+        check_len::<T>(len);
+        // SAFETY: sa is valid for reads of len bytes.
+        cvt(unsafe { libc::bind(fd, (sa as *const T).cast(), len) } as isize).map(drop)
+    }
+
+    #[inline(never)]
+    pub fn listen(fd: RawFd, backlog: i32) -> Result<(), i32> {
+        // SAFETY: plain system call.
+        cvt(unsafe { libc::listen(fd, backlog) } as isize).map(drop)
+    }
+
+    /// `connect` to the first `len` bytes of `sa` (a socket address).
+    #[inline(never)]
+    pub fn connect<T>(fd: RawFd, sa: &T, len: libc::socklen_t) -> Result<(), i32> {
+        check_len::<T>(len);
+        // SAFETY: sa is valid for reads of len bytes.
+        cvt(unsafe { libc::connect(fd, (sa as *const T).cast(), len) } as isize).map(drop)
+    }
+
+    /// `accept4`, with the peer's address written to `ss` and its length
+    /// to `len`.
+    #[inline(never)]
+    pub fn accept4(
+        fd: RawFd,
+        ss: &mut libc::sockaddr_storage,
+        len: &mut libc::socklen_t,
+        flags: i32,
+    ) -> Result<RawFd, i32> {
+        *len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: ss has room for len bytes; len is a valid in-out length.
+        let r =
+            unsafe { libc::accept4(fd, (ss as *mut libc::sockaddr_storage).cast(), len, flags) };
+        cvt(r as isize).map(|fd| fd as RawFd)
+    }
+
+    #[inline(never)]
+    pub fn recv(fd: RawFd, buf: &mut [u8], flags: i32) -> Result<usize, i32> {
+        // SAFETY: buf is valid for writes of its length.
+        cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) })
+    }
+
+    #[inline(never)]
+    pub fn send(fd: RawFd, buf: &[u8], flags: i32) -> Result<usize, i32> {
+        // SAFETY: buf is valid for reads of its length.
+        cvt(unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) })
+    }
+
+    /// `recvfrom`, with the sender's address written to `ss` and its length
+    /// to `len`.
+    #[inline(never)]
+    pub fn recvfrom(
+        fd: RawFd,
+        buf: &mut [u8],
+        flags: i32,
+        ss: &mut libc::sockaddr_storage,
+        len: &mut libc::socklen_t,
+    ) -> Result<usize, i32> {
+        *len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: buf and ss are valid for writes of their lengths; len is
+        // a valid in-out length.
+        cvt(unsafe {
+            libc::recvfrom(
+                fd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                flags,
+                (ss as *mut libc::sockaddr_storage).cast(),
+                len,
+            )
+        })
+    }
+
+    /// `sendto` the first `len` bytes of `sa` (a socket address).
+    #[inline(never)]
+    pub fn sendto<T>(
+        fd: RawFd,
+        buf: &[u8],
+        flags: i32,
+        sa: &T,
+        len: libc::socklen_t,
+    ) -> Result<usize, i32> {
+        check_len::<T>(len);
+        // SAFETY: buf is valid for reads of its length, sa of len bytes.
+        cvt(unsafe {
+            libc::sendto(
+                fd,
+                buf.as_ptr().cast(),
+                buf.len(),
+                flags,
+                (sa as *const T).cast(),
+                len,
+            )
+        })
+    }
 }
 
 /// The shared state of a socket: port of `internal/poll.FD` (with its
@@ -93,19 +270,22 @@ impl NetFd {
     fn new(fd: RawFd) -> io::Result<NetFd> {
         runtime_p::require_goroutine("net");
         let s = runtime_p::sched();
-        let pd = if netpoll::has_poller(s) {
-            set_nonblocking(fd, true)?;
-            match netpoll::poll_open(fd) {
-                Ok(pd) => Some(pd),
-                Err(e) => {
-                    // SAFETY: fd is ours (the caller gave it to us).
-                    unsafe { libc::close(fd) };
-                    return Err(io::Error::from_raw_os_error(e));
-                }
+        let has_poller = netpoll::has_poller(s);
+        let pd = set_nonblocking(fd, has_poller).and_then(|()| {
+            if has_poller {
+                netpoll::poll_open(fd).map(Some).map_err(os_err)
+            } else {
+                Ok(None)
             }
-        } else {
-            set_nonblocking(fd, false)?;
-            None
+        });
+        let pd = match pd {
+            Ok(pd) => pd,
+            Err(e) => {
+                // SAFETY: fd is ours (the caller gave it to us) and not
+                // registered.
+                unsafe { libc::close(fd) };
+                return Err(e);
+            }
         };
         Ok(NetFd {
             fd,
@@ -129,28 +309,22 @@ impl NetFd {
         }
     }
 
-    /// `read(2)` (`recv` for datagrams) through [`NetFd::io`].
+    /// `recv(2)` through [`NetFd::io`].
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let fd = self.fd;
-        // SAFETY: buf is valid for writes of its length.
-        self.io(b'r', || unsafe {
-            libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0)
-        })
+        self.io(b'r', || sys::recv(fd, buf, 0))
     }
 
     /// `send(2)` without SIGPIPE (a broken pipe is an `EPIPE` error).
     fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let fd = self.fd;
-        // SAFETY: buf is valid for reads of its length.
-        self.io(b'w', || unsafe {
-            libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
-        })
+        self.io(b'w', || sys::send(fd, buf, libc::MSG_NOSIGNAL))
     }
 
-    /// Runs `op` (a non-blocking system call returning `>= 0` or -1 with
-    /// errno) until it does not say EAGAIN, parking in between; without a
-    /// poller, runs it once as a blocking system call.
-    fn io(&self, mode: u8, mut op: impl FnMut() -> isize) -> io::Result<usize> {
+    /// Runs `op` (a non-blocking system call from [`sys`]: its value or
+    /// its errno) until it does not say EAGAIN, parking in between; without
+    /// a poller, runs it once as a blocking system call.
+    fn io(&self, mode: u8, mut op: impl FnMut() -> Result<usize, i32>) -> io::Result<usize> {
         self.check_open()?;
         let _turn = if mode == b'w' {
             self.wlock.lock()
@@ -166,19 +340,16 @@ impl NetFd {
                     return Err(poll_err(e));
                 }
                 loop {
-                    let n = op();
-                    if n >= 0 {
-                        return Ok(n as usize);
-                    }
-                    match last_errno() {
-                        libc::EINTR => continue,
-                        libc::EAGAIN => {
+                    match op() {
+                        Ok(n) => return Ok(n),
+                        Err(libc::EINTR) => continue,
+                        Err(libc::EAGAIN) => {
                             let e = netpoll::poll_wait(pd, mode);
                             if e != POLL_NO_ERROR {
                                 return Err(poll_err(e));
                             }
                         }
-                        e => return Err(io::Error::from_raw_os_error(e)),
+                        Err(e) => return Err(os_err(e)),
                     }
                 }
             }
@@ -190,7 +361,11 @@ impl NetFd {
     /// the deadline as the socket's receive or send timeout. A deadline
     /// moved while the call blocks interrupts it (see [`interrupt`]), and
     /// the loop starts over with the new one.
-    fn blocking_io(&self, mode: u8, mut op: impl FnMut() -> isize) -> io::Result<usize> {
+    fn blocking_io(
+        &self,
+        mode: u8,
+        mut op: impl FnMut() -> Result<usize, i32>,
+    ) -> io::Result<usize> {
         let idx = usize::from(mode == b'w');
         let opt = if mode == b'w' {
             libc::SO_SNDTIMEO
@@ -220,38 +395,26 @@ impl NetFd {
                     tv_usec: (t.subsec_micros().max(1)) as libc::suseconds_t,
                 },
             };
-            // SAFETY: a valid option value for our socket.
-            unsafe {
-                libc::setsockopt(
-                    self.fd,
-                    libc::SOL_SOCKET,
-                    opt,
-                    (&raw const tv).cast(),
-                    size_of::<libc::timeval>() as libc::socklen_t,
-                )
-            };
+            sys::setsockopt(self.fd, libc::SOL_SOCKET, opt, &tv).map_err(os_err)?;
             let blocked = &self.blocked[idx];
-            let (n, err) = crate::syscall::blocking(|| {
+            let r = crate::syscall::blocking(|| {
                 // SAFETY: gettid has no preconditions.
                 blocked.store(unsafe { libc::gettid() }, Ordering::Release);
-                let n = op();
-                let e = if n < 0 { last_errno() } else { 0 };
+                let r = op();
                 blocked.store(0, Ordering::Release);
-                (n, e)
+                r
             });
             if self.closed.load(Ordering::Acquire) {
                 // Close shut the socket down under us (Go's Plan 9 port
                 // reports the close, not what the call returned).
                 return Err(closed_err());
             }
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            match err {
+            match r {
+                Ok(n) => return Ok(n),
                 // Interrupted (a deadline moved): look at it again.
-                libc::EINTR => continue,
-                libc::EAGAIN if timeout.is_some() => return Err(timeout_err()),
-                e => return Err(io::Error::from_raw_os_error(e)),
+                Err(libc::EINTR) => continue,
+                Err(libc::EAGAIN) if timeout.is_some() => return Err(timeout_err()),
+                Err(e) => return Err(os_err(e)),
             }
         }
     }
@@ -327,6 +490,11 @@ impl NetFd {
         fd
     }
 
+    /// Runs `f` on a std view of the socket (for the calls std has). Out
+    /// of line, so that the errno std reads is read in this frame or a
+    /// deeper one, never through an address computed before a park in a
+    /// caller (see [`sys`]).
+    #[inline(never)]
     fn with_std<T, R>(&self, f: impl FnOnce(&T) -> R) -> R
     where
         T: FromRawFd + IntoRawFd,
@@ -381,20 +549,14 @@ fn install_interrupt_signal() {
 }
 
 fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let fl = libc::fcntl(fd, libc::F_GETFL);
-        if fl < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let nfl = if on {
-            fl | libc::O_NONBLOCK
-        } else {
-            fl & !libc::O_NONBLOCK
-        };
-        if nfl != fl && libc::fcntl(fd, libc::F_SETFL, nfl) < 0 {
-            return Err(io::Error::last_os_error());
-        }
+    let fl = sys::fcntl_getfl(fd).map_err(os_err)?;
+    let nfl = if on {
+        fl | libc::O_NONBLOCK
+    } else {
+        fl & !libc::O_NONBLOCK
+    };
+    if nfl != fl {
+        sys::fcntl_setfl(fd, nfl).map_err(os_err)?;
     }
     Ok(())
 }
@@ -462,13 +624,14 @@ fn sockaddr(a: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
 }
 
 fn socket(family: i32, ty: i32) -> io::Result<RawFd> {
-    // SAFETY: plain system call.
-    let fd = unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(fd)
-    }
+    sys::socket(family, ty | libc::SOCK_CLOEXEC).map_err(os_err)
+}
+
+/// Closes `fd` (a socket not yet handed to a [`NetFd`]) and returns `e`.
+fn close_with(fd: RawFd, e: i32) -> io::Error {
+    // SAFETY: the caller's descriptor, not yet shared.
+    unsafe { libc::close(fd) };
+    os_err(e)
 }
 
 fn family(a: &SocketAddr) -> i32 {
@@ -482,52 +645,26 @@ fn family(a: &SocketAddr) -> i32 {
 /// Connects `nfd` to `(sa, len)`: Go's `netFD.connect` (a non-blocking
 /// connect, then a wait for writability and `SO_ERROR`), or a blocking
 /// connect in a system call without a poller.
-fn connect_fd(nfd: &NetFd, sa: *const libc::sockaddr, len: libc::socklen_t) -> io::Result<()> {
+fn connect_fd<T>(nfd: &NetFd, sa: &T, len: libc::socklen_t) -> io::Result<()> {
     let fd = nfd.fd;
-    if nfd.pd.is_none() {
+    let Some(pd) = nfd.pd else {
         // No poller: a blocking connect in a system call.
-        let e = crate::syscall::blocking(|| {
-            // SAFETY: sa points at a sockaddr of len bytes (the caller's).
-            let r = unsafe { libc::connect(fd, sa, len) };
-            if r < 0 { last_errno() } else { 0 }
-        });
-        return if e == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::from_raw_os_error(e))
-        };
-    }
-    // SAFETY: sa points at a sockaddr of len bytes (the caller's).
-    let r = unsafe { libc::connect(fd, sa, len) };
-    if r == 0 {
-        return Ok(());
-    }
-    let e = last_errno();
-    match (e, nfd.pd) {
-        (libc::EINPROGRESS | libc::EALREADY | libc::EINTR, Some(pd)) => loop {
+        return crate::syscall::blocking(|| sys::connect(fd, sa, len)).map_err(os_err);
+    };
+    match sys::connect(fd, sa, len) {
+        Ok(()) => Ok(()),
+        Err(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => loop {
             let w = netpoll::poll_wait(pd, b'w');
             if w != POLL_NO_ERROR {
                 return Err(poll_err(w));
             }
-            let mut err: libc::c_int = 0;
-            let mut l = size_of::<libc::c_int>() as libc::socklen_t;
-            // SAFETY: err has room for an int.
-            unsafe {
-                libc::getsockopt(
-                    nfd.fd,
-                    libc::SOL_SOCKET,
-                    libc::SO_ERROR,
-                    (&raw mut err).cast(),
-                    &mut l,
-                )
-            };
-            match err {
-                0 => return Ok(()),
-                libc::EINPROGRESS | libc::EALREADY | libc::EINTR => continue,
-                e => return Err(io::Error::from_raw_os_error(e)),
+            match sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+                Ok(0) => return Ok(()),
+                Ok(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => continue,
+                Ok(e) | Err(e) => return Err(os_err(e)),
             }
         },
-        (e, _) => Err(io::Error::from_raw_os_error(e)),
+        Err(e) => Err(os_err(e)),
     }
 }
 
@@ -548,7 +685,7 @@ impl TcpStream {
     fn connect_addr(a: &SocketAddr) -> io::Result<TcpStream> {
         let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM)?)?;
         let (ss, len) = sockaddr(a);
-        connect_fd(&nfd, (&raw const ss).cast(), len)?;
+        connect_fd(&nfd, &ss, len)?;
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
 
@@ -577,21 +714,7 @@ impl TcpStream {
             l_onoff: i32::from(secs.is_some()),
             l_linger: secs.unwrap_or(0) as i32,
         };
-        // SAFETY: a valid linger struct for our socket.
-        let r = unsafe {
-            libc::setsockopt(
-                self.fd.fd,
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&raw const l).cast(),
-                size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
+        sys::setsockopt(self.fd.fd, libc::SOL_SOCKET, libc::SO_LINGER, &l).map_err(os_err)
     }
 }
 
@@ -603,9 +726,11 @@ fn accept_fd(nfd: &NetFd) -> io::Result<RawFd> {
     } else {
         libc::SOCK_CLOEXEC
     };
+    // SAFETY: sockaddr_storage is plain old data.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = 0;
     let n = nfd.io(b'r', || {
-        // SAFETY: accept4 without an address buffer.
-        unsafe { libc::accept4(fd, std::ptr::null_mut(), std::ptr::null_mut(), flags) as isize }
+        sys::accept4(fd, &mut ss, &mut len, flags).map(|fd| fd as usize)
     })?;
     Ok(n as RawFd)
 }
@@ -626,30 +751,12 @@ impl TcpListener {
 
     fn bind_addr(a: &SocketAddr) -> io::Result<TcpListener> {
         let fd = socket(family(a), libc::SOCK_STREAM)?;
-        let one: libc::c_int = 1;
         let (ss, len) = sockaddr(a);
-        // SAFETY: valid arguments on our socket (Go sets SO_REUSEADDR too).
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_REUSEADDR,
-                (&raw const one).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            );
-            if libc::bind(fd, (&raw const ss).cast(), len) < 0
-                || libc::listen(fd, listen_backlog()) < 0
-            {
-                -1
-            } else {
-                0
-            }
-        };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            // SAFETY: our descriptor, not yet shared.
-            unsafe { libc::close(fd) };
-            return Err(e);
+        // Go sets SO_REUSEADDR too (a failure is ignored, as before).
+        let one: libc::c_int = 1;
+        let _ = sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one);
+        if let Err(e) = sys::bind(fd, &ss, len).and_then(|()| sys::listen(fd, listen_backlog())) {
+            return Err(close_with(fd, e));
         }
         Ok(TcpListener {
             fd: Arc::new(NetFd::new(fd)?),
@@ -699,11 +806,8 @@ impl UdpSocket {
         for a in resolve(addr)? {
             let fd = socket(family(&a), libc::SOCK_DGRAM)?;
             let (ss, len) = sockaddr(&a);
-            // SAFETY: ss holds a sockaddr of len bytes.
-            if unsafe { libc::bind(fd, (&raw const ss).cast(), len) } < 0 {
-                last = io::Error::last_os_error();
-                // SAFETY: our descriptor.
-                unsafe { libc::close(fd) };
+            if let Err(e) = sys::bind(fd, &ss, len) {
+                last = close_with(fd, e);
                 continue;
             }
             return Ok(UdpSocket {
@@ -719,7 +823,7 @@ impl UdpSocket {
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
         let (ss, len) = sockaddr(&a);
-        connect_fd(&self.fd, (&raw const ss).cast(), len)
+        connect_fd(&self.fd, &ss, len)
     }
 
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
@@ -729,38 +833,18 @@ impl UdpSocket {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
         let (ss, len) = sockaddr(&a);
         let fd = self.fd.fd;
-        // SAFETY: buf and ss are valid for the call.
-        self.fd.io(b'w', || unsafe {
-            libc::sendto(
-                fd,
-                buf.as_ptr().cast(),
-                buf.len(),
-                libc::MSG_NOSIGNAL,
-                (&raw const ss).cast(),
-                len,
-            )
-        })
+        self.fd
+            .io(b'w', || sys::sendto(fd, buf, libc::MSG_NOSIGNAL, &ss, len))
     }
 
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let fd = self.fd.fd;
         // SAFETY: plain old data.
         let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        let n = self.fd.io(b'r', || {
-            len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            // SAFETY: buf and ss are valid for writes of their lengths.
-            unsafe {
-                libc::recvfrom(
-                    fd,
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                    (&raw mut ss).cast(),
-                    &mut len,
-                )
-            }
-        })?;
+        let mut len = 0;
+        let n = self
+            .fd
+            .io(b'r', || sys::recvfrom(fd, buf, 0, &mut ss, &mut len))?;
         Ok((n, from_sockaddr(&ss)?))
     }
 
@@ -839,7 +923,7 @@ impl UnixStream {
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let nfd = NetFd::new(socket(libc::AF_UNIX, libc::SOCK_STREAM)?)?;
-        connect_fd(&nfd, (&raw const sun).cast(), len)?;
+        connect_fd(&nfd, &sun, len)?;
         Ok(UnixStream { fd: Arc::new(nfd) })
     }
 
@@ -859,21 +943,8 @@ impl UnixListener {
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        // SAFETY: sun holds a sockaddr_un of len bytes.
-        let r = unsafe {
-            if libc::bind(fd, (&raw const sun).cast(), len) < 0
-                || libc::listen(fd, listen_backlog()) < 0
-            {
-                -1
-            } else {
-                0
-            }
-        };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            // SAFETY: our descriptor.
-            unsafe { libc::close(fd) };
-            return Err(e);
+        if let Err(e) = sys::bind(fd, &sun, len).and_then(|()| sys::listen(fd, listen_backlog())) {
+            return Err(close_with(fd, e));
         }
         Ok(UnixListener {
             fd: Arc::new(NetFd::new(fd)?),

@@ -37,38 +37,39 @@ pub struct Epoll {
 impl Epoll {
     /// netpollinit.
     pub fn new() -> Result<Epoll, String> {
-        // SAFETY: plain system calls; results are checked.
-        unsafe {
-            let epfd = libc::epoll_create1(libc::EPOLL_CLOEXEC);
-            if epfd < 0 {
-                return Err(format!(
-                    "runtime: netpollinit failed: epoll_create1: {}",
-                    std::io::Error::last_os_error()
-                ));
+        let fail = |what: &str, e: i32| {
+            format!(
+                "runtime: netpollinit failed: {what}: {}",
+                std::io::Error::from_raw_os_error(e)
+            )
+        };
+        let epfd = sys::epoll_create1().map_err(|e| fail("epoll_create1", e))?;
+        let evfd = match sys::eventfd() {
+            Ok(fd) => fd,
+            Err(e) => {
+                // SAFETY: our new descriptor, shared with nobody.
+                unsafe { libc::close(epfd) };
+                return Err(fail("eventfd", e));
             }
-            let evfd = libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK);
-            if evfd < 0 {
-                let e = std::io::Error::last_os_error();
-                libc::close(epfd);
-                return Err(format!("runtime: netpollinit failed: eventfd: {e}"));
-            }
-            let mut ev = libc::epoll_event {
-                events: libc::EPOLLIN as u32,
-                u64: BREAK_COOKIE,
-            };
-            if libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, evfd, &mut ev) < 0 {
-                let e = std::io::Error::last_os_error();
+        };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: BREAK_COOKIE,
+        };
+        if let Err(e) = sys::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, evfd, &mut ev) {
+            // SAFETY: our new descriptors, shared with nobody.
+            unsafe {
                 libc::close(evfd);
                 libc::close(epfd);
-                return Err(format!("runtime: netpollinit failed: epoll_ctl: {e}"));
             }
-            Ok(Epoll {
-                epfd,
-                evfd,
-                wake_sig: AtomicU32::new(0),
-                users: AtomicUsize::new(0),
-            })
+            return Err(fail("epoll_ctl", e));
         }
+        Ok(Epoll {
+            epfd,
+            evfd,
+            wake_sig: AtomicU32::new(0),
+            users: AtomicUsize::new(0),
+        })
     }
 
     /// The epoll descriptor and the eventfd (for tests that check they
@@ -119,10 +120,70 @@ impl Drop for Epoll {
     }
 }
 
-fn errno() -> i32 {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
+/// The system calls of the poller, each with its errno read in the same
+/// out-of-line step (the value, or the errno it set). Nothing here parks a
+/// goroutine today, but `open` and `close` are called from goroutines that
+/// park around them, and errno's address must never be computed before a
+/// park and used after it (a goroutine may resume on another thread; see
+/// `gort::net`'s `sys`): so the errno is read here and only here.
+mod sys {
+    fn errno() -> i32 {
+        // SAFETY: __errno_location returns the calling thread's errno slot,
+        // valid for reads for the thread's lifetime.
+        unsafe { *libc::__errno_location() }
+    }
+
+    #[inline(never)]
+    pub fn epoll_create1() -> Result<i32, i32> {
+        // SAFETY: plain system call.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 { Err(errno()) } else { Ok(fd) }
+    }
+
+    /// The poller's wake-up eventfd (non-blocking).
+    #[inline(never)]
+    pub fn eventfd() -> Result<i32, i32> {
+        // SAFETY: plain system call.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 { Err(errno()) } else { Ok(fd) }
+    }
+
+    #[inline(never)]
+    pub fn epoll_ctl(epfd: i32, op: i32, fd: i32, ev: &mut libc::epoll_event) -> Result<(), i32> {
+        // SAFETY: ev is a valid event struct; the kernel checks the
+        // descriptors.
+        if unsafe { libc::epoll_ctl(epfd, op, fd, ev) } < 0 {
+            Err(errno())
+        } else {
+            Ok(())
+        }
+    }
+
+    #[inline(never)]
+    pub fn epoll_wait(
+        epfd: i32,
+        events: &mut [libc::epoll_event],
+        timeout_ms: i32,
+    ) -> Result<usize, i32> {
+        let max = events.len().min(i32::MAX as usize) as i32;
+        // SAFETY: events has room for max entries.
+        let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), max, timeout_ms) };
+        if n < 0 { Err(errno()) } else { Ok(n as usize) }
+    }
+
+    /// Adds `v` to the eventfd's counter.
+    #[inline(never)]
+    pub fn eventfd_write(evfd: i32, v: u64) -> Result<(), i32> {
+        // SAFETY: writing 8 bytes from an 8-byte value.
+        let n = unsafe { libc::write(evfd, (&raw const v).cast(), 8) };
+        if n == 8 {
+            Ok(())
+        } else if n < 0 {
+            Err(errno())
+        } else {
+            Err(libc::EIO)
+        }
+    }
 }
 
 impl Netpoller for Epoll {
@@ -159,21 +220,17 @@ impl Epoll {
             events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
             u64: data,
         };
-        // SAFETY: a valid event struct; the kernel checks fd.
-        if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) } < 0 {
-            errno()
-        } else {
-            0
+        match sys::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) {
+            Ok(()) => 0,
+            Err(e) => e,
         }
     }
 
     fn close_entered(&self, fd: i32) -> i32 {
         let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        // SAFETY: as above.
-        if unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) } < 0 {
-            errno()
-        } else {
-            0
+        match sys::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) {
+            Ok(()) => 0,
+            Err(e) => e,
         }
     }
 
@@ -193,12 +250,10 @@ impl Epoll {
         // SAFETY: epoll_event is plain old data.
         let mut events: [libc::epoll_event; 128] = unsafe { core::mem::zeroed() };
         let n = loop {
-            // SAFETY: events has room for 128 entries.
-            let n = unsafe { libc::epoll_wait(self.epfd, events.as_mut_ptr(), 128, waitms) };
-            if n >= 0 {
-                break n as usize;
-            }
-            let e = errno();
+            let e = match sys::epoll_wait(self.epfd, &mut events, waitms) {
+                Ok(n) => break n,
+                Err(e) => e,
+            };
             if e != libc::EINTR {
                 runtime_g::throw::print(&format!(
                     "runtime: netpoll failed: epoll_wait on fd {} failed with {e}\n",
@@ -256,18 +311,13 @@ impl Epoll {
         {
             return;
         }
-        let one: u64 = 1;
         loop {
-            // SAFETY: writing 8 bytes from an 8-byte value.
-            let n = unsafe { libc::write(self.evfd, (&raw const one).cast(), 8) };
-            if n == 8 {
-                return;
-            }
-            match errno() {
-                libc::EINTR => continue,
+            match sys::eventfd_write(self.evfd, 1) {
+                Ok(()) => return,
+                Err(libc::EINTR) => continue,
                 // The counter is full: a wake-up is pending anyway.
-                libc::EAGAIN => return,
-                e => {
+                Err(libc::EAGAIN) => return,
+                Err(e) => {
                     runtime_g::throw::print(&format!(
                         "runtime: netpollBreak write failed with {e}\n"
                     ));
