@@ -718,8 +718,13 @@ impl TcpStream {
     }
 }
 
-/// Accepts on `nfd`: a connected descriptor (non-blocking with a poller).
-fn accept_fd(nfd: &NetFd) -> io::Result<RawFd> {
+/// Accepts on `nfd`: Go's `FD.Accept`. Returns a connected descriptor
+/// (non-blocking with a poller) and the peer's address from `accept4`'s
+/// out-parameter: Linux fills it in even for a connection reset while it
+/// was queued, where a later `getpeername` fails with `ENOTCONN`.
+/// `ECONNABORTED` (a queued connection that went away) is retried, as Go
+/// does.
+fn accept_fd(nfd: &NetFd) -> io::Result<(RawFd, libc::sockaddr_storage)> {
     let fd = nfd.fd;
     let flags = if nfd.pd.is_some() {
         libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC
@@ -730,9 +735,14 @@ fn accept_fd(nfd: &NetFd) -> io::Result<RawFd> {
     let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = 0;
     let n = nfd.io(b'r', || {
-        sys::accept4(fd, &mut ss, &mut len, flags).map(|fd| fd as usize)
+        loop {
+            match sys::accept4(fd, &mut ss, &mut len, flags) {
+                Err(libc::ECONNABORTED) => continue,
+                r => return r.map(|fd| fd as usize),
+            }
+        }
     })?;
-    Ok(n as RawFd)
+    Ok((n as RawFd, ss))
 }
 
 /// A TCP listener: Go's `net.Listen("tcp", addr)`; `accept` parks the
@@ -763,14 +773,16 @@ impl TcpListener {
         })
     }
 
-    /// Go's `Accept`.
+    /// Go's `Accept`: the connection and its peer's address, as
+    /// `accept4` reported it. A connection the peer reset while it waited
+    /// in the queue is returned too; its first read reports the reset
+    /// (`ECONNRESET`), as in Go.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let fd = accept_fd(&self.fd)?;
+        let (fd, ss) = accept_fd(&self.fd)?;
         let s = TcpStream {
             fd: Arc::new(NetFd::new(fd)?),
         };
-        let peer = s.peer_addr()?;
-        Ok((s, peer))
+        Ok((s, from_sockaddr(&ss)?))
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -951,8 +963,9 @@ impl UnixListener {
         })
     }
 
+    /// Go's `Accept` (`ECONNABORTED` retried, as for TCP).
     pub fn accept(&self) -> io::Result<UnixStream> {
-        let fd = accept_fd(&self.fd)?;
+        let (fd, _) = accept_fd(&self.fd)?;
         Ok(UnixStream {
             fd: Arc::new(NetFd::new(fd)?),
         })
