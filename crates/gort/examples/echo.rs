@@ -4,11 +4,14 @@
 //! ```text
 //! cargo run --release -p gort --example echo -- 127.0.0.1:7000
 //! ```
-//! Running out of descriptors (EMFILE/ENFILE) does not stop the server: it
-//! backs off and retries accepting, as Go's net/http does (5 ms, doubling
-//! to 1 s).
+//! An error on one connection, or in accepting one, does not stop the
+//! server: it is logged to stderr and the server goes on. Accept errors
+//! (out of descriptors, a connection that failed while being accepted)
+//! back off before the next try, as Go's net/http does (5 ms, doubling to
+//! 1 s); only a listener that can no longer accept ends the loop.
 
-use std::io::{ErrorKind, Write};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 #[gort::main]
@@ -21,32 +24,44 @@ unsafe fn main() {
         std::process::exit(1)
     });
     eprintln!("echo: listening on {}", l.local_addr().unwrap());
-    serve(&l, |c| {
+    serve(&l, |c, peer| {
         let mut buf = [0u8; 16 << 10];
         loop {
             match c.read(&mut buf) {
-                Ok(0) | Err(_) => return,
+                Ok(0) => return,
                 Ok(n) => {
-                    if (&c).write_all(&buf[..n]).is_err() {
+                    if let Err(e) = (&c).write_all(&buf[..n]) {
+                        eprintln!("echo: {peer}: write: {e}");
                         return;
                     }
+                }
+                Err(e) => {
+                    eprintln!("echo: {peer}: read: {e}");
+                    return;
                 }
             }
         }
     });
+    eprintln!("echo: stopped");
+    std::process::exit(1);
 }
 
-/// Go's `Server.Serve` accept loop: a goroutine per connection, and a
-/// back-off on temporary errors such as running out of descriptors.
-fn serve(l: &gort::net::TcpListener, handle: fn(gort::net::TcpStream)) {
+/// Go's `Server.Serve` accept loop: a goroutine per connection; an accept
+/// error is logged and followed by a back-off, and the loop goes on unless
+/// the listener itself is gone.
+fn serve(l: &gort::net::TcpListener, handle: fn(gort::net::TcpStream, SocketAddr)) {
     let mut delay = Duration::ZERO;
     loop {
         match l.accept() {
-            Ok((c, _)) => {
+            Ok((c, peer)) => {
                 delay = Duration::ZERO;
-                gort::go(move || handle(c));
+                gort::go(move || handle(c, peer));
             }
-            Err(e) if temporary(&e) => {
+            Err(e) if listener_gone(&e) => {
+                eprintln!("echo: accept: {e}");
+                return;
+            }
+            Err(e) => {
                 delay = if delay.is_zero() {
                     Duration::from_millis(5)
                 } else {
@@ -55,17 +70,17 @@ fn serve(l: &gort::net::TcpListener, handle: fn(gort::net::TcpStream)) {
                 eprintln!("echo: accept error: {e}; retrying in {delay:?}");
                 gort::time::sleep(delay);
             }
-            Err(e) => {
-                eprintln!("echo: accept: {e}");
-                return;
-            }
         }
     }
 }
 
-/// Go's `Temporary()` accept errors: out of descriptors, or a connection
-/// aborted before it was accepted.
-fn temporary(e: &std::io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
-        || e.kind() == ErrorKind::ConnectionAborted
+/// Whether an accept error means the listener cannot accept any more (it
+/// was closed, or is not a listening socket): the only errors that end
+/// the loop. Anything else concerns one connection or a passing shortage.
+fn listener_gone(e: &std::io::Error) -> bool {
+    e.to_string() == gort::net::ERR_CLOSED
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP)
+        )
 }
