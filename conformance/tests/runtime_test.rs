@@ -60,7 +60,7 @@ mod proc_test {
     // go-test: TestGoroutineParallelism2 (proc_test.go)
     // The netpoll variant waits for issue 10; the two others run as in Go.
     #[gort::test]
-    unsafe fn test_goroutine_parallelism2() {
+    fn test_goroutine_parallelism2() {
         if std::thread::available_parallelism().map_or(1, |n| n.get()) == 1 {
             return; // Go skips on a uniprocessor
         }
@@ -73,7 +73,7 @@ mod proc_test {
     // cross-check; here NumGoroutine must agree with the goroutines in
     // `gort::stack(true)`.
     #[gort::test]
-    unsafe fn test_num_goroutine() {
+    fn test_num_goroutine() {
         assert_eq!(gort::num_goroutine(), 1);
         let block: Chan<()> = Chan::new(0);
         for _ in 0..5 {
@@ -130,7 +130,7 @@ mod stack_test {
     // memory intact; the finalizer case is dropped (no GC). The stacks are
     // sized for 1023 unoptimised frames.
     #[gort::test(stack_size = 4 << 20)]
-    unsafe fn test_stack_growth() {
+    fn test_stack_growth() {
         let wg = Arc::new(WaitGroup::new());
         wg.go(grow_stack);
         wg.wait();
@@ -144,7 +144,7 @@ mod stack_test {
 
     // go-test: TestStackOutput (stack_test.go)
     #[gort::test]
-    unsafe fn test_stack_output() {
+    fn test_stack_output() {
         let stk = gort::stack(false);
         assert!(
             stk.starts_with("goroutine "),
@@ -155,7 +155,7 @@ mod stack_test {
 
     // go-test: TestStackAllOutput (stack_test.go)
     #[gort::test]
-    unsafe fn test_stack_all_output() {
+    fn test_stack_all_output() {
         let stk = gort::stack(true);
         assert!(
             stk.starts_with("goroutine "),
@@ -169,7 +169,7 @@ mod stack_test {
     // value in its goroutine's frame; after Goexit starts, it still sees
     // the right value (100×).
     #[gort::test]
-    unsafe fn test_defer_ptrs_goexit() {
+    fn test_defer_ptrs_goexit() {
         for _ in 0..100 {
             let c: Chan<i32> = Chan::new(1);
             let c2 = c.clone();
@@ -198,7 +198,7 @@ mod crash_test {
     // panics are its own): each recovered value is a `gort::RuntimeError`
     // (Go's runtime.Error) with Go's text.
     #[gort::test]
-    unsafe fn test_runtime_panic_with_runtime_error() {
+    fn test_runtime_panic_with_runtime_error() {
         type Case = (&'static str, Box<dyn Fn() + Send>);
         let cases: Vec<Case> = vec![
             (
@@ -243,7 +243,7 @@ mod crash_test {
     // nil during Goexit becomes: the destructor runs while the goroutine
     // unwinds, and no panic was recorded for it.
     #[gort::test]
-    unsafe fn test_goexit_defer() {
+    fn test_goexit_defer() {
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();
         gort::go(move || {

@@ -51,7 +51,7 @@ fn sema_handoff_trial() -> bool {
 
 // go-test: TestSemaHandoff (sema_test.go)
 #[gort::test]
-unsafe fn test_sema_handoff() {
+fn test_sema_handoff() {
     sema_handoff_trials();
 }
 
@@ -64,7 +64,7 @@ fn sema_handoff_trials() {
 
 // go-test: TestSemaHandoff1 (sema_test.go)
 #[gort::test]
-unsafe fn test_sema_handoff1() {
+fn test_sema_handoff1() {
     let prev = gort::gomaxprocs(1);
     sema_handoff_trials();
     gort::gomaxprocs(prev);
@@ -73,7 +73,7 @@ unsafe fn test_sema_handoff1() {
 // go-test: TestSemaHandoff2 (sema_test.go)
 // Go skips it at GOMAXPROCS <= 2; gort runs it whatever the machine has.
 #[gort::test]
-unsafe fn test_sema_handoff2() {
+fn test_sema_handoff2() {
     let prev = gort::gomaxprocs(2);
     sema_handoff_trials();
     gort::gomaxprocs(prev);

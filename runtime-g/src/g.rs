@@ -141,6 +141,13 @@ pub struct G {
     /// (counted in runtime-p's `RUNNING_PANIC_DEFERS`); cleared when the
     /// unwind reaches the goroutine's base or the goroutine exits.
     pub panicking: bool,
+    /// The M (an `*mut M` of runtime-m) this goroutine is pinned to, or null.
+    /// No Go twin: in gort's safe scheduler mode a goroutine that has
+    /// started runs only on the M it started on, so that thread-locals and
+    /// `!Send` values on its stack stay on their thread. Written once, by
+    /// the M that first runs the G (or by `spawn_local` before it is
+    /// published); atomic because thieves peek at it in `runnext`.
+    pub homem: core::sync::atomic::AtomicPtr<()>,
 }
 
 impl G {
@@ -174,6 +181,7 @@ impl G {
             panic_location: None,
             panic_trace: None,
             panicking: false,
+            homem: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 }

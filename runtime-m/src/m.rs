@@ -73,6 +73,25 @@ pub struct M {
     pub oldp: *mut (),
     /// `p.syscalltick` when the M entered its system call (`syscalltick`).
     pub syscalltick: u32,
+    /// The P this M is bound to in the safe scheduler mode (an `*mut P` of
+    /// runtime-p), or null. No Go twin: there, the M that runs a P is
+    /// always the same one, so a goroutine pinned to an M is found on the
+    /// M's P. Written under `sched.lock`.
+    pub boundp: *mut (),
+    /// Safe mode: whether `nextp` was set by a waker that has not yet been
+    /// seen by this M (set under `sched.lock` before the note is woken;
+    /// read by the M before it blocks in the network poller).
+    pub handoff: core::sync::atomic::AtomicBool,
+    /// Safe mode: start spinning when woken with `nextp` (the waker cannot
+    /// write `spinning` itself: the M may still be running).
+    pub nextspinning: bool,
+    /// Safe mode: goroutines pinned to this M that have not exited.
+    pub npinned: u32,
+    /// Safe mode: the goroutine that parked while unwinding a panic; the M
+    /// runs nothing else until it is readied (std's panic count is per
+    /// thread). Claimed (swapped to null) by exactly one of the waker and
+    /// the M.
+    pub unwind_parked: core::sync::atomic::AtomicPtr<G>,
 }
 
 /// Head of the list of all Ms ever created (`allm`), process-wide.
@@ -112,6 +131,11 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         thread: 0,
         oldp: core::ptr::null_mut(),
         syscalltick: 0,
+        boundp: core::ptr::null_mut(),
+        handoff: core::sync::atomic::AtomicBool::new(false),
+        nextspinning: false,
+        npinned: 0,
+        unwind_parked: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
     }));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {

@@ -59,7 +59,7 @@ pub use proc::{
     GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,
     preempt_check, require_goroutine, start,
 };
-pub use sched::{Config, MainReturn, Sched, gcount, sched, try_sched};
+pub use sched::{Config, MainReturn, Sched, SchedMode, gcount, sched, try_sched};
 
 /// Process-wide set-up, done once: the scheduler hook for mstart, the dump
 /// hook for throw, the panic hook and the stack-overflow handler.

@@ -16,6 +16,7 @@ use core::sync::atomic::Ordering;
 use runtime_g::status::_Grunnable;
 use runtime_g::throw::print;
 use runtime_g::{G, readgstatus, throw};
+use crate::p::P;
 use runtime_m::{M, getm, mreturn, noteclear, notesleep, notewakeup_idempotent};
 
 use crate::mp::{acquirep, handoffp, releasep, stopm};
@@ -39,6 +40,13 @@ fn dolockosthread() {
 pub fn lock_os_thread() {
     require_goroutine("lock_os_thread");
     let mp = getm();
+    // SAFETY: the running M; its binding is changed under sched.lock.
+    unsafe {
+        let s = sched();
+        if s.safe && (*mp).lockedg.is_null() {
+            dedicate_current_m(s, mp);
+        }
+    }
     // SAFETY: the running M owns its lock counts.
     unsafe {
         (*mp).lockedext = (*mp)
@@ -49,8 +57,70 @@ pub fn lock_os_thread() {
     dolockosthread();
 }
 
+/// Safe mode: the first `lock_os_thread` on an M makes it the caller's
+/// alone, for the rest of the caller's life. Go's promise — no other
+/// goroutine runs on a locked thread — can hold only if no other goroutine
+/// has started on this thread (those can run on no other): otherwise this
+/// panics, saying so. The M leaves its P (the P gets a new M when it is
+/// next handed off, in `stoplockedm`), and from here on Go's `lockedm`
+/// hand-off runs the caller, as for any locked goroutine.
+///
+/// # Safety
+/// `mp` is the running M, on the goroutine that locks.
+unsafe fn dedicate_current_m(s: &Sched, mp: *mut M) {
+    // SAFETY: per the contract.
+    unsafe {
+        let others = (*mp).npinned.saturating_sub(1);
+        if others > 0 {
+            panic!(
+                "gort: lock_os_thread: {others} other goroutine(s) have run on this thread, and in \
+                 the safe scheduler mode they can run on no other, so the thread cannot be this \
+                 goroutine's alone; start the goroutine with gort::spawn_dedicated (a new thread \
+                 of its own), or use the migrating mode"
+            );
+        }
+        let _l = s.lock.lock();
+        let pp: *mut P = (*mp).boundp.cast();
+        if !pp.is_null() {
+            (*pp).boundm.store(null_mut(), Ordering::Release);
+            (*mp).boundp = null_mut();
+        }
+    }
+}
+
+/// Starts a goroutine locked from its first instruction to a new thread
+/// of its own (gort's `spawn_dedicated`; no Go twin: in Go it is `go f()`
+/// with `LockOSThread` first in `f`, which the safe mode cannot offer when
+/// other goroutines share the thread `f` starts on). The new M starts
+/// with no P and waits in `stoplockedm` until an M schedules the G and
+/// hands it a P (`startlockedm`).
+pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
+    let gp = require_goroutine("spawn_dedicated");
+    // SAFETY: gp is the running goroutine.
+    let parent = unsafe { (*gp).goid };
+    runtime_m::systemstack(move || {
+        let s = sched();
+        let nm = crate::mp::allocm_bare(s);
+        // SAFETY: on g0 of an M that holds a P; nm is fresh and ours until
+        // its thread starts; newg is unpublished until runqput.
+        unsafe {
+            let pp = crate::proc::curp();
+            let newg = crate::proc::newproc1(s, pp, f, parent);
+            (*newg).lockedm = nm.cast();
+            (*nm).lockedg = newg;
+            (*nm).lockedext = 1;
+            crate::mp::newm_start(s, nm);
+            crate::p::runqput(pp, newg, true);
+            crate::mp::wakep();
+            newg
+        }
+    })
+}
+
 /// UnlockOSThread: port of runtime.UnlockOSThread (proc.go). Extra calls
-/// are no-ops.
+/// are no-ops. In the safe mode the goroutine stays on its thread (it can
+/// run on no other) and the thread stays its own, so only the count
+/// changes.
 pub fn unlock_os_thread() {
     require_goroutine("unlock_os_thread");
     let mp = getm();
@@ -60,7 +130,7 @@ pub fn unlock_os_thread() {
             return;
         }
         (*mp).lockedext -= 1;
-        if (*mp).lockedint != 0 || (*mp).lockedext != 0 {
+        if (*mp).lockedint != 0 || (*mp).lockedext != 0 || sched().safe {
             return;
         }
         let gp = (*mp).lockedg;

@@ -52,6 +52,28 @@ pub unsafe fn mput(s: &Sched, l: &mut SchedLocked, mp: *mut M) {
     checkdead(s, l);
 }
 
+/// Takes `mp` off the idle M list if it is there (safe mode).
+fn mremove(l: &mut SchedLocked, mp: *mut M) {
+    let mut prev: *mut M = null_mut();
+    let mut cur = l.midle;
+    while !cur.is_null() {
+        // SAFETY: Ms are never freed; the idle links are under sched.lock.
+        let next = unsafe { (*cur).schedlink };
+        if cur == mp {
+            if prev.is_null() {
+                l.midle = next;
+            } else {
+                // SAFETY: as above.
+                unsafe { (*prev).schedlink = next };
+            }
+            l.nmidle -= 1;
+            return;
+        }
+        prev = cur;
+        cur = next;
+    }
+}
+
 /// mget: port of runtime.mget (proc.go): an idle M, or null.
 pub fn mget(l: &mut SchedLocked) -> *mut M {
     let mp = l.midle;
@@ -83,6 +105,70 @@ pub fn pidleget(s: &Sched, l: &mut SchedLocked) -> *mut P {
         s.npidle.fetch_sub(1, Ordering::AcqRel);
     }
     pp
+}
+
+/// The safe mode's pidleput, used wherever a P goes idle outside a
+/// stop-the-world: after the P's status is `_Pidle` (releasep), a SeqCst
+/// fence, then a look at the P's inbox. If a pinned G arrived there, the
+/// P is not put on the idle list and false is returned: the caller still
+/// owns it and must run it (or hand it to its M). The other half of the
+/// store-buffering pair is in `proc::ready_remote`. In the migrating mode,
+/// plain `pidleput`.
+pub fn pidleput_checked(s: &Sched, l: &mut SchedLocked, pp: &P) -> bool {
+    if s.safe {
+        core::sync::atomic::fence(Ordering::SeqCst);
+        if !pp.inbox.load(Ordering::SeqCst).is_null() {
+            return false;
+        }
+    }
+    pidleput(s, l, pp);
+    true
+}
+
+/// Takes `pp` off the idle list if it is there (safe mode: a P is handed
+/// only to its own M). Returns whether it was.
+pub fn pidle_remove(s: &Sched, l: &mut SchedLocked, pp: &P) -> bool {
+    let target = pp as *const P as *mut P;
+    let mut prev: *mut P = null_mut();
+    let mut cur = l.pidle;
+    while !cur.is_null() {
+        // SAFETY: Ps are never freed; the idle links are under sched.lock.
+        let next = unsafe { (*cur).link.load(Ordering::Relaxed) };
+        if cur == target {
+            if prev.is_null() {
+                l.pidle = next;
+            } else {
+                // SAFETY: as above.
+                unsafe { (*prev).link.store(next, Ordering::Relaxed) };
+            }
+            s.npidle.fetch_sub(1, Ordering::AcqRel);
+            return true;
+        }
+        prev = cur;
+        cur = next;
+    }
+    false
+}
+
+/// An idle P for `mp` to take for itself: any idle P in the migrating mode
+/// (`pidleget`, or `pidlegetSpinning` with `spinning`); in the safe mode
+/// only `mp`'s own P, if it is still idle. If it is not, someone took it
+/// off the list to hand it to `mp`, which then finds it in `stopm`.
+pub fn pidleget_for(s: &Sched, l: &mut SchedLocked, mp: *mut M, spinning: bool) -> *mut P {
+    if !s.safe {
+        return if spinning {
+            pidleget_spinning(s, l)
+        } else {
+            pidleget(s, l)
+        };
+    }
+    // SAFETY: the running M's binding, written under sched.lock (held).
+    let own: *mut P = unsafe { (*mp).boundp }.cast();
+    // SAFETY: Ps are never freed.
+    if !own.is_null() && pidle_remove(s, l, unsafe { &*own }) {
+        return own;
+    }
+    null_mut()
 }
 
 /// pidlegetSpinning: port of runtime.pidlegetSpinning (proc.go): like
@@ -178,24 +264,58 @@ pub(crate) fn m_exited(s: &Sched, l: &mut SchedLocked) {
 /// newm: port of runtime.newm (proc.go): creates an M that will run `f`
 /// and then the scheduler with `pp` (if non-null).
 pub fn newm(f: Option<fn()>, pp: *mut P) {
-    let s = sched();
+    newm_in(sched(), f, pp, false);
+}
+
+/// [`newm`] for instance `s` (callable from any thread); with `bind`, the
+/// new M becomes `pp`'s bound M (safe mode) before its thread starts.
+pub fn newm_in(s: &Sched, f: Option<fn()>, pp: *mut P, bind: bool) -> *mut M {
+    let mp = allocm_in(s, pp);
     {
         let mut l = s.lock.lock();
         l.mcount += 1;
         checkmcount(s, &l);
+        if bind {
+            // SAFETY: pp is a live P the caller owns; mp is fresh.
+            unsafe {
+                (*pp).boundm.store(mp, Ordering::Release);
+                (*mp).boundp = pp.cast();
+            }
+        }
     }
+    // SAFETY: mp is fresh and ours until newosproc hands it to its thread.
+    unsafe { (*mp).mstartfn = f };
+    newm1(s, mp);
+    mp
+}
+
+/// allocm for a new M of `s` that will start with `pp`.
+fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
     let g0_stack = if os().m_stack_is_system_allocated() {
         -1
     } else {
         G0_STACK_SIZE
     };
     let mp = allocm(s as *const Sched as *const (), g0_stack);
-    // SAFETY: mp is fresh and ours until newosproc hands it to its thread.
-    unsafe {
-        (*mp).nextp = pp.cast();
-        (*mp).mstartfn = f;
+    // SAFETY: mp is fresh and ours.
+    unsafe { (*mp).nextp = pp.cast() };
+    mp
+}
+
+/// The old body of newm, kept for `lockosthread::newm_dedicated`: counts
+/// and starts an M that `allocm_in` made.
+pub(crate) fn newm_start(s: &Sched, mp: *mut M) {
+    {
+        let mut l = s.lock.lock();
+        l.mcount += 1;
+        checkmcount(s, &l);
     }
     newm1(s, mp);
+}
+
+/// allocm for a dedicated M (no P).
+pub(crate) fn allocm_bare(s: &Sched) -> *mut M {
+    allocm_in(s, null_mut())
 }
 
 /// newm1: port of runtime.newm1 (proc.go): starts the OS thread.
@@ -245,10 +365,20 @@ pub fn stopm() -> bool {
             if s.shutting_down.load(Ordering::Acquire) {
                 return false;
             }
-            mput(s, &mut l, mp);
+            // Safe mode: a waker may have handed us our P already (under
+            // this lock): then we are not idle, and the note is or will be
+            // woken.
+            if !(*mp).handoff.load(Ordering::Relaxed) {
+                mput(s, &mut l, mp);
+            }
         }
         notesleep(&(*mp).park);
         noteclear(&(*mp).park);
+        if s.safe {
+            let _l = s.lock.lock();
+            (*mp).handoff.store(false, Ordering::Relaxed);
+            (*mp).spinning = core::mem::replace(&mut (*mp).nextspinning, false);
+        }
         let pp: *mut P = (*mp).nextp.cast();
         (*mp).nextp = null_mut();
         if pp.is_null() {
@@ -267,7 +397,20 @@ pub fn stopm() -> bool {
 /// `spinning`, the M starts out spinning (the caller counted it in
 /// `nmspinning`).
 pub fn startm(pp: *mut P, spinning: bool) {
-    let s = sched();
+    startm_in(sched(), pp, spinning)
+}
+
+/// [`startm`] for instance `s`, callable from any thread (the safe mode's
+/// remote wake-ups come from helper threads and the poller).
+///
+/// In the safe mode each P has one M (`boundm`, made on first use), so
+/// the M to wake is the P's own. It may be asleep in `stopm`, blocked in
+/// the network poller, or on its way to either: the hand-off (`nextp`,
+/// `nextspinning`, `handoff`) is written under `sched.lock`, where `stopm`
+/// looks before it sleeps; the note remembers a wake-up that comes before
+/// the sleep; and an M in the poller is broken out of it (see the poller
+/// step of `findRunnable`).
+pub fn startm_in(s: &Sched, pp: *mut P, spinning: bool) {
     let mut l = s.lock.lock();
     let mut pp = pp;
     if pp.is_null() {
@@ -279,10 +422,37 @@ pub fn startm(pp: *mut P, spinning: bool) {
             return;
         }
     }
+    if s.safe {
+        // SAFETY: pp is ours (taken off the idle list, or handed off).
+        let nmp = unsafe { (*pp).boundm.load(Ordering::Acquire) };
+        if nmp.is_null() {
+            drop(l);
+            newm_in(s, if spinning { Some(mspinning) } else { None }, pp, true);
+            return;
+        }
+        // SAFETY: nmp is pp's M; its hand-off fields are under the lock.
+        unsafe {
+            if !(*nmp).nextp.is_null() || (*nmp).handoff.load(Ordering::Relaxed) {
+                throw("startm: bound m has p");
+            }
+            (*nmp).nextp = pp.cast();
+            (*nmp).nextspinning = spinning;
+            (*nmp).handoff.store(true, Ordering::SeqCst);
+            mremove(&mut l, nmp);
+        }
+        drop(l);
+        // SAFETY: we are the one party that hands pp to its M.
+        unsafe { notewakeup(&(*nmp).park) };
+        core::sync::atomic::fence(Ordering::SeqCst);
+        if s.poll_m.load(Ordering::SeqCst) == nmp {
+            crate::netpoll::netpoll_break(s);
+        }
+        return;
+    }
     let nmp = mget(&mut l);
     if nmp.is_null() {
         drop(l);
-        newm(if spinning { Some(mspinning) } else { None }, pp);
+        newm_in(s, if spinning { Some(mspinning) } else { None }, pp, false);
         return;
     }
     drop(l);
@@ -313,7 +483,8 @@ pub unsafe fn handoffp(pp: *mut P) {
     let s = sched();
     // SAFETY: Ps are never freed; the caller owned pp.
     let p = unsafe { &*pp };
-    if !runqempty(p) || s.runq_nonempty() {
+    // SAFETY: the caller owns pp.
+    if !runqempty(p) || s.runq_nonempty() || (s.safe && unsafe { crate::p::pinned_work(p) }) {
         startm(pp, false);
         return;
     }
@@ -338,12 +509,10 @@ pub unsafe fn handoffp(pp: *mut P) {
         }
         return;
     }
-    if !l.runq.empty() {
+    if !l.runq.empty() || !pidleput_checked(s, &mut l, p) {
         drop(l);
         startm(pp, false);
-        return;
     }
-    pidleput(s, &mut l, p);
 }
 
 /// wakep: port of runtime.wakep (proc.go): tries to add one more P to run
@@ -549,11 +718,11 @@ pub fn steal_work(s: &Sched, pp: &P, mut now: i64) -> (*mut runtime_g::G, bool, 
 /// checkRunqsNoP: port of runtime.checkRunqsNoP (proc.go): after giving up
 /// its P, a former spinner looks at every P's queue once more; if one has
 /// work, it takes an idle P to go and steal it (protocol step 3).
-pub fn check_runqs_no_p(s: &Sched) -> *mut P {
+pub fn check_runqs_no_p(s: &Sched, mp: *mut M) -> *mut P {
     for p2 in s.procs() {
         if p2.status.load(Ordering::Acquire) != _Pidle && !runqempty(p2) {
             let mut l = s.lock.lock();
-            return pidleget_spinning(s, &mut l);
+            return pidleget_for(s, &mut l, mp, true);
         }
     }
     null_mut()

@@ -539,6 +539,11 @@ pub fn netpoll_break(s: &Sched) {
 /// # Safety
 /// On g0 of an M that holds a P; `list` came from [`netpoll`].
 pub unsafe fn take_first(s: &Sched, mut list: Vec<*mut G>, delta: i32) -> Option<*mut G> {
+    if s.safe {
+        // Each G goes to its own M (ours land in our queues).
+        injectglist(s, list, delta);
+        return None;
+    }
     let gp = list.pop();
     injectglist(s, list, delta);
     let gp = gp?;
@@ -566,6 +571,35 @@ pub fn injectglist(s: &Sched, list: Vec<*mut G>, delta: i32) {
         unsafe { casgstatus(gp, _Gwaiting, _Grunnable) };
         // SAFETY: gp is live; on g0 of this M.
         unsafe { crate::trace::ev_unpark_here(s, gp) };
+    }
+    if s.safe {
+        // Safe mode: every G here has run (it parked), so it is pinned to
+        // its M (or locked, for Go's hand-off): each goes home.
+        let mp = getm();
+        let mut rest = Vec::new();
+        for gp in list {
+            // SAFETY: runnable and ours.
+            unsafe {
+                if !crate::p::pinned(gp) {
+                    rest.push(gp);
+                } else if (*gp).homem.load(Ordering::Relaxed) == mp.cast() && !(*mp).p.is_null() {
+                    runqput(&*((*mp).p as *const P), gp, false);
+                } else {
+                    crate::proc::ready_remote(gp);
+                }
+            }
+        }
+        if rest.is_empty() {
+            return;
+        }
+        let mut q = GQueue::default();
+        for gp in rest {
+            // SAFETY: runnable and ours.
+            unsafe { q.push_back(gp) };
+        }
+        globrunqputbatch(s, &mut s.lock.lock(), q);
+        wakep();
+        return;
     }
     let start_idle = |n: usize| {
         for _ in 0..n {

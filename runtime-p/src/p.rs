@@ -63,6 +63,9 @@ pub struct PLocal {
     /// Trace events recorded on this P (`trace` module); taken by
     /// `stop_trace` with the world stopped.
     pub trace: crate::trace::TraceBuf,
+    /// Safe mode: runnable goroutines pinned to this P's M, in order (no
+    /// Go twin; see `pinned`). Never stolen.
+    pub pinq: GQueue,
 }
 
 /// A processor: the right to run Go code, with its own run queue. Port of
@@ -97,6 +100,13 @@ pub struct P {
     /// Event counts for `metrics` (no Go twin: Go derives its
     /// `/sched/...` metrics elsewhere).
     pub stats: PStats,
+    /// Safe mode: the one M that runs this P (null until first started).
+    /// Written under `sched.lock`.
+    pub boundm: AtomicPtr<M>,
+    /// Safe mode: pinned goroutines made runnable by other threads, a
+    /// lock-free stack linked through `schedlink` that the owner takes
+    /// whole (`inbox_take`). See `ready_remote` in proc.rs.
+    pub inbox: AtomicPtr<G>,
     local: UnsafeCell<PLocal>,
 }
 
@@ -144,6 +154,8 @@ impl P {
             syscalltick: AtomicU32::new(0),
             timers: crate::time::Timers::new(),
             stats: PStats::default(),
+            boundm: AtomicPtr::new(null_mut()),
+            inbox: AtomicPtr::new(null_mut()),
             local: UnsafeCell::new(PLocal::default()),
         }
     }
@@ -158,6 +170,14 @@ impl P {
     pub unsafe fn local(&self) -> &mut PLocal {
         // SAFETY: the caller is the owner and keeps the reference unique.
         unsafe { &mut *self.local.get() }
+    }
+
+    /// Whether this P belongs to a safe-mode instance (see `pinned`).
+    #[inline]
+    pub fn safe(&self) -> bool {
+        // SAFETY: a P's instance outlives it; P::new in unit tests passes
+        // null.
+        !self.sched.is_null() && unsafe { (*self.sched).safe }
     }
 
     fn slot(&self, i: u32) -> &AtomicPtr<G> {
@@ -194,6 +214,13 @@ pub unsafe fn runqput(pp: &P, gp: *mut G, next: bool) {
             return;
         }
         gp = old;
+    }
+    // SAFETY: owner of pp; gp is ours.
+    if pp.safe() && unsafe { pinned(gp) } {
+        // A pinned G never enters the ring, which others steal from.
+        // SAFETY: as above.
+        unsafe { pp.local().pinq.push_back(gp) };
+        return;
     }
     loop {
         let h = pp.runqhead.load(Ordering::Acquire);
@@ -277,6 +304,15 @@ pub unsafe fn runqget(pp: &P) -> (*mut G, bool) {
     {
         return (next, true);
     }
+    if pp.safe() {
+        // SAFETY: owner of pp.
+        return unsafe { runqget_safe(pp) };
+    }
+    runqget_ring(pp)
+}
+
+/// The ring half of [`runqget`].
+fn runqget_ring(pp: &P) -> (*mut G, bool) {
     loop {
         let h = pp.runqhead.load(Ordering::Acquire);
         let t = pp.runqtail.load(Ordering::Relaxed);
@@ -292,6 +328,149 @@ pub unsafe fn runqget(pp: &P) -> (*mut G, bool) {
             return (gp, false);
         }
     }
+}
+
+/// Whether `gp` is pinned to its M (safe mode): it has started, and it is
+/// not handled by Go's own `lockedm` hand-off instead.
+///
+/// # Safety
+/// `gp` must be a live G owned by the caller (on a queue the caller owns,
+/// or just taken off one).
+#[inline]
+pub unsafe fn pinned(gp: *mut G) -> bool {
+    // SAFETY: per the contract.
+    unsafe { !(*gp).homem.load(Ordering::Relaxed).is_null() && (*gp).lockedm.is_null() }
+}
+
+/// The safe mode's half of [`runqget`] after `runnext`: the ring, then
+/// the pinned queue (with the inbox of remote wake-ups appended), except
+/// on every 61st scheduler tick, when the pinned queue goes first. A
+/// pinned G queued here is one that Go would have put on the global
+/// queue (`Gosched`, preemption) or at the ring's tail behind the local
+/// work (a G kicked out of `runnext`), so it takes the place and the
+/// fairness rule of the global queue in `findRunnable`.
+///
+/// # Safety
+/// Owner of `pp` only.
+unsafe fn runqget_safe(pp: &P) -> (*mut G, bool) {
+    // SAFETY: owner of pp.
+    let local = unsafe { pp.local() };
+    if !pp.inbox.load(Ordering::Relaxed).is_null() {
+        // SAFETY: owner of pp; the taken Gs are ours.
+        unsafe { inbox_take(pp, &mut local.pinq) };
+    }
+    let ring_first = pp.schedtick.load(Ordering::Relaxed) % 61 != 0;
+    if ring_first {
+        let (gp, _) = runqget_ring(pp);
+        if !gp.is_null() {
+            return (gp, false);
+        }
+    }
+    let gp = local.pinq.pop();
+    if !gp.is_null() {
+        return (gp, false);
+    }
+    if !ring_first {
+        return runqget_ring(pp);
+    }
+    (null_mut(), false)
+}
+
+/// Appends every G of `pp`'s inbox to `q`, oldest first. The inbox is a
+/// stack that many push to and only the owner empties, by swapping the
+/// head for null, so no pop can meet a recycled node (no ABA).
+///
+/// # Safety
+/// Owner of `pp` only (or with the world stopped).
+pub unsafe fn inbox_take(pp: &P, q: &mut GQueue) {
+    let mut head = pp.inbox.swap(null_mut(), Ordering::Acquire);
+    // Newest first on the stack: reverse into a local list.
+    let mut rev: *mut G = null_mut();
+    while !head.is_null() {
+        // SAFETY: the swap made every G on the stack ours.
+        unsafe {
+            let next = (*head).schedlink;
+            (*head).schedlink = rev;
+            rev = head;
+            head = next;
+        }
+    }
+    while !rev.is_null() {
+        // SAFETY: as above.
+        unsafe {
+            let next = (*rev).schedlink;
+            q.push_back(rev);
+            rev = next;
+        }
+    }
+}
+
+/// Pushes `gp` on `pp`'s inbox (any thread). Returns whether the inbox was
+/// empty before. The caller then makes sure `pp`'s M will look (see
+/// `ready_remote`).
+///
+/// # Safety
+/// `gp` is runnable, pinned to `pp`'s M, and owned by the caller.
+pub unsafe fn inbox_push(pp: &P, gp: *mut G) -> bool {
+    let mut head = pp.inbox.load(Ordering::Relaxed);
+    loop {
+        // SAFETY: gp is ours until the CAS publishes it.
+        unsafe { (*gp).schedlink = head };
+        match pp
+            .inbox
+            .compare_exchange_weak(head, gp, Ordering::SeqCst, Ordering::Relaxed)
+        {
+            Ok(_) => return head.is_null(),
+            Err(h) => head = h,
+        }
+    }
+}
+
+/// Takes `gp` off `pp`'s local queues (runnext, the pinned queue, the
+/// inbox) if it is there, leaving the others in order.
+///
+/// # Safety
+/// Owner of `pp` only.
+pub unsafe fn take_pinned(pp: &P, gp: *mut G) -> bool {
+    if pp.runnext.load(Ordering::Acquire) == gp
+        && pp
+            .runnext
+            .compare_exchange(gp, null_mut(), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    {
+        return true;
+    }
+    // SAFETY: owner of pp.
+    let local = unsafe { pp.local() };
+    // SAFETY: as above.
+    unsafe { inbox_take(pp, &mut local.pinq) };
+    let mut rest = GQueue::default();
+    let mut found = false;
+    loop {
+        let g = local.pinq.pop();
+        if g.is_null() {
+            break;
+        }
+        if g == gp {
+            found = true;
+        } else {
+            // SAFETY: g came off our queue.
+            unsafe { rest.push_back(g) };
+        }
+    }
+    local.pinq = rest;
+    found
+}
+
+/// Whether `pp` has pinned work: its pinned queue or its inbox is not
+/// empty (the safe mode's addition to "has local work").
+///
+/// # Safety
+/// Owner of `pp`, or with the world stopped (the pinned queue is
+/// owner-only; the inbox is atomic).
+pub unsafe fn pinned_work(pp: &P) -> bool {
+    // SAFETY: per the contract.
+    !pp.inbox.load(Ordering::SeqCst).is_null() || unsafe { !pp.local().pinq.empty() }
 }
 
 /// runqgrab: port of runtime.runqgrab (proc.go). Copies half of `pp`'s
@@ -312,7 +491,13 @@ pub fn runqgrab(
         if n == 0 {
             if steal_runnext {
                 let next = pp.runnext.load(Ordering::Acquire);
-                if !next.is_null() {
+                // Safe mode: a G that has started is pinned to the owner's
+                // M: never steal it (its homem is atomic: a peek is sound).
+                // SAFETY: Gs are never freed.
+                let started = pp.safe()
+                    && !next.is_null()
+                    && unsafe { !(*next).homem.load(Ordering::Relaxed).is_null() };
+                if !next.is_null() && !started {
                     if pp.status.load(Ordering::Acquire) == _Prunning {
                         let mp = pp.m.load(Ordering::Acquire);
                         // SAFETY: Ms and Gs are never freed; curg is read
@@ -336,6 +521,14 @@ pub fn runqgrab(
                         .is_err()
                     {
                         continue;
+                    }
+                    // SAFETY: the CAS made next ours.
+                    if pp.safe() && unsafe { pinned(next) } {
+                        // It started (and came back to runnext) between the
+                        // peek and the CAS: send it home.
+                        // SAFETY: next is runnable, pinned, and ours.
+                        unsafe { crate::proc::ready_remote(next) };
+                        return 0;
                     }
                     batch[(batch_head % RUNQ_SIZE) as usize].store(next, Ordering::Relaxed);
                     return 1;

@@ -40,7 +40,7 @@ use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg,
 use runtime_m::{RawMutex, allocm, getm, mcall, mcall_g, mreturn, mstart, notewakeup, systemstack};
 
 use crate::mp::{
-    acquirep, become_spinning, check_runqs_no_p, pidleget, pidleget_spinning, pidleput, releasep,
+    acquirep, become_spinning, check_runqs_no_p, pidleget, pidleput, releasep,
     resetspinning, steal_work, stopm, take_global_batch, wakep,
 };
 use crate::p::{_Prunning, P, runqempty, runqget, runqput};
@@ -100,6 +100,12 @@ fn is_user_g(gp: *mut G) -> bool {
 #[track_caller]
 pub fn require_goroutine(what: &str) -> *mut G {
     let gp = getg();
+    if !is_user_g(gp) && crate::syscall::on_blocking_helper() {
+        panic!(
+            "gort: {what} called inside gort::syscall::blocking; the closure runs on a helper \
+             thread and must not call the runtime"
+        );
+    }
     if !is_user_g(gp) {
         panic!(
             "gort: {what} called outside a goroutine: start a runtime with gort::Builder (or \
@@ -127,7 +133,7 @@ pub fn preempt_check() {
         && unsafe {
             (*gp).preempt.load(Ordering::Relaxed) && (*gp).preempt.swap(false, Ordering::AcqRel)
         };
-    if requested {
+    if requested && !std::thread::panicking() {
         // SAFETY: gp is the running goroutine.
         if unsafe { readgstatus(gp) } == _Grunning {
             gosched();
@@ -208,6 +214,48 @@ fn newproc_pc(f: Box<dyn FnOnce() + Send + 'static>, gopc: usize) -> *mut G {
             wakep();
         }
         newg
+    })
+}
+
+/// Safe mode: creates a goroutine running `f`, which need not be `Send`,
+/// pinned to the calling goroutine's M before anyone can see it (gort's
+/// `spawn_local`; no Go twin). It never runs on another thread, so `f`
+/// and what it captures never leave this thread.
+///
+/// # Panics
+/// In the migrating mode, and on a goroutine locked to its thread.
+pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
+    let gp = require_goroutine("spawn_local");
+    let s = sched();
+    if !s.safe {
+        panic!(
+            "gort: spawn_local needs the safe scheduler mode (in the migrating mode a goroutine \
+             may move between threads, so a !Send closure cannot be given one)"
+        );
+    }
+    // SAFETY: gp is the running goroutine.
+    if unsafe { !crate::p::pinned(gp) } {
+        panic!("gort: spawn_local from a goroutine locked to its thread (lock_os_thread)");
+    }
+    // SAFETY: only the auto trait is added. The goroutine made from `f` is
+    // pinned to this M below, before it is published, and a pinned
+    // goroutine runs on its M only (`execute` enforces it), so `f` is
+    // created, run and dropped on this thread: it never crosses to another.
+    let f: Box<dyn FnOnce() + Send + 'static> = unsafe { core::mem::transmute(f) };
+    // SAFETY: as above.
+    let parent = unsafe { (*gp).goid };
+    preempt_check();
+    systemstack(move || {
+        let mp = getm();
+        // SAFETY: on g0 of a pinned goroutine's M, which holds its own P.
+        unsafe {
+            let pp = curp();
+            let newg = newproc1(s, pp, f, parent);
+            (*newg).homem.store(mp.cast(), Ordering::Relaxed);
+            (*mp).npinned += 1;
+            runqput(pp, newg, true);
+            newg
+        }
     })
 }
 
@@ -380,6 +428,7 @@ unsafe fn gdestroy(gp: *mut G) {
             (*gp).system = false;
         }
         (*gp).m = null_mut();
+        unpin(mp, gp);
         let locked = !(*gp).lockedm.is_null();
         (*gp).lockedm = null_mut();
         (*mp).lockedg = null_mut();
@@ -392,11 +441,26 @@ unsafe fn gdestroy(gp: *mut G) {
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);
-        if locked && runtime_m::os().locked_exit_kills_thread() {
+        // Safe mode: a thread dedicated to a goroutine (locked once) has no
+        // P of its own to go back to: it ends with its goroutine.
+        if locked && (s.safe || runtime_m::os().locked_exit_kills_thread()) {
             // The goroutine may have left its thread in an unusual state:
             // the thread goes with it (Go's gdestroy → mexit). On Plan 9 the
             // thread is kept (its lockedExt was cleared above).
             crate::lockosthread::mexit_locked();
+        }
+    }
+}
+
+/// Ends `gp`'s pinning to `mp` (it exits).
+///
+/// # Safety
+/// On `mp`'s g0, for the G that was running on it.
+unsafe fn unpin(mp: *mut runtime_m::M, gp: *mut G) {
+    // SAFETY: per the contract.
+    unsafe {
+        if !(*gp).homem.swap(null_mut(), Ordering::Relaxed).is_null() {
+            (*mp).npinned -= 1;
         }
     }
 }
@@ -477,7 +541,10 @@ pub fn mstart_schedule() -> ! {
     unsafe {
         crate::trace::ev_nop(sched(), EvKind::MStart, 0);
         let pp: *mut P = (*mp).nextp.cast();
-        if !pp.is_null() {
+        // A dedicated M (spawn_dedicated) starts with a locked G and no P;
+        // a P in nextp is then startlockedm's hand-off, which stoplockedm
+        // takes (after the note it was woken with).
+        if !pp.is_null() && (*mp).lockedg.is_null() {
             (*mp).nextp = null_mut();
             acquirep(pp);
         }
@@ -616,10 +683,21 @@ unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
             become_spinning(s);
             continue 'top;
         }
+        // SAFETY: owner of pp.
+        if s.safe && unsafe { crate::p::pinned_work(pp) } {
+            drop(l);
+            continue 'top;
+        }
         if !core::ptr::eq(releasep(), pp) {
             throw("findRunnable: wrong p");
         }
-        pidleput(s, &mut l, pp);
+        if !crate::mp::pidleput_checked(s, &mut l, pp) {
+            // A pinned G arrived in the inbox as we let go: keep the P.
+            drop(l);
+            // SAFETY: pp was released by us and is on no list.
+            unsafe { acquirep(pp as *const P as *mut P) };
+            continue 'top;
+        }
         drop(l);
         // Step 3 of the spinning protocol: drop the spinning count first,
         // then look again, so that no submitted G is left without an M.
@@ -637,7 +715,7 @@ unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
             core::sync::atomic::fence(Ordering::SeqCst);
             let mut l = s.lock.lock();
             if !l.runq.empty() {
-                let pp2 = pidleget_spinning(s, &mut l);
+                let pp2 = crate::mp::pidleget_for(s, &mut l, mp, true);
                 if !pp2.is_null() {
                     // SAFETY: pp2 came off the idle list; we take it.
                     unsafe {
@@ -653,7 +731,7 @@ unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
                 }
             }
             drop(l);
-            let pp2 = check_runqs_no_p(s);
+            let pp2 = check_runqs_no_p(s, mp);
             if !pp2.is_null() {
                 // SAFETY: pp2 came off the idle list.
                 unsafe { acquirep(pp2) };
@@ -673,15 +751,47 @@ unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
             if now == 0 {
                 now = crate::time::nanotime();
             }
-            let delay = if poll_until == 0 {
+            let mut delay = if poll_until == 0 {
                 -1
             } else {
                 (poll_until - now).max(0)
             };
+            if s.safe {
+                // A waker that hands this M its P after this point sees
+                // poll_m and breaks the poll; one that did so before is
+                // seen here (a store-buffering pair: both sides SeqCst).
+                s.poll_m.store(mp, Ordering::SeqCst);
+                core::sync::atomic::fence(Ordering::SeqCst);
+                // SAFETY: the running M's own flag.
+                if unsafe { (*mp).handoff.load(Ordering::SeqCst) } {
+                    delay = 0;
+                }
+            }
             let (list, delta) = crate::netpoll::netpoll(s, delay);
+            if s.safe {
+                s.poll_m.store(null_mut(), Ordering::SeqCst);
+            }
             let now = crate::time::nanotime();
             s.poll_until.store(0, Ordering::Release);
             s.lastpoll.store(now, Ordering::Release);
+            if s.safe {
+                // Every G of the poll is pinned (it parked): each goes to
+                // its own M. Then this M looks for its own P again.
+                crate::netpoll::injectglist(s, list, delta);
+                let pp2 = crate::mp::pidleget_for(s, &mut s.lock.lock(), mp, false);
+                if !pp2.is_null() {
+                    // SAFETY: pp2 (our own P) came off the idle list.
+                    unsafe { acquirep(pp2) };
+                    if was_spinning {
+                        become_spinning(s);
+                    }
+                    continue 'top;
+                }
+                if !stopm() {
+                    mexit_shutdown();
+                }
+                continue 'top;
+            }
             let pp2 = pidleget(s, &mut s.lock.lock());
             if pp2.is_null() {
                 crate::netpoll::injectglist(s, list, delta);
@@ -729,6 +839,17 @@ unsafe fn execute_m(mp: *mut runtime_m::M, gp: *mut G, inherit_time: bool) -> ! 
     // SAFETY: per the contract, we own gp and run on this M's g0.
     unsafe {
         let pp = p_of(mp);
+        if pp.safe() {
+            // The safe mode's one rule, enforced where every G starts
+            // running: a G that has run before runs on the same M.
+            let home = (*gp).homem.load(Ordering::Relaxed);
+            if home.is_null() {
+                (*gp).homem.store(mp.cast(), Ordering::Relaxed);
+                (*mp).npinned += 1;
+            } else if home != mp.cast() {
+                throw("execute: goroutine pinned to another thread");
+            }
+        }
         (*mp).curg = gp;
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);
@@ -789,6 +910,18 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
         if readgstatus(gp) != _Grunning {
             throw("gopark: bad g status");
         }
+        if std::thread::panicking() {
+            // std's panic count is per thread and counts this unwind.
+            if !sched_of(mp).safe {
+                fatal_error(
+                    "gopark: goroutine parked while unwinding a panic (in the migrating mode it \
+                     could resume on another thread, where std's panic count is wrong; see \
+                     gort::Builder::migrating)",
+                );
+            }
+            // Safe mode: the M waits for this G alone (park_m).
+            (*mp).unwind_parked.store(gp, Ordering::SeqCst);
+        }
         (*mp).waitlock = lock;
         (*mp).waitunlockf = unlockf;
         (*gp).waitreason = reason;
@@ -846,12 +979,55 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
         if let Some(f) = (*mp).waitunlockf.take() {
             let lock = core::mem::replace(&mut (*mp).waitlock, null_mut());
             if !f(gp, lock) {
+                (*mp).unwind_parked.store(null_mut(), Ordering::SeqCst);
                 casgstatus(gp, _Gwaiting, _Grunnable);
                 execute(gp, true);
             }
         }
+        if (*mp).unwind_parked.load(Ordering::Relaxed) == gp {
+            park_unwinding_wait(mp, gp);
+        }
     }
     schedule()
+}
+
+/// Safe mode: `gp` parked while unwinding a panic. std counts panics per
+/// thread, so any other goroutine run on this thread now would see
+/// `thread::panicking()` true, and `gp` itself must resume here. The M
+/// therefore runs nothing else: it sleeps on its note until `gp` is
+/// readied (`ready_remote` wakes it), running its own P's timers in
+/// between, which may ready `gp` locally. Other Ps steal this P's
+/// unstarted goroutines meanwhile; its pinned ones wait.
+///
+/// # Safety
+/// On `mp`'s g0, holding its P; `gp` just parked on it.
+unsafe fn park_unwinding_wait(mp: *mut runtime_m::M, gp: *mut G) -> ! {
+    // SAFETY: per the contract.
+    unsafe {
+        let pp = p_of(mp);
+        loop {
+            let (now, until, _) = crate::time::check_timers(pp, 0);
+            if crate::p::take_pinned(pp, gp) {
+                if (*mp).unwind_parked.swap(null_mut(), Ordering::SeqCst).is_null() {
+                    // A waker claimed the wake-up: consume it, so that the
+                    // note is clear for stopm.
+                    runtime_m::notesleep(&(*mp).park);
+                    runtime_m::noteclear(&(*mp).park);
+                }
+                execute(gp, true);
+            }
+            let ns = if until == 0 { -1 } else { (until - now).max(0) };
+            if runtime_m::notetsleep(&(*mp).park, ns) {
+                // Woken by the waker that claimed unwind_parked; the G is
+                // in the inbox.
+                runtime_m::noteclear(&(*mp).park);
+                if !crate::p::take_pinned(pp, gp) {
+                    throw("park_unwinding_wait: woken without the goroutine");
+                }
+                execute(gp, true);
+            }
+        }
+    }
 }
 
 /// goready: port of runtime.goready (proc.go): makes a parked goroutine
@@ -918,8 +1094,66 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             crate::trace::goid((*mp).curg),
             WaitReason::Zero,
         );
+        if s.safe && crate::p::pinned(gp) {
+            if (*gp).homem.load(Ordering::Relaxed) != mp.cast() {
+                ready_remote(gp);
+                return;
+            }
+            // Ours: runnext (or the pinned queue). Nobody else can run
+            // it, so no spinning M is woken for it.
+            runqput(pp, gp, next);
+            return;
+        }
         runqput(pp, gp, next);
         crate::mp::wakep_from(s, mp);
+    }
+}
+
+/// The safe mode's remote wake-up (no Go twin): `gp` is runnable and
+/// pinned to an M other than the caller's (or the caller is not an M at
+/// all: a helper thread, the network poller without a P). It goes on the
+/// inbox of its M's P, and if that P is idle, the P is taken off the idle
+/// list and handed to its M, which is woken.
+///
+/// The inbox push and the owner's going idle form a store-buffering pair:
+/// here, push then read the P's status; in `pidleput_checked`, store
+/// `_Pidle` then read the inbox. Both sides are sequentially consistent
+/// (a SeqCst CAS and fence here, a fence there), so at least one side sees
+/// the other: the owner keeps its P, or this call finds it idle.
+///
+/// # Safety
+/// `gp` must be `_Grunnable`, pinned (`p::pinned`), and owned by the
+/// caller (it took it off whatever published it).
+pub unsafe fn ready_remote(gp: *mut G) {
+    // SAFETY: per the contract; Ms, Ps and instances are never freed, and
+    // a pinned G's M stays bound to its P while the G lives.
+    unsafe {
+        let s = &*((*gp).instance as *const Sched);
+        let hm: *mut runtime_m::M = (*gp).homem.load(Ordering::Relaxed).cast();
+        let hp: *const P = (*hm).boundp.cast();
+        if hp.is_null() {
+            throw("ready_remote: pinned goroutine's thread has no P");
+        }
+        let hp = &*hp;
+        crate::p::inbox_push(hp, gp);
+        core::sync::atomic::fence(Ordering::SeqCst);
+        if (*hm).unwind_parked.load(Ordering::SeqCst) == gp
+            && (*hm)
+                .unwind_parked
+                .compare_exchange(gp, null_mut(), Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            // Its M waits for this G alone (park_unwinding_wait).
+            runtime_m::notewakeup(&(*hm).park);
+            return;
+        }
+        if hp.status.load(Ordering::SeqCst) == crate::p::_Pidle {
+            let mut l = s.lock.lock();
+            if crate::mp::pidle_remove(s, &mut l, hp) {
+                drop(l);
+                crate::mp::startm_in(s, hp as *const P as *mut P, false);
+            }
+        }
     }
 }
 
@@ -937,6 +1171,11 @@ pub fn block() -> ! {
 /// goroutine goes to the global run queue and runs again later.
 pub fn gosched() {
     let gp = require_goroutine("gosched");
+    if std::thread::panicking() {
+        // A yield is a hint; switching goroutines on this thread while it
+        // unwinds would show them std's per-thread panic count.
+        return;
+    }
     // SAFETY: gp is the running user goroutine.
     unsafe { mcall_g(gp, gosched_m) };
 }
@@ -985,6 +1224,12 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
         ev_p(pp, EvKind::GoSched, (*gp).goid, 0, WaitReason::Zero);
         hook(Hook::Stop, gp);
         dropg_of(mp);
+        if s.safe && crate::p::pinned(gp) {
+            // A pinned G cannot go where any M takes it from: it goes to
+            // the back of its own P's pinned queue.
+            pp.local().pinq.push_back(gp);
+            schedule()
+        }
         globrunqput(s, &mut s.lock.lock(), gp);
         if s.main_started.load(Ordering::Relaxed) {
             crate::mp::wakep_from(s, mp);
@@ -1004,6 +1249,11 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     }
     let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
     if run > 0 {
+        return;
+    }
+    // A helper thread still runs a goroutine's blocking call (safe mode):
+    // it will ready that goroutine.
+    if s.nblocking.load(Ordering::Acquire) > 0 {
         return;
     }
     if run < 0 {
@@ -1099,9 +1349,9 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
 /// the main goroutine has returned.
 ///
 /// # Safety
-/// See `gort::Builder`: the caller accepts that goroutines may move between
-/// threads at any park, and that thread-local references must not be held
-/// across one.
+/// With `cfg.mode` [`crate::SchedMode::Migrating`], the caller accepts the
+/// migrating mode's contract (`gort::Builder::migrating`): goroutines may
+/// move between threads at any park. The safe mode has no contract.
 pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     crate::init_once();
     if let Err(e) = runtime_m::os::install(cfg.os) {
@@ -1129,6 +1379,12 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     p0.schedtick.store(1, Ordering::Relaxed);
     p0.status.store(_Prunning, Ordering::Relaxed);
     p0.m.store(m0, Ordering::Relaxed);
+    if s.safe {
+        // m0 is P0's one M.
+        p0.boundm.store(m0, Ordering::Release);
+        // SAFETY: m0 is fresh and ours.
+        unsafe { (*m0).boundp = p0 as *const P as *mut () };
+    }
     s.idle_all_but_p0();
     // After P0 is m0's, so that the trace starts with m0 holding it.
     crate::trace::start_from_env(s);
@@ -1210,6 +1466,7 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     unsafe {
         crate::panic::end_panic(gp);
         casgstatus(gp, _Grunning, _Gdead);
+        unpin(getm(), gp);
         ev_p(curp(), EvKind::GoEnd, (*gp).goid, 0, WaitReason::Zero);
         hook(Hook::Stop, gp);
         hook(Hook::End, gp);

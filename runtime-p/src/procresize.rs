@@ -24,7 +24,9 @@ use runtime_g::stack::stackfree;
 use runtime_g::throw;
 use runtime_m::{M, getm, noteclear, notetsleep, notewakeup, systemstack};
 
-use crate::mp::{acquirep, mget, newm, pidleget, pidleput, releasep, stopm, wakep};
+use crate::mp::{
+    acquirep, mget, newm, pidleget, pidleput, pidleput_checked, releasep, stopm, wakep,
+};
 use crate::p::{_Pdead, _Pgcstop, _Pidle, _Prunning, _Psyscall, P, runqempty, runqget};
 use crate::proc::{mexit_shutdown, require_goroutine};
 use crate::sched::{MAX_PROCS, Sched, SchedLocked, globrunqputhead, sched};
@@ -177,6 +179,21 @@ fn procresize(s: &Sched, l: &mut SchedLocked, nprocs: usize) -> Vec<(*mut P, *mu
     if nprocs == 0 || nprocs > MAX_PROCS {
         throw("procresize: invalid arg");
     }
+    // Safe mode: a P whose M still hosts started goroutines cannot go (they
+    // can run on no other thread): keep every P up to the last such one.
+    let nprocs = if s.safe && nprocs < old {
+        let mut keep = nprocs;
+        for i in nprocs..old {
+            let m = s.p(i).boundm.load(Ordering::Acquire);
+            // SAFETY: the world is stopped; Ms are never freed.
+            if !m.is_null() && unsafe { (*m).npinned } > 0 {
+                keep = i + 1;
+            }
+        }
+        keep
+    } else {
+        nprocs
+    };
     let me = s as *const Sched;
     for i in old..nprocs {
         let pp = s.p_slot(i);
@@ -215,6 +232,16 @@ fn procresize(s: &Sched, l: &mut SchedLocked, nprocs: usize) -> Vec<(*mut P, *mu
             continue;
         }
         pp.status.store(_Pidle, Ordering::Release);
+        if s.safe {
+            // Its own M runs it (startm_in); pinned work counts.
+            // SAFETY: the world is stopped: nobody else uses pp's queues.
+            if runqempty(pp) && !unsafe { crate::p::pinned_work(pp) } && pidleput_checked(s, l, pp)
+            {
+                continue;
+            }
+            runnable.push((pp as *const P as *mut P, null_mut()));
+            continue;
+        }
         if runqempty(pp) {
             pidleput(s, l, pp);
         } else {
@@ -235,6 +262,10 @@ fn start_the_world(s: &Sched, nprocs: usize) {
         r
     };
     for (pp, mp) in runnable {
+        if s.safe {
+            crate::mp::startm_in(s, pp, false);
+            continue;
+        }
         if mp.is_null() {
             newm(None, pp);
         } else {

@@ -85,6 +85,20 @@ pub struct GFreeGlobal {
     pub nostack: GQueue,
 }
 
+/// How the scheduler may move goroutines between OS threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SchedMode {
+    /// A goroutine that has started runs only on the M (OS thread) it
+    /// started on, until it exits; goroutines that have not started move
+    /// freely. Thread-locals and `!Send` values are sound across parks.
+    #[default]
+    Safe,
+    /// Go's exact semantics: any P, on any M, may run any runnable
+    /// goroutine. Code that touches a thread-local in a function that may
+    /// park is undefined behaviour; see `gort::Builder::migrating`.
+    Migrating,
+}
+
 /// Start-up parameters of an instance.
 #[derive(Clone)]
 pub struct Config {
@@ -96,6 +110,8 @@ pub struct Config {
     pub main_return: MainReturn,
     /// The OS layer to run on.
     pub os: &'static dyn Os,
+    /// Whether started goroutines stay on their thread.
+    pub mode: SchedMode,
 }
 
 /// A runtime instance: port of `schedt` plus `allp`/`allgs`.
@@ -182,6 +198,16 @@ pub struct Sched {
     pub netpoll: crate::netpoll::NetpollState,
     /// Held while the world is stopped (`worldsema`): one stop at a time.
     pub worldsema: AtomicU32,
+    /// The safe scheduler mode ([`SchedMode::Safe`]): started goroutines
+    /// are pinned to their M, each P is run by one M only.
+    pub safe: bool,
+    /// Goroutines parked while a helper thread runs their blocking call
+    /// (safe mode's `syscall::blocking`): they will be readied, so
+    /// `checkdead` must not report a deadlock while any are out.
+    pub nblocking: AtomicI32,
+    /// The M blocked in the network poller (or the stub's timer sleep),
+    /// or null: the safe mode wakes a bound M there with `netpoll_break`.
+    pub poll_m: AtomicPtr<M>,
 }
 
 // SAFETY: every field is an atomic, a runtime Mutex, or set before the
@@ -234,6 +260,9 @@ impl Sched {
             trace: crate::trace::TraceState::default(),
             netpoll: crate::netpoll::NetpollState::default(),
             worldsema: AtomicU32::new(1),
+            safe: cfg.mode == SchedMode::Safe,
+            nblocking: AtomicI32::new(0),
+            poll_m: AtomicPtr::new(null_mut()),
         }));
         let me: *const Sched = s;
         for i in 0..cfg.gomaxprocs {

@@ -19,7 +19,8 @@
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
-use runtime_g::status::{_Grunnable, _Grunning, _Gsyscall};
+use runtime_g::status::{_Grunnable, _Grunning, _Gsyscall, _Gwaiting};
+use runtime_g::throw::print;
 use runtime_g::{G, WaitReason, casgstatus, throw};
 use runtime_m::{getm, mcall};
 
@@ -29,11 +30,28 @@ use crate::proc::{dropg, execute, require_goroutine, schedule};
 use crate::sched::{globrunqput, sched};
 use crate::trace::{EvKind, ev_p};
 
+/// Safe mode, a pinned goroutine: its P cannot go to another M (the P's
+/// other pinned goroutines run on this M only), so a system call keeps
+/// the P: the goroutine is only marked `_Gsyscall`. `syscall::blocking`
+/// avoids this by running the call on a helper thread; what still comes
+/// here (`notetsleepg`, direct callers) blocks this M's pinned
+/// goroutines for the call's length, and the P's unstarted ones are
+/// stolen by other Ps as usual.
+fn safe_keeps_p(gp: *mut runtime_g::G) -> bool {
+    // SAFETY: gp is the running goroutine; pinned reads its own fields.
+    sched().safe && unsafe { crate::p::pinned(gp) }
+}
+
 /// entersyscall: port of runtime.entersyscall (proc.go): the goroutine is
 /// about to block its thread in the OS.
 pub fn entersyscall() {
     let gp = require_goroutine("entersyscall");
     let mp = getm();
+    if safe_keeps_p(gp) {
+        // SAFETY: gp is the running goroutine.
+        unsafe { casgstatus(gp, _Grunning, _Gsyscall) };
+        return;
+    }
     // SAFETY: gp runs on mp, which holds a P.
     unsafe {
         (*mp).locks += 1;
@@ -79,6 +97,11 @@ pub fn entersyscall() {
 pub fn entersyscallblock() {
     let gp = require_goroutine("entersyscallblock");
     let mp = getm();
+    if safe_keeps_p(gp) {
+        // SAFETY: gp is the running goroutine.
+        unsafe { casgstatus(gp, _Grunning, _Gsyscall) };
+        return;
+    }
     // SAFETY: gp runs on mp, which holds a P.
     unsafe {
         (*mp).locks += 1;
@@ -108,6 +131,10 @@ pub fn exitsyscall() {
     unsafe {
         if runtime_g::readgstatus(gp) != _Gsyscall {
             throw("exitsyscall: not in a system call");
+        }
+        if safe_keeps_p(gp) {
+            casgstatus(gp, _Gsyscall, _Grunning);
+            return;
         }
         (*mp).locks += 1;
         let oldp: *mut P = (*mp).oldp.cast();
@@ -193,11 +220,25 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
 }
 
 /// Runs `f`, which may block its OS thread (file I/O, `thread::sleep`, a
-/// blocking C call), inside `entersyscall`/`exitsyscall`: while it blocks,
-/// sysmon hands this goroutine's P to another M, so other goroutines keep
-/// running. `f` must not call into the runtime (spawn, park, yield): it runs
-/// without a P.
-pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+/// blocking C call), without stalling the other goroutines.
+///
+/// - Migrating mode (and a goroutine locked to its thread): Go's way, inside
+///   `entersyscall`/`exitsyscall`: while `f` blocks, sysmon hands this
+///   goroutine's P to another M.
+/// - Safe mode: this M's P cannot go to another M (the goroutines pinned to
+///   it run nowhere else), so `f` runs on a helper thread while the
+///   goroutine parks (wait reason `syscall`); the helper readies it when
+///   `f` returns, and a panic of `f` is resumed on the goroutine. `f` may
+///   borrow from the caller's frame, as with `std::thread::scope`: the
+///   goroutine stays parked until the helper is done with it.
+///
+/// `f` must not call into the runtime (spawn, park, yield).
+pub fn blocking<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
+    let gp = require_goroutine("syscall::blocking");
+    // SAFETY: gp is the running goroutine.
+    if sched().safe && unsafe { crate::p::pinned(gp) } {
+        return blocking_on_helper(f);
+    }
     struct Exit;
     impl Drop for Exit {
         fn drop(&mut self) {
@@ -207,6 +248,143 @@ pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
     entersyscall();
     let _exit = Exit;
     f()
+}
+
+/// A blocking call handed to a helper thread: the closure to run (its
+/// lifetime erased; see `blocking_on_helper`) and the goroutine to ready
+/// afterwards.
+struct Job {
+    run: *mut (dyn FnMut() + Send + 'static),
+    gp: *mut runtime_g::G,
+}
+
+// SAFETY: the closure is Send; gp is handed to exactly one helper, which
+// readies it once.
+unsafe impl Send for Job {}
+
+/// The helper threads of safe-mode `blocking` (process-wide: a helper
+/// readies a goroutine through the goroutine's own instance).
+struct Helpers {
+    jobs: std::collections::VecDeque<Job>,
+    idle: usize,
+}
+
+static HELPERS: std::sync::Mutex<Helpers> = std::sync::Mutex::new(Helpers {
+    jobs: std::collections::VecDeque::new(),
+    idle: 0,
+});
+static HELPERS_CV: std::sync::Condvar = std::sync::Condvar::new();
+
+/// How long an idle helper waits for work before its thread ends.
+const HELPER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn blocking_on_helper<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
+    let gp = runtime_g::getg();
+    let s = sched();
+    let mut f = Some(f);
+    let mut out: Option<std::thread::Result<R>> = None;
+    let mut run = || {
+        if let Some(f) = f.take() {
+            out = Some(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+        }
+    };
+    let run_dyn: &mut (dyn FnMut() + Send + '_) = &mut run;
+    // SAFETY: only the lifetime is erased. The goroutine whose frame holds
+    // `run`, `f` and `out` stays parked until the helper has returned from
+    // the call and readied it (the job is submitted by the park's commit
+    // function, after the goroutine is `_Gwaiting`, and nothing else wakes
+    // a goroutine parked with a private reason), so every borrow outlives
+    // its use, as `std::thread::scope` guarantees for its threads.
+    let run_static: *mut (dyn FnMut() + Send + 'static) =
+        unsafe { core::mem::transmute(run_dyn as *mut (dyn FnMut() + Send + '_)) };
+    let job = Job { run: run_static, gp };
+    s.nblocking.fetch_add(1, Ordering::AcqRel);
+    // SAFETY: on a user goroutine; the commit function publishes the job,
+    // whose helper is the one party that readies us.
+    unsafe {
+        crate::proc::gopark(
+            Some(submit_job),
+            &job as *const Job as *mut (),
+            WaitReason::Syscall,
+        )
+    };
+    s.nblocking.fetch_sub(1, Ordering::AcqRel);
+    match out.take() {
+        Some(Ok(r)) => r,
+        Some(Err(p)) => std::panic::resume_unwind(p),
+        None => throw("syscall::blocking: helper returned without running the call"),
+    }
+}
+
+/// The park's commit function: on g0, the goroutine is `_Gwaiting`; hand
+/// the job to an idle helper or start one.
+unsafe fn submit_job(_gp: *mut runtime_g::G, job: *mut ()) -> bool {
+    // SAFETY: blocking_on_helper passes its Job, alive while it is parked.
+    let job = unsafe { core::ptr::read(job as *const Job) };
+    let mut h = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
+    h.jobs.push_back(job);
+    if h.idle >= h.jobs.len() {
+        drop(h);
+        HELPERS_CV.notify_one();
+        return true;
+    }
+    drop(h);
+    if let Err(e) = std::thread::Builder::new()
+        .name("gort-blocking".into())
+        .spawn(helper_main)
+    {
+        print(&format!(
+            "runtime: cannot start a thread for syscall::blocking: {e}\n\
+             runtime: may need to increase max user processes (ulimit -u)\n"
+        ));
+        runtime_g::fatal_error("thread exhaustion");
+    }
+    true
+}
+
+std::thread_local! {
+    static ON_HELPER: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is a helper of safe-mode `blocking` (for a
+/// clear message when the closure calls the runtime).
+pub fn on_blocking_helper() -> bool {
+    ON_HELPER.with(|h| h.get())
+}
+
+/// A helper thread: runs blocking calls and readies their goroutines.
+/// `idle` counts helpers waiting on the condition variable; each queued
+/// job is matched by one of them (notified) or by a new thread, so no call
+/// waits behind another that blocks.
+fn helper_main() {
+    ON_HELPER.with(|h| h.set(true));
+    let mut h = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        if let Some(job) = h.jobs.pop_front() {
+            drop(h);
+            let gp = job.gp;
+            // SAFETY: the goroutine that owns the closure is parked until we
+            // ready it (see blocking_on_helper).
+            unsafe { (*job.run)() };
+            // SAFETY: gp parked with a private wait reason: we are its one
+            // waker; it is pinned (blocking only comes here for pinned Gs).
+            unsafe {
+                casgstatus(gp, _Gwaiting, _Grunnable);
+                crate::proc::ready_remote(gp);
+            }
+            h = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
+            continue;
+        }
+        h.idle += 1;
+        let (g, t) = HELPERS_CV
+            .wait_timeout(h, HELPER_IDLE)
+            .unwrap_or_else(|e| e.into_inner());
+        h = g;
+        h.idle -= 1;
+        if t.timed_out() && h.jobs.is_empty() {
+            return;
+        }
+    }
 }
 
 /// notetsleepg: port of runtime.notetsleepg (lock_futex.go, lock_sema.go):

@@ -15,6 +15,7 @@ fn sched() -> &'static Sched {
         stack_size: 64 * 1024,
         main_return: MainReturn::ReturnToCaller,
         os: common::test_os(),
+        mode: common::test_mode(),
     })
 }
 

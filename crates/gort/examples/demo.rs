@@ -22,7 +22,7 @@ fn collatz_steps(mut n: u64) -> u64 {
 }
 
 #[gort::main]
-unsafe fn main() {
+fn main() {
     let start = Instant::now();
     let handles: Vec<_> = (1..=N)
         .map(|i| gort::spawn(move || collatz_steps(i)))

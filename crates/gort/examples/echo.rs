@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 #[gort::main]
-unsafe fn main() {
+fn main() {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7000".into());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[gort::main(gomaxprocs = 2)]
-unsafe fn main() {
+fn main() {
     // Ping-pong: two goroutines handing a counter back and forth.
     let ping: gort::Chan<u32> = gort::Chan::new(0);
     let pong: gort::Chan<u32> = gort::Chan::new(0);

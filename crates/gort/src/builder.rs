@@ -10,20 +10,21 @@ use runtime_p::{Config, MainReturn};
 /// Configures and starts a gort runtime.
 ///
 /// ```no_run
-/// // SAFETY: no goroutine holds a thread-local reference across a park.
-/// let total = unsafe {
-///     gort::Builder::new().gomaxprocs(1).block_on(|| {
-///         let hs: Vec<_> = (0..10u64).map(|i| gort::spawn(move || i * i)).collect();
-///         hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
-///     })
-/// };
+/// let total = gort::Builder::new().gomaxprocs(1).block_on(|| {
+///     let hs: Vec<_> = (0..10u64).map(|i| gort::spawn(move || i * i)).collect();
+///     hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+/// });
 /// assert_eq!(total, 285);
 /// ```
+///
+/// The runtime runs in the safe scheduler mode unless
+/// [`Builder::migrating`] is called (see the crate docs, "Soundness").
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     gomaxprocs: Option<usize>,
     stack_size: Option<usize>,
     os: Option<OsLayer>,
+    migrating: bool,
 }
 
 /// The operating-system layer a runtime runs on. One per process: the first
@@ -140,6 +141,37 @@ impl Builder {
         self
     }
 
+    /// Go's exact scheduling: a goroutine may resume on any thread after
+    /// any park, and a woken goroutine runs next on the waker's P, as in
+    /// Go. Without this call the runtime is in the safe mode, where a
+    /// goroutine that has started stays on its thread.
+    ///
+    /// # Safety
+    /// In this mode, a function that may park (any gort call that can
+    /// block or yield: channel operations, `join`, `sleep`, locks, `net`,
+    /// `gosched`, `spawn` and every runtime call that is a preemption
+    /// point) must not touch thread-local state before and after the park,
+    /// its own or any dependency's — rustc may compute a thread-local's
+    /// address once and use it after the goroutine moved (rust-lang/rust
+    /// #136044); errno counts. A goroutine must never park:
+    /// - inside `Display`/`Debug` formatting that std's `print!` or a
+    ///   logger runs under a thread-bound lock (std's stdout lock);
+    /// - in a `Drop` that runs during unwinding (std's panic count is per
+    ///   thread; gort makes such a park a fatal error);
+    /// - in a thread-local's initialiser, or in a panic hook;
+    /// - while it holds a value tied to its thread: a std `MutexGuard`
+    ///   (std's mutexes must be unlocked by the thread that locked them),
+    ///   a `tracing` span guard (its entered-span stack is per thread),
+    ///   `rand::ThreadRng`, a crossbeam-epoch `Guard`, an `Rc` shared with
+    ///   the thread, or another runtime's `block_on`.
+    ///
+    /// The checklist is in the crate docs ("Soundness"); the safe mode has
+    /// none of these hazards.
+    pub unsafe fn migrating(mut self) -> Builder {
+        self.migrating = true;
+        self
+    }
+
     fn config(&self, main_return: MainReturn) -> Config {
         #[cfg(feature = "tracing")]
         crate::instrument::install();
@@ -148,30 +180,23 @@ impl Builder {
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             main_return,
             os: self.os.unwrap_or_else(OsLayer::from_env).layer(),
+            mode: if self.migrating {
+                runtime_p::SchedMode::Migrating
+            } else {
+                runtime_p::SchedMode::Safe
+            },
         }
     }
 
     /// Runs `f` as the main goroutine and exits the process when it returns,
     /// as a Go program does: status 0, whatever other goroutines are doing.
-    ///
-    /// # Safety
-    /// The thread-local contract (crate docs, "Soundness"): code running on
-    /// goroutines of this runtime must not hold a reference into a
-    /// `thread_local!` (or any value tied to the OS thread, such as a
-    /// `MutexGuard` of a thread-affine lock) across a park point, because the
-    /// goroutine may resume on another thread and rustc may have kept the
-    /// thread-local's address.
-    pub unsafe fn run<F: FnOnce() + Send + 'static>(self, f: F) -> ! {
-        // SAFETY: forwarded contract.
-        unsafe { self.run_main(f) }
+    pub fn run<F: FnOnce() + Send + 'static>(self, f: F) -> ! {
+        self.run_main(f)
     }
 
     /// Like [`Builder::run`] for a main function returning a
     /// [`MainResult`] (used by `#[gort::main]`).
-    ///
-    /// # Safety
-    /// As for [`Builder::run`].
-    pub unsafe fn run_main<F, R>(self, f: F) -> !
+    pub fn run_main<F, R>(self, f: F) -> !
     where
         F: FnOnce() -> R + Send + 'static,
         R: MainResult,
@@ -185,7 +210,9 @@ impl Builder {
                 std::process::exit(code);
             }
         });
-        // SAFETY: forwarded contract.
+        // SAFETY: the migrating mode is chosen only through the unsafe
+        // `migrating`, whose caller accepted its contract; the safe mode
+        // has none.
         unsafe { runtime_p::start(cfg, main) };
         unreachable!("gort: runtime returned in exit-on-main-return mode")
     }
@@ -200,13 +227,10 @@ impl Builder {
     /// `#[gort::test]` fails that test only. A panic in any other goroutine
     /// ends the process with Go's report, as in Go.
     ///
-    /// # Safety
-    /// As for [`Builder::run`].
-    ///
     /// # Panics
     /// If called from a goroutine (runtimes do not nest), and with the main
     /// goroutine's panic, if it panics.
-    pub unsafe fn block_on<F, T>(self, f: F) -> T
+    pub fn block_on<F, T>(self, f: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
@@ -234,7 +258,7 @@ impl Builder {
             }
             *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         });
-        // SAFETY: forwarded contract.
+        // SAFETY: as in `run_main`.
         unsafe { runtime_p::start(cfg, main) };
         let r = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         match r.expect("gort: the main goroutine ended without a result") {

@@ -113,7 +113,7 @@ pub use local::GoroutineLocal;
 /// (`send on closed channel`, `close of closed channel`, `close of nil
 /// channel`, `makechan: size out of range`).
 pub use runtime_p::panic::RuntimeError;
-pub use spawn::{JoinError, JoinHandle, go, spawn};
+pub use spawn::{JoinError, JoinHandle, go, spawn, spawn_dedicated, spawn_local};
 
 /// Panics with gort's message when called outside a goroutine.
 #[track_caller]
@@ -150,7 +150,6 @@ pub fn goexit() -> ! {
 /// Outside a goroutine of a gort runtime.
 pub fn num_goroutine() -> usize {
     runtime_p::require_goroutine("num_goroutine");
-    runtime_p::preempt_check();
     runtime_p::gcount(runtime_p::sched()) as usize
 }
 

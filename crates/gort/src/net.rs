@@ -324,7 +324,7 @@ impl NetFd {
     /// Runs `op` (a non-blocking system call from [`sys`]: its value or
     /// its errno) until it does not say EAGAIN, parking in between; without
     /// a poller, runs it once as a blocking system call.
-    fn io(&self, mode: u8, mut op: impl FnMut() -> Result<usize, i32>) -> io::Result<usize> {
+    fn io(&self, mode: u8, mut op: impl FnMut() -> Result<usize, i32> + Send) -> io::Result<usize> {
         self.check_open()?;
         let _turn = if mode == b'w' {
             self.wlock.lock()
@@ -364,7 +364,7 @@ impl NetFd {
     fn blocking_io(
         &self,
         mode: u8,
-        mut op: impl FnMut() -> Result<usize, i32>,
+        mut op: impl FnMut() -> Result<usize, i32> + Send,
     ) -> io::Result<usize> {
         let idx = usize::from(mode == b'w');
         let opt = if mode == b'w' {
@@ -563,17 +563,23 @@ fn set_nonblocking(fd: RawFd, on: bool) -> io::Result<()> {
 
 /// Resolves `addr` with the system resolver, on the scheduler's stack
 /// inside a system call (see the module docs).
-fn resolve<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
+fn resolve<A: ToSocketAddrs + Send>(addr: A) -> io::Result<Vec<SocketAddr>> {
     crate::runtime_check("net: resolve");
-    crate::syscall::blocking(|| {
-        runtime_m::systemstack(|| addr.to_socket_addrs().map(|i| i.collect::<Vec<_>>()))
+    crate::syscall::blocking(move || {
+        let lookup = move || addr.to_socket_addrs().map(|i| i.collect::<Vec<_>>());
+        if runtime_g::getg().is_null() {
+            // Safe mode: a helper thread, on its own (large) stack.
+            lookup()
+        } else {
+            runtime_m::systemstack(lookup)
+        }
     })
 }
 
 /// Tries `f` on each address `addr` resolves to, in order, and returns the
 /// first success or the last error (`none` if there was no address), as
 /// Go's dialer and `net.Listen` do.
-fn each_addr<A: ToSocketAddrs, T>(
+fn each_addr<A: ToSocketAddrs + Send, T>(
     addr: A,
     none: &str,
     f: impl Fn(&SocketAddr) -> io::Result<T>,
@@ -645,7 +651,7 @@ fn family(a: &SocketAddr) -> i32 {
 /// Connects `nfd` to `(sa, len)`: Go's `netFD.connect` (a non-blocking
 /// connect, then a wait for writability and `SO_ERROR`), or a blocking
 /// connect in a system call without a poller.
-fn connect_fd<T>(nfd: &NetFd, sa: &T, len: libc::socklen_t) -> io::Result<()> {
+fn connect_fd<T: Sync>(nfd: &NetFd, sa: &T, len: libc::socklen_t) -> io::Result<()> {
     let fd = nfd.fd;
     let Some(pd) = nfd.pd else {
         // No poller: a blocking connect in a system call.
@@ -678,7 +684,7 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Go's `net.Dial("tcp", addr)`: tries each resolved address in turn.
-    pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+    pub fn connect<A: ToSocketAddrs + Send>(addr: A) -> io::Result<TcpStream> {
         each_addr(addr, "no addresses to connect to", Self::connect_addr)
     }
 
@@ -755,7 +761,7 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+    pub fn bind<A: ToSocketAddrs + Send>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, "no addresses to bind", Self::bind_addr)
     }
 
@@ -813,7 +819,7 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+    pub fn bind<A: ToSocketAddrs + Send>(addr: A) -> io::Result<UdpSocket> {
         let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to bind");
         for a in resolve(addr)? {
             let fd = socket(family(&a), libc::SOCK_DGRAM)?;
@@ -829,7 +835,7 @@ impl UdpSocket {
         Err(last)
     }
 
-    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+    pub fn connect<A: ToSocketAddrs + Send>(&self, addr: A) -> io::Result<()> {
         let a = resolve(addr)?
             .into_iter()
             .next()
@@ -838,7 +844,7 @@ impl UdpSocket {
         connect_fd(&self.fd, &ss, len)
     }
 
-    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
+    pub fn send_to<A: ToSocketAddrs + Send>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
         let a = resolve(addr)?
             .into_iter()
             .next()

@@ -139,6 +139,79 @@ where
     JoinHandle { shared }
 }
 
+fn new_shared<T>() -> Arc<Shared<T>> {
+    Arc::new(Shared {
+        state: Mutex::new(State {
+            result: None,
+            done: false,
+            waiter: Waiter(core::ptr::null_mut()),
+        }),
+    })
+}
+
+/// Starts a goroutine running `f`, which need not be `Send`: it starts
+/// and stays on the calling goroutine's thread, so `Rc`s, `RefCell`s and
+/// thread-bound guards may be captured and held across parks. Like
+/// tokio's `spawn_local`, the result may be `!Send` too; then the handle
+/// is `!Send` and must be joined on this thread.
+///
+/// ```no_run
+/// # gort::Builder::new().block_on(|| {
+/// use std::rc::Rc;
+/// let shared = Rc::new(std::cell::Cell::new(0));
+/// let s2 = shared.clone();
+/// let h = gort::spawn_local(move || {
+///     gort::gosched();
+///     s2.set(s2.get() + 1);
+/// });
+/// h.join().unwrap();
+/// assert_eq!(shared.get(), 1);
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a goroutine, in the migrating mode (`Builder::migrating`), and
+/// on a goroutine locked to its thread.
+pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + 'static,
+    T: 'static,
+{
+    let shared = new_shared();
+    let done = Completion(shared.clone());
+    runtime_p::proc::newproc_local(Box::new(move || {
+        let done = done;
+        let v = f();
+        done.finish(Some(v));
+    }));
+    JoinHandle { shared }
+}
+
+/// Starts a goroutine on a new OS thread of its own, locked to it from
+/// its first instruction, as if `f` began with [`crate::lock_os_thread`]:
+/// no other goroutine ever runs on that thread. In Go this is `go f()`
+/// with `runtime.LockOSThread()` first in `f`; in gort's safe mode that
+/// form fails when other goroutines have already run on the thread `f`
+/// starts on, and this one always works. The thread ends with the
+/// goroutine.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn spawn_dedicated<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let shared = new_shared();
+    let done = Completion(shared.clone());
+    runtime_p::lockosthread::newproc_dedicated(Box::new(move || {
+        let done = done;
+        let v = f();
+        done.finish(Some(v));
+    }));
+    JoinHandle { shared }
+}
+
 impl<T> JoinHandle<T> {
     /// Waits for the goroutine to finish and returns its value, parking the
     /// calling goroutine (not its thread) meanwhile. While parked it is
@@ -166,8 +239,9 @@ impl<T> JoinHandle<T> {
     }
 
     /// Whether the goroutine has finished.
+    /// Never switches goroutines (no preemption point): safe to call from
+    /// `Debug` and other code that must not park.
     pub fn is_finished(&self) -> bool {
-        runtime_p::preempt_check();
         self.shared.state.lock().done
     }
 }

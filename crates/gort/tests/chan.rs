@@ -36,7 +36,7 @@ fn panic_text<R>(f: impl FnOnce() -> R) -> String {
 }
 
 #[gort::test]
-unsafe fn unbuffered_hand_off_in_order() {
+fn unbuffered_hand_off_in_order() {
     let c = Chan::new(0);
     let c2 = c.clone();
     gort::go(move || {
@@ -51,7 +51,7 @@ unsafe fn unbuffered_hand_off_in_order() {
 }
 
 #[gort::test]
-unsafe fn buffered_fifo_len_cap() {
+fn buffered_fifo_len_cap() {
     let c = Chan::new(5);
     assert_eq!((c.len(), c.cap()), (0, 5));
     for i in 0..5 {
@@ -73,7 +73,7 @@ unsafe fn buffered_fifo_len_cap() {
 }
 
 #[gort::test]
-unsafe fn blocked_receiver_woken_by_close() {
+fn blocked_receiver_woken_by_close() {
     let c: Chan<u8> = Chan::new(0);
     let c2 = c.clone();
     let h = gort::spawn(move || c2.recv());
@@ -86,7 +86,7 @@ unsafe fn blocked_receiver_woken_by_close() {
 }
 
 #[gort::test]
-unsafe fn misuse_panics_with_go_text() {
+fn misuse_panics_with_go_text() {
     let c: Chan<i32> = Chan::new(1);
     c.close();
     assert_eq!(panic_text(|| c.send(1)), "send on closed channel");
@@ -100,7 +100,7 @@ unsafe fn misuse_panics_with_go_text() {
 }
 
 #[gort::test]
-unsafe fn nil_channel_is_never_ready() {
+fn nil_channel_is_never_ready() {
     let n: Chan<i32> = Chan::default();
     assert!(n.is_nil());
     assert_eq!((n.len(), n.cap()), (0, 0));
@@ -128,7 +128,7 @@ unsafe fn nil_channel_is_never_ready() {
 }
 
 #[gort::test]
-unsafe fn drop_counts_buffered_and_left_in_channel() {
+fn drop_counts_buffered_and_left_in_channel() {
     let k = counter();
     {
         let c = Chan::new(10);
@@ -152,7 +152,7 @@ unsafe fn drop_counts_buffered_and_left_in_channel() {
 }
 
 #[gort::test]
-unsafe fn drop_counts_direct_hand_off() {
+fn drop_counts_direct_hand_off() {
     let k = counter();
     let c = Chan::new(0);
     let c2 = c.clone();
@@ -182,7 +182,7 @@ unsafe fn drop_counts_direct_hand_off() {
 }
 
 #[gort::test]
-unsafe fn drop_counts_send_on_closed() {
+fn drop_counts_send_on_closed() {
     let k = counter();
     let c = Chan::new(0);
     c.close();
@@ -214,7 +214,7 @@ unsafe fn drop_counts_send_on_closed() {
 }
 
 #[gort::test]
-unsafe fn drop_counts_select_cancelled() {
+fn drop_counts_select_cancelled() {
     let k = counter();
     let a = Chan::new(1);
     let b = Chan::new(1);
@@ -255,7 +255,7 @@ unsafe fn drop_counts_select_cancelled() {
 }
 
 #[gort::test]
-unsafe fn drop_counts_select_parked_then_cancelled() {
+fn drop_counts_select_parked_then_cancelled() {
     // A select parks with a send case and a receive case; the receive wins.
     // The send's value must be dropped once and never delivered.
     let k = counter();
@@ -278,7 +278,7 @@ unsafe fn drop_counts_select_parked_then_cancelled() {
 }
 
 #[gort::test]
-unsafe fn select_receives_and_sends() {
+fn select_receives_and_sends() {
     let a: Chan<i32> = Chan::new(0);
     let b: Chan<i32> = Chan::new(0);
     let (a2, b2) = (a.clone(), b.clone());
@@ -301,7 +301,7 @@ unsafe fn select_receives_and_sends() {
 }
 
 #[gort::test]
-unsafe fn direction_views_and_range() {
+fn direction_views_and_range() {
     let c = Chan::new(3);
     let tx = c.sender();
     let rx = c.receiver();
@@ -321,7 +321,7 @@ unsafe fn direction_views_and_range() {
 }
 
 #[gort::test]
-unsafe fn zero_sized_values() {
+fn zero_sized_values() {
     let c: Chan<()> = Chan::new(3);
     c.send(());
     c.send(());
@@ -334,7 +334,7 @@ unsafe fn zero_sized_values() {
 }
 
 #[gort::test]
-unsafe fn large_values_move_intact() {
+fn large_values_move_intact() {
     let c: Chan<[u64; 512]> = Chan::new(0);
     let c2 = c.clone();
     gort::go(move || {
@@ -349,13 +349,13 @@ unsafe fn large_values_move_intact() {
 }
 
 #[gort::test]
-unsafe fn select_no_cases_with_default_only() {
+fn select_no_cases_with_default_only() {
     let x = select! { default => 7 };
     assert_eq!(x, 7);
 }
 
 #[gort::test]
-unsafe fn channels_are_comparable_like_go() {
+fn channels_are_comparable_like_go() {
     let a: Chan<u8> = Chan::new(0);
     let b = a.clone();
     let c: Chan<u8> = Chan::new(0);

@@ -108,18 +108,18 @@ fn run(mode: Mode) {
 
 #[gort::test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
-unsafe fn stress_buffered() {
+fn stress_buffered() {
     run(Mode::Buffered);
 }
 
 #[gort::test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
-unsafe fn stress_unbuffered() {
+fn stress_unbuffered() {
     run(Mode::Unbuffered);
 }
 
 #[gort::test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
-unsafe fn stress_select() {
+fn stress_select() {
     run(Mode::Select);
 }

@@ -60,30 +60,55 @@ fn recurse_forever(n: u64) -> u64 {
     recurse_forever(n + 1) + buf[3] as u64
 }
 
+/// The Builder for a crash case. Cases whose Go program locks a goroutine
+/// to its thread beside others (`go func() { LockOSThread() }`) rely on the
+/// migrating mode: in the safe mode such a lock fails, by design (see
+/// `lock_os_thread_fails_clearly_and_spawn_dedicated_works` in
+/// safe_mode.rs). `GORT_SCHED=migrating` runs every case in that mode.
+fn builder(case: &str) -> Builder {
+    const LOCKING: [&str; 8] = [
+        "deadlock",
+        "locked_deadlock",
+        "locked_deadlock2",
+        "thread_exhaustion",
+        "sigquit",
+        "lock_os_thread_main",
+        "lock_os_thread_exit",
+        "goexit_deadlock",
+    ];
+    if LOCKING.contains(&case) || std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+        // SAFETY: the crash cases touch no thread-local state around their
+        // parks.
+        unsafe { Builder::new().migrating() }
+    } else {
+        Builder::new()
+    }
+}
+
 fn run_case(case: &str) {
     // SAFETY: the cases hold no thread-local references across parks.
     unsafe {
         match case {
-            "panic_main" => Builder::new().run(|| panic!("boom")),
-            "panic_goroutine" => Builder::new().run(|| {
+            "panic_main" => builder(case).run(|| panic!("boom")),
+            "panic_goroutine" => builder(case).run(|| {
                 gort::spawn(|| panic!("in goroutine")).join().unwrap();
             }),
             // A socket made in one runtime instance, waited on in another.
             "net_cross_instance" => {
-                let l = Builder::new()
+                let l = builder(case)
                     .block_on(|| gort::net::TcpListener::bind("127.0.0.1:0").unwrap());
-                Builder::new().run(move || {
+                builder(case).run(move || {
                     let _ = l.accept();
                 })
             }
             // One P: main is parked on the channel when the other panics.
-            "panic_goroutine_1p" => Builder::new().gomaxprocs(1).run(|| {
+            "panic_goroutine_1p" => builder(case).gomaxprocs(1).run(|| {
                 let c: gort::Chan<()> = gort::Chan::new(0);
                 gort::go(|| panic!("in goroutine"));
                 c.recv();
             }),
-            "panic_multiline" => Builder::new().run(|| panic!("line1\nline2")),
-            "stack_overflow" => Builder::new().run(|| {
+            "panic_multiline" => builder(case).run(|| panic!("line1\nline2")),
+            "stack_overflow" => builder(case).run(|| {
                 gort::spawn(|| recurse_forever(0)).join().unwrap();
             }),
             // A store to address 0 (Go's nil dereference), or to an
@@ -94,7 +119,7 @@ fn run_case(case: &str) {
                 } else {
                     0x7000_dead_0000
                 };
-                Builder::new().run(move || {
+                builder(case).run(move || {
                     gort::spawn(move || {
                         // SAFETY: the store faults and the handler ends the
                         // process; control never returns to Rust code.
@@ -104,20 +129,20 @@ fn run_case(case: &str) {
                     .unwrap();
                 })
             }
-            "stack_overflow_main" => Builder::new().stack_size(64 * 1024).run(|| {
+            "stack_overflow_main" => builder(case).stack_size(64 * 1024).run(|| {
                 recurse_forever(0);
             }),
-            "deadlock" => Builder::new().run(|| {
+            "deadlock" => builder(case).run(|| {
                 let h = gort::spawn(block_forever);
                 h.join().unwrap();
             }),
-            "main_goexit" => Builder::new().run(|| {
+            "main_goexit" => builder(case).run(|| {
                 for _ in 0..3 {
                     gort::go(gort::gosched);
                 }
                 gort::goexit();
             }),
-            "main_returns" => Builder::new().gomaxprocs(1).run(|| {
+            "main_returns" => builder(case).gomaxprocs(1).run(|| {
                 gort::go(|| {
                     loop {
                         gort::gosched();
@@ -127,7 +152,7 @@ fn run_case(case: &str) {
                 println!("answer {}", h.join().unwrap());
             }),
             "main_error" => {
-                Builder::new().run_main(|| -> Result<(), String> { Err("bad input".into()) })
+                builder(case).run_main(|| -> Result<(), String> { Err("bad input".into()) })
             }
             "stack_exhaustion" => {
                 // 1 GiB of address space: the arena reservation must shrink,
@@ -139,7 +164,7 @@ fn run_case(case: &str) {
                 libc::setrlimit(libc::RLIMIT_AS, &lim);
                 // Stacks are given at a goroutine's first run, so each one
                 // must start (and then park, keeping its stack).
-                Builder::new().gomaxprocs(1).run(|| {
+                builder(case).gomaxprocs(1).run(|| {
                     let keep = Arc::new(());
                     loop {
                         let k = keep.clone();
@@ -151,12 +176,12 @@ fn run_case(case: &str) {
                     }
                 })
             }
-            "simple_deadlock" => Builder::new().run(|| runtime_p::block()),
-            "locked_deadlock" => Builder::new().run(|| {
+            "simple_deadlock" => builder(case).run(|| runtime_p::block()),
+            "locked_deadlock" => builder(case).run(|| {
                 gort::lock_os_thread();
                 runtime_p::block();
             }),
-            "locked_deadlock2" => Builder::new().run(|| {
+            "locked_deadlock2" => builder(case).run(|| {
                 gort::go(|| {
                     gort::lock_os_thread();
                     runtime_p::block();
@@ -164,16 +189,16 @@ fn run_case(case: &str) {
                 gort::gosched();
                 runtime_p::block();
             }),
-            "goexit_deadlock" => Builder::new().run(|| {
+            "goexit_deadlock" => builder(case).run(|| {
                 for _ in 0..2 {
                     gort::go(|| {});
                 }
                 gort::goexit();
             }),
-            "stack_overflow_limit" => Builder::new().stack_size(1474560).run(|| {
+            "stack_overflow_limit" => builder(case).stack_size(1474560).run(|| {
                 recurse_forever(0);
             }),
-            "thread_exhaustion" => Builder::new().run(|| {
+            "thread_exhaustion" => builder(case).run(|| {
                 gort::set_max_threads(10);
                 let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
                 for i in 0..100 {
@@ -188,8 +213,8 @@ fn run_case(case: &str) {
                     }
                 }
             }),
-            "main_goroutine_id" => Builder::new().run(|| panic!("test")),
-            "goexit_exit" => Builder::new().run(|| {
+            "main_goroutine_id" => builder(case).run(|| panic!("test")),
+            "goexit_exit" => builder(case).run(|| {
                 // testprog GoexitExit, without the finalizer and GC steps.
                 eprintln!("t1");
                 gort::go(|| gort::time::sleep(std::time::Duration::from_millis(1)));
@@ -198,7 +223,7 @@ fn run_case(case: &str) {
                 eprintln!("t4");
                 gort::goexit();
             }),
-            "sigquit" => Builder::new().gomaxprocs(2).run(|| {
+            "sigquit" => builder(case).gomaxprocs(2).run(|| {
                 let c: gort::Chan<i32> = gort::Chan::new(0);
                 let c2 = c.clone();
                 gort::go(move || {
@@ -233,16 +258,16 @@ fn run_case(case: &str) {
                 gort::time::sleep(std::time::Duration::from_secs(5));
                 drop(c);
             }),
-            "schedtrace" => Builder::new().gomaxprocs(2).run(|| {
+            "schedtrace" => builder(case).gomaxprocs(2).run(|| {
                 gort::time::sleep(std::time::Duration::from_millis(60));
             }),
-            "no_helper_goroutines" => Builder::new().run(|| {
+            "no_helper_goroutines" => builder(case).run(|| {
                 // testprog NoHelperGoroutines: a pending AfterFunc(1h) must
                 // not show up as a goroutine in the crash dump.
                 let _t = gort::time::after_func(std::time::Duration::from_secs(3600), || {});
                 panic!("oops");
             }),
-            "panic_race" => Builder::new().run(|| {
+            "panic_race" => builder(case).run(|| {
                 // testprog PanicRace: the panicking goroutine's deferred call
                 // releases main and yields; main must not exit 0 meanwhile.
                 let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -262,7 +287,7 @@ fn run_case(case: &str) {
                     gort::gosched();
                 }
             }),
-            "big_gomaxprocs" => Builder::new().run(|| {
+            "big_gomaxprocs" => builder(case).run(|| {
                 // testprog run with an unknown test name prints this.
                 println!("gomaxprocs {}", gort::gomaxprocs(0));
                 println!("unknown function: NonexistentTest");
@@ -276,7 +301,7 @@ fn run_case(case: &str) {
                 } else {
                     libc::gettid()
                 };
-                Builder::new().gomaxprocs(1).run(move || {
+                builder(case).gomaxprocs(1).run(move || {
                     let h = gort::spawn(move || {
                         gort::lock_os_thread();
                         // GOMAXPROCS=1 and main blocked: we run on m0.

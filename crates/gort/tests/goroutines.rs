@@ -54,7 +54,7 @@ fn spawned_goroutine_runs_next_when_creator_blocks() {
 }
 
 #[gort::test(gomaxprocs = 1)]
-unsafe fn hundred_thousand_goroutines_complete() {
+fn hundred_thousand_goroutines_complete() {
     const N: u64 = 100_000;
     let ran = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..N)
@@ -82,7 +82,7 @@ fn nest(level: u32, goids: Arc<Mutex<Vec<u64>>>) -> u32 {
 }
 
 #[gort::test]
-unsafe fn ten_levels_of_nested_spawns() {
+fn ten_levels_of_nested_spawns() {
     let goids = Arc::new(Mutex::new(Vec::new()));
     let g = goids.clone();
     let deepest = gort::spawn(move || nest(1, g)).join().unwrap();
@@ -99,7 +99,7 @@ unsafe fn ten_levels_of_nested_spawns() {
 }
 
 #[gort::test]
-unsafe fn goexit_runs_destructors_and_ends_only_that_goroutine() {
+fn goexit_runs_destructors_and_ends_only_that_goroutine() {
     struct Deferred(Arc<AtomicUsize>);
     impl Drop for Deferred {
         fn drop(&mut self) {
@@ -130,7 +130,7 @@ unsafe fn goexit_runs_destructors_and_ends_only_that_goroutine() {
 }
 
 #[gort::test]
-unsafe fn goexit_inside_catch_unwind_still_exits() {
+fn goexit_inside_catch_unwind_still_exits() {
     // Go's Goexit cannot be recovered. A Rust catch_unwind sees the unwind
     // but, re-raised, it still ends the goroutine.
     let h = gort::spawn(|| -> u32 {
@@ -145,7 +145,7 @@ unsafe fn goexit_inside_catch_unwind_still_exits() {
 /// complete, or its joiner could run on before the panic is printed), also
 /// after a panic the goroutine caught itself.
 #[gort::test]
-unsafe fn destructors_tell_a_panic_from_goexit() {
+fn destructors_tell_a_panic_from_goexit() {
     struct Probe(Arc<Mutex<Vec<bool>>>);
     impl Drop for Probe {
         fn drop(&mut self) {
@@ -216,13 +216,13 @@ fn recurse_through(fraction: f64) -> usize {
 }
 
 #[gort::test]
-unsafe fn deep_recursion_within_the_limit() {
+fn deep_recursion_within_the_limit() {
     let used = gort::spawn(|| recurse_through(0.7)).join().unwrap();
     assert!(used >= 150 * 1024, "only {used} bytes of stack were used");
 }
 
 #[gort::test(stack_size = 4 << 20)]
-unsafe fn deep_recursion_with_a_larger_stack() {
+fn deep_recursion_with_a_larger_stack() {
     let used = gort::spawn(|| recurse_through(0.8)).join().unwrap();
     assert!(used >= 3 << 20, "only {used} bytes of stack were used");
 }
@@ -230,7 +230,7 @@ unsafe fn deep_recursion_with_a_larger_stack() {
 /// Go's behaviour (messages.md): NumGoroutine is 1 at start; 5 goroutines
 /// blocked make it 6; after they finish it is 1 again.
 #[gort::test]
-unsafe fn num_goroutine_counts() {
+fn num_goroutine_counts() {
     assert_eq!(gort::num_goroutine(), 1);
     let gate = Arc::new(runtime_p::countdown::Countdown::new(1));
     let hs: Vec<_> = (0..5)
@@ -261,7 +261,7 @@ gort::goroutine_local! {
 }
 
 #[gort::test]
-unsafe fn goroutine_locals_are_per_goroutine_and_dropped_at_exit() {
+fn goroutine_locals_are_per_goroutine_and_dropped_at_exit() {
     struct Tracked(Arc<AtomicUsize>);
     impl Drop for Tracked {
         fn drop(&mut self) {
@@ -300,7 +300,7 @@ unsafe fn goroutine_locals_are_per_goroutine_and_dropped_at_exit() {
 /// MXCSR (SSE control) is part of a goroutine's context: a rounding mode
 /// set by one goroutine neither leaks into others nor is lost at a switch.
 #[gort::test(gomaxprocs = 1)]
-unsafe fn fp_control_state_is_per_goroutine() {
+fn fp_control_state_is_per_goroutine() {
     fn mxcsr() -> u32 {
         let mut v: u32 = 0;
         // SAFETY: stmxcsr stores the 32-bit MXCSR into a local.
@@ -334,7 +334,7 @@ unsafe fn fp_control_state_is_per_goroutine() {
 
 /// Values held in callee-saved registers across many switches survive.
 #[gort::test(gomaxprocs = 1)]
-unsafe fn registers_survive_switches() {
+fn registers_survive_switches() {
     let hs: Vec<_> = (0..8u64)
         .map(|k| {
             gort::spawn(move || {
@@ -368,7 +368,7 @@ unsafe fn registers_survive_switches() {
 /// DWARF unwinding from inside a goroutine stops at `goexit`, the base
 /// frame, instead of wandering off the stack.
 #[gort::test]
-unsafe fn backtrace_ends_at_goexit() {
+fn backtrace_ends_at_goexit() {
     let bt = gort::spawn(|| std::backtrace::Backtrace::force_capture().to_string())
         .join()
         .unwrap();
@@ -386,7 +386,7 @@ unsafe fn backtrace_ends_at_goexit() {
 /// The frame-pointer chain of a goroutine ends inside its own stack with a
 /// zero link (gdb and perf walk this chain).
 #[gort::test]
-unsafe fn frame_pointer_chain_ends_in_the_goroutine_stack() {
+fn frame_pointer_chain_ends_in_the_goroutine_stack() {
     let (depth, ok) = gort::spawn(|| {
         let gp = runtime_g::getg();
         // SAFETY: the running goroutine's own bounds.
@@ -442,7 +442,7 @@ fn api_outside_a_runtime_panics_clearly() {
 }
 
 #[gort::test]
-unsafe fn block_on_inside_a_goroutine_is_refused() {
+fn block_on_inside_a_goroutine_is_refused() {
     let r = std::panic::catch_unwind(|| {
         // SAFETY: never runs a goroutine: start refuses first.
         unsafe { Builder::new().block_on(|| ()) }
@@ -477,7 +477,7 @@ fn gomaxprocs_follows_builder_and_environment_rules() {
 }
 
 #[gort::test]
-unsafe fn gort_test_attribute_returns_result() -> Result<(), String> {
+fn gort_test_attribute_returns_result() -> Result<(), String> {
     let v = gort::spawn(|| 2 + 2).join().map_err(|e| e.to_string())?;
     if v == 4 {
         Ok(())
@@ -503,7 +503,7 @@ fn block_on_returns_main_goroutine_panic_to_caller() {
 }
 
 #[gort::test]
-unsafe fn go_macro_starts_a_goroutine() {
+fn go_macro_starts_a_goroutine() {
     let hits = Arc::new(AtomicUsize::new(0));
     for i in 0..10usize {
         let h = hits.clone();

@@ -505,7 +505,7 @@ fn test_netpoll_break() {
             t2.send(true);
             let s = runtime_p::sched();
             // Blocks this goroutine's thread in the poller for up to 10 s.
-            gort::syscall::blocking(|| runtime_p::netpoll::netpoll(s, 10_000_000_000));
+            gort::syscall::blocking(|| runtime_p::netpoll::netpoll(s, 10_000_000_000).0.len());
             t2.send(true);
         });
         tx.recv();

@@ -9,7 +9,7 @@ use gort::time::{Ticker, Timer, after, after_func, sleep};
 use gort::{Chan, select};
 
 #[gort::test]
-unsafe fn sleep_lasts_at_least_its_duration() {
+fn sleep_lasts_at_least_its_duration() {
     for ms in [1u64, 5, 20] {
         let start = Instant::now();
         sleep(Duration::from_millis(ms));
@@ -19,7 +19,7 @@ unsafe fn sleep_lasts_at_least_its_duration() {
 }
 
 #[gort::test]
-unsafe fn many_sleepers_wake() {
+fn many_sleepers_wake() {
     let n = 1000;
     let done: Chan<u64> = Chan::new(n);
     for i in 0..n as u64 {
@@ -40,7 +40,7 @@ unsafe fn many_sleepers_wake() {
 }
 
 #[gort::test]
-unsafe fn timer_fires_and_stop_reset_follow_go_1_23() {
+fn timer_fires_and_stop_reset_follow_go_1_23() {
     let t = Timer::new(Duration::from_millis(5));
     assert_eq!((t.c().len(), t.c().cap()), (0, 0), "synchronous channel");
     let start = Instant::now();
@@ -62,7 +62,7 @@ unsafe fn timer_fires_and_stop_reset_follow_go_1_23() {
 }
 
 #[gort::test]
-unsafe fn after_in_select_with_busy_channel() {
+fn after_in_select_with_busy_channel() {
     // TestTimerFairness-like: the timer case must win eventually.
     let c: Chan<i32> = Chan::new(0);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -88,7 +88,7 @@ unsafe fn after_in_select_with_busy_channel() {
 }
 
 #[gort::test]
-unsafe fn after_func_runs_in_its_own_goroutine() {
+fn after_func_runs_in_its_own_goroutine() {
     let n = Arc::new(AtomicUsize::new(0));
     let done: Chan<u64> = Chan::new(1);
     let (n2, d2) = (n.clone(), done.clone());
@@ -106,7 +106,7 @@ unsafe fn after_func_runs_in_its_own_goroutine() {
 }
 
 #[gort::test]
-unsafe fn ticker_ticks_and_stops() {
+fn ticker_ticks_and_stops() {
     let t = Ticker::new(Duration::from_millis(5));
     let start = Instant::now();
     for _ in 0..5 {
@@ -121,7 +121,7 @@ unsafe fn ticker_ticks_and_stops() {
 /// A goroutine that keeps calling the runtime without ever parking must not
 /// keep `block_on` from returning when main returns.
 #[gort::test]
-unsafe fn block_on_returns_with_goroutines_spinning_in_the_runtime() {
+fn block_on_returns_with_goroutines_spinning_in_the_runtime() {
     let c: Chan<i32> = Chan::new(0);
     for _ in 0..3 {
         let c = c.clone();
@@ -141,7 +141,7 @@ unsafe fn block_on_returns_with_goroutines_spinning_in_the_runtime() {
 /// all wake, none early. Release-only (run by scripts/test.sh).
 #[gort::test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
-unsafe fn hundred_thousand_sleepers() {
+fn hundred_thousand_sleepers() {
     const N: u64 = 100_000;
     let early = Arc::new(AtomicUsize::new(0));
     let wg = Arc::new(gort::sync::WaitGroup::new());

@@ -3,7 +3,16 @@
 //! uses part of it.)
 #![allow(dead_code)]
 
-use runtime_p::{Config, MainReturn};
+use runtime_p::{Config, MainReturn, SchedMode};
+
+/// The scheduler mode named by `GORT_SCHED` (`safe`, the default, or
+/// `migrating`; scripts/test.sh runs these tests in both).
+pub fn test_mode() -> SchedMode {
+    match std::env::var("GORT_SCHED").as_deref() {
+        Ok("migrating") => SchedMode::Migrating,
+        _ => SchedMode::Safe,
+    }
+}
 
 /// The OS layer named by `GORT_OS` (scripts/test.sh runs every test under
 /// both layers).
@@ -22,7 +31,9 @@ pub fn run(procs: usize, f: impl FnOnce() + Send + 'static) {
         stack_size: 256 * 1024,
         main_return: MainReturn::ReturnToCaller,
         os: test_os(),
+        mode: test_mode(),
     };
-    // SAFETY: test code holds no thread-local references across parks.
+    // SAFETY: in the migrating mode: the test code touches no thread-local
+    // state in functions that park.
     unsafe { runtime_p::start(cfg, Box::new(f)) };
 }
