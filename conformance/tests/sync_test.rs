@@ -30,51 +30,48 @@ fn child(case: &str) -> (String, Option<i32>) {
 #[ignore = "run by the misuse tests as a child process"]
 fn child_entry() {
     let case = std::env::var(CASE_VAR).expect("child_entry runs only as a child");
-    // SAFETY: the cases hold no thread-local references across parks.
-    unsafe {
-        gort::Builder::new().block_on(move || {
-            let _ = std::panic::catch_unwind(|| match case.as_str() {
-                "Mutex.Unlock" => RawMutex::new().unlock(),
-                "Mutex.Unlock2" => {
-                    let mu = RawMutex::new();
-                    mu.lock();
-                    mu.unlock();
-                    mu.unlock();
-                }
-                "RWMutex.Unlock" => RawRwMutex::new().unlock(),
-                "RWMutex.Unlock2" => {
-                    let mu = RawRwMutex::new();
-                    mu.rlock();
-                    mu.unlock();
-                }
-                "RWMutex.Unlock3" => {
-                    let mu = RawRwMutex::new();
-                    mu.lock();
-                    mu.unlock();
-                    mu.unlock();
-                }
-                "RWMutex.RUnlock" => RawRwMutex::new().runlock(),
-                "RWMutex.RUnlock2" => {
-                    let mu = RawRwMutex::new();
-                    mu.lock();
-                    mu.runlock();
-                }
-                "RWMutex.RUnlock3" => {
-                    let mu = RawRwMutex::new();
-                    mu.rlock();
-                    mu.runlock();
-                    mu.runlock();
-                }
-                "Issue76126" => {
-                    let wg = Arc::new(WaitGroup::new());
-                    wg.go(|| panic!("test"));
-                    wg.wait(); // the process must end here
-                    panic!("Wait returned");
-                }
-                other => println!("unknown test {other}"),
-            });
-        })
-    };
+    gort::Builder::new().block_on(move || {
+        let _ = std::panic::catch_unwind(|| match case.as_str() {
+            "Mutex.Unlock" => RawMutex::new().unlock(),
+            "Mutex.Unlock2" => {
+                let mu = RawMutex::new();
+                mu.lock();
+                mu.unlock();
+                mu.unlock();
+            }
+            "RWMutex.Unlock" => RawRwMutex::new().unlock(),
+            "RWMutex.Unlock2" => {
+                let mu = RawRwMutex::new();
+                mu.rlock();
+                mu.unlock();
+            }
+            "RWMutex.Unlock3" => {
+                let mu = RawRwMutex::new();
+                mu.lock();
+                mu.unlock();
+                mu.unlock();
+            }
+            "RWMutex.RUnlock" => RawRwMutex::new().runlock(),
+            "RWMutex.RUnlock2" => {
+                let mu = RawRwMutex::new();
+                mu.lock();
+                mu.runlock();
+            }
+            "RWMutex.RUnlock3" => {
+                let mu = RawRwMutex::new();
+                mu.rlock();
+                mu.runlock();
+                mu.runlock();
+            }
+            "Issue76126" => {
+                let wg = Arc::new(WaitGroup::new());
+                wg.go(|| panic!("test"));
+                wg.wait(); // the process must end here
+                panic!("Wait returned");
+            }
+            other => println!("unknown test {other}"),
+        });
+    });
     println!("test completed");
 }
 

@@ -172,7 +172,7 @@ fn errstr_swaps() {
 fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     // SAFETY: the test bodies hold no thread-local references across parks.
     // (block_on re-raises a panic of the main goroutine here.)
-    unsafe { Builder::new().os(OsLayer::Plan9).block_on(f) }
+    Builder::new().os(OsLayer::Plan9).block_on(f)
 }
 
 /// Every M but m0 has a g0 with no runtime-allocated stack: its bounds are

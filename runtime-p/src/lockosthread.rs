@@ -13,10 +13,10 @@
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
+use crate::p::P;
 use runtime_g::status::_Grunnable;
 use runtime_g::throw::print;
 use runtime_g::{G, readgstatus, throw};
-use crate::p::P;
 use runtime_m::{M, getm, mreturn, noteclear, notesleep, notewakeup_idempotent};
 
 use crate::mp::{acquirep, handoffp, releasep, stopm};

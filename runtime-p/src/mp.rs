@@ -154,7 +154,7 @@ pub fn pidle_remove(s: &Sched, l: &mut SchedLocked, pp: &P) -> bool {
 /// (`pidleget`, or `pidlegetSpinning` with `spinning`); in the safe mode
 /// only `mp`'s own P, if it is still idle. If it is not, someone took it
 /// off the list to hand it to `mp`, which then finds it in `stopm`.
-pub fn pidleget_for(s: &Sched, l: &mut SchedLocked, mp: *mut M, spinning: bool) -> *mut P {
+pub(crate) fn pidleget_for(s: &Sched, l: &mut SchedLocked, mp: *mut M, spinning: bool) -> *mut P {
     if !s.safe {
         return if spinning {
             pidleget_spinning(s, l)
@@ -269,7 +269,7 @@ pub fn newm(f: Option<fn()>, pp: *mut P) {
 
 /// [`newm`] for instance `s` (callable from any thread); with `bind`, the
 /// new M becomes `pp`'s bound M (safe mode) before its thread starts.
-pub fn newm_in(s: &Sched, f: Option<fn()>, pp: *mut P, bind: bool) -> *mut M {
+pub(crate) fn newm_in(s: &Sched, f: Option<fn()>, pp: *mut P, bind: bool) -> *mut M {
     let mp = allocm_in(s, pp);
     {
         let mut l = s.lock.lock();

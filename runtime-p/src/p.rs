@@ -359,7 +359,7 @@ unsafe fn runqget_safe(pp: &P) -> (*mut G, bool) {
         // SAFETY: owner of pp; the taken Gs are ours.
         unsafe { inbox_take(pp, &mut local.pinq) };
     }
-    let ring_first = pp.schedtick.load(Ordering::Relaxed) % 61 != 0;
+    let ring_first = !pp.schedtick.load(Ordering::Relaxed).is_multiple_of(61);
     if ring_first {
         let (gp, _) = runqget_ring(pp);
         if !gp.is_null() {

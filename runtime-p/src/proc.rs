@@ -40,8 +40,8 @@ use runtime_g::{G, STACK_GUARD, WaitReason, casgstatus, getg, readgstatus, setg,
 use runtime_m::{RawMutex, allocm, getm, mcall, mcall_g, mreturn, mstart, notewakeup, systemstack};
 
 use crate::mp::{
-    acquirep, become_spinning, check_runqs_no_p, pidleget, pidleput, releasep,
-    resetspinning, steal_work, stopm, take_global_batch, wakep,
+    acquirep, become_spinning, check_runqs_no_p, pidleget, pidleput, releasep, resetspinning,
+    steal_work, stopm, take_global_batch, wakep,
 };
 use crate::p::{_Prunning, P, runqempty, runqget, runqput};
 use crate::sched::{
@@ -1008,7 +1008,11 @@ unsafe fn park_unwinding_wait(mp: *mut runtime_m::M, gp: *mut G) -> ! {
         loop {
             let (now, until, _) = crate::time::check_timers(pp, 0);
             if crate::p::take_pinned(pp, gp) {
-                if (*mp).unwind_parked.swap(null_mut(), Ordering::SeqCst).is_null() {
+                if (*mp)
+                    .unwind_parked
+                    .swap(null_mut(), Ordering::SeqCst)
+                    .is_null()
+                {
                     // A waker claimed the wake-up: consume it, so that the
                     // note is clear for stopm.
                     runtime_m::notesleep(&(*mp).park);

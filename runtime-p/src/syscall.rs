@@ -297,7 +297,10 @@ fn blocking_on_helper<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
     // its use, as `std::thread::scope` guarantees for its threads.
     let run_static: *mut (dyn FnMut() + Send + 'static) =
         unsafe { core::mem::transmute(run_dyn as *mut (dyn FnMut() + Send + '_)) };
-    let job = Job { run: run_static, gp };
+    let job = Job {
+        run: run_static,
+        gp,
+    };
     s.nblocking.fetch_add(1, Ordering::AcqRel);
     // SAFETY: on a user goroutine; the commit function publishes the job,
     // whose helper is the one party that readies us.

@@ -77,8 +77,7 @@ fn gort_run_parallel(procs: usize, body: impl Fn() + Send + Sync + 'static) {
 fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
     let b = gort::Builder::new().gomaxprocs(procs);
     let w = workload.to_string();
-    // SAFETY: the workloads hold no thread-local references across parks.
-    unsafe {
+    {
         b.block_on(move || match w.as_str() {
             "spawn_join" => {
                 // Go's loop spawner + WaitGroup.
@@ -1243,8 +1242,7 @@ fn server(args: &[String]) {
     match sys {
         "gort" => {
             let b = gort::Builder::new();
-            // SAFETY: the servers hold no thread-local references across parks.
-            unsafe {
+            {
                 b.block_on(move || {
                     let l = gort::net::TcpListener::bind(addr.as_str()).unwrap();
                     loop {

@@ -95,8 +95,8 @@ fn run_case(case: &str) {
             }),
             // A socket made in one runtime instance, waited on in another.
             "net_cross_instance" => {
-                let l = builder(case)
-                    .block_on(|| gort::net::TcpListener::bind("127.0.0.1:0").unwrap());
+                let l =
+                    builder(case).block_on(|| gort::net::TcpListener::bind("127.0.0.1:0").unwrap());
                 builder(case).run(move || {
                     let _ = l.accept();
                 })

@@ -17,17 +17,14 @@ fn rt1() -> Builder {
 fn runnext_order_after_gosched() {
     let order = Arc::new(Mutex::new(Vec::new()));
     let o = order.clone();
-    // SAFETY: no thread-local references are held across parks.
-    unsafe {
-        rt1().block_on(move || {
-            for name in ["A", "B", "C"] {
-                let o = o.clone();
-                gort::go(move || o.lock().unwrap().push(name));
-            }
-            gort::gosched();
-            o.lock().unwrap().push("main");
-        })
-    };
+    rt1().block_on(move || {
+        for name in ["A", "B", "C"] {
+            let o = o.clone();
+            gort::go(move || o.lock().unwrap().push(name));
+        }
+        gort::gosched();
+        o.lock().unwrap().push("main");
+    });
     assert_eq!(*order.lock().unwrap(), ["C", "A", "B", "main"]);
 }
 
@@ -39,17 +36,14 @@ fn runnext_order_after_gosched() {
 fn spawned_goroutine_runs_next_when_creator_blocks() {
     let order = Arc::new(Mutex::new(Vec::new()));
     let o = order.clone();
-    // SAFETY: as above.
-    unsafe {
-        rt1().block_on(move || {
-            let o1 = o.clone();
-            gort::go(move || o1.lock().unwrap().push(1));
-            let o2 = o.clone();
-            let h = gort::spawn(move || o2.lock().unwrap().push(2));
-            h.join().unwrap();
-            o.lock().unwrap().push(3);
-        })
-    };
+    rt1().block_on(move || {
+        let o1 = o.clone();
+        gort::go(move || o1.lock().unwrap().push(1));
+        let o2 = o.clone();
+        let h = gort::spawn(move || o2.lock().unwrap().push(2));
+        h.join().unwrap();
+        o.lock().unwrap().push(3);
+    });
     assert_eq!(*order.lock().unwrap(), [2, 3]);
 }
 
@@ -443,10 +437,7 @@ fn api_outside_a_runtime_panics_clearly() {
 
 #[gort::test]
 fn block_on_inside_a_goroutine_is_refused() {
-    let r = std::panic::catch_unwind(|| {
-        // SAFETY: never runs a goroutine: start refuses first.
-        unsafe { Builder::new().block_on(|| ()) }
-    });
+    let r = std::panic::catch_unwind(|| Builder::new().block_on(|| ()));
     let p = r.expect_err("nested runtime must be refused");
     let m = p
         .downcast_ref::<&str>()
@@ -460,15 +451,13 @@ fn block_on_inside_a_goroutine_is_refused() {
 
 #[test]
 fn gomaxprocs_follows_builder_and_environment_rules() {
-    // SAFETY: as above.
-    let n = unsafe {
+    let n = {
         Builder::new()
             .gomaxprocs(3)
             .block_on(|| gort::gomaxprocs(0))
     };
     assert_eq!(n, 3);
-    // SAFETY: as above.
-    let n = unsafe {
+    let n = {
         Builder::new()
             .gomaxprocs(5000)
             .block_on(|| gort::gomaxprocs(0))
@@ -491,14 +480,12 @@ fn gort_test_attribute_returns_result() -> Result<(), String> {
 #[test]
 fn block_on_returns_main_goroutine_panic_to_caller() {
     let r = std::panic::catch_unwind(|| {
-        // SAFETY: as above.
-        unsafe { Builder::new().block_on(|| -> u32 { panic!("assertion in test body") }) }
+        Builder::new().block_on(|| -> u32 { panic!("assertion in test body") })
     });
     let p = r.expect_err("the panic must reach the caller");
     assert_eq!(p.downcast_ref::<&str>(), Some(&"assertion in test body"));
     // The thread can start a new runtime afterwards.
-    // SAFETY: as above.
-    let v = unsafe { Builder::new().block_on(|| gort::spawn(|| 3).join().unwrap()) };
+    let v = { Builder::new().block_on(|| gort::spawn(|| 3).join().unwrap()) };
     assert_eq!(v, 3);
 }
 

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 #[test]
 fn metrics_follow_the_program() {
-    // SAFETY: no thread-local references are held across parks.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             let m0 = gort::runtime::metrics();
             assert_eq!(m0.procs, 2);
@@ -44,8 +43,7 @@ fn metrics_follow_the_program() {
 
 #[test]
 fn steals_are_counted() {
-    // SAFETY: as above.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             // Batches of busy goroutines on main's P: the other P's M finds
             // them by stealing. Retried because scheduling is not

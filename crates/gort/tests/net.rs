@@ -13,8 +13,7 @@ use gort::net::{
 };
 
 fn run<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    // SAFETY: the tests hold no thread-local references across parks.
-    unsafe { gort::Builder::new().gomaxprocs(procs).block_on(f) }
+    gort::Builder::new().gomaxprocs(procs).block_on(f)
 }
 
 fn plan9() -> bool {

@@ -21,8 +21,7 @@ use std::time::{Duration, Instant};
 use gort::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 
 fn run<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    // SAFETY: the tests hold no thread-local references across parks.
-    unsafe { gort::Builder::new().gomaxprocs(procs).block_on(f) }
+    gort::Builder::new().gomaxprocs(procs).block_on(f)
 }
 
 /// Sets `SO_LINGER {on, 0}` and closes: the peer gets an RST, not a FIN.

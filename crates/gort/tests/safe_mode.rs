@@ -194,7 +194,10 @@ fn panicking_is_right_while_a_goroutine_parks_mid_unwind() {
             assert!(!std::thread::panicking());
         });
         h.join().unwrap();
-        assert!(seen.load(Ordering::SeqCst), "panicking() false after the park");
+        assert!(
+            seen.load(Ordering::SeqCst),
+            "panicking() false after the park"
+        );
         assert!(same.load(Ordering::SeqCst), "resumed on another thread");
     }
     stop.store(true, Ordering::SeqCst);
@@ -278,7 +281,7 @@ fn blocking_runs_on_a_helper_and_keeps_the_thread_busy() {
             t2.fetch_add(1, Ordering::SeqCst);
         }
     });
-    let mut buf = vec![0u8; 4];
+    let mut buf = [0u8; 4];
     let me = gettid();
     let helper = gort::syscall::blocking(|| {
         std::thread::sleep(Duration::from_millis(200));
@@ -288,7 +291,10 @@ fn blocking_runs_on_a_helper_and_keeps_the_thread_busy() {
     assert_ne!(helper, me);
     assert_eq!(gettid(), me);
     assert_eq!(buf[0], 7);
-    assert!(ticks.load(Ordering::SeqCst) >= 20, "ticker starved: {ticks:?}");
+    assert!(
+        ticks.load(Ordering::SeqCst) >= 20,
+        "ticker starved: {ticks:?}"
+    );
     // A panic in the closure continues on the goroutine.
     let r = std::panic::catch_unwind(|| gort::syscall::blocking(|| panic!("in helper")));
     assert!(r.is_err());

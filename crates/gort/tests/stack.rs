@@ -38,8 +38,7 @@ fn section(dump: &str, pred: impl Fn(&str) -> bool) -> Vec<&str> {
 
 #[test]
 fn stack_all_shows_parked_frames() {
-    // SAFETY: no thread-local references are held across parks.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             let c: gort::Chan<()> = gort::Chan::new(0);
             let c2 = c.clone();
@@ -101,8 +100,7 @@ fn stack_all_shows_parked_frames() {
 
 #[test]
 fn stack_all_says_when_a_goroutine_runs_elsewhere() {
-    // SAFETY: as above.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             let stop = Arc::new(AtomicBool::new(false));
             let running = Arc::new(AtomicBool::new(false));
@@ -137,8 +135,7 @@ fn stack_all_says_when_a_goroutine_runs_elsewhere() {
 /// (casgstatus), so nothing is lost and nothing crashes.
 #[test]
 fn stack_all_races_with_wakeups() {
-    // SAFETY: as above.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             let wg = Arc::new(gort::sync::WaitGroup::new());
             for _ in 0..4 {
@@ -181,8 +178,7 @@ fn stack_all_races_with_wakeups() {
 /// here the mark is made as if three minutes ago).
 #[test]
 fn long_waits_show_minutes() {
-    // SAFETY: as above.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(1).block_on(|| {
             let c: gort::Chan<()> = gort::Chan::new(0);
             let c2 = c.clone();

@@ -11,8 +11,7 @@ const ROUNDS: usize = 5;
 /// Runs a ping-pong between main and one partner goroutine over two
 /// unbuffered channels, traced; returns the partner's goid and the trace.
 fn traced_ping_pong(procs: usize) -> (u64, String) {
-    // SAFETY: no thread-local references are held across parks.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(procs).block_on(|| {
             gort::trace::start().unwrap();
             assert_eq!(
@@ -153,8 +152,7 @@ fn ping_pong_trace_gomaxprocs_2() {
 /// and trace stops) take turns (Go's worldsema) instead of interleaving.
 #[test]
 fn concurrent_stops_take_turns() {
-    // SAFETY: no thread-local references are held across parks.
-    unsafe {
+    {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             let wg = std::sync::Arc::new(gort::sync::WaitGroup::new());
             for i in 0..4 {
