@@ -97,8 +97,7 @@ impl Subscriber for &'static Rec {
 fn goroutine_spans_are_balanced_per_thread() {
     let rec: &'static Rec = Box::leak(Box::default());
     tracing::subscriber::set_global_default(rec).unwrap();
-    // SAFETY: no thread-local references are held across parks.
-    let (parent_goid, child_goids) = unsafe {
+    let (parent_goid, child_goids) = {
         gort::Builder::new().gomaxprocs(2).block_on(|| {
             let c: gort::Chan<u32> = gort::Chan::new(0);
             let mut hs = Vec::new();
