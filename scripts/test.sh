@@ -17,6 +17,13 @@ for layer in linux plan9; do
     cargo test --release -p conformance --test time_test -- --ignored
     # 10,000 concurrent connections to an echo server (1,000 on plan9).
     cargo test --release -p gort --test net -- --ignored --exact echo_10k_connections
+    # The safe mode's soundness tests where rustc hoists thread-local
+    # addresses (release), and the reset tests where it hoists errno's.
+    cargo test --release -p gort --test safe_mode --test net_faults
+    # The scheduler core and the crash cases again in the migrating mode
+    # (Go's exact scheduling; the default is the safe mode).
+    GORT_SCHED=migrating cargo test -p runtime-p --test sched --test mn --test runq
+    GORT_SCHED=migrating cargo test -p gort --test crash
     # The optional `tracing` feature (a span per goroutine).
     cargo test -p gort --features tracing --test instrument
 done

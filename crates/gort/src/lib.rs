@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! #[gort::main]
-//! unsafe fn main() {
+//! fn main() {
 //!     let handles: Vec<_> = (0..1000u64).map(|i| gort::spawn(move || i * i)).collect();
 //!     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
 //!     println!("{sum}");
@@ -52,35 +52,49 @@
 //! Linux or on a Plan 9 system-call personality; `docs/port-map.md` lists
 //! what is ported.
 //!
-//! ## Soundness: the thread-local contract
-//! A goroutine may stop at any park point (a join, a channel operation,
-//! `gosched`) and resume on a different OS thread. rustc is allowed to
-//! compute the address of a `thread_local!` once and reuse it across calls
-//! within a function (rust-lang/rust#136044), so code that touches a
-//! thread-local on both sides of a park could read or write another
-//! thread's copy: undefined behaviour that no safe API may allow silently.
+//! ## Soundness: two scheduler modes
+//! **The safe mode (the default; no `unsafe` anywhere).** A goroutine that
+//! has started running on an OS thread runs only on that thread until it
+//! exits. Goroutines that have not started yet have no stack and no frames,
+//! and move freely: they are stolen and balanced between threads as in Go.
+//! A park is then, to everything tied to the thread, the same as a call
+//! into other code on the same thread, which safe Rust already has to
+//! tolerate: thread-locals, std's stdout lock and panic count, a
+//! dependency's per-thread state and `!Send` values are all used on the
+//! thread they belong to (the argument corosensei makes for its `!Send`
+//! coroutines). What remains possible is re-entrancy, as with a callback:
+//! a second goroutine on the same thread may find a `RefCell` borrowed or
+//! re-enter std's re-entrant stdout lock; a data race or a use from the
+//! wrong thread is not. Two cases need more than the rule:
+//! - a goroutine that parks while a panic unwinds it (std counts panics per
+//!   thread): its thread runs nothing else until it resumes;
+//! - `lock_os_thread`, whose promise (no other goroutine on the thread)
+//!   cannot hold when other goroutines have already started on the thread:
+//!   it then panics, saying so; [`spawn_dedicated`] starts a goroutine on a
+//!   thread of its own.
 //!
-//! gort's answer is one explicit `unsafe` at start-up. [`Builder::run`] and
-//! [`Builder::block_on`] are `unsafe fn`s, and `#[gort::main]` /
-//! `#[gort::test]` only accept an `unsafe fn`: writing that `unsafe`, the
-//! program promises that code on its goroutines
-//! 1. does not hold a reference into a `thread_local!` across a park point,
-//!    nor call a function that does so (std's own thread-locals are used
-//!    within single calls and are fine);
-//! 2. does not share a `!Send` value between a goroutine and thread-bound
-//!    state (a thread-local, or a value another goroutine can reach);
-//! 3. does not hold thread-affine guards (e.g. of a lock that must be
-//!    released by the thread that took it) across a park point.
+//! [`spawn_local`] starts a goroutine from a `!Send` closure: it stays on
+//! the caller's thread. [`syscall::blocking`] runs its closure on a helper
+//! thread while the goroutine parks, so no thread of goroutines blocks.
 //!
-//! After that, everything else is safe: spawning, joining, yielding. Use
-//! [`goroutine_local!`] where a thread-local would be used: its value
-//! belongs to the goroutine and moves with it. The runtime itself reads the
-//! current goroutine through one out-of-line accessor and never keeps it
-//! across a switch.
+//! **The migrating mode (`unsafe`: [`Builder::migrating`],
+//! `#[gort::main(migrating)] unsafe fn main`).** Go's exact scheduling: any
+//! thread runs any goroutine after any park, and a woken goroutine runs
+//! next on its waker's thread. rustc may compute a thread-local's address
+//! once in a function's prologue and use it after a park
+//! (rust-lang/rust#136044), so in this mode a function that may park must
+//! not touch any thread-local before and after the park, its own or a
+//! dependency's — including errno, std's stdout lock (never park inside a
+//! `Display` or `Debug` that `print!` formats), std's panic count (a park
+//! while unwinding is a fatal error here), a thread-local initialiser and
+//! a panic hook. Common offenders: std `MutexGuard`s held across a park,
+//! `tracing` span guards, `rand::ThreadRng`, crossbeam-epoch guards,
+//! `Rc`s shared with thread-local state, another runtime's `block_on`.
+//! [`goroutine_local!`] is the replacement for thread-locals in this mode:
+//! its value belongs to the goroutine and moves with it.
 //!
-//! Rejected alternatives: a safe `spawn` that hides the hazard (may's
-//! standing soundness complaint), and `unsafe` on every spawn (noise at
-//! every call site that adds no information after the first).
+//! Queries never switch goroutines in either mode: `JoinHandle::is_finished`
+//! (and so its `Debug`), [`num_goroutine`], the `try_*` channel operations.
 //!
 //! ## Panics
 //! A Rust panic that escapes a goroutine ends the program as in Go:

@@ -100,33 +100,40 @@ fn stack_all_shows_parked_frames() {
 
 #[test]
 fn stack_all_says_when_a_goroutine_runs_elsewhere() {
+    // Migrating mode: in the safe mode the spinning goroutine may start on
+    // main's thread (it is main's runnext), and then main, pinned there,
+    // waits for the loop to end (a goroutine that never calls into gort
+    // holds its thread; issue 21).
+    // SAFETY: the test touches no thread-local state around its parks.
     {
-        gort::Builder::new().gomaxprocs(2).block_on(|| {
-            let stop = Arc::new(AtomicBool::new(false));
-            let running = Arc::new(AtomicBool::new(false));
-            let (s, r) = (stop.clone(), running.clone());
-            let h = gort::spawn(move || {
-                r.store(true, Ordering::Release);
-                // Never calls into gort: stays on its P.
-                while !s.load(Ordering::Acquire) {
-                    std::hint::spin_loop();
+        unsafe { gort::Builder::new().migrating() }
+            .gomaxprocs(2)
+            .block_on(|| {
+                let stop = Arc::new(AtomicBool::new(false));
+                let running = Arc::new(AtomicBool::new(false));
+                let (s, r) = (stop.clone(), running.clone());
+                let h = gort::spawn(move || {
+                    r.store(true, Ordering::Release);
+                    // Never calls into gort: stays on its P.
+                    while !s.load(Ordering::Acquire) {
+                        std::hint::spin_loop();
+                    }
+                });
+                while !running.load(Ordering::Acquire) {
+                    gort::gosched();
                 }
-            });
-            while !running.load(Ordering::Acquire) {
-                gort::gosched();
-            }
-            let dump = gort::runtime::stack(true);
-            stop.store(true, Ordering::Release);
-            h.join().unwrap();
-            let other = section(&dump, |l| {
-                l.contains("[running]:") && !l.starts_with("goroutine 1 ")
-            });
-            assert_eq!(
-                other.get(1).copied(),
-                Some("\tgoroutine running on other thread; stack unavailable"),
-                "{dump}"
-            );
-        })
+                let dump = gort::runtime::stack(true);
+                stop.store(true, Ordering::Release);
+                h.join().unwrap();
+                let other = section(&dump, |l| {
+                    l.contains("[running]:") && !l.starts_with("goroutine 1 ")
+                });
+                assert_eq!(
+                    other.get(1).copied(),
+                    Some("\tgoroutine running on other thread; stack unavailable"),
+                    "{dump}"
+                );
+            })
     }
 }
 
