@@ -104,8 +104,8 @@ fn stack_all_says_when_a_goroutine_runs_elsewhere() {
     // main's thread (it is main's runnext), and then main, pinned there,
     // waits for the loop to end (a goroutine that never calls into gort
     // holds its thread; issue 21).
-    // SAFETY: the test touches no thread-local state around its parks.
     {
+        // SAFETY: the test touches no thread-local state around its parks.
         unsafe { gort::Builder::new().migrating() }
             .gomaxprocs(2)
             .block_on(|| {
