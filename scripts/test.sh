@@ -20,10 +20,6 @@ for layer in linux plan9; do
     # The safe mode's soundness tests where rustc hoists thread-local
     # addresses (release), and the reset tests where it hoists errno's.
     cargo test --release -p gort --test safe_mode --test net_faults
-    # The scheduler core and the crash cases again in the migrating mode
-    # (Go's exact scheduling; the default is the safe mode).
-    GORT_SCHED=migrating cargo test -p runtime-p --test sched --test mn --test runq
-    GORT_SCHED=migrating cargo test -p gort --test crash
     # The optional `tracing` feature (a span per goroutine).
     cargo test -p gort --features tracing --test instrument
 done

@@ -17,8 +17,8 @@ use gort::time::sleep;
 use gort::{Chan, select};
 
 // go-test: TestChan (chan_test.go)
-#[gort::test(gomaxprocs = 4)]
-fn test_chan() {
+#[gort::test(migrating, gomaxprocs = 4)]
+unsafe fn test_chan() {
     const N: usize = 200;
     for chan_cap in 0..N {
         {
@@ -181,8 +181,8 @@ fn test_chan() {
 }
 
 // go-test: TestNonblockRecvRace (chan_test.go)
-#[gort::test]
-fn test_nonblock_recv_race() {
+#[gort::test(migrating)]
+unsafe fn test_nonblock_recv_race() {
     let n = 10000;
     let failed = Arc::new(AtomicBool::new(false));
     for _ in 0..n {
@@ -237,20 +237,20 @@ fn nonblock_select_race(close_c2: bool) {
 }
 
 // go-test: TestNonblockSelectRace (chan_test.go)
-#[gort::test]
-fn test_nonblock_select_race() {
+#[gort::test(migrating)]
+unsafe fn test_nonblock_select_race() {
     nonblock_select_race(false);
 }
 
 // go-test: TestNonblockSelectRace2 (chan_test.go)
-#[gort::test]
-fn test_nonblock_select_race2() {
+#[gort::test(migrating)]
+unsafe fn test_nonblock_select_race2() {
     nonblock_select_race(true);
 }
 
 // go-test: TestSelfSelect (chan_test.go)
-#[gort::test(gomaxprocs = 2)]
-fn test_self_select() {
+#[gort::test(migrating, gomaxprocs = 2)]
+unsafe fn test_self_select() {
     for chan_cap in [0usize, 10] {
         let wg = {
             let wg = Arc::new(WaitGroup::new());
@@ -295,8 +295,8 @@ fn test_self_select() {
 
 // go-test: TestSelectStress (chan_test.go)
 // N = 1e5 as in Go.
-#[gort::test(gomaxprocs = 10)]
-fn test_select_stress() {
+#[gort::test(migrating, gomaxprocs = 10)]
+unsafe fn test_select_stress() {
     let c: [Chan<i32>; 4] = [Chan::new(0), Chan::new(0), Chan::new(2), Chan::new(3)];
     const N: usize = 100_000;
     let wg = {
@@ -390,8 +390,8 @@ fn test_select_stress() {
 }
 
 // go-test: TestSelectFairness (chan_test.go)
-#[gort::test]
-fn test_select_fairness() {
+#[gort::test(migrating)]
+unsafe fn test_select_fairness() {
     const TRIALS: usize = 10000;
     let c1: Chan<u8> = Chan::new(TRIALS + 1);
     let c2: Chan<u8> = Chan::new(TRIALS + 1);
@@ -460,8 +460,8 @@ fn test_select_fairness() {
 
 // go-test: TestChanSendInterface (chan_test.go)
 // Adapted: Go's `chan any` of a pointer; here a boxed trait object.
-#[gort::test]
-fn test_chan_send_interface() {
+#[gort::test(migrating)]
+unsafe fn test_chan_send_interface() {
     struct Mt;
     let c: Chan<Box<dyn std::any::Any + Send>> = Chan::new(1);
     c.send(Box::new(Mt));
@@ -479,8 +479,8 @@ fn test_chan_send_interface() {
 
 // go-test: TestPseudoRandomSend (chan_test.go)
 // The sync.Mutex Go uses as a signal is a WaitGroup here.
-#[gort::test]
-fn test_pseudo_random_send() {
+#[gort::test(migrating)]
+unsafe fn test_pseudo_random_send() {
     let n = 100;
     for chan_cap in [0, n] {
         let c: Chan<i32> = Chan::new(chan_cap);
@@ -519,8 +519,8 @@ fn test_pseudo_random_send() {
 }
 
 // go-test: TestMultiConsumer (chan_test.go)
-#[gort::test]
-fn test_multi_consumer() {
+#[gort::test(migrating)]
+unsafe fn test_multi_consumer() {
     const NWORK: usize = 23;
     const NITER: usize = 271828;
     const PN: [i64; 10] = [2, 3, 7, 11, 13, 17, 19, 23, 27, 31];
@@ -571,8 +571,8 @@ fn test_multi_consumer() {
 }
 
 // go-test: TestSelectDuplicateChannel (chan_test.go)
-#[gort::test]
-fn test_select_duplicate_channel() {
+#[gort::test(migrating)]
+unsafe fn test_select_duplicate_channel() {
     let c: Chan<i32> = Chan::new(0);
     let d: Chan<i32> = Chan::new(0);
     let e: Chan<i32> = Chan::new(0);
@@ -612,8 +612,8 @@ fn test_select_duplicate_channel() {
 // to check is the point of the test: a select blocked with a receive slot
 // and a pointer into its own frame wakes (here by close) with the pointee
 // intact and writable.
-#[gort::test]
-fn test_select_stack_adjust() {
+#[gort::test(migrating)]
+unsafe fn test_select_stack_adjust() {
     let c: Chan<usize> = Chan::new(0);
     let d: Chan<usize> = Chan::new(0);
     let ready1: Chan<bool> = Chan::new(0);
@@ -669,8 +669,8 @@ fn test_select_stack_adjust() {
 }
 
 // go-test: TestBlockLocked (proc_test.go)
-#[gort::test]
-fn test_block_locked() {
+#[gort::test(migrating)]
+unsafe fn test_block_locked() {
     const N: usize = 10;
     let c: Chan<bool> = Chan::new(0);
     let c1 = c.clone();
@@ -692,8 +692,8 @@ fn test_block_locked() {
 // counts are within a factor of 20, which holds only if a woken goroutine
 // inherits the time slice (runnext) and each pair hands the P over within
 // it.
-#[gort::test(gomaxprocs = 1)]
-fn test_ping_pong_hog() {
+#[gort::test(migrating, gomaxprocs = 1)]
+unsafe fn test_ping_pong_hog() {
     let done: Chan<bool> = Chan::new(0);
     let hog_chan: Chan<bool> = Chan::new(0);
     let light_chan: Chan<bool> = Chan::new(0);
@@ -746,8 +746,8 @@ fn test_ping_pong_hog() {
 // and joined goroutine at the deepest frame (Go's map operations are a
 // HashMap here). gort stacks do not grow: the test asks for 4 MiB ones,
 // room for 1023 unoptimised frames.
-#[gort::test(stack_size = 4 << 20)]
-fn test_stack_growth_callback() {
+#[gort::test(migrating, stack_size = 4 << 20)]
+unsafe fn test_stack_growth_callback() {
     fn grow(n: usize, f: &mut dyn FnMut()) {
         if n == 0 {
             f();
@@ -788,8 +788,8 @@ fn test_stack_growth_callback() {
 // 4 rounds × 200 goroutines, each growing its stack to a depth asked for
 // over a channel, then exiting: stacks go back to and come from the
 // per-P cache.
-#[gort::test]
-fn test_stack_cache() {
+#[gort::test(migrating)]
+unsafe fn test_stack_cache() {
     const R: usize = 4;
     const G: usize = 200;
     const S: usize = 5;

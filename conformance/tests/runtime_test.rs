@@ -59,8 +59,8 @@ mod proc_test {
 
     // go-test: TestGoroutineParallelism2 (proc_test.go)
     // The netpoll variant waits for issue 10; the two others run as in Go.
-    #[gort::test]
-    fn test_goroutine_parallelism2() {
+    #[gort::test(migrating)]
+    unsafe fn test_goroutine_parallelism2() {
         if std::thread::available_parallelism().map_or(1, |n| n.get()) == 1 {
             return; // Go skips on a uniprocessor
         }
@@ -72,8 +72,8 @@ mod proc_test {
     // The testprog half (`NumGoroutine` prints 1) is the num_goroutine
     // cross-check; here NumGoroutine must agree with the goroutines in
     // `gort::stack(true)`.
-    #[gort::test]
-    fn test_num_goroutine() {
+    #[gort::test(migrating)]
+    unsafe fn test_num_goroutine() {
         assert_eq!(gort::num_goroutine(), 1);
         let block: Chan<()> = Chan::new(0);
         for _ in 0..5 {
@@ -129,8 +129,8 @@ mod stack_test {
     // that deep recursion in a goroutine and in a locked goroutine leaves
     // memory intact; the finalizer case is dropped (no GC). The stacks are
     // sized for 1023 unoptimised frames.
-    #[gort::test(stack_size = 4 << 20)]
-    fn test_stack_growth() {
+    #[gort::test(migrating, stack_size = 4 << 20)]
+    unsafe fn test_stack_growth() {
         let wg = Arc::new(WaitGroup::new());
         wg.go(grow_stack);
         wg.wait();
@@ -143,8 +143,8 @@ mod stack_test {
     }
 
     // go-test: TestStackOutput (stack_test.go)
-    #[gort::test]
-    fn test_stack_output() {
+    #[gort::test(migrating)]
+    unsafe fn test_stack_output() {
         let stk = gort::stack(false);
         assert!(
             stk.starts_with("goroutine "),
@@ -154,8 +154,8 @@ mod stack_test {
     }
 
     // go-test: TestStackAllOutput (stack_test.go)
-    #[gort::test]
-    fn test_stack_all_output() {
+    #[gort::test(migrating)]
+    unsafe fn test_stack_all_output() {
         let stk = gort::stack(true);
         assert!(
             stk.starts_with("goroutine "),
@@ -168,8 +168,8 @@ mod stack_test {
     // Adapted: the deferred call is a destructor holding a pointer to a
     // value in its goroutine's frame; after Goexit starts, it still sees
     // the right value (100×).
-    #[gort::test]
-    fn test_defer_ptrs_goexit() {
+    #[gort::test(migrating)]
+    unsafe fn test_defer_ptrs_goexit() {
         for _ in 0..100 {
             let c: Chan<i32> = Chan::new(1);
             let c2 = c.clone();
@@ -197,8 +197,8 @@ mod crash_test {
     // Adapted to the channel cases (Rust has no nil maps, and its index
     // panics are its own): each recovered value is a `gort::RuntimeError`
     // (Go's runtime.Error) with Go's text.
-    #[gort::test]
-    fn test_runtime_panic_with_runtime_error() {
+    #[gort::test(migrating)]
+    unsafe fn test_runtime_panic_with_runtime_error() {
         type Case = (&'static str, Box<dyn Fn() + Send>);
         let cases: Vec<Case> = vec![
             (
@@ -242,8 +242,8 @@ mod crash_test {
     // Adapted: the deferred call is a destructor; Go's `recover()` returning
     // nil during Goexit becomes: the destructor runs while the goroutine
     // unwinds, and no panic was recorded for it.
-    #[gort::test]
-    fn test_goexit_defer() {
+    #[gort::test(migrating)]
+    unsafe fn test_goexit_defer() {
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();
         gort::go(move || {

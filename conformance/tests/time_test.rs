@@ -31,8 +31,8 @@ mod sleep_test {
     // go-test: TestSleep (sleep_test.go)
     // Adapted: Go's `Interrupt()` (a signal to the process half-way) has no
     // counterpart; the other goroutine still wakes half-way.
-    #[gort::test]
-    fn test_sleep() {
+    #[gort::test(migrating)]
+    unsafe fn test_sleep() {
         let delay = Duration::from_millis(100);
         gort::go(move || sleep(delay / 2));
         let start = Instant::now();
@@ -45,8 +45,8 @@ mod sleep_test {
     }
 
     // go-test: TestAfterFunc (sleep_test.go)
-    #[gort::test]
-    fn test_after_func() {
+    #[gort::test(migrating)]
+    unsafe fn test_after_func() {
         let i = Arc::new(AtomicI32::new(10));
         let c: Chan<bool> = Chan::new(0);
         fn f(i: Arc<AtomicI32>, c: Chan<bool>) {
@@ -64,8 +64,8 @@ mod sleep_test {
     }
 
     // go-test: TestTickerStress (sleep_test.go)
-    #[gort::test]
-    fn test_ticker_stress() {
+    #[gort::test(migrating)]
+    unsafe fn test_ticker_stress() {
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
         gort::go(move || {
@@ -83,8 +83,8 @@ mod sleep_test {
     }
 
     // go-test: TestTickerConcurrentStress (sleep_test.go)
-    #[gort::test]
-    fn test_ticker_concurrent_stress() {
+    #[gort::test(migrating)]
+    unsafe fn test_ticker_concurrent_stress() {
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
         gort::go(move || {
@@ -109,8 +109,8 @@ mod sleep_test {
     }
 
     // go-test: TestAfterFuncStarvation (sleep_test.go)
-    #[gort::test(gomaxprocs = 1)]
-    fn test_after_func_starvation() {
+    #[gort::test(migrating, gomaxprocs = 1)]
+    unsafe fn test_after_func_starvation() {
         let wg = Arc::new(WaitGroup::new());
         let stop = Arc::new(AtomicBool::new(false));
         let c: Chan<bool> = Chan::new(1);
@@ -135,8 +135,8 @@ mod sleep_test {
     }
 
     // go-test: TestAfter (sleep_test.go)
-    #[gort::test]
-    fn test_after() {
+    #[gort::test(migrating)]
+    unsafe fn test_after() {
         let delay = Duration::from_millis(100);
         let start = Instant::now();
         let end = after(delay).recv().unwrap();
@@ -152,8 +152,8 @@ mod sleep_test {
     }
 
     // go-test: TestAfterTick (sleep_test.go)
-    #[gort::test]
-    fn test_after_tick() {
+    #[gort::test(migrating)]
+    unsafe fn test_after_tick() {
         const COUNT: u32 = 10;
         let delta = Duration::from_millis(100);
         let t0 = Instant::now();
@@ -209,8 +209,8 @@ mod sleep_test {
     }
 
     // go-test: TestAfterStop (sleep_test.go)
-    #[gort::test]
-    fn test_after_stop() {
+    #[gort::test(migrating)]
+    unsafe fn test_after_stop() {
         after_stop(|d| {
             let t = Timer::new(d);
             let c = t.c().clone();
@@ -264,15 +264,15 @@ mod sleep_test {
     }
 
     // go-test: TestAfterQueuing (sleep_test.go)
-    #[gort::test]
-    fn test_after_queuing() {
+    #[gort::test(migrating)]
+    unsafe fn test_after_queuing() {
         after_queuing(after);
         after_queuing(|d| new_timer_func(d).1);
     }
 
     // go-test: TestTimerStopStress (sleep_test.go)
-    #[gort::test]
-    fn test_timer_stop_stress() {
+    #[gort::test(migrating)]
+    unsafe fn test_timer_stop_stress() {
         let fired = Arc::new(AtomicUsize::new(0));
         for _ in 0..100 {
             let fired = fired.clone();
@@ -290,8 +290,8 @@ mod sleep_test {
     }
 
     // go-test: TestSleepZeroDeadlock (sleep_test.go)
-    #[gort::test(gomaxprocs = 4)]
-    fn test_sleep_zero_deadlock() {
+    #[gort::test(migrating, gomaxprocs = 4)]
+    unsafe fn test_sleep_zero_deadlock() {
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();
         gort::go(move || {
@@ -330,8 +330,8 @@ mod sleep_test {
     }
 
     // go-test: TestReset (sleep_test.go)
-    #[gort::test]
-    fn test_reset() {
+    #[gort::test(migrating)]
+    unsafe fn test_reset() {
         let mut d = Duration::from_millis(1);
         loop {
             match test_reset_once(d) {
@@ -345,8 +345,8 @@ mod sleep_test {
     }
 
     // go-test: TestOverflowSleep (sleep_test.go)
-    #[gort::test]
-    fn test_overflow_sleep() {
+    #[gort::test(migrating)]
+    unsafe fn test_overflow_sleep() {
         let big = Duration::from_nanos(i64::MAX as u64);
         gort::go(move || {
             sleep(big);
@@ -365,8 +365,8 @@ mod sleep_test {
     }
 
     // go-test: TestTimerModifiedEarlier (sleep_test.go)
-    #[gort::test]
-    fn test_timer_modified_earlier() {
+    #[gort::test(migrating)]
+    unsafe fn test_timer_modified_earlier() {
         let count = 1000;
         let mut fail = 0;
         for _ in 0..count {
@@ -393,8 +393,8 @@ mod sleep_test {
     }
 
     // go-test: TestAdjustTimers (sleep_test.go)
-    #[gort::test]
-    fn test_adjust_timers() {
+    #[gort::test(migrating)]
+    unsafe fn test_adjust_timers() {
         let mut seed = Instant::now().elapsed().as_nanos() as u64 | 1;
         let mut rnd = move |n: usize| {
             seed ^= seed << 13;
@@ -506,14 +506,14 @@ mod sleep_test {
     }
 
     // go-test: TestStopResult (sleep_test.go)
-    #[gort::test]
-    fn test_stop_result() {
+    #[gort::test(migrating)]
+    unsafe fn test_stop_result() {
         stop_reset_result(true);
     }
 
     // go-test: TestResetResult (sleep_test.go)
-    #[gort::test]
-    fn test_reset_result() {
+    #[gort::test(migrating)]
+    unsafe fn test_reset_result() {
         stop_reset_result(false);
     }
 
@@ -532,9 +532,9 @@ mod sleep_test {
 
     // go-test: TestZeroTimer (sleep_test.go)
     // Go's count (1e6 per variant); release-only, run by scripts/test.sh.
-    #[gort::test]
+    #[gort::test(migrating)]
     #[ignore = "release-only: Go's 3 × 1,000,000 timers"]
-    fn test_zero_timer() {
+    unsafe fn test_zero_timer() {
         zero_timer(|d| Timer::new(d).c().clone());
         zero_timer(|d| new_timer_func(d).1);
         let (timer, c) = new_timer_func(Duration::from_secs(3600));
@@ -545,8 +545,8 @@ mod sleep_test {
     }
 
     // go-test: TestMultiWakeupTicker (sleep_test.go)
-    #[gort::test]
-    fn test_multi_wakeup_ticker() {
+    #[gort::test(migrating)]
+    unsafe fn test_multi_wakeup_ticker() {
         let goroutines = gort::gomaxprocs(0);
         let timer = Arc::new(Ticker::new(Duration::from_micros(1)));
         let wg = Arc::new(WaitGroup::new());
@@ -565,8 +565,8 @@ mod sleep_test {
     }
 
     // go-test: TestMultiWakeupTimer (sleep_test.go)
-    #[gort::test]
-    fn test_multi_wakeup_timer() {
+    #[gort::test(migrating)]
+    unsafe fn test_multi_wakeup_timer() {
         let goroutines = gort::gomaxprocs(0);
         let timer = Arc::new(Timer::new(Duration::from_nanos(1)));
         let wg = Arc::new(WaitGroup::new());
@@ -590,8 +590,8 @@ mod tick_test {
     use super::*;
 
     // go-test: TestTicker (tick_test.go)
-    #[gort::test]
-    fn test_ticker() {
+    #[gort::test(migrating)]
+    unsafe fn test_ticker() {
         let mut errs = Vec::new();
         for (count, delta) in [
             (10u32, Duration::from_millis(20)),
@@ -636,8 +636,8 @@ mod tick_test {
     }
 
     // go-test: TestTeardown (tick_test.go)
-    #[gort::test]
-    fn test_teardown() {
+    #[gort::test(migrating)]
+    unsafe fn test_teardown() {
         for _ in 0..3 {
             let ticker = Ticker::new(Duration::from_millis(100));
             ticker.c().recv();
@@ -646,21 +646,21 @@ mod tick_test {
     }
 
     // go-test: TestTick (tick_test.go)
-    #[gort::test]
-    fn test_tick() {
+    #[gort::test(migrating)]
+    unsafe fn test_tick() {
         assert!(tick(Duration::ZERO).is_nil(), "Tick(0) must be nil");
     }
 
     // go-test: TestNewTickerLtZeroDuration (tick_test.go)
-    #[gort::test]
-    fn test_new_ticker_lt_zero_duration() {
+    #[gort::test(migrating)]
+    unsafe fn test_new_ticker_lt_zero_duration() {
         let r = std::panic::catch_unwind(|| Ticker::new(Duration::ZERO));
         assert!(r.is_err(), "NewTicker(0) should have panicked");
     }
 
     // go-test: TestTickerResetLtZeroDuration (tick_test.go)
-    #[gort::test]
-    fn test_ticker_reset_lt_zero_duration() {
+    #[gort::test(migrating)]
+    unsafe fn test_ticker_reset_lt_zero_duration() {
         let tk = Ticker::new(Duration::from_secs(1));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tk.reset(Duration::ZERO)));
         assert!(r.is_err(), "Ticker.Reset(0) should have panicked");
@@ -668,9 +668,9 @@ mod tick_test {
 
     // go-test: TestLongAdjustTimers (tick_test.go)
     // Go's counts; release-only, run by scripts/test.sh.
-    #[gort::test]
+    #[gort::test(migrating)]
     #[ignore = "release-only: Go's 1,000,000 selects with a 5 s timer"]
-    fn test_long_adjust_timers() {
+    unsafe fn test_long_adjust_timers() {
         let wg = Arc::new(WaitGroup::new());
         const COUNT: usize = 5000;
         for _ in 0..COUNT {
@@ -754,14 +754,14 @@ mod tick_test {
     }
 
     // go-test: TestAfterTimes (tick_test.go)
-    #[gort::test]
-    fn test_after_times() {
+    #[gort::test(migrating)]
+    unsafe fn test_after_times() {
         delivers_fire_time("After", after);
     }
 
     // go-test: TestTickTimes (tick_test.go)
-    #[gort::test]
-    fn test_tick_times() {
+    #[gort::test(migrating)]
+    unsafe fn test_tick_times() {
         delivers_fire_time("Tick", tick);
     }
 }
@@ -770,8 +770,8 @@ mod proc_test {
     use super::*;
 
     // go-test: TestTimerFairness (proc_test.go)
-    #[gort::test]
-    fn test_timer_fairness() {
+    #[gort::test(migrating)]
+    unsafe fn test_timer_fairness() {
         let done: Chan<bool> = Chan::new(0);
         let c: Chan<bool> = Chan::new(0);
         for _ in 0..2 {
@@ -800,8 +800,8 @@ mod proc_test {
     // go-test: TestTimerFairness2 (proc_test.go)
     // Adapted: Go's zero-length syscall.Read is `gort::syscall::blocking`
     // around nothing (an entersyscall/exitsyscall pair).
-    #[gort::test]
-    fn test_timer_fairness2() {
+    #[gort::test(migrating)]
+    unsafe fn test_timer_fairness2() {
         let done: Chan<bool> = Chan::new(0);
         let c: Chan<bool> = Chan::new(0);
         for _ in 0..2 {
@@ -826,8 +826,8 @@ mod proc_test {
     }
 
     // go-test: TestYieldLocked (proc_test.go)
-    #[gort::test]
-    fn test_yield_locked() {
+    #[gort::test(migrating)]
+    unsafe fn test_yield_locked() {
         const N: usize = 10;
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();

@@ -172,7 +172,12 @@ fn errstr_swaps() {
 fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     // SAFETY: the test bodies hold no thread-local references across parks.
     // (block_on re-raises a panic of the main goroutine here.)
-    Builder::new().os(OsLayer::Plan9).block_on(f)
+    // SAFETY: these tests run Go's programs in Go's migrating mode (some
+    // hold their thread, which the safe mode cannot work around); they
+    // touch no thread-local state around their parks.
+    unsafe { Builder::new().migrating() }
+        .os(OsLayer::Plan9)
+        .block_on(f)
 }
 
 /// Every M but m0 has a g0 with no runtime-allocated stack: its bounds are

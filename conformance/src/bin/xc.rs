@@ -14,11 +14,12 @@ pub fn run(gomaxprocs: usize, f: impl FnOnce() + Send + 'static) -> ! {
     }
     // Pairs whose Go program locks a goroutine to its thread beside other
     // goroutines depend on the migrating mode (in the safe mode that lock
-    // fails by design); GORT_SCHED=migrating runs every pair in it.
+    // fails by design). Every pair runs migrating unless GORT_SCHED=safe
+    // (docs/safe-mode-status.md).
     const MIGRATING_ONLY: [&str; 2] = ["lockosthread_balanced", "thread_exhaustion"];
     let name = std::env::args().nth(1).unwrap_or_default();
     if MIGRATING_ONLY.contains(&name.as_str())
-        || std::env::var("GORT_SCHED").as_deref() == Ok("migrating")
+        || std::env::var("GORT_SCHED").as_deref() != Ok("safe")
     {
         // SAFETY: the cross-check programs touch no thread-local state
         // around their parks.

@@ -64,7 +64,8 @@ fn recurse_forever(n: u64) -> u64 {
 /// to its thread beside others (`go func() { LockOSThread() }`) rely on the
 /// migrating mode: in the safe mode such a lock fails, by design (see
 /// `lock_os_thread_fails_clearly_and_spawn_dedicated_works` in
-/// safe_mode.rs). `GORT_SCHED=migrating` runs every case in that mode.
+/// safe_mode.rs). Every case runs migrating unless `GORT_SCHED=safe`
+/// (docs/safe-mode-status.md).
 fn builder(case: &str) -> Builder {
     const LOCKING: [&str; 8] = [
         "deadlock",
@@ -76,7 +77,7 @@ fn builder(case: &str) -> Builder {
         "lock_os_thread_exit",
         "goexit_deadlock",
     ];
-    if LOCKING.contains(&case) || std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+    if LOCKING.contains(&case) || std::env::var("GORT_SCHED").as_deref() != Ok("safe") {
         // SAFETY: the crash cases touch no thread-local state around their
         // parks.
         unsafe { Builder::new().migrating() }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 /// A goroutine blocked in a system call for 100 ms does not stop the others
 /// on a one-P runtime: sysmon hands the P to another thread.
-#[gort::test(gomaxprocs = 1)]
-fn blocking_call_does_not_stop_others_on_one_p() {
+#[gort::test(migrating, gomaxprocs = 1)]
+unsafe fn blocking_call_does_not_stop_others_on_one_p() {
     let progress = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
     let (p, d) = (progress.clone(), done.clone());
@@ -35,8 +35,8 @@ fn blocking_call_does_not_stop_others_on_one_p() {
 /// A compute-bound goroutine that keeps calling the runtime is asked by
 /// sysmon to yield after its 10 ms time slice, so it cannot starve another
 /// goroutine on a one-P runtime.
-#[gort::test(gomaxprocs = 1)]
-fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
+#[gort::test(migrating, gomaxprocs = 1)]
+unsafe fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
     let flag = Arc::new(AtomicBool::new(false));
     let hog_running = Arc::new(AtomicBool::new(false));
     let (f, r) = (flag.clone(), hog_running.clone());
@@ -69,8 +69,8 @@ fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
     );
 }
 
-#[gort::test]
-fn runtime_calls_inside_blocking_are_refused_clearly() {
+#[gort::test(migrating)]
+unsafe fn runtime_calls_inside_blocking_are_refused_clearly() {
     let r = std::panic::catch_unwind(|| gort::syscall::blocking(gort::num_goroutine));
     let p = r.expect_err("must panic");
     let m = p.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -102,13 +102,13 @@ fn yield_progress(locked: bool) {
 }
 
 // go-test: TestYieldProgress (proc_test.go)
-#[gort::test]
-fn test_yield_progress() {
+#[gort::test(migrating)]
+unsafe fn test_yield_progress() {
     yield_progress(false);
 }
 
 // go-test: TestYieldLockedProgress (proc_test.go)
-#[gort::test]
-fn test_yield_locked_progress() {
+#[gort::test(migrating)]
+unsafe fn test_yield_locked_progress() {
     yield_progress(true);
 }

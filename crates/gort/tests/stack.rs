@@ -39,7 +39,10 @@ fn section(dump: &str, pred: impl Fn(&str) -> bool) -> Vec<&str> {
 #[test]
 fn stack_all_shows_parked_frames() {
     {
-        gort::Builder::new().gomaxprocs(2).block_on(|| {
+        // SAFETY: these tests run Go's programs in Go's migrating mode (some
+        // hold their thread, which the safe mode cannot work around); they
+        // touch no thread-local state around their parks.
+        unsafe { gort::Builder::new().migrating() }.gomaxprocs(2).block_on(|| {
             let c: gort::Chan<()> = gort::Chan::new(0);
             let c2 = c.clone();
             let h = gort::spawn(move || nested_park(3, c2));
@@ -143,40 +146,45 @@ fn stack_all_says_when_a_goroutine_runs_elsewhere() {
 #[test]
 fn stack_all_races_with_wakeups() {
     {
-        gort::Builder::new().gomaxprocs(2).block_on(|| {
-            let wg = Arc::new(gort::sync::WaitGroup::new());
-            for _ in 0..4 {
-                let ping: gort::Chan<u32> = gort::Chan::new(0);
-                let pong: gort::Chan<u32> = gort::Chan::new(0);
-                let (pi, po) = (ping.clone(), pong.clone());
-                wg.go(move || {
-                    while let Some(v) = pi.recv() {
-                        po.send(v);
-                    }
+        // SAFETY: these tests run Go's programs in Go's migrating mode (some
+        // hold their thread, which the safe mode cannot work around); they
+        // touch no thread-local state around their parks.
+        unsafe { gort::Builder::new().migrating() }
+            .gomaxprocs(2)
+            .block_on(|| {
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                for _ in 0..4 {
+                    let ping: gort::Chan<u32> = gort::Chan::new(0);
+                    let pong: gort::Chan<u32> = gort::Chan::new(0);
+                    let (pi, po) = (ping.clone(), pong.clone());
+                    wg.go(move || {
+                        while let Some(v) = pi.recv() {
+                            po.send(v);
+                        }
+                    });
+                    wg.go(move || {
+                        for i in 0..20_000 {
+                            ping.send(i);
+                            assert_eq!(pong.recv(), Some(i));
+                        }
+                        ping.close();
+                    });
+                }
+                let mut dumps = 0;
+                let done = Arc::new(AtomicBool::new(false));
+                let d = done.clone();
+                let w = wg.clone();
+                gort::go(move || {
+                    w.wait();
+                    d.store(true, Ordering::Release);
                 });
-                wg.go(move || {
-                    for i in 0..20_000 {
-                        ping.send(i);
-                        assert_eq!(pong.recv(), Some(i));
-                    }
-                    ping.close();
-                });
-            }
-            let mut dumps = 0;
-            let done = Arc::new(AtomicBool::new(false));
-            let d = done.clone();
-            let w = wg.clone();
-            gort::go(move || {
-                w.wait();
-                d.store(true, Ordering::Release);
-            });
-            while !done.load(Ordering::Acquire) {
-                let dump = gort::runtime::stack(true);
-                assert!(dump.starts_with("goroutine "), "{dump}");
-                dumps += 1;
-            }
-            assert!(dumps > 0);
-        })
+                while !done.load(Ordering::Acquire) {
+                    let dump = gort::runtime::stack(true);
+                    assert!(dump.starts_with("goroutine "), "{dump}");
+                    dumps += 1;
+                }
+                assert!(dumps > 0);
+            })
     }
 }
 
@@ -186,26 +194,31 @@ fn stack_all_races_with_wakeups() {
 #[test]
 fn long_waits_show_minutes() {
     {
-        gort::Builder::new().gomaxprocs(1).block_on(|| {
-            let c: gort::Chan<()> = gort::Chan::new(0);
-            let c2 = c.clone();
-            let h = gort::spawn(move || c2.recv());
-            gort::gosched();
-            let s = runtime_p::sched();
-            let three_min_ago = runtime_p::time::nanotime() - 3 * 60_000_000_000 - 1;
-            runtime_p::sysmon::mark_waitsince(s, three_min_ago);
-            let dump = gort::runtime::stack(true);
-            assert!(dump.contains(" [chan receive, 3 minutes]:"), "{dump}");
-            assert!(dump.starts_with("goroutine 1 [running]:"), "{dump}");
-            c.send(());
-            h.join().unwrap();
-            // Running again: the mark is gone.
-            let c3 = c.clone();
-            let h = gort::spawn(move || c3.recv());
-            gort::gosched();
-            assert!(!gort::runtime::stack(true).contains(" minutes]:"));
-            c.send(());
-            h.join().unwrap();
-        })
+        // SAFETY: these tests run Go's programs in Go's migrating mode (some
+        // hold their thread, which the safe mode cannot work around); they
+        // touch no thread-local state around their parks.
+        unsafe { gort::Builder::new().migrating() }
+            .gomaxprocs(1)
+            .block_on(|| {
+                let c: gort::Chan<()> = gort::Chan::new(0);
+                let c2 = c.clone();
+                let h = gort::spawn(move || c2.recv());
+                gort::gosched();
+                let s = runtime_p::sched();
+                let three_min_ago = runtime_p::time::nanotime() - 3 * 60_000_000_000 - 1;
+                runtime_p::sysmon::mark_waitsince(s, three_min_ago);
+                let dump = gort::runtime::stack(true);
+                assert!(dump.contains(" [chan receive, 3 minutes]:"), "{dump}");
+                assert!(dump.starts_with("goroutine 1 [running]:"), "{dump}");
+                c.send(());
+                h.join().unwrap();
+                // Running again: the mark is gone.
+                let c3 = c.clone();
+                let h = gort::spawn(move || c3.recv());
+                gort::gosched();
+                assert!(!gort::runtime::stack(true).contains(" minutes]:"));
+                c.send(());
+                h.join().unwrap();
+            })
     }
 }

@@ -5,12 +5,13 @@
 
 use runtime_p::{Config, MainReturn, SchedMode};
 
-/// The scheduler mode named by `GORT_SCHED` (`safe`, the default, or
-/// `migrating`; scripts/test.sh runs these tests in both).
+/// The scheduler mode named by `GORT_SCHED` (`migrating`, the default
+/// for these ports of Go's scheduler tests, or `safe`, under which some
+/// still fail: see docs/safe-mode-status.md).
 pub fn test_mode() -> SchedMode {
     match std::env::var("GORT_SCHED").as_deref() {
-        Ok("migrating") => SchedMode::Migrating,
-        _ => SchedMode::Safe,
+        Ok("safe") => SchedMode::Safe,
+        _ => SchedMode::Migrating,
     }
 }
 
