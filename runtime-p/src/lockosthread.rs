@@ -100,7 +100,7 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     let parent = unsafe { (*gp).goid };
     runtime_m::systemstack(move || {
         let s = sched();
-        let nm = crate::mp::allocm_bare(s);
+        let nm = crate::mp::allocm_in(s, null_mut());
         // SAFETY: on g0 of an M that holds a P; nm is fresh and ours until
         // its thread starts; newg is unpublished until runqput.
         unsafe {

@@ -271,26 +271,23 @@ pub fn newm(f: Option<fn()>, pp: *mut P) {
 /// new M becomes `pp`'s bound M (safe mode) before its thread starts.
 pub(crate) fn newm_in(s: &Sched, f: Option<fn()>, pp: *mut P, bind: bool) -> *mut M {
     let mp = allocm_in(s, pp);
-    {
-        let mut l = s.lock.lock();
-        l.mcount += 1;
-        checkmcount(s, &l);
-        if bind {
-            // SAFETY: pp is a live P the caller owns; mp is fresh.
-            unsafe {
-                (*pp).boundm.store(mp, Ordering::Release);
-                (*mp).boundp = pp.cast();
-            }
+    if bind {
+        let _l = s.lock.lock();
+        // SAFETY: pp is a live P the caller owns; mp is fresh.
+        unsafe {
+            (*pp).boundm.store(mp, Ordering::Release);
+            (*mp).boundp = pp.cast();
         }
     }
     // SAFETY: mp is fresh and ours until newosproc hands it to its thread.
     unsafe { (*mp).mstartfn = f };
-    newm1(s, mp);
+    newm_start(s, mp);
     mp
 }
 
-/// allocm for a new M of `s` that will start with `pp`.
-fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
+/// allocm for a new M of `s` that will start with `pp` (null for a
+/// dedicated M, which starts with none).
+pub(crate) fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
     let g0_stack = if os().m_stack_is_system_allocated() {
         -1
     } else {
@@ -302,8 +299,7 @@ fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
     mp
 }
 
-/// The old body of newm, kept for `lockosthread::newm_dedicated`: counts
-/// and starts an M that `allocm_in` made.
+/// Counts (Go's `checkmcount`) and starts an M that `allocm_in` made.
 pub(crate) fn newm_start(s: &Sched, mp: *mut M) {
     {
         let mut l = s.lock.lock();
@@ -311,11 +307,6 @@ pub(crate) fn newm_start(s: &Sched, mp: *mut M) {
         checkmcount(s, &l);
     }
     newm1(s, mp);
-}
-
-/// allocm for a dedicated M (no P).
-pub(crate) fn allocm_bare(s: &Sched) -> *mut M {
-    allocm_in(s, null_mut())
 }
 
 /// newm1: port of runtime.newm1 (proc.go): starts the OS thread.

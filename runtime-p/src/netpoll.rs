@@ -576,12 +576,12 @@ pub fn injectglist(s: &Sched, list: Vec<*mut G>, delta: i32) {
         // Safe mode: every G here has run (it parked), so it is pinned to
         // its M (or locked, for Go's hand-off): each goes home.
         let mp = getm();
-        let mut rest = Vec::new();
+        let mut q = GQueue::default();
         for gp in list {
             // SAFETY: runnable and ours.
             unsafe {
                 if !crate::p::pinned(gp) {
-                    rest.push(gp);
+                    q.push_back(gp);
                 } else if (*gp).homem.load(Ordering::Relaxed) == mp.cast() && !(*mp).p.is_null() {
                     runqput(&*((*mp).p as *const P), gp, false);
                 } else {
@@ -589,13 +589,8 @@ pub fn injectglist(s: &Sched, list: Vec<*mut G>, delta: i32) {
                 }
             }
         }
-        if rest.is_empty() {
+        if q.empty() {
             return;
-        }
-        let mut q = GQueue::default();
-        for gp in rest {
-            // SAFETY: runnable and ours.
-            unsafe { q.push_back(gp) };
         }
         globrunqputbatch(s, &mut s.lock.lock(), q);
         wakep();

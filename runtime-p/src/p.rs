@@ -405,13 +405,12 @@ pub unsafe fn inbox_take(pp: &P, q: &mut GQueue) {
     }
 }
 
-/// Pushes `gp` on `pp`'s inbox (any thread). Returns whether the inbox was
-/// empty before. The caller then makes sure `pp`'s M will look (see
-/// `ready_remote`).
+/// Pushes `gp` on `pp`'s inbox (any thread). The caller then makes sure
+/// `pp`'s M will look (see `ready_remote`).
 ///
 /// # Safety
 /// `gp` is runnable, pinned to `pp`'s M, and owned by the caller.
-pub unsafe fn inbox_push(pp: &P, gp: *mut G) -> bool {
+pub unsafe fn inbox_push(pp: &P, gp: *mut G) {
     let mut head = pp.inbox.load(Ordering::Relaxed);
     loop {
         // SAFETY: gp is ours until the CAS publishes it.
@@ -420,7 +419,7 @@ pub unsafe fn inbox_push(pp: &P, gp: *mut G) -> bool {
             .inbox
             .compare_exchange_weak(head, gp, Ordering::SeqCst, Ordering::Relaxed)
         {
-            Ok(_) => return head.is_null(),
+            Ok(_) => return,
             Err(h) => head = h,
         }
     }

@@ -1098,18 +1098,17 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             crate::trace::goid((*mp).curg),
             WaitReason::Zero,
         );
-        if s.safe && crate::p::pinned(gp) {
-            if (*gp).homem.load(Ordering::Relaxed) != mp.cast() {
-                ready_remote(gp);
-                return;
-            }
-            // Ours: runnext (or the pinned queue). Nobody else can run
-            // it, so no spinning M is woken for it.
-            runqput(pp, gp, next);
+        let pinned = s.safe && crate::p::pinned(gp);
+        if pinned && (*gp).homem.load(Ordering::Relaxed) != mp.cast() {
+            ready_remote(gp);
             return;
         }
+        // A pinned G of ours goes to runnext (or the pinned queue); nobody
+        // else can run it, so no spinning M is woken for it.
         runqput(pp, gp, next);
-        crate::mp::wakep_from(s, mp);
+        if !pinned {
+            crate::mp::wakep_from(s, mp);
+        }
     }
 }
 

@@ -235,9 +235,8 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
 /// `f` must not call into the runtime (spawn, park, yield).
 pub fn blocking<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
     let gp = require_goroutine("syscall::blocking");
-    // SAFETY: gp is the running goroutine.
-    if sched().safe && unsafe { crate::p::pinned(gp) } {
-        return blocking_on_helper(f);
+    if safe_keeps_p(gp) {
+        return blocking_on_helper(gp, f);
     }
     struct Exit;
     impl Drop for Exit {
@@ -278,8 +277,8 @@ static HELPERS_CV: std::sync::Condvar = std::sync::Condvar::new();
 /// How long an idle helper waits for work before its thread ends.
 const HELPER_IDLE: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn blocking_on_helper<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
-    let gp = runtime_g::getg();
+/// Safe-mode `blocking` for `gp`, the running (pinned) goroutine.
+fn blocking_on_helper<R: Send, F: FnOnce() -> R + Send>(gp: *mut G, f: F) -> R {
     let s = sched();
     let mut f = Some(f);
     let mut out: Option<std::thread::Result<R>> = None;
