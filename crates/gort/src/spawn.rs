@@ -123,6 +123,18 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    let (handle, body) = with_handle(f);
+    start(Box::new(body));
+    handle
+}
+
+/// A handle to the result of `f`, and the goroutine body that runs `f` and
+/// completes the handle (shared by every spawn form; the body is `Send`
+/// exactly when `f` and `T` are).
+fn with_handle<F, T>(f: F) -> (JoinHandle<T>, impl FnOnce())
+where
+    F: FnOnce() -> T,
+{
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             result: None,
@@ -131,22 +143,12 @@ where
         }),
     });
     let done = Completion(shared.clone());
-    start(Box::new(move || {
+    let body = move || {
         let done = done;
         let v = f();
         done.finish(Some(v));
-    }));
-    JoinHandle { shared }
-}
-
-fn new_shared<T>() -> Arc<Shared<T>> {
-    Arc::new(Shared {
-        state: Mutex::new(State {
-            result: None,
-            done: false,
-            waiter: Waiter(core::ptr::null_mut()),
-        }),
-    })
+    };
+    (JoinHandle { shared }, body)
 }
 
 /// Starts a goroutine running `f`, which need not be `Send`: it starts
@@ -177,14 +179,9 @@ where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
-    let shared = new_shared();
-    let done = Completion(shared.clone());
-    runtime_p::proc::newproc_local(Box::new(move || {
-        let done = done;
-        let v = f();
-        done.finish(Some(v));
-    }));
-    JoinHandle { shared }
+    let (handle, body) = with_handle(f);
+    runtime_p::proc::newproc_local(Box::new(body));
+    handle
 }
 
 /// Starts a goroutine on a new OS thread of its own, locked to it from
@@ -202,14 +199,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let shared = new_shared();
-    let done = Completion(shared.clone());
-    runtime_p::lockosthread::newproc_dedicated(Box::new(move || {
-        let done = done;
-        let v = f();
-        done.finish(Some(v));
-    }));
-    JoinHandle { shared }
+    let (handle, body) = with_handle(f);
+    runtime_p::lockosthread::newproc_dedicated(Box::new(body));
+    handle
 }
 
 impl<T> JoinHandle<T> {
