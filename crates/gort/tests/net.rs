@@ -3,6 +3,9 @@
 //! leak check and the 10,000-connection echo stress test. They run on
 //! either OS layer (`GORT_OS=plan9`: no poller, blocking system calls).
 
+mod common;
+use common::{fd_targets, open_fds, run};
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
@@ -11,10 +14,6 @@ use std::time::{Duration, Instant};
 use gort::net::{
     ERR_CLOSED, ERR_TIMEOUT, TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream,
 };
-
-fn run<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    gort::Builder::new().gomaxprocs(procs).block_on(f)
-}
 
 fn plan9() -> bool {
     std::env::var("GORT_OS").as_deref() == Ok("plan9")
@@ -388,18 +387,6 @@ fn from_std_and_back() {
         (&s).read_exact(&mut b).unwrap();
         assert_eq!(&b, b"std");
     });
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn fd_targets() -> Vec<String> {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| format!("{:?}", std::fs::read_link(e.path()).unwrap_or_default()))
-        .collect()
 }
 
 /// Nothing leaks: descriptors of closed connections are released (and the

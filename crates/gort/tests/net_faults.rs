@@ -11,6 +11,9 @@
 //! The many-connection cases run in a child process each, alone, so that
 //! counting `/proc/self/fd` sees only their descriptors.
 
+mod common;
+use common::{fd_targets, open_fds, run};
+
 use std::io::{ErrorKind, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, FromRawFd};
@@ -19,10 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gort::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-
-fn run<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    gort::Builder::new().gomaxprocs(procs).block_on(f)
-}
 
 /// Sets `SO_LINGER {on, 0}` and closes: the peer gets an RST, not a FIN.
 fn reset(c: TcpStream) {
@@ -85,18 +84,6 @@ fn unix_closed_before_accept_is_accepted() {
     });
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir);
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-fn fd_targets() -> Vec<String> {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| format!("{:?}", std::fs::read_link(e.path()).unwrap_or_default()))
-        .collect()
 }
 
 /// Raises the soft descriptor limit to the hard one; returns the new soft
