@@ -44,12 +44,17 @@ unsafe fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
         r.store(true, Ordering::Release);
         let start = Instant::now();
         // Never yields on its own: only a preemption request lets the
-        // setter run.
+        // setter run. Its runtime call is a send and a receive that never
+        // block (queries such as `num_goroutine` and the `try_*`
+        // operations are not preemption points: they never switch
+        // goroutines).
+        let c = gort::Chan::<()>::new(1);
         while !f.load(Ordering::Acquire) {
             if start.elapsed() > Duration::from_secs(5) {
                 return false;
             }
-            let _ = gort::num_goroutine();
+            c.send(());
+            c.recv();
         }
         true
     });
