@@ -481,7 +481,14 @@ fn test_netpoll_break() {
         // with the timers.
         return;
     }
-    run(2, || {
+    // Migrating mode, as Go runs it: the goroutine blocks its own thread in
+    // the poller inside a system call, and main's loop never parks (Go
+    // preempts it asynchronously; gort's try_recv is not a preemption
+    // point). In the safe mode the goroutine, pinned to main's thread,
+    // could never run again while main loops.
+    // SAFETY: the test touches no thread-local state around its parks.
+    let b = unsafe { gort::Builder::new().migrating() };
+    b.gomaxprocs(2).block_on(|| {
         let s = runtime_p::sched();
         assert!(runtime_p::netpoll::has_poller(s));
         let start = Instant::now();
