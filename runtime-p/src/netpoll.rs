@@ -534,17 +534,23 @@ pub fn netpoll_break(s: &Sched) {
 }
 
 /// What `findRunnable` does with a poll's Gs when it holds a P: the first
-/// to run now (made runnable here), the rest injected (`injectglist`).
+/// to run now (made runnable here), the rest injected (`injectglist`). In
+/// the safe mode the one to run now must be pinned to this M; the others
+/// go to their own Ms.
 ///
 /// # Safety
 /// On g0 of an M that holds a P; `list` came from [`netpoll`].
 pub unsafe fn take_first(s: &Sched, mut list: Vec<*mut G>, delta: i32) -> Option<*mut G> {
-    if s.safe {
-        // Each G goes to its own M (ours land in our queues).
-        injectglist(s, list, delta);
-        return None;
-    }
-    let gp = list.pop();
+    let gp = if s.safe {
+        let mp: *mut () = getm().cast();
+        // SAFETY: the poller took each G off its descriptor: they are ours.
+        let mine = list.iter().position(|&g| unsafe {
+            crate::p::pinned(g) && (*g).homem.load(Ordering::Relaxed) == mp
+        });
+        mine.map(|i| list.swap_remove(i))
+    } else {
+        list.pop()
+    };
     injectglist(s, list, delta);
     let gp = gp?;
     // SAFETY: the poller took gp off its descriptor: we are its one waker;
