@@ -142,14 +142,12 @@ pub fn preempt_check() {
 }
 
 /// The common entry of runtime calls made by user code: the running
-/// goroutine, after the checks of [`require_goroutine`] and, if
-/// `may_yield`, a preemption point ([`preempt_check`]), with a single read
-/// of the g slot on the fast path. Non-blocking operations (`try_send`,
-/// `try_recv`, a `select` with `default`) pass false: they never switch
-/// goroutines.
+/// goroutine, after the checks of [`require_goroutine`] and a preemption
+/// point ([`preempt_check`]), with a single read of the g slot on the fast
+/// path.
 #[track_caller]
 #[inline]
-pub fn enter_runtime(what: &str, may_yield: bool) -> *mut G {
+pub fn enter_runtime(what: &str) -> *mut G {
     let gp = getg();
     // SAFETY: a user G is live; its status and preempt flag are atomic.
     let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
@@ -157,7 +155,7 @@ pub fn enter_runtime(what: &str, may_yield: bool) -> *mut G {
         return require_goroutine(what);
     }
     // SAFETY: as above.
-    if may_yield && unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
+    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
         preempt_check();
     }
     gp

@@ -94,7 +94,11 @@
 //! its value belongs to the goroutine and moves with it.
 //!
 //! Queries never switch goroutines in either mode: `JoinHandle::is_finished`
-//! (and so its `Debug`), [`num_goroutine`], the `try_*` channel operations.
+//! (and so its `Debug`) and [`num_goroutine`]. The `try_*` channel
+//! operations are still preemption points: until sysmon can take the P
+//! back from a goroutine that never yields (issue 21), a loop spinning on
+//! them (Go's `select` with `default`) makes progress only by yielding
+//! there.
 //!
 //! ## Panics
 //! A Rust panic that escapes a goroutine ends the program as in Go:

@@ -482,10 +482,9 @@ fn test_netpoll_break() {
         return;
     }
     // Migrating mode, as Go runs it: the goroutine blocks its own thread in
-    // the poller inside a system call, and main's loop never parks (Go
-    // preempts it asynchronously; gort's try_recv is not a preemption
-    // point). In the safe mode the goroutine, pinned to main's thread,
-    // could never run again while main loops.
+    // the poller inside a system call (in the safe mode `blocking` would
+    // run the poll on a helper thread instead), and main's loop only
+    // yields when preempted.
     // SAFETY: the test touches no thread-local state around its parks.
     let b = unsafe { gort::Builder::new().migrating() };
     b.gomaxprocs(2).block_on(|| {

@@ -324,27 +324,21 @@ unsafe fn migrating_mode_runs() {
     assert_eq!(sum, 999 * 1000 / 2);
 }
 
-/// The `try_*` operations and queries are not preemption points: a
-/// goroutine calling only them for well over sysmon's 10 ms time slice is
-/// never switched out, so at GOMAXPROCS=1 the other goroutine cannot run.
+/// Queries are not preemption points: a goroutine calling only
+/// `num_goroutine` and `is_finished` for well over sysmon's 10 ms time
+/// slice is never switched out, so at GOMAXPROCS=1 the other goroutine
+/// cannot run meanwhile.
 #[gort::test(gomaxprocs = 1)]
-fn try_operations_and_queries_never_switch() {
+fn queries_never_switch() {
     let ran = Arc::new(AtomicBool::new(false));
     let r2 = ran.clone();
     let h = gort::spawn(move || r2.store(true, Ordering::SeqCst));
-    let c = Chan::<u32>::new(1);
     let start = std::time::Instant::now();
     while start.elapsed() < Duration::from_millis(50) {
-        assert!(c.try_recv().is_err());
-        assert!(c.try_send(1).is_ok());
-        assert_eq!(c.try_recv().ok(), Some(1));
         let _ = gort::num_goroutine();
         let _ = h.is_finished();
     }
-    assert!(
-        !ran.load(Ordering::SeqCst),
-        "a try_* call or query switched goroutines"
-    );
+    assert!(!ran.load(Ordering::SeqCst), "a query switched goroutines");
     h.join().unwrap();
     assert!(ran.load(Ordering::SeqCst));
 }
