@@ -11,6 +11,12 @@ for layer in linux plan9; do
     echo "=== OS layer: $layer"
     export GORT_OS=$layer
     cargo test --workspace
+    # The tests that run in the mode GORT_SCHED names (safe by default),
+    # again in the migrating mode. (The #[gort::test(both)] tests already
+    # run in both.)
+    GORT_SCHED=migrating cargo test -p runtime-p -p os-plan9
+    GORT_SCHED=migrating cargo test -p gort --test crash
+    GORT_SCHED=migrating cargo test -p conformance --test crosscheck
     cargo test --release -p runtime-p --test mn -- --ignored
     cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
     cargo test --release -p gort --test time -- --ignored

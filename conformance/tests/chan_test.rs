@@ -17,7 +17,7 @@ use gort::time::sleep;
 use gort::{Chan, select};
 
 // go-test: TestChan (chan_test.go)
-#[gort::test(migrating, gomaxprocs = 4)]
+#[gort::test(both, gomaxprocs = 4)]
 unsafe fn test_chan() {
     const N: usize = 200;
     for chan_cap in 0..N {
@@ -181,7 +181,7 @@ unsafe fn test_chan() {
 }
 
 // go-test: TestNonblockRecvRace (chan_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_nonblock_recv_race() {
     let n = 10000;
     let failed = Arc::new(AtomicBool::new(false));
@@ -237,19 +237,19 @@ fn nonblock_select_race(close_c2: bool) {
 }
 
 // go-test: TestNonblockSelectRace (chan_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_nonblock_select_race() {
     nonblock_select_race(false);
 }
 
 // go-test: TestNonblockSelectRace2 (chan_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_nonblock_select_race2() {
     nonblock_select_race(true);
 }
 
 // go-test: TestSelfSelect (chan_test.go)
-#[gort::test(migrating, gomaxprocs = 2)]
+#[gort::test(both, gomaxprocs = 2)]
 unsafe fn test_self_select() {
     for chan_cap in [0usize, 10] {
         let wg = {
@@ -295,7 +295,7 @@ unsafe fn test_self_select() {
 
 // go-test: TestSelectStress (chan_test.go)
 // N = 1e5 as in Go.
-#[gort::test(migrating, gomaxprocs = 10)]
+#[gort::test(both, gomaxprocs = 10)]
 unsafe fn test_select_stress() {
     let c: [Chan<i32>; 4] = [Chan::new(0), Chan::new(0), Chan::new(2), Chan::new(3)];
     const N: usize = 100_000;
@@ -390,7 +390,7 @@ unsafe fn test_select_stress() {
 }
 
 // go-test: TestSelectFairness (chan_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_select_fairness() {
     const TRIALS: usize = 10000;
     let c1: Chan<u8> = Chan::new(TRIALS + 1);
@@ -460,7 +460,7 @@ unsafe fn test_select_fairness() {
 
 // go-test: TestChanSendInterface (chan_test.go)
 // Adapted: Go's `chan any` of a pointer; here a boxed trait object.
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_chan_send_interface() {
     struct Mt;
     let c: Chan<Box<dyn std::any::Any + Send>> = Chan::new(1);
@@ -479,7 +479,7 @@ unsafe fn test_chan_send_interface() {
 
 // go-test: TestPseudoRandomSend (chan_test.go)
 // The sync.Mutex Go uses as a signal is a WaitGroup here.
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_pseudo_random_send() {
     let n = 100;
     for chan_cap in [0, n] {
@@ -519,7 +519,7 @@ unsafe fn test_pseudo_random_send() {
 }
 
 // go-test: TestMultiConsumer (chan_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_multi_consumer() {
     const NWORK: usize = 23;
     const NITER: usize = 271828;
@@ -571,7 +571,7 @@ unsafe fn test_multi_consumer() {
 }
 
 // go-test: TestSelectDuplicateChannel (chan_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_select_duplicate_channel() {
     let c: Chan<i32> = Chan::new(0);
     let d: Chan<i32> = Chan::new(0);
@@ -612,7 +612,7 @@ unsafe fn test_select_duplicate_channel() {
 // to check is the point of the test: a select blocked with a receive slot
 // and a pointer into its own frame wakes (here by close) with the pointee
 // intact and writable.
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_select_stack_adjust() {
     let c: Chan<usize> = Chan::new(0);
     let d: Chan<usize> = Chan::new(0);
@@ -669,18 +669,36 @@ unsafe fn test_select_stack_adjust() {
 }
 
 // go-test: TestBlockLocked (proc_test.go)
+// Migrating mode only in Go's form: in the safe mode the goroutine may
+// start on main's thread, where main is pinned, so lock_os_thread cannot
+// give it the thread alone and fails by design. The safe variant starts it
+// with spawn_dedicated (the safe mode's own thread); the rest is Go's.
 #[gort::test(migrating)]
 unsafe fn test_block_locked() {
+    block_locked(false);
+}
+
+#[gort::test]
+fn test_block_locked_dedicated() {
+    block_locked(true);
+}
+
+fn block_locked(dedicated: bool) {
     const N: usize = 10;
     let c: Chan<bool> = Chan::new(0);
     let c1 = c.clone();
-    gort::go(move || {
+    let body = move || {
         gort::lock_os_thread();
         for _ in 0..N {
             c1.send(true);
         }
         gort::unlock_os_thread();
-    });
+    };
+    if dedicated {
+        drop(gort::spawn_dedicated(body));
+    } else {
+        gort::go(body);
+    }
     for _ in 0..N {
         assert_eq!(c.recv(), Some(true));
     }
@@ -692,7 +710,7 @@ unsafe fn test_block_locked() {
 // counts are within a factor of 20, which holds only if a woken goroutine
 // inherits the time slice (runnext) and each pair hands the P over within
 // it.
-#[gort::test(migrating, gomaxprocs = 1)]
+#[gort::test(both, gomaxprocs = 1)]
 unsafe fn test_ping_pong_hog() {
     let done: Chan<bool> = Chan::new(0);
     let hog_chan: Chan<bool> = Chan::new(0);
@@ -746,7 +764,7 @@ unsafe fn test_ping_pong_hog() {
 // and joined goroutine at the deepest frame (Go's map operations are a
 // HashMap here). gort stacks do not grow: the test asks for 4 MiB ones,
 // room for 1023 unoptimised frames.
-#[gort::test(migrating, stack_size = 4 << 20)]
+#[gort::test(both, stack_size = 4 << 20)]
 unsafe fn test_stack_growth_callback() {
     fn grow(n: usize, f: &mut dyn FnMut()) {
         if n == 0 {
@@ -788,7 +806,7 @@ unsafe fn test_stack_growth_callback() {
 // 4 rounds × 200 goroutines, each growing its stack to a depth asked for
 // over a channel, then exiting: stacks go back to and come from the
 // per-P cache.
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_stack_cache() {
     const R: usize = 4;
     const G: usize = 200;

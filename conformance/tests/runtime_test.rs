@@ -59,7 +59,7 @@ mod proc_test {
 
     // go-test: TestGoroutineParallelism2 (proc_test.go)
     // The netpoll variant waits for issue 10; the two others run as in Go.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_goroutine_parallelism2() {
         if std::thread::available_parallelism().map_or(1, |n| n.get()) == 1 {
             return; // Go skips on a uniprocessor
@@ -72,7 +72,7 @@ mod proc_test {
     // The testprog half (`NumGoroutine` prints 1) is the num_goroutine
     // cross-check; here NumGoroutine must agree with the goroutines in
     // `gort::stack(true)`.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_num_goroutine() {
         assert_eq!(gort::num_goroutine(), 1);
         let block: Chan<()> = Chan::new(0);
@@ -129,21 +129,29 @@ mod stack_test {
     // that deep recursion in a goroutine and in a locked goroutine leaves
     // memory intact; the finalizer case is dropped (no GC). The stacks are
     // sized for 1023 unoptimised frames.
-    #[gort::test(migrating, stack_size = 4 << 20)]
+    // The safe mode starts the locked goroutine with spawn_dedicated (with
+    // `go`, it may start on main's thread, where lock_os_thread fails by
+    // design); the migrating mode uses Go's form.
+    #[gort::test(both, stack_size = 4 << 20)]
     unsafe fn test_stack_growth() {
         let wg = Arc::new(WaitGroup::new());
         wg.go(grow_stack);
         wg.wait();
-        wg.go(|| {
+        let locked = || {
             gort::lock_os_thread();
             grow_stack();
             gort::unlock_os_thread();
-        });
-        wg.wait();
+        };
+        if gort::runtime::migrating() {
+            wg.go(locked);
+            wg.wait();
+        } else {
+            gort::spawn_dedicated(locked).join().unwrap();
+        }
     }
 
     // go-test: TestStackOutput (stack_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_stack_output() {
         let stk = gort::stack(false);
         assert!(
@@ -154,7 +162,7 @@ mod stack_test {
     }
 
     // go-test: TestStackAllOutput (stack_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_stack_all_output() {
         let stk = gort::stack(true);
         assert!(
@@ -168,7 +176,7 @@ mod stack_test {
     // Adapted: the deferred call is a destructor holding a pointer to a
     // value in its goroutine's frame; after Goexit starts, it still sees
     // the right value (100×).
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_defer_ptrs_goexit() {
         for _ in 0..100 {
             let c: Chan<i32> = Chan::new(1);
@@ -197,7 +205,7 @@ mod crash_test {
     // Adapted to the channel cases (Rust has no nil maps, and its index
     // panics are its own): each recovered value is a `gort::RuntimeError`
     // (Go's runtime.Error) with Go's text.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_runtime_panic_with_runtime_error() {
         type Case = (&'static str, Box<dyn Fn() + Send>);
         let cases: Vec<Case> = vec![
@@ -242,7 +250,7 @@ mod crash_test {
     // Adapted: the deferred call is a destructor; Go's `recover()` returning
     // nil during Goexit becomes: the destructor runs while the goroutine
     // unwinds, and no panic was recorded for it.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_goexit_defer() {
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();

@@ -50,8 +50,8 @@ fn sema_handoff_trial() -> bool {
 }
 
 // go-test: TestSemaHandoff (sema_test.go)
-#[gort::test]
-fn test_sema_handoff() {
+#[gort::test(both)]
+unsafe fn test_sema_handoff() {
     sema_handoff_trials();
 }
 
@@ -63,8 +63,8 @@ fn sema_handoff_trials() {
 }
 
 // go-test: TestSemaHandoff1 (sema_test.go)
-#[gort::test]
-fn test_sema_handoff1() {
+#[gort::test(both)]
+unsafe fn test_sema_handoff1() {
     let prev = gort::gomaxprocs(1);
     sema_handoff_trials();
     gort::gomaxprocs(prev);
@@ -72,8 +72,8 @@ fn test_sema_handoff1() {
 
 // go-test: TestSemaHandoff2 (sema_test.go)
 // Go skips it at GOMAXPROCS <= 2; gort runs it whatever the machine has.
-#[gort::test]
-fn test_sema_handoff2() {
+#[gort::test(both)]
+unsafe fn test_sema_handoff2() {
     let prev = gort::gomaxprocs(2);
     sema_handoff_trials();
     gort::gomaxprocs(prev);

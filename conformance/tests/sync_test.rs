@@ -84,8 +84,8 @@ fn hammer_semaphore(s: Arc<std::sync::atomic::AtomicU32>, loops: usize, cdone: C
 }
 
 // go-test: TestSemaphore (mutex_test.go)
-#[gort::test]
-fn test_semaphore() {
+#[gort::test(both)]
+unsafe fn test_semaphore() {
     let s = Arc::new(std::sync::atomic::AtomicU32::new(1));
     let c: Chan<bool> = Chan::new(0);
     for _ in 0..10 {
@@ -113,8 +113,8 @@ fn hammer_mutex(m: Arc<RawMutex>, loops: usize, cdone: Chan<bool>) {
 
 // go-test: TestMutex (mutex_test.go)
 // SetMutexProfileFraction dropped (no profiler).
-#[gort::test]
-fn test_mutex() {
+#[gort::test(both)]
+unsafe fn test_mutex() {
     let m = Arc::new(RawMutex::new());
     m.lock();
     assert!(!m.try_lock(), "TryLock succeeded with mutex locked");
@@ -154,8 +154,8 @@ fn test_mutex_misuse() {
 }
 
 // go-test: TestMutexFairness (mutex_test.go)
-#[gort::test]
-fn test_mutex_fairness() {
+#[gort::test(both)]
+unsafe fn test_mutex_fairness() {
     let mu = Arc::new(RawMutex::new());
     let stop: Chan<bool> = Chan::new(0);
     {
@@ -229,8 +229,8 @@ fn do_test_parallel_readers(num_readers: usize, gomaxprocs: usize) {
 }
 
 // go-test: TestParallelReaders (rwmutex_test.go)
-#[gort::test]
-fn test_parallel_readers() {
+#[gort::test(both)]
+unsafe fn test_parallel_readers() {
     let prev = gort::gomaxprocs(0);
     do_test_parallel_readers(1, 4);
     do_test_parallel_readers(3, 4);
@@ -303,8 +303,8 @@ fn hammer_rwmutex(gomaxprocs: usize, num_readers: usize, iters: usize) {
 }
 
 // go-test: TestRWMutex (rwmutex_test.go)
-#[gort::test]
-fn test_rwmutex() {
+#[gort::test(both)]
+unsafe fn test_rwmutex() {
     let m = RawRwMutex::new();
     m.lock();
     assert!(!m.try_lock(), "TryLock succeeded with mutex locked");
@@ -338,8 +338,8 @@ fn test_rwmutex() {
 }
 
 // go-test: TestRLocker (rwmutex_test.go)
-#[gort::test]
-fn test_rlocker() {
+#[gort::test(both)]
+unsafe fn test_rlocker() {
     let wl = Arc::new(RawRwMutex::new());
     let wlocked: Chan<bool> = Chan::new(1);
     let rlocked: Chan<bool> = Chan::new(1);
@@ -402,8 +402,8 @@ fn test_wait_group_body(wg1: &Arc<WaitGroup>, wg2: &Arc<WaitGroup>) {
 }
 
 // go-test: TestWaitGroup (waitgroup_test.go)
-#[gort::test]
-fn test_wait_group() {
+#[gort::test(both)]
+unsafe fn test_wait_group() {
     let wg1 = Arc::new(WaitGroup::new());
     let wg2 = Arc::new(WaitGroup::new());
     // The same groups, reused: the barrier must reset properly.
@@ -413,8 +413,8 @@ fn test_wait_group() {
 }
 
 // go-test: TestWaitGroupMisuse (waitgroup_test.go)
-#[gort::test]
-fn test_wait_group_misuse() {
+#[gort::test(both)]
+unsafe fn test_wait_group_misuse() {
     let r = std::panic::catch_unwind(|| {
         let wg = WaitGroup::new();
         wg.add(1);
@@ -430,8 +430,8 @@ fn test_wait_group_misuse() {
 }
 
 // go-test: TestWaitGroupRace (waitgroup_test.go)
-#[gort::test]
-fn test_wait_group_race() {
+#[gort::test(both)]
+unsafe fn test_wait_group_race() {
     for _ in 0..1000 {
         let wg = Arc::new(WaitGroup::new());
         let n = Arc::new(AtomicI32::new(0));
@@ -450,8 +450,8 @@ fn test_wait_group_race() {
 
 // go-test: TestWaitGroupAlign (waitgroup_test.go)
 // Adapted: a WaitGroup placed after a byte in a struct still works.
-#[gort::test]
-fn test_wait_group_align() {
+#[gort::test(both)]
+unsafe fn test_wait_group_align() {
     struct X {
         _x: u8,
         wg: WaitGroup,
@@ -467,8 +467,8 @@ fn test_wait_group_align() {
 }
 
 // go-test: TestWaitGroupGo (waitgroup_test.go)
-#[gort::test]
-fn test_wait_group_go() {
+#[gort::test(both)]
+unsafe fn test_wait_group_go() {
     let wg = Arc::new(WaitGroup::new());
     let i = Arc::new(AtomicUsize::new(0));
     let i2 = i.clone();
@@ -489,8 +489,8 @@ fn test_issue76126() {
 }
 
 // go-test: TestOnce (once_test.go)
-#[gort::test]
-fn test_once() {
+#[gort::test(both)]
+unsafe fn test_once() {
     let o = Arc::new(AtomicUsize::new(0));
     let once = Arc::new(Once::new());
     let c: Chan<bool> = Chan::new(0);
@@ -513,8 +513,8 @@ fn test_once() {
 }
 
 // go-test: TestOncePanic (once_test.go)
-#[gort::test]
-fn test_once_panic() {
+#[gort::test(both)]
+unsafe fn test_once_panic() {
     let once = Once::new();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         once.call(|| panic!("failed"));
@@ -524,8 +524,8 @@ fn test_once_panic() {
 }
 
 // go-test: TestCondSignal (cond_test.go)
-#[gort::test]
-fn test_cond_signal() {
+#[gort::test(both)]
+unsafe fn test_cond_signal() {
     let m = Arc::new(Mutex::new(()));
     let c = Arc::new(Cond::new());
     let mut n = 2;
@@ -563,8 +563,8 @@ fn test_cond_signal() {
 }
 
 // go-test: TestCondSignalGenerations (cond_test.go)
-#[gort::test]
-fn test_cond_signal_generations() {
+#[gort::test(both)]
+unsafe fn test_cond_signal_generations() {
     let m = Arc::new(Mutex::new(()));
     let c = Arc::new(Cond::new());
     let n = 100;
@@ -593,8 +593,8 @@ fn test_cond_signal_generations() {
 }
 
 // go-test: TestCondBroadcast (cond_test.go)
-#[gort::test]
-fn test_cond_broadcast() {
+#[gort::test(both)]
+unsafe fn test_cond_broadcast() {
     let m = Arc::new(Mutex::new(false)); // guards `exit`
     let c = Arc::new(Cond::new());
     let n = 200;
@@ -640,8 +640,8 @@ fn test_cond_broadcast() {
 }
 
 // go-test: TestRace (cond_test.go)
-#[gort::test]
-fn test_race() {
+#[gort::test(both)]
+unsafe fn test_race() {
     let x = Arc::new(Mutex::new(0)); // c.L and x
     let c = Arc::new(Cond::new());
     let done: Chan<bool> = Chan::new(0);
@@ -703,8 +703,8 @@ fn test_race() {
 }
 
 // go-test: TestCondSignalStealing (cond_test.go)
-#[gort::test]
-fn test_cond_signal_stealing() {
+#[gort::test(both)]
+unsafe fn test_cond_signal_stealing() {
     for _ in 0..1000 {
         let m = Arc::new(Mutex::new(false)); // guards `done`
         let cond = Arc::new(Cond::new());

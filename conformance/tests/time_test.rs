@@ -31,7 +31,7 @@ mod sleep_test {
     // go-test: TestSleep (sleep_test.go)
     // Adapted: Go's `Interrupt()` (a signal to the process half-way) has no
     // counterpart; the other goroutine still wakes half-way.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_sleep() {
         let delay = Duration::from_millis(100);
         gort::go(move || sleep(delay / 2));
@@ -45,7 +45,7 @@ mod sleep_test {
     }
 
     // go-test: TestAfterFunc (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_after_func() {
         let i = Arc::new(AtomicI32::new(10));
         let c: Chan<bool> = Chan::new(0);
@@ -64,7 +64,7 @@ mod sleep_test {
     }
 
     // go-test: TestTickerStress (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_ticker_stress() {
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
@@ -83,7 +83,7 @@ mod sleep_test {
     }
 
     // go-test: TestTickerConcurrentStress (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_ticker_concurrent_stress() {
         let stop = Arc::new(AtomicBool::new(false));
         let s2 = stop.clone();
@@ -109,7 +109,7 @@ mod sleep_test {
     }
 
     // go-test: TestAfterFuncStarvation (sleep_test.go)
-    #[gort::test(migrating, gomaxprocs = 1)]
+    #[gort::test(both, gomaxprocs = 1)]
     unsafe fn test_after_func_starvation() {
         let wg = Arc::new(WaitGroup::new());
         let stop = Arc::new(AtomicBool::new(false));
@@ -135,7 +135,7 @@ mod sleep_test {
     }
 
     // go-test: TestAfter (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_after() {
         let delay = Duration::from_millis(100);
         let start = Instant::now();
@@ -152,7 +152,7 @@ mod sleep_test {
     }
 
     // go-test: TestAfterTick (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_after_tick() {
         const COUNT: u32 = 10;
         let delta = Duration::from_millis(100);
@@ -209,7 +209,7 @@ mod sleep_test {
     }
 
     // go-test: TestAfterStop (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_after_stop() {
         after_stop(|d| {
             let t = Timer::new(d);
@@ -264,14 +264,14 @@ mod sleep_test {
     }
 
     // go-test: TestAfterQueuing (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_after_queuing() {
         after_queuing(after);
         after_queuing(|d| new_timer_func(d).1);
     }
 
     // go-test: TestTimerStopStress (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_timer_stop_stress() {
         let fired = Arc::new(AtomicUsize::new(0));
         for _ in 0..100 {
@@ -290,7 +290,7 @@ mod sleep_test {
     }
 
     // go-test: TestSleepZeroDeadlock (sleep_test.go)
-    #[gort::test(migrating, gomaxprocs = 4)]
+    #[gort::test(both, gomaxprocs = 4)]
     unsafe fn test_sleep_zero_deadlock() {
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();
@@ -330,7 +330,7 @@ mod sleep_test {
     }
 
     // go-test: TestReset (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_reset() {
         let mut d = Duration::from_millis(1);
         loop {
@@ -345,7 +345,7 @@ mod sleep_test {
     }
 
     // go-test: TestOverflowSleep (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_overflow_sleep() {
         let big = Duration::from_nanos(i64::MAX as u64);
         gort::go(move || {
@@ -365,7 +365,7 @@ mod sleep_test {
     }
 
     // go-test: TestTimerModifiedEarlier (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_timer_modified_earlier() {
         let count = 1000;
         let mut fail = 0;
@@ -393,7 +393,7 @@ mod sleep_test {
     }
 
     // go-test: TestAdjustTimers (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_adjust_timers() {
         let mut seed = Instant::now().elapsed().as_nanos() as u64 | 1;
         let mut rnd = move |n: usize| {
@@ -506,13 +506,13 @@ mod sleep_test {
     }
 
     // go-test: TestStopResult (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_stop_result() {
         stop_reset_result(true);
     }
 
     // go-test: TestResetResult (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_reset_result() {
         stop_reset_result(false);
     }
@@ -532,7 +532,7 @@ mod sleep_test {
 
     // go-test: TestZeroTimer (sleep_test.go)
     // Go's count (1e6 per variant); release-only, run by scripts/test.sh.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     #[ignore = "release-only: Go's 3 × 1,000,000 timers"]
     unsafe fn test_zero_timer() {
         zero_timer(|d| Timer::new(d).c().clone());
@@ -545,7 +545,7 @@ mod sleep_test {
     }
 
     // go-test: TestMultiWakeupTicker (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_multi_wakeup_ticker() {
         let goroutines = gort::gomaxprocs(0);
         let timer = Arc::new(Ticker::new(Duration::from_micros(1)));
@@ -565,7 +565,7 @@ mod sleep_test {
     }
 
     // go-test: TestMultiWakeupTimer (sleep_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_multi_wakeup_timer() {
         let goroutines = gort::gomaxprocs(0);
         let timer = Arc::new(Timer::new(Duration::from_nanos(1)));
@@ -590,7 +590,7 @@ mod tick_test {
     use super::*;
 
     // go-test: TestTicker (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_ticker() {
         let mut errs = Vec::new();
         for (count, delta) in [
@@ -636,7 +636,7 @@ mod tick_test {
     }
 
     // go-test: TestTeardown (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_teardown() {
         for _ in 0..3 {
             let ticker = Ticker::new(Duration::from_millis(100));
@@ -646,20 +646,20 @@ mod tick_test {
     }
 
     // go-test: TestTick (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_tick() {
         assert!(tick(Duration::ZERO).is_nil(), "Tick(0) must be nil");
     }
 
     // go-test: TestNewTickerLtZeroDuration (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_new_ticker_lt_zero_duration() {
         let r = std::panic::catch_unwind(|| Ticker::new(Duration::ZERO));
         assert!(r.is_err(), "NewTicker(0) should have panicked");
     }
 
     // go-test: TestTickerResetLtZeroDuration (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_ticker_reset_lt_zero_duration() {
         let tk = Ticker::new(Duration::from_secs(1));
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tk.reset(Duration::ZERO)));
@@ -668,7 +668,7 @@ mod tick_test {
 
     // go-test: TestLongAdjustTimers (tick_test.go)
     // Go's counts; release-only, run by scripts/test.sh.
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     #[ignore = "release-only: Go's 1,000,000 selects with a 5 s timer"]
     unsafe fn test_long_adjust_timers() {
         let wg = Arc::new(WaitGroup::new());
@@ -754,13 +754,13 @@ mod tick_test {
     }
 
     // go-test: TestAfterTimes (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_after_times() {
         delivers_fire_time("After", after);
     }
 
     // go-test: TestTickTimes (tick_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_tick_times() {
         delivers_fire_time("Tick", tick);
     }
@@ -770,7 +770,7 @@ mod proc_test {
     use super::*;
 
     // go-test: TestTimerFairness (proc_test.go)
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_timer_fairness() {
         let done: Chan<bool> = Chan::new(0);
         let c: Chan<bool> = Chan::new(0);
@@ -800,7 +800,7 @@ mod proc_test {
     // go-test: TestTimerFairness2 (proc_test.go)
     // Adapted: Go's zero-length syscall.Read is `gort::syscall::blocking`
     // around nothing (an entersyscall/exitsyscall pair).
-    #[gort::test(migrating)]
+    #[gort::test(both)]
     unsafe fn test_timer_fairness2() {
         let done: Chan<bool> = Chan::new(0);
         let c: Chan<bool> = Chan::new(0);
@@ -826,12 +826,24 @@ mod proc_test {
     }
 
     // go-test: TestYieldLocked (proc_test.go)
+    // Migrating mode only in Go's form (in the safe mode the goroutine may
+    // start on main's thread, where lock_os_thread fails by design); the
+    // safe variant starts it with spawn_dedicated.
     #[gort::test(migrating)]
     unsafe fn test_yield_locked() {
+        yield_locked(false);
+    }
+
+    #[gort::test]
+    fn test_yield_locked_dedicated() {
+        yield_locked(true);
+    }
+
+    fn yield_locked(dedicated: bool) {
         const N: usize = 10;
         let c: Chan<bool> = Chan::new(0);
         let c2 = c.clone();
-        gort::go(move || {
+        let body = move || {
             gort::lock_os_thread();
             for _ in 0..N {
                 gort::gosched();
@@ -839,7 +851,12 @@ mod proc_test {
             }
             c2.send(true);
             // The goroutine exits locked.
-        });
+        };
+        if dedicated {
+            drop(gort::spawn_dedicated(body));
+        } else {
+            gort::go(body);
+        }
         c.recv();
     }
 }

@@ -168,16 +168,36 @@ fn errstr_swaps() {
     assert_eq!(sys::errstr(&mut []), -1);
 }
 
-/// Runs `f` as the main goroutine of a Plan 9 runtime on this thread.
+/// Runs `f` as the main goroutine of a Plan 9 runtime on this thread, in
+/// the safe mode (gort's default) unless `GORT_SCHED=migrating`, which
+/// scripts/test.sh also runs. (block_on re-raises a panic of the main
+/// goroutine here.)
 fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
-    // SAFETY: the test bodies hold no thread-local references across parks.
-    // (block_on re-raises a panic of the main goroutine here.)
-    // SAFETY: these tests run Go's programs in Go's migrating mode (some
-    // hold their thread, which the safe mode cannot work around); they
-    // touch no thread-local state around their parks.
-    unsafe { Builder::new().migrating() }
-        .os(OsLayer::Plan9)
-        .block_on(f)
+    let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+        // SAFETY: the test bodies touch no thread-local state around their
+        // parks.
+        unsafe { Builder::new().migrating() }
+    } else {
+        Builder::new()
+    };
+    b.os(OsLayer::Plan9).block_on(f)
+}
+
+/// Starts `f` for a goroutine that locks itself to an M of its own: with
+/// `go` (Go's form) in the migrating mode; in the safe mode, where a
+/// goroutine started with `go` may start on a thread that others are pinned
+/// to (and `lock_os_thread` then fails by design), on a dedicated thread.
+fn go_locked(wg: &Arc<gort::sync::WaitGroup>, f: impl FnOnce() + Send + 'static) {
+    if gort::runtime::migrating() {
+        wg.go(f);
+    } else {
+        wg.add(1);
+        let wg = wg.clone();
+        drop(gort::spawn_dedicated(move || {
+            f();
+            wg.done();
+        }));
+    }
 }
 
 /// Every M but m0 has a g0 with no runtime-allocated stack: its bounds are
@@ -190,7 +210,7 @@ fn g0s_live_on_their_own_process_stacks() {
         let checked = Arc::new(AtomicU32::new(0));
         for _ in 0..8 {
             let checked = checked.clone();
-            wg.go(move || {
+            go_locked(&wg, move || {
                 // Locked, so that the goroutine stays on one M.
                 gort::lock_os_thread();
                 let mp = runtime_m::getm();
@@ -247,7 +267,7 @@ fn thousand_ms_start_park_and_wake() {
         let ids: Chan<usize> = Chan::new(N);
         for _ in 0..N {
             let (release, parked, ids) = (release.clone(), parked.clone(), ids.clone());
-            done.go(move || {
+            go_locked(&done, move || {
                 // Locked: each goroutine needs an M of its own to park.
                 gort::lock_os_thread();
                 let mp = runtime_m::getm();

@@ -107,8 +107,10 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
             let pp = crate::proc::curp();
             let newg = crate::proc::newproc1(s, pp, f, parent);
             (*newg).lockedm = nm.cast();
+            // Wired (lockedg/lockedm) but with Go's counts at zero, as
+            // for a goroutine that has not called LockOSThread: the
+            // thread is the goroutine's for life whatever it counts.
             (*nm).lockedg = newg;
-            (*nm).lockedext = 1;
             crate::mp::newm_start(s, nm);
             crate::p::runqput(pp, newg, true);
             crate::mp::wakep();

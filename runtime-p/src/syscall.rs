@@ -134,6 +134,11 @@ pub fn exitsyscall() {
         }
         if safe_keeps_p(gp) {
             casgstatus(gp, _Gsyscall, _Grunning);
+            // The P stayed _Prunning, so sysmon may have asked this
+            // goroutine to yield; Go's exitsyscall honours that request
+            // on the way out (it re-arms the stack guard), and so does
+            // this return into Rust code.
+            crate::proc::preempt_check();
             return;
         }
         (*mp).locks += 1;
@@ -393,6 +398,10 @@ fn helper_main() {
 /// [`runtime_m::notetsleep`] from a user goroutine, which gives up its P
 /// for the sleep (`entersyscallblock`/`exitsyscall`), so that other
 /// goroutines run meanwhile. Returns whether the note was woken.
+///
+/// In the safe mode a pinned goroutine keeps its P for the sleep (see
+/// `safe_keeps_p`): only the P's goroutines that never ran, which other Ps
+/// steal, go on meanwhile.
 pub fn notetsleepg(n: &runtime_m::Note, ns: i64) -> bool {
     require_goroutine("notetsleepg");
     entersyscallblock();

@@ -13,8 +13,6 @@
 
 use core::sync::atomic::Ordering;
 
-use runtime_g::readgstatus;
-use runtime_g::status::_Grunning;
 use runtime_m::{getm, mreturn, noteclear, notetsleep, os};
 
 use crate::mp::handoffp;
@@ -193,7 +191,10 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
 }
 
 /// preemptone: port of runtime.preemptone (proc.go): asks the G running on
-/// `pp` to yield at its next runtime call.
+/// `pp` to yield at its next runtime call. As in Go, whatever the G's
+/// status: a G in a system call that keeps its P (the safe mode's pinned
+/// goroutines) honours the request in `exitsyscall`, and `execute` clears
+/// a request that reaches a G after it parked.
 pub(crate) fn preemptone(pp: &crate::p::P) -> bool {
     let mp = pp.m.load(Ordering::Acquire);
     if mp.is_null() || pp.status.load(Ordering::Acquire) == _Pidle {
@@ -203,7 +204,7 @@ pub(crate) fn preemptone(pp: &crate::p::P) -> bool {
     // worst asks the wrong G to yield once (Go accepts the same race).
     unsafe {
         let gp = (*mp).curg;
-        if gp.is_null() || readgstatus(gp) != _Grunning {
+        if gp.is_null() {
             return false;
         }
         (*gp).preempt.store(true, Ordering::Release);

@@ -215,13 +215,25 @@ fn test_preemption_after_syscall() {
 
 use runtime_p::lockosthread::{lock_os_counts, lock_os_thread, unlock_os_thread};
 
+/// Starts a goroutine that will lock itself to its thread: Go's `go f()`
+/// in the migrating mode; in the safe mode, where `go f()` may start `f`
+/// on a thread that other goroutines are pinned to (and lock_os_thread then
+/// fails by design), on a dedicated thread (gort's `spawn_dedicated`).
+fn newproc_locked(f: Box<dyn FnOnce() + Send + 'static>) {
+    if common::test_mode() == runtime_p::SchedMode::Safe {
+        runtime_p::lockosthread::newproc_dedicated(f);
+    } else {
+        newproc(f);
+    }
+}
+
 // go-test: TestLockOSThreadNesting (proc_test.go)
 #[test]
 fn test_lock_os_thread_nesting() {
     run(2, || {
         let h = Arc::new(Countdown::new(1));
         let h2 = h.clone();
-        newproc(Box::new(move || {
+        newproc_locked(Box::new(move || {
             assert_eq!(lock_os_counts(), (0, 0), "want (0, 0)");
             lock_os_thread();
             lock_os_thread();
@@ -243,7 +255,7 @@ fn test_yield_locked() {
     run(2, || {
         let done = Arc::new(Countdown::new(1));
         let d = done.clone();
-        newproc(Box::new(move || {
+        newproc_locked(Box::new(move || {
             lock_os_thread();
             for _ in 0..10 {
                 gosched();
@@ -268,7 +280,7 @@ fn test_block_locked() {
         let sent: Vec<_> = (0..N).map(|_| Arc::new(Countdown::new(1))).collect();
         let taken: Vec<_> = (0..N).map(|_| Arc::new(Countdown::new(1))).collect();
         let (s2, t2) = (sent.clone(), taken.clone());
-        newproc(Box::new(move || {
+        newproc_locked(Box::new(move || {
             lock_os_thread();
             for i in 0..N {
                 s2[i].done();
@@ -291,11 +303,14 @@ fn thread_alive(tid: i64) -> bool {
 /// locked is terminated; with balanced lock/unlock it survives. m0 (here the
 /// test's own thread) cannot end: it parks until the runtime shuts down, so
 /// the test retries until the locked goroutine ran on another M.
+/// Migrating mode only: it locks goroutines started with `go` beside main
+/// (see newproc_locked), and in the safe mode a dedicated thread ends with
+/// its goroutine whether or not it unlocked (safe_mode.rs tests that).
 #[test]
 fn locked_exit_terminates_the_thread() {
     // SAFETY: gettid has no preconditions.
     let m0_tid = unsafe { libc::gettid() } as usize;
-    run(2, move || {
+    common::run_in(2, runtime_p::SchedMode::Migrating, move || {
         // On Plan 9, Go keeps the thread of a goroutine that exits locked
         // (golang.org/issue/22227): the thread must stay alive there.
         let plan9 = std::env::var("GORT_OS").as_deref() == Ok("plan9");

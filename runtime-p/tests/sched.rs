@@ -145,10 +145,18 @@ fn dead_goroutines_are_reused() {
 
 /// notetsleepg sleeps from a goroutine without holding its P: on one P,
 /// another goroutine runs (and wakes the note) while the first sleeps; a
-/// timed sleep that nobody wakes times out.
+/// timed sleep that nobody wakes times out. In the safe mode the sleeper
+/// keeps its P (a pinned goroutine's P cannot go to another thread), so
+/// the test runs there on two Ps, where the second P steals the goroutine
+/// that never ran.
 #[test]
 fn notetsleepg_gives_up_the_p() {
-    run(|| {
+    let procs = if common::test_mode() == runtime_p::SchedMode::Safe {
+        2
+    } else {
+        1
+    };
+    common::run(procs, || {
         let note = Arc::new(runtime_m::Note::new());
         let ran = Arc::new(AtomicUsize::new(0));
         let (n2, r2) = (note.clone(), ran.clone());

@@ -22,3 +22,15 @@ pub fn metrics() -> Metrics {
 pub fn stack(all: bool) -> String {
     crate::stack(all)
 }
+
+/// Whether the calling goroutine's runtime is in the migrating scheduler
+/// mode (opted into with the unsafe [`crate::Builder::migrating`]), where
+/// any thread may resume any goroutine; `false` in the default safe mode,
+/// where a started goroutine stays on its thread.
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+pub fn migrating() -> bool {
+    runtime_p::require_goroutine("runtime.migrating");
+    !runtime_p::sched().safe
+}

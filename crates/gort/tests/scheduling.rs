@@ -1,12 +1,13 @@
 //! Scheduling across threads: system calls, sysmon and preemption.
 
+use gort::{Chan, select};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// A goroutine blocked in a system call for 100 ms does not stop the others
 /// on a one-P runtime: sysmon hands the P to another thread.
-#[gort::test(migrating, gomaxprocs = 1)]
+#[gort::test(both, gomaxprocs = 1)]
 unsafe fn blocking_call_does_not_stop_others_on_one_p() {
     let progress = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
@@ -35,7 +36,7 @@ unsafe fn blocking_call_does_not_stop_others_on_one_p() {
 /// A compute-bound goroutine that keeps calling the runtime is asked by
 /// sysmon to yield after its 10 ms time slice, so it cannot starve another
 /// goroutine on a one-P runtime.
-#[gort::test(migrating, gomaxprocs = 1)]
+#[gort::test(both, gomaxprocs = 1)]
 unsafe fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
     let flag = Arc::new(AtomicBool::new(false));
     let hog_running = Arc::new(AtomicBool::new(false));
@@ -74,7 +75,7 @@ unsafe fn compute_bound_goroutine_is_preempted_at_runtime_calls() {
     );
 }
 
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn runtime_calls_inside_blocking_are_refused_clearly() {
     let r = std::panic::catch_unwind(|| gort::syscall::blocking(gort::num_goroutine));
     let p = r.expect_err("must panic");
@@ -84,36 +85,60 @@ unsafe fn runtime_calls_inside_blocking_are_refused_clearly() {
     assert_eq!(gort::spawn(|| 5).join().unwrap(), 5);
 }
 
-/// testYieldProgress (proc_test.go), adapted: the `select` with a default
-/// case on `c` becomes a check of a flag, `time.Sleep(10ms)` a blocking
-/// call, `<-cack` a join (channels and timers are not ported yet).
-fn yield_progress(locked: bool) {
-    let c = Arc::new(AtomicBool::new(false));
-    let c2 = c.clone();
-    let cack = gort::spawn(move || {
+/// testYieldProgress (proc_test.go), in Go's form: a goroutine spins on a
+/// `select` with a default case that yields, main sleeps 10 ms, then sends
+/// and waits for the acknowledgement. `locked` makes the spinner call
+/// `lock_os_thread` first; `dedicated` starts it on a thread of its own
+/// (`spawn_dedicated`) instead of with `go`, which is how the safe mode
+/// keeps Go's promise (see test_yield_locked_progress).
+fn yield_progress(locked: bool, dedicated: bool) {
+    let c: Chan<bool> = Chan::new(0);
+    let cack: Chan<bool> = Chan::new(0);
+    let (c2, cack2) = (c.clone(), cack.clone());
+    let body = move || {
         if locked {
             gort::lock_os_thread();
         }
         loop {
-            if c2.load(Ordering::Acquire) {
-                return;
+            select! {
+                recv(c2) -> _v => {
+                    cack2.send(true);
+                    return;
+                },
+                default => gort::gosched(),
             }
-            gort::gosched();
         }
-    });
-    gort::syscall::blocking(|| std::thread::sleep(Duration::from_millis(10)));
-    c.store(true, Ordering::Release);
-    cack.join().unwrap();
+    };
+    if dedicated {
+        drop(gort::spawn_dedicated(body));
+    } else {
+        gort::go(body);
+    }
+    gort::time::sleep(Duration::from_millis(10));
+    c.send(true);
+    cack.recv();
 }
 
 // go-test: TestYieldProgress (proc_test.go)
-#[gort::test(migrating)]
+#[gort::test(both)]
 unsafe fn test_yield_progress() {
-    yield_progress(false);
+    yield_progress(false, false);
 }
 
 // go-test: TestYieldLockedProgress (proc_test.go)
+// Migrating mode only in Go's form: `go` + `LockOSThread` wires the
+// goroutine to whatever thread it started on, and in the safe mode that
+// thread may already host main (pinned there), so Go's promise that no
+// other goroutine runs on the locked thread cannot hold and
+// lock_os_thread fails by design. The safe variant below starts the
+// goroutine with spawn_dedicated, the safe mode's way to get a thread of
+// one's own; everything else is Go's test.
 #[gort::test(migrating)]
 unsafe fn test_yield_locked_progress() {
-    yield_progress(true);
+    yield_progress(true, false);
+}
+
+#[gort::test]
+fn test_yield_locked_progress_dedicated() {
+    yield_progress(true, true);
 }
