@@ -31,7 +31,7 @@ for layer in linux plan9; do
 done
 unset GORT_OS
 # loom models of the run-queue handshakes, the spinning-M protocol, the
-# safe mode's remote wake-up (inbox), the note protocols and the runtime
-# mutex (own target dir: other cfg).
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq --test loom_spinning --test loom_inbox
+# safe mode's remote wake-up (inbox), the shutdown against the poller, the
+# note protocols and the runtime mutex (own target dir: other cfg).
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-m --test loom_note --test loom_lock

@@ -92,6 +92,11 @@ pub struct M {
     /// thread). Claimed (swapped to null) by exactly one of the waker and
     /// the M.
     pub unwind_parked: core::sync::atomic::AtomicPtr<G>,
+    /// Safe mode: set by `gopark` when the parking goroutine is unwinding,
+    /// read and cleared by `park_m`. Written only by this M, so `park_m`
+    /// decides to wait from it, not from `unwind_parked`, which a waker
+    /// may already have claimed once the goroutine is published.
+    pub unwind_wait: bool,
 }
 
 /// Head of the list of all Ms ever created (`allm`), process-wide.
@@ -136,6 +141,7 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         nextspinning: false,
         npinned: 0,
         unwind_parked: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+        unwind_wait: false,
     }));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {

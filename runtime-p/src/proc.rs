@@ -746,7 +746,19 @@ unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
         // netpoll(delay); lastpoll == 0 while an M is in it). Without a
         // poller (the stub) this sleeps until the next timer.
         let netpoll_wait = crate::netpoll::any_waiters(s) && crate::netpoll::poller(s).is_some();
-        if (netpoll_wait || poll_until != 0) && s.lastpoll.swap(0, Ordering::AcqRel) != 0 {
+        if (netpoll_wait || poll_until != 0) && s.lastpoll.swap(0, Ordering::SeqCst) != 0 {
+            // A shutdown may have begun since the check at the top, and its
+            // netpoll_break may have been absorbed by the poller before us
+            // (it consumes the wake-up and only then clears the flag that
+            // keeps breaks from piling up): look again now that this M is
+            // the poller. Either this load sees the flag, or the shutdown's
+            // store comes after our swap and its break reaches us. (A
+            // store-buffering pair with main_return_m: both SeqCst; model
+            // in tests/loom_shutdown.rs.)
+            if s.shutting_down.load(Ordering::SeqCst) {
+                s.lastpoll.store(crate::time::nanotime(), Ordering::Release);
+                mexit_shutdown();
+            }
             s.poll_until.store(poll_until, Ordering::Release);
             if now == 0 {
                 now = crate::time::nanotime();
@@ -921,6 +933,7 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
             }
             // Safe mode: the M waits for this G alone (park_m).
             (*mp).unwind_parked.store(gp, Ordering::SeqCst);
+            (*mp).unwind_wait = true;
         }
         (*mp).waitlock = lock;
         (*mp).waitunlockf = unlockf;
@@ -976,15 +989,21 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
         hook(Hook::Stop, gp);
         crate::p::PStats::bump(&pp.stats.parks);
         dropg_of(mp);
+        // Decided from the M's own flag: once unlockf has published gp, a
+        // waker may claim unwind_parked at any moment, and a wait decided
+        // from that word would be skipped, leaving the waker's note
+        // wake-up behind (found by tests/loom_inbox.rs).
+        let unwinding = core::mem::replace(&mut (*mp).unwind_wait, false);
         if let Some(f) = (*mp).waitunlockf.take() {
             let lock = core::mem::replace(&mut (*mp).waitlock, null_mut());
             if !f(gp, lock) {
+                // Not published: no waker can have claimed the word.
                 (*mp).unwind_parked.store(null_mut(), Ordering::SeqCst);
                 casgstatus(gp, _Gwaiting, _Grunnable);
                 execute(gp, true);
             }
         }
-        if (*mp).unwind_parked.load(Ordering::Relaxed) == gp {
+        if unwinding {
             park_unwinding_wait(mp, gp);
         }
     }
@@ -1478,7 +1497,8 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     // Set under sched.lock, which stopm also takes to check it before
     // sleeping: no M can slip onto the idle list unseen.
     let mut l = s.lock.lock();
-    s.shutting_down.store(true, Ordering::Release);
+    // SeqCst: the poller's re-check in find_runnable pairs with it.
+    s.shutting_down.store(true, Ordering::SeqCst);
     if s.sysmonwait.swap(false, Ordering::AcqRel) {
         notewakeup(&s.sysmonnote);
     }

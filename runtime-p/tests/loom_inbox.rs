@@ -63,14 +63,14 @@
 //! so that they are broken in Rust's memory model and not only in loom's.)
 //!
 //! The `unwind_parked` word (a G parked mid-unwind keeps its M: gopark_g,
-//! proc.rs:923; park_m, proc.rs:987; park_unwinding_wait, proc.rs:1004) is
+//! proc.rs:923; park_m, proc.rs:984; park_unwinding_wait, proc.rs:1011) is
 //! not a store-buffering pair: the M stores it before `unlockf` releases
 //! the lock that publishes the G, so a waker always finds it set, and the
 //! waker's CAS and the M's swap then decide on that one word who consumes
-//! the note. `unwinding_park_waits_for_its_goroutine` models it, and loom
-//! finds a race in the real code there (park_m looks at the word after
-//! `unlockf`, when a waker may already have claimed it), so that test is
-//! `#[ignore]`d until park_m is fixed; its doc says what goes wrong.
+//! the note. `unwinding_park_waits_for_its_goroutine` models it; loom
+//! found a race there in the code as it was (park_m looked at the word
+//! after `unlockf`, when a waker may already have claimed it), which
+//! `unwinding_park_deciding_late_skips_the_wait` keeps as the broken twin.
 //!
 //! Built and run only with `RUSTFLAGS="--cfg loom" cargo test --release
 //! -p runtime-p --test loom_inbox` (scripts/test.sh does).
@@ -408,18 +408,18 @@ fn two_wakers_without_fences_lose_a_wakeup() {
 /// on it would end the M's next `notesleep` at once: `stopm` would throw
 /// "woken without a P").
 ///
-/// The real code fails this. park_m decides whether to wait by loading
-/// `unwind_parked` (proc.rs:987) after `unlockf` has published G1
-/// (proc.rs:981). A waker that readies G1 in that window claims the word
-/// (CAS to null) and wakes the note, so park_m reads null and goes on to
-/// `schedule()`: other goroutines may then run on this thread while G1's
-/// unwind is suspended (they see `thread::panicking()`), and the wake-up
-/// stays on the note for the M's next sleep to trip over. Deciding from
-/// something only the M writes (G1 was parked mid-unwind), and letting
-/// park_unwinding_wait find the word already claimed (its swap then reads
-/// null and it consumes the note, proc.rs:1011-1019), passes this model
-/// (tried with `waited = true` in place of the load).
-fn unwinding_park(v: Variant) {
+/// park_m decides whether to wait from `M.unwind_wait`, a flag that only
+/// the M writes (set in gopark_g, proc.rs:924), taken before `unlockf`
+/// publishes G1; park_unwinding_wait then copes with a word that a waker
+/// claimed first (its swap reads null and it consumes the note,
+/// proc.rs:1018-1027). The broken twin (`late_look`) is the code as it
+/// was: park_m loaded `unwind_parked` after `unlockf`, when a waker that
+/// readied G1 in between had claimed it (CAS to null) and woken the note,
+/// so park_m went on to `schedule()` (other goroutines then ran on this
+/// thread while G1's unwind was suspended, seeing `thread::panicking()`)
+/// and the wake-up stayed on the note for the next sleep to trip over.
+/// loom found that race.
+fn unwinding_park(v: Variant, late_look: bool) {
     loom::model(move || {
         let h = Arc::new(Home::new());
         // The lock that publishes the parked G to its waker: G1's bit
@@ -439,38 +439,43 @@ fn unwinding_park(v: Variant) {
                 h.ready_remote(G1, v);
             })
         };
-        // gopark_g (proc.rs:923): G1 parks while unwinding.
+        // gopark_g (proc.rs:923-924): G1 parks while unwinding.
         h.unwind_parked.store(G1, Ordering::SeqCst);
-        // park_m (proc.rs:980-981): unlockf releases the lock that
-        // publishes G1.
+        let unwind_wait = true;
+        // park_m: the decision from the M's own flag, before unlockf.
+        let mut waited = unwind_wait;
+        // park_m: unlockf releases the lock that publishes G1.
         *waitq.0.lock().unwrap() = G1;
         waitq.1.notify_all();
-        // proc.rs:987: does the M wait for G1 alone?
-        let waited = h.unwind_parked.load(Ordering::Relaxed) == G1;
+        if late_look {
+            // The old park_m: the decision from the shared word, after
+            // unlockf.
+            waited = h.unwind_parked.load(Ordering::Relaxed) == G1;
+        }
         if waited {
-            // park_unwinding_wait (proc.rs:1004), with no timers (so its
+            // park_unwinding_wait (proc.rs:1011), with no timers (so its
             // loop runs once: notetsleep(-1) returns only when woken).
-            // take_pinned (proc.rs:1010; p.rs:445): runnext is empty here.
+            // take_pinned (proc.rs:1017; p.rs:445): runnext is empty here.
             if h.inbox_take() & G1 != 0 {
-                // proc.rs:1011-1020: clear unwind_parked; if a waker
+                // proc.rs:1018-1027: clear unwind_parked; if a waker
                 // claimed it first, consume its wake-up.
                 if h.unwind_parked.swap(0, Ordering::SeqCst) == 0 {
                     h.notesleep(None);
                     h.noteclear();
                 }
             } else {
-                // proc.rs:1024-1027: notetsleep, noteclear.
+                // proc.rs:1031-1034: notetsleep, noteclear.
                 h.notesleep(None);
                 h.noteclear();
-                // proc.rs:1028: take_pinned must find G1 now.
+                // proc.rs:1035: take_pinned must find G1 now.
                 assert!(
                     h.inbox_take() & G1 != 0,
                     "park_unwinding_wait: woken without the goroutine"
                 );
             }
-            // proc.rs:1021 / 1031: execute(gp).
+            // proc.rs:1028 / 1038: execute(gp).
         }
-        // Otherwise park_m goes on to schedule() (proc.rs:991).
+        // Otherwise park_m goes on to schedule() (proc.rs:998).
         waker.join().unwrap();
         assert!(
             waited,
@@ -485,7 +490,12 @@ fn unwinding_park(v: Variant) {
 }
 
 #[test]
-#[ignore = "fails: park_m (proc.rs:987) races with the waker's claim of unwind_parked; see unwinding_park"]
 fn unwinding_park_waits_for_its_goroutine() {
-    unwinding_park(Variant::Gort);
+    unwinding_park(Variant::Gort, false);
+}
+
+#[test]
+#[should_panic(expected = "park_m went to schedule()")]
+fn unwinding_park_deciding_late_skips_the_wait() {
+    unwinding_park(Variant::Gort, true);
 }
