@@ -42,7 +42,9 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("parked_rss_100k", "KiB/goroutine", 100_000, 10_000),
     ("parked_rss_1m", "KiB/goroutine", 1_000_000, 100_000),
 ];
-const SYSTEMS: &[&str] = &["gort", "go", "tokio", "may", "go-lib"];
+/// `gort` is gort's safe scheduler mode (its default), `gort-mig` its
+/// migrating mode (Go's semantics, an unsafe opt-in).
+const SYSTEMS: &[&str] = &["gort", "gort-mig", "go", "tokio", "may", "go-lib"];
 
 fn rss_bytes() -> f64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -74,8 +76,19 @@ fn gort_run_parallel(procs: usize, body: impl Fn() + Send + Sync + 'static) {
     wg.wait();
 }
 
-fn gort_worker(workload: &str, procs: usize, n: usize) -> f64 {
-    let b = gort::Builder::new().gomaxprocs(procs);
+/// gort's runtime in the safe mode, or in the migrating one.
+fn gort_builder(migrating: bool) -> gort::Builder {
+    if migrating {
+        // SAFETY: the benchmark bodies touch no thread-local state in
+        // functions that park (the contract of the migrating mode).
+        unsafe { gort::Builder::new().migrating() }
+    } else {
+        gort::Builder::new()
+    }
+}
+
+fn gort_worker(workload: &str, procs: usize, n: usize, migrating: bool) -> f64 {
+    let b = gort_builder(migrating).gomaxprocs(procs);
     let w = workload.to_string();
     {
         b.block_on(move || match w.as_str() {
@@ -1236,12 +1249,12 @@ fn http_consume(buf: &[u8], out: &mut Vec<u8>) -> usize {
     start
 }
 
-/// `--server gort|tokio echo|http ADDR`: runs a server until killed.
+/// `--server gort|gort-mig|tokio echo|http ADDR`: runs a server until killed.
 fn server(args: &[String]) {
     let (sys, kind, addr) = (args[0].as_str(), args[1].clone(), args[2].clone());
     match sys {
-        "gort" => {
-            let b = gort::Builder::new();
+        "gort" | "gort-mig" => {
+            let b = gort_builder(sys == "gort-mig");
             {
                 b.block_on(move || {
                     let l = gort::net::TcpListener::bind(addr.as_str()).unwrap();
@@ -1446,7 +1459,7 @@ fn net_report(me: &Path, quick: bool) {
     std::fs::create_dir_all(&out_dir).unwrap();
     let go = go_binary(&out_dir);
     let secs = if quick { 3 } else { 5 };
-    let systems = ["gort", "go", "tokio"];
+    let systems = ["gort", "gort-mig", "go", "tokio"];
     let mut res: Vec<(String, String, Vec<f64>, Vec<f64>)> = Vec::new();
     for kind in ["http", "echo"] {
         for &sys in &systems {
@@ -1524,7 +1537,8 @@ fn worker(args: &[String]) {
         args[3].parse().unwrap(),
     );
     let r = match system.as_str() {
-        "gort" => Ok(gort_worker(workload, procs, n)),
+        "gort" => Ok(gort_worker(workload, procs, n, false)),
+        "gort-mig" => Ok(gort_worker(workload, procs, n, true)),
         "tokio" => tokio_worker(workload, procs, n),
         "may" => may_worker(workload, procs, n),
         "go-lib" => golib_worker(workload, n),

@@ -3,8 +3,10 @@
 //! `cargo bench -p gort-bench` runs every workload with GOMAXPROCS 1 and 2
 //! (worker threads for the Rust peers), five times per system, interleaving
 //! the systems so that drift on a noisy machine hits all alike. Each
-//! measurement runs in a fresh process. It prints medians, spreads and the
-//! ratios gort/Go, gort/tokio and gort/may, and writes
+//! measurement runs in a fresh process. gort runs in both scheduler modes:
+//! `gort` is the safe mode (the default), `gort-mig` the migrating one. It
+//! prints medians, spreads and the ratios gort/gort-mig (the price of the
+//! safe mode), gort/Go, gort/tokio, gort/may and gort-mig/Go, and writes
 //! `target/bench/results.json` and `target/bench/chart.svg`.
 //!
 //! Options (after `--`): `--quick` (a tenth of the work, 3 runs),
@@ -14,6 +16,8 @@
 //! the table, JSON and the chart.
 
 use std::fmt::Write as _;
+
+pub mod placement;
 
 /// One measured figure: lower is better for every workload here.
 #[derive(Clone, Debug)]
@@ -79,8 +83,18 @@ pub fn table(samples: &[Sample], systems: &[&str]) -> String {
     for p in &peers {
         let _ = write!(out, " gort/{p} |");
     }
+    // The migrating mode against Go: with gort/gort-mig (the price of the
+    // safe mode's soundness) it shows whether the safe mode stays ahead
+    // of Go wherever the migrating mode is.
+    let mig_go = systems.contains(&"gort-mig") && systems.contains(&"go");
+    if mig_go {
+        out.push_str(" gort-mig/go |");
+    }
     out.push_str("\n|---|---|---|");
     for _ in systems.iter().chain(&peers) {
+        out.push_str("---|");
+    }
+    if mig_go {
         out.push_str("---|");
     }
     out.push('\n');
@@ -107,6 +121,9 @@ pub fn table(samples: &[Sample], systems: &[&str]) -> String {
         let g = find("gort");
         for p in &peers {
             let _ = write!(out, " {} |", ratio(g, find(p)));
+        }
+        if mig_go {
+            let _ = write!(out, " {} |", ratio(find("gort-mig"), find("go")));
         }
         out.push('\n');
     }
@@ -204,7 +221,9 @@ pub fn from_json(text: &str, unit_of: impl Fn(&str) -> &'static str) -> Vec<Samp
 /// normalised to Go's median (Go = 1.0), so workloads of different units
 /// share one axis.
 pub fn chart_svg(samples: &[Sample], systems: &[&str]) -> String {
-    let colors = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+    let colors = [
+        "#1f77b4", "#17becf", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    ];
     let mut keys: Vec<(String, usize)> = samples
         .iter()
         .map(|s| (s.workload.clone(), s.procs))
@@ -355,6 +374,17 @@ mod tests {
             ("gort", 1, vec![50.0, 50.0])
         );
         assert!(t.contains("| gort/go | gort/tokio |\n"), "{t}");
+        // Both scheduler modes: the safe mode's price (gort/gort-mig) and
+        // the migrating mode against Go.
+        let t = table(
+            &[mk("gort", 60.0), mk("gort-mig", 40.0), mk("go", 100.0)],
+            &["gort", "gort-mig", "go"],
+        );
+        assert!(
+            t.contains("| gort/gort-mig | gort/go | gort-mig/go |\n"),
+            "{t}"
+        );
+        assert!(t.contains("| 1.50 | 0.60 | 0.40 |\n"), "{t}");
         let svg = chart_svg(&[mk("gort", 50.0), mk("go", 100.0)], &["gort", "go"]);
         assert!(svg.starts_with("<svg") && svg.contains("0.50× Go"), "{svg}");
     }
