@@ -78,12 +78,11 @@ unsafe impl<T: 'static> Sync for GoroutineLocal<T> {}
 /// gort::goroutine_local! {
 ///     static COUNTER: Cell<u32> = Cell::new(0);
 /// }
-/// # // SAFETY: the example holds no thread-local reference across a park.
-/// # unsafe { gort::Builder::new().block_on(|| {
+/// # gort::Builder::new().block_on(|| {
 /// COUNTER.with(|c| c.set(c.get() + 1));
-/// gort::gosched(); // may resume on another thread: still our value
+/// gort::gosched(); // in the migrating mode, may resume on another thread
 /// assert_eq!(COUNTER.with(|c| c.get()), 1);
-/// # }) }
+/// # })
 /// ```
 #[macro_export]
 macro_rules! goroutine_local {

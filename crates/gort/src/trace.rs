@@ -11,15 +11,14 @@
 //! **Threads (M)** (which P each thread held).
 //!
 //! Off, it costs one relaxed load per scheduling event. On, an event costs a
-//! time-stamp read and a 32-byte append to the P's own buffer; events stay in
-//! memory until [`stop`].
+//! time-stamp read and a short (about 10-byte) append to the P's own buffer;
+//! events stay in memory until [`stop`].
 //!
 //! Setting `GORT_TRACE=out.json` in the environment traces the whole run of
 //! a program (from start until its main goroutine returns) into that file.
 //!
 //! ```no_run
-//! # // SAFETY: the example holds no thread-local reference across a park.
-//! # unsafe { gort::Builder::new().block_on(|| {
+//! # gort::Builder::new().block_on(|| {
 //! gort::trace::start().unwrap();
 //! let c = gort::Chan::<u32>::new(0);
 //! let c2 = c.clone();
@@ -27,7 +26,7 @@
 //! c.recv();
 //! let json = gort::trace::stop().unwrap();
 //! std::fs::write("trace.json", json).unwrap();
-//! # }) };
+//! # });
 //! ```
 
 pub use runtime_p::trace::TraceAlreadyEnabled;
