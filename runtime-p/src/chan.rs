@@ -505,7 +505,7 @@ impl HChan {
 /// owns a value. After `Sent` the slot is uninitialised; otherwise it still
 /// owns its value.
 pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
-    let gp = enter_runtime("channel send");
+    let gp = enter_runtime("channel send", block);
     // SAFETY: forwarded contract.
     unsafe { chansend_impl(gp, c, ep, block) }
 }
@@ -636,7 +636,7 @@ pub(crate) unsafe fn send(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
 /// `c` is null or a live channel whose element type is that of `ep`, an
 /// uninitialised slot.
 pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) {
-    let gp = enter_runtime("channel receive");
+    let gp = enter_runtime("channel receive", block);
     if c.is_null() {
         if !block {
             return (false, false);

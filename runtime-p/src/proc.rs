@@ -145,17 +145,28 @@ pub fn preempt_check() {
 /// goroutine, after the checks of [`require_goroutine`] and a preemption
 /// point ([`preempt_check`]), with a single read of the g slot on the fast
 /// path.
+///
+/// `blocking` is false for the non-blocking operations (`try_send`,
+/// `try_recv`, a `select` with `default`). In the migrating mode they never
+/// switch goroutines: a switch there could resume the caller on another
+/// thread inside code that holds thread state (std's stdout lock, say).
+/// In the safe mode they honour sysmon's request to yield, since a switch
+/// keeps the thread (sound, like a call into other code), and it is the
+/// only way a loop spinning on them lets the goroutines pinned to its
+/// thread run.
 #[track_caller]
 #[inline]
-pub fn enter_runtime(what: &str) -> *mut G {
+pub fn enter_runtime(what: &str, blocking: bool) -> *mut G {
     let gp = getg();
     // SAFETY: a user G is live; its status and preempt flag are atomic.
     let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
     if !ok {
         return require_goroutine(what);
     }
-    // SAFETY: as above.
-    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
+    // SAFETY: as above; the instance outlives its goroutines.
+    if unsafe { (*gp).preempt.load(Ordering::Relaxed) }
+        && (blocking || unsafe { (*((*gp).instance as *const Sched)).safe })
+    {
         preempt_check();
     }
     gp

@@ -102,7 +102,7 @@ pub fn cansemacquire(addr: &AtomicU32) -> bool {
 /// lost the race). `reason` is the wait reason shown in dumps.
 #[track_caller]
 pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
-    let gp = enter_runtime("semacquire");
+    let gp = enter_runtime("semacquire", true);
     // Easy case.
     if cansemacquire(addr) {
         return;
@@ -474,7 +474,7 @@ impl NotifyList {
     /// (returns at once if it already was).
     #[track_caller]
     pub fn wait(&self, t: u32) {
-        let gp = enter_runtime("sync.Cond.Wait");
+        let gp = enter_runtime("sync.Cond.Wait", true);
         self.lock.lock();
         if less(t, self.notify.load(Ordering::Relaxed)) {
             self.lock.unlock();

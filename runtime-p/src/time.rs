@@ -1148,7 +1148,7 @@ pub fn time_sleep_until(s: &Sched) -> i64 {
 /// the goroutine is off its stack, so the wake-up cannot come too early.
 #[track_caller]
 pub fn time_sleep(ns: i64) {
-    let gp = crate::proc::enter_runtime("time.Sleep");
+    let gp = crate::proc::enter_runtime("time.Sleep", true);
     if ns <= 0 {
         return;
     }

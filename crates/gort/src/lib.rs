@@ -94,11 +94,14 @@
 //! its value belongs to the goroutine and moves with it.
 //!
 //! Queries never switch goroutines in either mode: `JoinHandle::is_finished`
-//! (and so its `Debug`) and [`num_goroutine`]. The `try_*` channel
-//! operations are still preemption points: until sysmon can take the P
-//! back from a goroutine that never yields (issue 21), a loop spinning on
-//! them (Go's `select` with `default`) makes progress only by yielding
-//! there.
+//! (and so its `Debug`) and [`num_goroutine`]. Nor, in the migrating mode,
+//! do the non-blocking channel operations (`try_send`, `try_recv`, a
+//! [`select!`] with `default`), where a switch could move the caller to
+//! another thread. In the safe mode they honour sysmon's request to yield
+//! (a goroutine that has run for 10 ms): the caller keeps its thread, so
+//! that switch is as sound as a call into other code, and it is the only
+//! way a loop spinning on them (Go's `select` with `default`) lets the
+//! goroutines that share its thread run.
 //!
 //! ## Panics
 //! A Rust panic that escapes a goroutine ends the program as in Go:

@@ -342,3 +342,41 @@ fn queries_never_switch() {
     h.join().unwrap();
     assert!(ran.load(Ordering::SeqCst));
 }
+
+/// In the migrating mode the non-blocking channel operations are not
+/// preemption points either (a switch could resume the caller on another
+/// thread): 50 ms of `try_send`, `try_recv` and a `select!` with `default`
+/// at GOMAXPROCS=1 never let the other goroutine run. In the safe mode
+/// they yield when sysmon asks, and the other goroutine runs.
+fn try_ops_switch(expect_switch: bool) {
+    let ran = Arc::new(AtomicBool::new(false));
+    let r2 = ran.clone();
+    let h = gort::spawn(move || r2.store(true, Ordering::SeqCst));
+    let full: gort::Chan<u8> = gort::Chan::new(0);
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_millis(50) && !ran.load(Ordering::SeqCst) {
+        let _ = full.try_send(1);
+        let _ = full.try_recv();
+        gort::select! {
+            recv(full) -> _v => {},
+            default => {},
+        }
+    }
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        expect_switch,
+        "the other goroutine ran: {}",
+        ran.load(Ordering::SeqCst)
+    );
+    h.join().unwrap();
+}
+
+#[gort::test(migrating, gomaxprocs = 1)]
+unsafe fn try_ops_never_switch_in_the_migrating_mode() {
+    try_ops_switch(false);
+}
+
+#[gort::test(gomaxprocs = 1)]
+fn try_ops_yield_on_request_in_the_safe_mode() {
+    try_ops_switch(true);
+}
