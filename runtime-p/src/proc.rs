@@ -163,13 +163,19 @@ pub fn enter_runtime(what: &str, blocking: bool) -> *mut G {
     if !ok {
         return require_goroutine(what);
     }
-    // SAFETY: as above; the instance outlives its goroutines.
-    if unsafe { (*gp).preempt.load(Ordering::Relaxed) }
-        && (blocking || unsafe { (*((*gp).instance as *const Sched)).safe })
-    {
+    // SAFETY: as above.
+    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } && (blocking || safe_instance(gp)) {
         preempt_check();
     }
     gp
+}
+
+/// Whether `gp`'s runtime is in the safe mode (off the fast path of
+/// [`enter_runtime`]).
+#[cold]
+fn safe_instance(gp: *mut G) -> bool {
+    // SAFETY: gp is the running user goroutine; its instance outlives it.
+    unsafe { (*((*gp).instance as *const Sched)).safe }
 }
 
 /// newproc: port of runtime.newproc (proc.go). Creates a goroutine running
