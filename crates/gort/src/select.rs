@@ -1,6 +1,10 @@
 //! The run-time half of [`select!`](crate::select!): typed value slots and
 //! the call into `runtime_p::select::selectgo`. Hidden: the macro is the
-//! interface.
+//! interface. It is nonetheless sound to call from safe code, because the
+//! expansion of `select!` must stay free of `unsafe` (a crate with
+//! `#![forbid(unsafe_code)]` can use it): the slots' types tie each case
+//! to its channel's element type, and a slot refuses a second case that
+//! would send a value twice or overwrite a received one.
 //!
 //! Each case owns a slot on the selecting goroutine's stack: a send case's
 //! slot holds the value to send, a receive case's slot is empty until a
@@ -38,7 +42,17 @@ impl<'c, T> SendSlot<'c, T> {
     }
 
     /// The case for [`select`]; borrows the slot until the select is over.
+    ///
+    /// # Panics
+    /// If the slot's value was sent already (a slot serves one select):
+    /// the case would send uninitialised memory, a double free on the
+    /// receiving side. The macro never does this; a hand-written caller
+    /// gets this panic instead of undefined behaviour.
     pub fn case(&mut self) -> Case<'_> {
+        assert!(
+            self.full,
+            "gort::select: this send slot's value was already sent (a slot serves one select)"
+        );
         Case {
             c: self.c,
             elem: self.v.as_mut_ptr().cast(),
@@ -79,7 +93,15 @@ impl<'c, T> RecvSlot<'c, T> {
     }
 
     /// The case for [`select`]; borrows the slot until the select is over.
+    ///
+    /// # Panics
+    /// If the slot still holds a received value (a slot serves one
+    /// select): a second receive would overwrite it without dropping it.
     pub fn case(&mut self) -> Case<'_> {
+        assert!(
+            !self.full,
+            "gort::select: this receive slot still holds a value (a slot serves one select)"
+        );
         Case {
             c: self.c,
             elem: self.v.as_mut_ptr().cast(),

@@ -363,3 +363,50 @@ fn channels_are_comparable_like_go() {
     assert_ne!(a, c);
     assert_eq!(Chan::<u8>::nil(), Chan::<u8>::nil());
 }
+
+/// The select macro's run-time half is reachable from safe code
+/// (`gort::__private`, hidden but public). Reusing a send slot after its
+/// value was sent used to send it again (a double free: `free(): double
+/// free detected`); now the second `case` panics, and every value is
+/// dropped exactly once.
+#[gort::test]
+fn select_slot_reuse_panics_instead_of_a_double_free() {
+    use gort::__private::{RecvSlot, SendSlot, select};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let c: Chan<Counted> = Chan::new(2);
+    let mut s = SendSlot::new(&c, Counted);
+    assert_eq!(select([s.case()], true), Some(0));
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        select([s.case()], true);
+    }));
+    let msg = again.expect_err("a second case on a sent slot must panic");
+    let msg = msg
+        .downcast_ref::<&str>()
+        .map(|m| m.to_string())
+        .or_else(|| msg.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    assert!(msg.contains("already sent"), "{msg}");
+    drop(s);
+    // One value went into the channel; the receive slot refuses a second
+    // receive while it still holds it.
+    let mut r = RecvSlot::new(&c);
+    assert_eq!(select([r.case()], true), Some(0));
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        select([r.case()], false);
+    }));
+    assert!(
+        again.is_err(),
+        "a second case on a full receive slot must panic"
+    );
+    assert!(r.take().is_some());
+    drop(r);
+    assert_eq!(c.len(), 0);
+    assert_eq!(DROPS.load(Ordering::SeqCst), 1);
+}
