@@ -352,7 +352,12 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         Some(f) => catch_unwind(AssertUnwindSafe(f)),
         None => throw("goroutine started without a function"),
     };
-    drop_locals();
+    // A panic in a goroutine-local's destructor is the goroutine's panic
+    // (unless it was already panicking: the first panic is reported).
+    let result = match (result, drop_locals()) {
+        (Ok(()), Some(p)) => Err(p),
+        (r, _) => r,
+    };
     if let Err(payload) = &result {
         if payload.is::<GoexitUnwind>() {
             // SAFETY: gp is the goroutine running here.
@@ -377,16 +382,28 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
 
 /// Drops the goroutine-local values of the running goroutine, on its own
 /// stack. A value's destructor may create new locals; a few rounds catch
-/// those.
-pub fn drop_locals() {
+/// those, and what destructors still create after that is leaked, never
+/// handed on to the next goroutine that reuses this G. A destructor that
+/// panics does not stop the others; the first panic's payload is returned
+/// for the caller to report as the goroutine's.
+#[must_use = "a panic in a goroutine-local's destructor must be reported"]
+pub fn drop_locals() -> Option<Box<dyn core::any::Any + Send>> {
     let gp = require_goroutine("drop_locals");
+    let mut first = None;
     for _ in 0..8 {
         // SAFETY: gp is the running G, which owns its locals.
         let Some(l) = (unsafe { (*gp).locals.take() }) else {
-            return;
+            return first;
         };
-        drop(l);
+        if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(l))) {
+            first.get_or_insert(p);
+        }
     }
+    // SAFETY: as above.
+    if let Some(l) = unsafe { (*gp).locals.take() } {
+        core::mem::forget(l);
+    }
+    first
 }
 
 /// goexit: Go's `runtime.Goexit` (panic.go). Ends the calling goroutine
@@ -397,8 +414,9 @@ pub fn drop_locals() {
 pub fn goexit() -> ! {
     let gp = require_goroutine("goexit");
     if cfg!(panic = "abort") {
-        // No unwinding: destructors cannot run; end the goroutine directly.
-        drop_locals();
+        // No unwinding: destructors cannot run; end the goroutine directly
+        // (a destructor's panic has aborted the process already).
+        let _ = drop_locals();
         if gp == sched().main_g.load(Ordering::Relaxed) {
             sched().main_goexited.store(true, Ordering::Relaxed);
         }
@@ -1488,7 +1506,10 @@ fn main_returned() {
             std::process::exit(0);
         }
         MainReturn::ReturnToCaller => {
-            drop_locals();
+            if let Some(p) = drop_locals() {
+                // SAFETY: on the main user goroutine.
+                unsafe { crate::panic::fatalpanic(getg(), p) };
+            }
             // SAFETY: on the main user goroutine.
             unsafe { mcall(main_return_m) };
             throw("main_returned: resumed");

@@ -95,6 +95,21 @@ fn run_case(case: &str) {
             "panic_goroutine" => builder(case).run(|| {
                 gort::spawn(|| panic!("in goroutine")).join().unwrap();
             }),
+            // A goroutine-local whose destructor panics when its goroutine
+            // ends normally: the goroutine's panic, with its message.
+            "panic_in_local_drop" => builder(case).run(|| {
+                struct Boom;
+                impl Drop for Boom {
+                    fn drop(&mut self) {
+                        panic!("boom in a goroutine-local's destructor");
+                    }
+                }
+                gort::goroutine_local! {
+                    static BOOM: Boom = Boom;
+                }
+                gort::spawn(|| BOOM.with(|_| ())).join().unwrap();
+                gort::time::sleep(std::time::Duration::from_secs(5));
+            }),
             // A socket made in one runtime instance, waited on in another.
             "net_cross_instance" => {
                 let l =
@@ -359,6 +374,21 @@ fn panic_in_other_goroutine_names_it() {
     let header = o.stderr.lines().nth(2).unwrap_or("");
     assert!(header.ends_with(" [running]:"), "{header:?}");
     assert_ne!(goroutine_header_id(header), 1);
+}
+
+/// A panic in a goroutine-local's destructor is reported as the
+/// goroutine's panic, Go-style, with its message (it used to escape the
+/// goroutine's entry and abort with "failed to initiate panic").
+#[test]
+fn panic_in_a_goroutine_local_destructor_is_reported() {
+    let o = child("panic_in_local_drop");
+    expect(
+        &o,
+        &["panic: boom in a goroutine-local's destructor", ""],
+        2,
+    );
+    let header = o.stderr.lines().nth(2).unwrap_or("");
+    assert!(header.ends_with(" [running]:"), "{header:?}");
 }
 
 #[test]

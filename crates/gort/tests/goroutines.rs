@@ -291,6 +291,38 @@ fn goroutine_locals_are_per_goroutine_and_dropped_at_exit() {
     assert_eq!(COUNTER.with(|c| c.get()), 41, "main's value untouched");
 }
 
+/// Goroutine-locals never pass to the next goroutine that reuses a G,
+/// even when a destructor keeps creating locals: `drop_locals` gives up
+/// after a few rounds and leaks the rest instead of leaving them on the G.
+/// Sequential goroutines at GOMAXPROCS=1 reuse one G from the P's free
+/// list; before the fix the 9th-round map (with MARK = 7) greeted the next
+/// one.
+#[gort::test(gomaxprocs = 1)]
+fn goroutine_locals_never_reach_the_next_goroutine() {
+    struct Regrow;
+    impl Drop for Regrow {
+        fn drop(&mut self) {
+            // Re-creates itself in a fresh map, and marks it.
+            REGROW.with(|_| ());
+            MARK.with(|m| m.set(7));
+        }
+    }
+    gort::goroutine_local! {
+        static REGROW: Regrow = Regrow;
+        static MARK: Cell<u32> = Cell::new(0);
+    }
+    for _ in 0..100 {
+        let seen = gort::spawn(|| {
+            let seen = MARK.with(|m| m.get());
+            REGROW.with(|_| ());
+            seen
+        })
+        .join()
+        .unwrap();
+        assert_eq!(seen, 0, "a goroutine saw the locals of an earlier one");
+    }
+}
+
 /// MXCSR (SSE control) is part of a goroutine's context: a rounding mode
 /// set by one goroutine neither leaks into others nor is lost at a switch.
 #[gort::test(gomaxprocs = 1)]
