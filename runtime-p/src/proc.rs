@@ -358,6 +358,8 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         (Ok(()), Some(p)) => Err(p),
         (r, _) => r,
     };
+    // Timers the scheduler released last are dropped on user goroutines.
+    let result = result.and_then(|()| catch_unwind(crate::time::drain_graveyard));
     if let Err(payload) = &result {
         if payload.is::<GoexitUnwind>() {
             // SAFETY: gp is the goroutine running here.

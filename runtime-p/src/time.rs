@@ -28,8 +28,13 @@
 //!
 //! ## Memory (Go has a GC; gort counts references)
 //! A timer is an `Arc<Timer>`. A heap holds one reference per heaped timer,
-//! dropped after the heap lock is released (`Timers::unlock`), so no timer
-//! (and no `after_func` closure) is ever destroyed under a runtime lock. A
+//! released after the heap lock (`Timers::unlock`). Heaps are unlocked on
+//! g0 (the scheduler runs timers) and under other runtime locks, so when
+//! the heap held a timer's last reference the timer (and its `after_func`
+//! closure, whose destructor is user code) goes to a process-wide
+//! graveyard instead of being dropped there; user goroutines empty it when
+//! they end and when they call the timer API ([`drain_graveyard`]), and
+//! `block_on` when its runtime has ended. A
 //! channel holds a reference to its timer; the timer points back at the
 //! channel without one, and the channel stops and detaches its timer
 //! before it is freed (`detach_chan`), under `send_lock`, which a firing
@@ -192,7 +197,13 @@ impl Timers {
         };
         self.len.store(n as u32, Ordering::Release);
         self.mu.unlock();
-        drop(released);
+        for t in released {
+            // Only the last reference runs the timer's destructor, which may
+            // be user code: never here (see the module docs).
+            if let Some(t) = Arc::into_inner(t) {
+                bury(t);
+            }
+        }
     }
 
     /// # Safety
@@ -659,6 +670,37 @@ impl Timers {
             return 0;
         }
     }
+}
+
+/// Timers whose last reference a heap released (see the module docs),
+/// waiting for a user goroutine to drop them. Process-wide: the values are
+/// `Send`, and any runtime's goroutines may drop them.
+static GRAVEYARD: std::sync::Mutex<Vec<Timer>> = std::sync::Mutex::new(Vec::new());
+/// Whether [`GRAVEYARD`] may be non-empty: the fast path of
+/// [`drain_graveyard`] is one relaxed load.
+static GRAVEYARD_USED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+fn bury(t: Timer) {
+    // A poisoned lock only means a destructor panicked while draining; the
+    // list itself is intact.
+    let mut g = GRAVEYARD.lock().unwrap_or_else(|e| e.into_inner());
+    g.push(t);
+    GRAVEYARD_USED.store(true, Ordering::Release);
+}
+
+/// Drops the timers a heap released last (their `after_func` closures'
+/// destructors are user code). Call only where user code may run: on a
+/// user goroutine holding no runtime lock, or off the runtime's threads.
+pub fn drain_graveyard() {
+    if !GRAVEYARD_USED.load(Ordering::Relaxed) {
+        return;
+    }
+    let dead = {
+        let mut g = GRAVEYARD.lock().unwrap_or_else(|e| e.into_inner());
+        GRAVEYARD_USED.store(false, Ordering::Relaxed);
+        core::mem::take(&mut *g)
+    };
+    drop(dead);
 }
 
 /// badTimer: port (time.go).
@@ -1149,6 +1191,7 @@ pub fn time_sleep_until(s: &Sched) -> i64 {
 #[track_caller]
 pub fn time_sleep(ns: i64) {
     let gp = crate::proc::enter_runtime("time.Sleep", true);
+    drain_graveyard();
     if ns <= 0 {
         return;
     }

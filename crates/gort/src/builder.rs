@@ -260,6 +260,9 @@ impl Builder {
         });
         // SAFETY: as in `run_main`.
         unsafe { runtime_p::start(cfg, main) };
+        // Timers the ended runtime's scheduler released last are dropped on
+        // this thread, now an ordinary one again.
+        runtime_p::time::drain_graveyard();
         let r = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         match r.expect("gort: the main goroutine ended without a result") {
             Ok(v) => v,

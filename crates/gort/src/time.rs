@@ -76,7 +76,7 @@ impl Timer {
     /// `d`: Go's `time.NewTimer`.
     #[track_caller]
     pub fn new(d: Duration) -> Timer {
-        crate::runtime_check("time::Timer::new");
+        time_entry("time::Timer::new");
         let (t, c) = new_chan_timer(when(d), 0);
         Timer { t, c }
     }
@@ -92,7 +92,7 @@ impl Timer {
     /// a channel timer, no value is received after `stop` returns (Go 1.23).
     #[track_caller]
     pub fn stop(&self) -> bool {
-        crate::runtime_check("Timer::stop");
+        time_entry("Timer::stop");
         self.t.stop()
     }
 
@@ -101,7 +101,7 @@ impl Timer {
     /// the reset is never received (Go 1.23).
     #[track_caller]
     pub fn reset(&self, d: Duration) -> bool {
-        crate::runtime_check("Timer::reset");
+        time_entry("Timer::reset");
         self.t.reset(when(d), 0)
     }
 }
@@ -122,7 +122,7 @@ pub fn after_func<F>(d: Duration, f: F) -> Timer
 where
     F: Fn() + Send + Sync + 'static,
 {
-    crate::runtime_check("time::after_func");
+    time_entry("time::after_func");
     let t = runtime_p::time::Timer::new(TimerFn::Go(Arc::new(f)), false);
     t.modify(when(d), 0, None);
     Timer {
@@ -154,7 +154,7 @@ impl Ticker {
         if d.is_zero() {
             panic!("non-positive interval for NewTicker");
         }
-        crate::runtime_check("time::Ticker::new");
+        time_entry("time::Ticker::new");
         let p = ns(d);
         let (t, c) = new_chan_timer(when(d), p);
         Ticker { t, c }
@@ -168,7 +168,7 @@ impl Ticker {
     /// Turns the ticker off: Go's `Stop`. No tick is received afterwards.
     #[track_caller]
     pub fn stop(&self) {
-        crate::runtime_check("Ticker::stop");
+        time_entry("Ticker::stop");
         self.t.stop();
     }
 
@@ -181,7 +181,7 @@ impl Ticker {
         if d.is_zero() {
             panic!("non-positive interval for Ticker.Reset");
         }
-        crate::runtime_check("Ticker::reset");
+        time_entry("Ticker::reset");
         self.t.reset(when(d), ns(d));
     }
 }
@@ -193,7 +193,15 @@ pub fn tick(d: Duration) -> RecvChan<Instant> {
     if d.is_zero() {
         return RecvChan::default();
     }
-    crate::runtime_check("time::tick");
+    time_entry("time::tick");
     let (_t, c) = new_chan_timer(when(d), ns(d));
     c
+}
+
+/// The entry of the timer API: a goroutine is required, and timers the
+/// scheduler released last are dropped here, on this user goroutine,
+/// before any runtime lock is taken (see `runtime_p::time`'s docs).
+fn time_entry(what: &str) {
+    crate::runtime_check(what);
+    runtime_p::time::drain_graveyard();
 }

@@ -163,3 +163,38 @@ fn hundred_thousand_sleepers() {
     assert_eq!(early.load(Ordering::Relaxed), 0, "sleepers woke early");
     eprintln!("100000 sleepers done in {:?}", start.elapsed());
 }
+
+/// The last reference to a stopped `after_func` timer is often the timer
+/// heap's, released while the scheduler cleans the heap on g0 (Go's
+/// cleanHead). The closure's destructor is user code: it used to run
+/// there, and one that called into gort (here `num_goroutine`) aborted the
+/// process. Now it runs on a user goroutine, once.
+#[gort::test(gomaxprocs = 1)]
+fn after_func_closure_is_never_dropped_on_the_scheduler() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    struct Guard;
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            // Panics (and, on g0, aborts) outside a user goroutine.
+            SEEN.store(gort::num_goroutine(), Ordering::SeqCst);
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for _ in 0..50 {
+        let g = Guard;
+        let t = after_func(Duration::from_secs(3600), move || {
+            let _ = &g;
+        });
+        assert!(t.stop());
+        drop(t);
+        // The scheduler runs this P's timers while main sleeps: the
+        // stopped timer, at the heap's head, is cleaned there.
+        sleep(Duration::from_millis(1));
+    }
+    gort::spawn(|| ()).join().unwrap();
+    sleep(Duration::from_millis(1));
+    assert_eq!(DROPS.load(Ordering::SeqCst), 50);
+    assert!(SEEN.load(Ordering::SeqCst) >= 1);
+}
