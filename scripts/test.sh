@@ -24,8 +24,10 @@ for layer in linux plan9; do
     # 10,000 concurrent connections to an echo server (1,000 on plan9).
     cargo test --release -p gort --test net -- --ignored --exact echo_10k_connections
     # The safe mode's soundness tests where rustc hoists thread-local
-    # addresses (release), and the reset tests where it hoists errno's.
-    cargo test --release -p gort --test safe_mode --test net_faults
+    # addresses (release), the reset tests where it hoists errno's, and the
+    # crash cases (users build in release: inlining and tail calls change
+    # what a dump shows).
+    cargo test --release -p gort --test safe_mode --test net_faults --test crash
     # The optional `tracing` feature (a span per goroutine).
     cargo test -p gort --features tracing --test instrument
 done

@@ -14,7 +14,13 @@ use runtime_m::Mutex;
 /// Outside a goroutine of a gort runtime.
 #[inline(always)]
 pub fn go<F: FnOnce() + Send + 'static>(f: F) {
-    start(Box::new(f));
+    start(Box::new(move || {
+        f();
+        // Keeps `f`'s last call from becoming a tail jump (as in release
+        // builds), which would drop `f`'s frame from goroutine dumps; Go
+        // always shows the goroutine's function.
+        core::hint::black_box(());
+    }));
 }
 
 /// Starts a goroutine through the entry that records the caller's PC for

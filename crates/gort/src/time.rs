@@ -42,8 +42,13 @@ fn when(d: Duration) -> i64 {
 /// # Panics
 /// Outside a goroutine of a gort runtime.
 #[track_caller]
+#[inline(never)]
 pub fn sleep(d: Duration) {
     time_sleep(ns(d));
+    // A frame of its own in goroutine dumps, as Go's time.Sleep has: not
+    // inlined, and the call above not turned into a tail jump (release
+    // builds did both, and the dump lost the frame).
+    core::hint::black_box(());
 }
 
 /// Go's `time.Timer`: a single event, delivered on a channel
