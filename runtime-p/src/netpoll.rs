@@ -186,7 +186,15 @@ impl PollDesc {
         if l.wd < 0 {
             info |= INFO_EXPIRED_WRITE;
         }
-        self.info.store(info, Ordering::Release);
+        self.info.store(info, Ordering::SeqCst);
+        // The store-buffering pair with netpollblock: every caller goes on
+        // to look at rg/wg (netpollunblock), as the waiter announces itself
+        // in rg/wg and then looks at info. A SeqCst fence on each side
+        // between the store and the load (Go's atomics are sequentially
+        // consistent) means at least one sees the other: the waiter sees
+        // the close or deadline, or the closer finds the waiter. loom model:
+        // tests/loom_netpoll.rs.
+        core::sync::atomic::fence(Ordering::SeqCst);
     }
 
     fn gpp(&self, mode: u8) -> &AtomicUsize {
@@ -415,9 +423,12 @@ fn netpollblock(pd: &PollDesc, mode: u8, waitio: bool) -> bool {
             return true;
         }
         if gpp
-            .compare_exchange(PD_NIL, PD_WAIT, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(PD_NIL, PD_WAIT, Ordering::SeqCst, Ordering::Acquire)
             .is_ok()
         {
+            // The other half of publish_info's pair: the announcement
+            // before the look at info (checkerr below).
+            core::sync::atomic::fence(Ordering::SeqCst);
             break;
         }
         let v = gpp.load(Ordering::Acquire);

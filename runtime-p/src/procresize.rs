@@ -79,6 +79,9 @@ fn stop_the_world(s: &Sched) {
         let mut l = s.lock.lock();
         l.stopwait = s.gomaxprocs() as i32;
         s.gcwaiting.store(true, Ordering::Release);
+        // The other half of entersyscall's pair: the store before the looks
+        // at the Ps' status below.
+        core::sync::atomic::fence(Ordering::SeqCst);
         preemptall(s);
         // SAFETY: this M holds its P.
         unsafe {

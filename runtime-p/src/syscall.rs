@@ -66,6 +66,12 @@ pub fn entersyscall() {
         (*pp).status.store(_Psyscall, Ordering::Release);
         (*mp).locks -= 1;
         let s = sched();
+        // A store-buffering pair with stop_the_world, which stores
+        // gcwaiting and then looks at (CASes) each P's status: with a
+        // SeqCst fence on both sides, either the stop-the-world takes this
+        // _Psyscall P or this load sees gcwaiting (Go's atomics are
+        // sequentially consistent). loom model: tests/loom_stw.rs.
+        core::sync::atomic::fence(Ordering::SeqCst);
         if s.gcwaiting.load(Ordering::Acquire) {
             // entersyscallHandleGCWait: a stop-the-world that already looked
             // at the syscall Ps waits for this one.
