@@ -22,7 +22,17 @@
 //! `close_never_strands_a_waiter` models the code; its broken twin
 //! `without_fences_a_waiter_is_stranded` drops both fences (and weakens the
 //! accesses to acquire/release) and expects loom to find the stranded
-//! waiter. Built and run only with `RUSTFLAGS="--cfg loom" cargo test
+//! waiter.
+//!
+//! The I/O side is a protocol on the one word `rg`: the poller's
+//! `netpollunblock(ioready)` turns whatever is there into `PD_READY` with
+//! a CAS, taking a parked G if there was one, and the waiter consumes a
+//! `PD_READY` it finds, or finds its commit failed and looks again.
+//! `io_readiness_is_never_lost` checks that the waiter either gets the
+//! readiness without parking or is woken; its twin
+//! `a_poller_that_stores_loses_the_waiter` has the poller store `PD_READY`
+//! over the word instead (losing a G that parked in between), which loom
+//! must catch. Built and run only with `RUSTFLAGS="--cfg loom" cargo test
 //! --release -p runtime-p --test loom_netpoll` (scripts/test.sh does).
 #![cfg(loom)]
 
@@ -126,4 +136,98 @@ fn close_never_strands_a_waiter() {
 #[should_panic(expected = "nobody woke it")]
 fn without_fences_a_waiter_is_stranded() {
     model(false);
+}
+
+fn io_model(poller_cas: bool) {
+    loom::model(move || {
+        let pd = Arc::new(Pd {
+            rg: AtomicUsize::new(PD_NIL),
+            info: AtomicU32::new(0),
+            woken: AtomicBool::new(false),
+        });
+        // The poller found the descriptor readable: netpollready →
+        // netpollunblock(pd, 'r', ioready = true).
+        let poller = {
+            let pd = pd.clone();
+            thread::spawn(move || {
+                if !poller_cas {
+                    let old = pd.rg.load(Ordering::SeqCst);
+                    pd.rg.store(PD_READY, Ordering::SeqCst);
+                    if old > PD_WAIT {
+                        pd.woken.store(true, Ordering::SeqCst);
+                    }
+                    return;
+                }
+                loop {
+                    let old = pd.rg.load(Ordering::SeqCst);
+                    if old == PD_READY {
+                        return;
+                    }
+                    if pd
+                        .rg
+                        .compare_exchange(old, PD_READY, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
+                    {
+                        if old > PD_WAIT {
+                            pd.woken.store(true, Ordering::SeqCst);
+                        }
+                        return;
+                    }
+                }
+            })
+        };
+        // The waiter: netpollblock(pd, 'r', false).
+        let mut got_io = false;
+        let mut parked = false;
+        loop {
+            if pd
+                .rg
+                .compare_exchange(PD_READY, PD_NIL, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                got_io = true;
+                break;
+            }
+            if pd
+                .rg
+                .compare_exchange(PD_NIL, PD_WAIT, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                break;
+            }
+        }
+        if !got_io {
+            fence(Ordering::SeqCst);
+            if pd.info.load(Ordering::SeqCst) == 0 {
+                parked = pd
+                    .rg
+                    .compare_exchange(PD_WAIT, G, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok();
+            }
+            if !parked {
+                // The commit failed: the poller got there first.
+                got_io = pd.rg.swap(PD_NIL, Ordering::SeqCst) == PD_READY;
+            }
+        }
+        poller.join().unwrap();
+        if parked {
+            assert!(
+                pd.woken.load(Ordering::SeqCst),
+                "the waiter parked, the readiness came, and nobody woke it"
+            );
+        } else {
+            assert!(got_io, "the waiter neither parked nor saw the readiness");
+        }
+    });
+}
+
+#[test]
+fn io_readiness_is_never_lost() {
+    io_model(true);
+}
+
+#[test]
+#[should_panic(expected = "nobody woke it")]
+fn a_poller_that_stores_loses_the_waiter() {
+    io_model(false);
 }
