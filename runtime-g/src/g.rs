@@ -83,7 +83,7 @@ pub struct G {
     /// once before the G is published.
     pub alllink: *mut G,
     /// Why the G is `_Gwaiting`.
-    pub waitreason: WaitReason,
+    pub waitreason: crate::status::AtomicWaitReason,
     /// Whether the G is a runtime helper, hidden from counts and dumps.
     pub system: bool,
     /// A preemption request from sysmon, honoured at the goroutine's next
@@ -112,8 +112,10 @@ pub struct G {
     pub timer: *mut (),
     /// When the current sleep ends (`sleepWhen`), in nanotime.
     pub sleep_when: i64,
-    /// The M this G is locked to (`lockedm`), an `*mut M`.
-    pub lockedm: *mut (),
+    /// The M this G is locked to (`lockedm`), an `*mut M`. Atomic (relaxed)
+    /// because other threads read it (dumps, schedtrace, `pinned`); the
+    /// order that matters comes with the run queues and the status.
+    pub lockedm: core::sync::atomic::AtomicPtr<()>,
     /// Goid of the goroutine that created this one.
     pub parent_goid: u64,
     /// Where the `go` statement that created it is (`gopc`): a return
@@ -162,7 +164,7 @@ impl G {
             m: core::ptr::null_mut(),
             schedlink: core::ptr::null_mut(),
             alllink: core::ptr::null_mut(),
-            waitreason: WaitReason::Zero,
+            waitreason: crate::status::AtomicWaitReason::new(WaitReason::Zero),
             system: false,
             preempt: core::sync::atomic::AtomicBool::new(false),
             waitsince: core::sync::atomic::AtomicI64::new(0),
@@ -172,7 +174,7 @@ impl G {
             instance: core::ptr::null(),
             timer: core::ptr::null_mut(),
             sleep_when: 0,
-            lockedm: core::ptr::null_mut(),
+            lockedm: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
             parent_goid: 0,
             gopc: 0,
             hook_data: core::ptr::null_mut(),

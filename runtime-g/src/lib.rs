@@ -47,6 +47,6 @@ pub mod tls;
 pub use g::{G, Locals, STACK_GUARD, malg};
 pub use gobuf::Gobuf;
 pub use stack::Stack;
-pub use status::{WaitReason, casgstatus, readgstatus};
+pub use status::{AtomicWaitReason, WaitReason, casgstatus, readgstatus};
 pub use throw::{fatal_error, throw};
 pub use tls::{getg, setg};

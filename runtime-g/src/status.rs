@@ -228,6 +228,30 @@ fn format_status(prefix: &str, old: u32, new: u32, actual: Option<u32>) -> Strin
     s
 }
 
+/// A goroutine's [`WaitReason`], written by the M that parks it and read
+/// by other threads (dumps, sysmon's schedtrace, the tracer) without a
+/// lock: an atomic byte. Relaxed: readers only print it, and what they
+/// must see in order comes with the goroutine's status.
+#[derive(Debug, Default)]
+pub struct AtomicWaitReason(core::sync::atomic::AtomicU8);
+
+impl AtomicWaitReason {
+    pub const fn new(r: WaitReason) -> AtomicWaitReason {
+        AtomicWaitReason(core::sync::atomic::AtomicU8::new(r as u8))
+    }
+
+    pub fn load(&self) -> WaitReason {
+        let v = self.0.load(Ordering::Relaxed);
+        // SAFETY: only `new` and `store` write the byte, each with the
+        // discriminant of a WaitReason (a `repr(u8)` enum).
+        unsafe { core::mem::transmute::<u8, WaitReason>(v) }
+    }
+
+    pub fn store(&self, r: WaitReason) {
+        self.0.store(r as u8, Ordering::Relaxed);
+    }
+}
+
 /// Why a goroutine is in `_Gwaiting`: port of `waitReason` (runtime2.go).
 /// The strings are Go's, because deadlock dumps must read the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -64,7 +64,7 @@ pub struct M {
     /// the stack lock.
     pub mwaitlist_next: core::sync::atomic::AtomicUsize,
     /// Whether the M is blocked on a note (`blocked`), for dumps.
-    pub blocked: bool,
+    pub blocked: core::sync::atomic::AtomicBool,
     /// State of `cheaprand` (`cheaprand`).
     pub cheaprand: u64,
     /// OS-layer handle of the thread (a `pthread_t` on Linux), for joining.
@@ -131,7 +131,7 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         waitsema: AtomicU32::new(0),
         park: Note::new(),
         mwaitlist_next: core::sync::atomic::AtomicUsize::new(0),
-        blocked: false,
+        blocked: core::sync::atomic::AtomicBool::new(false),
         cheaprand: 0,
         thread: 0,
         oldp: core::ptr::null_mut(),

@@ -120,8 +120,13 @@ impl Wake for OsWake {
     }
     fn set_blocked(&self, mp: usize, b: bool) {
         if mp != 0 {
-            // SAFETY: `blocked` is owned by the running M, which is `mp`.
-            unsafe { (*(mp as *mut M)).blocked = b };
+            // SAFETY: `mp` is the running M (Ms are never freed); `blocked`
+            // is atomic because sysmon's schedtrace reads it.
+            unsafe {
+                (*(mp as *const M))
+                    .blocked
+                    .store(b, core::sync::atomic::Ordering::Relaxed)
+            };
         }
     }
 }

@@ -30,7 +30,7 @@ fn dolockosthread() {
     // SAFETY: gp runs on mp; both fields are owned by the running pair.
     unsafe {
         (*mp).lockedg = gp;
-        (*gp).lockedm = mp.cast();
+        (*gp).lockedm.store(mp.cast(), Ordering::Relaxed);
     }
 }
 
@@ -106,7 +106,7 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
         unsafe {
             let pp = crate::proc::curp();
             let newg = crate::proc::newproc1(s, pp, f, parent);
-            (*newg).lockedm = nm.cast();
+            (*newg).lockedm.store(nm.cast(), Ordering::Relaxed);
             // Wired (lockedg/lockedm) but with Go's counts at zero, as
             // for a goroutine that has not called LockOSThread: the
             // thread is the goroutine's for life whatever it counts.
@@ -137,7 +137,7 @@ pub fn unlock_os_thread() {
         }
         let gp = (*mp).lockedg;
         (*mp).lockedg = null_mut();
-        (*gp).lockedm = null_mut();
+        (*gp).lockedm.store(null_mut(), Ordering::Relaxed);
     }
 }
 
@@ -208,7 +208,7 @@ pub fn stoplockedm() {
     // SAFETY: on g0 of this thread's M.
     unsafe {
         let lg = (*mp).lockedg;
-        if lg.is_null() || (*lg).lockedm != mp.cast() {
+        if lg.is_null() || (*lg).lockedm.load(Ordering::Relaxed) != mp.cast() {
             throw("stoplockedm: inconsistent locking");
         }
         if !(*mp).p.is_null() {
@@ -241,7 +241,7 @@ pub unsafe fn startlockedm(gp: *mut G) {
     let s = sched();
     // SAFETY: per the contract; Ms are never freed.
     unsafe {
-        let mp: *mut M = (*gp).lockedm.cast();
+        let mp: *mut M = (*gp).lockedm.load(Ordering::Relaxed).cast();
         if mp == getm() {
             throw("startlockedm: locked to me");
         }

@@ -339,7 +339,10 @@ fn runqget_ring(pp: &P) -> (*mut G, bool) {
 #[inline]
 pub unsafe fn pinned(gp: *mut G) -> bool {
     // SAFETY: per the contract.
-    unsafe { !(*gp).homem.load(Ordering::Relaxed).is_null() && (*gp).lockedm.is_null() }
+    unsafe {
+        !(*gp).homem.load(Ordering::Relaxed).is_null()
+            && (*gp).lockedm.load(Ordering::Relaxed).is_null()
+    }
 }
 
 /// The safe mode's half of [`runqget`] after `runnext`: the ring, then

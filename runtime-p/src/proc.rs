@@ -319,7 +319,7 @@ pub unsafe fn newproc1(
         (*newg).startfn = Some(f);
         (*newg).parent_goid = parent_goid;
         (*newg).gopc = 0;
-        (*newg).waitreason = WaitReason::Zero;
+        (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
         if local.goidcache == local.goidcacheend {
             // goidgen is the last id handed out; this batch is
@@ -466,12 +466,12 @@ unsafe fn gdestroy(gp: *mut G) {
         }
         (*gp).m = null_mut();
         unpin(mp, gp);
-        let locked = !(*gp).lockedm.is_null();
-        (*gp).lockedm = null_mut();
+        let locked = !(*gp).lockedm.load(Ordering::Relaxed).is_null();
+        (*gp).lockedm.store(null_mut(), Ordering::Relaxed);
         (*mp).lockedg = null_mut();
         (*mp).lockedext = 0;
         (*gp).preempt.store(false, Ordering::Relaxed);
-        (*gp).waitreason = WaitReason::Zero;
+        (*gp).waitreason.store(WaitReason::Zero);
         (*gp).param = null_mut();
         (*gp).panic_location = None;
         (*gp).panic_trace = None;
@@ -557,7 +557,7 @@ pub fn schedule() -> ! {
         }
         // SAFETY: gp came off a run queue, so it is _Grunnable and ours.
         unsafe {
-            if !(*gp).lockedm.is_null() {
+            if !(*gp).lockedm.load(Ordering::Relaxed).is_null() {
                 // Hand our P to the M the G is locked to, then wait for a
                 // new P.
                 crate::lockosthread::startlockedm(gp);
@@ -974,7 +974,7 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
         }
         (*mp).waitlock = lock;
         (*mp).waitunlockf = unlockf;
-        (*gp).waitreason = reason;
+        (*gp).waitreason.store(reason);
         mcall_g(gp, park_m);
     }
 }
@@ -1022,7 +1022,7 @@ unsafe extern "C" fn park_m(gp: *mut G) -> ! {
     unsafe {
         let pp = p_of(mp);
         casgstatus(gp, _Grunning, _Gwaiting);
-        ev_p(pp, EvKind::GoPark, (*gp).goid, 0, (*gp).waitreason);
+        ev_p(pp, EvKind::GoPark, (*gp).goid, 0, (*gp).waitreason.load());
         hook(Hook::Stop, gp);
         crate::p::PStats::bump(&pp.stats.parks);
         dropg_of(mp);
@@ -1365,8 +1365,8 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
     // SAFETY: gp is a live G; we only read words for printing.
     unsafe {
         let st = readgstatus(gp) & !runtime_g::status::_Gscan;
-        let what = if st == _Gwaiting && (*gp).waitreason != WaitReason::Zero {
-            (*gp).waitreason.as_str()
+        let what = if st == _Gwaiting && (*gp).waitreason.load() != WaitReason::Zero {
+            (*gp).waitreason.load().as_str()
         } else {
             gstatus_name(st)
         };
@@ -1382,7 +1382,7 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
         } else {
             String::new()
         };
-        let locked = if (*gp).lockedm.is_null() {
+        let locked = if (*gp).lockedm.load(Ordering::Relaxed).is_null() {
             ""
         } else {
             ", locked to thread"

@@ -307,7 +307,7 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
                         (*mp).id,
                         (*mp).locks,
                         (*mp).spinning,
-                        (*mp).blocked
+                        (*mp).blocked.load(Ordering::Relaxed)
                     );
                 }
                 mp = (*mp).alllink;
@@ -321,13 +321,16 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
                 }
                 let st = runtime_g::readgstatus(gp);
                 let m = id_or_nil((*gp).m as *const runtime_m::M, |m| m.id);
-                let lockedm = id_or_nil((*gp).lockedm as *const runtime_m::M, |m| m.id);
+                let lockedm = id_or_nil(
+                    (*gp).lockedm.load(Ordering::Relaxed) as *const runtime_m::M,
+                    |m| m.id,
+                );
                 let _ = writeln!(
                     out,
                     "  G{}: status={}({}) m={m} lockedm={lockedm}",
                     (*gp).goid,
                     st,
-                    (*gp).waitreason.as_str(),
+                    (*gp).waitreason.load().as_str(),
                 );
             }
         });

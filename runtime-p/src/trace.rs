@@ -449,7 +449,7 @@ pub fn start_trace_on(s: &Sched) -> Result<(), TraceAlreadyEnabled> {
                 m,
                 p,
                 kind,
-                reason: (*gp).waitreason,
+                reason: (*gp).waitreason.load(),
             });
         }
     });

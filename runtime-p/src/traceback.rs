@@ -335,14 +335,18 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
                     w(dec((*gp).goid, &mut b));
                     w(b" [");
                     let what = if st == runtime_g::status::_Gwaiting
-                        && (*gp).waitreason != runtime_g::WaitReason::Zero
+                        && (*gp).waitreason.load() != runtime_g::WaitReason::Zero
                     {
-                        (*gp).waitreason.as_str()
+                        (*gp).waitreason.load().as_str()
                     } else {
                         runtime_g::status::gstatus_name(st)
                     };
                     w(what.as_bytes());
-                    if !(*gp).lockedm.is_null() {
+                    if !(*gp)
+                        .lockedm
+                        .load(core::sync::atomic::Ordering::Relaxed)
+                        .is_null()
+                    {
                         w(b", locked to thread");
                     }
                     w(b"]:\n");
