@@ -32,6 +32,7 @@ const WORKLOADS: &[(&str, &str, usize, usize)] = &[
     ("chan_mpmc_4to4", "ns/value", 4_000_000, 400_000),
     ("mutex_4", "ns/op", 4_000_000, 400_000),
     ("sleepers_100k", "ms", 100_000, 10_000),
+    ("sleepers_lateness", "us late", 100_000, 100_000),
     ("mutex_uncontended", "ns/op", 10_000_000, 1_000_000),
     ("mutex", "ns/op", 2_000_000, 200_000),
     ("mutex_spin", "ns/op", 200_000, 20_000),
@@ -240,6 +241,25 @@ fn gort_worker(workload: &str, procs: usize, n: usize, migrating: bool) -> f64 {
                 }
                 wg.wait();
                 start.elapsed().as_secs_f64() * 1e3
+            }
+            "sleepers_lateness" => {
+                // n goroutines each sleeping a pseudo-random 0–100 ms; the
+                // mean lateness of their wake-ups, in µs (issue 17).
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                let late = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                for i in 0..n as u64 {
+                    let late = late.clone();
+                    wg.go(move || {
+                        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+                        let d = Duration::from_micros(x % 100_001);
+                        let t = Instant::now();
+                        gort::time::sleep(d);
+                        let l = t.elapsed().saturating_sub(d).as_nanos() as u64;
+                        late.fetch_add(l, Ordering::Relaxed);
+                    });
+                }
+                wg.wait();
+                late.load(Ordering::Relaxed) as f64 / n as f64 / 1e3
             }
             "chan_sync" => {
                 // Go's benchmarkChanSync(b, 0): two goroutines pass the
@@ -640,6 +660,26 @@ fn tokio_worker(workload: &str, procs: usize, n: usize) -> Result<f64, String> {
                         h.await.unwrap();
                     }
                     Ok(start.elapsed().as_secs_f64() * 1e3)
+                }
+                "sleepers_lateness" => {
+                    let late = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                    let hs: Vec<_> = (0..n as u64)
+                        .map(|i| {
+                            let late = late.clone();
+                            tokio::spawn(async move {
+                                let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+                                let d = Duration::from_micros(x % 100_001);
+                                let t = Instant::now();
+                                tokio::time::sleep(d).await;
+                                let l = t.elapsed().saturating_sub(d).as_nanos() as u64;
+                                late.fetch_add(l, Ordering::Relaxed);
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                    Ok(late.load(Ordering::Relaxed) as f64 / n as f64 / 1e3)
                 }
                 "mutex_uncontended" | "mutex" => {
                     // tokio::sync::Mutex, one task per worker thread.
@@ -1184,6 +1224,25 @@ fn golib_worker(workload: &str, n: usize) -> Result<f64, String> {
                 wg.wait();
                 per_op(start, per * procs)
             }
+            "sleepers_lateness" => {
+                let wg = Arc::new(WaitGroup::new());
+                wg.add(n as i64);
+                let late = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                for i in 0..n as u64 {
+                    let (wg, late) = (wg.clone(), late.clone());
+                    go_lib::go!(move || {
+                        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
+                        let d = Duration::from_micros(x % 100_001);
+                        let t = Instant::now();
+                        go_lib::sleep(d);
+                        let l = t.elapsed().saturating_sub(d).as_nanos() as u64;
+                        late.fetch_add(l, Ordering::Relaxed);
+                        wg.done();
+                    });
+                }
+                wg.wait();
+                late.load(Ordering::Relaxed) as f64 / n as f64 / 1e3
+            }
             "sleepers_100k" => {
                 let wg = Arc::new(WaitGroup::new());
                 wg.add(n as i64);
@@ -1578,6 +1637,7 @@ fn peer_has(sys: &str, w: &str) -> bool {
             COMMON.contains(&w)
                 || w == "chan_buffered_1to1"
                 || w == "sleepers_100k"
+                || w == "sleepers_lateness"
                 || w == "select_uncontended"
         }
         "may" => COMMON.contains(&w) || w == "chan_mpmc_4to4",

@@ -188,6 +188,24 @@ func main() {
 		}
 		wg.Wait()
 		report(float64(time.Since(start).Nanoseconds()) / 1e6)
+	case "sleepers_lateness":
+		// n goroutines each sleeping a pseudo-random 0-100 ms; the mean
+		// lateness of their wake-ups, in microseconds.
+		var wg sync.WaitGroup
+		var late atomic.Int64
+		for i := uint64(0); i < uint64(n); i++ {
+			wg.Go(func() {
+				x := (i * 0x9e3779b97f4a7c15) >> 33
+				d := time.Duration(x%100001) * time.Microsecond
+				t := time.Now()
+				time.Sleep(d)
+				if l := time.Since(t) - d; l > 0 {
+					late.Add(int64(l))
+				}
+			})
+		}
+		wg.Wait()
+		report(float64(late.Load()) / float64(n) / 1e3)
 	case "chan_sync":
 		// benchmarkChanSync(b, 0) from runtime/chan_test.go.
 		const calls = 1000
