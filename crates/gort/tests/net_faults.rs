@@ -371,7 +371,11 @@ fn soak_with_resetting_clients_stays_flat() {
             &std::env::var("GORT_SOAK_SECS").unwrap_or_else(|_| "120".into()),
         )
         .run();
-    for l in out.stdout.lines().filter_map(|l| l.find("soak:").map(|i| &l[i..])) {
+    for l in out
+        .stdout
+        .lines()
+        .filter_map(|l| l.find("soak:").map(|i| &l[i..]))
+    {
         println!("{l}");
     }
     assert_eq!(out.code, Some(0), "{}", out.combined());
