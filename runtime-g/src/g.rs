@@ -122,6 +122,10 @@ pub struct G {
     /// address in the creating function, or 0 (created by the runtime, or
     /// through an entry that does not record it).
     pub gopc: usize,
+    /// The usable stack size this goroutine asked for at creation, or 0 for
+    /// its runtime's default (gort's `spawn_with_stack_size`; Go's stacks
+    /// grow instead). Read at the first run, when the stack is allocated.
+    pub stack_request: usize,
     /// Opaque per-goroutine state of the instrumentation hooks
     /// (`runtime_p::trace::GoroutineHooks`; gort's `tracing` span), or
     /// null. Set by the `create` hook, freed by the `end` hook.
@@ -177,6 +181,7 @@ impl G {
             lockedm: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
             parent_goid: 0,
             gopc: 0,
+            stack_request: 0,
             hook_data: core::ptr::null_mut(),
             startfn: None,
             locals: None,

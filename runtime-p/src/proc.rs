@@ -189,6 +189,32 @@ pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
 /// function is taken from.
 pub type NewprocSlot = Option<Box<dyn FnOnce() + Send + 'static>>;
 
+/// [`newproc_at_caller`] for a goroutine with a stack of `stack_size`
+/// usable bytes instead of the runtime's default (gort's
+/// `spawn_with_stack_size`; no Go twin: Go's stacks grow).
+///
+/// # Safety
+/// As for [`newproc_at_caller`].
+#[unsafe(naked)]
+pub unsafe extern "C-unwind" fn newproc_sized_at_caller(
+    slot: *mut NewprocSlot,
+    stack_size: usize,
+) -> *mut G {
+    // As newproc_at_caller: a tail call passing the return address on.
+    core::arch::naked_asm!("mov rdx, [rsp]", "jmp {0}", sym newproc_sized_from)
+}
+
+/// The body of [`newproc_sized_at_caller`].
+unsafe extern "C-unwind" fn newproc_sized_from(
+    slot: *mut NewprocSlot,
+    stack_size: usize,
+    pc: usize,
+) -> *mut G {
+    // SAFETY: the shim's contract: slot holds the function.
+    let f = unsafe { (*slot).take() }.unwrap_or_else(|| throw("newproc: no function"));
+    newproc_pc_sized(f, pc, stack_size)
+}
+
 /// newproc with Go's `callerpc` (`getcallerpc()` in runtime.newproc): this
 /// entry reads its own return address and passes it on, so that the
 /// goroutine's `gopc` lies in the function that called it. gort's `go` and
@@ -213,6 +239,15 @@ unsafe extern "C-unwind" fn newproc_from(slot: *mut NewprocSlot, pc: usize) -> *
 
 /// newproc with the creator's PC given.
 fn newproc_pc(f: Box<dyn FnOnce() + Send + 'static>, gopc: usize) -> *mut G {
+    newproc_pc_sized(f, gopc, 0)
+}
+
+/// [`newproc_pc`] with a stack size request (0: the runtime's default).
+fn newproc_pc_sized(
+    f: Box<dyn FnOnce() + Send + 'static>,
+    gopc: usize,
+    stack_size: usize,
+) -> *mut G {
     let gp = require_goroutine("go/spawn");
     preempt_check();
     // SAFETY: gp is the running user G.
@@ -224,6 +259,7 @@ fn newproc_pc(f: Box<dyn FnOnce() + Send + 'static>, gopc: usize) -> *mut G {
             let pp = curp();
             let newg = newproc1(s, pp, f, parent);
             (*newg).gopc = gopc;
+            (*newg).stack_request = stack_size;
             runqput(pp, newg, true);
             newg
         };
@@ -319,6 +355,7 @@ pub unsafe fn newproc1(
         (*newg).startfn = Some(f);
         (*newg).parent_goid = parent_goid;
         (*newg).gopc = 0;
+        (*newg).stack_request = 0;
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
         if local.goidcache == local.goidcacheend {
@@ -907,7 +944,7 @@ unsafe fn execute_m(mp: *mut runtime_m::M, gp: *mut G, inherit_time: bool) -> ! 
             // `gogo` starts it from (Go does both in newproc1). After the
             // status change, so that a stack walk (which holds runnable Gs
             // with the scan bit) never sees these words change.
-            let st = crate::sched::stackget(sched_of(mp), pp);
+            let st = crate::sched::stackget(sched_of(mp), pp, (*gp).stack_request);
             (*gp).stack = st;
             gostartcall(&mut (*gp).sched, st.hi, goroutine_entry, gp);
         }

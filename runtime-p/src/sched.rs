@@ -557,11 +557,17 @@ pub unsafe fn gfget(s: &Sched, pp: &P) -> *mut G {
 }
 
 /// stackget: a stack for a goroutine about to run for the first time: the
-/// most recently freed one of this P, or a new one from the pool.
+/// most recently freed one of this P, or a new one from the pool; or, if
+/// the goroutine asked for a size of its own (`request`), one of that size.
 ///
 /// # Safety
 /// Owner of `pp` only.
-pub unsafe fn stackget(s: &Sched, pp: &P) -> runtime_g::Stack {
+pub unsafe fn stackget(s: &Sched, pp: &P, request: usize) -> runtime_g::Stack {
+    if request != 0 && runtime_g::stack::round_stack_size(request) != s.stack_size {
+        // A size of its own: from its size class (gfput gives such stacks
+        // back to the pool, not to this P's cache of default ones).
+        return stackalloc(request);
+    }
     // SAFETY: forwarded contract.
     match unsafe { pp.local() }.stackcache.pop() {
         Some(st) => st,

@@ -134,7 +134,9 @@ pub use local::GoroutineLocal;
 /// (`send on closed channel`, `close of closed channel`, `close of nil
 /// channel`, `makechan: size out of range`).
 pub use runtime_p::panic::RuntimeError;
-pub use spawn::{JoinError, JoinHandle, go, spawn, spawn_dedicated, spawn_local};
+pub use spawn::{
+    JoinError, JoinHandle, go, spawn, spawn_dedicated, spawn_local, spawn_with_stack_size,
+};
 
 /// Panics with gort's message when called outside a goroutine.
 #[track_caller]

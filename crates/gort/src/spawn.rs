@@ -157,6 +157,39 @@ where
     (JoinHandle { shared }, body)
 }
 
+/// [`spawn`] for a goroutine with a stack of at least `stack_size` usable
+/// bytes instead of the runtime's default ([`crate::Builder::stack_size`]):
+/// for one goroutine that recurses deeply, without giving every goroutine
+/// that much address space. Go has no twin: its stacks grow, and gort's
+/// cannot (Rust frames hold pointers into themselves).
+///
+/// ```no_run
+/// # gort::Builder::new().block_on(|| {
+/// fn depth(n: u64) -> u64 {
+///     let pad = std::hint::black_box([n as u8; 1024]);
+///     if n == 0 { 0 } else { depth(n - 1) + pad[7] as u64 / 255 }
+/// }
+/// // About 4 MiB of frames: far past the 256 KiB default.
+/// let h = gort::spawn_with_stack_size(16 << 20, || depth(4096));
+/// h.join().unwrap();
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a goroutine of a gort runtime.
+#[inline(always)]
+pub fn spawn_with_stack_size<F, T>(stack_size: usize, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let (handle, body) = with_handle(f);
+    let mut slot: runtime_p::proc::NewprocSlot = Some(Box::new(body));
+    // SAFETY: the slot holds the function, for the callee to take.
+    unsafe { runtime_p::proc::newproc_sized_at_caller(&mut slot, stack_size) };
+    handle
+}
+
 /// Starts a goroutine running `f`, which need not be `Send`: it starts
 /// and stays on the calling goroutine's thread, so `Rc`s, `RefCell`s and
 /// thread-bound guards may be captured and held across parks. Like

@@ -534,3 +534,31 @@ fn go_macro_starts_a_goroutine() {
         gort::gosched();
     }
 }
+
+/// A goroutine may ask for a stack of its own size (issue 17): a 4 MiB-deep
+/// recursion, 16 times the 256 KiB default, runs in one goroutine while
+/// others keep the default, in both modes and across a park in the deep
+/// frame; sequential ones reuse the size class's stacks.
+#[gort::test(both, gomaxprocs = 2)]
+unsafe fn spawn_with_stack_size_runs_a_4_mib_recursion() {
+    #[inline(never)]
+    fn depth(n: u64, c: &gort::Chan<u64>) -> u64 {
+        let pad = std::hint::black_box([n as u8; 1024]);
+        if n == 0 {
+            // Park at the bottom: the stack must survive a switch.
+            c.recv().unwrap()
+        } else {
+            depth(n - 1, c) + u64::from(pad[7] == n as u8) - 1
+        }
+    }
+    for round in 0..4u64 {
+        let c: gort::Chan<u64> = gort::Chan::new(0);
+        let c2 = c.clone();
+        // 4,096 frames of at least 1 KiB each: more than 4 MiB.
+        let h = gort::spawn_with_stack_size(16 << 20, move || depth(4096, &c2));
+        let small = gort::spawn(|| 7);
+        assert_eq!(small.join().unwrap(), 7);
+        c.send(round);
+        assert_eq!(h.join().unwrap(), round);
+    }
+}
