@@ -41,11 +41,24 @@ impl Locals {
 }
 
 impl Drop for Locals {
+    /// Drops every value, also when one's destructor panics (that panic is
+    /// resumed after the others are dropped; a second one is dropped with
+    /// the value). Runs on the goroutine's stack, never while it unwinds
+    /// (`drop_locals`).
     fn drop(&mut self) {
+        let mut first = None;
         for (_, p) in self.map.drain() {
-            // SAFETY: every pointer came from Box::leak in insert and is
-            // dropped exactly once, here.
-            drop(unsafe { Box::from_raw(p.as_ptr()) });
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // SAFETY: every pointer came from Box::leak in insert and is
+                // dropped exactly once, here.
+                drop(unsafe { Box::from_raw(p.as_ptr()) });
+            }));
+            if let Err(e) = r {
+                first.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first {
+            std::panic::resume_unwind(e);
         }
     }
 }

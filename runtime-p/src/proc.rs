@@ -270,6 +270,32 @@ fn newproc_pc_sized(
     })
 }
 
+/// A runtime helper goroutine (Go's system goroutines): created like any
+/// other, but hidden from `num_goroutine`, dumps and deadlock detection
+/// (`G.system`, counted in `ngsys`). gort's timer reaper is one.
+pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
+    let gp = require_goroutine("newproc_system");
+    // SAFETY: gp is the running user G.
+    let parent = unsafe { (*gp).goid };
+    systemstack(move || {
+        let s = sched();
+        // SAFETY: on g0 of an M that holds a P; newg is unpublished until
+        // runqput.
+        let newg = unsafe {
+            let pp = curp();
+            let newg = newproc1(s, pp, f, parent);
+            (*newg).system = true;
+            s.ngsys.fetch_add(1, Ordering::Relaxed);
+            runqput(pp, newg, true);
+            newg
+        };
+        if s.main_started.load(Ordering::Relaxed) {
+            wakep();
+        }
+        newg
+    })
+}
+
 /// Safe mode: creates a goroutine running `f`, which need not be `Send`,
 /// pinned to the calling goroutine's M before anyone can see it (gort's
 /// `spawn_local`; no Go twin). It never runs on another thread, so `f`
@@ -395,8 +421,6 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         (Ok(()), Some(p)) => Err(p),
         (r, _) => r,
     };
-    // Timers the scheduler released last are dropped on user goroutines.
-    let result = result.and_then(|()| catch_unwind(crate::time::drain_graveyard));
     if let Err(payload) = &result {
         if payload.is::<GoexitUnwind>() {
             // SAFETY: gp is the goroutine running here.
@@ -828,7 +852,8 @@ unsafe fn find_runnable(mp: *mut runtime_m::M) -> (*mut G, bool) {
             // the poller. Either this load sees the flag, or the shutdown's
             // store comes after our swap and its break reaches us. (A
             // store-buffering pair with main_return_m: both SeqCst; model
-            // in tests/loom_shutdown.rs.)
+            // in tests/loom_shutdown.rs, whose fences these are.)
+            core::sync::atomic::fence(Ordering::SeqCst);
             if s.shutting_down.load(Ordering::SeqCst) {
                 s.lastpoll.store(crate::time::nanotime(), Ordering::Release);
                 mexit_shutdown();
@@ -1141,14 +1166,14 @@ unsafe fn park_unwinding_wait(mp: *mut runtime_m::M, gp: *mut G) -> ! {
 pub unsafe fn goready(gp: *mut G) {
     let me = getg();
     if is_user_g(me) {
-        // SAFETY: me is the running user G; its status and preempt flag
-        // are atomic.
+        // No preemption point here (Go's goready has none): the
+        // non-blocking channel operations reach goready, and in the
+        // migrating mode they must never switch goroutines (see
+        // enter_runtime). Blocking callers passed one on their way in.
+        // SAFETY: me is the running user G; its status is atomic.
         unsafe {
             if readgstatus(me) == _Gsyscall {
                 require_goroutine("goready");
-            }
-            if (*me).preempt.load(Ordering::Relaxed) {
-                preempt_check();
             }
         }
     } else if me.is_null() {
@@ -1574,8 +1599,10 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     // Set under sched.lock, which stopm also takes to check it before
     // sleeping: no M can slip onto the idle list unseen.
     let mut l = s.lock.lock();
-    // SeqCst: the poller's re-check in find_runnable pairs with it.
+    // SeqCst, and a fence before the poller break below: the poller's
+    // re-check in find_runnable pairs with it (tests/loom_shutdown.rs).
     s.shutting_down.store(true, Ordering::SeqCst);
+    core::sync::atomic::fence(Ordering::SeqCst);
     if s.sysmonwait.swap(false, Ordering::AcqRel) {
         notewakeup(&s.sysmonnote);
     }

@@ -32,8 +32,8 @@
 //! g0 (the scheduler runs timers) and under other runtime locks, so when
 //! the heap held a timer's last reference the timer (and its `after_func`
 //! closure, whose destructor is user code) goes to a process-wide
-//! graveyard instead of being dropped there; user goroutines empty it when
-//! they end and when they call the timer API ([`drain_graveyard`]), and
+//! graveyard instead of being dropped there; a system goroutine empties it,
+//! started by the next call of the timer API ([`reap_graveyard`]), and
 //! `block_on` when its runtime has ended. A
 //! channel holds a reference to its timer; the timer points back at the
 //! channel without one, and the channel stops and detaches its timer
@@ -662,11 +662,13 @@ impl Timers {
             };
             // SAFETY: t.mu and self.mu are held.
             unsafe { keep.unlock_and_run(now, Some(self)) };
-            // Dropping `keep` here is safe: the heap lock is held again,
-            // but this cannot be the last reference unless the timer left
-            // the heap, in which case the heap's reference sits in
-            // `released` until unlock.
-            drop(keep);
+            // `keep` may be the last reference now (a one-shot after_func
+            // timer left the heap during the run, and the goroutine it
+            // started may already have dropped its copy of the closure), and
+            // the heap lock is held again: it goes to `released`, which
+            // `unlock` hands to the graveyard.
+            // SAFETY: self.mu is held.
+            unsafe { (*self.released.get()).push(keep) };
             return 0;
         }
     }
@@ -688,9 +690,36 @@ fn bury(t: Timer) {
     GRAVEYARD_USED.store(true, Ordering::Release);
 }
 
+/// Whether a reaper goroutine is on its way (see [`reap_graveyard`]).
+static REAPER: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Starts a system goroutine that drops the timers in the graveyard, if
+/// any wait there and no such goroutine is on its way already. Called by
+/// the timer API's entries, on user goroutines: the destructors run on the
+/// reaper, holding nothing of anybody's, never inside the caller (which
+/// may hold its own locks). The reaper is hidden from goroutine counts,
+/// dumps and deadlock detection, as Go's runtime goroutines are.
+pub fn reap_graveyard() {
+    if !GRAVEYARD_USED.load(Ordering::Relaxed) || REAPER.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    crate::proc::newproc_system(Box::new(|| {
+        loop {
+            drain_graveyard();
+            REAPER.store(false, Ordering::Release);
+            // A timer buried after the drain, before the store above,
+            // would wait for the next timer call: look once more.
+            if !GRAVEYARD_USED.load(Ordering::Acquire) || REAPER.swap(true, Ordering::AcqRel) {
+                break;
+            }
+        }
+    }));
+}
+
 /// Drops the timers a heap released last (their `after_func` closures'
-/// destructors are user code). Call only where user code may run: on a
-/// user goroutine holding no runtime lock, or off the runtime's threads.
+/// destructors are user code). Call only where user code may run: on the
+/// reaper goroutine, or off the runtime's threads (`block_on`, after its
+/// runtime ended).
 pub fn drain_graveyard() {
     if !GRAVEYARD_USED.load(Ordering::Relaxed) {
         return;
@@ -1191,7 +1220,7 @@ pub fn time_sleep_until(s: &Sched) -> i64 {
 #[track_caller]
 pub fn time_sleep(ns: i64) {
     let gp = crate::proc::enter_runtime("time.Sleep", true);
-    drain_graveyard();
+    reap_graveyard();
     if ns <= 0 {
         return;
     }

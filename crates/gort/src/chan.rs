@@ -50,11 +50,28 @@ use runtime_p::chan::{
 };
 
 /// A channel of `T`: Go's `chan T`. See the [module docs](self).
+///
+/// `Chan<T>` is invariant in `T`, so a channel of long-lived references
+/// cannot be used as one of shorter-lived ones (which would let a
+/// reference outlive its referent):
+///
+/// ```compile_fail
+/// fn shrink<'a>(c: &'a gort::Chan<&'static str>) -> &'a gort::Chan<&'a str> {
+///     c
+/// }
+/// ```
 pub struct Chan<T> {
     /// Null for a nil channel; otherwise a channel this handle counts in.
     c: *mut HChan,
-    _t: PhantomData<T>,
+    /// Owns `T`s (for drop checking) and is invariant in `T`: a covariant
+    /// channel would let safe code coerce a `Chan<&'static str>` to a
+    /// `&Chan<&'a str>`, send a short-lived reference through it and
+    /// receive it back as `'static`.
+    _t: PhantomData<Invariant<T>>,
 }
+
+/// Owns a `T` and is invariant in it (see [`Chan`]'s `_t`).
+type Invariant<T> = (T, fn(T) -> T);
 
 // SAFETY: a channel moves `T`s between goroutines, which may run on any
 // thread, so `T: Send` is needed and sufficient; the channel itself is

@@ -135,7 +135,8 @@ pub use local::GoroutineLocal;
 /// channel`, `makechan: size out of range`).
 pub use runtime_p::panic::RuntimeError;
 pub use spawn::{
-    JoinError, JoinHandle, go, spawn, spawn_dedicated, spawn_local, spawn_with_stack_size,
+    JoinError, JoinHandle, MAX_STACK_SIZE, go, spawn, spawn_dedicated, spawn_local,
+    spawn_with_stack_size,
 };
 
 /// Panics with gort's message when called outside a goroutine.

@@ -176,18 +176,33 @@ where
 /// ```
 ///
 /// # Panics
-/// Outside a goroutine of a gort runtime.
+/// Outside a goroutine of a gort runtime, and if `stack_size` is above
+/// [`MAX_STACK_SIZE`].
 #[inline(always)]
 pub fn spawn_with_stack_size<F, T>(stack_size: usize, f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    check_stack_size(stack_size);
     let (handle, body) = with_handle(f);
     let mut slot: runtime_p::proc::NewprocSlot = Some(Box::new(body));
     // SAFETY: the slot holds the function, for the callee to take.
     unsafe { runtime_p::proc::newproc_sized_at_caller(&mut slot, stack_size) };
     handle
+}
+
+/// The largest stack [`spawn_with_stack_size`] gives a goroutine: 1 GiB
+/// (of address space, committed only as it is touched).
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// Rejects a size the stack allocator cannot round (on the caller's
+/// goroutine, not later on the scheduler's stack).
+fn check_stack_size(n: usize) {
+    assert!(
+        n <= MAX_STACK_SIZE,
+        "gort::spawn_with_stack_size: {n} bytes is above the limit of {MAX_STACK_SIZE}"
+    );
 }
 
 /// Starts a goroutine running `f`, which need not be `Send`: it starts

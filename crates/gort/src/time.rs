@@ -204,9 +204,9 @@ pub fn tick(d: Duration) -> RecvChan<Instant> {
 }
 
 /// The entry of the timer API: a goroutine is required, and timers the
-/// scheduler released last are dropped here, on this user goroutine,
-/// before any runtime lock is taken (see `runtime_p::time`'s docs).
+/// scheduler released last get a goroutine to drop them (see
+/// `runtime_p::time`'s docs).
 fn time_entry(what: &str) {
     crate::runtime_check(what);
-    runtime_p::time::drain_graveyard();
+    runtime_p::time::reap_graveyard();
 }

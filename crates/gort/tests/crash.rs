@@ -104,10 +104,22 @@ fn run_case(case: &str) {
                         panic!("boom in a goroutine-local's destructor");
                     }
                 }
+                struct Other;
+                impl Drop for Other {
+                    fn drop(&mut self) {
+                        println!("the other local was dropped");
+                    }
+                }
                 gort::goroutine_local! {
                     static BOOM: Boom = Boom;
+                    static OTHER: Other = Other;
                 }
-                gort::spawn(|| BOOM.with(|_| ())).join().unwrap();
+                gort::spawn(|| {
+                    OTHER.with(|_| ());
+                    BOOM.with(|_| ());
+                })
+                .join()
+                .unwrap();
                 gort::time::sleep(std::time::Duration::from_secs(5));
             }),
             // A socket made in one runtime instance, waited on in another.
@@ -378,7 +390,8 @@ fn panic_in_other_goroutine_names_it() {
 
 /// A panic in a goroutine-local's destructor is reported as the
 /// goroutine's panic, Go-style, with its message (it used to escape the
-/// goroutine's entry and abort with "failed to initiate panic").
+/// goroutine's entry and abort with "failed to initiate panic"), and does
+/// not keep the goroutine's other locals from being dropped.
 #[test]
 fn panic_in_a_goroutine_local_destructor_is_reported() {
     let o = child("panic_in_local_drop");
@@ -389,6 +402,12 @@ fn panic_in_a_goroutine_local_destructor_is_reported() {
     );
     let header = o.stderr.lines().nth(2).unwrap_or("");
     assert!(header.ends_with(" [running]:"), "{header:?}");
+    // The goroutine's other locals are still dropped.
+    assert!(
+        o.stdout.contains("the other local was dropped"),
+        "{}",
+        o.stdout
+    );
 }
 
 #[test]
