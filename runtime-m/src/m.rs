@@ -16,8 +16,11 @@ use crate::note::Note;
 pub struct M {
     /// The scheduler's G: runs on this thread's system stack.
     pub g0: *mut G,
-    /// The user G running now, or null while g0 runs the scheduler.
-    pub curg: *mut G,
+    /// The user G running now, or null while g0 runs the scheduler. Written
+    /// only by this M; atomic (relaxed) because sysmon (`preemptone`,
+    /// schedtrace), thieves (`runqgrab`) and dumps read it from other
+    /// threads.
+    pub curg: core::sync::atomic::AtomicPtr<G>,
     /// Attached P (`puintptr`, an `*mut P` of runtime-p), or null.
     pub p: *mut (),
     /// P to attach when this M is woken (`nextp`).
@@ -111,7 +114,7 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
     let g0 = malg(g0_stack);
     let mp = Box::into_raw(Box::new(M {
         g0,
-        curg: core::ptr::null_mut(),
+        curg: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
         p: core::ptr::null_mut(),
         nextp: core::ptr::null_mut(),
         sched,

@@ -506,7 +506,7 @@ pub fn runqgrab(
                         // racily, as in Go, only to choose whether to wait.
                         let in_syscall = !mp.is_null()
                             && unsafe {
-                                let gp = (*mp).curg;
+                                let gp = (*mp).curg.load(Ordering::Relaxed);
                                 !gp.is_null()
                                     && runtime_g::readgstatus(gp) == runtime_g::status::_Gsyscall
                             };

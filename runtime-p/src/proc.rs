@@ -577,11 +577,11 @@ pub fn dropg() {
 unsafe fn dropg_of(mp: *mut runtime_m::M) {
     // SAFETY: per the contract; curg, if any, is owned by this M.
     unsafe {
-        let gp = (*mp).curg;
+        let gp = (*mp).curg.load(Ordering::Relaxed);
         if !gp.is_null() {
             (*gp).m = null_mut();
         }
-        (*mp).curg = null_mut();
+        (*mp).curg.store(null_mut(), Ordering::Relaxed);
     }
 }
 
@@ -594,7 +594,7 @@ pub fn schedule() -> ! {
         if (*mp).locks != 0 {
             throw("schedule: holding locks");
         }
-        if !(*mp).curg.is_null() {
+        if !(*mp).curg.load(Ordering::Relaxed).is_null() {
             throw("schedule: M still has a current goroutine");
         }
         if !(*mp).lockedg.is_null() {
@@ -961,7 +961,7 @@ unsafe fn execute_m(mp: *mut runtime_m::M, gp: *mut G, inherit_time: bool) -> ! 
                 throw("execute: goroutine pinned to another thread");
             }
         }
-        (*mp).curg = gp;
+        (*mp).curg.store(gp, Ordering::Relaxed);
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);
         if (*gp).stack.lo == 0 {
@@ -1213,7 +1213,7 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             pp,
             EvKind::GoUnpark,
             (*gp).goid,
-            crate::trace::goid((*mp).curg),
+            crate::trace::goid((*mp).curg.load(Ordering::Relaxed)),
             WaitReason::Zero,
         );
         let pinned = s.safe && crate::p::pinned(gp);

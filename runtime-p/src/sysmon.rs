@@ -203,7 +203,7 @@ pub(crate) fn preemptone(pp: &crate::p::P) -> bool {
     // SAFETY: Ms and Gs are never freed; curg may change under us, which at
     // worst asks the wrong G to yield once (Go accepts the same race).
     unsafe {
-        let gp = (*mp).curg;
+        let gp = (*mp).curg.load(Ordering::Relaxed);
         if gp.is_null() {
             return false;
         }
@@ -299,7 +299,7 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
             unsafe {
                 if core::ptr::eq((*mp).sched as *const crate::sched::Sched, s) {
                     let p = id_or_nil((*mp).p as *const crate::p::P, |p| p.id);
-                    let curg = id_or_nil((*mp).curg, |g| g.goid);
+                    let curg = id_or_nil((*mp).curg.load(Ordering::Relaxed), |g| g.goid);
                     let lockedg = id_or_nil((*mp).lockedg as *const runtime_g::G, |g| g.goid);
                     let _ = writeln!(
                         out,

@@ -31,7 +31,7 @@ pub fn traceback_hook(in_signal: bool) {
     let mp = getm();
     // SAFETY: mp is this thread's M (try_sched found it); curg is read for
     // printing only.
-    let cur: *mut G = unsafe { (*mp).curg };
+    let cur: *mut G = unsafe { (*mp).curg.load(core::sync::atomic::Ordering::Relaxed) };
     let mut out = String::new();
     if !cur.is_null() {
         out.push('\n');
