@@ -100,6 +100,10 @@ pub struct M {
     /// decides to wait from it, not from `unwind_parked`, which a waker
     /// may already have claimed once the goroutine is published.
     pub unwind_wait: bool,
+    /// Set when this M's locked goroutine exited and the thread goes with
+    /// it: the thread may be in a state of the goroutine's making, so Ms
+    /// it starts on the way out come from the template thread.
+    pub exiting_locked: bool,
 }
 
 /// Head of the list of all Ms ever created (`allm`), process-wide.
@@ -145,6 +149,7 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         npinned: 0,
         unwind_parked: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
         unwind_wait: false,
+        exiting_locked: false,
     }));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {

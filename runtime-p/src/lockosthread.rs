@@ -39,6 +39,9 @@ fn dolockosthread() {
 /// `UnlockOSThread` calls.
 pub fn lock_os_thread() {
     require_goroutine("lock_os_thread");
+    // Before the lock: the template thread is cloned from this thread,
+    // which no locked goroutine has changed yet.
+    crate::mp::start_template_thread();
     let mp = getm();
     // SAFETY: the running M; its binding is changed under sched.lock.
     unsafe {

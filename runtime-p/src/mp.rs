@@ -299,14 +299,88 @@ pub(crate) fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
     mp
 }
 
-/// Counts (Go's `checkmcount`) and starts an M that `allocm_in` made.
+/// Counts (Go's `checkmcount`) and starts an M that `allocm_in` made: from
+/// this thread, or, if this thread may carry state a locked goroutine gave
+/// it, from the template thread (Go's `newm` → `newmHandoff`).
 pub(crate) fn newm_start(s: &Sched, mp: *mut M) {
     {
         let mut l = s.lock.lock();
         l.mcount += 1;
         checkmcount(s, &l);
     }
+    if TEMPLATE_STARTED.load(Ordering::Acquire) && thread_may_be_tainted() {
+        let mut q = TEMPLATE_QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+        q.push((s as *const Sched as usize, mp as usize));
+        drop(q);
+        TEMPLATE_WAKE.notify_one();
+        return;
+    }
     newm1(s, mp);
+}
+
+/// Whether the calling thread is an M whose goroutine locked it (and so
+/// may have changed its state: working directory after
+/// `unshare(CLONE_FS)`, namespaces, credentials), or one leaving because
+/// such a goroutine exited: threads it creates would inherit that state.
+/// Go's test in `newm` (`lockedExt != 0`).
+fn thread_may_be_tainted() -> bool {
+    let mp = getm();
+    // SAFETY: the running M's own fields (null off the runtime's threads).
+    !mp.is_null()
+        && unsafe { (*mp).lockedext != 0 || !(*mp).lockedg.is_null() || (*mp).exiting_locked }
+}
+
+/// Go's `newmHandoff` (proc.go): Ms for the template thread to start, as
+/// (instance, M) addresses; process-wide, as Go's.
+static TEMPLATE_QUEUE: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
+static TEMPLATE_WAKE: std::sync::Condvar = std::sync::Condvar::new();
+static TEMPLATE_STARTED: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// startTemplateThread: port of runtime.startTemplateThread (proc.go):
+/// starts, once per process, a thread in a known-good state from which Ms
+/// are created while goroutines are locked to threads (`templateThread`).
+/// Called by `lock_os_thread` before the lock takes effect, so the thread
+/// is cloned from one no locked goroutine has touched yet. Not on Plan 9,
+/// as in Go (a locked thread is kept there, not killed).
+pub(crate) fn start_template_thread() {
+    if !os().locked_exit_kills_thread() || TEMPLATE_STARTED.load(Ordering::Acquire) {
+        return;
+    }
+    if TEMPLATE_STARTED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let r = std::thread::Builder::new()
+        .name("gort-template".into())
+        .spawn(template_thread);
+    if let Err(e) = r {
+        // Ms are then created from whichever thread needs one, as before.
+        print(&format!(
+            "runtime: cannot start the template thread ({e}); threads will be created from \
+             locked threads\n"
+        ));
+        TEMPLATE_STARTED.store(false, Ordering::Release);
+    }
+}
+
+/// templateThread: port of runtime.templateThread (proc.go): starts the Ms
+/// handed to it. A plain thread, not an M: it runs no goroutines and
+/// takes no runtime locks but the instance's for `newm1`'s messages.
+fn template_thread() {
+    loop {
+        let work = {
+            let mut q = TEMPLATE_QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+            while q.is_empty() {
+                q = TEMPLATE_WAKE.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+            core::mem::take(&mut *q)
+        };
+        for (s, mp) in work {
+            // SAFETY: instances and Ms are never freed; the M was made by
+            // allocm_in and counted by newm_start, for us to start.
+            unsafe { newm1(&*(s as *const Sched), mp as *mut M) };
+        }
+    }
 }
 
 /// newm1: port of runtime.newm1 (proc.go): starts the OS thread.

@@ -528,9 +528,13 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).m = null_mut();
         unpin(mp, gp);
         let locked = !(*gp).lockedm.load(Ordering::Relaxed).is_null();
+        let thread_goes = locked && (s.safe || runtime_m::os().locked_exit_kills_thread());
         (*gp).lockedm.store(null_mut(), Ordering::Relaxed);
         (*mp).lockedg = null_mut();
         (*mp).lockedext = 0;
+        // The Ms this thread starts on its way out (handoffp) come from
+        // the template thread (newm_start).
+        (*mp).exiting_locked = thread_goes;
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).waitreason.store(WaitReason::Zero);
         (*gp).param = null_mut();
@@ -541,7 +545,7 @@ unsafe fn gdestroy(gp: *mut G) {
         gfput(s, curp(), gp);
         // Safe mode: a thread dedicated to a goroutine (locked once) has no
         // P of its own to go back to: it ends with its goroutine.
-        if locked && (s.safe || runtime_m::os().locked_exit_kills_thread()) {
+        if thread_goes {
             // The goroutine may have left its thread in an unusual state:
             // the thread goes with it (Go's gdestroy → mexit). On Plan 9 the
             // thread is kept (its lockedExt was cleared above).

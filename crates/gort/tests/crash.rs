@@ -321,6 +321,59 @@ fn run_case(case: &str) {
                 println!("gomaxprocs {}", gort::gomaxprocs(0));
                 println!("unknown function: NonexistentTest");
             }),
+            // testprog LockOSThreadAvoidsStatePropagation (GOMAXPROCS=1,
+            // main locked to its thread as in Go's init): a locked
+            // goroutine gives its thread a private working directory
+            // (unshare(CLONE_FS), chdir) and exits locked; a goroutine that
+            // then locks a thread must see the process's directory, which
+            // fails if a thread was cloned from the tainted one. Go form
+            // (`go` + LockOSThread) in the migrating mode; in the safe mode
+            // the goroutines start with spawn_dedicated (the form that mode
+            // offers).
+            "lock_os_thread_state" => builder(case).gomaxprocs(1).run(|| {
+                fn cwd() -> String {
+                    std::env::current_dir()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                }
+                fn start(f: impl FnOnce() + Send + 'static) {
+                    if gort::runtime::migrating() {
+                        gort::go(f);
+                    } else {
+                        drop(gort::spawn_dedicated(f));
+                    }
+                }
+                gort::lock_os_thread();
+                std::env::set_current_dir("/").unwrap();
+                let want = cwd();
+                let ready: gort::Chan<bool> = gort::Chan::new(1);
+                let r2 = ready.clone();
+                start(move || {
+                    gort::lock_os_thread();
+                    if libc::unshare(libc::CLONE_FS) != 0 {
+                        println!("unshare not permitted");
+                        std::process::exit(0);
+                    }
+                    std::env::set_current_dir("/tmp").unwrap();
+                    r2.send(true);
+                    // Exits locked: the tainted thread must go.
+                });
+                ready.recv();
+                let done: gort::Chan<bool> = gort::Chan::new(0);
+                let d2 = done.clone();
+                start(move || {
+                    gort::lock_os_thread();
+                    if cwd() != want {
+                        println!("bad state from old thread propagated after it should have died");
+                        std::process::exit(1);
+                    }
+                    d2.recv();
+                    gort::unlock_os_thread();
+                });
+                done.send(true);
+                gort::unlock_os_thread();
+                println!("OK");
+            }),
             "lock_os_thread_main" => {
                 // testprog LockOSThreadMain, with m0 = this thread. As in Go,
                 // the thread checks apply where a locked exit ends the thread
@@ -699,6 +752,21 @@ fn test_big_gomaxprocs() {
     );
     assert!(o.stdout.contains("gomaxprocs 1024"), "{}", o.stdout);
     assert_eq!(o.code, Some(0), "{}", o.stderr);
+}
+
+// go-test: TestLockOSThreadAvoidsStatePropagation (proc_test.go)
+// In both modes (see the case for the safe mode's form); 20 runs, as the
+// propagation depends on which thread creates the next M.
+#[test]
+fn test_lock_os_thread_avoids_state_propagation() {
+    for _ in 0..20 {
+        let o = child("lock_os_thread_state");
+        if o.stdout.contains("unshare not permitted") {
+            return;
+        }
+        assert!(o.stdout.contains("OK"), "{}\n{}", o.stdout, o.stderr);
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+    }
 }
 
 // go-test: TestLockOSThreadExit (proc_test.go)
