@@ -360,6 +360,13 @@ pub(crate) fn start_template_thread() {
              locked threads\n"
         ));
         TEMPLATE_STARTED.store(false, Ordering::Release);
+        // Ms queued while the flag was up would wait for nobody: start
+        // them here.
+        let work = core::mem::take(&mut *TEMPLATE_QUEUE.lock().unwrap_or_else(|e| e.into_inner()));
+        for (s, mp) in work {
+            // SAFETY: as in template_thread.
+            unsafe { newm1(&*(s as *const Sched), mp as *mut M) };
+        }
     }
 }
 

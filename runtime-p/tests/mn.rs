@@ -20,7 +20,7 @@ fn wait_for(n: &AtomicUsize, want: usize) {
 
 // go-test: TestGoroutineParallelism (proc_test.go)
 // Adapted: `<-done` four times becomes a countdown that parks main
-// (channels are not ported yet); P=4, N=10 as in Go.
+// (the runtime-p tests run below gort's channels); P=4, N=10 as in Go.
 #[test]
 fn test_goroutine_parallelism() {
     if runtime_m::ncpu() == 1 {
