@@ -1025,8 +1025,11 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
         if readgstatus(gp) != _Grunning {
             throw("gopark: bad g status");
         }
-        if std::thread::panicking() {
-            // std's panic count is per thread and counts this unwind.
+        // std's panic count is per thread and counts this unwind. A
+        // goroutine locked to its thread needs nothing more: its thread runs
+        // nothing else meanwhile and it resumes there (schedule →
+        // stoplockedm), in either mode.
+        if std::thread::panicking() && (*gp).lockedm.load(Ordering::Relaxed).is_null() {
             if !sched_of(mp).safe {
                 fatal_error(
                     "gopark: goroutine parked while unwinding a panic (in the migrating mode it \

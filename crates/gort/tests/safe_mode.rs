@@ -380,3 +380,41 @@ unsafe fn try_ops_never_switch_in_the_migrating_mode() {
 fn try_ops_yield_on_request_in_the_safe_mode() {
     try_ops_switch(true);
 }
+
+/// A goroutine locked to its thread (spawn_dedicated in the safe mode, `go`
+/// + lock_os_thread in the migrating one) may park while a panic unwinds
+/// it: its thread runs nothing else meanwhile and it resumes there, so
+/// `thread::panicking()` stays right. It used to go through the unwinding
+/// wait meant for shared threads, which its hand-off to its own M
+/// confused ("park_unwinding_wait: woken without the goroutine"); the
+/// migrating mode called it a fatal error.
+#[gort::test(both, gomaxprocs = 2)]
+unsafe fn locked_goroutine_parks_while_unwinding() {
+    struct RecvOnDrop(Chan<u32>);
+    impl Drop for RecvOnDrop {
+        fn drop(&mut self) {
+            assert!(std::thread::panicking());
+            assert_eq!(self.0.recv(), Some(7));
+            assert!(std::thread::panicking());
+        }
+    }
+    let c: Chan<u32> = Chan::new(0);
+    let c2 = c.clone();
+    let body = move || {
+        gort::lock_os_thread();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _g = RecvOnDrop(c2);
+            panic!("unwinding on purpose");
+        }));
+        assert!(r.is_err());
+        assert!(!std::thread::panicking());
+    };
+    let h = if gort::runtime::migrating() {
+        gort::spawn(body)
+    } else {
+        gort::spawn_dedicated(body)
+    };
+    gort::time::sleep(Duration::from_millis(10));
+    c.send(7);
+    h.join().unwrap();
+}
