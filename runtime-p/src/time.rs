@@ -675,7 +675,7 @@ impl Timers {
 }
 
 /// Timers whose last reference a heap released (see the module docs),
-/// waiting for a user goroutine to drop them. Process-wide: the values are
+/// waiting for the reaper goroutine to drop them. Process-wide: the values are
 /// `Send`, and any runtime's goroutines may drop them.
 static GRAVEYARD: std::sync::Mutex<Vec<Timer>> = std::sync::Mutex::new(Vec::new());
 /// Whether [`GRAVEYARD`] may be non-empty: the fast path of
