@@ -379,6 +379,51 @@ fn run_case(case: &str) {
                 gort::unlock_os_thread();
                 println!("OK");
             }),
+            // testprog LockOSThreadTemplateThreadRace (golang.org/issue/
+            // 38931): stops of the world (Go: ReadMemStats; here stopping a
+            // trace, which stops the world to collect it) race with two
+            // goroutines that start a goroutine and lock their threads, the
+            // first locks of the process (which start the template thread).
+            // It must not hang; a watchdog turns a hang into a failure.
+            "lock_os_thread_template_race" => builder(case).gomaxprocs(4).run(|| {
+                std::thread::spawn(|| {
+                    std::thread::sleep(std::time::Duration::from_secs(20));
+                    println!("hung");
+                    std::process::exit(3);
+                });
+                gort::go(|| {
+                    loop {
+                        if gort::trace::start().is_ok() {
+                            let _ = gort::trace::stop();
+                        }
+                        gort::gosched();
+                    }
+                });
+                let start = std::time::Instant::now() + std::time::Duration::from_millis(10);
+                let wg = Arc::new(gort::sync::WaitGroup::new());
+                for _ in 0..2 {
+                    let body = move || {
+                        while std::time::Instant::now() < start {}
+                        // Work on the local queue, for an early startm in
+                        // handoffp.
+                        gort::go(|| {});
+                        gort::lock_os_thread();
+                        gort::gosched();
+                    };
+                    if gort::runtime::migrating() {
+                        wg.go(body);
+                    } else {
+                        wg.add(1);
+                        let wg = wg.clone();
+                        drop(gort::spawn_dedicated(move || {
+                            body();
+                            wg.done();
+                        }));
+                    }
+                }
+                wg.wait();
+                println!("OK");
+            }),
             "lock_os_thread_main" => {
                 // testprog LockOSThreadMain, with m0 = this thread. As in Go,
                 // the thread checks apply where a locked exit ends the thread
@@ -769,6 +814,17 @@ fn test_lock_os_thread_avoids_state_propagation() {
         if o.stdout.contains("unshare not permitted") {
             return;
         }
+        assert!(o.stdout.contains("OK"), "{}\n{}", o.stdout, o.stderr);
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+    }
+}
+
+// go-test: TestLockOSThreadTemplateThreadRace (proc_test.go)
+// Go runs it 10 times (the race hit about 2% of runs); so does this.
+#[test]
+fn test_lock_os_thread_template_thread_race() {
+    for _ in 0..10 {
+        let o = child("lock_os_thread_template_race");
         assert!(o.stdout.contains("OK"), "{}\n{}", o.stdout, o.stderr);
         assert_eq!(o.code, Some(0), "{}", o.stderr);
     }
