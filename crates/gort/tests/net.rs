@@ -4,7 +4,7 @@
 //! either OS layer (`GORT_OS=plan9`: no poller, blocking system calls).
 
 mod common;
-use common::{fd_targets, open_fds, run};
+use common::{fd_targets, open_fds, run, serve_echo};
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -552,21 +552,10 @@ fn echo_10k_connections() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (l2, sv) = (l.clone(), served.clone());
-        gort::go(move || {
-            while let Ok((c, _)) = l2.accept() {
-                let sv = sv.clone();
-                gort::go(move || {
-                    let mut buf = [0u8; 256];
-                    loop {
-                        match c.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(k) => (&c).write_all(&buf[..k]).unwrap(),
-                        }
-                    }
-                    sv.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                });
-            }
+        let sv = served.clone();
+        serve_echo(l.clone(), move |r| {
+            r.unwrap();
+            sv.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
         let child = test_child::Child::test("echo_client_child")
             .env("GORT_ECHO_ADDR", &addr.to_string())
@@ -760,18 +749,7 @@ fn shutdown_with_parked_poller_child() {
         b.gomaxprocs(2).block_on(|| {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = l.local_addr().unwrap();
-            gort::go(move || {
-                while let Ok((c, _)) = l.accept() {
-                    gort::go(move || {
-                        let mut buf = [0u8; 16];
-                        while let Ok(n @ 1..) = c.read(&mut buf) {
-                            if (&c).write_all(&buf[..n]).is_err() {
-                                return;
-                            }
-                        }
-                    });
-                }
-            });
+            serve_echo(l, |_| {});
             let wg = Arc::new(gort::sync::WaitGroup::new());
             for _ in 0..8 {
                 wg.go(move || {

@@ -21,3 +21,33 @@ pub fn fd_targets() -> Vec<String> {
         .map(|e| format!("{:?}", std::fs::read_link(e.path()).unwrap_or_default()))
         .collect()
 }
+
+/// An echo server on `l`, as Go's `net.Listen` + `go handle(conn)`: a
+/// goroutine per connection writes back what it reads until the peer hangs
+/// up or a read fails, then calls `done` with the outcome (a failed write
+/// is an error). Returns once the goroutine that accepts is started.
+pub fn serve_echo(
+    l: gort::net::TcpListener,
+    done: impl Fn(std::io::Result<()>) + Clone + Send + 'static,
+) {
+    use std::io::Write;
+    gort::go(move || {
+        while let Ok((c, _)) = l.accept() {
+            let done = done.clone();
+            gort::go(move || {
+                let mut buf = [0u8; 256];
+                let r = loop {
+                    match c.read(&mut buf) {
+                        Ok(0) | Err(_) => break Ok(()),
+                        Ok(n) => {
+                            if let Err(e) = (&c).write_all(&buf[..n]) {
+                                break Err(e);
+                            }
+                        }
+                    }
+                };
+                done(r);
+            });
+        }
+    });
+}
