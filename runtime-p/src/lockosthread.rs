@@ -101,18 +101,24 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     let gp = require_goroutine("spawn_dedicated");
     // SAFETY: gp is the running goroutine.
     let parent = unsafe { (*gp).goid };
-    crate::proc::newproc_publish(parent, f, true, |s, newg| {
+    runtime_m::systemstack(move || {
+        let s = sched();
         let nm = crate::mp::allocm_in(s, null_mut());
-        // SAFETY: nm is fresh and ours until its thread starts; newg is
-        // unpublished until newproc_publish queues it.
+        // SAFETY: on g0 of an M that holds a P; nm is fresh and ours until
+        // its thread starts; newg is unpublished until runqput.
         unsafe {
+            let pp = crate::proc::curp();
+            let newg = crate::proc::newproc1(s, pp, f, parent);
             (*newg).lockedm.store(nm.cast(), Ordering::Relaxed);
             // Wired (lockedg/lockedm) but with Go's counts at zero, as
             // for a goroutine that has not called LockOSThread: the
             // thread is the goroutine's for life whatever it counts.
             (*nm).lockedg = newg;
+            crate::mp::newm_start(s, nm);
+            crate::p::runqput(pp, newg, true);
+            crate::mp::wakep();
+            newg
         }
-        crate::mp::newm_start(s, nm);
     })
 }
 

@@ -363,7 +363,10 @@ pub(crate) fn start_template_thread() {
         // Ms queued while the flag was up would wait for nobody: start
         // them here.
         let work = core::mem::take(&mut *TEMPLATE_QUEUE.lock().unwrap_or_else(|e| e.into_inner()));
-        start_handed_off(work);
+        for (s, mp) in work {
+            // SAFETY: as in template_thread.
+            unsafe { newm1(&*(s as *const Sched), mp as *mut M) };
+        }
     }
 }
 
@@ -379,16 +382,11 @@ fn template_thread() {
             }
             core::mem::take(&mut *q)
         };
-        start_handed_off(work);
-    }
-}
-
-/// Starts the Ms of `work`, taken from [`TEMPLATE_QUEUE`].
-fn start_handed_off(work: Vec<(usize, usize)>) {
-    for (s, mp) in work {
-        // SAFETY: instances and Ms are never freed; each M was made by
-        // allocm_in and counted by newm_start, for its taker to start.
-        unsafe { newm1(&*(s as *const Sched), mp as *mut M) };
+        for (s, mp) in work {
+            // SAFETY: instances and Ms are never freed; the M was made by
+            // allocm_in and counted by newm_start, for us to start.
+            unsafe { newm1(&*(s as *const Sched), mp as *mut M) };
+        }
     }
 }
 

@@ -252,37 +252,18 @@ fn newproc_pc_sized(
     preempt_check();
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
-    newproc_publish(parent, f, true, |_, newg| {
-        // SAFETY: newg is fresh and not yet published.
-        unsafe {
-            (*newg).gopc = gopc;
-            (*newg).stack_request = stack_size;
-        }
-    })
-}
-
-/// The part the newproc entries share, on g0 of the calling goroutine's M:
-/// `newproc1` on this P, `init` to set the new G up before anyone can see
-/// it, `runqput` into `runnext`, and, with `wake`, `wakep` once main has
-/// started (Go's newproc).
-pub(crate) fn newproc_publish(
-    parent: u64,
-    f: Box<dyn FnOnce() + Send + 'static>,
-    wake: bool,
-    init: impl FnOnce(&Sched, *mut G),
-) -> *mut G {
     systemstack(move || {
         let s = sched();
-        // SAFETY: on g0 of an M that holds a P; newg is unpublished until
-        // runqput.
+        // SAFETY: on g0 of an M that holds a P.
         let newg = unsafe {
             let pp = curp();
             let newg = newproc1(s, pp, f, parent);
-            init(s, newg);
+            (*newg).gopc = gopc;
+            (*newg).stack_request = stack_size;
             runqput(pp, newg, true);
             newg
         };
-        if wake && s.main_started.load(Ordering::Relaxed) {
+        if s.main_started.load(Ordering::Relaxed) {
             wakep();
         }
         newg
@@ -296,10 +277,22 @@ pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     let gp = require_goroutine("newproc_system");
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
-    newproc_publish(parent, f, true, |s, newg| {
-        // SAFETY: newg is fresh and not yet published.
-        unsafe { (*newg).system = true };
-        s.ngsys.fetch_add(1, Ordering::Relaxed);
+    systemstack(move || {
+        let s = sched();
+        // SAFETY: on g0 of an M that holds a P; newg is unpublished until
+        // runqput.
+        let newg = unsafe {
+            let pp = curp();
+            let newg = newproc1(s, pp, f, parent);
+            (*newg).system = true;
+            s.ngsys.fetch_add(1, Ordering::Relaxed);
+            runqput(pp, newg, true);
+            newg
+        };
+        if s.main_started.load(Ordering::Relaxed) {
+            wakep();
+        }
+        newg
     })
 }
 
@@ -331,14 +324,16 @@ pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
     // SAFETY: as above.
     let parent = unsafe { (*gp).goid };
     preempt_check();
-    // No wakep: no other M may run the new goroutine.
-    newproc_publish(parent, f, false, |_, newg| {
+    systemstack(move || {
         let mp = getm();
-        // SAFETY: on g0 of a pinned goroutine's M (this one), which holds
-        // its own P; newg is fresh and not yet published.
+        // SAFETY: on g0 of a pinned goroutine's M, which holds its own P.
         unsafe {
+            let pp = curp();
+            let newg = newproc1(s, pp, f, parent);
             (*newg).homem.store(mp.cast(), Ordering::Relaxed);
             (*mp).npinned += 1;
+            runqput(pp, newg, true);
+            newg
         }
     })
 }
@@ -351,7 +346,16 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
     if !on_g0() {
         throw("newproc_g0: not on g0");
     }
-    newproc_publish(0, f, true, |_, _| {});
+    let s = sched();
+    // SAFETY: on g0 of an M that holds a P (the caller's contract).
+    unsafe {
+        let pp = curp();
+        let newg = newproc1(s, pp, f, 0);
+        runqput(pp, newg, true);
+    }
+    if s.main_started.load(Ordering::Relaxed) {
+        wakep();
+    }
 }
 
 /// newproc1: port of runtime.newproc1 (proc.go). A new `_Grunnable` G that
