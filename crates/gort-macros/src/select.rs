@@ -147,7 +147,12 @@ pub fn expand(sel: Select) -> TokenStream2 {
     // Send cases first, in source order, then receive cases.
     let mut ordered: Vec<&(syn::Ident, bool, usize)> = slots.iter().filter(|s| s.1).collect();
     ordered.extend(slots.iter().filter(|s| !s.1));
-    let case_exprs = ordered.iter().map(|(slot, _, _)| quote! { #slot.case() });
+    // SAFETY (of the expansion's unsafe blocks): each slot is one this
+    // expansion made above and gives one case to the one select below;
+    // the blocks contain no user expression.
+    let case_exprs = ordered
+        .iter()
+        .map(|(slot, _, _)| quote! { unsafe { #slot.case() } });
     let block = default_body.is_none();
     let all_slots: Vec<&syn::Ident> = slots.iter().map(|s| &s.0).collect();
     let drops = quote! { #( ::core::mem::drop(#all_slots); )* };
@@ -178,7 +183,7 @@ pub fn expand(sel: Select) -> TokenStream2 {
     quote! {
         {
             #evals
-            let #chosen = ::gort::__private::select([#(#case_exprs),*], #block);
+            let #chosen = unsafe { ::gort::__private::select([#(#case_exprs),*], #block) };
             match #chosen {
                 #match_arms
                 #default_arm

@@ -1,10 +1,22 @@
 //! The run-time half of [`select!`](crate::select!): typed value slots and
 //! the call into `runtime_p::select::selectgo`. Hidden: the macro is the
-//! interface. It is nonetheless sound to call from safe code, because the
-//! expansion of `select!` must stay free of `unsafe` (a crate with
-//! `#![forbid(unsafe_code)]` can use it): the slots' types tie each case
-//! to its channel's element type, and a slot refuses a second case that
-//! would send a value twice or overwrite a received one.
+//! interface, and its entry points ([`SendSlot::case`],
+//! [`RecvSlot::case`], [`select`]) are `unsafe fn`s, so that calling them
+//! by hand does not compile without `unsafe`:
+//!
+//! ```compile_fail,E0133
+//! let c: gort::Chan<Box<u8>> = gort::Chan::new(1);
+//! let mut s = gort::__private::SendSlot::new(&c, Box::new(1));
+//! let _ = s.case();
+//! ```
+//!
+//! The `unsafe` blocks of the macro's expansion wrap only these calls on
+//! the slots it made, never the user's expressions, and do not trip
+//! `#![forbid(unsafe_code)]` in the user's crate (rustc does not report
+//! that lint inside an external macro's expansion; `tests/forbid_unsafe.rs`
+//! checks it). As a second line of defence the slots' types tie each case
+//! to its channel's element type, and a slot refuses (panics on) a second
+//! case that would send a value twice or overwrite a received one.
 //!
 //! Each case owns a slot on the selecting goroutine's stack: a send case's
 //! slot holds the value to send, a receive case's slot is empty until a
@@ -43,12 +55,15 @@ impl<'c, T> SendSlot<'c, T> {
 
     /// The case for [`select`]; borrows the slot until the select is over.
     ///
+    /// # Safety
+    /// Only `select!`'s expansion calls this, once per slot, and passes the
+    /// case to one [`select`].
+    ///
     /// # Panics
     /// If the slot's value was sent already (a slot serves one select):
     /// the case would send uninitialised memory, a double free on the
-    /// receiving side. The macro never does this; a hand-written caller
-    /// gets this panic instead of undefined behaviour.
-    pub fn case(&mut self) -> Case<'_> {
+    /// receiving side.
+    pub unsafe fn case(&mut self) -> Case<'_> {
         assert!(
             self.full,
             "gort::select: this send slot's value was already sent (a slot serves one select)"
@@ -94,10 +109,13 @@ impl<'c, T> RecvSlot<'c, T> {
 
     /// The case for [`select`]; borrows the slot until the select is over.
     ///
+    /// # Safety
+    /// As for [`SendSlot::case`].
+    ///
     /// # Panics
     /// If the slot still holds a received value (a slot serves one
     /// select): a second receive would overwrite it without dropping it.
-    pub fn case(&mut self) -> Case<'_> {
+    pub unsafe fn case(&mut self) -> Case<'_> {
         assert!(
             !self.full,
             "gort::select: this receive slot still holds a value (a slot serves one select)"
@@ -149,11 +167,15 @@ pub struct Case<'a> {
 /// As Go's compiler does, a select of one case (plus an optional default)
 /// becomes a plain channel operation, blocking or not.
 ///
+/// # Safety
+/// Only `select!`'s expansion calls this, with the cases of the slots it
+/// made for this select, send cases first.
+///
 /// # Panics
 /// `send on closed channel` when the chosen send case's channel is closed;
 /// the values stay in their slots and are dropped as the panic unwinds.
 #[track_caller]
-pub fn select<const N: usize>(cases: [Case<'_>; N], block: bool) -> Option<usize> {
+pub unsafe fn select<const N: usize>(cases: [Case<'_>; N], block: bool) -> Option<usize> {
     let nsends = cases.iter().take_while(|c| c.send).count();
     assert!(
         cases[nsends..].iter().all(|c| !c.send),

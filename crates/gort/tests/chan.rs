@@ -364,11 +364,13 @@ fn channels_are_comparable_like_go() {
     assert_eq!(Chan::<u8>::nil(), Chan::<u8>::nil());
 }
 
-/// The select macro's run-time half is reachable from safe code
-/// (`gort::__private`, hidden but public). Reusing a send slot after its
-/// value was sent used to send it again (a double free: `free(): double
-/// free detected`); now the second `case` panics, and every value is
-/// dropped exactly once.
+/// The select macro's run-time half (`gort::__private`, hidden but
+/// public). Reusing a send slot after its value was sent used to send it
+/// again from safe code (a double free: `free(): double free detected`).
+/// Now the entry points are `unsafe fn`s (a doctest in `select.rs` checks
+/// that the misuse does not compile without `unsafe`), and even a caller
+/// that breaks their contract gets a panic on the second `case`, with
+/// every value dropped exactly once.
 #[gort::test]
 fn select_slot_reuse_panics_instead_of_a_double_free() {
     use gort::__private::{RecvSlot, SendSlot, select};
@@ -382,9 +384,12 @@ fn select_slot_reuse_panics_instead_of_a_double_free() {
     }
     let c: Chan<Counted> = Chan::new(2);
     let mut s = SendSlot::new(&c, Counted);
-    assert_eq!(select([s.case()], true), Some(0));
+    // SAFETY: the first use of the slot, one case for one select.
+    assert_eq!(unsafe { select([s.case()], true) }, Some(0));
     let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        select([s.case()], true);
+        // SAFETY: none: this breaks case's contract on purpose, to check
+        // the slot's own guard; it panics before anything is sent.
+        unsafe { select([s.case()], true) };
     }));
     let msg = again.expect_err("a second case on a sent slot must panic");
     let msg = msg
@@ -397,9 +402,11 @@ fn select_slot_reuse_panics_instead_of_a_double_free() {
     // One value went into the channel; the receive slot refuses a second
     // receive while it still holds it.
     let mut r = RecvSlot::new(&c);
-    assert_eq!(select([r.case()], true), Some(0));
+    // SAFETY: the first use of the slot, one case for one select.
+    assert_eq!(unsafe { select([r.case()], true) }, Some(0));
     let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        select([r.case()], false);
+        // SAFETY: none, as above: the guard panics before the receive.
+        unsafe { select([r.case()], false) };
     }));
     assert!(
         again.is_err(),
