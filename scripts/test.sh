@@ -23,6 +23,9 @@ for layer in linux plan9; do
     cargo test --release -p conformance --test time_test -- --ignored
     # 10,000 concurrent connections to an echo server (1,000 on plan9).
     cargo test --release -p gort --test net -- --ignored --exact echo_10k_connections
+    # 1,000,000 goroutines parked at once on the default 8 MiB stacks, at
+    # the default vm.max_map_count (about 9 GB of memory, 20 s).
+    cargo test --release -p gort --test goroutines -- --ignored --exact a_million_parked_goroutines_fit
     # The safe mode's soundness tests where rustc hoists thread-local
     # addresses (release), the reset tests where it hoists errno's, and the
     # crash cases (users build in release: inlining and tail calls change

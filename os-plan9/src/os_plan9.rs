@@ -175,7 +175,12 @@ fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
     if flags & SIG_PANIC != 0 {
         let addr = note_addr(note).unwrap_or(0) as usize;
         if let Some(st) = runtime_g::stack::guard_hit(addr) {
-            runtime_g::signal::report_stack_overflow(st.lo, st.hi, ureg.sp as usize);
+            runtime_g::signal::report_stack_overflow(
+                st.lo,
+                st.hi,
+                ureg.sp as usize,
+                ureg.ip as usize,
+            );
         }
         runtime_g::throw::start_dying();
         let mut t = [0u8; 20];

@@ -7,7 +7,7 @@
 //! lock-free arena registry, prints Go's report and exits with status 2:
 //!
 //! ```text
-//! runtime: goroutine stack exceeds 262144-byte limit
+//! runtime: goroutine stack exceeds 8388608-byte limit
 //! runtime: sp=0x… stack=[0x…, 0x…]
 //! fatal error: stack overflow
 //!
@@ -32,6 +32,7 @@
 //! or the default action).
 
 use core::cell::Cell;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
 use crate::stack::guard_hit;
@@ -41,7 +42,7 @@ use crate::tls::getg;
 static INSTALL: Once = Once::new();
 static PREV: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
 
-/// Size of the alternate signal stack gort gives threads that lack one.
+/// Size of the alternate signal stack gort gives its threads.
 const ALTSTACK_SIZE: usize = 64 * 1024;
 
 /// Installs the process-wide SIGSEGV/SIGBUS handler (once).
@@ -91,9 +92,13 @@ thread_local! {
     static ALT_OWNED: core::cell::RefCell<AltStack> = const { core::cell::RefCell::new(AltStack(0)) };
 }
 
-/// Gives the calling thread an alternate signal stack if it has none (part
-/// of Go's `minit`/`minitSignalStack`). std already does this for the threads
-/// it creates; threads made elsewhere get one here.
+/// Gives the calling thread an alternate signal stack of
+/// [`ALTSTACK_SIZE`] if it has none or a smaller one (part of Go's
+/// `minit`/`minitSignalStack`). std gives the threads it creates a stack
+/// of a few KiB, enough for its own overflow message; gort's overflow
+/// report unwinds the overflowing goroutine's stack from the handler and
+/// needs more, so it installs its own (std's is left mapped, and std
+/// unmaps it at thread exit as usual).
 pub fn minit_signal_stack() {
     if ALT.with(|a| a.replace(true)) {
         return;
@@ -102,7 +107,9 @@ pub fn minit_signal_stack() {
     let mut cur: libc::stack_t = unsafe { core::mem::zeroed() };
     // SAFETY: as above.
     unsafe { libc::sigaltstack(core::ptr::null(), &mut cur) };
-    if cur.ss_flags & libc::SS_DISABLE == 0 {
+    // A stack of our size or more (std's are smaller) is kept; the
+    // overflow report unwinds the goroutine's stack on it.
+    if cur.ss_flags & libc::SS_DISABLE == 0 && cur.ss_size >= ALTSTACK_SIZE {
         return;
     }
     // SAFETY: a fresh anonymous mapping, used only as this thread's
@@ -226,9 +233,16 @@ fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
 }
 
 /// The end of a report from a signal handler: the faulting goroutine's
-/// header (Go's `goroutine N [running]:`), or `runtime stack:` for a
-/// scheduler stack (`goid == 0`), then the fatal exit. Async-signal-safe.
+/// header and the fatal exit (see [`running_header`]).
 fn running_header_and_exit(goid: u64) -> ! {
+    running_header(goid);
+    crate::throw::exit_fatal()
+}
+
+/// The faulting goroutine's header (Go's `goroutine N [running]:`), or
+/// `runtime stack:` for a scheduler stack (`goid == 0`).
+/// Async-signal-safe.
+fn running_header(goid: u64) {
     let mut b = [0u8; 20];
     if goid != 0 {
         write_stderr(b"goroutine ");
@@ -237,24 +251,64 @@ fn running_header_and_exit(goid: u64) -> ! {
     } else {
         write_stderr(b"runtime stack:\n");
     }
-    crate::throw::exit_fatal()
+}
+
+/// Prints the frames of a goroutine whose stack overflowed, from the
+/// signal handler that caught it: `hook(pc, gp)` with the faulting PC. It returns only if it could not print them; otherwise it ends
+/// the process itself. The scheduler installs it (the symbolizer lives
+/// there); 0 until then.
+static OVERFLOW_TRACEBACK: AtomicUsize = AtomicUsize::new(0);
+
+/// The signature of the routine [`set_overflow_traceback`] installs.
+pub type OverflowTraceback = fn(pc: usize, gp: *mut crate::G);
+
+/// Installs the routine that prints an overflowing goroutine's frames
+/// after the report's first lines (see [`OverflowTraceback`]). It runs in
+/// the SIGSEGV handler, on the thread's alternate signal stack, and must be
+/// async-signal-safe up to the point where it hands the work to another
+/// thread.
+pub fn set_overflow_traceback(f: OverflowTraceback) {
+    OVERFLOW_TRACEBACK.store(f as usize, Ordering::Release);
 }
 
 fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
     // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
-    // ucontext_t; RSP is a plain register slot.
-    let sp =
-        unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RSP as usize] }
-            as usize;
-    report_stack_overflow(lo, hi, sp)
+    // ucontext_t; RSP and RIP are plain register slots.
+    let (sp, pc) = unsafe {
+        let g = &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs;
+        (
+            g[libc::REG_RSP as usize] as usize,
+            g[libc::REG_RIP as usize] as usize,
+        )
+    };
+    report_stack_overflow(lo, hi, sp, pc)
 }
 
 /// Go's stack-overflow report (`runtime: goroutine stack exceeds N-byte
-/// limit`, `fatal error: stack overflow`, the goroutine header), then exit
-/// 2, for a fault at stack pointer `sp` in the guard of the stack
-/// `[lo, hi)`. Async-signal-safe: an OS layer's fault handler may call it
-/// (the Plan 9 layer does, from its note handler).
-pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize) -> ! {
+/// limit`, `fatal error: stack overflow`, the goroutine header and, once
+/// the scheduler installed [`set_overflow_traceback`], its frames and the
+/// other goroutines), then exit 2, for a fault at stack pointer `sp` and
+/// instruction `pc` in the guard of the stack `[lo, hi)`. Called from a
+/// signal handler on the faulting thread: an OS layer's fault handler may
+/// call it (the Plan 9 layer does, from its note handler).
+pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize, pc: usize) -> ! {
+    let gp = overflow_header(lo, hi, sp);
+    if !gp.is_null() {
+        let hook = OVERFLOW_TRACEBACK.load(Ordering::Acquire);
+        if hook != 0 {
+            // SAFETY: only set_overflow_traceback stores here, from an
+            // OverflowTraceback.
+            let f: OverflowTraceback = unsafe { core::mem::transmute(hook) };
+            f(pc, gp);
+        }
+    }
+    crate::throw::exit_fatal()
+}
+
+/// The report's lines up to and including the goroutine's header; returns
+/// the goroutine whose stack overflowed (null if the faulting thread's g
+/// is not the owner of `[lo, hi)`).
+fn overflow_header(lo: usize, hi: usize, sp: usize) -> *mut crate::G {
     // Another thread already reporting wins; we sleep until it exits.
     crate::throw::start_dying();
     let mut b = [0u8; 20];
@@ -275,7 +329,8 @@ pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize) -> ! {
         // goid and stack are plain words written before the G ran.
         unsafe { if (*gp).stack.lo == lo { (*gp).goid } else { 0 } }
     };
-    running_header_and_exit(goid)
+    running_header(goid);
+    if goid == 0 { core::ptr::null_mut() } else { gp }
 }
 
 /// Passes a fault that is not ours to the previous handler.

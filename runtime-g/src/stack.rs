@@ -2,14 +2,16 @@
 //! (`runtime/stack.go`), re-designed for Rust.
 //!
 //! Go copies stacks to grow them. Rust cannot (its frames hold pointers into
-//! the stack), so a gort stack is a fixed slot of address space — 256 KiB by
-//! default — of which only the touched pages cost memory. What bounds a
-//! program is then the number of *mappings*: one `mmap` plus one guard per
-//! stack would split into two VMAs each, and Linux's default
-//! `vm.max_map_count` of 65530 would cap a program near 32,000 goroutines.
+//! the stack), so a gort stack is a fixed slot of address space — 8 MiB by
+//! default, as much as a Linux main thread gets — of which only the touched
+//! pages cost memory. Address space is cheap (a million such stacks take 8
+//! TiB of the 128 TiB a process has); what bounds a program is the number
+//! of *mappings*: one `mmap` plus one guard per stack would split into two
+//! VMAs each, and Linux's default `vm.max_map_count` of 65530 would cap a
+//! program near 32,000 goroutines.
 //!
-//! So stacks are carved out of large `MAP_NORESERVE` arenas (1 GiB, about
-//! 4,000 default stacks each) and each slot's lowest page becomes a guard with
+//! So stacks are carved out of large `MAP_NORESERVE` arenas (doubling up
+//! to 1 GiB, 127 default stacks) and each slot's lowest page becomes a guard with
 //! `madvise(MADV_GUARD_INSTALL)` (Linux 6.13+), which marks page-table entries
 //! and does not split the VMA. On older kernels the guard falls back to
 //! `mprotect(PROT_NONE)`, which does split it; when that hits
@@ -20,6 +22,19 @@
 //!  | guard | stack 0 ........ | guard | stack 1 ........ | ...
 //!          ^lo            hi^         ^lo            hi^
 //! ```
+//!
+//! Page tables are the other cost of big slots: a parked goroutine touches
+//! the top pages of its slot, and each 2 MiB of address space that holds a
+//! touched page needs its own 4 KiB page-table page, so a parked goroutine
+//! costs one page-table page besides its stack pages. Not two: the top of
+//! one stack and the guard of the next share a page-table page unless
+//! their boundary is a multiple of 2 MiB, and a default slot (8 MiB and a
+//! guard page) is not, so only one boundary in 512 is. Arenas are marked
+//! `MADV_NOHUGEPAGE`, so that a machine with transparent huge pages set to
+//! `always` does not back a stack's first touch with 2 MiB.
+//!
+//! Where the address space is limited (`ulimit -v`, or strict overcommit),
+//! [`default_stack_size`] picks smaller stacks and says so.
 //!
 //! Stack overflow is detected by the SIGSEGV handler (see [`crate::signal`]),
 //! which maps a fault address to a slot with [`guard_hit`] using a lock-free
@@ -39,16 +54,23 @@ pub const PAGE_SIZE: usize = 4096;
 /// Bytes of guard below every stack. One page suffices: rustc emits stack
 /// probes for frames larger than a page, so no frame can step over it.
 pub const GUARD_SIZE: usize = PAGE_SIZE;
-/// Default usable goroutine stack size (the issue asks for at least 256 KiB).
-pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+/// Default usable goroutine stack size: a Linux main thread's 8 MiB, so that
+/// recursion a few MiB deep works on any goroutine. Only touched pages cost
+/// memory; see the module docs for the page-table cost.
+pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
+/// The smallest default [`default_stack_size`] picks under a tight
+/// address-space limit.
+const MIN_DEFAULT_STACK_SIZE: usize = 64 * 1024;
 /// Smallest stack `stackalloc` hands out.
 pub const MIN_STACK_SIZE: usize = 16 * 1024;
-/// Address space reserved per arena.
+/// Address space reserved by the largest arenas.
 const ARENA_BYTES: usize = 1 << 30;
+/// Slots in a class's first arena (see [`new_arena`]).
+const FIRST_ARENA_SLOTS: usize = 64;
 /// Smallest arena tried when the address space is tight (`ulimit -v`).
 const MIN_ARENA_SLOTS: usize = 4;
 /// Capacity of the signal-safe arena registry.
-const MAX_ARENAS: usize = 1 << 14;
+const MAX_ARENAS: usize = 1 << 16;
 
 /// Linux's `MADV_GUARD_INSTALL` (6.13+); not yet in every libc release.
 const MADV_GUARD_INSTALL: libc::c_int = 102;
@@ -130,6 +152,9 @@ struct Class {
     /// Next uncarved slot in the current arena, and that arena's end.
     next: usize,
     end: usize,
+    /// Arenas reserved so far: each is twice the previous one, from
+    /// [`FIRST_ARENA_SLOTS`] slots up to [`ARENA_BYTES`].
+    arenas: u32,
     /// Stacks returned by `stackfree`, guards still installed (LIFO, so the
     /// most recently touched, cache-warm stacks are reused first).
     free: Vec<usize>,
@@ -174,6 +199,7 @@ pub fn stackalloc(n: usize) -> Stack {
                 slot: size + GUARD_SIZE,
                 next: 0,
                 end: 0,
+                arenas: 0,
                 free: Vec::new(),
                 dirty: Vec::new(),
             });
@@ -188,7 +214,8 @@ pub fn stackalloc(n: usize) -> Stack {
         return Stack { lo, hi: lo + size };
     }
     if class.next + class.slot > class.end {
-        let (base, len) = new_arena(class.slot);
+        let (base, len) = new_arena(class.slot, class.arenas);
+        class.arenas += 1;
         class.next = base;
         class.end = base + len;
     }
@@ -293,10 +320,17 @@ pub fn dirty_stacks() -> usize {
     pool.iter().map(|c| c.dirty.len()).sum()
 }
 
-/// Reserves a new arena for slots of `slot` bytes and registers it. Tries
-/// smaller arenas when the address space is limited.
-fn new_arena(slot: usize) -> (usize, usize) {
-    let mut slots = (ARENA_BYTES / slot).max(MIN_ARENA_SLOTS);
+/// Reserves the `nth` arena of a class of slots of `slot` bytes and
+/// registers it. Arenas double from [`FIRST_ARENA_SLOTS`] slots to
+/// [`ARENA_BYTES`], so that a class with few stacks (the g0s', a size that
+/// one `spawn_with_stack_size` asked) reserves little, which matters under
+/// `ulimit -v`. Tries smaller arenas when the address space is limited.
+fn new_arena(slot: usize, nth: u32) -> (usize, usize) {
+    let mut slots = FIRST_ARENA_SLOTS
+        .checked_shl(nth)
+        .unwrap_or(usize::MAX)
+        .min(ARENA_BYTES / slot)
+        .max(MIN_ARENA_SLOTS);
     loop {
         let len = slots * slot;
         // SAFETY: an anonymous private reservation at an address of the
@@ -312,8 +346,13 @@ fn new_arena(slot: usize) -> (usize, usize) {
             )
         };
         if p != libc::MAP_FAILED {
-            register_arena(p as usize, len, slot);
-            return (p as usize, len);
+            let base = p as usize;
+            // Not fatal if refused (THP disabled, old kernel): it only
+            // keeps huge pages away from stacks.
+            // SAFETY: advice on our own fresh reservation.
+            unsafe { libc::madvise(base as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
+            register_arena(base, len, slot);
+            return (base, len);
         }
         let err = std::io::Error::last_os_error();
         if slots > MIN_ARENA_SLOTS {
@@ -328,6 +367,68 @@ fn new_arena(slot: usize) -> (usize, usize) {
         ));
         fatal_error("runtime: cannot allocate memory for goroutine stacks");
     }
+}
+
+/// The default goroutine stack size for this process, and, when it is
+/// smaller than [`DEFAULT_STACK_SIZE`], a note that says why.
+///
+/// Without a limit on the address space it is [`DEFAULT_STACK_SIZE`]. Under
+/// `RLIMIT_AS` (`ulimit -v`), or with strict overcommit
+/// (`vm.overcommit_memory=2`, which counts reservations against
+/// `CommitLimit`), stacks get at most half of that budget, sized for 4,096
+/// goroutines: the largest power of two under `budget / 2 / 4096`, at
+/// least 64 KiB. With `ulimit -v 2000000` that is 128 KiB.
+pub fn default_stack_size() -> (usize, Option<String>) {
+    let mut budget = usize::MAX;
+    let mut what = "";
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut rl) } == 0
+        && rl.rlim_cur != libc::RLIM_INFINITY
+    {
+        budget = rl.rlim_cur as usize;
+        what = "the address-space limit (RLIMIT_AS, `ulimit -v`)";
+    }
+    let strict =
+        std::fs::read_to_string("/proc/sys/vm/overcommit_memory").is_ok_and(|s| s.trim() == "2");
+    if strict
+        && let Some(limit) = commit_limit()
+        && limit < budget
+    {
+        budget = limit;
+        what = "strict overcommit (vm.overcommit_memory=2, CommitLimit)";
+    }
+    if budget == usize::MAX {
+        return (DEFAULT_STACK_SIZE, None);
+    }
+    let per = budget / 2 / 4096;
+    if per >= DEFAULT_STACK_SIZE + GUARD_SIZE {
+        return (DEFAULT_STACK_SIZE, None);
+    }
+    let size = if per <= MIN_DEFAULT_STACK_SIZE {
+        MIN_DEFAULT_STACK_SIZE
+    } else {
+        1 << (usize::BITS - 1 - per.leading_zeros())
+    };
+    let note = format!(
+        "gort: {what} is {} MiB, so goroutine stacks are {} KiB instead of {} MiB; \
+         raise the limit, or choose a size with gort::Builder::stack_size\n",
+        budget >> 20,
+        size >> 10,
+        DEFAULT_STACK_SIZE >> 20
+    );
+    (size, Some(note))
+}
+
+/// `CommitLimit` from `/proc/meminfo`, in bytes.
+fn commit_limit() -> Option<usize> {
+    let m = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = m.lines().find(|l| l.starts_with("CommitLimit:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
 }
 
 fn register_arena(base: usize, len: usize, slot: usize) {

@@ -283,6 +283,73 @@ pub fn format_frames(mut bt: backtrace::Backtrace) -> String {
     out
 }
 
+/// Frames an overflow report prints at each end of a deep stack, with
+/// `...N frames elided...` between (Go's `tracebackInnerFrames` and
+/// `tracebackOuterFrames`, traceback.go).
+pub const TRACEBACK_INNER_FRAMES: usize = 50;
+/// See [`TRACEBACK_INNER_FRAMES`].
+pub const TRACEBACK_OUTER_FRAMES: usize = 50;
+
+/// The frames at the return addresses `inner` (innermost first; the first
+/// is the faulting instruction itself) and `outer` (the outermost frames,
+/// innermost first), with `elided` frames between them that were not
+/// kept, in Go's traceback form (as [`format_frames`]), ending at the
+/// goroutine's base. Go's `traceback1` prints 50 frames from each end of a
+/// deep stack and counts what it skipped; here the counts are of machine
+/// frames (an inlined call shares its caller's), where Go counts inlined
+/// ones too.
+pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize]) -> String {
+    use std::fmt::Write as _;
+    let system = traceback_level() >= 2;
+    let mut out = String::new();
+    let mut done = false;
+    let emit = |pcs: &[usize], first_is_fault: bool, out: &mut String, done: &mut bool| {
+        for (i, &pc) in pcs.iter().enumerate() {
+            if *done {
+                return;
+            }
+            // A return address follows its call: back up into the call for
+            // the line, except at the faulting instruction.
+            let tracepc = if first_is_fault && i == 0 { pc } else { pc - 1 };
+            let base = function_start(tracepc).unwrap_or(pc);
+            let mut any = false;
+            backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
+                any = true;
+                if *done {
+                    return;
+                }
+                let name = sym
+                    .name()
+                    .map(|n| format!("{n:#}"))
+                    .unwrap_or_else(|| "???".to_string());
+                if name.starts_with("runtime_p::proc::goroutine_entry") {
+                    *done = true;
+                    return;
+                }
+                if !system && PLUMBING.iter().any(|p| name.starts_with(p)) {
+                    return;
+                }
+                let loc = match (sym.filename(), sym.lineno()) {
+                    (Some(f), Some(l)) => {
+                        format!("{}:{l} +{:#x}", f.display(), pc.saturating_sub(base))
+                    }
+                    _ => format!("?? +{:#x}", pc.saturating_sub(base)),
+                };
+                let _ = writeln!(out, "{name}()\n\t{loc}");
+            });
+            if !any {
+                let _ = writeln!(out, "???()\n\t?? pc={pc:#x}");
+            }
+        }
+    };
+    emit(inner, true, &mut out, &mut done);
+    if elided > 0 && !done {
+        let _ = writeln!(out, "...{elided} frames elided...");
+    }
+    emit(outer, inner.is_empty(), &mut out, &mut done);
+    out
+}
+
 /// printcreatedby: port of runtime.printcreatedby (traceback.go): Go's
 /// `created by <function> in goroutine <parent>` line and the location of
 /// the `go` statement, for a goroutine whose creator's PC was recorded

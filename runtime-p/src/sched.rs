@@ -13,6 +13,20 @@ use core::sync::atomic::{
 };
 
 use runtime_g::stack::{round_stack_size, stackalloc};
+
+/// The process's default goroutine stack size, computed once; when a
+/// limit on the address space made it smaller than usual, the first
+/// runtime says so on standard error.
+fn default_stack_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        let (size, note) = runtime_g::stack::default_stack_size();
+        if let Some(note) = note {
+            runtime_g::throw::print(&note);
+        }
+        size
+    })
+}
 use runtime_g::status::{_Gdead, _Gidle};
 use runtime_g::{G, casgstatus, malg, readgstatus, throw};
 use runtime_m::{M, Mutex, Note, Os, getm, notewakeup};
@@ -104,7 +118,9 @@ pub enum SchedMode {
 pub struct Config {
     /// Number of Ps (GOMAXPROCS).
     pub gomaxprocs: usize,
-    /// Usable stack size of each goroutine (Go's `startingStackSize`).
+    /// Usable stack size of each goroutine (Go's `startingStackSize`);
+    /// 0 for the process default
+    /// ([`runtime_g::stack::default_stack_size`]).
     pub stack_size: usize,
     /// What the end of the main goroutine does.
     pub main_return: MainReturn,
@@ -233,7 +249,11 @@ impl Sched {
             allglen: AtomicUsize::new(0),
             ngsys: AtomicI32::new(0),
             ngfree: AtomicI32::new(0),
-            stack_size: round_stack_size(cfg.stack_size),
+            stack_size: round_stack_size(if cfg.stack_size == 0 {
+                default_stack_size()
+            } else {
+                cfg.stack_size
+            }),
             main_started: AtomicBool::new(false),
             main_g: AtomicPtr::new(null_mut()),
             main_goexited: AtomicBool::new(false),

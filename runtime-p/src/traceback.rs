@@ -19,6 +19,7 @@ use runtime_g::throw::print;
 use runtime_g::{G, readgstatus};
 use runtime_m::getm;
 
+use crate::panic::{TRACEBACK_INNER_FRAMES, TRACEBACK_OUTER_FRAMES};
 use crate::proc::goroutine_header;
 use crate::sched::{for_each_g, try_sched};
 
@@ -233,6 +234,9 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
             loop {
                 // SAFETY: rd is our pipe's read end; b has room for a byte.
                 let n = unsafe { libc::read(rd, b.as_mut_ptr().cast(), 1) };
+                if n == 1 && b[0] == b'o' {
+                    print_overflow_frames();
+                }
                 if n == 1 {
                     break;
                 }
@@ -258,10 +262,136 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Return addresses of an overflowing goroutine, kept by
+/// [`overflow_traceback`] in the signal handler for the dumper thread: the
+/// innermost [`TRACEBACK_INNER_FRAMES`] (the first is the faulting PC), then
+/// the outermost [`TRACEBACK_OUTER_FRAMES`] in order.
+static OVERFLOW_PCS: [core::sync::atomic::AtomicUsize;
+    TRACEBACK_INNER_FRAMES + TRACEBACK_OUTER_FRAMES] = [const { core::sync::atomic::AtomicUsize::new(0) };
+    TRACEBACK_INNER_FRAMES + TRACEBACK_OUTER_FRAMES];
+/// How many of [`OVERFLOW_PCS`] are inner frames, how many outer, and how
+/// many frames between them were skipped.
+static OVERFLOW_COUNTS: [core::sync::atomic::AtomicUsize; 3] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 3];
+/// The goroutine whose stack overflowed.
+static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// The part of Go's stack-overflow report that a signal handler cannot
+/// print (port, in effect, of the `traceback` that `throw("stack
+/// overflow")` runs in newstack, stack.go): the overflowing goroutine's
+/// frames, 50 from each end of the stack as Go prints them, its `created
+/// by` line, and every other goroutine. Runs in the SIGSEGV handler on
+/// the faulting thread's alternate signal stack (installed with
+/// `runtime_g::signal::set_overflow_traceback`): it walks the stack with
+/// the platform unwinder, which reads the unwind tables and allocates
+/// nothing, keeps the return addresses in static slots, and hands them to
+/// the dumper thread, which symbolizes them (allocating, taking locks),
+/// prints and exits 2. Returns only if there is no dumper or the walk
+/// found no frames; after a hand-off it waits for the exit, and gives up
+/// after 30 s so that a stuck symbolizer cannot hang the process.
+fn overflow_traceback(rip: usize, gp: *mut G) {
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    let fd = DUMPER_FD.load(Acquire);
+    if fd < 0 {
+        return;
+    }
+    const IN: usize = TRACEBACK_INNER_FRAMES;
+    const OUT: usize = TRACEBACK_OUTER_FRAMES;
+    let mut inner = [0usize; IN];
+    let mut ring = [0usize; OUT];
+    let (mut started, mut total) = (false, 0usize);
+    // SAFETY: trace_unsynchronized only lacks the crate's global lock, which
+    // serializes the Windows unwinder; the gcc unwinder used here is
+    // reentrant. The callback neither allocates nor unwinds.
+    unsafe {
+        backtrace::trace_unsynchronized(|f| {
+            let ip = f.ip() as usize;
+            // Skip the handler's own frames and the kernel's signal frame.
+            if !started {
+                started = ip == rip;
+                if !started {
+                    return true;
+                }
+            }
+            if total < IN {
+                inner[total] = ip;
+            } else {
+                ring[(total - IN) % OUT] = ip;
+            }
+            total += 1;
+            true
+        })
+    };
+    if !started {
+        return; // the unwinder could not pass the signal frame
+    }
+    let n_in = total.min(IN);
+    let rest = total - n_in;
+    let n_out = rest.min(OUT);
+    for (i, &pc) in inner[..n_in].iter().enumerate() {
+        OVERFLOW_PCS[i].store(pc, Relaxed);
+    }
+    // The ring's oldest kept entry comes first.
+    for k in 0..n_out {
+        let idx = (rest - n_out + k) % OUT;
+        OVERFLOW_PCS[IN + k].store(ring[idx], Relaxed);
+    }
+    OVERFLOW_COUNTS[0].store(n_in, Relaxed);
+    OVERFLOW_COUNTS[1].store(n_out, Relaxed);
+    OVERFLOW_COUNTS[2].store(rest - n_out, Relaxed);
+    OVERFLOW_G.store(gp, Relaxed);
+    let mp = getm();
+    if !mp.is_null() {
+        // SAFETY: an M's sched pointer names its leaked instance.
+        DUMP_SCHED.store(unsafe { (*mp).sched } as *mut _, Relaxed);
+    }
+    // Publishes the stores above to the dumper, which reads them after
+    // the byte arrives (the pipe orders them too; the fence says so).
+    core::sync::atomic::fence(Release);
+    // SAFETY: write(2) on our pipe is async-signal-safe.
+    if unsafe { libc::write(fd, b"o".as_ptr().cast(), 1) } != 1 {
+        return;
+    }
+    let ts = libc::timespec {
+        tv_sec: 30,
+        tv_nsec: 0,
+    };
+    // SAFETY: nanosleep with a valid timespec; the dumper exits the process
+    // meanwhile.
+    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+}
+
+/// The dumper thread's half of [`overflow_traceback`]: prints the kept
+/// frames, the `created by` line and every other goroutine.
+fn print_overflow_frames() {
+    use core::sync::atomic::Ordering::{Acquire, Relaxed};
+    core::sync::atomic::fence(Acquire);
+    let n_in = OVERFLOW_COUNTS[0].load(Relaxed);
+    let n_out = OVERFLOW_COUNTS[1].load(Relaxed);
+    let elided = OVERFLOW_COUNTS[2].load(Relaxed);
+    let pcs: Vec<usize> = OVERFLOW_PCS.iter().map(|p| p.load(Relaxed)).collect();
+    let inner = &pcs[..n_in];
+    let outer = &pcs[TRACEBACK_INNER_FRAMES..TRACEBACK_INNER_FRAMES + n_out];
+    let gp = OVERFLOW_G.load(Relaxed);
+    let mut out = crate::panic::format_pcs(inner, elided, outer);
+    // SAFETY: Gs are never freed.
+    out.push_str(&unsafe { crate::panic::created_by(gp) });
+    let s = DUMP_SCHED.load(Relaxed);
+    if !s.is_null() {
+        // SAFETY: instances are leaked, valid forever.
+        out.push_str(&others_of(unsafe { &*s }, gp));
+    }
+    out.push('\n');
+    print(&out);
+    runtime_g::throw::exit_fatal()
+}
+
 /// Installs Go's SIGQUIT behaviour (signal_unix.go, `_SigKill|_SigThrow`
 /// for SIGQUIT): print `SIGQUIT: quit`, the PC, and every goroutine with
 /// its frames, then exit 2.
 pub fn install_sigquit_handler() {
+    runtime_g::signal::set_overflow_traceback(overflow_traceback);
     if let Err(e) = start_sigquit_dumper() {
         // Not fatal: the handler then prints headers only.
         print(&format!(

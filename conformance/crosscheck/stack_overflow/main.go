@@ -11,6 +11,6 @@ func f(n int) int {
 }
 
 func main() {
-	debug.SetMaxStack(262144)
+	debug.SetMaxStack(8 << 20)
 	f(0)
 }

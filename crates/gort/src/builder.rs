@@ -4,7 +4,6 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex as StdMutex};
 
-use runtime_g::stack::DEFAULT_STACK_SIZE;
 use runtime_p::{Config, MainReturn};
 
 /// Configures and starts a gort runtime.
@@ -124,10 +123,16 @@ impl Builder {
     }
 
     /// Usable stack size of every goroutine, in bytes (rounded up to whole
-    /// pages, at least 16 KiB; default 256 KiB). Stacks are address space
-    /// reserved up front and committed page by page as they are touched;
-    /// they do not grow, and running past the end is reported as Go reports
-    /// a stack overflow.
+    /// pages, at least 16 KiB). Stacks are address space reserved up front
+    /// and committed page by page as they are touched; they do not grow,
+    /// and running past the end is reported as Go reports a stack overflow.
+    ///
+    /// The default is 8 MiB, as a Linux main thread has. Under a limit on
+    /// the address space (`ulimit -v`, or `vm.overcommit_memory=2`) it is
+    /// smaller, sized for 4,096 goroutines in half the limit, and the
+    /// runtime says so on standard error when it starts. A parked
+    /// goroutine costs its touched pages (usually one or two) and one
+    /// page-table page whatever the size.
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -177,7 +182,7 @@ impl Builder {
         crate::instrument::install();
         Config {
             gomaxprocs: self.gomaxprocs.unwrap_or_else(default_gomaxprocs),
-            stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
+            stack_size: self.stack_size.unwrap_or(0),
             main_return,
             os: self.os.unwrap_or_else(OsLayer::from_env).layer(),
             mode: if self.migrating {

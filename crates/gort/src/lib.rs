@@ -43,7 +43,7 @@
 //!   goroutines (Go's `entersyscall`/`exitsyscall`, with sysmon's hand-off).
 //! - [`Builder`]: GOMAXPROCS (also from the environment, with Go's rules) and
 //!   the goroutine stack size; [`main`] and [`test`] attributes.
-//! - Stacks of 256 KiB of address space, committed lazily, with guard pages
+//! - Stacks of 8 MiB of address space, committed lazily, with guard pages
 //!   that do not consume `vm.max_map_count`; an overflow is reported as Go
 //!   reports one (`fatal error: stack overflow`, status 2).
 //!

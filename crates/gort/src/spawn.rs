@@ -169,8 +169,8 @@ where
 ///     let pad = std::hint::black_box([n as u8; 1024]);
 ///     if n == 0 { 0 } else { depth(n - 1) + pad[7] as u64 / 255 }
 /// }
-/// // About 4 MiB of frames: far past the 256 KiB default.
-/// let h = gort::spawn_with_stack_size(16 << 20, || depth(4096));
+/// // About 32 MiB of frames: far past the 8 MiB default.
+/// let h = gort::spawn_with_stack_size(64 << 20, || depth(32 * 1024));
 /// h.join().unwrap();
 /// # });
 /// ```

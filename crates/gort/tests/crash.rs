@@ -224,6 +224,39 @@ fn run_case(case: &str) {
                 }
                 gort::goexit();
             }),
+            // `ulimit -v 2000000`: the default stacks shrink to fit, the
+            // runtime says so, and thousands of goroutines still park.
+            "rlimit_as" => {
+                let rl = libc::rlimit {
+                    rlim_cur: 2_000_000 << 10,
+                    rlim_max: 2_000_000 << 10,
+                };
+                // SAFETY: setrlimit reads the struct we pass.
+                assert_eq!(libc::setrlimit(libc::RLIMIT_AS, &rl), 0);
+                builder(case).run(|| {
+                    const N: usize = 10_000;
+                    let parked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                    let gate: gort::Chan<()> = gort::Chan::new(0);
+                    let wg = Arc::new(gort::sync::WaitGroup::new());
+                    for _ in 0..N {
+                        let (parked, gate) = (parked.clone(), gate.clone());
+                        wg.go(move || {
+                            parked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            gate.recv();
+                        });
+                    }
+                    while parked.load(std::sync::atomic::Ordering::Relaxed) < N {
+                        gort::gosched();
+                    }
+                    gate.close();
+                    wg.wait();
+                    let gp = runtime_g::getg();
+                    // The running goroutine's own bounds (in run_case's
+                    // unsafe block).
+                    let size = (*gp).stack.hi - (*gp).stack.lo;
+                    println!("{N} parked; stacks of {size} bytes");
+                })
+            }
             "stack_overflow_limit" => builder(case).stack_size(1474560).run(|| {
                 recurse_forever(0);
             }),
@@ -530,7 +563,7 @@ fn stack_overflow_is_reported_like_go() {
     assert!(lines.len() >= 5, "stderr:\n{}", o.stderr);
     assert_eq!(
         lines[0],
-        "runtime: goroutine stack exceeds 262144-byte limit"
+        "runtime: goroutine stack exceeds 8388608-byte limit"
     );
     assert!(
         lines[1].starts_with("runtime: sp=0x") && lines[1].contains(" stack=[0x"),
@@ -551,12 +584,62 @@ fn stack_overflow_is_reported_like_go() {
         .map(|h| usize::from_str_radix(h, 16).unwrap())
         .collect();
     let (sp, lo, hi) = (nums[0], nums[1], nums[2]);
-    assert_eq!(hi - lo, 262144);
+    assert_eq!(hi - lo, 8 << 20);
     assert!(
         sp < lo + 4096 && sp + 8192 > lo,
         "sp {sp:#x} not near lo {lo:#x}"
     );
+    overflow_frames_like_go(&o.stderr, 5, true);
+    assert!(
+        o.stderr.contains("\n\ngoroutine 1 [chan receive]:\n"),
+        "the other goroutines follow, as in Go's fatal dumps:\n{}",
+        o.stderr
+    );
     assert_eq!(o.code, Some(2));
+}
+
+/// The frames of an overflow report (issue 17), from line `first` of
+/// `stderr` on: as Go prints a deep stack, the innermost 50 frames (each a
+/// function line and a tab-indented location), `...N frames elided...`,
+/// the outermost ones, and for a goroutine that is not the main one, its
+/// `created by` line.
+fn overflow_frames_like_go(stderr: &str, first: usize, created_by: bool) {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let elided = lines
+        .iter()
+        .position(|l| l.starts_with("...") && l.ends_with(" frames elided..."))
+        .unwrap_or_else(|| panic!("no elision line:\n{stderr}"));
+    assert_eq!(elided - first, 100, "50 inner frames:\n{stderr}");
+    for pair in lines[first..elided].chunks(2) {
+        assert_eq!(pair[0], "crash::recurse_forever()", "{stderr}");
+        assert!(
+            pair[1].starts_with('\t') && pair[1].contains("crash.rs:"),
+            "{stderr}"
+        );
+    }
+    let n: usize = lines[elided][3..lines[elided].len() - " frames elided...".len()]
+        .parse()
+        .unwrap();
+    assert!(n > 0, "{n} frames elided");
+    let outer: Vec<&str> = lines[elided + 1..]
+        .iter()
+        .take_while(|l| !l.is_empty() && !l.starts_with("created by "))
+        .copied()
+        .collect();
+    // 50 machine frames, less the runtime's hidden plumbing at the base,
+    // plus any inlined frames.
+    assert!(
+        (60..=120).contains(&outer.len()) && outer.len().is_multiple_of(2),
+        "about 50 outer frames:\n{stderr}"
+    );
+    let end = elided + 1 + outer.len();
+    assert_eq!(
+        lines
+            .get(end)
+            .is_some_and(|l| l.starts_with("created by crash::")),
+        created_by,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -573,6 +656,7 @@ fn stack_overflow_in_main_goroutine() {
         "{}",
         o.stderr
     );
+    overflow_frames_like_go(&o.stderr, 5, false);
 }
 
 #[test]
@@ -737,6 +821,29 @@ fn test_stack_overflow() {
         assert!(o.stderr.contains(want), "missing {want:?}:\n{}", o.stderr);
     }
     assert_eq!(o.code, Some(2));
+}
+
+/// Under `ulimit -v 2000000` (issue 17: 7,800 goroutines of the old fixed
+/// size fitted) the default stacks shrink to 128 KiB, the runtime says why
+/// on stderr, and 10,000 goroutines park at once.
+#[test]
+fn low_rlimit_as_sizes_stacks_to_fit() {
+    let o = child("rlimit_as");
+    assert_eq!(
+        o.stderr,
+        "gort: the address-space limit (RLIMIT_AS, `ulimit -v`) is 1953 MiB, so goroutine \
+         stacks are 128 KiB instead of 8 MiB; raise the limit, or choose a size with \
+         gort::Builder::stack_size\n"
+    );
+    assert!(
+        o.stdout
+            .ends_with("\n10000 parked; stacks of 131072 bytes\n")
+            || o.stdout
+                .ends_with(" ... 10000 parked; stacks of 131072 bytes\n"),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(o.code, Some(0));
 }
 
 // go-test: TestThreadExhaustion (crash_test.go)
