@@ -14,8 +14,12 @@
 //! goroutine 7 [running]:
 //! ```
 //!
-//! It is async-signal-safe: no allocation, no locks, only atomics, a
-//! const-initialised thread-local read, `write(2)` and `_exit(2)`.
+//! Up to that header it is async-signal-safe: no allocation, no locks,
+//! only atomics, a const-initialised thread-local read, `write(2)` and
+//! `_exit(2)`. The frames that follow come from the hook the scheduler
+//! installs ([`set_overflow_traceback`]): it walks the stack with the
+//! platform unwinder (lock-free with glibc 2.35+ and libgcc 12+) and hands
+//! the addresses to a thread that symbolizes them.
 //!
 //! Any other fault on a goroutine is reported as Go's `sigpanic` reports
 //! it: a fault below address 0x1000 as `panic: runtime error: invalid
@@ -124,14 +128,20 @@ pub fn minit_signal_stack() {
             0,
         );
         if p == libc::MAP_FAILED {
-            return; // an overflow would then die by the default action
+            // A smaller stack (std's) stays; an overflow report's
+            // unwind may then run off it, and the process dies by SIGSEGV
+            // without the frames.
+            return;
         }
         let ss = libc::stack_t {
             ss_sp: p,
             ss_flags: 0,
             ss_size: ALTSTACK_SIZE,
         };
-        libc::sigaltstack(&ss, core::ptr::null_mut());
+        if libc::sigaltstack(&ss, core::ptr::null_mut()) != 0 {
+            libc::munmap(p, ALTSTACK_SIZE);
+            return;
+        }
         ALT_OWNED.with(|a| a.borrow_mut().0 = p as usize);
     }
 }

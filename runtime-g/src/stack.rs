@@ -326,9 +326,9 @@ pub fn dirty_stacks() -> usize {
 /// one `spawn_with_stack_size` asked) reserves little, which matters under
 /// `ulimit -v`. Tries smaller arenas when the address space is limited.
 fn new_arena(slot: usize, nth: u32) -> (usize, usize) {
-    let mut slots = FIRST_ARENA_SLOTS
-        .checked_shl(nth)
-        .unwrap_or(usize::MAX)
+    // 2^24 doublings are far past ARENA_BYTES for any slot; capping the
+    // shift keeps the bits from being shifted out.
+    let mut slots = (FIRST_ARENA_SLOTS << nth.min(24))
         .min(ARENA_BYTES / slot)
         .max(MIN_ARENA_SLOTS);
     loop {
@@ -375,9 +375,10 @@ fn new_arena(slot: usize, nth: u32) -> (usize, usize) {
 /// Without a limit on the address space it is [`DEFAULT_STACK_SIZE`]. Under
 /// `RLIMIT_AS` (`ulimit -v`), or with strict overcommit
 /// (`vm.overcommit_memory=2`, which counts reservations against
-/// `CommitLimit`), stacks get at most half of that budget, sized for 4,096
-/// goroutines: the largest power of two under `budget / 2 / 4096`, at
-/// least 64 KiB. With `ulimit -v 2000000` that is 128 KiB.
+/// `CommitLimit` less what is already committed), stacks get at most half
+/// of that budget, sized for 4,096 goroutines: the largest power of two
+/// not above `budget / 2 / 4096`, at least 64 KiB. With `ulimit -v
+/// 2000000` that is 128 KiB.
 pub fn default_stack_size() -> (usize, Option<String>) {
     let mut budget = usize::MAX;
     let mut what = "";
@@ -405,7 +406,7 @@ pub fn default_stack_size() -> (usize, Option<String>) {
         return (DEFAULT_STACK_SIZE, None);
     }
     let per = budget / 2 / 4096;
-    if per >= DEFAULT_STACK_SIZE + GUARD_SIZE {
+    if per >= DEFAULT_STACK_SIZE {
         return (DEFAULT_STACK_SIZE, None);
     }
     let size = if per <= MIN_DEFAULT_STACK_SIZE {
@@ -423,12 +424,16 @@ pub fn default_stack_size() -> (usize, Option<String>) {
     (size, Some(note))
 }
 
-/// `CommitLimit` from `/proc/meminfo`, in bytes.
+/// What strict overcommit still allows: `CommitLimit` less
+/// `Committed_AS` from `/proc/meminfo`, in bytes.
 fn commit_limit() -> Option<usize> {
     let m = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = m.lines().find(|l| l.starts_with("CommitLimit:"))?;
-    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib << 10)
+    let field = |name: &str| -> Option<usize> {
+        let line = m.lines().find(|l| l.starts_with(name))?;
+        let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib << 10)
+    };
+    Some(field("CommitLimit:")?.saturating_sub(field("Committed_AS:")?))
 }
 
 fn register_arena(base: usize, len: usize, slot: usize) {

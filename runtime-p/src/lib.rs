@@ -59,18 +59,24 @@ pub use proc::{
     GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,
     preempt_check, require_goroutine, start,
 };
-pub use sched::{Config, MainReturn, Sched, SchedMode, gcount, sched, try_sched};
+pub use sched::{Config, MainReturn, Sched, SchedMode, Signals, gcount, sched, try_sched};
 
-/// Process-wide set-up, done once: the scheduler hook for mstart, the dump
-/// hook for throw, the panic hook and the stack-overflow handler.
-pub fn init_once() {
+/// Process-wide set-up, done once, by the first runtime: the scheduler
+/// hook for mstart, the dump hook for throw, the panic hook, the dumper
+/// thread, and the signal handlers `signals` asks for.
+pub fn init_once(signals: Signals) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         runtime_m::set_schedule_hook(proc::mstart_schedule);
         runtime_g::throw::set_traceback_hook(traceback::traceback_hook);
         panic::install_panic_hook();
-        runtime_g::signal::install_stack_overflow_handler();
-        traceback::install_sigquit_handler();
+        traceback::start_dumper();
+        if signals.fault_handler {
+            runtime_g::signal::install_stack_overflow_handler();
+        }
+        if signals.sigquit_dump {
+            traceback::install_sigquit_handler();
+        }
         runtime_g::throw::set_crash_on_fatal(panic::gotraceback().2);
     });
 }

@@ -1481,7 +1481,7 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
 /// migrating mode's contract (`gort::Builder::migrating`): goroutines may
 /// move between threads at any park. The safe mode has no contract.
 pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
-    crate::init_once();
+    crate::init_once(cfg.signals);
     if let Err(e) = runtime_m::os::install(cfg.os) {
         panic!("gort: {e}");
     }

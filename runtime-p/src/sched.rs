@@ -128,6 +128,31 @@ pub struct Config {
     pub os: &'static dyn Os,
     /// Whether started goroutines stay on their thread.
     pub mode: SchedMode,
+    /// Which process-wide signal handlers the first runtime installs.
+    pub signals: Signals,
+}
+
+/// The process-wide signal handlers a runtime may install (the first
+/// runtime of a process decides; see `gort::Builder::sigquit_dump` and
+/// `gort::Builder::fault_handler`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signals {
+    /// Go's SIGQUIT dump, installed only if SIGQUIT still has its default
+    /// action (a host's own handler is kept).
+    pub sigquit_dump: bool,
+    /// The SIGSEGV/SIGBUS handler that reports stack overflows and faults
+    /// on goroutines as Go does, and passes every other fault to the
+    /// handler that was installed before it.
+    pub fault_handler: bool,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            sigquit_dump: true,
+            fault_handler: true,
+        }
+    }
 }
 
 /// A runtime instance: port of `schedt` plus `allp`/`allgs`.

@@ -273,6 +273,9 @@ static OVERFLOW_PCS: [core::sync::atomic::AtomicUsize;
 /// many frames between them were skipped.
 static OVERFLOW_COUNTS: [core::sync::atomic::AtomicUsize; 3] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 3];
+/// Set (Release) once [`OVERFLOW_PCS`], [`OVERFLOW_COUNTS`], [`OVERFLOW_G`]
+/// and the instance are stored, for the dumper to load (Acquire).
+static OVERFLOW_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 /// The goroutine whose stack overflowed.
 static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
@@ -288,8 +291,16 @@ static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
 /// nothing, keeps the return addresses in static slots, and hands them to
 /// the dumper thread, which symbolizes them (allocating, taking locks),
 /// prints and exits 2. Returns only if there is no dumper or the walk
-/// found no frames; after a hand-off it waits for the exit, and gives up
-/// after 30 s so that a stuck symbolizer cannot hang the process.
+/// found no frames (saying so); after a hand-off it waits for the exit,
+/// and after 10 s prints the raw PCs and returns, so that a symbolizer
+/// stuck on a lock the faulting thread holds (malloc's, say, if the
+/// overflow hit inside it) cannot hang the process or lose the frames.
+///
+/// The walk itself is signal-safe only as far as the unwinder is: with
+/// glibc 2.35+ and libgcc 12+ it finds unwind tables through
+/// `_dl_find_object`, without locks or allocation; older ones take the
+/// loader's lock in `dl_iterate_phdr`, and an overflow inside the loader
+/// or inside another unwind on this thread could then deadlock here.
 fn overflow_traceback(rip: usize, gp: *mut G) {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
     let fd = DUMPER_FD.load(Acquire);
@@ -302,8 +313,9 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
     let mut ring = [0usize; OUT];
     let (mut started, mut total) = (false, 0usize);
     // SAFETY: trace_unsynchronized only lacks the crate's global lock, which
-    // serializes the Windows unwinder; the gcc unwinder used here is
-    // reentrant. The callback neither allocates nor unwinds.
+    // guards unwinders that are not thread-safe (Windows'); libgcc's is,
+    // and its signal-safety is discussed above. The callback neither
+    // allocates nor unwinds.
     unsafe {
         backtrace::trace_unsynchronized(|f| {
             let ip = f.ip() as usize;
@@ -324,7 +336,10 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
         })
     };
     if !started {
-        return; // the unwinder could not pass the signal frame
+        runtime_g::throw::write_stderr(
+            b"runtime: no frames: the unwinder could not walk past the signal frame\n",
+        );
+        return;
     }
     let n_in = total.min(IN);
     let rest = total - n_in;
@@ -346,27 +361,57 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
         // SAFETY: an M's sched pointer names its leaked instance.
         DUMP_SCHED.store(unsafe { (*mp).sched } as *mut _, Relaxed);
     }
-    // Publishes the stores above to the dumper, which reads them after
-    // the byte arrives (the pipe orders them too; the fence says so).
-    core::sync::atomic::fence(Release);
+    // Publishes the stores above to the dumper, which loads the flag with
+    // Acquire after the byte arrives.
+    OVERFLOW_READY.store(true, Release);
     // SAFETY: write(2) on our pipe is async-signal-safe.
     if unsafe { libc::write(fd, b"o".as_ptr().cast(), 1) } != 1 {
         return;
     }
-    let ts = libc::timespec {
-        tv_sec: 30,
-        tv_nsec: 0,
+    // Wait for the dumper to exit the process; 10 s of monotonic time,
+    // whatever signals interrupt the sleeps.
+    let now = || {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime is async-signal-safe; t is a local.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) };
+        t.tv_sec
     };
-    // SAFETY: nanosleep with a valid timespec; the dumper exits the process
-    // meanwhile.
-    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+    let start = now();
+    while now() - start < 10 {
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 100_000_000,
+        };
+        // SAFETY: nanosleep with a valid timespec.
+        unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+    }
+    use runtime_g::throw::write_stderr as w;
+    let mut b = [0u8; 20];
+    w(b"runtime: the frames could not be symbolized in time; their PCs:\n");
+    for (i, slot) in OVERFLOW_PCS[..n_in]
+        .iter()
+        .chain(&OVERFLOW_PCS[IN..IN + n_out])
+        .enumerate()
+    {
+        if i == n_in && rest > n_out {
+            w(b"...\n");
+        }
+        w(b"pc=");
+        w(runtime_g::signal::hex(slot.load(Relaxed), &mut b));
+        w(b"\n");
+    }
 }
 
 /// The dumper thread's half of [`overflow_traceback`]: prints the kept
 /// frames, the `created by` line and every other goroutine.
 fn print_overflow_frames() {
     use core::sync::atomic::Ordering::{Acquire, Relaxed};
-    core::sync::atomic::fence(Acquire);
+    if !OVERFLOW_READY.load(Acquire) {
+        return;
+    }
     let n_in = OVERFLOW_COUNTS[0].load(Relaxed);
     let n_out = OVERFLOW_COUNTS[1].load(Relaxed);
     let elided = OVERFLOW_COUNTS[2].load(Relaxed);
@@ -387,16 +432,33 @@ fn print_overflow_frames() {
     runtime_g::throw::exit_fatal()
 }
 
-/// Installs Go's SIGQUIT behaviour (signal_unix.go, `_SigKill|_SigThrow`
-/// for SIGQUIT): print `SIGQUIT: quit`, the PC, and every goroutine with
-/// its frames, then exit 2.
-pub fn install_sigquit_handler() {
+/// Starts the dumper thread that prints the frames of a SIGQUIT dump and
+/// of a stack-overflow report (see [`start_sigquit_dumper`]).
+pub fn start_dumper() {
     runtime_g::signal::set_overflow_traceback(overflow_traceback);
     if let Err(e) = start_sigquit_dumper() {
-        // Not fatal: the handler then prints headers only.
+        // Not fatal: the reports then print headers only.
         print(&format!(
-            "gort: no SIGQUIT dump thread ({e}); a SIGQUIT dump will show goroutine headers without frames\n"
+            "gort: no dump thread ({e}); SIGQUIT dumps and stack-overflow reports will show goroutine headers without frames\n"
         ));
+    }
+}
+
+/// Installs Go's SIGQUIT behaviour (signal_unix.go, `_SigKill|_SigThrow`
+/// for SIGQUIT): print `SIGQUIT: quit`, the PC, and every goroutine with
+/// its frames, then exit 2. A program that embeds gort and handles
+/// SIGQUIT itself keeps its handler: gort installs its own only over the
+/// default action (as Go, built as a library, leaves a host's handlers).
+pub fn install_sigquit_handler() {
+    // SAFETY: sigaction with a null new action only reads the current one
+    // into a local.
+    let current = unsafe {
+        let mut old: libc::sigaction = core::mem::zeroed();
+        libc::sigaction(libc::SIGQUIT, core::ptr::null(), &mut old);
+        old.sa_sigaction
+    };
+    if current != libc::SIG_DFL {
+        return;
     }
     // SAFETY: a valid sigaction for an SA_SIGINFO handler on the alternate
     // signal stack.

@@ -16,6 +16,7 @@ fn sched() -> &'static Sched {
         main_return: MainReturn::ReturnToCaller,
         os: common::test_os(),
         mode: common::test_mode(),
+        signals: Default::default(),
     })
 }
 

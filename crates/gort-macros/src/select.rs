@@ -147,12 +147,15 @@ pub fn expand(sel: Select) -> TokenStream2 {
     // Send cases first, in source order, then receive cases.
     let mut ordered: Vec<&(syn::Ident, bool, usize)> = slots.iter().filter(|s| s.1).collect();
     ordered.extend(slots.iter().filter(|s| !s.1));
-    // SAFETY (of the expansion's unsafe blocks): each slot is one this
-    // expansion made above and gives one case to the one select below;
-    // the blocks contain no user expression.
-    let case_exprs = ordered
-        .iter()
-        .map(|(slot, _, _)| quote! { unsafe { #slot.case() } });
+    // Function-call syntax, so that no trait in scope at the call site can
+    // take part in method lookup on the slots.
+    let case_exprs = ordered.iter().map(|(slot, is_send, _)| {
+        if *is_send {
+            quote! { ::gort::__private::SendSlot::case(&mut #slot) }
+        } else {
+            quote! { ::gort::__private::RecvSlot::case(&mut #slot) }
+        }
+    });
     let block = default_body.is_none();
     let all_slots: Vec<&syn::Ident> = slots.iter().map(|s| &s.0).collect();
     let drops = quote! { #( ::core::mem::drop(#all_slots); )* };
@@ -183,6 +186,9 @@ pub fn expand(sel: Select) -> TokenStream2 {
     quote! {
         {
             #evals
+            // SAFETY: each slot is one this expansion made above; it gives
+            // its one case to this one select, send cases first, and is not
+            // given to another. The block holds no user expression.
             let #chosen = unsafe { ::gort::__private::select([#(#case_exprs),*], #block) };
             match #chosen {
                 #match_arms

@@ -24,6 +24,8 @@ pub struct Builder {
     stack_size: Option<usize>,
     os: Option<OsLayer>,
     migrating: bool,
+    no_sigquit_dump: bool,
+    no_fault_handler: bool,
 }
 
 /// The operating-system layer a runtime runs on. One per process: the first
@@ -131,10 +133,34 @@ impl Builder {
     /// the address space (`ulimit -v`, or `vm.overcommit_memory=2`) it is
     /// smaller, sized for 4,096 goroutines in half the limit, and the
     /// runtime says so on standard error when it starts. A parked
-    /// goroutine costs its touched pages (usually one or two) and one
-    /// page-table page whatever the size.
+    /// goroutine costs its touched pages (usually one or two) and, with
+    /// stacks of 2 MiB or more, a 4 KiB page-table page of its own (with
+    /// 256 KiB stacks, eight goroutines share one).
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Whether SIGQUIT prints Go's dump of every goroutine and exits 2
+    /// (default: yes, as in Go). Even when on, gort installs its handler
+    /// only if SIGQUIT still has its default action: a program that
+    /// handles SIGQUIT itself keeps its handler. Like the other signal
+    /// settings, the first runtime of a process decides.
+    pub fn sigquit_dump(mut self, on: bool) -> Builder {
+        self.no_sigquit_dump = !on;
+        self
+    }
+
+    /// Whether gort installs its SIGSEGV/SIGBUS handler (default: yes).
+    /// It reports a goroutine's stack overflow and other faults on
+    /// goroutines as Go does, and passes every other fault (one on a
+    /// thread that is not gort's, say, which a host such as a wasm
+    /// runtime handles itself) to the handler installed before it. Off,
+    /// a stack overflow ends the process by the previous handler or the
+    /// default action, without Go's report. The first runtime of a
+    /// process decides.
+    pub fn fault_handler(mut self, on: bool) -> Builder {
+        self.no_fault_handler = !on;
         self
     }
 
@@ -189,6 +215,10 @@ impl Builder {
                 runtime_p::SchedMode::Migrating
             } else {
                 runtime_p::SchedMode::Safe
+            },
+            signals: runtime_p::Signals {
+                sigquit_dump: !self.no_sigquit_dump,
+                fault_handler: !self.no_fault_handler,
             },
         }
     }

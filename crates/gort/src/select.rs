@@ -56,13 +56,14 @@ impl<'c, T> SendSlot<'c, T> {
     /// The case for [`select`]; borrows the slot until the select is over.
     ///
     /// # Safety
-    /// Only `select!`'s expansion calls this, once per slot, and passes the
-    /// case to one [`select`].
+    /// The macro's private entry point. The caller passes the case to
+    /// exactly one [`select`] and does not call `case` on this slot again:
+    /// after a send the slot no longer owns a value, and a second send
+    /// would copy freed memory into the channel (a double free). The slot
+    /// also checks this and panics, a guard callers must not rely on.
     ///
     /// # Panics
-    /// If the slot's value was sent already (a slot serves one select):
-    /// the case would send uninitialised memory, a double free on the
-    /// receiving side.
+    /// If the slot's value was sent already.
     pub unsafe fn case(&mut self) -> Case<'_> {
         assert!(
             self.full,
@@ -110,7 +111,9 @@ impl<'c, T> RecvSlot<'c, T> {
     /// The case for [`select`]; borrows the slot until the select is over.
     ///
     /// # Safety
-    /// As for [`SendSlot::case`].
+    /// As for [`SendSlot::case`]: one case for exactly one [`select`], and
+    /// no second `case` while the slot holds a received value (it would
+    /// be overwritten without being dropped; the slot checks and panics).
     ///
     /// # Panics
     /// If the slot still holds a received value (a slot serves one
@@ -168,8 +171,9 @@ pub struct Case<'a> {
 /// becomes a plain channel operation, blocking or not.
 ///
 /// # Safety
-/// Only `select!`'s expansion calls this, with the cases of the slots it
-/// made for this select, send cases first.
+/// The macro's private entry point: `cases` are fresh cases of the slots
+/// of this one select ([`SendSlot::case`], [`RecvSlot::case`]), send cases
+/// first (checked).
 ///
 /// # Panics
 /// `send on closed channel` when the chosen send case's channel is closed;

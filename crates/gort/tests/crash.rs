@@ -43,6 +43,28 @@ fn goroutine_header_id(line: &str) -> u64 {
         .unwrap_or_else(|| panic!("not a goroutine header: {line:?}"))
 }
 
+/// Installs a plain handler for `sig` that writes `msg` and exits with
+/// `code`, as a host program would before starting a gort runtime.
+fn install_host_handler(sig: libc::c_int, msg: &'static [u8], code: i32) {
+    static MSG: std::sync::OnceLock<(&'static [u8], i32)> = std::sync::OnceLock::new();
+    MSG.set((msg, code)).unwrap();
+    extern "C" fn host(_sig: libc::c_int) {
+        let (msg, code) = *MSG.get().unwrap();
+        // SAFETY: write(2) and _exit(2) are async-signal-safe.
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(code);
+        }
+    }
+    // SAFETY: a valid sigaction for a one-argument handler.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = host as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(sig, &sa, core::ptr::null_mut()), 0);
+    }
+}
+
 /// Waits forever: parks on a list nobody reads (a receive from a channel
 /// nobody sends to).
 fn block_forever() {
@@ -224,6 +246,40 @@ fn run_case(case: &str) {
                 }
                 gort::goexit();
             }),
+            // A host's own signal handlers (issue 18), on the Linux layer
+            // (the Plan 9 personality owns its process's notes).
+            "host_segv" => {
+                install_host_handler(libc::SIGSEGV, b"host: SIGSEGV\n", 42);
+                builder(case).os(gort::OsLayer::Linux).run(|| {
+                    // A fault on a thread that is not gort's goes to the host.
+                    std::thread::spawn(|| {
+                        // SAFETY: the store faults; the host's handler exits.
+                        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) 8usize);
+                    })
+                    .join()
+                    .unwrap();
+                })
+            }
+            "host_sigquit" => {
+                install_host_handler(libc::SIGQUIT, b"host: SIGQUIT\n", 43);
+                builder(case).os(gort::OsLayer::Linux).run(|| {
+                    libc::raise(libc::SIGQUIT);
+                    gort::time::sleep(std::time::Duration::from_secs(10));
+                })
+            }
+            "sigquit_off" => builder(case)
+                .os(gort::OsLayer::Linux)
+                .sigquit_dump(false)
+                .run(|| {
+                    libc::raise(libc::SIGQUIT);
+                    gort::time::sleep(std::time::Duration::from_secs(10));
+                }),
+            "fault_handler_off" => builder(case)
+                .os(gort::OsLayer::Linux)
+                .fault_handler(false)
+                .run(|| {
+                    gort::spawn(|| recurse_forever(0)).join().unwrap();
+                }),
             // `ulimit -v 2000000`: the default stacks shrink to fit, the
             // runtime says so, and thousands of goroutines still park.
             "rlimit_as" => {
@@ -844,6 +900,43 @@ fn low_rlimit_as_sizes_stacks_to_fit() {
         o.stdout
     );
     assert_eq!(o.code, Some(0));
+}
+
+/// A host that handles SIGSEGV itself before the runtime starts (a wasm
+/// runtime, say) still receives a fault from a thread that is not
+/// gort's: gort's handler passes it on (issue 18).
+#[test]
+fn host_sigsegv_handler_still_gets_foreign_faults() {
+    let o = child("host_segv");
+    assert_eq!(o.stderr, "host: SIGSEGV\n");
+    assert_eq!(o.code, Some(42));
+}
+
+/// A host's SIGQUIT handler is kept: gort installs its dump only over the
+/// default action (issue 18).
+#[test]
+fn host_sigquit_handler_is_kept() {
+    let o = child("host_sigquit");
+    assert_eq!(o.stderr, "host: SIGQUIT\n");
+    assert_eq!(o.code, Some(43));
+}
+
+/// `Builder::sigquit_dump(false)`: SIGQUIT keeps its default action (the
+/// process dies by the signal, without Go's dump).
+#[test]
+fn sigquit_dump_can_be_turned_off() {
+    let o = child("sigquit_off");
+    assert_eq!(o.signal, Some(libc::SIGQUIT), "{}", o.stderr);
+    assert!(!o.stderr.contains("SIGQUIT: quit"), "{}", o.stderr);
+}
+
+/// `Builder::fault_handler(false)`: no handler of gort's; a goroutine's
+/// stack overflow then ends the process by SIGSEGV, without Go's report.
+#[test]
+fn fault_handler_can_be_turned_off() {
+    let o = child("fault_handler_off");
+    assert_eq!(o.signal, Some(libc::SIGSEGV), "{}", o.stderr);
+    assert!(!o.stderr.contains("stack overflow"), "{}", o.stderr);
 }
 
 // go-test: TestThreadExhaustion (crash_test.go)

@@ -39,6 +39,7 @@ pub fn run_in(procs: usize, mode: SchedMode, f: impl FnOnce() + Send + 'static) 
         main_return: MainReturn::ReturnToCaller,
         os: test_os(),
         mode,
+        signals: Default::default(),
     };
     // SAFETY: in the migrating mode: the test code touches no thread-local
     // state in functions that park.
