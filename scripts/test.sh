@@ -14,10 +14,10 @@ for layer in linux plan9; do
     # The tests that run in the mode GORT_SCHED names (safe by default),
     # again in the migrating mode. (The #[gort::test(both)] tests already
     # run in both.)
-    GORT_SCHED=migrating cargo test -p runtime-p -p os-plan9
+    GORT_SCHED=migrating cargo test -p gort-runtime-p -p gort-os-plan9
     GORT_SCHED=migrating cargo test -p gort --test crash
     GORT_SCHED=migrating cargo test -p conformance --test crosscheck
-    cargo test --release -p runtime-p --test mn -- --ignored
+    cargo test --release -p gort-runtime-p --test mn -- --ignored
     cargo test --release -p gort --test chan_stress -- --ignored --test-threads=1
     cargo test --release -p gort --test time -- --ignored
     cargo test --release -p conformance --test time_test -- --ignored
@@ -43,5 +43,5 @@ unset GORT_OS
 # safe mode's remote wake-up (inbox), the shutdown against the poller, a
 # wait for I/O against a close, a system call against a stop-the-world,
 # the note protocols and the runtime mutex (own target dir: other cfg).
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p runtime-m --test loom_note --test loom_lock
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-m --test loom_note --test loom_lock

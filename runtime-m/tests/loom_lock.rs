@@ -4,7 +4,7 @@
 //! atomics for their stack links and a loom Mutex/Condvar semaphore each.
 //! Mutual exclusion is checked with a loom `UnsafeCell` (a racing access
 //! fails the model); a lost wake-up shows as a loom deadlock. Run with
-//! `RUSTFLAGS="--cfg loom" cargo test --release -p runtime-m --test loom_lock`
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p gort-runtime-m --test loom_lock`
 //! (scripts/test.sh does).
 #![cfg(loom)]
 

@@ -1,7 +1,7 @@
 //! loom models of the note protocols of `lock_futex.go` and `lock_sema.go`
 //! (runtime-m/src/note.rs), run on a model futex and a model per-M
 //! semaphore built from loom's Mutex and Condvar. Run with
-//! `RUSTFLAGS="--cfg loom" cargo test --release -p runtime-m --test loom_note`
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p gort-runtime-m --test loom_note`
 //! (scripts/test.sh does).
 #![cfg(loom)]
 

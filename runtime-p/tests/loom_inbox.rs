@@ -73,7 +73,7 @@
 //! `unwinding_park_deciding_late_skips_the_wait` keeps as the broken twin.
 //!
 //! Built and run only with `RUSTFLAGS="--cfg loom" cargo test --release
-//! -p runtime-p --test loom_inbox` (scripts/test.sh does).
+//! -p gort-runtime-p --test loom_inbox` (scripts/test.sh does).
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};

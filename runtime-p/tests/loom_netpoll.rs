@@ -33,7 +33,7 @@
 //! `a_poller_that_stores_loses_the_waiter` has the poller store `PD_READY`
 //! over the word instead (losing a G that parked in between), which loom
 //! must catch. Built and run only with `RUSTFLAGS="--cfg loom" cargo test
-//! --release -p runtime-p --test loom_netpoll` (scripts/test.sh does).
+//! --release -p gort-runtime-p --test loom_netpoll` (scripts/test.sh does).
 #![cfg(loom)]
 
 use loom::sync::Arc;

@@ -1,6 +1,6 @@
 //! loom models of the run-queue handshakes (Go describes them in proc.go's
 //! comments on runqput/runqget/runqgrab/runqempty). Built and run only with
-//! `RUSTFLAGS="--cfg loom" cargo test --release -p runtime-p --test loom_runq`
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p gort-runtime-p --test loom_runq`
 //! (scripts/test.sh does); the ring then has 4 slots.
 #![cfg(loom)]
 

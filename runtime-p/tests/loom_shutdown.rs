@@ -34,7 +34,7 @@
 //! and expects loom to find m0 waiting in the poller with no wake-up left
 //! to come.
 //! Built and run only with `RUSTFLAGS="--cfg loom" cargo test --release
-//! -p runtime-p --test loom_shutdown` (scripts/test.sh does).
+//! -p gort-runtime-p --test loom_shutdown` (scripts/test.sh does).
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};

@@ -26,7 +26,7 @@
 //! *accesses* as AcqRel but models SeqCst fences, which is what the code
 //! uses.)
 //! Built and run only with `RUSTFLAGS="--cfg loom" cargo test --release
-//! -p runtime-p --test loom_spinning` (scripts/test.sh does).
+//! -p gort-runtime-p --test loom_spinning` (scripts/test.sh does).
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering, fence};

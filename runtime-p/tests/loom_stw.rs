@@ -17,7 +17,7 @@
 //! `stw_always_gets_the_syscall_p` models the code; its broken twin
 //! `without_fences_the_stw_waits_for_a_syscall` drops the fences and expects
 //! loom to find the P missed by both. Built and run only with
-//! `RUSTFLAGS="--cfg loom" cargo test --release -p runtime-p --test
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p gort-runtime-p --test
 //! loom_stw` (scripts/test.sh does).
 #![cfg(loom)]
 
