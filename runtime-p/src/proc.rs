@@ -1208,11 +1208,8 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
         let mp = getm();
         let s = sched_of(mp);
         if (*gp).instance != s as *const Sched as *const () {
-            print(
-                "gort: a goroutine of one runtime instance was woken by a goroutine of another; \
-                 channels and sync values must not be shared between runtime instances\n",
-            );
-            throw("ready: goroutine of another runtime instance");
+            ready_foreign(gp);
+            return;
         }
         casgstatus(gp, _Gwaiting, _Grunnable);
         let pp = p_of(mp);
@@ -1233,6 +1230,43 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
         runqput(pp, gp, next);
         if !pinned {
             crate::mp::wakep_from(s, mp);
+        }
+    }
+}
+
+/// Readies `gp`, a goroutine of another runtime instance (no Go twin: Go
+/// has one runtime per process). Two runtimes may share a channel or a
+/// `static` lock, as parallel `#[gort::test]`s do; the woken goroutine
+/// runs on its own runtime, never on the waker's: in the safe mode it
+/// goes home to its M ([`ready_remote`]), otherwise onto its runtime's
+/// global queue, with an idle P of that runtime started for it (the queue
+/// and the idle list are read under that runtime's lock, as
+/// `injectglist` does without a P). A goroutine whose runtime has ended
+/// stays parked: it was abandoned with its runtime.
+///
+/// # Safety
+/// As for [`ready`]: `gp` is `_Gwaiting` and the caller is its one waker.
+unsafe fn ready_foreign(gp: *mut G) {
+    // SAFETY: per the contract; instances are never freed.
+    unsafe {
+        let s = &*((*gp).instance as *const Sched);
+        if s.shutting_down.load(Ordering::Acquire) {
+            return;
+        }
+        casgstatus(gp, _Gwaiting, _Grunnable);
+        if s.safe && crate::p::pinned(gp) {
+            ready_remote(gp);
+            return;
+        }
+        let pp = {
+            let mut l = s.lock.lock();
+            crate::sched::globrunqput(s, &mut l, gp);
+            crate::mp::pidleget(s, &mut l)
+        };
+        if !pp.is_null() {
+            let pp = pp as usize;
+            // On g0: starting an M may create a thread.
+            systemstack(move || crate::mp::startm_in(s, pp as *mut P, false));
         }
     }
 }
@@ -1375,6 +1409,14 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if DYING.load(Ordering::Relaxed) > 0 || s.shutting_down.load(Ordering::Acquire) {
         return;
     }
+    // With several runtimes in the process, a goroutine parked here may be
+    // woken by another runtime's (a shared channel or lock): no deadlock
+    // can be told apart from a wait, as Go does not report one when it is
+    // a library (`islibrary`). When the others end, the last one is
+    // checked (`instance_ended`).
+    if LIVE_COUNT.load(Ordering::SeqCst) > 1 {
+        return;
+    }
     let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
     if run > 0 {
         return;
@@ -1494,6 +1536,7 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     }
     let s = Sched::new(&cfg);
     crate::traceback::set_last_sched(s);
+    instance_started(s);
     let m0 = allocm(s as *const Sched as *const (), -1);
     s.m0.store(m0, Ordering::Relaxed);
     s.lock.lock().mcount = 1;
@@ -1522,6 +1565,37 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
         (*m0).p = p0 as *const P as *mut ();
         (*m0).mstartfn = Some(start_main);
         mstart(m0);
+    }
+    // The runtime ended (block_on): m0 is back on the caller's thread.
+    instance_ended(s);
+}
+
+/// The runtime instances running in this process (started, main not yet
+/// returned), for [`checkdead`]; `LIVE_COUNT` is its length, read without
+/// the lock.
+static LIVE: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+static LIVE_COUNT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+fn instance_started(s: &Sched) {
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    live.push(s as *const Sched as usize);
+    LIVE_COUNT.store(live.len(), Ordering::SeqCst);
+}
+
+/// `s` ended. If one runtime is left, its goroutines can no longer be
+/// woken by another one's, so it is checked for a deadlock now (its Ms
+/// may all be asleep already, and nothing else would check it).
+fn instance_ended(s: &Sched) {
+    let last = {
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|&x| x != s as *const Sched as usize);
+        LIVE_COUNT.store(live.len(), Ordering::SeqCst);
+        (live.len() == 1).then(|| live[0])
+    };
+    if let Some(other) = last {
+        // SAFETY: instances are never freed.
+        let other = unsafe { &*(other as *const Sched) };
+        checkdead(other, &mut other.lock.lock());
     }
 }
 

@@ -263,14 +263,23 @@ impl Builder {
     /// ends the process with Go's report, as in Go.
     ///
     /// # Panics
-    /// If called from a goroutine (runtimes do not nest), and with the main
-    /// goroutine's panic, if it panics.
+    /// If called from a goroutine (runtimes do not nest: a library that may
+    /// be called from either side uses [`crate::Handle::try_current`]),
+    /// and with the main goroutine's panic, if it panics.
     pub fn block_on<F, T>(self, f: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         type Outcome<T> = Result<T, Box<dyn std::any::Any + Send>>;
+        if crate::Handle::try_current().is_some() {
+            panic!(
+                "gort: Builder::block_on starts a new runtime, and a runtime cannot be started on \
+                 a thread that already runs one (runtimes do not nest); on a goroutine, call the \
+                 function directly, or use gort::Handle::current().block_on(f), which runs it \
+                 on the calling goroutine"
+            );
+        }
         let cfg = self.config(MainReturn::ReturnToCaller);
         let slot: Arc<StdMutex<Option<Outcome<T>>>> = Arc::new(StdMutex::new(None));
         let out = slot.clone();

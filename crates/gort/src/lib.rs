@@ -114,6 +114,7 @@
 
 mod builder;
 pub mod chan;
+mod handle;
 #[cfg(feature = "tracing")]
 pub mod instrument;
 mod local;
@@ -129,6 +130,7 @@ pub mod trace;
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, OsLayer, default_gomaxprocs};
 pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
+pub use handle::Handle;
 pub use local::GoroutineLocal;
 /// Go's `runtime.Error`: the payload of panics raised by the runtime
 /// (`send on closed channel`, `close of closed channel`, `close of nil

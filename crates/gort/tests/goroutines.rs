@@ -472,11 +472,13 @@ fn block_on_inside_a_goroutine_is_refused() {
     let r = std::panic::catch_unwind(|| Builder::new().block_on(|| ()));
     let p = r.expect_err("nested runtime must be refused");
     let m = p
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default();
     assert!(
-        m.contains("cannot be started on a thread that already runs one"),
+        m.contains("cannot be started on a thread that already runs one")
+            && m.contains("gort::Handle::current().block_on"),
         "{m}"
     );
 }

@@ -1,0 +1,150 @@
+//! gort embedded in a larger program (issue 18): several runtimes in one
+//! process sharing values.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gort::sync::{Mutex, RawMutex, WaitGroup};
+
+/// A runtime in the safe mode, or in the migrating one.
+fn builder(migrating: bool) -> gort::Builder {
+    if migrating {
+        // SAFETY: the bodies below touch no thread-local state in
+        // functions that park.
+        unsafe { gort::Builder::new().migrating() }
+    } else {
+        gort::Builder::new()
+    }
+}
+
+static SHARED: Mutex<u64> = Mutex::const_new(RawMutex::new(), 0);
+
+/// Two runtimes on two threads (one in each scheduler mode, as two
+/// libraries might choose) contend for one `static` Mutex, 1,000 times
+/// each. A goroutine parked on the lock is woken by an unlock on the other
+/// runtime; it must run on its own runtime (it used to end the process
+/// with `fatal error: ready: goroutine of another runtime instance`).
+#[test]
+fn two_runtimes_share_a_static_mutex() {
+    let inside = Arc::new(AtomicU64::new(0));
+    let run = |migrating: bool| {
+        let inside = inside.clone();
+        std::thread::spawn(move || {
+            builder(migrating).gomaxprocs(2).block_on(move || {
+                let wg = Arc::new(WaitGroup::new());
+                for _ in 0..4 {
+                    let inside = inside.clone();
+                    wg.go(move || {
+                        for _ in 0..250 {
+                            let mut g = SHARED.lock();
+                            // Mutual exclusion across the runtimes.
+                            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                            *g += 1;
+                            // Hold the lock across a yield, so that the
+                            // other runtime's goroutines queue on it.
+                            gort::gosched();
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                            drop(g);
+                        }
+                    });
+                }
+                wg.wait();
+            })
+        })
+    };
+    let (a, b) = (run(false), run(true));
+    a.join().unwrap();
+    b.join().unwrap();
+    let total = builder(false).block_on(|| *SHARED.lock());
+    assert_eq!(total, 2_000);
+}
+
+/// A channel shared by two runtimes: values sent on one are received on
+/// the other, in both directions, each side parking for the other, and
+/// nothing is lost.
+///
+/// Both runtimes are running before either parks (the barrier): a runtime
+/// that is alone in the process and whose goroutines all wait reports a
+/// deadlock, as Go does; it cannot know that a runtime not yet started
+/// will send to it.
+#[test]
+fn two_runtimes_share_a_channel() {
+    const N: u64 = 1_000;
+    let ping: gort::Chan<u64> = gort::Chan::new(0);
+    let pong: gort::Chan<u64> = gort::Chan::new(0);
+    let (ping2, pong2) = (ping.clone(), pong.clone());
+    let started = Arc::new(std::sync::Barrier::new(2));
+    let started2 = started.clone();
+    let echo = std::thread::spawn(move || {
+        builder(true).gomaxprocs(2).block_on(move || {
+            gort::syscall::blocking(move || started2.wait());
+            while let Some(v) = ping2.recv() {
+                pong2.send(v * 2);
+            }
+        })
+    });
+    let sum = builder(false).gomaxprocs(2).block_on(move || {
+        gort::syscall::blocking(move || started.wait());
+        let mut sum = 0;
+        for i in 0..N {
+            ping.send(i);
+            sum += pong.recv().unwrap();
+        }
+        ping.close();
+        sum
+    });
+    echo.join().unwrap();
+    assert_eq!(sum, N * (N - 1));
+}
+
+/// A library function that works from plain code and from a goroutine
+/// (issue 18): on a goroutine it runs on the caller's runtime (a nested
+/// `block_on` is a plain call), elsewhere it starts its own. It reports the
+/// runtime it ran on.
+fn library_call() -> gort::Handle {
+    let work = || {
+        let h = gort::Handle::current();
+        // Goroutines of the library run on that runtime too.
+        assert_eq!(gort::spawn(gort::Handle::current).join().unwrap(), h);
+        h
+    };
+    match gort::Handle::try_current() {
+        Some(h) => h.block_on(work),
+        None => gort::Builder::new().block_on(work),
+    }
+}
+
+#[test]
+fn handle_try_current_finds_the_callers_runtime() {
+    // From plain code: no runtime, so the library starts its own.
+    assert!(gort::Handle::try_current().is_none());
+    let own = library_call();
+    // From inside a goroutine: the caller's runtime, every time.
+    let (mine, seen) = gort::Builder::new().gomaxprocs(3).block_on(|| {
+        let mine = gort::Handle::current();
+        let seen = [library_call(), gort::spawn(library_call).join().unwrap()];
+        // The blocking helper is not a goroutine.
+        assert!(gort::syscall::blocking(gort::Handle::try_current).is_none());
+        (mine, seen)
+    });
+    assert_eq!(seen, [mine, mine]);
+    assert_ne!(own, mine);
+    assert_eq!(mine.gomaxprocs(), 3);
+}
+
+/// A handle refuses to run work on a goroutine of another runtime, and
+/// says why.
+#[test]
+fn handle_of_another_runtime_is_refused_clearly() {
+    let other = gort::Builder::new().block_on(gort::Handle::current);
+    let msg = gort::Builder::new().block_on(move || {
+        let r = std::panic::catch_unwind(move || other.block_on(|| ()));
+        let p = r.expect_err("another runtime's handle must be refused");
+        p.downcast_ref::<String>().cloned().unwrap_or_default()
+    });
+    assert!(msg.contains("a goroutine of another runtime"), "{msg}");
+    let r = std::panic::catch_unwind(move || other.block_on(|| ()));
+    let p = r.expect_err("a plain thread must be refused");
+    let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("outside a goroutine"), "{msg}");
+}
