@@ -156,6 +156,10 @@ pub struct G {
     /// runtime-p), printed as the goroutine's frames if the panic ends the
     /// program.
     pub panic_trace: Option<Box<dyn Any + Send>>,
+    /// The texts of the goroutine's last two panics, oldest first: when a
+    /// destructor panics while a panic unwinds (Rust then aborts), the
+    /// report names both, as Go's `panic: first` / `\tpanic: second`.
+    pub panic_texts: [Option<String>; 2],
     /// Set by the panic hook while a panic may be unwinding this goroutine
     /// (counted in runtime-p's `RUNNING_PANIC_DEFERS`); cleared when the
     /// unwind reaches the goroutine's base or the goroutine exits.
@@ -200,6 +204,7 @@ impl G {
             locals: None,
             panic_location: None,
             panic_trace: None,
+            panic_texts: [None, None],
             panicking: false,
             homem: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
         }

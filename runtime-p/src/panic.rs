@@ -67,15 +67,97 @@ impl std::error::Error for RuntimeError {}
 
 /// Text of a panic payload, as Go's `printpanicval` prints a value.
 pub fn payload_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(e) = payload.downcast_ref::<RuntimeError>() {
-        e.0.to_string()
-    } else if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_string()
+    macro_rules! as_text {
+        ($($t:ty),*) => {
+            $(if let Some(v) = payload.downcast_ref::<$t>() {
+                return v.to_string();
+            })*
+        };
     }
+    if let Some(e) = payload.downcast_ref::<RuntimeError>() {
+        return e.0.to_string();
+    }
+    if let Some(v) = payload.downcast_ref::<PanicValue>() {
+        return v.0.clone();
+    }
+    as_text!(&'static str, String, bool);
+    as_text!(
+        i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+    );
+    // A Go rune is an int32: `panic('x')` prints 120.
+    if let Some(c) = payload.downcast_ref::<char>() {
+        return (*c as u32).to_string();
+    }
+    if let Some(v) = payload.downcast_ref::<f64>() {
+        return go_float(*v, &format!("{v:e}"));
+    }
+    if let Some(v) = payload.downcast_ref::<f32>() {
+        return go_float(f64::from(*v), &format!("{v:e}"));
+    }
+    // Go prints an error's Error() text.
+    if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
+        return e.to_string();
+    }
+    if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send>>() {
+        return e.to_string();
+    }
+    // Go prints a value it cannot show as `(type) address`; a `dyn Any`
+    // keeps no type name, so this says so (gort::panic_display and
+    // gort::panic_debug raise values that print).
+    format!(
+        "(dyn Any) {:p}",
+        payload as *const (dyn Any + Send) as *const u8
+    )
+}
+
+/// A panic value that carries its own text: raised by
+/// `gort::panic_display` (a `Display` value, as Go prints a `Stringer` or
+/// an `error`) and `gort::panic_debug` (`(type) {:?}`, as Go prints
+/// `(type) value` for other types).
+#[derive(Debug, Clone)]
+pub struct PanicValue(pub String);
+
+/// A float as Go's runtime prints a panic value (`print(float64)` in Go
+/// 1.27): the shortest digits that round-trip, in `%e` form (`1e+20`,
+/// `1.234567e+06`, `1e-05`) when the decimal exponent is below -4 or 6 and
+/// above, else plain (`123456`, `4.2`); `+Inf`, `-Inf`, `NaN`. `sci` is
+/// Rust's shortest `{:e}` of the same value (of the f32 for an f32, whose
+/// shortest digits differ).
+fn go_float(v: f64, sci: &str) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (sign, mant) = match mant.strip_prefix('-') {
+        Some(m) => ("-", m),
+        None => ("", mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    if !(-4..6).contains(&exp) {
+        let (d0, rest) = digits.split_at(1);
+        let frac = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{d0}{frac}e{esign}{:02}", exp.abs());
+    }
+    // Plain: place the point `exp + 1` digits in.
+    let point = exp + 1;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        let (a, b) = digits.split_at(point as usize);
+        format!("{a}.{b}")
+    };
+    format!("{sign}{body}")
 }
 
 /// Formats `panic: <text>` with continuation lines indented by a tab.
@@ -150,6 +232,18 @@ pub fn install_panic_hook() {
         // goroutine owns its panic_location.
         let on_goroutine = !gp.is_null() && unsafe { (*gp).goid != 0 };
         if on_goroutine {
+            epipe_check(info.payload());
+            let text = payload_text(info.payload());
+            if text == "panic in a destructor during cleanup" {
+                // SAFETY: gp is the running goroutine.
+                unsafe { fatal_nested_panic(gp) };
+            }
+            // SAFETY: the running goroutine owns its panic fields.
+            unsafe {
+                let t = &mut (*gp).panic_texts;
+                t[0] = t[1].take();
+                t[1] = Some(text);
+            }
             // SAFETY: the running goroutine owns its flag.
             let newly = !unsafe { core::mem::replace(&mut (*gp).panicking, true) };
             if let Some(s) = crate::sched::try_sched().filter(|_| newly) {
@@ -171,6 +265,77 @@ pub fn install_panic_hook() {
             prev(info);
         }
     }));
+}
+
+/// A destructor panicked while a panic unwound the goroutine, and Rust is
+/// about to abort (`panic in a destructor during cleanup`, then `thread
+/// caused non-unwinding panic. aborting.`, status 134). Go's report of a
+/// panic during a panic instead (printpanics, panic.go): both values, the
+/// second indented, the goroutine's frames, status 2.
+///
+/// # Safety
+/// `gp` must be the running goroutine.
+unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
+    start_dying();
+    // SAFETY: the caller's contract; the running goroutine owns its panic
+    // fields.
+    let (first, second) = unsafe {
+        let t = &mut (*gp).panic_texts;
+        (t[0].take(), t[1].take())
+    };
+    let mut msg = String::new();
+    for t in [first, second].into_iter().flatten() {
+        if !msg.is_empty() {
+            msg.push_str("\n\t");
+        }
+        msg.push_str(&format_panic(&t));
+    }
+    msg.push('\n');
+    if traceback_level() > 0 {
+        msg.push('\n');
+        // SAFETY: gp is live.
+        msg.push_str(&unsafe { crate::proc::goroutine_header(gp) });
+        // The frames at the second panic, in the destructor (Go's first
+        // frame is the deferred call that panicked), not those of the
+        // abort in the unwind's cleanup.
+        // SAFETY: as above.
+        let trace = unsafe { (*gp).panic_trace.take() }
+            .and_then(|t| t.downcast::<backtrace::Backtrace>().ok())
+            .map(|t| *t)
+            .unwrap_or_else(backtrace::Backtrace::new_unresolved);
+        msg.push_str(&format_frames(trace));
+        // SAFETY: as above.
+        msg.push_str(&unsafe { created_by(gp) });
+    }
+    print(&msg);
+    runtime_g::throw::exit_fatal()
+}
+
+/// epipecheck: Go's rule (os/file_unix.go `epipecheck`, runtime
+/// `os_sigpipe`): a write to standard output or standard error that fails
+/// with `EPIPE` ends the program by SIGPIPE (status 141 in a shell), so
+/// that `prog | head -1` ends quietly. Rust ignores SIGPIPE and std's
+/// `print!` panics with `failed printing to stdout: Broken pipe` instead;
+/// on a goroutine, that panic ends the program by SIGPIPE as Go's write
+/// does. Writes to sockets and pipes opened by the program keep their
+/// `EPIPE` error.
+fn epipe_check(payload: &(dyn Any + Send)) {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    let std_stream = text.starts_with("failed printing to stdout")
+        || text.starts_with("failed printing to stderr");
+    if std_stream && text.contains("(os error 32)") {
+        // SAFETY: restoring SIGPIPE's default action and raising it on
+        // this thread ends the process; nothing runs after.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+            libc::_exit(2);
+        }
+    }
 }
 
 /// Takes the location recorded by the panic hook for the running goroutine
@@ -410,4 +575,32 @@ fn function_start(pc: usize) -> Option<usize> {
     // SAFETY: a lookup in the unwind tables; any pc is accepted.
     let f = unsafe { _Unwind_FindEnclosingFunction(pc as *mut core::ffi::c_void) };
     (!f.is_null()).then_some(f as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Each expectation is what Go 1.27 prints for panic(<the value>).
+    #[test]
+    fn payloads_print_as_go_prints_panic_values() {
+        let t = |v: Box<dyn Any + Send>| payload_text(&*v);
+        assert_eq!(t(Box::new(42i64)), "42");
+        assert_eq!(t(Box::new(7u8)), "7");
+        assert_eq!(t(Box::new(true)), "true");
+        assert_eq!(t(Box::new('x')), "120");
+        assert_eq!(t(Box::new(4.2f64)), "4.2");
+        assert_eq!(t(Box::new(1.5f32)), "1.5");
+        assert_eq!(t(Box::new(0.1f32)), "0.1");
+        assert_eq!(t(Box::new(1234567.0f64)), "1.234567e+06");
+        assert_eq!(t(Box::new(123456.0f64)), "123456");
+        assert_eq!(t(Box::new(1e20f64)), "1e+20");
+        assert_eq!(t(Box::new(0.00001f64)), "1e-05");
+        assert_eq!(t(Box::new(-0.5f64)), "-0.5");
+        assert_eq!(t(Box::new(f64::INFINITY)), "+Inf");
+        assert_eq!(t(Box::new(f64::NAN)), "NaN");
+        let e: Box<dyn std::error::Error + Send + Sync> = "boom".into();
+        assert_eq!(t(Box::new(e)), "boom");
+        assert!(t(Box::new(vec![1u8])).starts_with("(dyn Any) 0x"));
+    }
 }

@@ -540,6 +540,7 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).param = null_mut();
         (*gp).panic_location = None;
         (*gp).panic_trace = None;
+        (*gp).panic_texts = [None, None];
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);

@@ -136,6 +136,27 @@ pub use local::GoroutineLocal;
 /// (`send on closed channel`, `close of closed channel`, `close of nil
 /// channel`, `makechan: size out of range`).
 pub use runtime_p::panic::RuntimeError;
+
+/// Panics with `v`'s `Display` text as the report's value, as Go prints a
+/// panicking `error` (its `Error()`) or `Stringer`: `panic: <text>`. (A
+/// plain `panic!("{v}")` prints the same; this keeps the value's own text
+/// when the panic is caught and reported elsewhere, and mirrors
+/// `panic(err)`.)
+#[track_caller]
+pub fn panic_display(v: impl std::fmt::Display) -> ! {
+    std::panic::panic_any(runtime_p::panic::PanicValue(v.to_string()))
+}
+
+/// Panics with a value Go would print as `(type) …`: the report shows
+/// `panic: (<type name>) <v:?>` (Go prints the type and an address; the
+/// `Debug` text says more).
+#[track_caller]
+pub fn panic_debug<T: std::fmt::Debug>(v: T) -> ! {
+    std::panic::panic_any(runtime_p::panic::PanicValue(format!(
+        "({}) {v:?}",
+        std::any::type_name::<T>()
+    )))
+}
 pub use spawn::{
     JoinError, JoinHandle, MAX_STACK_SIZE, go, spawn, spawn_dedicated, spawn_local,
     spawn_with_stack_size,

@@ -246,6 +246,18 @@ fn run_case(case: &str) {
                 }
                 gort::goexit();
             }),
+            // stdout is a pipe nobody reads (`prog | head -0`).
+            "stdout_epipe" => {
+                let mut fds = [0; 2];
+                assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+                libc::close(fds[0]);
+                libc::dup2(fds[1], 1);
+                builder(case).run(|| {
+                    for i in 0.. {
+                        println!("line {i}");
+                    }
+                })
+            }
             // A host's own signal handlers (issue 18), on the Linux layer
             // (the Plan 9 personality owns its process's notes).
             "host_segv" => {
@@ -900,6 +912,16 @@ fn low_rlimit_as_sizes_stacks_to_fit() {
         o.stdout
     );
     assert_eq!(o.code, Some(0));
+}
+
+/// Writing to a closed stdout ends the program by SIGPIPE, quietly, as
+/// Go's write does (issue 20); Rust would panic with `failed printing to
+/// stdout` and exit 2.
+#[test]
+fn stdout_epipe_ends_by_sigpipe() {
+    let o = child("stdout_epipe");
+    assert_eq!(o.signal, Some(libc::SIGPIPE), "{}", o.stderr);
+    assert_eq!(o.stderr, "");
 }
 
 /// A host that handles SIGSEGV itself before the runtime starts (a wasm
