@@ -176,6 +176,7 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     // Mark the process as dying before lowering the count, so that a main
     // that returns now sees one or the other (Go's order).
     start_dying();
+    flush_stdout_bounded();
     // SAFETY: gp is the running goroutine (the caller's contract).
     unsafe { end_panic(gp) };
     let mut msg = format_panic(&payload_text(&*payload));
@@ -277,6 +278,7 @@ pub fn install_panic_hook() {
 /// `gp` must be the running goroutine.
 unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
     start_dying();
+    flush_stdout_bounded();
     // SAFETY: the caller's contract; the running goroutine owns its panic
     // fields.
     let (first, second) = unsafe {
@@ -309,6 +311,25 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
     }
     print(&msg);
     runtime_g::throw::exit_fatal()
+}
+
+/// Writes out what std's stdout buffer holds before a fatal exit: Go's
+/// `os.Stdout` has no buffer, so a partial line printed before a fatal
+/// panic reaches the terminal there, and must here too. Bounded: a helper
+/// thread flushes while this one waits at most 100 ms, because the stdout
+/// lock may be held by this very goroutine (a panic inside a `Display`
+/// that `print!` runs) or by a goroutine that will never run again. Not
+/// for signal handlers (it spawns a thread).
+pub fn flush_stdout_bounded() {
+    use std::io::Write as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let flusher = std::thread::Builder::new().spawn(move || {
+        let _ = std::io::stdout().flush();
+        let _ = tx.send(());
+    });
+    if flusher.is_ok() {
+        let _ = rx.recv_timeout(std::time::Duration::from_millis(100));
+    }
 }
 
 /// epipecheck: Go's rule (os/file_unix.go `epipecheck`, runtime

@@ -25,7 +25,12 @@ use crate::sched::{for_each_g, try_sched};
 
 /// The hook `throw`/`fatal` call after their first line.
 pub fn traceback_hook(in_signal: bool) {
-    if in_signal || crate::panic::traceback_level() == 0 {
+    if in_signal {
+        return;
+    }
+    // A fatal error loses no buffered output (Go's has no buffer).
+    crate::panic::flush_stdout_bounded();
+    if crate::panic::traceback_level() == 0 {
         return;
     }
     let Some(s) = try_sched() else { return };
