@@ -73,6 +73,7 @@ pub fn init_once(signals: Signals) {
         traceback::start_dumper();
         if signals.fault_handler {
             runtime_g::signal::install_stack_overflow_handler();
+            traceback::install_sync_signal_handler();
         }
         if signals.sigquit_dump {
             traceback::install_sigquit_handler();

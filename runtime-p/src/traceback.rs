@@ -433,6 +433,13 @@ fn print_overflow_frames() {
         out.push_str(&others_of(unsafe { &*s }, gp));
     }
     out.push('\n');
+    // A throw from a signal (SIGILL, SIGTRAP) ends with the registers, as
+    // Go's dumpregs prints them.
+    if REGS_SAVED.load(Relaxed) {
+        for (name, v) in REG_NAMES.iter().zip(&SAVED_REGS) {
+            out.push_str(&format!("{name}{:#x}\n", v.load(Relaxed)));
+        }
+    }
     print(&out);
     runtime_g::throw::exit_fatal()
 }
@@ -554,4 +561,192 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
     }
     w(b"\n");
     runtime_g::throw::exit_fatal()
+}
+
+/// The handlers that were installed for SIGILL, SIGTRAP and SIGFPE before
+/// gort's (for faults on threads that are not gort's).
+static SYNC_PREV: std::sync::OnceLock<[libc::sigaction; 3]> = std::sync::OnceLock::new();
+const SYNC_SIGNALS: [libc::c_int; 3] = [libc::SIGILL, libc::SIGTRAP, libc::SIGFPE];
+
+/// The interrupted context's registers in Go's `dumpregs` order, kept by
+/// [`sync_signal`] for the dumper thread (0 when none were saved).
+static SAVED_REGS: [core::sync::atomic::AtomicUsize; 21] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 21];
+static REGS_SAVED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+const REG_NAMES: [&str; 21] = [
+    "rax    ", "rbx    ", "rcx    ", "rdx    ", "rdi    ", "rsi    ", "rbp    ", "rsp    ",
+    "r8     ", "r9     ", "r10    ", "r11    ", "r12    ", "r13    ", "r14    ", "r15    ",
+    "rip    ", "rflags ", "cs     ", "fs     ", "gs     ",
+];
+
+/// Installs Go's handling of the synchronous signals other than SIGSEGV
+/// and SIGBUS (signal_unix.go `sighandler` with sigtable's flags): SIGILL
+/// and SIGTRAP throw (`SIGILL: illegal instruction`, `PC=… m=… sigcode=…`,
+/// the instruction bytes, the goroutines, the registers; exit 2), SIGFPE
+/// is Go's `sigpanic` (`panic: runtime error: integer divide by zero` or
+/// `floating point error`, then the `[signal …]` line), which gort cannot
+/// recover, so it ends the program as an unrecovered panic does. Signals
+/// on threads that are not gort's go to the handler installed before.
+pub fn install_sync_signal_handler() {
+    let mut prev: [libc::sigaction; 3] =
+        // SAFETY: sigaction is plain old data; all-zero is a valid value.
+        unsafe { core::mem::zeroed() };
+    for (i, sig) in SYNC_SIGNALS.into_iter().enumerate() {
+        // SAFETY: a valid sigaction for an SA_SIGINFO handler on the
+        // alternate signal stack; prev receives the old one.
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = sync_signal as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, &mut prev[i]);
+        }
+    }
+    let _ = SYNC_PREV.set(prev);
+}
+
+extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    use runtime_g::signal::{dec, hex};
+    use runtime_g::throw::write_stderr as w;
+    let gp = runtime_g::getg();
+    if gp.is_null() {
+        sync_chain(sig, info, ctx);
+        return;
+    }
+    runtime_g::throw::start_dying();
+    // SAFETY: the kernel passes valid siginfo and ucontext to SA_SIGINFO
+    // handlers; the registers are plain slots.
+    let (code, addr, g) = unsafe {
+        (
+            (*info).si_code,
+            (*info).si_addr() as usize,
+            (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs,
+        )
+    };
+    let pc = g[libc::REG_RIP as usize] as usize;
+    let mut b = [0u8; 20];
+    if sig == libc::SIGFPE {
+        // FPE_INTDIV (siginfo.h); not in every libc release.
+        const FPE_INTDIV: libc::c_int = 1;
+        w(if code == FPE_INTDIV {
+            b"panic: runtime error: integer divide by zero\n"
+        } else {
+            b"panic: runtime error: floating point error\n"
+        });
+        w(b"[signal SIGFPE: floating-point exception code=");
+        w(hex(code as u32 as usize, &mut b));
+        w(b" addr=");
+        w(hex(addr, &mut b));
+        w(b" pc=");
+        w(hex(pc, &mut b));
+        w(b"]\n\n");
+    } else {
+        w(if sig == libc::SIGILL {
+            b"SIGILL: illegal instruction\nPC="
+        } else {
+            b"SIGTRAP: trace trap\nPC="
+        });
+        w(hex(pc, &mut b));
+        w(b" m=");
+        let mp = getm();
+        if mp.is_null() {
+            w(b"nil");
+        } else {
+            // SAFETY: a non-null M is live; id is fixed.
+            w(dec(unsafe { (*mp).id } as u64, &mut b));
+        }
+        w(b" sigcode=");
+        w(dec(code as u32 as u64, &mut b));
+        // Go prints the bytes from the PC to the end of its page, at most
+        // 16 (the page is mapped: the instruction was fetched from it).
+        w(b"\ninstruction bytes:");
+        let n = (4096 - pc % 4096).min(16);
+        for i in 0..n {
+            // SAFETY: [pc, pc+n) lies in the page the CPU fetched from.
+            let byte = unsafe { *((pc + i) as *const u8) };
+            w(b" ");
+            w(hex(byte as usize, &mut b));
+        }
+        w(b"\n\n");
+        let order = [
+            libc::REG_RAX,
+            libc::REG_RBX,
+            libc::REG_RCX,
+            libc::REG_RDX,
+            libc::REG_RDI,
+            libc::REG_RSI,
+            libc::REG_RBP,
+            libc::REG_RSP,
+            libc::REG_R8,
+            libc::REG_R9,
+            libc::REG_R10,
+            libc::REG_R11,
+            libc::REG_R12,
+            libc::REG_R13,
+            libc::REG_R14,
+            libc::REG_R15,
+            libc::REG_RIP,
+            libc::REG_EFL,
+        ];
+        for (i, r) in order.iter().enumerate() {
+            SAVED_REGS[i].store(
+                g[*r as usize] as usize,
+                core::sync::atomic::Ordering::Relaxed,
+            );
+        }
+        let csgsfs = g[libc::REG_CSGSFS as usize] as usize;
+        for (i, v) in [
+            csgsfs & 0xffff,
+            (csgsfs >> 32) & 0xffff,
+            (csgsfs >> 16) & 0xffff,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            SAVED_REGS[18 + i].store(v, core::sync::atomic::Ordering::Relaxed);
+        }
+        REGS_SAVED.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
+    // SAFETY: a non-null g slot points at a live G; goid is fixed.
+    let goid = unsafe { (*gp).goid };
+    if goid == 0 {
+        w(b"runtime stack:\n");
+        runtime_g::throw::exit_fatal();
+    }
+    w(b"goroutine ");
+    w(dec(goid, &mut b));
+    w(b" [running]:\n");
+    // Frames, created-by, the other goroutines and the registers, from the
+    // dumper thread; returns only if that cannot be done.
+    overflow_traceback(pc, gp);
+    runtime_g::throw::exit_fatal()
+}
+
+/// Passes a synchronous signal on a thread that is not gort's to the
+/// handler installed before, or to the default action.
+fn sync_chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    let idx = SYNC_SIGNALS.iter().position(|&s| s == sig).unwrap_or(0);
+    if let Some(prev) = SYNC_PREV.get() {
+        let p = prev[idx];
+        if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN {
+            if p.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: installed with the SA_SIGINFO signature.
+                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                    unsafe { core::mem::transmute(p.sa_sigaction) };
+                f(sig, info, ctx);
+            } else {
+                // SAFETY: a plain one-argument handler.
+                let f: extern "C" fn(libc::c_int) = unsafe { core::mem::transmute(p.sa_sigaction) };
+                f(sig);
+            }
+            return;
+        }
+    }
+    // SAFETY: restoring the default action; the fault repeats and the
+    // process ends by the signal.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(sig, &sa, core::ptr::null_mut());
+    }
 }

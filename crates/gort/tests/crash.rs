@@ -43,6 +43,13 @@ fn goroutine_header_id(line: &str) -> u64 {
         .unwrap_or_else(|| panic!("not a goroutine header: {line:?}"))
 }
 
+/// Executes `ud2`, an illegal instruction: SIGILL.
+#[inline(never)]
+fn illegal_instruction() {
+    // SAFETY: ud2 raises SIGILL; gort's handler ends the process.
+    unsafe { core::arch::asm!("ud2") };
+}
+
 /// Installs a plain handler for `sig` that writes `msg` and exits with
 /// `code`, as a host program would before starting a gort runtime.
 fn install_host_handler(sig: libc::c_int, msg: &'static [u8], code: i32) {
@@ -245,6 +252,11 @@ fn run_case(case: &str) {
                     gort::go(|| {});
                 }
                 gort::goexit();
+            }),
+            // An illegal instruction (what rustc emits for some UB, such
+            // as a store through a literal null pointer) in a goroutine.
+            "sigill" => builder(case).os(gort::OsLayer::Linux).run(|| {
+                gort::spawn(illegal_instruction).join().unwrap();
             }),
             // stdout is a pipe nobody reads (`prog | head -0`).
             "stdout_epipe" => {
@@ -912,6 +924,62 @@ fn low_rlimit_as_sizes_stacks_to_fit() {
         o.stdout
     );
     assert_eq!(o.code, Some(0));
+}
+
+/// SIGILL is reported as Go reports it (issue 20; checked against Go 1.27
+/// with a `UD2` in assembly): the signal's name, `PC=… m=… sigcode=2`,
+/// the instruction bytes, the goroutine with its frames, the other
+/// goroutines, the registers; exit 2. (Before, the process died by SIGILL
+/// with nothing on stderr, status 132.)
+#[test]
+fn sigill_is_reported_like_go() {
+    let o = child("sigill");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"SIGILL: illegal instruction"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        lines[1].starts_with("PC=0x")
+            && lines[1].contains(" m=")
+            && lines[1].ends_with(" sigcode=2"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        lines[2].starts_with("instruction bytes: 0xf 0xb"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(lines[3], "");
+    assert!(
+        lines[4].starts_with("goroutine ") && lines[4].ends_with(" [running]:"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        lines[5], "crash::illegal_instruction()",
+        "the faulting function is the first frame:\n{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("\ncreated by crash::run_case::"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("\ngoroutine 1 [chan receive]:\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("\nrip    0x") && o.stderr.contains("\nrflags 0x"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
 }
 
 /// Writing to a closed stdout ends the program by SIGPIPE, quietly, as
