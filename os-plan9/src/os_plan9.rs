@@ -202,7 +202,12 @@ fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
         write_err(runtime_g::signal::hex(addr, &mut t));
         write_err(b" pc=");
         write_err(runtime_g::signal::hex(ureg.ip as usize, &mut t));
-        write_err(b"]\n\n");
+        write_err(b"]\n");
+        if runtime_g::throw::no_traceback() {
+            // GOTRACEBACK=none: the panic ends here, without a goroutine.
+            sys::exits_program("2");
+        }
+        write_err(b"\n");
         // SAFETY: gp is this thread's running G (or g0); goid is a plain
         // word fixed while it lives.
         let goid = unsafe { if gp.is_null() { 0 } else { (*gp).goid } };

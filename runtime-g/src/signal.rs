@@ -238,7 +238,12 @@ fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     write_stderr(hex(addr, &mut b));
     write_stderr(b" pc=");
     write_stderr(hex(pc, &mut b));
-    write_stderr(b"]\n\n");
+    write_stderr(b"]\n");
+    if crate::throw::no_traceback() && on_goroutine {
+        // GOTRACEBACK=none: Go's panic ends here, without a goroutine.
+        crate::throw::exit_fatal();
+    }
+    write_stderr(b"\n");
     running_header_and_exit(if on_goroutine { goid } else { 0 })
 }
 

@@ -72,6 +72,21 @@ pub fn set_crash_on_fatal(crash: bool) {
     CRASH.store(crash, Ordering::Release);
 }
 
+/// Whether `GOTRACEBACK=none` (level 0) is in force, for the signal
+/// handlers (which cannot read the environment). Set by the scheduler at
+/// start-up.
+static NO_TRACEBACK: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Records whether `GOTRACEBACK=none` is in force (see [`no_traceback`]).
+pub fn set_no_traceback(none: bool) {
+    NO_TRACEBACK.store(none, Ordering::Release);
+}
+
+/// `GOTRACEBACK=none`: reports print no goroutine. Async-signal-safe.
+pub fn no_traceback() -> bool {
+    NO_TRACEBACK.load(Ordering::Acquire)
+}
+
 /// The end of every fatal report: exit status 2, or with
 /// `GOTRACEBACK=crash` death by SIGABRT (Go's `crash`), so that the
 /// system can keep a core dump. Async-signal-safe.

@@ -79,5 +79,6 @@ pub fn init_once(signals: Signals) {
             traceback::install_sigquit_handler();
         }
         runtime_g::throw::set_crash_on_fatal(panic::gotraceback().2);
+        runtime_g::throw::set_no_traceback(panic::traceback_level() == 0);
     });
 }

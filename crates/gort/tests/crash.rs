@@ -1348,6 +1348,23 @@ fn gotraceback_none_prints_only_the_panic() {
     assert_eq!(o.code, Some(2));
 }
 
+/// `GOTRACEBACK=none` after a fault (issue 20): Go prints the panic and
+/// its `[signal …]` line and nothing after them.
+#[test]
+fn gotraceback_none_after_a_fault() {
+    let o = child_env("fault_nil", &[("GOTRACEBACK", "none")]);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", o.stderr);
+    assert_eq!(
+        lines[0],
+        "panic: runtime error: invalid memory address or nil pointer dereference"
+    );
+    // (`[signal sys: trap: fault write …]` on the Plan 9 layer.)
+    assert!(lines[1].starts_with("[signal "), "{}", o.stderr);
+    assert!(o.stderr.ends_with("]\n"));
+    assert_eq!(o.code, Some(2));
+}
+
 /// `GOTRACEBACK=all`: a panic shows every goroutine, not only the one that
 /// panicked (the default, `single`).
 #[test]
