@@ -129,6 +129,8 @@ pub struct RunOut {
     pub stderr: String,
     /// Exit status, or `None` if killed by a signal or the timeout.
     pub code: Option<i32>,
+    /// Whether the harness killed it at the timeout.
+    pub timed_out: bool,
 }
 
 /// Runs `cmd` to completion, killing it after `timeout`.
@@ -172,6 +174,7 @@ pub fn run(mut cmd: Command, timeout: Duration) -> Result<RunOut, String> {
         stdout,
         stderr,
         code: status.and_then(|s| s.code()),
+        timed_out: status.is_none(),
     })
 }
 
@@ -238,6 +241,36 @@ pub fn stderr_head(stderr: &str) -> Vec<String> {
     head.into_iter().map(|l| normalize(&l)).collect()
 }
 
+/// States of goroutines that Go's runtime runs for itself (GC workers,
+/// the scavenger, the GOMAXPROCS updater...), which Go lists in fatal
+/// dumps and gort has no twin of.
+const GO_RUNTIME_STATES: &[&str] = &[
+    "[force gc (idle)",
+    "[GC sweep wait",
+    "[GC scavenge wait",
+    "[GC worker (idle)",
+    "[GOMAXPROCS updater (idle)",
+    "[finalizer wait",
+    "[cleanup wait",
+    "[timer goroutine (idle)",
+    "[trace reader (blocked)",
+];
+
+/// The goroutine headers of a dump, normalised (ids other than 1 become
+/// `N`, Go's `gp=… m=… mp=…` fields dropped), without Go's runtime
+/// goroutines, sorted (the two runtimes walk their goroutine lists in
+/// different orders).
+pub fn goroutine_headers(stderr: &str) -> Vec<String> {
+    let mut h: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.starts_with("goroutine ") && l.ends_with(':') && l.contains(" ["))
+        .map(|l| normalize(&strip_gp_fields(l)))
+        .filter(|l| !GO_RUNTIME_STATES.iter().any(|s| l.contains(s)))
+        .collect();
+    h.sort();
+    h
+}
+
 fn strip_gp_fields(line: &str) -> String {
     // "goroutine 1 gp=0x… m=0 mp=0x… [running]:" -> "goroutine 1 [running]:"
     match (line.find(" gp="), line.find(" [")) {
@@ -252,6 +285,33 @@ fn strip_gp_fields(line: &str) -> String {
 /// description of every difference.
 pub fn compare(go: &RunOut, gort: &RunOut) -> Result<(), String> {
     let mut diffs = Vec::new();
+    // Two programs that both hang are not a match.
+    if go.timed_out || gort.timed_out {
+        diffs.push(format!(
+            "timed out: Go {}, gort {}",
+            go.timed_out, gort.timed_out
+        ));
+    }
+    // Go printing nothing on stderr is part of the spec too.
+    if go.stderr.trim().is_empty() != gort.stderr.trim().is_empty() {
+        diffs.push(format!(
+            "only one side wrote to stderr:\n--- Go ---\n{}--- gort ---\n{}",
+            go.stderr, gort.stderr
+        ));
+    }
+    // Every goroutine Go lists (but its runtime's own), with its state and
+    // marks, must be in gort's dump, and no other.
+    let (gg, gr) = (
+        goroutine_headers(&go.stderr),
+        goroutine_headers(&gort.stderr),
+    );
+    if gg != gr {
+        diffs.push(format!(
+            "goroutine headers differ:\n--- Go ---\n{}\n--- gort ---\n{}",
+            gg.join("\n"),
+            gr.join("\n")
+        ));
+    }
     if go.code != gort.code {
         diffs.push(format!(
             "exit status: Go {:?}, gort {:?}",
@@ -325,4 +385,77 @@ fn plan9_form(name: &str, layer: &str, mut go: RunOut) -> RunOut {
             .collect();
     }
     go
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(stderr: &str, code: Option<i32>, timed_out: bool) -> RunOut {
+        RunOut {
+            stdout: String::new(),
+            stderr: stderr.to_string(),
+            code,
+            timed_out,
+        }
+    }
+
+    // Each blind spot of the old harness (issue 19), and that the fix
+    // still passes a true match.
+
+    #[test]
+    fn stderr_where_go_prints_none_is_a_difference() {
+        let go = out("", Some(0), false);
+        assert!(compare(&go, &out("WARNING junk\npanic: x\n", Some(0), false)).is_err());
+        assert!(compare(&go, &out("", Some(0), false)).is_ok());
+    }
+
+    #[test]
+    fn a_goroutine_missing_from_a_dump_is_a_difference() {
+        let go = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\ngoroutine 7 [semacquire]:\nmain.f()\n",
+            Some(2),
+            false,
+        );
+        let missing = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nx::main()\n",
+            Some(2),
+            false,
+        );
+        assert!(compare(&go, &missing).is_err());
+        let wrong_state = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\n\ngoroutine 9 [chan send]:\n",
+            Some(2),
+            false,
+        );
+        assert!(compare(&go, &wrong_state).is_err());
+        let same = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nx::main()\n\ngoroutine 12 [semacquire]:\nx::f()\n",
+            Some(2),
+            false,
+        );
+        assert!(compare(&go, &same).is_ok(), "{:?}", compare(&go, &same));
+    }
+
+    #[test]
+    fn go_runtime_goroutines_are_not_expected_of_gort() {
+        let go = out(
+            "fatal error: x\n\ngoroutine 1 gp=0x1 m=0 mp=0x2 [running]:\n\ngoroutine 2 gp=0x3 m=nil [force gc (idle)]:\n",
+            Some(2),
+            false,
+        );
+        assert!(
+            compare(
+                &go,
+                &out("fatal error: x\n\ngoroutine 1 [running]:\n", Some(2), false)
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn two_hangs_are_not_a_match() {
+        let hang = out("", None, true);
+        assert!(compare(&hang, &hang.clone()).is_err());
+    }
 }

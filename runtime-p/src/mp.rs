@@ -243,7 +243,13 @@ pub fn releasep() -> *mut P {
 /// (10000 by default, `debug.SetMaxThreads`).
 fn checkmcount(s: &Sched, l: &SchedLocked) {
     let max = s.maxmcount.load(Ordering::Relaxed);
-    if l.mcount > max {
+    // Go's template thread is an M, counted in `mcount()`; gort's is a
+    // plain thread of the process, so it is added here (a program that
+    // locks goroutines to threads reaches the limit one M sooner, as in
+    // Go: the thread_exhaustion cross-check lists 7 locked goroutines in
+    // both).
+    let template = i32::from(TEMPLATE_STARTED.load(Ordering::Acquire));
+    if l.mcount + template > max {
         print(&format!("runtime: program exceeds {max}-thread limit\n"));
         runtime_g::fatal_error("thread exhaustion");
     }
