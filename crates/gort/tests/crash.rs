@@ -43,6 +43,28 @@ fn goroutine_header_id(line: &str) -> u64 {
         .unwrap_or_else(|| panic!("not a goroutine header: {line:?}"))
 }
 
+/// A deferred `panic(msg)`.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// RecoveredPanicAfterGoexit's deferred call: it panics and recovers
+/// (its own deferred `recover`) inside.
+struct RecoverInDrop;
+
+impl Drop for RecoverInDrop {
+    fn drop(&mut self) {
+        let r = std::panic::catch_unwind(|| panic!("hello"));
+        if r.is_ok() {
+            panic!("bad recover");
+        }
+    }
+}
+
 /// Executes `ud2`, an illegal instruction: SIGILL.
 #[inline(never)]
 fn illegal_instruction() {
@@ -198,6 +220,21 @@ fn run_case(case: &str) {
                 for _ in 0..3 {
                     gort::go(gort::gosched);
                 }
+                gort::goexit();
+            }),
+            // testprog's Goexit/panic programs (deadlock.go); a deferred
+            // call is a value's Drop, recover is catch_unwind.
+            "panic_after_goexit" => builder(case).run(|| {
+                let _deferred = PanicOnDrop("hello");
+                gort::goexit();
+            }),
+            "recovered_panic_after_goexit" => builder(case).run(|| {
+                let _deferred = RecoverInDrop;
+                gort::goexit();
+            }),
+            "recover_before_panic_after_goexit" => builder(case).run(|| {
+                let _recovers = RecoverInDrop;
+                let _panics = PanicOnDrop("hello");
                 gort::goexit();
             }),
             "main_returns" => builder(case).gomaxprocs(1).run(|| {
@@ -990,6 +1027,46 @@ fn stdout_epipe_ends_by_sigpipe() {
     let o = child("stdout_epipe");
     assert_eq!(o.signal, Some(libc::SIGPIPE), "{}", o.stderr);
     assert_eq!(o.stderr, "");
+}
+
+// go-test: TestPanicAfterGoexit (crash_test.go)
+// A deferred panic during Goexit still ends the program with it.
+#[test]
+fn test_panic_after_goexit() {
+    let o = child("panic_after_goexit");
+    assert!(o.stderr.starts_with("panic: hello\n"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+}
+
+// go-test: TestRecoveredPanicAfterGoexit (crash_test.go)
+// A panic recovered inside a deferred call leaves Goexit running: main's
+// Goexit then ends in Go's deadlock report.
+#[test]
+fn test_recovered_panic_after_goexit() {
+    let o = child("recovered_panic_after_goexit");
+    assert!(
+        o.stderr
+            .starts_with("fatal error: no goroutines (main called runtime.Goexit) - deadlock!"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestRecoverBeforePanicAfterGoexit (crash_test.go)
+// Adapted: Go recovers the deferred call's panic in an earlier-deferred
+// call and lets Goexit go on (deadlock report). Rust cannot: a panic that
+// escapes a destructor during an unwind (Goexit is one) aborts the
+// process, and no frame can catch it. What gort promises instead is Go's
+// report of the panic and status 2, not Rust's abort (status 134).
+// TestRecoverBeforePanicAfterGoexit2 and TestGoexitInPanic (a Goexit from
+// a deferred call during a panic) meet the same rule and are not ported.
+#[test]
+fn test_recover_before_panic_after_goexit() {
+    let o = child("recover_before_panic_after_goexit");
+    assert!(o.stderr.starts_with("panic: hello\n"), "{}", o.stderr);
+    assert!(!o.stderr.contains("aborting"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
 }
 
 /// A host that handles SIGSEGV itself before the runtime starts (a wasm
