@@ -31,9 +31,9 @@ for layer in linux plan9; do
     # crash cases (users build in release: inlining and tail calls change
     # what a dump shows).
     cargo test --release -p gort --test safe_mode --test net_faults --test crash
-    # 40 s of the reset soak, so that the two 10 s windows it compares do
-    # not overlap (descriptors and goroutines stay flat; the full 2
-    # minutes: GORT_SOAK_SECS=120).
+    # 40 s of the reset soak: at a pause every 10 s, descriptors and
+    # goroutines are back to the baseline (the full 2 minutes:
+    # GORT_SOAK_SECS=120).
     GORT_SOAK_SECS=40 cargo test --release -p gort --test net_faults -- --ignored --exact soak_with_resetting_clients_stays_flat
     # The optional `tracing` feature (a span per goroutine).
     cargo test -p gort --features tracing --test instrument
