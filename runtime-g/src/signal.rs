@@ -368,11 +368,31 @@ fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
             return;
         }
     }
-    // Default action: restore it and return; the fault repeats and kills us.
-    // SAFETY: installing SIG_DFL for the signal being handled.
+    // Go's raisebadsignal: with the previous action the default one, take
+    // it: unblock the signal and raise it again (a fault would repeat by
+    // itself, but a trap or a signal sent by kill would not). An ignored
+    // signal sent by another process stays ignored (one the kernel raised
+    // for a fault would only repeat: it ends the process).
+    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
+    let sent = unsafe { (*info).si_code } <= 0;
+    if sent
+        && PREV
+            .get()
+            .map(|p| p[idx])
+            .is_some_and(|prev| prev.sa_sigaction == libc::SIG_IGN)
+    {
+        return;
+    }
+    // SAFETY: installing SIG_DFL for the signal being handled, unblocking
+    // it on this thread and raising it: the process ends by it.
     unsafe {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(sig, &sa, core::ptr::null_mut());
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+        libc::raise(sig);
     }
 }

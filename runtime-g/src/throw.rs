@@ -63,6 +63,26 @@ pub fn traceback(in_signal: bool) {
     }
 }
 
+/// Writes out buffered output before a fatal report: a hook the scheduler
+/// installs (std's stdout buffer, flushed with a bounded wait). Not for
+/// signal handlers.
+static FLUSH: core::sync::atomic::AtomicPtr<()> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Installs the hook [`fatal_error`] calls before its first line.
+pub fn set_flush_hook(f: fn()) {
+    FLUSH.store(f as *mut (), Ordering::Release);
+}
+
+fn flush_before_fatal() {
+    let h = FLUSH.load(Ordering::Acquire);
+    if !h.is_null() {
+        // SAFETY: only set_flush_hook stores here, from a `fn()`.
+        let f: fn() = unsafe { core::mem::transmute::<*mut (), fn()>(h) };
+        f();
+    }
+}
+
 /// Whether fatal conditions end with SIGABRT (`GOTRACEBACK=crash`) instead
 /// of exit status 2. Set at start-up, read from signal handlers.
 static CRASH: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
@@ -129,6 +149,9 @@ pub fn throw(s: &str) -> ! {
 #[inline(never)]
 pub fn fatal_error(s: &str) -> ! {
     start_dying();
+    // What the program printed before goes out first, as it does in Go,
+    // whose output is unbuffered.
+    flush_before_fatal();
     print("fatal error: ");
     print(s);
     print("\n");

@@ -69,6 +69,7 @@ pub fn init_once(signals: Signals) {
     ONCE.call_once(|| {
         runtime_m::set_schedule_hook(proc::mstart_schedule);
         runtime_g::throw::set_traceback_hook(traceback::traceback_hook);
+        runtime_g::throw::set_flush_hook(panic::flush_stdout_bounded);
         panic::install_panic_hook();
         traceback::start_dumper();
         if signals.fault_handler {

@@ -67,6 +67,19 @@ impl std::error::Error for RuntimeError {}
 
 /// Text of a panic payload, as Go's `printpanicval` prints a value.
 pub fn payload_text(payload: &(dyn Any + Send)) -> String {
+    // Go prints an error's Error() text.
+    if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
+        return e.to_string();
+    }
+    if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send>>() {
+        return e.to_string();
+    }
+    payload_text_plain(payload)
+}
+
+/// [`payload_text`] without running user code: an error value (whose
+/// `Display` is user code) prints as `(error)`. For the panic hook.
+pub fn payload_text_plain(payload: &(dyn Any + Send)) -> String {
     macro_rules! as_text {
         ($($t:ty),*) => {
             $(if let Some(v) = payload.downcast_ref::<$t>() {
@@ -94,12 +107,10 @@ pub fn payload_text(payload: &(dyn Any + Send)) -> String {
     if let Some(v) = payload.downcast_ref::<f32>() {
         return go_float(f64::from(*v), &format!("{v:e}"));
     }
-    // Go prints an error's Error() text.
-    if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
-        return e.to_string();
-    }
-    if let Some(e) = payload.downcast_ref::<Box<dyn std::error::Error + Send>>() {
-        return e.to_string();
+    if payload.is::<Box<dyn std::error::Error + Send + Sync>>()
+        || payload.is::<Box<dyn std::error::Error + Send>>()
+    {
+        return "(error)".into();
     }
     // Go prints a value it cannot show as `(type) address`; a `dyn Any`
     // keeps no type name, so this says so (gort::panic_display and
@@ -234,8 +245,16 @@ pub fn install_panic_hook() {
         let on_goroutine = !gp.is_null() && unsafe { (*gp).goid != 0 };
         if on_goroutine {
             epipe_check(info.payload());
-            let text = payload_text(info.payload());
-            if text == "panic in a destructor during cleanup" {
+            // No user code here (a `Display` that panicked inside the hook
+            // would abort the process): error values keep a placeholder.
+            let text = payload_text_plain(info.payload());
+            // std's own message for a panic that escaped a destructor
+            // during an unwind, raised from core (a user panic with the
+            // same words comes from elsewhere).
+            let from_core = info
+                .location()
+                .is_some_and(|l| l.file().contains("core/src/panicking.rs"));
+            if from_core && text == "panic in a destructor during cleanup" {
                 // SAFETY: gp is the running goroutine.
                 unsafe { fatal_nested_panic(gp) };
             }

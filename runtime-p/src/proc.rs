@@ -1418,6 +1418,11 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if LIVE_COUNT.load(Ordering::SeqCst) > 1 {
         return;
     }
+    // A runtime whose main goroutine has not started cannot be deadlocked
+    // (instance_ended may look at one that is still starting).
+    if !s.main_started.load(Ordering::Acquire) {
+        return;
+    }
     let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
     if run > 0 {
         return;
@@ -1537,10 +1542,12 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     }
     let s = Sched::new(&cfg);
     crate::traceback::set_last_sched(s);
-    instance_started(s);
     let m0 = allocm(s as *const Sched as *const (), -1);
     s.m0.store(m0, Ordering::Relaxed);
     s.lock.lock().mcount = 1;
+    // Counted live once m0 counts as running: instance_ended may check it
+    // for a deadlock from another thread at any moment after this.
+    instance_started(s);
     let p0: &P = s.p(0);
     // In Go, runtime.main parks in gcenable until the bgsweep and
     // bgscavenge goroutines report in, and the second of them comes off the
@@ -1587,6 +1594,18 @@ fn instance_started(s: &Sched) {
 /// woken by another one's, so it is checked for a deadlock now (its Ms
 /// may all be asleep already, and nothing else would check it).
 fn instance_ended(s: &Sched) {
+    // The ended runtime's other Ms may still be finishing a goroutine that
+    // could wake one of the survivor's: give them up to a second to leave
+    // before the survivor is judged.
+    // (Only when one runtime will be left to judge: block_on pays
+    // nothing otherwise.)
+    let t = std::time::Instant::now();
+    while LIVE_COUNT.load(Ordering::SeqCst) == 2
+        && s.lock.lock().mcount > 0
+        && t.elapsed() < std::time::Duration::from_secs(1)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let last = {
         let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
         live.retain(|&x| x != s as *const Sched as usize);

@@ -28,8 +28,6 @@ pub fn traceback_hook(in_signal: bool) {
     if in_signal {
         return;
     }
-    // A fatal error loses no buffered output (Go's has no buffer).
-    crate::panic::flush_stdout_bounded();
     if crate::panic::traceback_level() == 0 {
         return;
     }
@@ -657,17 +655,23 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
         }
         w(b" sigcode=");
         w(dec(code as u32 as u64, &mut b));
-        // Go prints the bytes from the PC to the end of its page, at most
-        // 16 (the page is mapped: the instruction was fetched from it).
-        w(b"\ninstruction bytes:");
-        let n = (4096 - pc % 4096).min(16);
-        for i in 0..n {
-            // SAFETY: [pc, pc+n) lies in the page the CPU fetched from.
-            let byte = unsafe { *((pc + i) as *const u8) };
-            w(b" ");
-            w(hex(byte as usize, &mut b));
+        w(b"\n");
+        if sig == libc::SIGILL {
+            // Go prints the bytes from the PC to the end of its page, at
+            // most 16, for SIGILL (the PC is the faulting instruction, in
+            // a page the CPU fetched from; after a SIGTRAP it is past the
+            // trap and may start an unmapped page, so Go prints none).
+            w(b"instruction bytes:");
+            let n = (4096 - pc % 4096).min(16);
+            for i in 0..n {
+                // SAFETY: [pc, pc+n) lies in the page the CPU fetched from.
+                let byte = unsafe { *((pc + i) as *const u8) };
+                w(b" ");
+                w(hex(byte as usize, &mut b));
+            }
+            w(b"\n");
         }
-        w(b"\n\n");
+        w(b"\n");
         let order = [
             libc::REG_RAX,
             libc::REG_RBX,
@@ -707,6 +711,10 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
         }
         REGS_SAVED.store(true, core::sync::atomic::Ordering::Relaxed);
     }
+    if runtime_g::throw::no_traceback() {
+        // GOTRACEBACK=none: Go's report ends with those lines.
+        runtime_g::throw::exit_fatal();
+    }
     // SAFETY: a non-null g slot points at a live G; goid is fixed.
     let goid = unsafe { (*gp).goid };
     if goid == 0 {
@@ -742,11 +750,31 @@ fn sync_chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_vo
             return;
         }
     }
-    // SAFETY: restoring the default action; the fault repeats and the
-    // process ends by the signal.
+    // Go's raisebadsignal: with the previous action the default one, take
+    // it: unblock the signal and raise it again (a fault would repeat by
+    // itself, but a trap or a signal sent by kill would not). An ignored
+    // signal sent by another process stays ignored (one the kernel raised
+    // for a fault would only repeat: it ends the process).
+    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
+    let sent = unsafe { (*info).si_code } <= 0;
+    if sent
+        && SYNC_PREV
+            .get()
+            .map(|p| p[idx])
+            .is_some_and(|prev| prev.sa_sigaction == libc::SIG_IGN)
+    {
+        return;
+    }
+    // SAFETY: installing SIG_DFL for the signal being handled, unblocking
+    // it on this thread and raising it: the process ends by it.
     unsafe {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(sig, &sa, core::ptr::null_mut());
+        let mut set: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
+        libc::raise(sig);
     }
 }
