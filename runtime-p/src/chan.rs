@@ -148,6 +148,10 @@ impl WaitQ {
                     // Unlinked: dequeue_sudog must leave it alone.
                     (*sg).next = null_mut();
                 }
+                // A waiter abandoned with its ended runtime gets nothing.
+                if crate::proc::of_ended_runtime((*sg).g) {
+                    continue;
+                }
                 if (*sg).is_select
                     && (*(*sg).g)
                         .select_done

@@ -1235,6 +1235,23 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
     }
 }
 
+/// Whether `gp` belongs to a runtime instance that has ended (its main
+/// returned): such a goroutine was abandoned with its runtime and will
+/// never run again. The queues of values that runtimes share (channels,
+/// semaphores) pass such waiters over, so that what a waker hands out
+/// (a value, a semaphore's token) goes to one that runs. No Go twin (one
+/// runtime per process).
+///
+/// # Safety
+/// `gp` must point at a G (Gs and instances are never freed).
+pub(crate) unsafe fn of_ended_runtime(gp: *mut G) -> bool {
+    // SAFETY: per the contract.
+    unsafe {
+        let s = (*gp).instance as *const Sched;
+        !s.is_null() && (*s).shutting_down.load(Ordering::Acquire)
+    }
+}
+
 /// Readies `gp`, a goroutine of another runtime instance (no Go twin: Go
 /// has one runtime per process). Two runtimes may share a channel or a
 /// `static` lock, as parallel `#[gort::test]`s do; the woken goroutine

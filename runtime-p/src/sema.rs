@@ -152,11 +152,20 @@ pub fn semrelease1(addr: &AtomicU32, handoff: bool) {
         root.lock.unlock();
         return;
     }
-    // SAFETY: the root lock is held.
-    let s = unsafe { dequeue(root, addr) };
-    if !s.is_null() {
+    // A waiter abandoned with its ended runtime (a `static` lock shared by
+    // runtimes) is passed over: the count stays for a live one.
+    let s = loop {
+        // SAFETY: the root lock is held.
+        let s = unsafe { dequeue(root, addr) };
+        if s.is_null() {
+            break s;
+        }
         root.nwait.fetch_sub(1, Ordering::SeqCst);
-    }
+        // SAFETY: a dequeued sudog's G is live memory (Gs are never freed).
+        if !unsafe { crate::proc::of_ended_runtime((*s).g) } {
+            break s;
+        }
+    };
     root.lock.unlock();
     if s.is_null() {
         return;

@@ -148,3 +148,75 @@ fn handle_of_another_runtime_is_refused_clearly() {
     let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(msg.contains("outside a goroutine"), "{msg}");
 }
+
+static SHARED2: Mutex<()> = Mutex::const_new(RawMutex::new(), ());
+
+/// A runtime that ends while one of its goroutines waits for a lock shared
+/// with another runtime abandons that goroutine; the lock's next unlock
+/// must then wake a live waiter, not hand the wake-up to the abandoned one
+/// (a `sync.Mutex` whose woken waiter never runs wakes nobody again).
+#[test]
+fn a_lock_skips_the_waiter_of_an_ended_runtime() {
+    use std::sync::Barrier;
+    let held = Arc::new(Barrier::new(2));
+    let queued = Arc::new(Barrier::new(2));
+    let (held2, queued2) = (held.clone(), queued.clone());
+    let live = std::thread::spawn(move || {
+        builder(false).gomaxprocs(2).block_on(move || {
+            let g = SHARED2.lock();
+            gort::syscall::blocking(move || held2.wait());
+            // The other runtime has ended with its waiter queued.
+            gort::syscall::blocking(move || queued2.wait());
+            let done: gort::Chan<()> = gort::Chan::new(1);
+            let d = done.clone();
+            gort::go(move || {
+                drop(SHARED2.lock());
+                d.send(());
+            });
+            // Let the live waiter queue up behind the abandoned one.
+            gort::time::sleep(std::time::Duration::from_millis(50));
+            drop(g);
+            let timeout = gort::time::after(std::time::Duration::from_secs(5));
+            gort::select! {
+                recv(done) => {},
+                recv(timeout) => panic!("the live waiter was never woken"),
+            }
+        })
+    });
+    held.wait();
+    // A runtime whose goroutine queues on the lock, then ends.
+    builder(false).gomaxprocs(2).block_on(|| {
+        gort::go(|| drop(SHARED2.lock()));
+        gort::time::sleep(std::time::Duration::from_millis(50));
+    });
+    queued.wait();
+    live.join().unwrap();
+}
+
+/// The same for a channel: a value sent after the receiving runtime ended
+/// reaches a live receiver, not the abandoned one queued first.
+#[test]
+fn a_channel_skips_the_receiver_of_an_ended_runtime() {
+    let c: gort::Chan<u32> = gort::Chan::new(0);
+    let c2 = c.clone();
+    // A runtime whose goroutine waits to receive, then ends.
+    builder(false).block_on(move || {
+        gort::go(move || {
+            c2.recv();
+        });
+        gort::time::sleep(std::time::Duration::from_millis(50));
+    });
+    let got = builder(true).gomaxprocs(2).block_on(move || {
+        let out: gort::Chan<u32> = gort::Chan::new(1);
+        let (c3, o) = (c.clone(), out.clone());
+        gort::go(move || o.send(c3.recv().unwrap()));
+        gort::time::sleep(std::time::Duration::from_millis(50));
+        c.send(7);
+        let timeout = gort::time::after(std::time::Duration::from_secs(5));
+        gort::select! {
+            recv(out) -> v => v,
+            recv(timeout) => None,
+        }
+    });
+    assert_eq!(got, Some(7), "the value went to the abandoned receiver");
+}
