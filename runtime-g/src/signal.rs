@@ -52,22 +52,33 @@ const ALTSTACK_SIZE: usize = 64 * 1024;
 /// Installs the process-wide SIGSEGV/SIGBUS handler (once).
 pub fn install_stack_overflow_handler() {
     INSTALL.call_once(|| {
-        let mut prev: [libc::sigaction; 2] =
-            // SAFETY: sigaction is plain old data; all-zero is a valid value.
-            unsafe { core::mem::zeroed() };
-        for (i, sig) in [libc::SIGSEGV, libc::SIGBUS].into_iter().enumerate() {
-            // SAFETY: we build a valid sigaction for a handler with the
-            // SA_SIGINFO signature and install it; prev receives the old one.
-            unsafe {
-                let mut sa: libc::sigaction = core::mem::zeroed();
-                sa.sa_sigaction = handler as *const () as usize;
-                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-                libc::sigemptyset(&mut sa.sa_mask);
-                libc::sigaction(sig, &sa, &mut prev[i]);
-            }
-        }
-        let _ = PREV.set(prev);
+        let _ = PREV.set(install_handlers([libc::SIGSEGV, libc::SIGBUS], handler));
     });
+}
+
+/// The signature of gort's `SA_SIGINFO` signal handlers.
+pub type SigHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
+/// Installs `f` for each of `sigs`, on the alternate signal stack, and
+/// returns the actions it replaced (for [`chain_to`]).
+pub fn install_handlers<const N: usize>(
+    sigs: [libc::c_int; N],
+    f: SigHandler,
+) -> [libc::sigaction; N] {
+    // SAFETY: sigaction is plain old data; all-zero is a valid value.
+    let mut prev: [libc::sigaction; N] = unsafe { core::mem::zeroed() };
+    for (i, sig) in sigs.into_iter().enumerate() {
+        // SAFETY: we build a valid sigaction for a handler with the
+        // SA_SIGINFO signature and install it; prev receives the old one.
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = f as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, &mut prev[i]);
+        }
+    }
+    prev
 }
 
 struct AltStack(usize);
@@ -351,36 +362,47 @@ fn overflow_header(lo: usize, hi: usize, sp: usize) -> *mut crate::G {
 /// Passes a fault that is not ours to the previous handler.
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let idx = if sig == libc::SIGSEGV { 0 } else { 1 };
-    if let Some(prev) = PREV.get() {
-        let p = prev[idx];
-        if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN {
-            if p.sa_flags & libc::SA_SIGINFO != 0 {
-                // SAFETY: the previous handler was installed with the
-                // SA_SIGINFO signature; we call it as the kernel would.
-                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                    unsafe { core::mem::transmute(p.sa_sigaction) };
-                f(sig, info, ctx);
-            } else {
-                // SAFETY: a plain one-argument handler.
-                let f: extern "C" fn(libc::c_int) = unsafe { core::mem::transmute(p.sa_sigaction) };
-                f(sig);
-            }
-            return;
-        }
-    }
-    // Go's raisebadsignal: with the previous action the default one, take
-    // it: unblock the signal and raise it again (a fault would repeat by
-    // itself, but a trap or a signal sent by kill would not). An ignored
-    // signal sent by another process stays ignored (one the kernel raised
-    // for a fault would only repeat: it ends the process).
-    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
-    let sent = unsafe { (*info).si_code } <= 0;
-    if sent
-        && PREV
-            .get()
-            .map(|p| p[idx])
-            .is_some_and(|prev| prev.sa_sigaction == libc::SIG_IGN)
+    // SAFETY: info and ctx come from the kernel to `handler`.
+    unsafe { chain_to(PREV.get().map(|p| &p[idx]), sig, info, ctx) };
+}
+
+/// Passes signal `sig`, which is not gort's to handle, to `prev`, the
+/// action installed before gort's (`None`: none was recorded). A handler
+/// is called as the kernel would call it. With the default action, Go's
+/// raisebadsignal: take it, by unblocking the signal and raising it again
+/// (a fault would repeat by itself, but a trap or a signal sent by kill
+/// would not). An ignored signal sent by another process stays ignored
+/// (one the kernel raised for a fault would only repeat: it ends the
+/// process). Async-signal-safe.
+///
+/// # Safety
+/// `info` and `ctx` are what the kernel passed to the calling
+/// `SA_SIGINFO` handler for `sig`.
+pub unsafe fn chain_to(
+    prev: Option<&libc::sigaction>,
+    sig: libc::c_int,
+    info: *mut libc::siginfo_t,
+    ctx: *mut libc::c_void,
+) {
+    if let Some(p) = prev
+        && p.sa_sigaction != libc::SIG_DFL
+        && p.sa_sigaction != libc::SIG_IGN
     {
+        if p.sa_flags & libc::SA_SIGINFO != 0 {
+            // SAFETY: the previous handler was installed with the
+            // SA_SIGINFO signature; we call it as the kernel would.
+            let f: SigHandler = unsafe { core::mem::transmute(p.sa_sigaction) };
+            f(sig, info, ctx);
+        } else {
+            // SAFETY: a plain one-argument handler.
+            let f: extern "C" fn(libc::c_int) = unsafe { core::mem::transmute(p.sa_sigaction) };
+            f(sig);
+        }
+        return;
+    }
+    // SAFETY: per the contract, info is the kernel's valid siginfo.
+    let sent = unsafe { (*info).si_code } <= 0;
+    if sent && prev.is_some_and(|p| p.sa_sigaction == libc::SIG_IGN) {
         return;
     }
     // SAFETY: installing SIG_DFL for the signal being handled, unblocking

@@ -586,21 +586,10 @@ const REG_NAMES: [&str; 21] = [
 /// recover, so it ends the program as an unrecovered panic does. Signals
 /// on threads that are not gort's go to the handler installed before.
 pub fn install_sync_signal_handler() {
-    let mut prev: [libc::sigaction; 3] =
-        // SAFETY: sigaction is plain old data; all-zero is a valid value.
-        unsafe { core::mem::zeroed() };
-    for (i, sig) in SYNC_SIGNALS.into_iter().enumerate() {
-        // SAFETY: a valid sigaction for an SA_SIGINFO handler on the
-        // alternate signal stack; prev receives the old one.
-        unsafe {
-            let mut sa: libc::sigaction = core::mem::zeroed();
-            sa.sa_sigaction = sync_signal as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, &mut prev[i]);
-        }
-    }
-    let _ = SYNC_PREV.set(prev);
+    let _ = SYNC_PREV.set(runtime_g::signal::install_handlers(
+        SYNC_SIGNALS,
+        sync_signal,
+    ));
 }
 
 extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
@@ -734,47 +723,6 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
 /// handler installed before, or to the default action.
 fn sync_chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     let idx = SYNC_SIGNALS.iter().position(|&s| s == sig).unwrap_or(0);
-    if let Some(prev) = SYNC_PREV.get() {
-        let p = prev[idx];
-        if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN {
-            if p.sa_flags & libc::SA_SIGINFO != 0 {
-                // SAFETY: installed with the SA_SIGINFO signature.
-                let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                    unsafe { core::mem::transmute(p.sa_sigaction) };
-                f(sig, info, ctx);
-            } else {
-                // SAFETY: a plain one-argument handler.
-                let f: extern "C" fn(libc::c_int) = unsafe { core::mem::transmute(p.sa_sigaction) };
-                f(sig);
-            }
-            return;
-        }
-    }
-    // Go's raisebadsignal: with the previous action the default one, take
-    // it: unblock the signal and raise it again (a fault would repeat by
-    // itself, but a trap or a signal sent by kill would not). An ignored
-    // signal sent by another process stays ignored (one the kernel raised
-    // for a fault would only repeat: it ends the process).
-    // SAFETY: the kernel passes a valid siginfo to SA_SIGINFO handlers.
-    let sent = unsafe { (*info).si_code } <= 0;
-    if sent
-        && SYNC_PREV
-            .get()
-            .map(|p| p[idx])
-            .is_some_and(|prev| prev.sa_sigaction == libc::SIG_IGN)
-    {
-        return;
-    }
-    // SAFETY: installing SIG_DFL for the signal being handled, unblocking
-    // it on this thread and raising it: the process ends by it.
-    unsafe {
-        let mut sa: libc::sigaction = core::mem::zeroed();
-        sa.sa_sigaction = libc::SIG_DFL;
-        libc::sigaction(sig, &sa, core::ptr::null_mut());
-        let mut set: libc::sigset_t = core::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, sig);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, core::ptr::null_mut());
-        libc::raise(sig);
-    }
+    // SAFETY: info and ctx come from the kernel to `sync_signal`.
+    unsafe { runtime_g::signal::chain_to(SYNC_PREV.get().map(|p| &p[idx]), sig, info, ctx) };
 }
