@@ -43,5 +43,5 @@ unset GORT_OS
 # safe mode's remote wake-up (inbox), the shutdown against the poller, a
 # wait for I/O against a close, a system call against a stop-the-world,
 # the note protocols and the runtime mutex (own target dir: other cfg).
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw --test loom_retake
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-m --test loom_note --test loom_lock

@@ -319,6 +319,14 @@ unsafe impl Os for Plan9 {
         sys::sleep(0);
     }
 
+    fn process_barrier_init(&self) -> bool {
+        sys::membarrier_init()
+    }
+
+    fn process_barrier(&self) {
+        sys::membarrier();
+    }
+
     fn usleep(&self, usec: u32) {
         sys::sleep((usec / 1000).max(1) as i32);
     }

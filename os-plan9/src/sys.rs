@@ -880,3 +880,25 @@ pub fn proc_stack(pid: i32) -> Option<(usize, usize)> {
 pub fn pids() -> Vec<i32> {
     PROCS.lock().unwrap().iter().map(|&(p, _)| p).collect()
 }
+
+/// A host service of the personality, not a Plan 9 system call: Plan 9
+/// has no process-wide barrier (Go preempts there with notes), but the
+/// runtime's retake of a stuck goroutine's P needs one
+/// (`Os::process_barrier`). The personality's processes share one
+/// address space (`RFMEM` is `CLONE_VM`), which is what Linux's
+/// `membarrier(PRIVATE_EXPEDITED)` covers. Returns whether registration
+/// worked.
+pub fn membarrier_init() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // SAFETY: membarrier takes no pointers; REGISTER_PRIVATE_EXPEDITED (16)
+    // is per address space and idempotent.
+    *OK.get_or_init(|| unsafe { libc::syscall(libc::SYS_membarrier, 16, 0, 0) == 0 })
+}
+
+/// The barrier itself (`PRIVATE_EXPEDITED`, 8), after [`membarrier_init`].
+pub fn membarrier() {
+    // SAFETY: as above.
+    if unsafe { libc::syscall(libc::SYS_membarrier, 8, 0, 0) } != 0 {
+        runtime_g::throw("membarrier(PRIVATE_EXPEDITED) failed after registration");
+    }
+}

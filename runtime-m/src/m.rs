@@ -104,7 +104,32 @@ pub struct M {
     /// it: the thread may be in a state of the goroutine's making, so Ms
     /// it starts on the way out come from the template thread.
     pub exiting_locked: bool,
+    /// Whether this M is inside the runtime (1) or its goroutine runs user
+    /// code (0): the goroutine's half of the retake protocol (no Go twin;
+    /// Go takes a running goroutine's P by preempting it with a signal).
+    /// Written only by this M: 0 when its goroutine goes back to user code
+    /// (release), 1 when the goroutine enters the runtime, followed by a
+    /// compiler fence and a load of [`M::retake`]. Starts at 1: g0 and the
+    /// scheduler are the runtime. Read by sysmon after a process-wide
+    /// barrier (`runtime-p/src/retake.rs` has the argument).
+    pub in_rt: AtomicU32,
+    /// sysmon's half of the retake protocol: [`RETAKE_NONE`],
+    /// [`RETAKE_PENDING`] while sysmon decides whether to take this M's P
+    /// away from a goroutine stuck in user code, [`RETAKE_DONE`] once it
+    /// has (then `p` is null). Written by sysmon; the M resets it to
+    /// `RETAKE_NONE` after it has seen `RETAKE_DONE`.
+    pub retake: AtomicU32,
+    /// Set while this M's goroutine is locked to it only to wait for a P
+    /// after a retake (so that it resumes on the same thread).
+    pub retake_locked: bool,
 }
+
+/// [`M::retake`]: no retake under way.
+pub const RETAKE_NONE: u32 = 0;
+/// [`M::retake`]: sysmon is deciding.
+pub const RETAKE_PENDING: u32 = 1;
+/// [`M::retake`]: sysmon took the P.
+pub const RETAKE_DONE: u32 = 2;
 
 /// Head of the list of all Ms ever created (`allm`), process-wide.
 pub static ALLM: AtomicPtr<M> = AtomicPtr::new(core::ptr::null_mut());
@@ -150,6 +175,9 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
         unwind_parked: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
         unwind_wait: false,
         exiting_locked: false,
+        in_rt: AtomicU32::new(1),
+        retake: AtomicU32::new(RETAKE_NONE),
+        retake_locked: false,
     }));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {

@@ -113,6 +113,25 @@ pub unsafe trait Os: Sync + Send + 'static {
     /// `mp` must be a live M (Ms from `allocm` are never freed).
     unsafe fn semawakeup(&self, mp: *mut M);
 
+    /// Prepares [`Os::process_barrier`] for this process; returns whether
+    /// it works here. Called once per runtime, by sysmon. No Go twin (see
+    /// `process_barrier`).
+    fn process_barrier_init(&self) -> bool {
+        false
+    }
+
+    /// A full memory barrier on every thread of the process at once: when
+    /// this returns, each other thread of the process that was running
+    /// has executed a full barrier (and one that was not running did at
+    /// its last switch). Linux: `membarrier(PRIVATE_EXPEDITED)`. Only
+    /// called after [`Os::process_barrier_init`] returned true. sysmon
+    /// uses it to take the P from a goroutine stuck in user code without
+    /// a fence on the goroutine's side; no Go twin, since Go preempts such
+    /// a goroutine with a signal instead.
+    fn process_barrier(&self) {
+        unreachable!("process_barrier on an OS layer without one")
+    }
+
     /// netpollinit: a new network poller for one runtime instance, or
     /// `None` where the OS has none (Go's `netpoll_stub.go`, Plan 9: network
     /// I/O then blocks in system calls). `Some(Err)` says why creating one

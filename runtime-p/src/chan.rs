@@ -43,7 +43,7 @@ use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
-use crate::proc::{enter_runtime, gopark, goparkunlock_g, goready, require_goroutine};
+use crate::proc::{enter_runtime, gopark, goparkunlock_g, goready};
 use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// What the channel knows about its element type (Go's `elemtype` and
@@ -509,7 +509,7 @@ impl HChan {
 /// owns a value. After `Sent` the slot is uninitialised; otherwise it still
 /// owns its value.
 pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
-    let gp = enter_runtime("channel send", block);
+    let (gp, _rt) = enter_runtime("channel send", block);
     // SAFETY: forwarded contract.
     unsafe { chansend_impl(gp, c, ep, block) }
 }
@@ -640,7 +640,7 @@ pub(crate) unsafe fn send(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
 /// `c` is null or a live channel whose element type is that of `ep`, an
 /// uninitialised slot.
 pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) {
-    let gp = enter_runtime("channel receive", block);
+    let (gp, _rt) = enter_runtime("channel receive", block);
     if c.is_null() {
         if !block {
             return (false, false);
@@ -781,7 +781,7 @@ pub unsafe fn closechan(c: *mut HChan) {
     if c.is_null() {
         std::panic::panic_any(crate::panic::RuntimeError("close of nil channel"));
     }
-    require_goroutine("close");
+    let (_, _rt) = crate::proc::require_entered("close");
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
     ch.lock.lock();

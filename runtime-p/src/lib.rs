@@ -45,6 +45,7 @@ pub mod p;
 pub mod panic;
 pub mod proc;
 pub mod procresize;
+pub mod retake;
 pub mod sched;
 pub mod select;
 pub mod sema;
@@ -57,7 +58,7 @@ pub mod traceback;
 
 pub use proc::{
     GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,
-    preempt_check, require_goroutine, start,
+    preempt_check, require_entered, require_goroutine, start,
 };
 pub use sched::{Config, MainReturn, Sched, SchedMode, Signals, gcount, sched, try_sched};
 

@@ -41,6 +41,10 @@ pub struct Metrics {
     pub parks: u64,
     /// Timers in the Ps' heaps (`timerslen` in `scheddetail`).
     pub timers: u64,
+    /// Times sysmon took a P from a goroutine that kept it without
+    /// entering the runtime (a CPU loop, a raw blocking call); the
+    /// goroutine went on without a P. No Go twin (Go preempts it).
+    pub retakes: u64,
 }
 
 /// The metrics of instance `s`.
@@ -64,6 +68,7 @@ pub fn read_metrics(s: &Sched) -> Metrics {
         m.context_switches += pp.stats.switches.load(Ordering::Relaxed);
         m.steals += pp.stats.steals.load(Ordering::Relaxed);
         m.parks += pp.stats.parks.load(Ordering::Relaxed);
+        m.retakes += pp.stats.retakes.load(Ordering::Relaxed);
     }
     for pp in s.procs() {
         let h = pp.runqhead.load(Ordering::Acquire);

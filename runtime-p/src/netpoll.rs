@@ -255,7 +255,7 @@ fn adjust_waiters(s: &Sched, delta: i32) {
 /// poll_runtime_pollOpen: registers `fd` (which must be non-blocking) with
 /// the calling goroutine's instance. Returns the descriptor or an errno.
 pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
-    crate::proc::require_goroutine("netpoll open");
+    let (_, _rt) = crate::proc::require_entered("netpoll open");
     let s = sched();
     let Some(p) = poller_init(s) else {
         throw("poll_open: no network poller on this OS layer");
@@ -308,6 +308,7 @@ pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
 /// ([`poll_unblock`]) and returns it to the cache. The caller closes the
 /// fd afterwards.
 pub fn poll_close(pd: &'static PollDesc) {
+    let _rt = crate::proc::enter_if_user();
     // SAFETY: `closing` is read under the descriptor's lock.
     let closing = unsafe {
         pd.lock.lock();
@@ -360,6 +361,7 @@ fn checkerr(pd: &PollDesc, mode: u8) -> i32 {
 /// poll_runtime_pollReset: prepares to wait for `mode` (`'r'` or `'w'`)
 /// after an operation returned EAGAIN.
 pub fn poll_reset(pd: &PollDesc, mode: u8) -> i32 {
+    let _rt = crate::proc::enter_if_user();
     let e = checkerr(pd, mode);
     if e != POLL_NO_ERROR {
         return e;
@@ -371,6 +373,7 @@ pub fn poll_reset(pd: &PollDesc, mode: u8) -> i32 {
 /// poll_runtime_pollWait: parks the calling goroutine until `pd` is ready
 /// for `mode`, its deadline passes or it is closed.
 pub fn poll_wait(pd: &PollDesc, mode: u8) -> i32 {
+    let _rt = crate::proc::enter_if_user();
     if !core::ptr::eq(pd.sched, sched()) {
         // The poller that would wake us belongs to another instance, whose
         // Ms would run us: as with channels, a runtime error.
@@ -663,6 +666,7 @@ pub fn injectglist(s: &Sched, list: Vec<*mut G>, delta: i32) {
 /// poll_runtime_pollSetDeadline: `d` is relative (ns): `> 0` from now,
 /// `< 0` already expired, `0` none; `mode` is `'r'`, `'w'` or `'r' + 'w'`.
 pub fn poll_set_deadline(pd: &'static PollDesc, d: i64, mode: u8) {
+    let _rt = crate::proc::enter_if_user();
     pd.lock.lock();
     // SAFETY: lock held; the reference ends before every unlock.
     let l = unsafe { pd.locked() };
@@ -829,6 +833,7 @@ pub(crate) fn deadline_fired(pd: usize, seq: usize, read: bool, write: bool) {
 /// poll_runtime_pollUnblock: marks the descriptor closing and wakes every
 /// goroutine waiting on it (their waits return `POLL_ERR_CLOSING`).
 pub fn poll_unblock(pd: &'static PollDesc) {
+    let _rt = crate::proc::enter_if_user();
     pd.lock.lock();
     // SAFETY: lock held; the reference ends before the unlock.
     let l = unsafe { pd.locked() };

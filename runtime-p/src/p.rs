@@ -121,6 +121,9 @@ pub struct PStats {
     pub steals: AtomicU64,
     /// Goroutines that parked while running on this P.
     pub parks: AtomicU64,
+    /// Times sysmon took this P from a goroutine that kept it without
+    /// entering the runtime (retake.rs).
+    pub retakes: AtomicU64,
 }
 
 impl PStats {

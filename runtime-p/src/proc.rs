@@ -44,6 +44,7 @@ use crate::mp::{
     steal_work, stopm, take_global_batch, wakep,
 };
 use crate::p::{_Prunning, P, runqempty, runqget, runqput};
+use crate::retake::{Entered, enter};
 use crate::sched::{
     Config, GOID_CACHE_BATCH, MainReturn, Sched, SchedLocked, for_each_g, gfput, gget_or_malg,
     globrunqget, globrunqput, sched,
@@ -73,6 +74,12 @@ pub unsafe fn curp() -> &'static P {
 /// `mp` must be the running M, and it must hold a P.
 #[inline]
 pub(crate) unsafe fn p_of(mp: *mut runtime_m::M) -> &'static P {
+    // A P is used only inside the runtime (retake.rs): a runtime call
+    // that forgot its entry is caught here in debug builds.
+    // SAFETY: mp is the running M; in_rt is atomic.
+    if cfg!(debug_assertions) && unsafe { (*mp).in_rt.load(Ordering::Relaxed) } == 0 {
+        throw("P used outside the runtime (a runtime call without an entry)");
+    }
     // SAFETY: per the contract mp.p is a live P; Ps are never freed.
     unsafe { &*((*mp).p as *const P) }
 }
@@ -154,20 +161,56 @@ pub fn preempt_check() {
 /// keeps the thread (sound, like a call into other code), and it is the
 /// only way a loop spinning on them lets the goroutines pinned to its
 /// thread run.
+///
+/// The second value is the entered section of the retake protocol
+/// (retake.rs): the goroutine keeps its P until it is dropped, so callers
+/// hold it to the end of the call.
 #[track_caller]
 #[inline]
-pub fn enter_runtime(what: &str, blocking: bool) -> *mut G {
+pub fn enter_runtime(what: &str, blocking: bool) -> (*mut G, Entered) {
     let gp = getg();
     // SAFETY: a user G is live; its status and preempt flag are atomic.
     let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
     if !ok {
-        return require_goroutine(what);
+        let gp = require_goroutine(what);
+        // SAFETY: require_goroutine returns only on a running user G; no
+        // runtime lock is held at a runtime call's entry.
+        return (gp, unsafe { enter(gp) });
     }
+    // SAFETY: as above.
+    let rt = unsafe { enter(gp) };
     // SAFETY: as above.
     if unsafe { (*gp).preempt.load(Ordering::Relaxed) } && (blocking || safe_instance(gp)) {
         preempt_check();
     }
-    gp
+    (gp, rt)
+}
+
+/// The retake protocol's entry ([`enter`]) for a runtime call that plain
+/// threads may make too (a release, a wake-up, a timer change): entered
+/// on a user goroutine, nothing elsewhere.
+#[inline]
+pub fn enter_if_user() -> Option<Entered> {
+    let gp = getg();
+    if is_user_g(gp) {
+        // SAFETY: gp is the running user G; a runtime call's entry holds
+        // no runtime lock.
+        Some(unsafe { enter(gp) })
+    } else {
+        None
+    }
+}
+
+/// [`require_goroutine`] and the retake protocol's entry ([`enter`]), for
+/// runtime calls that may use the P: the goroutine keeps its P until the
+/// second value is dropped.
+#[track_caller]
+#[inline]
+pub fn require_entered(what: &str) -> (*mut G, Entered) {
+    let gp = require_goroutine(what);
+    // SAFETY: gp is the running user G; a runtime call's entry holds no
+    // runtime lock.
+    (gp, unsafe { enter(gp) })
 }
 
 /// Whether `gp`'s runtime is in the safe mode (off the fast path of
@@ -248,7 +291,7 @@ fn newproc_pc_sized(
     gopc: usize,
     stack_size: usize,
 ) -> *mut G {
-    let gp = require_goroutine("go/spawn");
+    let (gp, _rt) = require_entered("go/spawn");
     preempt_check();
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
@@ -274,7 +317,7 @@ fn newproc_pc_sized(
 /// other, but hidden from `num_goroutine`, dumps and deadlock detection
 /// (`G.system`, counted in `ngsys`). gort's timer reaper is one.
 pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
-    let gp = require_goroutine("newproc_system");
+    let (gp, _rt) = require_entered("newproc_system");
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
     systemstack(move || {
@@ -304,7 +347,7 @@ pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
 /// # Panics
 /// In the migrating mode, and on a goroutine locked to its thread.
 pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
-    let gp = require_goroutine("spawn_local");
+    let (gp, _rt) = require_entered("spawn_local");
     let s = sched();
     if !s.safe {
         panic!(
@@ -411,6 +454,10 @@ pub unsafe fn newproc1(
 unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
     // SAFETY: gp is the G now running on this stack.
     let f = unsafe { (*gp).startfn.take() };
+    // User code from here (the function, then the destructors of the
+    // goroutine's locals) until the entry below, wherever it resumes.
+    // SAFETY: gp runs here, in no entered section, holding no lock.
+    unsafe { crate::retake::begin_user(gp) };
     let result = match f {
         Some(f) => catch_unwind(AssertUnwindSafe(f)),
         None => throw("goroutine started without a function"),
@@ -421,6 +468,10 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         (Ok(()), Some(p)) => Err(p),
         (r, _) => r,
     };
+    // Back in the runtime for good: the section ends with the goroutine
+    // (goexit1 switches away for the last time), so it is never dropped.
+    // SAFETY: as above.
+    core::mem::forget(unsafe { enter(gp) });
     if let Err(payload) = &result {
         if payload.is::<GoexitUnwind>() {
             // SAFETY: gp is the goroutine running here.
@@ -475,7 +526,7 @@ pub fn drop_locals() -> Option<Box<dyn core::any::Any + Send>> {
 /// If the main goroutine calls it, the program goes on until the other
 /// goroutines end, then dies with Go's "no goroutines" deadlock error.
 pub fn goexit() -> ! {
-    let gp = require_goroutine("goexit");
+    let (gp, _rt) = require_entered("goexit");
     if cfg!(panic = "abort") {
         // No unwinding: destructors cannot run; end the goroutine directly
         // (a destructor's panic has aborted the process already).
@@ -1005,9 +1056,11 @@ pub type UnlockFn = unsafe fn(gp: *mut G, lock: *mut ()) -> bool;
 /// docs).
 ///
 /// # Safety
-/// Must run on a user goroutine. Whoever will `goready` the G must learn of
-/// it only through state published by `unlockf` (or later); `unlockf` must
-/// be safe to call on g0 with `lock`.
+/// Must run on a user goroutine, inside a runtime call's entered section
+/// ([`require_entered`], taken before any lock; a park without one is a
+/// fatal error). Whoever will `goready` the G must learn of it only
+/// through state published by `unlockf` (or later); `unlockf` must be
+/// safe to call on g0 with `lock`.
 pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
     let gp = require_goroutine("gopark");
     // SAFETY: forwarded contract; gp is the running goroutine.
@@ -1026,6 +1079,7 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
         if readgstatus(gp) != _Grunning {
             throw("gopark: bad g status");
         }
+        crate::retake::assert_entered(gp);
         // std's panic count is per thread and counts this unwind. A
         // goroutine locked to its thread needs nothing more: its thread runs
         // nothing else meanwhile and it resumes there (schedule →
@@ -1173,6 +1227,15 @@ unsafe fn park_unwinding_wait(mp: *mut runtime_m::M, gp: *mut G) -> ! {
 /// (saving two stack switches per wake-up).
 pub unsafe fn goready(gp: *mut G) {
     let me = getg();
+    // A direct call from user code enters the runtime (nested inside a
+    // runtime call, this does nothing).
+    let _rt = if is_user_g(me) {
+        // SAFETY: me is the running user G; the caller holds no runtime
+        // lock (goready's callers release theirs first, as in Go).
+        Some(unsafe { enter(me) })
+    } else {
+        None
+    };
     if is_user_g(me) {
         // No preemption point here (Go's goready has none): the
         // non-blocking channel operations reach goready, and in the
@@ -1340,7 +1403,7 @@ pub unsafe fn ready_remote(gp: *mut G) {
 /// block: port of runtime.block (select.go), what `select {}` compiles to:
 /// parks the calling goroutine forever (wait reason `select (no cases)`).
 pub fn block() -> ! {
-    require_goroutine("block");
+    let (_, _rt) = require_entered("block");
     // SAFETY: on a goroutine; nobody can find us to wake us, which is the
     // point.
     unsafe { gopark(None, null_mut(), WaitReason::SelectNoCases) };
@@ -1350,7 +1413,7 @@ pub fn block() -> ! {
 /// Gosched: port of runtime.Gosched (proc.go): yields the processor; the
 /// goroutine goes to the global run queue and runs again later.
 pub fn gosched() {
-    let gp = require_goroutine("gosched");
+    let (gp, _rt) = require_entered("gosched");
     if std::thread::panicking() {
         // A yield is a hint; switching goroutines on this thread while it
         // unwinds would show them std's per-thread panic count.
@@ -1365,7 +1428,7 @@ pub fn gosched() {
 /// (used after a semaphore hand-off, so that the woken waiter in `runnext`
 /// runs first and the yielder soon after, on the same P).
 pub fn goyield() {
-    require_goroutine("goyield");
+    let (_, _rt) = require_entered("goyield");
     // SAFETY: on a user goroutine.
     unsafe { mcall(goyield_m) };
 }
@@ -1692,6 +1755,9 @@ fn main_returned() {
                 // SAFETY: on the main user goroutine.
                 unsafe { crate::panic::fatalpanic(getg(), p) };
             }
+            // Into the runtime for good (this goroutine ends here).
+            // SAFETY: on the main user goroutine, holding no lock.
+            core::mem::forget(unsafe { enter(getg()) });
             // SAFETY: on the main user goroutine.
             unsafe { mcall(main_return_m) };
             throw("main_returned: resumed");

@@ -28,7 +28,7 @@ use crate::mp::{
     acquirep, mget, newm, pidleget, pidleput, pidleput_checked, releasep, stopm, wakep,
 };
 use crate::p::{_Pdead, _Pgcstop, _Pidle, _Prunning, _Psyscall, P, runqempty, runqget};
-use crate::proc::{mexit_shutdown, require_goroutine};
+use crate::proc::mexit_shutdown;
 use crate::sched::{MAX_PROCS, Sched, SchedLocked, globrunqputhead, sched};
 
 /// preemptall: port of runtime.preemptall (proc.go).
@@ -302,7 +302,7 @@ pub(crate) fn with_world_stopped<R>(s: &Sched, f: impl FnOnce() -> R) -> R {
 /// (stopping the world to do so) and returns the previous number; `n == 0`
 /// only reports it.
 pub fn set_gomaxprocs(n: usize) -> usize {
-    require_goroutine("gomaxprocs");
+    let (_, _rt) = crate::proc::require_entered("gomaxprocs");
     let s = sched();
     let ret = s.gomaxprocs();
     let n = n.min(MAX_PROCS);

@@ -138,7 +138,7 @@ pub unsafe fn selectgo(
     nsends: usize,
     block: bool,
 ) -> (isize, bool) {
-    let gp = enter_runtime("select", block);
+    let (gp, _rt) = enter_runtime("select", block);
     let ncases = scases.len();
     if ncases > u16::MAX as usize || pollorder.len() < ncases || lockorder.len() < ncases {
         throw("selectgo: bad case arrays");

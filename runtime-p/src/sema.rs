@@ -102,7 +102,7 @@ pub fn cansemacquire(addr: &AtomicU32) -> bool {
 /// lost the race). `reason` is the wait reason shown in dumps.
 #[track_caller]
 pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
-    let gp = enter_runtime("semacquire", true);
+    let (gp, _rt) = enter_runtime("semacquire", true);
     // Easy case.
     if cansemacquire(addr) {
         return;
@@ -139,6 +139,7 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
 /// count at `addr` and wakes one waiter if there is one. With `handoff`, the
 /// count goes straight to the waiter, which then runs at once on this P.
 pub fn semrelease1(addr: &AtomicU32, handoff: bool) {
+    let _rt = crate::proc::enter_if_user();
     let root = root_for(addr);
     addr.fetch_add(1, Ordering::SeqCst);
     // Easy case: nobody waits. The waiter raised nwait before checking the
@@ -483,7 +484,7 @@ impl NotifyList {
     /// (returns at once if it already was).
     #[track_caller]
     pub fn wait(&self, t: u32) {
-        let gp = enter_runtime("sync.Cond.Wait", true);
+        let (gp, _rt) = enter_runtime("sync.Cond.Wait", true);
         self.lock.lock();
         if less(t, self.notify.load(Ordering::Relaxed)) {
             self.lock.unlock();
@@ -513,6 +514,7 @@ impl NotifyList {
 
     /// notifyListNotifyAll: port (sema.go): wakes every waiter.
     pub fn notify_all(&self) {
+        let _rt = crate::proc::enter_if_user();
         // Fast path: no new waiters since the last notification.
         if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
             return;
@@ -544,6 +546,7 @@ impl NotifyList {
     /// oldest unnotified ticket, if it is parked yet (if not, it will see
     /// its ticket notified and not park).
     pub fn notify_one(&self) {
+        let _rt = crate::proc::enter_if_user();
         if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
             return;
         }
@@ -587,6 +590,7 @@ impl NotifyList {
 /// a few times, on a multicore machine, when another P is running and our
 /// local run queue is empty.
 pub fn sync_runtime_can_spin(i: u32) -> bool {
+    let _rt = crate::proc::enter_if_user();
     if i >= MUTEX_ACTIVE_SPIN_COUNT || ncpu() <= 1 {
         return false;
     }

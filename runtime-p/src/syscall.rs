@@ -26,7 +26,7 @@ use runtime_m::{getm, mcall};
 
 use crate::mp::{acquirep, handoffp, pidleget, releasep, stopm};
 use crate::p::{_Pidle, _Psyscall, P};
-use crate::proc::{dropg, execute, require_goroutine, schedule};
+use crate::proc::{dropg, execute, schedule};
 use crate::sched::{globrunqput, sched};
 use crate::trace::{EvKind, ev_p};
 
@@ -45,7 +45,7 @@ fn safe_keeps_p(gp: *mut runtime_g::G) -> bool {
 /// entersyscall: port of runtime.entersyscall (proc.go): the goroutine is
 /// about to block its thread in the OS.
 pub fn entersyscall() {
-    let gp = require_goroutine("entersyscall");
+    let (gp, _rt) = crate::proc::require_entered("entersyscall");
     let mp = getm();
     if safe_keeps_p(gp) {
         // SAFETY: gp is the running goroutine.
@@ -101,7 +101,7 @@ pub fn entersyscall() {
 /// entersyscallblock: port of runtime.entersyscallblock (proc.go): like
 /// entersyscall, for a call known to block: hands the P off at once.
 pub fn entersyscallblock() {
-    let gp = require_goroutine("entersyscallblock");
+    let (gp, _rt) = crate::proc::require_entered("entersyscallblock");
     let mp = getm();
     if safe_keeps_p(gp) {
         // SAFETY: gp is the running goroutine.
@@ -138,6 +138,8 @@ pub fn exitsyscall() {
         if runtime_g::readgstatus(gp) != _Gsyscall {
             throw("exitsyscall: not in a system call");
         }
+        // A direct caller left the runtime after entersyscall.
+        let _rt = crate::retake::enter(gp);
         if safe_keeps_p(gp) {
             casgstatus(gp, _Gsyscall, _Grunning);
             // The P stayed _Prunning, so sysmon may have asked this
@@ -245,7 +247,7 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
 ///
 /// `f` must not call into the runtime (spawn, park, yield).
 pub fn blocking<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
-    let gp = require_goroutine("syscall::blocking");
+    let (gp, _rt) = crate::proc::require_entered("syscall::blocking");
     if safe_keeps_p(gp) {
         return blocking_on_helper(gp, f);
     }
@@ -409,7 +411,7 @@ fn helper_main() {
 /// `safe_keeps_p`): only the P's goroutines that never ran, which other Ps
 /// steal, go on meanwhile.
 pub fn notetsleepg(n: &runtime_m::Note, ns: i64) -> bool {
-    require_goroutine("notetsleepg");
+    let (_, _rt) = crate::proc::require_entered("notetsleepg");
     entersyscallblock();
     let ok = runtime_m::notetsleep(n, ns);
     exitsyscall();

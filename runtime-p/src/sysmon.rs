@@ -29,7 +29,19 @@ struct SysmonTick {
     schedwhen: i64,
     syscalltick: u32,
     syscallwhen: i64,
+    /// Whether the goroutine now on the P (same `schedtick`) was already
+    /// asked to yield; sysmon takes the P if it is asked twice.
+    preempted: bool,
+    /// No retake attempt before this time (after one that found the
+    /// goroutine inside the runtime).
+    retake_after: i64,
+    /// Safe mode: the stall of the goroutine now on the P was reported.
+    stall_reported: bool,
 }
+
+/// Safe mode: how long a goroutine may keep its P without a runtime call
+/// before sysmon names it on stderr (`GODEBUG=gortstall=0` silences it).
+pub const STALL_REPORT_NS: i64 = 1_000_000_000;
 
 /// sysmon: port of runtime.sysmon (proc.go); the `mstartfn` of its M.
 pub fn sysmon() {
@@ -50,6 +62,7 @@ pub fn sysmon() {
     let mut lasttrace = 0i64;
     let mut lastscavenge = 0i64;
     let mut lastmark = 0i64;
+    let can_retake = crate::retake::retake_enabled(s);
     loop {
         if s.shutting_down.load(Ordering::Acquire) {
             let mp = getm();
@@ -132,7 +145,7 @@ pub fn sysmon() {
         if ticks.len() < s.gomaxprocs() {
             ticks.resize(s.gomaxprocs(), SysmonTick::default());
         }
-        if retake(s, &mut ticks, now) != 0 {
+        if retake(s, &mut ticks, now, can_retake) != 0 {
             idle = 0;
         } else {
             idle += 1;
@@ -141,9 +154,12 @@ pub fn sysmon() {
 }
 
 /// retake: port of runtime.retake (proc.go). Returns how many Ps it took
-/// from system calls.
-fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
+/// from system calls and, with `running` (retake.rs), from goroutines that
+/// ignored a request to yield for a whole sysmon tick, plus the first
+/// such requests (so that sysmon's next tick is not backed off).
+fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool) -> u32 {
     let mut n = 0;
+    let stall_report = s.safe && stall_reports_on();
     for (i, pp) in s.procs().enumerate() {
         let pd = &mut ticks[i];
         let st = pp.status.load(Ordering::Acquire);
@@ -154,8 +170,29 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
             if pd.schedtick != t {
                 pd.schedtick = t;
                 pd.schedwhen = now;
+                pd.preempted = false;
+                pd.stall_reported = false;
             } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+                if running && st == _Prunning && pd.preempted && pd.retake_after <= now {
+                    if crate::retake::retake_running(pp) {
+                        n += 1;
+                        continue;
+                    }
+                    // Inside the runtime just now: try again in a while
+                    // rather than at every tick (each try costs a barrier
+                    // on every CPU).
+                    pd.retake_after = now + 1_000_000;
+                }
+                if stall_report && !pd.stall_reported && pd.schedwhen + STALL_REPORT_NS <= now {
+                    pd.stall_reported = report_stall(pp, now - pd.schedwhen);
+                }
                 preemptone(pp);
+                if running && !pd.preempted {
+                    // Look again soon: the retake comes a tick after the
+                    // request, and sysmon may have backed off to 10 ms.
+                    n += 1;
+                }
+                pd.preempted = true;
                 // A P in a syscall gets the same treatment as long-running.
                 sysretake = true;
             }
@@ -188,6 +225,47 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64) -> u32 {
         }
     }
     n
+}
+
+/// Whether `GODEBUG` leaves the safe mode's stall report on
+/// (`gortstall=0` turns it off).
+fn stall_reports_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        !std::env::var("GODEBUG")
+            .unwrap_or_default()
+            .split(',')
+            .any(|kv| kv.trim() == "gortstall=0")
+    })
+}
+
+/// Safe mode: names the goroutine that has kept `pp` for `held` ns
+/// without a runtime call, if it is pinned to its thread (the goroutines
+/// pinned there cannot run meanwhile; retake.rs). Returns whether it
+/// printed. No Go twin: Go preempts such a goroutine.
+fn report_stall(pp: &crate::p::P, held: i64) -> bool {
+    let mp = pp.m.load(Ordering::Acquire);
+    if mp.is_null() {
+        return false;
+    }
+    // SAFETY: Ms and Gs are never freed; curg, goid and homem are read as
+    // a moment's picture (a stale one at worst names the goroutine that
+    // just left).
+    let (goid, mid) = unsafe {
+        let gp = (*mp).curg.load(Ordering::Relaxed);
+        if gp.is_null() || (*gp).homem.load(Ordering::Relaxed).is_null() {
+            return false;
+        }
+        ((*gp).goid, (*mp).id)
+    };
+    runtime_g::throw::print(&format!(
+        "runtime: goroutine {goid} has kept P {} for {}ms without a runtime call; \
+         the goroutines pinned to its thread (M{mid}) wait for it (safe scheduler mode: \
+         make blocking calls in gort::syscall::blocking, or yield in long loops)\n",
+        pp.id,
+        held / 1_000_000
+    ));
+    true
 }
 
 /// preemptone: port of runtime.preemptone (proc.go): asks the G running on

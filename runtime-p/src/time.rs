@@ -700,6 +700,7 @@ static REAPER: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::
 /// may hold its own locks). The reaper is hidden from goroutine counts,
 /// dumps and deadlock detection, as Go's runtime goroutines are.
 pub fn reap_graveyard() {
+    let _rt = crate::proc::enter_if_user();
     if !GRAVEYARD_USED.load(Ordering::Relaxed) || REAPER.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -853,6 +854,7 @@ impl Timer {
     /// modify: port of (*timer).modify (time.go): sets `when` and `period`
     /// (and the function, if given); returns whether the timer was pending.
     pub fn modify(self: &Arc<Self>, when: i64, period: i64, f: Option<TimerFn>) -> bool {
+        let _rt = crate::proc::enter_if_user();
         if when <= 0 {
             throw("timer when must be positive");
         }
@@ -920,6 +922,7 @@ impl Timer {
     /// whether it was pending (for a channel timer: whether a value was
     /// still to be delivered, which is now discarded).
     pub fn stop(&self) -> bool {
+        let _rt = crate::proc::enter_if_user();
         if self.is_chan {
             self.send_lock.lock();
         }
@@ -1101,6 +1104,7 @@ impl Timer {
     /// maybeRunChan: port (time.go): a receive on a channel timer that is
     /// not in a heap runs it here if it is due.
     pub fn maybe_run_chan(self: &Arc<Self>) {
+        let _rt = crate::proc::enter_if_user();
         if self.astate.load(Ordering::Acquire) & TIMER_HEAPED != 0 {
             // The timer is in a heap; it will run from there.
             return;
@@ -1121,6 +1125,7 @@ impl Timer {
     /// blockTimerChan: port (time.go): a goroutine is about to block on the
     /// timer's channel: the timer must be in a heap now.
     pub fn block_chan(self: &Arc<Self>) {
+        let _rt = crate::proc::enter_if_user();
         self.lock();
         // SAFETY: mu is held.
         let st = unsafe { self.locked() };
@@ -1145,6 +1150,7 @@ impl Timer {
     /// unblockTimerChan: port (time.go): the goroutine stopped waiting; the
     /// last one leaves the timer in its heap as a zombie.
     pub fn unblock_chan(&self) {
+        let _rt = crate::proc::enter_if_user();
         self.lock();
         // SAFETY: mu is held.
         let st = unsafe { self.locked() };
@@ -1219,7 +1225,7 @@ pub fn time_sleep_until(s: &Sched) -> i64 {
 /// the goroutine is off its stack, so the wake-up cannot come too early.
 #[track_caller]
 pub fn time_sleep(ns: i64) {
-    let gp = crate::proc::enter_runtime("time.Sleep", true);
+    let (gp, _rt) = crate::proc::enter_runtime("time.Sleep", true);
     reap_graveyard();
     if ns <= 0 {
         return;

@@ -69,6 +69,10 @@ pub enum EvKind {
     MStart,
     /// An M left the scheduler for good.
     MStop,
+    /// sysmon took the P from goroutine `g`, which kept it without
+    /// entering the runtime, on M `arg` (Go's `ProcSteal`, for a P taken
+    /// from a system call).
+    ProcSteal,
 }
 
 /// One event: 32 bytes.
@@ -157,7 +161,7 @@ fn unzigzag(v: u64) -> i64 {
 
 impl EvKind {
     fn from_u8(b: u8) -> EvKind {
-        const ALL: [EvKind; 12] = [
+        const ALL: [EvKind; 13] = [
             EvKind::GoCreate,
             EvKind::GoStart,
             EvKind::GoPark,
@@ -170,6 +174,7 @@ impl EvKind {
             EvKind::ProcStop,
             EvKind::MStart,
             EvKind::MStop,
+            EvKind::ProcSteal,
         ];
         match ALL.get(b as usize) {
             Some(&k) if k as u8 == b => k,
@@ -384,7 +389,7 @@ impl std::error::Error for TraceAlreadyEnabled {}
 /// from their next event on (Go emits their state first; gort's trace shows
 /// each G's track from the first thing it does).
 pub fn start_trace() -> Result<(), TraceAlreadyEnabled> {
-    crate::proc::require_goroutine("trace.Start");
+    let (_, _rt) = crate::proc::require_entered("trace.Start");
     start_trace_on(crate::sched::sched())
 }
 
@@ -499,7 +504,7 @@ pub(crate) fn stop_to_env_file() {
 /// returns the trace as Chrome trace-event JSON, or `None` if the instance
 /// was not tracing. Stops the world to collect the P buffers.
 pub fn stop_trace() -> Option<String> {
-    crate::proc::require_goroutine("trace.Stop");
+    let (_, _rt) = crate::proc::require_entered("trace.Stop");
     let s = crate::sched::sched();
     if !s.trace.on.swap(false, Ordering::AcqRel) {
         return None;
@@ -756,6 +761,31 @@ pub fn to_chrome_json(events: &[Event], start: (u64, i64), end: (u64, i64)) -> S
                         "",
                     );
                 }
+            }
+            EvKind::ProcSteal => {
+                // The stuck M's time on the P ends here; the goroutine
+                // runs on without a P until its next runtime call.
+                let m = e.arg as i32;
+                if let Some((p, t0)) = ms.remove(&m) {
+                    slice(
+                        &mut out,
+                        &mut emit,
+                        PID_M,
+                        m as i64,
+                        &format!("P{p}"),
+                        t0,
+                        t,
+                        "",
+                    );
+                }
+                instant(
+                    &mut out,
+                    &mut emit,
+                    PID_P,
+                    e.p as i64,
+                    "ProcSteal",
+                    format!("\"goid\":{},\"m\":{}", e.g, e.arg),
+                );
             }
             EvKind::MStart | EvKind::MStop => {
                 let name = if e.kind == EvKind::MStart {

@@ -267,7 +267,7 @@ impl<T> JoinHandle<T> {
     /// # Panics
     /// Outside a goroutine of a gort runtime.
     pub fn join(self) -> Result<T, JoinError> {
-        runtime_p::require_goroutine("JoinHandle::join");
+        let (_, _rt) = runtime_p::require_entered("JoinHandle::join");
         runtime_p::preempt_check();
         let mut st = self.shared.state.lock();
         if !st.done {

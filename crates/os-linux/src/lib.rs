@@ -50,6 +50,10 @@ extern "C" fn thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
     core::ptr::null_mut()
 }
 
+/// `membarrier` commands (linux/membarrier.h; not in the libc crate).
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
 // SAFETY: newosproc starts a thread that calls mstart_on_new_thread(mp) on
 // mp.g0's stack; the futex primitive has the documented semantics.
 unsafe impl Os for Linux {
@@ -93,6 +97,30 @@ unsafe impl Os for Linux {
     fn osyield(&self) {
         // SAFETY: no preconditions.
         unsafe { libc::sched_yield() };
+    }
+
+    fn process_barrier_init(&self) -> bool {
+        // Registration is per process and idempotent; the first answer
+        // stands (a seccomp filter or a kernel older than 4.14 says no).
+        static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        // SAFETY: membarrier takes no pointers.
+        *OK.get_or_init(|| unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                0,
+                0,
+            ) == 0
+        })
+    }
+
+    fn process_barrier(&self) {
+        // SAFETY: as above; registered by process_barrier_init.
+        let r =
+            unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) };
+        if r != 0 {
+            runtime_g::throw("membarrier(PRIVATE_EXPEDITED) failed after registration");
+        }
     }
 
     fn usleep(&self, usec: u32) {

@@ -1,0 +1,297 @@
+//! Progress without cooperation: sysmon takes the P from a goroutine that
+//! keeps it without entering the runtime (a CPU loop, a raw blocking
+//! call), the way `retake` (proc.go) takes it from one in a system call.
+//! No Go twin for the mechanism: Go preempts such a goroutine with a
+//! signal (`preemptM`), which is unsound for Rust code. The goroutine is
+//! not interrupted; it goes on running on its thread without a P, and at
+//! its next runtime entry it waits for a P on that same thread.
+//!
+//! ## Protocol
+//! Each M has two words (runtime-m's `M::in_rt` and `M::retake`):
+//! - the goroutine's side, on every runtime entry that may touch the P
+//!   ([`enter`]): store `in_rt = 1`, a compiler fence, load `retake`; and
+//!   on the way back to user code ([`Entered`]'s drop): store `in_rt = 0`
+//!   (release). No read-modify-write and no hardware fence: a few
+//!   instructions.
+//! - sysmon's side ([`retake_running`]): store `retake = PENDING`, run a
+//!   process-wide barrier (`Os::process_barrier`, Linux `membarrier`), then
+//!   load `in_rt`. If it reads 0, the goroutine is in user code and will
+//!   see `PENDING` at its next entry, so the P is sysmon's: it detaches
+//!   the P, stores `retake = DONE` and hands the P off (`handoffp`). If it
+//!   reads 1, it gives up and stores `retake = NONE`.
+//!
+//! Why it is right: the two sides are a store-buffering pair (store
+//! `in_rt`, load `retake` / store `retake`, load `in_rt`). The barrier
+//! makes every running thread execute a full fence at some point between
+//! sysmon's store and its load. If that fence falls after the goroutine's
+//! store of `in_rt = 1`, sysmon's load sees 1; if before, the goroutine's
+//! later load of `retake` (kept after its store by the compiler fence,
+//! and after the fence by program order) sees `PENDING`. A thread that
+//! was not running executed the barrier of its last context switch. So
+//! sysmon never takes a P that its M is using, and a goroutine that saw
+//! `NONE` keeps its P until it leaves the runtime. A goroutine that sees
+//! `PENDING` waits for the decision. The M's and the P's fields sysmon
+//! writes at `DONE` are not touched by the M meanwhile: it is in user
+//! code, or waiting in [`exitretake`], which reads them only after an
+//! acquire load of `DONE`. loom model: `tests/loom_retake.rs` (the
+//! barrier modelled as a SeqCst fence on both sides, and a broken twin
+//! without it that loom catches).
+//!
+//! Nesting: an entry inside an entered section (a runtime call made by a
+//! destructor the runtime runs) does nothing and undoes nothing. A
+//! goroutine switch happens only inside the runtime, so every M's `in_rt`
+//! is 1 whenever it is in the scheduler, and each goroutine's outermost
+//! entry puts back 0 on whichever M it runs on when it returns.
+//!
+//! ## After a retake
+//! At its next entry the goroutine takes an idle P if there is one (as
+//! `exitsyscallfast` does); otherwise it queues itself on the global run
+//! queue locked to its M for the moment, and the M sleeps until a
+//! scheduler that picks the goroutine hands it a P (`startlockedm`). So a
+//! retaken goroutine always resumes on its own thread, even in a
+//! non-blocking call (`try_send`), which in the migrating mode otherwise
+//! never switches threads.
+//!
+//! ## The modes
+//! Only the migrating mode retakes (and only where the OS layer has the
+//! barrier). In the safe mode a goroutine's P holds goroutines pinned to
+//! its thread, which no other M may run: taking the P away would strand
+//! them, and they cannot run anyway while their thread loops. There
+//! sysmon names a goroutine that keeps its P for a second on stderr
+//! (`sysmon::report_stall`; `GODEBUG=gortstall=0` silences it);
+//! goroutines that have not started are stolen by other Ps, and the
+//! stuck P's timers are run by other Ps' `steal_work`, as before.
+
+use core::ptr::null_mut;
+use core::sync::atomic::{Ordering, compiler_fence};
+
+use runtime_g::G;
+use runtime_g::status::{_Grunnable, _Grunning};
+use runtime_m::m::{RETAKE_DONE, RETAKE_NONE, RETAKE_PENDING};
+use runtime_m::{M, mcall, os};
+
+use crate::mp::{acquirep, handoffp, pidleget};
+use crate::p::{_Pidle, _Prunning, P};
+use crate::proc::{dropg, execute, sched_of};
+use crate::sched::{Sched, globrunqput};
+
+/// An entered runtime section of the running goroutine; dropping it goes
+/// back to user code (`in_rt = 0` on the goroutine's current M).
+#[must_use = "the section ends when this is dropped"]
+pub struct Entered {
+    /// The goroutine, or null for a nested entry (nothing to undo).
+    gp: *mut G,
+}
+
+impl Drop for Entered {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.gp.is_null() {
+            // SAFETY: gp is the running goroutine (an entered section does
+            // not outlive its goroutine's frame); its `m` is the M it runs
+            // on now, which may differ from the one it entered on.
+            unsafe { leave(self.gp) }
+        }
+    }
+}
+
+/// Goes back to user code on the goroutine's current M.
+///
+/// # Safety
+/// `gp` is the running goroutine, inside an entered section it is ending.
+#[inline]
+unsafe fn leave(gp: *mut G) {
+    // SAFETY: per the contract; Ms are never freed.
+    unsafe {
+        let mp: *mut M = (*gp).m.cast();
+        (*mp).in_rt.store(0, Ordering::Release);
+    }
+}
+
+/// The goroutine's runtime entry: marks the M as inside the runtime and,
+/// if sysmon has taken or is taking its P, waits for a P ([`exitretake`]).
+/// Until the result is dropped, the M's P stays with it.
+///
+/// # Safety
+/// `gp` must be the running user goroutine, holding no runtime lock.
+#[inline]
+pub unsafe fn enter(gp: *mut G) -> Entered {
+    // SAFETY: per the contract; the M's words are atomics it owns.
+    unsafe {
+        let mp: *mut M = (*gp).m.cast();
+        if (*mp).in_rt.load(Ordering::Relaxed) != 0 {
+            return Entered { gp: null_mut() };
+        }
+        (*mp).in_rt.store(1, Ordering::Relaxed);
+        // Keeps the load below after the store in the instruction stream;
+        // sysmon's process-wide barrier does the rest (module docs).
+        compiler_fence(Ordering::SeqCst);
+        if (*mp).retake.load(Ordering::Relaxed) != RETAKE_NONE {
+            exitretake(gp, mp);
+        }
+    }
+    Entered { gp }
+}
+
+/// Throws unless the running goroutine `gp` is inside an entered section:
+/// for runtime functions called with a lock held (`gopark`), which cannot
+/// wait for a P themselves.
+///
+/// # Safety
+/// `gp` is the running user goroutine.
+#[inline]
+pub(crate) unsafe fn assert_entered(gp: *mut G) {
+    // SAFETY: per the contract.
+    if unsafe { (*((*gp).m as *mut M)).in_rt.load(Ordering::Relaxed) } == 0 {
+        runtime_g::throw("runtime call without an entry (retake protocol)");
+    }
+}
+
+/// The goroutine starts running user code (its function, the destructors
+/// of its locals) with this M inside the runtime; [`enter`] ends it.
+///
+/// # Safety
+/// `gp` is the running goroutine, outside any entered section, holding no
+/// runtime lock.
+#[inline]
+pub unsafe fn begin_user(gp: *mut G) {
+    // SAFETY: forwarded.
+    unsafe { leave(gp) }
+}
+
+/// The slow path of [`enter`]: wait for sysmon's decision, and after a
+/// retake get a P back on this thread. No Go twin (the nearest is
+/// `exitsyscall`).
+///
+/// # Safety
+/// As for [`enter`], with `mp` the goroutine's M and `in_rt` just set.
+#[cold]
+#[inline(never)]
+unsafe fn exitretake(gp: *mut G, mp: *mut M) {
+    let mut spins = 0u32;
+    // SAFETY: per the contract.
+    unsafe {
+        loop {
+            match (*mp).retake.load(Ordering::Acquire) {
+                RETAKE_NONE => return,
+                RETAKE_DONE => break,
+                _ => {
+                    // sysmon decides within one barrier.
+                    spins += 1;
+                    if spins < 64 {
+                        core::hint::spin_loop();
+                    } else {
+                        os().osyield();
+                    }
+                }
+            }
+        }
+        (*mp).retake.store(RETAKE_NONE, Ordering::Relaxed);
+        // The retake was this goroutine's preemption.
+        (*gp).preempt.store(false, Ordering::Relaxed);
+        let s = sched_of(mp);
+        if s.npidle.load(Ordering::Acquire) > 0 {
+            let pp = pidleget(s, &mut s.lock.lock());
+            if !pp.is_null() {
+                acquirep(pp);
+                return;
+            }
+        }
+        // Wait on this thread: lock the goroutine to it for the moment
+        // (unless it is locked already), and let the scheduler hand us a P.
+        if (*mp).lockedg.is_null() {
+            (*mp).lockedg = gp;
+            (*gp).lockedm.store(mp.cast(), Ordering::Relaxed);
+            (*mp).retake_locked = true;
+        }
+        mcall(retake0);
+        // Resumed on this M (it is locked to us), with a P.
+        if (*mp).retake_locked {
+            (*mp).retake_locked = false;
+            (*mp).lockedg = null_mut();
+            (*gp).lockedm.store(null_mut(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// On g0: the retaken goroutine found no idle P; it becomes runnable on
+/// the global queue, locked to this M, which waits for a P
+/// (`stoplockedm`, by way of `schedule`).
+unsafe extern "C" fn retake0(gp: *mut G) -> ! {
+    let mp = runtime_m::getm();
+    // SAFETY: gp left the CPU through mcall on this M.
+    unsafe {
+        let s = sched_of(mp);
+        runtime_g::casgstatus(gp, _Grunning, _Grunnable);
+        crate::trace::hook(crate::trace::Hook::Stop, gp);
+        dropg();
+        let pp = {
+            let mut l = s.lock.lock();
+            let pp = pidleget(s, &mut l);
+            if pp.is_null() {
+                globrunqput(s, &mut l, gp);
+            }
+            pp
+        };
+        if !pp.is_null() {
+            acquirep(pp);
+            execute(gp, false);
+        }
+        // Some scheduler will pick gp and hand us its P (startlockedm).
+        crate::proc::schedule()
+    }
+}
+
+/// Whether sysmon may take Ps from running goroutines in this instance:
+/// the migrating mode, on an OS layer with a process-wide barrier.
+pub fn retake_enabled(s: &Sched) -> bool {
+    !s.safe && os().process_barrier_init()
+}
+
+/// sysmon: takes `pp` from the goroutine running on it if that goroutine
+/// is in user code. Returns whether it did. No Go twin (module docs).
+pub(crate) fn retake_running(pp: &P) -> bool {
+    let mp = pp.m.load(Ordering::Acquire);
+    if mp.is_null() {
+        return false;
+    }
+    // SAFETY: Ms are never freed. The M's words are atomics; its other
+    // fields are read only once the protocol says the M is in user code.
+    unsafe {
+        if (*mp).retake.load(Ordering::Relaxed) != RETAKE_NONE {
+            // The M has not come back for its last retake yet (it cannot
+            // hold a P meanwhile, so this P moved on).
+            return false;
+        }
+        (*mp).retake.store(RETAKE_PENDING, Ordering::SeqCst);
+        os().process_barrier();
+        let in_user = (*mp).in_rt.load(Ordering::Acquire) == 0;
+        // In user code, the M's P, status and goroutine cannot change.
+        let pp_ptr = pp as *const P as *mut P;
+        let gp = (*mp).curg.load(Ordering::Relaxed);
+        if !in_user
+            || (*mp).p != pp_ptr.cast()
+            || pp.status.load(Ordering::Acquire) != _Prunning
+            || gp.is_null()
+        {
+            (*mp).retake.store(RETAKE_NONE, Ordering::Release);
+            return false;
+        }
+        // The P is ours: detach it as entersyscall would, then hand it off
+        // as retake does a P in a system call.
+        crate::trace::ev_p(
+            pp,
+            crate::trace::EvKind::ProcSteal,
+            (*gp).goid,
+            (*mp).id as u64,
+            runtime_g::WaitReason::Zero,
+        );
+        pp.m.store(null_mut(), Ordering::Relaxed);
+        (*mp).p = null_mut();
+        pp.status.store(_Pidle, Ordering::Release);
+        pp.stats.retakes.fetch_add(1, Ordering::Relaxed);
+        (*mp).retake.store(RETAKE_DONE, Ordering::Release);
+        handoffp(pp_ptr);
+    }
+    true
+}
