@@ -345,10 +345,11 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
             let m = unsafe { id_or_nil(mp, |m| m.id) };
             let _ = writeln!(
                 out,
-                "  P{i}: status={} schedtick={} syscalltick={} m={m} runqsize={} timerslen={}",
+                "  P{i}: status={} schedtick={} syscalltick={} retakes={} m={m} runqsize={} timerslen={}",
                 pp.status.load(Ordering::Relaxed),
                 pp.schedtick.load(Ordering::Relaxed),
                 pp.syscalltick.load(Ordering::Relaxed),
+                pp.stats.retakes.load(Ordering::Relaxed),
                 t.wrapping_sub(h),
                 pp.timers.len()
             );
@@ -368,7 +369,16 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
         for pp in s.procs() {
             let _ = write!(out, "{} ", pp.schedtick.load(Ordering::Relaxed));
         }
-        out.push_str("]\n");
+        out.push(']');
+        // gort's addition, only once it has happened (retake.rs).
+        let retakes: u64 = s
+            .procs_all()
+            .map(|pp| pp.stats.retakes.load(Ordering::Relaxed))
+            .sum();
+        if retakes > 0 {
+            let _ = write!(out, " retakes={retakes}");
+        }
+        out.push('\n');
     } else {
         let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
         while !mp.is_null() {

@@ -21,11 +21,18 @@ const MODE_VAR: &str = "GORT_PROGRESS_MODE";
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn child(case: &str, migrating: bool) -> Out {
+    child_env(case, migrating, &[])
+}
+
+fn child_env(case: &str, migrating: bool, env: &[(&str, &str)]) -> Out {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    test_child::Child::test("child_entry")
+    let mut c = test_child::Child::test("child_entry")
         .env(CASE_VAR, case)
-        .env(MODE_VAR, if migrating { "migrating" } else { "safe" })
-        .run()
+        .env(MODE_VAR, if migrating { "migrating" } else { "safe" });
+    for (k, v) in env {
+        c = c.env(k, v);
+    }
+    c.run()
 }
 
 /// The value of `key=` on the child's `RESULT` line.
@@ -117,13 +124,23 @@ fn run_case(case: &str) {
                 }
             });
             gort::gosched();
+            let tracing = std::env::var_os("GORT_PROGRESS_TRACE").is_some();
+            if tracing {
+                gort::trace::start().unwrap();
+            }
             let before = ticks.load(Ordering::SeqCst);
             std::thread::sleep(Duration::from_secs(2));
             let during = ticks.load(Ordering::SeqCst) - before;
             stop.store(true, Ordering::SeqCst);
             h.join().unwrap();
+            let steals = if tracing {
+                let json = gort::trace::stop().unwrap();
+                json.matches("\"ProcSteal\"").count()
+            } else {
+                0
+            };
             println!(
-                "RESULT ticks={during} retakes={}",
+                "RESULT ticks={during} retakes={} trace_steals={steals}",
                 gort::runtime::metrics().retakes
             );
         }),
@@ -245,6 +262,24 @@ fn ticker_beside_a_raw_thread_sleep_migrating() {
     let ticks = result(&o, "ticks");
     assert!(ticks >= 100, "{ticks} ticks of 10 ms in 2 s");
     assert!(result(&o, "retakes") >= 1, "{}", o.stdout);
+}
+
+/// Retakes show in `GODEBUG=schedtrace` and in the trace (`ProcSteal`).
+#[test]
+fn retakes_show_in_schedtrace_and_trace() {
+    let o = child_env(
+        "thread_sleep",
+        true,
+        &[("GODEBUG", "schedtrace=200"), ("GORT_PROGRESS_TRACE", "1")],
+    );
+    assert!(result(&o, "trace_steals") >= 1, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with("SCHED ") && l.ends_with(" retakes=1")),
+        "{}",
+        o.stderr
+    );
 }
 
 /// Safe mode: the ticker goroutine runs on the sleeping thread.
