@@ -43,7 +43,7 @@ use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
-use crate::proc::{enter_runtime, gopark, goparkunlock_g, goready};
+use crate::proc::{enter_runtime, gopark, goparkunlock_g};
 use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// What the channel knows about its element type (Go's `elemtype` and
@@ -626,7 +626,7 @@ pub(crate) unsafe fn send(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
         unlockf();
         (*gp).param = sg as *mut ();
         (*sg).success = true;
-        goready(gp);
+        crate::proc::goready_entered(gp);
     }
 }
 
@@ -765,7 +765,7 @@ pub(crate) unsafe fn recv(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
         unlockf();
         (*gp).param = sg as *mut ();
         (*sg).success = true;
-        goready(gp);
+        crate::proc::goready_entered(gp);
     }
 }
 
@@ -781,7 +781,7 @@ pub unsafe fn closechan(c: *mut HChan) {
     if c.is_null() {
         std::panic::panic_any(crate::panic::RuntimeError("close of nil channel"));
     }
-    let (_, _rt) = crate::proc::require_entered("close");
+    let (_, _rt) = crate::proc::runtime_entry("close");
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
     ch.lock.lock();
@@ -815,7 +815,7 @@ pub unsafe fn closechan(c: *mut HChan) {
     for gp in woken.into_iter().rev() {
         // SAFETY: each G was parked on c and we took its sudog off the
         // queue, which makes us its one waker.
-        unsafe { goready(gp) };
+        unsafe { crate::proc::goready_entered(gp) };
     }
 }
 

@@ -38,7 +38,7 @@ impl Countdown {
     /// # Panics
     /// If the count is already zero, or outside a goroutine.
     pub fn done(&self) -> usize {
-        let (_, _rt) = crate::proc::require_entered("Countdown::done");
+        let (_, _rt) = crate::proc::runtime_entry("Countdown::done");
         let ws = {
             let mut st = self.st.lock();
             assert!(st.left > 0, "countdown below zero");
@@ -63,7 +63,7 @@ impl Countdown {
     /// # Panics
     /// Outside a goroutine.
     pub fn wait(&self) {
-        let (_, _rt) = crate::proc::require_entered("Countdown::wait");
+        let (_, _rt) = crate::proc::runtime_entry("Countdown::wait");
         let mut st = self.st.lock();
         if st.left == 0 {
             return;

@@ -38,7 +38,7 @@ fn dolockosthread() {
 /// goroutine to its current OS thread until a matching number of
 /// `UnlockOSThread` calls.
 pub fn lock_os_thread() {
-    let (_, _rt) = crate::proc::require_entered("lock_os_thread");
+    let (_, _rt) = crate::proc::runtime_entry("lock_os_thread");
     // Before the lock: the template thread is cloned from this thread,
     // which no locked goroutine has changed yet.
     crate::mp::start_template_thread();
@@ -98,7 +98,7 @@ unsafe fn dedicate_current_m(s: &Sched, mp: *mut M) {
 /// with no P and waits in `stoplockedm` until an M schedules the G and
 /// hands it a P (`startlockedm`).
 pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
-    let (gp, _rt) = crate::proc::require_entered("spawn_dedicated");
+    let (gp, _rt) = crate::proc::runtime_entry("spawn_dedicated");
     // SAFETY: gp is the running goroutine.
     let parent = unsafe { (*gp).goid };
     runtime_m::systemstack(move || {
@@ -127,7 +127,7 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
 /// run on no other) and the thread stays its own, so only the count
 /// changes.
 pub fn unlock_os_thread() {
-    let (_, _rt) = crate::proc::require_entered("unlock_os_thread");
+    let (_, _rt) = crate::proc::runtime_entry("unlock_os_thread");
     let mp = getm();
     // SAFETY: the running M owns its lock counts and lockedg.
     unsafe {

@@ -255,7 +255,7 @@ fn adjust_waiters(s: &Sched, delta: i32) {
 /// poll_runtime_pollOpen: registers `fd` (which must be non-blocking) with
 /// the calling goroutine's instance. Returns the descriptor or an errno.
 pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
-    let (_, _rt) = crate::proc::require_entered("netpoll open");
+    let (_, _rt) = crate::proc::runtime_entry("netpoll open");
     let s = sched();
     let Some(p) = poller_init(s) else {
         throw("poll_open: no network poller on this OS layer");

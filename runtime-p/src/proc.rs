@@ -166,31 +166,60 @@ pub fn preempt_check() {
 /// (retake.rs): the goroutine keeps its P until it is dropped, so callers
 /// hold it to the end of the call.
 #[track_caller]
-#[inline]
-pub fn enter_runtime(what: &str, blocking: bool) -> (*mut G, Entered) {
+#[inline(always)]
+pub(crate) fn enter_runtime(what: &str, blocking: bool) -> (*mut G, Entered) {
     let gp = getg();
     // SAFETY: a user G is live; its status and preempt flag are atomic.
     let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
     if !ok {
-        let gp = require_goroutine(what);
-        // SAFETY: require_goroutine returns only on a running user G; no
-        // runtime lock is held at a runtime call's entry.
-        return (gp, unsafe { enter(gp) });
+        return enter_runtime_checked(what);
     }
-    // SAFETY: as above.
+    // SAFETY: gp is the running user G; no runtime lock is held at a
+    // runtime call's entry.
     let rt = unsafe { enter(gp) };
     // SAFETY: as above.
-    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } && (blocking || safe_instance(gp)) {
-        preempt_check();
+    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
+        enter_runtime_preempt(gp, blocking);
     }
     (gp, rt)
+}
+
+/// [`enter_runtime`] off its fast path: not on a running user goroutine
+/// (panics with the reason), or inside `blocking`.
+#[track_caller]
+#[cold]
+#[inline(never)]
+fn enter_runtime_checked(what: &str) -> (*mut G, Entered) {
+    let gp = require_goroutine(what);
+    // SAFETY: require_goroutine returns only on a running user G; no
+    // runtime lock is held at a runtime call's entry.
+    (gp, unsafe { enter(gp) })
+}
+
+/// [`enter_runtime`]'s preemption point, off its fast path.
+#[cold]
+#[inline(never)]
+fn enter_runtime_preempt(gp: *mut G, blocking: bool) {
+    if blocking || safe_instance(gp) {
+        preempt_check();
+    }
+}
+
+/// [`require_entered`] for the runtime's own calls, which bind the
+/// section to a local of the calling frame before taking any lock.
+#[track_caller]
+#[inline(always)]
+pub(crate) fn runtime_entry(what: &str) -> (*mut G, Entered) {
+    // SAFETY: crate-internal callers keep the section in their frame and
+    // take it before any runtime lock.
+    unsafe { require_entered(what) }
 }
 
 /// The retake protocol's entry ([`enter`]) for a runtime call that plain
 /// threads may make too (a release, a wake-up, a timer change): entered
 /// on a user goroutine, nothing elsewhere.
 #[inline]
-pub fn enter_if_user() -> Option<Entered> {
+pub(crate) fn enter_if_user() -> Option<Entered> {
     let gp = getg();
     if is_user_g(gp) {
         // SAFETY: gp is the running user G; a runtime call's entry holds
@@ -204,10 +233,20 @@ pub fn enter_if_user() -> Option<Entered> {
 /// [`require_goroutine`] and the retake protocol's entry ([`enter`]), for
 /// runtime calls that may use the P: the goroutine keeps its P until the
 /// second value is dropped.
+///
+/// # Safety
+/// The caller holds no runtime lock, and drops the section in the same
+/// frame, on the same goroutine (a section dropped by another goroutine
+/// would mark that goroutine's M as out of the runtime while it uses its
+/// P). Within gort's own calls this is the case by construction.
 #[track_caller]
-#[inline]
-pub fn require_entered(what: &str) -> (*mut G, Entered) {
-    let gp = require_goroutine(what);
+#[inline(always)]
+pub unsafe fn require_entered(what: &str) -> (*mut G, Entered) {
+    let gp = getg();
+    // SAFETY: a user G is live; its status is atomic.
+    if !is_user_g(gp) || unsafe { readgstatus(gp) } == _Gsyscall {
+        return enter_runtime_checked(what);
+    }
     // SAFETY: gp is the running user G; a runtime call's entry holds no
     // runtime lock.
     (gp, unsafe { enter(gp) })
@@ -291,7 +330,7 @@ fn newproc_pc_sized(
     gopc: usize,
     stack_size: usize,
 ) -> *mut G {
-    let (gp, _rt) = require_entered("go/spawn");
+    let (gp, _rt) = runtime_entry("go/spawn");
     preempt_check();
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
@@ -317,7 +356,7 @@ fn newproc_pc_sized(
 /// other, but hidden from `num_goroutine`, dumps and deadlock detection
 /// (`G.system`, counted in `ngsys`). gort's timer reaper is one.
 pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
-    let (gp, _rt) = require_entered("newproc_system");
+    let (gp, _rt) = runtime_entry("newproc_system");
     // SAFETY: gp is the running user G.
     let parent = unsafe { (*gp).goid };
     systemstack(move || {
@@ -347,7 +386,7 @@ pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
 /// # Panics
 /// In the migrating mode, and on a goroutine locked to its thread.
 pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
-    let (gp, _rt) = require_entered("spawn_local");
+    let (gp, _rt) = runtime_entry("spawn_local");
     let s = sched();
     if !s.safe {
         panic!(
@@ -526,7 +565,7 @@ pub fn drop_locals() -> Option<Box<dyn core::any::Any + Send>> {
 /// If the main goroutine calls it, the program goes on until the other
 /// goroutines end, then dies with Go's "no goroutines" deadlock error.
 pub fn goexit() -> ! {
-    let (gp, _rt) = require_entered("goexit");
+    let (gp, _rt) = runtime_entry("goexit");
     if cfg!(panic = "abort") {
         // No unwinding: destructors cannot run; end the goroutine directly
         // (a destructor's panic has aborted the process already).
@@ -1063,6 +1102,8 @@ pub type UnlockFn = unsafe fn(gp: *mut G, lock: *mut ()) -> bool;
 /// safe to call on g0 with `lock`.
 pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
     let gp = require_goroutine("gopark");
+    // SAFETY: gp is the running user goroutine.
+    unsafe { crate::retake::assert_entered(gp) };
     // SAFETY: forwarded contract; gp is the running goroutine.
     unsafe { gopark_g(gp, unlockf, lock, reason) }
 }
@@ -1079,7 +1120,9 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
         if readgstatus(gp) != _Grunning {
             throw("gopark: bad g status");
         }
-        crate::retake::assert_entered(gp);
+        if cfg!(debug_assertions) {
+            crate::retake::assert_entered(gp);
+        }
         // std's panic count is per thread and counts this unwind. A
         // goroutine locked to its thread needs nothing more: its thread runs
         // nothing else meanwhile and it resumes there (schedule →
@@ -1117,6 +1160,8 @@ unsafe fn parkunlock_c(_gp: *mut G, lock: *mut ()) -> bool {
 /// again after the park.
 pub unsafe fn goparkunlock(lock: &RawMutex, reason: WaitReason) {
     let gp = require_goroutine("gopark");
+    // SAFETY: gp is the running user goroutine.
+    unsafe { crate::retake::assert_entered(gp) };
     // SAFETY: forwarded contract.
     unsafe { goparkunlock_g(gp, lock, reason) }
 }
@@ -1225,17 +1270,9 @@ unsafe fn park_unwinding_wait(mp: *mut runtime_m::M, gp: *mut G) -> ! {
 /// must not; gort's stacks are fixed, so `ready` runs where it is called,
 /// and only the deep part — starting an M in `wakep` — moves to g0
 /// (saving two stack switches per wake-up).
+#[inline]
 pub unsafe fn goready(gp: *mut G) {
     let me = getg();
-    // A direct call from user code enters the runtime (nested inside a
-    // runtime call, this does nothing).
-    let _rt = if is_user_g(me) {
-        // SAFETY: me is the running user G; the caller holds no runtime
-        // lock (goready's callers release theirs first, as in Go).
-        Some(unsafe { enter(me) })
-    } else {
-        None
-    };
     if is_user_g(me) {
         // No preemption point here (Go's goready has none): the
         // non-blocking channel operations reach goready, and in the
@@ -1246,11 +1283,41 @@ pub unsafe fn goready(gp: *mut G) {
             if readgstatus(me) == _Gsyscall {
                 require_goroutine("goready");
             }
+            // A direct call from user code enters the runtime first (the
+            // runtime's own callers are inside their entered section).
+            if !crate::retake::entered(me) {
+                return goready_entering(me, gp);
+            }
         }
     } else if me.is_null() {
         require_goroutine("goready");
     }
     // SAFETY: forwarded contract; the running M holds a P.
+    unsafe { ready(gp, true) };
+}
+
+/// [`goready`] for the runtime's own callers, inside their entered
+/// section (channels, semaphores): no checks.
+///
+/// # Safety
+/// As for [`goready`], on a user goroutine inside an entered section.
+#[inline]
+pub(crate) unsafe fn goready_entered(gp: *mut G) {
+    // SAFETY: forwarded contract; entered, so the M holds a P.
+    unsafe { ready(gp, true) };
+}
+
+/// [`goready`] called from user code: enters the runtime around `ready`.
+///
+/// # Safety
+/// As for [`goready`]; `me` is the running user goroutine, in user code.
+#[cold]
+#[inline(never)]
+unsafe fn goready_entering(me: *mut G, gp: *mut G) {
+    // SAFETY: me is the running user G; the caller holds no runtime lock
+    // (goready's callers release theirs first, as in Go).
+    let _rt = unsafe { enter(me) };
+    // SAFETY: forwarded contract; entered, so the M holds a P.
     unsafe { ready(gp, true) };
 }
 
@@ -1403,7 +1470,7 @@ pub unsafe fn ready_remote(gp: *mut G) {
 /// block: port of runtime.block (select.go), what `select {}` compiles to:
 /// parks the calling goroutine forever (wait reason `select (no cases)`).
 pub fn block() -> ! {
-    let (_, _rt) = require_entered("block");
+    let (_, _rt) = runtime_entry("block");
     // SAFETY: on a goroutine; nobody can find us to wake us, which is the
     // point.
     unsafe { gopark(None, null_mut(), WaitReason::SelectNoCases) };
@@ -1413,7 +1480,7 @@ pub fn block() -> ! {
 /// Gosched: port of runtime.Gosched (proc.go): yields the processor; the
 /// goroutine goes to the global run queue and runs again later.
 pub fn gosched() {
-    let (gp, _rt) = require_entered("gosched");
+    let (gp, _rt) = runtime_entry("gosched");
     if std::thread::panicking() {
         // A yield is a hint; switching goroutines on this thread while it
         // unwinds would show them std's per-thread panic count.
@@ -1428,7 +1495,7 @@ pub fn gosched() {
 /// (used after a semaphore hand-off, so that the woken waiter in `runnext`
 /// runs first and the yielder soon after, on the same P).
 pub fn goyield() {
-    let (_, _rt) = require_entered("goyield");
+    let (_, _rt) = runtime_entry("goyield");
     // SAFETY: on a user goroutine.
     unsafe { mcall(goyield_m) };
 }

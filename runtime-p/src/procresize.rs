@@ -302,7 +302,7 @@ pub(crate) fn with_world_stopped<R>(s: &Sched, f: impl FnOnce() -> R) -> R {
 /// (stopping the world to do so) and returns the previous number; `n == 0`
 /// only reports it.
 pub fn set_gomaxprocs(n: usize) -> usize {
-    let (_, _rt) = crate::proc::require_entered("gomaxprocs");
+    let (_, _rt) = crate::proc::runtime_entry("gomaxprocs");
     let s = sched();
     let ret = s.gomaxprocs();
     let n = n.min(MAX_PROCS);

@@ -37,11 +37,13 @@
 //! barrier modelled as a SeqCst fence on both sides, and a broken twin
 //! without it that loom catches).
 //!
-//! Nesting: an entry inside an entered section (a runtime call made by a
-//! destructor the runtime runs) does nothing and undoes nothing. A
-//! goroutine switch happens only inside the runtime, so every M's `in_rt`
-//! is 1 whenever it is in the scheduler, and each goroutine's outermost
-//! entry puts back 0 on whichever M it runs on when it returns.
+//! Nesting: each entry remembers `in_rt` as it found it and puts that
+//! back, so an entry inside an entered section (a runtime call made by a
+//! destructor the runtime runs) leaves it 1. A goroutine switch happens
+//! only inside the runtime, so every M's `in_rt` is 1 whenever it is in
+//! the scheduler, and each goroutine's outermost entry puts back 0 on
+//! whichever M it runs on when it returns. In the safe mode `in_rt` is
+//! never set to 0 ([`begin_user`]): nothing retakes there.
 //!
 //! ## After a retake
 //! At its next entry the goroutine takes an idle P if there is one (as
@@ -75,62 +77,64 @@ use crate::p::{_Pidle, _Prunning, P};
 use crate::proc::{dropg, execute, sched_of};
 use crate::sched::{Sched, globrunqput};
 
-/// An entered runtime section of the running goroutine; dropping it goes
-/// back to user code (`in_rt = 0` on the goroutine's current M).
+/// An entered runtime section of the running goroutine; dropping it puts
+/// back the M's `in_rt` as it was at the entry (0: back to user code) on
+/// the M the goroutine runs on by then.
 #[must_use = "the section ends when this is dropped"]
 pub struct Entered {
-    /// The goroutine, or null for a nested entry (nothing to undo).
     gp: *mut G,
+    /// `in_rt` at the entry: 0 for an outermost entry from user code, 1
+    /// for one nested in another section (and always in the safe mode).
+    prev: u32,
 }
 
 impl Drop for Entered {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if !self.gp.is_null() {
-            // SAFETY: gp is the running goroutine (an entered section does
-            // not outlive its goroutine's frame); its `m` is the M it runs
-            // on now, which may differ from the one it entered on.
-            unsafe { leave(self.gp) }
+        // SAFETY: gp is the running goroutine (an entered section does not
+        // outlive its goroutine's frame); its `m` is the M it runs on now,
+        // which may differ from the one it entered on.
+        unsafe {
+            let mp: *mut M = (*self.gp).m.cast();
+            (*mp).in_rt.store(self.prev, Ordering::Release);
         }
-    }
-}
-
-/// Goes back to user code on the goroutine's current M.
-///
-/// # Safety
-/// `gp` is the running goroutine, inside an entered section it is ending.
-#[inline]
-unsafe fn leave(gp: *mut G) {
-    // SAFETY: per the contract; Ms are never freed.
-    unsafe {
-        let mp: *mut M = (*gp).m.cast();
-        (*mp).in_rt.store(0, Ordering::Release);
     }
 }
 
 /// The goroutine's runtime entry: marks the M as inside the runtime and,
 /// if sysmon has taken or is taking its P, waits for a P ([`exitretake`]).
-/// Until the result is dropped, the M's P stays with it.
+/// Until the result is dropped, the M's P stays with it. Nested entries
+/// cost the same and change nothing (`in_rt` stays 1).
 ///
 /// # Safety
 /// `gp` must be the running user goroutine, holding no runtime lock.
-#[inline]
+#[inline(always)]
 pub unsafe fn enter(gp: *mut G) -> Entered {
     // SAFETY: per the contract; the M's words are atomics it owns.
     unsafe {
         let mp: *mut M = (*gp).m.cast();
-        if (*mp).in_rt.load(Ordering::Relaxed) != 0 {
-            return Entered { gp: null_mut() };
-        }
+        let prev = (*mp).in_rt.load(Ordering::Relaxed);
         (*mp).in_rt.store(1, Ordering::Relaxed);
         // Keeps the load below after the store in the instruction stream;
         // sysmon's process-wide barrier does the rest (module docs).
         compiler_fence(Ordering::SeqCst);
-        if (*mp).retake.load(Ordering::Relaxed) != RETAKE_NONE {
+        // Acquire: free on x86, and orders the P's uses below after it on
+        // weaker machines.
+        if (*mp).retake.load(Ordering::Acquire) != RETAKE_NONE {
             exitretake(gp, mp);
         }
+        Entered { gp, prev }
     }
-    Entered { gp }
+}
+
+/// Whether the running goroutine `gp` is inside an entered section.
+///
+/// # Safety
+/// `gp` is the running user goroutine.
+#[inline]
+pub(crate) unsafe fn entered(gp: *mut G) -> bool {
+    // SAFETY: per the contract.
+    unsafe { (*((*gp).m as *mut M)).in_rt.load(Ordering::Relaxed) != 0 }
 }
 
 /// Throws unless the running goroutine `gp` is inside an entered section:
@@ -142,21 +146,27 @@ pub unsafe fn enter(gp: *mut G) -> Entered {
 #[inline]
 pub(crate) unsafe fn assert_entered(gp: *mut G) {
     // SAFETY: per the contract.
-    if unsafe { (*((*gp).m as *mut M)).in_rt.load(Ordering::Relaxed) } == 0 {
+    if unsafe { !entered(gp) } {
         runtime_g::throw("runtime call without an entry (retake protocol)");
     }
 }
 
 /// The goroutine starts running user code (its function, the destructors
-/// of its locals) with this M inside the runtime; [`enter`] ends it.
+/// of its locals); [`enter`] ends it. In the safe mode, which never
+/// retakes, `in_rt` stays 1 for good, so that entries cost the least.
 ///
 /// # Safety
 /// `gp` is the running goroutine, outside any entered section, holding no
 /// runtime lock.
 #[inline]
 pub unsafe fn begin_user(gp: *mut G) {
-    // SAFETY: forwarded.
-    unsafe { leave(gp) }
+    // SAFETY: per the contract; the instance outlives its goroutines.
+    unsafe {
+        let mp: *mut M = (*gp).m.cast();
+        if !sched_of(mp).safe {
+            (*mp).in_rt.store(0, Ordering::Release);
+        }
+    }
 }
 
 /// The slow path of [`enter`]: wait for sysmon's decision, and after a
@@ -174,7 +184,8 @@ unsafe fn exitretake(gp: *mut G, mp: *mut M) {
         loop {
             match (*mp).retake.load(Ordering::Acquire) {
                 RETAKE_NONE => return,
-                RETAKE_DONE => break,
+                RETAKE_DONE if (*mp).p.is_null() => break,
+                RETAKE_DONE => runtime_g::throw("retake: P taken inside the runtime"),
                 _ => {
                     // sysmon decides within one barrier.
                     spins += 1;
@@ -194,6 +205,8 @@ unsafe fn exitretake(gp: *mut G, mp: *mut M) {
             let pp = pidleget(s, &mut s.lock.lock());
             if !pp.is_null() {
                 acquirep(pp);
+                // A new turn on this P for sysmon's time slice.
+                (*pp).schedtick.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
@@ -290,8 +303,15 @@ pub(crate) fn retake_running(pp: &P) -> bool {
         (*mp).p = null_mut();
         pp.status.store(_Pidle, Ordering::Release);
         pp.stats.retakes.fetch_add(1, Ordering::Relaxed);
+        // As Go's retake: while the P is in our hands and not yet on the
+        // idle list or with an M, the retaken goroutine may already be
+        // waiting in stoplockedm (counted idle-locked); without this,
+        // checkdead could count no running M and call it a deadlock.
+        let s = sched_of(mp);
+        crate::lockosthread::incidlelocked(s, -1);
         (*mp).retake.store(RETAKE_DONE, Ordering::Release);
         handoffp(pp_ptr);
+        crate::lockosthread::incidlelocked(s, 1);
     }
     true
 }

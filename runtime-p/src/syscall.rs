@@ -45,7 +45,7 @@ fn safe_keeps_p(gp: *mut runtime_g::G) -> bool {
 /// entersyscall: port of runtime.entersyscall (proc.go): the goroutine is
 /// about to block its thread in the OS.
 pub fn entersyscall() {
-    let (gp, _rt) = crate::proc::require_entered("entersyscall");
+    let (gp, _rt) = crate::proc::runtime_entry("entersyscall");
     let mp = getm();
     if safe_keeps_p(gp) {
         // SAFETY: gp is the running goroutine.
@@ -101,7 +101,7 @@ pub fn entersyscall() {
 /// entersyscallblock: port of runtime.entersyscallblock (proc.go): like
 /// entersyscall, for a call known to block: hands the P off at once.
 pub fn entersyscallblock() {
-    let (gp, _rt) = crate::proc::require_entered("entersyscallblock");
+    let (gp, _rt) = crate::proc::runtime_entry("entersyscallblock");
     let mp = getm();
     if safe_keeps_p(gp) {
         // SAFETY: gp is the running goroutine.
@@ -247,7 +247,7 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
 ///
 /// `f` must not call into the runtime (spawn, park, yield).
 pub fn blocking<R: Send, F: FnOnce() -> R + Send>(f: F) -> R {
-    let (gp, _rt) = crate::proc::require_entered("syscall::blocking");
+    let (gp, _rt) = crate::proc::runtime_entry("syscall::blocking");
     if safe_keeps_p(gp) {
         return blocking_on_helper(gp, f);
     }
@@ -411,7 +411,7 @@ fn helper_main() {
 /// `safe_keeps_p`): only the P's goroutines that never ran, which other Ps
 /// steal, go on meanwhile.
 pub fn notetsleepg(n: &runtime_m::Note, ns: i64) -> bool {
-    let (_, _rt) = crate::proc::require_entered("notetsleepg");
+    let (_, _rt) = crate::proc::runtime_entry("notetsleepg");
     entersyscallblock();
     let ok = runtime_m::notetsleep(n, ns);
     exitsyscall();

@@ -176,6 +176,10 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool) -> u32 {
                 if running && st == _Prunning && pd.preempted && pd.retake_after <= now {
                     if crate::retake::retake_running(pp) {
                         n += 1;
+                        // Whoever runs the P next starts a new slice.
+                        pd.schedwhen = now;
+                        pd.preempted = false;
+                        pd.stall_reported = false;
                         continue;
                     }
                     // Inside the runtime just now: try again in a while
@@ -219,8 +223,13 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool) -> u32 {
             {
                 n += 1;
                 pp.syscalltick.fetch_add(1, Ordering::Relaxed);
+                // Go's retake brackets the hand-off the same way: the P is
+                // in nobody's count meanwhile, and checkdead must not
+                // call that a deadlock.
+                crate::lockosthread::incidlelocked(s, -1);
                 // SAFETY: the CAS made the P ours; no M holds it.
                 unsafe { handoffp(pp as *const crate::p::P as *mut crate::p::P) };
+                crate::lockosthread::incidlelocked(s, 1);
             }
         }
     }

@@ -389,7 +389,7 @@ impl std::error::Error for TraceAlreadyEnabled {}
 /// from their next event on (Go emits their state first; gort's trace shows
 /// each G's track from the first thing it does).
 pub fn start_trace() -> Result<(), TraceAlreadyEnabled> {
-    let (_, _rt) = crate::proc::require_entered("trace.Start");
+    let (_, _rt) = crate::proc::runtime_entry("trace.Start");
     start_trace_on(crate::sched::sched())
 }
 
@@ -504,7 +504,7 @@ pub(crate) fn stop_to_env_file() {
 /// returns the trace as Chrome trace-event JSON, or `None` if the instance
 /// was not tracing. Stops the world to collect the P buffers.
 pub fn stop_trace() -> Option<String> {
-    let (_, _rt) = crate::proc::require_entered("trace.Stop");
+    let (_, _rt) = crate::proc::runtime_entry("trace.Stop");
     let s = crate::sched::sched();
     if !s.trace.on.swap(false, Ordering::AcqRel) {
         return None;

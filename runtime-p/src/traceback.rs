@@ -182,7 +182,7 @@ unsafe fn parked_frames(gp: *mut G) -> Option<String> {
 /// is not stopped (Go stops it for `all`): each other goroutine is held
 /// with the scan bit only while it is walked, so statuses are a moment's.
 pub fn stack(all: bool) -> String {
-    let (me, _rt) = crate::proc::require_entered("runtime.Stack");
+    let (me, _rt) = crate::proc::runtime_entry("runtime.Stack");
     // SAFETY: the running goroutine is live; it is "running" by definition.
     let mut out = unsafe { goroutine_header(me) };
     out.push_str(&crate::panic::format_frames(

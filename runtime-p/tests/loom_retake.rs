@@ -1,8 +1,8 @@
 //! loom model of sysmon taking the P from a goroutine in user code
 //! (runtime-p/src/retake.rs; no Go twin: Go preempts with a signal).
 //!
-//! The goroutine's runtime entry (`retake::enter`) stores `in_rt = 1`
-//! and loads `retake`; if it reads `NONE` it uses its P (the owner-only
+//! The goroutine makes two runtime calls. Each entry (`retake::enter`)
+//! stores `in_rt = 1` and loads `retake`; if it reads `NONE` it uses its P (the owner-only
 //! parts: run queue tail, timers, caches), then leaves (`in_rt = 0`,
 //! release). sysmon (`retake_running`) stores `retake = PENDING`, runs
 //! the process-wide barrier and loads `in_rt`: at 0 it takes the P (here:
@@ -50,31 +50,36 @@ fn model(barrier: bool) {
             retake: AtomicU32::new(NONE),
             p: UnsafeCell::new(0),
         });
-        // The goroutine: one runtime entry.
+        // The goroutine.
         let g = {
             let m = m.clone();
             thread::spawn(move || {
-                m.in_rt.store(1, Ordering::Relaxed);
-                if barrier {
-                    fence(Ordering::SeqCst);
-                }
-                loop {
-                    match m.retake.load(Ordering::Acquire) {
-                        NONE => {
-                            // Still ours: use it.
-                            m.p.with_mut(|p| unsafe { *p += 1 });
-                            break;
-                        }
-                        DONE => {
-                            // exitretake: our P is gone; we would wait
-                            // for another one, never touching this one.
-                            m.retake.store(NONE, Ordering::Relaxed);
-                            break;
-                        }
-                        _ => thread::yield_now(),
+                // Two runtime calls, user code between them.
+                for _ in 0..2 {
+                    m.in_rt.store(1, Ordering::Relaxed);
+                    if barrier {
+                        fence(Ordering::SeqCst);
                     }
+                    loop {
+                        match m.retake.load(Ordering::Acquire) {
+                            NONE => {
+                                // Still ours: use it.
+                                // SAFETY: the claim under test; loom
+                                // reports a concurrent use.
+                                m.p.with_mut(|p| unsafe { *p += 1 });
+                                break;
+                            }
+                            DONE => {
+                                // exitretake: our P is gone; we would wait
+                                // for another one, never touching this one.
+                                m.retake.store(NONE, Ordering::Relaxed);
+                                return;
+                            }
+                            _ => thread::yield_now(),
+                        }
+                    }
+                    m.in_rt.store(0, Ordering::Release);
                 }
-                m.in_rt.store(0, Ordering::Release);
             })
         };
         // sysmon.
@@ -84,6 +89,7 @@ fn model(barrier: bool) {
         }
         if m.in_rt.load(Ordering::Acquire) == 0 {
             // The P is taken: the M it is handed to runs it.
+            // SAFETY: as above.
             m.p.with_mut(|p| unsafe { *p += 10 });
             m.retake.store(DONE, Ordering::Release);
         } else {

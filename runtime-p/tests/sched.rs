@@ -82,7 +82,8 @@ fn park_unlock_happens_after_switch() {
             for _ in 0..rounds {
                 // Publish ourselves and park; main wakes us. A park is a
                 // runtime call: entered before the lock (gopark's contract).
-                let (_, _rt) = runtime_p::require_entered("test park");
+                // SAFETY: no lock held; the section ends in this frame.
+                let (_, _rt) = unsafe { runtime_p::require_entered("test park") };
                 let mut st = s2.lock();
                 *st = Some(getg() as usize);
                 std::mem::forget(st);

@@ -267,7 +267,8 @@ impl<T> JoinHandle<T> {
     /// # Panics
     /// Outside a goroutine of a gort runtime.
     pub fn join(self) -> Result<T, JoinError> {
-        let (_, _rt) = runtime_p::require_entered("JoinHandle::join");
+        // SAFETY: no lock is held yet; the section ends with this frame.
+        let (_, _rt) = unsafe { runtime_p::require_entered("JoinHandle::join") };
         runtime_p::preempt_check();
         let mut st = self.shared.state.lock();
         if !st.done {
