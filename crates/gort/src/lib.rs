@@ -94,14 +94,17 @@
 //! its value belongs to the goroutine and moves with it.
 //!
 //! Queries never switch goroutines in either mode: `JoinHandle::is_finished`
-//! (and so its `Debug`) and [`num_goroutine`]. Nor, in the migrating mode,
-//! do the non-blocking channel operations (`try_send`, `try_recv`, a
-//! [`select!`] with `default`), where a switch could move the caller to
-//! another thread. In the safe mode they honour sysmon's request to yield
-//! (a goroutine that has run for 10 ms): the caller keeps its thread, so
-//! that switch is as sound as a call into other code, and it is the only
-//! way a loop spinning on them (Go's `select` with `default`) lets the
-//! goroutines that share its thread run.
+//! (and so its `Debug`) and [`num_goroutine`]. The non-blocking channel
+//! operations (`try_send`, `try_recv`, a [`select!`] with `default`) never
+//! move their caller to another thread. In the migrating mode they are no
+//! preemption points; a loop of them (or any loop that keeps its thread)
+//! loses its P to sysmon after a time slice and, at its next runtime
+//! call, waits for a P on that same thread while the others run. In the
+//! safe mode they honour sysmon's request to yield (a goroutine that has
+//! run for 10 ms): the caller keeps its thread, so that switch is as sound
+//! as a call into other code, and it is the only way a loop spinning on
+//! them (Go's `select` with `default`) lets the goroutines that share its
+//! thread run.
 //!
 //! ## Panics
 //! A Rust panic that escapes a goroutine ends the program as in Go:
