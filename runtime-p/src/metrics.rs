@@ -45,6 +45,10 @@ pub struct Metrics {
     /// entering the runtime (a CPU loop, a raw blocking call); the
     /// goroutine went on without a P. No Go twin (Go preempts it).
     pub retakes: u64,
+    /// Threads running a goroutine whose P sysmon took, which has not
+    /// called gort since: they run beside the GOMAXPROCS threads that
+    /// hold a P, as threads in system calls do in Go.
+    pub threads_without_p: u64,
 }
 
 /// The metrics of instance `s`.
@@ -69,6 +73,19 @@ pub fn read_metrics(s: &Sched) -> Metrics {
         m.steals += pp.stats.steals.load(Ordering::Relaxed);
         m.parks += pp.stats.parks.load(Ordering::Relaxed);
         m.retakes += pp.stats.retakes.load(Ordering::Relaxed);
+    }
+    let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
+    while !mp.is_null() {
+        // SAFETY: Ms are never freed; `sched` is fixed at allocm and
+        // `retake` is atomic.
+        unsafe {
+            if core::ptr::eq((*mp).sched as *const Sched, s)
+                && (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE
+            {
+                m.threads_without_p += 1;
+            }
+            mp = (*mp).alllink;
+        }
     }
     for pp in s.procs() {
         let h = pp.runqhead.load(Ordering::Acquire);

@@ -18,7 +18,10 @@
 //!   load `in_rt`. If it reads 0, the goroutine is in user code and will
 //!   see `PENDING` at its next entry, so the P is sysmon's: it detaches
 //!   the P, stores `retake = DONE` and hands the P off (`handoffp`). If it
-//!   reads 1, it gives up and stores `retake = NONE`.
+//!   reads 1, it gives up and stores `retake = NONE`. A goroutine that
+//!   finds `PENDING` at an outermost entry steps back out (`in_rt = 0`)
+//!   until sysmon has decided, then enters again: one that enters every
+//!   few nanoseconds would otherwise always be found inside.
 //!
 //! Why it is right: the two sides are a store-buffering pair (store
 //! `in_rt`, load `retake` / store `retake`, load `in_rt`). The barrier
@@ -30,7 +33,8 @@
 //! was not running executed the barrier of its last context switch. So
 //! sysmon never takes a P that its M is using, and a goroutine that saw
 //! `NONE` keeps its P until it leaves the runtime. A goroutine that sees
-//! `PENDING` waits for the decision. The M's and the P's fields sysmon
+//! `PENDING` touches nothing until the decision (an outermost entry steps
+//! out meanwhile, and going back in is a fresh entry). The M's and the P's fields sysmon
 //! writes at `DONE` are not touched by the M meanwhile: it is in user
 //! code, or waiting in [`exitretake`], which reads them only after an
 //! acquire load of `DONE`. loom model: `tests/loom_retake.rs` (the
@@ -121,7 +125,7 @@ pub unsafe fn enter(gp: *mut G) -> Entered {
         // Acquire: free on x86, and orders the P's uses below after it on
         // weaker machines.
         if (*mp).retake.load(Ordering::Acquire) != RETAKE_NONE {
-            exitretake(gp, mp);
+            exitretake(gp, mp, prev);
         }
         Entered { gp, prev }
     }
@@ -173,11 +177,17 @@ pub unsafe fn begin_user(gp: *mut G) {
 /// retake get a P back on this thread. No Go twin (the nearest is
 /// `exitsyscall`).
 ///
+/// While sysmon decides (`PENDING`), an outermost entry steps back out
+/// (`in_rt` = 0, touching nothing) and enters again once it has decided:
+/// a goroutine that enters the runtime every few nanoseconds would
+/// otherwise always be caught waiting inside, and never lose its P.
+///
 /// # Safety
-/// As for [`enter`], with `mp` the goroutine's M and `in_rt` just set.
+/// As for [`enter`], with `mp` the goroutine's M, `in_rt` just set, and
+/// `prev` its value before.
 #[cold]
 #[inline(never)]
-unsafe fn exitretake(gp: *mut G, mp: *mut M) {
+unsafe fn exitretake(gp: *mut G, mp: *mut M, prev: u32) {
     let mut spins = 0u32;
     // SAFETY: per the contract.
     unsafe {
@@ -187,13 +197,21 @@ unsafe fn exitretake(gp: *mut G, mp: *mut M) {
                 RETAKE_DONE if (*mp).p.is_null() => break,
                 RETAKE_DONE => runtime_g::throw("retake: P taken inside the runtime"),
                 _ => {
-                    // sysmon decides within one barrier.
-                    spins += 1;
-                    if spins < 64 {
-                        core::hint::spin_loop();
-                    } else {
-                        os().osyield();
+                    if prev == 0 {
+                        (*mp).in_rt.store(0, Ordering::Release);
                     }
+                    // sysmon decides within one barrier.
+                    while (*mp).retake.load(Ordering::Acquire) == RETAKE_PENDING {
+                        spins += 1;
+                        if spins < 64 {
+                            core::hint::spin_loop();
+                        } else {
+                            os().osyield();
+                        }
+                    }
+                    // Enter again, as `enter` does.
+                    (*mp).in_rt.store(1, Ordering::Relaxed);
+                    compiler_fence(Ordering::SeqCst);
                 }
             }
         }

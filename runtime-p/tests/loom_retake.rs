@@ -7,7 +7,8 @@
 //! release). sysmon (`retake_running`) stores `retake = PENDING`, runs
 //! the process-wide barrier and loads `in_rt`: at 0 it takes the P (here:
 //! the M it hands the P to uses it) and stores `DONE`; at 1 it stores
-//! `NONE`. The goroutine waits while it reads `PENDING`.
+//! `NONE`. A goroutine that reads `PENDING` steps out (`in_rt = 0`) until
+//! sysmon has decided, then enters again.
 //!
 //! A store-buffering pair, so without ordering both loads may read the old
 //! values and the P is used by two threads at once. The code has a
@@ -75,7 +76,18 @@ fn model(barrier: bool) {
                                 m.retake.store(NONE, Ordering::Relaxed);
                                 return;
                             }
-                            _ => thread::yield_now(),
+                            _ => {
+                                // exitretake: step out while sysmon
+                                // decides, then enter again.
+                                m.in_rt.store(0, Ordering::Release);
+                                while m.retake.load(Ordering::Acquire) == PENDING {
+                                    thread::yield_now();
+                                }
+                                m.in_rt.store(1, Ordering::Relaxed);
+                                if barrier {
+                                    fence(Ordering::SeqCst);
+                                }
+                            }
                         }
                     }
                     m.in_rt.store(0, Ordering::Release);

@@ -115,12 +115,15 @@ fn run_case(case: &str) {
         "thread_sleep" => builder(1).block_on(|| {
             let ticks = Arc::new(AtomicU64::new(0));
             let stop = Arc::new(AtomicBool::new(false));
-            let (t2, s2) = (ticks.clone(), stop.clone());
+            let without_p = Arc::new(AtomicU64::new(0));
+            let (t2, s2, w2) = (ticks.clone(), stop.clone(), without_p.clone());
             let h = gort::spawn(move || {
                 let tk = gort::time::Ticker::new(Duration::from_millis(10));
                 while !s2.load(Ordering::SeqCst) {
                     let _ = tk.c().recv();
                     t2.fetch_add(1, Ordering::SeqCst);
+                    // The sleeping thread, once its P is taken.
+                    w2.fetch_max(gort::runtime::metrics().threads_without_p, Ordering::SeqCst);
                 }
             });
             gort::gosched();
@@ -140,8 +143,9 @@ fn run_case(case: &str) {
                 0
             };
             println!(
-                "RESULT ticks={during} retakes={} trace_steals={steals}",
-                gort::runtime::metrics().retakes
+                "RESULT ticks={during} retakes={} trace_steals={steals} without_p={}",
+                gort::runtime::metrics().retakes,
+                without_p.load(Ordering::SeqCst)
             );
         }),
         // gomaxprocs(2) while a 3 s call-free loop runs, at GOMAXPROCS=1:
@@ -262,6 +266,7 @@ fn ticker_beside_a_raw_thread_sleep_migrating() {
     let ticks = result(&o, "ticks");
     assert!(ticks >= 100, "{ticks} ticks of 10 ms in 2 s");
     assert!(result(&o, "retakes") >= 1, "{}", o.stdout);
+    assert_eq!(result(&o, "without_p"), 1, "{}", o.stdout);
 }
 
 /// Retakes show in `GODEBUG=schedtrace` and in the trace (`ProcSteal`).
@@ -289,6 +294,7 @@ fn ticker_beside_a_raw_thread_sleep_safe() {
     let ticks = result(&o, "ticks");
     assert!(ticks <= 1, "{ticks} ticks while their thread slept");
     assert_eq!(result(&o, "retakes"), 0, "{}", o.stdout);
+    assert_eq!(result(&o, "without_p"), 0, "{}", o.stdout);
 }
 
 /// Migrating mode, GOMAXPROCS=1 (Go 1.27: 4.6 ms). Main itself waits

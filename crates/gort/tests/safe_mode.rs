@@ -372,7 +372,11 @@ fn try_ops_switch() {
             "a non-blocking operation moved its caller"
         );
     }
-    assert!(ran.load(Ordering::SeqCst), "the other goroutine never ran");
+    assert!(
+        ran.load(Ordering::SeqCst),
+        "the other goroutine never ran ({:?})",
+        gort::runtime::metrics()
+    );
     h.join().unwrap();
 }
 
