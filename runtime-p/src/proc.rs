@@ -1297,7 +1297,7 @@ pub unsafe fn goready(gp: *mut G) {
 }
 
 /// [`goready`] for the runtime's own callers, inside their entered
-/// section (channels, semaphores): no checks.
+/// section (the channel operations): no checks.
 ///
 /// # Safety
 /// As for [`goready`], on a user goroutine inside an entered section.
