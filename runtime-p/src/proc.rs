@@ -1535,6 +1535,25 @@ unsafe extern "C" fn gosched_m(gp: *mut G) -> ! {
         hook(Hook::Stop, gp);
         dropg_of(mp);
         if s.safe && crate::p::pinned(gp) {
+            // Safe mode: only this thread can run gp, while the P's other
+            // local work, if no pinned G waits (pinned queue, inbox, a
+            // pinned runnext), is goroutines that have not started (the
+            // ring holds no others), which any P may run. With Ps idle,
+            // leave that work to them (a spinner is woken to take it) and
+            // go on with gp: running one here could keep gp from its
+            // thread for good, if it never yields (a main preempted at
+            // `go` behind a goroutine that spins until main starts the
+            // others: TestGoroutineParallelism).
+            let next = pp.runnext.load(Ordering::Acquire);
+            if s.npidle.load(Ordering::Acquire) > 0
+                && pp.local().pinq.empty()
+                && pp.inbox.load(Ordering::Acquire).is_null()
+                && (next.is_null() || !crate::p::pinned(next))
+                && !runqempty(pp)
+            {
+                crate::mp::wakep_from(s, mp);
+                execute_m(mp, gp, false);
+            }
             // A pinned G cannot go where any M takes it from: it goes to
             // the back of its own P's pinned queue.
             pp.local().pinq.push_back(gp);
