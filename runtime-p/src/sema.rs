@@ -599,7 +599,12 @@ pub fn sync_runtime_can_spin(i: u32) -> bool {
     if s.gomaxprocs() as i32 <= busy {
         return false;
     }
-    if getm().is_null() {
+    let mp = getm();
+    // No M (a plain thread), or no P: a goroutine inside
+    // `syscall::blocking` in the migrating mode, whose lock attempt is
+    // then refused clearly by semacquire.
+    // SAFETY: mp is this thread's M; its P field is its own.
+    if mp.is_null() || unsafe { (*mp).p.is_null() } {
         return false;
     }
     // SAFETY: called from a goroutine, whose M holds a P.

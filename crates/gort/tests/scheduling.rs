@@ -85,6 +85,43 @@ unsafe fn runtime_calls_inside_blocking_are_refused_clearly() {
     assert_eq!(gort::spawn(|| 5).join().unwrap(), 5);
 }
 
+/// A contended gort Mutex locked inside `blocking` is refused with the
+/// same clear panic, not a crash: the lock's spin check used to read the
+/// P, which a goroutine in `blocking` does not hold in the migrating mode
+/// (a null dereference). In the safe mode the closure runs on a helper
+/// thread, where a gort Mutex works as on any plain thread.
+#[gort::test(migrating, gomaxprocs = 2)]
+unsafe fn contended_mutex_inside_blocking_is_refused_clearly() {
+    // The other P busy, so that the lock's spin check gets as far as
+    // looking at this goroutine's P.
+    let (started, stop) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (s2, st2) = (started.clone(), stop.clone());
+    gort::go(move || {
+        s2.store(true, Ordering::SeqCst);
+        while !st2.load(Ordering::SeqCst) {
+            std::hint::spin_loop();
+        }
+    });
+    while !started.load(Ordering::SeqCst) {
+        std::hint::spin_loop();
+    }
+    let m = Arc::new(gort::sync::Mutex::new(0u32));
+    let held = m.lock();
+    let m2 = m.clone();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gort::syscall::blocking(move || *m2.lock() += 1)
+    }));
+    drop(held);
+    stop.store(true, Ordering::SeqCst);
+    let p = r.expect_err("must panic");
+    let msg = p.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("inside gort::syscall::blocking"), "{msg}");
+    assert_eq!(*m.lock(), 0);
+}
+
 /// testYieldProgress (proc_test.go), in Go's form: a goroutine spins on a
 /// `select` with a default case that yields, main sleeps 10 ms, then sends
 /// and waits for the acknowledgement. `locked` makes the spinner call
