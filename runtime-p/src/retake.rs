@@ -76,10 +76,10 @@ use runtime_g::status::{_Grunnable, _Grunning};
 use runtime_m::m::{RETAKE_DONE, RETAKE_NONE, RETAKE_PENDING};
 use runtime_m::{M, mcall, os};
 
-use crate::mp::{acquirep, handoffp, pidleget};
+use crate::mp::handoffp;
 use crate::p::{_Pidle, _Prunning, P};
-use crate::proc::{dropg, execute, sched_of};
-use crate::sched::{Sched, globrunqput};
+use crate::proc::sched_of;
+use crate::sched::Sched;
 
 /// An entered runtime section of the running goroutine; dropping it puts
 /// back the M's `in_rt` as it was at the entry (0: back to user code) on
@@ -218,15 +218,13 @@ unsafe fn exitretake(gp: *mut G, mp: *mut M, prev: u32) {
         (*mp).retake.store(RETAKE_NONE, Ordering::Relaxed);
         // The retake was this goroutine's preemption.
         (*gp).preempt.store(false, Ordering::Relaxed);
-        let s = sched_of(mp);
-        if s.npidle.load(Ordering::Acquire) > 0 {
-            let pp = pidleget(s, &mut s.lock.lock());
-            if !pp.is_null() {
-                acquirep(pp);
-                // A new turn on this P for sysmon's time slice.
-                (*pp).schedtick.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
+        // An idle P, as exitsyscallfast takes one (there is no old P).
+        if crate::syscall::exitsyscallfast(null_mut()) {
+            // A new turn on this P for sysmon's time slice.
+            crate::proc::p_of(mp)
+                .schedtick
+                .fetch_add(1, Ordering::Relaxed);
+            return;
         }
         // Wait on this thread: lock the goroutine to it for the moment
         // (unless it is locked already), and let the scheduler hand us a P.
@@ -252,22 +250,9 @@ unsafe extern "C" fn retake0(gp: *mut G) -> ! {
     let mp = runtime_m::getm();
     // SAFETY: gp left the CPU through mcall on this M.
     unsafe {
-        let s = sched_of(mp);
         runtime_g::casgstatus(gp, _Grunning, _Grunnable);
         crate::trace::hook(crate::trace::Hook::Stop, gp);
-        dropg();
-        let pp = {
-            let mut l = s.lock.lock();
-            let pp = pidleget(s, &mut l);
-            if pp.is_null() {
-                globrunqput(s, &mut l, gp);
-            }
-            pp
-        };
-        if !pp.is_null() {
-            acquirep(pp);
-            execute(gp, false);
-        }
+        crate::syscall::run_here_or_queue(sched_of(mp), gp);
         // Some scheduler will pick gp and hand us its P (startlockedm).
         crate::proc::schedule()
     }

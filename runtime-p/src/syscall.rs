@@ -172,8 +172,9 @@ pub fn exitsyscall() {
 /// P back if sysmon has not, else any idle P.
 ///
 /// # Safety
-/// On the M that entered the syscall, holding no P.
-unsafe fn exitsyscallfast(oldp: *mut P) -> bool {
+/// On the M that entered the syscall, holding no P (`oldp` null: no old P
+/// to try, as after a retake).
+pub(crate) unsafe fn exitsyscallfast(oldp: *mut P) -> bool {
     // SAFETY: Ps are never freed; the CAS decides ownership.
     unsafe {
         if !oldp.is_null()
@@ -209,6 +210,23 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     }
     // SAFETY: gp is the live G that just left the CPU.
     crate::trace::ev_nop(s, EvKind::GoSysExit, unsafe { crate::trace::goid(gp) });
+    // SAFETY: as above; gp is now runnable and ours.
+    unsafe { run_here_or_queue(s, gp) };
+    if !stopm() {
+        crate::proc::mexit_shutdown();
+    }
+    schedule()
+}
+
+/// The shared middle of `exitsyscall0` and `retake0`, on g0: `gp` left the
+/// CPU without a P and is runnable; it runs at once on an idle P (this
+/// does not return), or goes to the global run queue (this returns, and
+/// the M goes idle its own way).
+///
+/// # Safety
+/// On g0 of the M `gp` just left, which holds no P; `gp` is `_Grunnable`
+/// and on no queue.
+pub(crate) unsafe fn run_here_or_queue(s: &crate::sched::Sched, gp: *mut G) {
     dropg();
     let pp = {
         let mut l = s.lock.lock();
@@ -226,10 +244,6 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
             execute(gp, false);
         }
     }
-    if !stopm() {
-        crate::proc::mexit_shutdown();
-    }
-    schedule()
 }
 
 /// Runs `f`, which may block its OS thread (file I/O, `thread::sleep`, a
