@@ -748,24 +748,15 @@ pub fn to_chrome_json(events: &[Event], start: (u64, i64), end: (u64, i64)) -> S
             EvKind::ProcStart => {
                 ms.insert(e.m, (e.p, t));
             }
-            EvKind::ProcStop => {
-                if let Some((p, t0)) = ms.remove(&e.m) {
-                    slice(
-                        &mut out,
-                        &mut emit,
-                        PID_M,
-                        e.m as i64,
-                        &format!("P{p}"),
-                        t0,
-                        t,
-                        "",
-                    );
-                }
-            }
-            EvKind::ProcSteal => {
-                // The stuck M's time on the P ends here; the goroutine
-                // runs on without a P until its next runtime call.
-                let m = e.arg as i32;
+            EvKind::ProcStop | EvKind::ProcSteal => {
+                // A steal (recorded by sysmon) ends the stuck M's time on
+                // the P; its goroutine runs on without a P until its next
+                // runtime call.
+                let m = if e.kind == EvKind::ProcSteal {
+                    e.arg as i32
+                } else {
+                    e.m
+                };
                 if let Some((p, t0)) = ms.remove(&m) {
                     slice(
                         &mut out,
@@ -778,14 +769,16 @@ pub fn to_chrome_json(events: &[Event], start: (u64, i64), end: (u64, i64)) -> S
                         "",
                     );
                 }
-                instant(
-                    &mut out,
-                    &mut emit,
-                    PID_P,
-                    e.p as i64,
-                    "ProcSteal",
-                    format!("\"goid\":{},\"m\":{}", e.g, e.arg),
-                );
+                if e.kind == EvKind::ProcSteal {
+                    instant(
+                        &mut out,
+                        &mut emit,
+                        PID_P,
+                        e.p as i64,
+                        "ProcSteal",
+                        format!("\"goid\":{},\"m\":{}", e.g, e.arg),
+                    );
+                }
             }
             EvKind::MStart | EvKind::MStop => {
                 let name = if e.kind == EvKind::MStart {
