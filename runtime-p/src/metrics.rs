@@ -74,19 +74,12 @@ pub fn read_metrics(s: &Sched) -> Metrics {
         m.parks += pp.stats.parks.load(Ordering::Relaxed);
         m.retakes += pp.stats.retakes.load(Ordering::Relaxed);
     }
-    let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
-    while !mp.is_null() {
-        // SAFETY: Ms are never freed; `sched` is fixed at allocm and
-        // `retake` is atomic.
-        unsafe {
-            if core::ptr::eq((*mp).sched as *const Sched, s)
-                && (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE
-            {
-                m.threads_without_p += 1;
-            }
-            mp = (*mp).alllink;
+    crate::sched::for_each_m(s, |mp| {
+        // SAFETY: Ms are never freed; `retake` is atomic.
+        if unsafe { (*mp).retake.load(Ordering::Relaxed) } == runtime_m::m::RETAKE_DONE {
+            m.threads_without_p += 1;
         }
-    }
+    });
     for pp in s.procs() {
         let h = pp.runqhead.load(Ordering::Acquire);
         let t = pp.runqtail.load(Ordering::Acquire);

@@ -528,6 +528,21 @@ pub fn for_each_g(s: &Sched, mut f: impl FnMut(*mut G)) {
     }
 }
 
+/// Calls `f` with each M of instance `s`, newest first (Go walks `allm`).
+pub fn for_each_m(s: &Sched, mut f: impl FnMut(*mut runtime_m::M)) {
+    let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
+    while !mp.is_null() {
+        // SAFETY: Ms are never freed; `sched` and `alllink` are fixed
+        // before an M is published.
+        unsafe {
+            if core::ptr::eq((*mp).sched as *const Sched, s) {
+                f(mp);
+            }
+            mp = (*mp).alllink;
+        }
+    }
+}
+
 /// Stacks a P keeps for the goroutines it will start (beyond this they go
 /// back to the pool, their pages released).
 pub const STACK_CACHE_MAX: usize = 32;

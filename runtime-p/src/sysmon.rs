@@ -39,6 +39,16 @@ struct SysmonTick {
     stall_reported: bool,
 }
 
+impl SysmonTick {
+    /// A new goroutine's turn on the P (or a new slice for whoever runs
+    /// it next, after a retake) starts at `now`.
+    fn new_slice(&mut self, now: i64) {
+        self.schedwhen = now;
+        self.preempted = false;
+        self.stall_reported = false;
+    }
+}
+
 /// Safe mode: how long a goroutine may keep its P without a runtime call
 /// before sysmon names it on stderr (`GODEBUG=gortstall=0` silences it).
 pub const STALL_REPORT_NS: i64 = 1_000_000_000;
@@ -63,6 +73,7 @@ pub fn sysmon() {
     let mut lastscavenge = 0i64;
     let mut lastmark = 0i64;
     let can_retake = crate::retake::retake_enabled(s);
+    let stall_report = s.safe && stall_reports_on();
     loop {
         if s.shutting_down.load(Ordering::Acquire) {
             let mp = getm();
@@ -145,7 +156,7 @@ pub fn sysmon() {
         if ticks.len() < s.gomaxprocs() {
             ticks.resize(s.gomaxprocs(), SysmonTick::default());
         }
-        if retake(s, &mut ticks, now, can_retake) != 0 {
+        if retake(s, &mut ticks, now, can_retake, stall_report) != 0 {
             idle = 0;
         } else {
             idle += 1;
@@ -156,10 +167,10 @@ pub fn sysmon() {
 /// retake: port of runtime.retake (proc.go). Returns how many Ps it took
 /// from system calls and, with `running` (retake.rs), from goroutines that
 /// ignored a request to yield for a whole sysmon tick, plus the first
-/// such requests (so that sysmon's next tick is not backed off).
-fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool) -> u32 {
+/// such requests (so that sysmon's next tick is not backed off). With
+/// `stall_report` (safe mode), names a goroutine that keeps its P too long.
+fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_report: bool) -> u32 {
     let mut n = 0;
-    let stall_report = s.safe && stall_reports_on();
     for (i, pp) in s.procs().enumerate() {
         let pd = &mut ticks[i];
         let st = pp.status.load(Ordering::Acquire);
@@ -169,17 +180,13 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool) -> u32 {
             let t = pp.schedtick.load(Ordering::Relaxed);
             if pd.schedtick != t {
                 pd.schedtick = t;
-                pd.schedwhen = now;
-                pd.preempted = false;
-                pd.stall_reported = false;
+                pd.new_slice(now);
             } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
                 if running && st == _Prunning && pd.preempted && pd.retake_after <= now {
                     if crate::retake::retake_running(pp) {
                         n += 1;
                         // Whoever runs the P next starts a new slice.
-                        pd.schedwhen = now;
-                        pd.preempted = false;
-                        pd.stall_reported = false;
+                        pd.new_slice(now);
                         continue;
                     }
                     // Inside the runtime just now: try again in a while
@@ -389,27 +396,23 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
         }
         out.push('\n');
     } else {
-        let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
-        while !mp.is_null() {
+        crate::sched::for_each_m(s, |mp| {
             // SAFETY: Ms are never freed; fields are read for printing only
             // (Go reads them racily too).
             unsafe {
-                if core::ptr::eq((*mp).sched as *const crate::sched::Sched, s) {
-                    let p = id_or_nil((*mp).p as *const crate::p::P, |p| p.id);
-                    let curg = id_or_nil((*mp).curg.load(Ordering::Relaxed), |g| g.goid);
-                    let lockedg = id_or_nil((*mp).lockedg as *const runtime_g::G, |g| g.goid);
-                    let _ = writeln!(
-                        out,
-                        "  M{}: p={p} curg={curg} locks={} spinning={} blocked={} lockedg={lockedg}",
-                        (*mp).id,
-                        (*mp).locks,
-                        (*mp).spinning,
-                        (*mp).blocked.load(Ordering::Relaxed)
-                    );
-                }
-                mp = (*mp).alllink;
+                let p = id_or_nil((*mp).p as *const crate::p::P, |p| p.id);
+                let curg = id_or_nil((*mp).curg.load(Ordering::Relaxed), |g| g.goid);
+                let lockedg = id_or_nil((*mp).lockedg as *const runtime_g::G, |g| g.goid);
+                let _ = writeln!(
+                    out,
+                    "  M{}: p={p} curg={curg} locks={} spinning={} blocked={} lockedg={lockedg}",
+                    (*mp).id,
+                    (*mp).locks,
+                    (*mp).spinning,
+                    (*mp).blocked.load(Ordering::Relaxed)
+                );
             }
-        }
+        });
         crate::sched::for_each_g(s, |gp| {
             // SAFETY: Gs are never freed; read for printing.
             unsafe {
