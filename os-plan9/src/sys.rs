@@ -890,15 +890,26 @@ pub fn pids() -> Vec<i32> {
 /// worked.
 pub fn membarrier_init() -> bool {
     static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    // SAFETY: membarrier takes no pointers; REGISTER_PRIVATE_EXPEDITED (16)
-    // is per address space and idempotent.
-    *OK.get_or_init(|| unsafe { libc::syscall(libc::SYS_membarrier, 16, 0, 0) == 0 })
+    // SAFETY: membarrier takes no pointers; registration is per address
+    // space and idempotent.
+    *OK.get_or_init(|| unsafe {
+        libc::syscall(
+            libc::SYS_membarrier,
+            MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+            0,
+            0,
+        ) == 0
+    })
 }
 
-/// The barrier itself (`PRIVATE_EXPEDITED`, 8), after [`membarrier_init`].
+/// `membarrier` commands (linux/membarrier.h; not in the libc crate).
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+/// The barrier itself, after [`membarrier_init`].
 pub fn membarrier() {
     // SAFETY: as above.
-    if unsafe { libc::syscall(libc::SYS_membarrier, 8, 0, 0) } != 0 {
+    if unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) } != 0 {
         runtime_g::throw("membarrier(PRIVATE_EXPEDITED) failed after registration");
     }
 }
