@@ -60,6 +60,18 @@ fn hog(d: Duration) {
     }
 }
 
+/// Spawns a goroutine running a 3 s call-free loop; the flag says it has
+/// started.
+fn spawn_hog() -> (gort::JoinHandle<()>, Arc<AtomicBool>) {
+    let started = Arc::new(AtomicBool::new(false));
+    let s2 = started.clone();
+    let h = gort::spawn(move || {
+        s2.store(true, Ordering::SeqCst);
+        hog(Duration::from_secs(3));
+    });
+    (h, started)
+}
+
 fn builder(gomaxprocs: usize) -> gort::Builder {
     let b = if std::env::var(MODE_VAR).as_deref() == Ok("migrating") {
         // SAFETY: the cases keep no thread-local state across a park.
@@ -152,13 +164,8 @@ fn run_case(case: &str) {
         // how long the call takes, and how long from the loop's start
         // until it returns (main can call it only once it has a P again).
         "gomaxprocs" => builder(1).block_on(|| {
-            let started = Arc::new(AtomicBool::new(false));
-            let s2 = started.clone();
             let t0 = Instant::now();
-            let h = gort::spawn(move || {
-                s2.store(true, Ordering::SeqCst);
-                hog(Duration::from_secs(3));
-            });
+            let (h, started) = spawn_hog();
             while !started.load(Ordering::SeqCst) {
                 gort::gosched();
             }
@@ -173,12 +180,7 @@ fn run_case(case: &str) {
         // so that the other P steals it): the stop-the-world must stop
         // the loop's P.
         "gomaxprocs2" => builder(2).block_on(|| {
-            let started = Arc::new(AtomicBool::new(false));
-            let s2 = started.clone();
-            let h = gort::spawn(move || {
-                s2.store(true, Ordering::SeqCst);
-                hog(Duration::from_secs(3));
-            });
+            let (h, started) = spawn_hog();
             while !started.load(Ordering::SeqCst) {
                 std::hint::spin_loop();
             }
