@@ -40,6 +40,16 @@ struct SysmonTick {
 }
 
 impl SysmonTick {
+    /// What sysmon assumes of a P it has not seen yet: a slice and a
+    /// system call that start at `now`.
+    fn starting(now: i64) -> SysmonTick {
+        SysmonTick {
+            schedwhen: now,
+            syscallwhen: now,
+            ..SysmonTick::default()
+        }
+    }
+
     /// A new goroutine's turn on the P (or a new slice for whoever runs
     /// it next, after a retake) starts at `now`.
     fn new_slice(&mut self, now: i64) {
@@ -154,7 +164,11 @@ pub fn sysmon() {
             }
         }
         if ticks.len() < s.gomaxprocs() {
-            ticks.resize(s.gomaxprocs(), SysmonTick::default());
+            // A P seen for the first time starts its slice now: with the
+            // zero time, a P whose tick is still 0 looked as if it had run
+            // since the clock began, and sysmon preempted it at once and
+            // reported a stall of hours (the clock's uptime).
+            ticks.resize(s.gomaxprocs(), SysmonTick::starting(now));
         }
         if retake(s, &mut ticks, now, can_retake, stall_report) != 0 {
             idle = 0;
