@@ -171,6 +171,17 @@ pub struct G {
     /// the M that first runs the G (or by `spawn_local` before it is
     /// published); atomic because thieves peek at it in `runnext`.
     pub homem: core::sync::atomic::AtomicPtr<()>,
+    /// How the shutdown of a `block_on` runtime takes this G off what it
+    /// waits on while it is parked (no Go twin: Go's goroutines end with
+    /// the process): a `fn(*mut G, *mut ()) -> bool` stored as a word, 0
+    /// when the park cannot be cancelled. Written by the G before it parks,
+    /// read with the world stopped.
+    pub cancel: core::sync::atomic::AtomicUsize,
+    /// The argument of `cancel` (the object waited on).
+    pub cancel_arg: core::sync::atomic::AtomicPtr<()>,
+    /// Set by a successful `cancel`: the G was readied by the shutdown, not
+    /// by the object, and ends as `runtime.Goexit` does once it resumes.
+    pub killed: core::sync::atomic::AtomicBool,
 }
 
 impl G {
@@ -207,6 +218,9 @@ impl G {
             panic_texts: [None, None],
             panicking: false,
             homem: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+            cancel: core::sync::atomic::AtomicUsize::new(0),
+            cancel_arg: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+            killed: core::sync::atomic::AtomicBool::new(false),
         }
     }
 }

@@ -43,6 +43,7 @@ use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
+use crate::kill::{kill_point, park_killed, set_cancel};
 use crate::proc::{enter_runtime, gopark, goparkunlock_g};
 use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
@@ -163,6 +164,23 @@ impl WaitQ {
             }
             return sg;
         }
+    }
+
+    /// Whether `sg` is queued here (a walk of the queue: for the
+    /// shutdown's cancel only, see kill.rs).
+    ///
+    /// # Safety
+    /// The channel lock is held.
+    pub unsafe fn contains(&self, sg: *mut Sudog) -> bool {
+        let mut x = self.first.load(Ordering::Relaxed);
+        while !x.is_null() {
+            if x == sg {
+                return true;
+            }
+            // SAFETY: queued sudogs stay valid while the lock is held.
+            x = unsafe { (*x).next };
+        }
+        false
     }
 
     /// dequeueSudoG: port of (*waitq).dequeueSudoG (select.go): unlinks
@@ -530,9 +548,16 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         if !block {
             return SendResult::WouldBlock;
         }
-        // SAFETY: on a goroutine; nobody will ever wake it.
-        unsafe { gopark(None, null_mut(), WaitReason::ChanSendNilChan) };
-        throw("unreachable");
+        // SAFETY: on a goroutine; nobody but a shutdown will ever wake
+        // it (kill.rs), and nothing is queued to cancel.
+        unsafe {
+            if kill_point(gp) {
+                crate::kill::goexit();
+            }
+            set_cancel(gp, crate::kill::cancel_always, null_mut());
+            gopark(None, null_mut(), WaitReason::ChanSendNilChan);
+        }
+        crate::kill::goexit();
     }
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
@@ -568,6 +593,16 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         return SendResult::WouldBlock;
     }
 
+    // The runtime is ending (kill.rs): the goroutine ends here, and the
+    // value it would have sent is dropped.
+    // SAFETY: gp is the running goroutine; ep owns a value.
+    if unsafe { kill_point(gp) } {
+        ch.lock.unlock();
+        // SAFETY: as above.
+        unsafe { (ch.elem.drop)(ep) };
+        crate::kill::goexit();
+    }
+
     // Park until a receiver takes the value, or close wakes us.
     // SAFETY: gp is the running goroutine, on an M with a P.
     let mysg = unsafe { acquire_sudog_g(gp) };
@@ -582,18 +617,25 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         (*gp).waiting = mysg as *mut ();
         (*gp).param = null_mut();
         ch.sendq.enqueue(mysg);
+        set_cancel(gp, cancel_chan_wait, mysg as *mut ());
         goparkunlock_g(gp, &ch.lock, WaitReason::ChanSend);
 
-        // Woken: by a receiver (success) or by close.
+        // Woken: by a receiver (success), by close, or by the shutdown.
         if mysg as *mut () != (*gp).waiting {
             throw("G waiting list is corrupted");
         }
         (*gp).waiting = null_mut();
+        let killed = park_killed(gp);
         let closed = !(*mysg).success;
         (*gp).param = null_mut();
         (*mysg).c = null_mut();
         (*mysg).elem = null_mut();
         release_sudog_g(gp, mysg);
+        if killed {
+            // Nobody took the value: it is still in the slot.
+            (ch.elem.drop)(ep);
+            crate::kill::goexit();
+        }
         if closed {
             if !ch.is_closed() {
                 throw("chansend: spurious wakeup");
@@ -645,9 +687,16 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
         if !block {
             return (false, false);
         }
-        // SAFETY: on a goroutine; nobody will ever wake it.
-        unsafe { gopark(None, null_mut(), WaitReason::ChanReceiveNilChan) };
-        throw("unreachable");
+        // SAFETY: on a goroutine; nobody but a shutdown will ever wake
+        // it (kill.rs), and nothing is queued to cancel.
+        unsafe {
+            if kill_point(gp) {
+                crate::kill::goexit();
+            }
+            set_cancel(gp, crate::kill::cancel_always, null_mut());
+            gopark(None, null_mut(), WaitReason::ChanReceiveNilChan);
+        }
+        crate::kill::goexit();
     }
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
@@ -698,6 +747,13 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
         return (false, false);
     }
 
+    // The runtime is ending (kill.rs): the goroutine ends here.
+    // SAFETY: gp is the running goroutine.
+    if unsafe { kill_point(gp) } {
+        ch.lock.unlock();
+        crate::kill::goexit();
+    }
+
     // Park until a sender hands us a value, or close wakes us.
     // SAFETY: gp is the running goroutine, on an M with a P.
     let mysg = unsafe { acquire_sudog_g(gp) };
@@ -715,6 +771,7 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
             // Someone waits on the timer now: it must be in a heap.
             t.block_chan();
         }
+        set_cancel(gp, cancel_chan_wait, mysg as *mut ());
         goparkunlock_g(gp, &ch.lock, WaitReason::ChanReceive);
 
         if mysg as *mut () != (*gp).waiting {
@@ -724,12 +781,44 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
             t.unblock_chan();
         }
         (*gp).waiting = null_mut();
+        let killed = park_killed(gp);
         let success = (*mysg).success;
         (*gp).param = null_mut();
         (*mysg).c = null_mut();
         (*mysg).elem = null_mut();
         release_sudog_g(gp, mysg);
+        if killed {
+            crate::kill::goexit();
+        }
         (true, success)
+    }
+}
+
+/// The shutdown's cancel function for a goroutine parked in a channel send
+/// or receive (kill.rs): takes its sudog `arg` off the channel's queue, if
+/// a waker has not taken it already.
+///
+/// # Safety
+/// With the world stopped, for a G parked in `chansend_impl` or
+/// `chanrecv` with this sudog (its frame keeps the channel alive).
+unsafe fn cancel_chan_wait(gp: *mut G, arg: *mut ()) -> bool {
+    let sg = arg as *mut Sudog;
+    // SAFETY: per the contract the sudog and its channel are live; the
+    // queues are only touched under the channel lock.
+    unsafe {
+        let ch = &*(*sg).c;
+        ch.lock.lock();
+        let queued = (*gp).waiting == arg && (ch.sendq.contains(sg) || ch.recvq.contains(sg));
+        if queued {
+            if ch.sendq.contains(sg) {
+                ch.sendq.dequeue_sudog(sg);
+            } else {
+                ch.recvq.dequeue_sudog(sg);
+            }
+            (*sg).success = false;
+        }
+        ch.lock.unlock();
+        queued
     }
 }
 

@@ -6,7 +6,7 @@
 //! `park_m` releases only once the waiter is off the CPU (the park
 //! protocol in `proc.rs`).
 
-use runtime_g::{G, WaitReason, getg};
+use runtime_g::{G, WaitReason};
 use runtime_m::Mutex;
 
 use crate::proc::{goparkunlock, goready};
@@ -63,15 +63,47 @@ impl Countdown {
     /// # Panics
     /// Outside a goroutine.
     pub fn wait(&self) {
-        let (_, _rt) = crate::proc::runtime_entry("Countdown::wait");
+        let (gp, _rt) = crate::proc::runtime_entry("Countdown::wait");
         let mut st = self.st.lock();
         if st.left == 0 {
             return;
         }
-        st.waiters.push(getg() as usize);
+        // The runtime is ending (kill.rs): the goroutine ends here.
+        // SAFETY: gp is the running goroutine.
+        if unsafe { crate::kill::kill_point(gp) } {
+            drop(st);
+            crate::kill::goexit();
+        }
+        st.waiters.push(gp as usize);
         std::mem::forget(st);
         // SAFETY: we hold the raw lock (the guard was forgotten); wakers find
         // us only in the list it guards; we are on a goroutine.
-        unsafe { goparkunlock(self.st.raw(), WaitReason::SyncWaitGroupWait) };
+        unsafe {
+            crate::kill::set_cancel(gp, cancel_wait, self as *const Countdown as *mut ());
+            goparkunlock(self.st.raw(), WaitReason::SyncWaitGroupWait);
+            if crate::kill::park_killed(gp) {
+                crate::kill::goexit();
+            }
+        }
+    }
+}
+
+/// The shutdown's cancel function for a goroutine parked in
+/// [`Countdown::wait`] (kill.rs): takes it off the waiters, if `done` has
+/// not taken it already.
+///
+/// # Safety
+/// With the world stopped, for a G parked on the countdown at `arg`, which
+/// its frame keeps alive.
+unsafe fn cancel_wait(gp: *mut G, arg: *mut ()) -> bool {
+    // SAFETY: per the contract.
+    let cd = unsafe { &*(arg as *const Countdown) };
+    let mut st = cd.st.lock();
+    match st.waiters.iter().position(|&w| w == gp as usize) {
+        Some(i) => {
+            st.waiters.swap_remove(i);
+            true
+        }
+        None => false,
     }
 }

@@ -36,6 +36,7 @@
 pub mod chan;
 pub mod countdown;
 pub mod gqueue;
+pub mod kill;
 pub mod lockosthread;
 pub mod loom;
 pub mod metrics;

@@ -417,6 +417,12 @@ unsafe fn netpollblockcommit(gp: *mut G, gpp: *mut ()) -> bool {
 /// timeout or close (the caller checks which).
 fn netpollblock(pd: &PollDesc, mode: u8, waitio: bool) -> bool {
     let gpp = pd.gpp(mode);
+    let gp = runtime_g::getg();
+    // The runtime is ending (kill.rs): the goroutine ends here.
+    // SAFETY: on a goroutine (poll_wait's callers are).
+    if unsafe { crate::kill::kill_point(gp) } {
+        crate::kill::goexit();
+    }
     loop {
         // A notification already there is consumed.
         if gpp
@@ -445,11 +451,20 @@ fn netpollblock(pd: &PollDesc, mode: u8, waitio: bool) -> bool {
         // SAFETY: on a goroutine; the waker learns of us only through the
         // commit's CAS.
         unsafe {
+            crate::kill::set_cancel(
+                gp,
+                cancel_netpollblock,
+                gpp as *const AtomicUsize as *mut (),
+            );
             crate::proc::gopark(
                 Some(netpollblockcommit),
                 gpp as *const AtomicUsize as *mut (),
                 WaitReason::IoWait,
-            )
+            );
+            if crate::kill::park_killed(gp) {
+                gpp.swap(PD_NIL, Ordering::AcqRel);
+                crate::kill::goexit();
+            }
         };
     }
     let old = gpp.swap(PD_NIL, Ordering::AcqRel);
@@ -457,6 +472,26 @@ fn netpollblock(pd: &PollDesc, mode: u8, waitio: bool) -> bool {
         throw("runtime: corrupted polldesc");
     }
     old == PD_READY
+}
+
+/// The shutdown's cancel function for a goroutine parked in
+/// [`netpollblock`] on the semaphore word `arg` (kill.rs): takes the word
+/// back from the goroutine as `netpollunblock` would, unless a poller,
+/// deadline or close took it first.
+///
+/// # Safety
+/// With the world stopped, for a G parked in `netpollblock` on `arg`
+/// (its frame keeps the pollDesc alive).
+unsafe fn cancel_netpollblock(gp: *mut G, arg: *mut ()) -> bool {
+    // SAFETY: per the contract.
+    let gpp = unsafe { &*(arg as *const AtomicUsize) };
+    let won = gpp
+        .compare_exchange(gp as usize, PD_NIL, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if won {
+        adjust_waiters(sched(), -1);
+    }
+    won
 }
 
 /// netpollunblock: takes the G waiting on `mode`, if any; with `ioready`

@@ -96,7 +96,7 @@ pub(crate) unsafe fn sched_of(mp: *mut runtime_m::M) -> &'static Sched {
 }
 
 /// Whether `gp` is a user goroutine (not null, not a g0).
-fn is_user_g(gp: *mut G) -> bool {
+pub(crate) fn is_user_g(gp: *mut G) -> bool {
     // SAFETY: a non-null G pointer is live; goid is 0 exactly on g0s.
     !gp.is_null() && unsafe { (*gp).goid != 0 }
 }
@@ -498,6 +498,13 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
     // SAFETY: gp runs here, in no entered section, holding no lock.
     unsafe { crate::retake::begin_user(gp) };
     let result = match f {
+        // A goroutine first run after its runtime's main returned is
+        // dropped without running (kill.rs), on its own stack: its
+        // captures' destructors are user code.
+        // SAFETY: gp runs here; its instance is live.
+        Some(f) if unsafe { crate::kill::kill_point(gp) } => {
+            catch_unwind(AssertUnwindSafe(move || drop(f)))
+        }
         Some(f) => catch_unwind(AssertUnwindSafe(f)),
         None => throw("goroutine started without a function"),
     };
@@ -628,12 +635,20 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).preempt.store(false, Ordering::Relaxed);
         (*gp).waitreason.store(WaitReason::Zero);
         (*gp).param = null_mut();
+        (*gp).cancel.store(0, Ordering::Relaxed);
+        (*gp).killed.store(false, Ordering::Relaxed);
         (*gp).panic_location = None;
         (*gp).panic_trace = None;
         (*gp).panic_texts = [None, None];
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);
+        // A runtime whose main returned shuts down with its last goroutine
+        // (kill.rs). The load follows gfput's count, both SeqCst: of two
+        // goroutines ending at once, one sees the other's end.
+        if s.killing.load(Ordering::SeqCst) && crate::kill::live(s) == 0 {
+            shutdown_locked(s, &mut s.lock.lock());
+        }
         // Safe mode: a thread dedicated to a goroutine (locked once) has no
         // P of its own to go back to: it ends with its goroutine.
         if thread_goes {
@@ -1127,17 +1142,22 @@ pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), rea
         // goroutine locked to its thread needs nothing more: its thread runs
         // nothing else meanwhile and it resumes there (schedule →
         // stoplockedm), in either mode.
-        if std::thread::panicking() && (*gp).lockedm.load(Ordering::Relaxed).is_null() {
-            if !sched_of(mp).safe {
-                fatal_error(
-                    "gopark: goroutine parked while unwinding a panic (in the migrating mode it \
-                     could resume on another thread, where std's panic count is wrong; see \
-                     gort::Builder::migrating)",
-                );
+        if std::thread::panicking() {
+            // Not cancellable by a shutdown (kill.rs): ending it would
+            // start a second unwind.
+            (*gp).cancel.store(0, Ordering::Relaxed);
+            if (*gp).lockedm.load(Ordering::Relaxed).is_null() {
+                if !sched_of(mp).safe {
+                    fatal_error(
+                        "gopark: goroutine parked while unwinding a panic (in the migrating mode \
+                         it could resume on another thread, where std's panic count is wrong; \
+                         see gort::Builder::migrating)",
+                    );
+                }
+                // Safe mode: the M waits for this G alone (park_m).
+                (*mp).unwind_parked.store(gp, Ordering::SeqCst);
+                (*mp).unwind_wait = true;
             }
-            // Safe mode: the M waits for this G alone (park_m).
-            (*mp).unwind_parked.store(gp, Ordering::SeqCst);
-            (*mp).unwind_wait = true;
         }
         (*mp).waitlock = lock;
         (*mp).waitunlockf = unlockf;
@@ -1470,10 +1490,19 @@ pub unsafe fn ready_remote(gp: *mut G) {
 /// block: port of runtime.block (select.go), what `select {}` compiles to:
 /// parks the calling goroutine forever (wait reason `select (no cases)`).
 pub fn block() -> ! {
-    let (_, _rt) = runtime_entry("block");
-    // SAFETY: on a goroutine; nobody can find us to wake us, which is the
-    // point.
-    unsafe { gopark(None, null_mut(), WaitReason::SelectNoCases) };
+    let (gp, _rt) = runtime_entry("block");
+    // SAFETY: on a goroutine; nobody but a shutdown (kill.rs) can find us
+    // to wake us, which is the point.
+    unsafe {
+        if crate::kill::kill_point(gp) {
+            crate::kill::goexit();
+        }
+        crate::kill::set_cancel(gp, crate::kill::cancel_always, null_mut());
+        gopark(None, null_mut(), WaitReason::SelectNoCases);
+        if crate::kill::park_killed(gp) {
+            crate::kill::goexit();
+        }
+    }
     throw("block: goroutine resumed")
 }
 
@@ -1596,6 +1625,18 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     // A helper thread still runs a goroutine's blocking call (safe mode):
     // it will ready that goroutine.
     if s.nblocking.load(Ordering::Acquire) > 0 {
+        return;
+    }
+    if s.killing.load(Ordering::SeqCst) {
+        // The runtime is ending and nothing of its own runs: what is left
+        // waits where the shutdown cannot end it (a park while unwinding)
+        // for something that may never come. Unless a timer will fire,
+        // give up on those goroutines: shut down, and leak the instance
+        // rather than free it under them (kill.rs).
+        if run == 0 && !crate::time::any_timers(s) {
+            s.leaked.store(true, Ordering::Relaxed);
+            shutdown_locked(s, l);
+        }
         return;
     }
     if run < 0 {
@@ -1841,6 +1882,8 @@ fn main_returned() {
                 // SAFETY: on the main user goroutine.
                 unsafe { crate::panic::fatalpanic(getg(), p) };
             }
+            // Every other goroutine ends at its park (kill.rs).
+            crate::kill::kill_parked(s);
             // Into the runtime for good (this goroutine ends here).
             // SAFETY: on the main user goroutine, holding no lock.
             core::mem::forget(unsafe { enter(getg()) });
@@ -1851,24 +1894,45 @@ fn main_returned() {
     }
 }
 
-/// On g0: retires the main goroutine and shuts the runtime down: every M
-/// leaves the scheduler (idle ones are woken for it), and m0 returns to the
-/// thread that started the runtime.
+/// On g0: retires the main goroutine. The runtime shuts down at once if no
+/// other goroutine is left, or else when the last one ends (`gdestroy`);
+/// meanwhile this M goes on running the ending goroutines (in the safe
+/// mode some may be pinned to it).
 unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     let s = sched();
+    let mp = getm();
     // SAFETY: gp is the main G that just left the CPU on this M.
     unsafe {
         crate::panic::end_panic(gp);
         casgstatus(gp, _Grunning, _Gdead);
-        unpin(getm(), gp);
+        unpin(mp, gp);
         ev_p(curp(), EvKind::GoEnd, (*gp).goid, 0, WaitReason::Zero);
         hook(Hook::Stop, gp);
         hook(Hook::End, gp);
+        // A main goroutine locked to its thread lets go of m0 here; m0 is
+        // the caller's thread and stays.
+        (*gp).lockedm.store(null_mut(), Ordering::Relaxed);
+        (*mp).lockedg = null_mut();
+        (*mp).lockedext = 0;
+        (*mp).lockedint = 0;
         dropg();
+        gfput(s, curp(), gp);
     }
+    if crate::kill::live(s) == 0 || s.leaked.load(Ordering::Relaxed) {
+        shutdown_locked(s, &mut s.lock.lock());
+    }
+    schedule()
+}
+
+/// Shuts a `block_on` runtime down: every M leaves the scheduler at its
+/// next opportunity (idle ones are woken for it), and m0 returns to the
+/// thread that started the runtime. Idempotent.
+pub(crate) fn shutdown_locked(s: &Sched, l: &mut SchedLocked) {
     // Set under sched.lock, which stopm also takes to check it before
     // sleeping: no M can slip onto the idle list unseen.
-    let mut l = s.lock.lock();
+    if s.shutting_down.load(Ordering::Relaxed) {
+        return;
+    }
     // SeqCst, and a fence before the poller break below: the poller's
     // re-check in find_runnable pairs with it (tests/loom_shutdown.rs).
     s.shutting_down.store(true, Ordering::SeqCst);
@@ -1885,7 +1949,7 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
     crate::procresize::preemptall(s);
     // Wake every idle M (with no P: stopm sees the shutdown).
     loop {
-        let mp = crate::mp::mget(&mut l);
+        let mp = crate::mp::mget(l);
         if mp.is_null() {
             break;
         }
@@ -1893,6 +1957,4 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
         // us the one party that may wake it.
         unsafe { notewakeup(&(*mp).park) };
     }
-    drop(l);
-    mexit_shutdown()
 }

@@ -213,6 +213,14 @@ pub struct Sched {
     /// Set when the main goroutine of a `block_on` runtime returned: every
     /// M leaves the scheduler at its next opportunity.
     pub shutting_down: AtomicBool,
+    /// Set when the main goroutine of a `block_on` runtime returned: every
+    /// other goroutine is ended as `runtime.Goexit` ends one, at its park
+    /// (see `proc::kill_parked`); the runtime shuts down once none is left.
+    pub killing: AtomicBool,
+    /// Some goroutines could not be ended (parked where nothing can wake
+    /// them, or in a call that never returned): the instance is leaked
+    /// rather than freed under them.
+    pub leaked: AtomicBool,
     /// sysmon sleeps on `sysmonnote` while every P is idle (`sysmonwait`).
     pub sysmonwait: AtomicBool,
     pub sysmonnote: Note,
@@ -294,6 +302,8 @@ impl Sched {
             gcwaiting: AtomicBool::new(false),
             stopnote: Note::new(),
             shutting_down: AtomicBool::new(false),
+            killing: AtomicBool::new(false),
+            leaked: AtomicBool::new(false),
             sysmonwait: AtomicBool::new(false),
             sysmonnote: Note::new(),
             running_panic_defers: AtomicU32::new(0),
@@ -509,7 +519,7 @@ pub unsafe fn allgadd(s: &Sched, gp: *mut G) {
             Err(h) => head = h,
         }
     }
-    s.allglen.fetch_add(1, Ordering::Relaxed);
+    s.allglen.fetch_add(1, Ordering::SeqCst);
 }
 
 /// forEachG: port of runtime.forEachG (proc.go): calls `f` on every G of
@@ -577,7 +587,7 @@ pub unsafe fn gfput(s: &Sched, pp: &P, gp: *mut G) {
             }
         }
         local.gfree.push(gp);
-        s.ngfree.fetch_add(1, Ordering::Relaxed);
+        s.ngfree.fetch_add(1, Ordering::SeqCst);
         if local.gfree.size >= 64 {
             let mut q = GQueue::default();
             while local.gfree.size >= 32 {
@@ -610,7 +620,7 @@ pub unsafe fn gfget(s: &Sched, pp: &P) -> *mut G {
         }
         let gp = local.gfree.pop();
         if !gp.is_null() {
-            s.ngfree.fetch_sub(1, Ordering::Relaxed);
+            s.ngfree.fetch_sub(1, Ordering::SeqCst);
         }
         gp
     }

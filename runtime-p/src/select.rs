@@ -296,6 +296,13 @@ pub unsafe fn selectgo(
         return (-1, false);
     }
 
+    // The runtime is ending (kill.rs): the goroutine ends here.
+    // SAFETY: gp is the running goroutine.
+    if unsafe { crate::kill::kill_point(gp) } {
+        selunlock(scases, lockorder);
+        crate::kill::goexit();
+    }
+
     // Pass 2: enqueue on every channel and park.
     // SAFETY: gp is the running goroutine, which owns its wait fields; each
     // channel is locked while its sudog is published.
@@ -324,6 +331,7 @@ pub unsafe fn selectgo(
             }
         }
         (*gp).param = null_mut();
+        crate::kill::set_cancel(gp, cancel_select, null_mut());
         gopark_g(gp, Some(selparkcommit), null_mut(), WaitReason::Select);
     }
 
@@ -332,6 +340,7 @@ pub unsafe fn selectgo(
     // SAFETY: as for pass 2; all channels are locked again.
     unsafe {
         (*gp).select_done.store(0, Ordering::Relaxed);
+        let killed = crate::kill::park_killed(gp);
         let winner = (*gp).param as *mut Sudog;
         (*gp).param = null_mut();
 
@@ -367,6 +376,11 @@ pub unsafe fn selectgo(
             sglist = sgnext;
         }
         if casi < 0 {
+            if killed {
+                // Every sudog is off its queue again.
+                selunlock(scases, lockorder);
+                crate::kill::goexit();
+            }
             throw("selectgo: bad wakeup");
         }
         selunlock(scases, lockorder);
@@ -378,5 +392,22 @@ pub unsafe fn selectgo(
         } else {
             (casi, case_success)
         }
+    }
+}
+
+/// The shutdown's cancel function for a goroutine parked in a `select`
+/// (kill.rs): claims the select as a waker would, so that no case can win
+/// any more; the goroutine takes its sudogs off the queues itself when it
+/// resumes (pass 3).
+///
+/// # Safety
+/// For a G parked in `selectgo`.
+unsafe fn cancel_select(gp: *mut G, _: *mut ()) -> bool {
+    // SAFETY: per the contract gp is a live G.
+    unsafe {
+        (*gp)
+            .select_done
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     }
 }

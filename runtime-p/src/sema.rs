@@ -121,10 +121,25 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
             root.lock.unlock();
             break;
         }
+        // The runtime is ending (kill.rs): the goroutine ends here.
+        // SAFETY: gp is the running goroutine.
+        if unsafe { crate::kill::kill_point(gp) } {
+            root.nwait.fetch_sub(1, Ordering::SeqCst);
+            root.lock.unlock();
+            // SAFETY: s is ours and on no queue.
+            unsafe { release_sudog_g(gp, s) };
+            crate::kill::goexit();
+        }
         // SAFETY: the root lock is held; s is ours.
         unsafe {
             queue(root, addr, s, lifo, gp);
+            crate::kill::set_cancel(gp, cancel_semacquire, addr as *const AtomicU32 as *mut ());
             goparkunlock_g(gp, &root.lock, reason);
+            if crate::kill::park_killed(gp) {
+                // Taken off the queue by the cancel function.
+                release_sudog_g(gp, s);
+                crate::kill::goexit();
+            }
         }
         // SAFETY: s was dequeued by its waker, which then readied us.
         if unsafe { (*s).ticket } != 0 || cansemacquire(addr) {
@@ -371,6 +386,79 @@ unsafe fn dequeue(root: &SemaRoot, addr: &AtomicU32) -> *mut Sudog {
     }
 }
 
+/// The shutdown's cancel function for a goroutine parked in
+/// [`semacquire1`] on `arg` (kill.rs): takes its sudog off the root, if a
+/// releaser has not taken it already.
+///
+/// # Safety
+/// With the world stopped, for a G parked in `semacquire1` on the count at
+/// `arg`, which its frame keeps alive.
+unsafe fn cancel_semacquire(gp: *mut G, arg: *mut ()) -> bool {
+    // SAFETY: per the contract.
+    let addr = unsafe { &*(arg as *const AtomicU32) };
+    let root = root_for(addr);
+    root.lock.lock();
+    // `waiting` is the queued sudog, cleared by `dequeue` under this lock.
+    // SAFETY: gp is parked; its wait fields are guarded by the root lock.
+    let s = unsafe { (*gp).waiting } as *mut Sudog;
+    let queued = !s.is_null();
+    if queued {
+        // SAFETY: the root lock is held and s is queued on addr.
+        unsafe { remove(root, addr, s) };
+        root.nwait.fetch_sub(1, Ordering::SeqCst);
+    }
+    root.lock.unlock();
+    queued
+}
+
+/// Takes `s`, queued on `addr`, off the root wherever it is in its
+/// address's list (no Go twin: Go's waiters leave only by `dequeue`).
+///
+/// # Safety
+/// The root lock is held and `s` is queued on `addr`.
+unsafe fn remove(root: &SemaRoot, addr: &AtomicU32, s: *mut Sudog) {
+    // SAFETY: the root lock guards the treap and every sudog in it.
+    unsafe {
+        let mut h = *root.treap.get();
+        while !h.is_null() && (*h).elem != key(addr) {
+            h = if (key(addr) as usize) < ((*h).elem as usize) {
+                (*h).prev
+            } else {
+                (*h).next
+            };
+        }
+        if h.is_null() {
+            throw("semaRoot remove: address not queued");
+        }
+        if h == s {
+            // The head: dequeue takes exactly it.
+            if dequeue(root, addr) != s {
+                throw("semaRoot remove: wrong head");
+            }
+            return;
+        }
+        let mut prev = h;
+        while (*prev).waitlink != s {
+            prev = (*prev).waitlink;
+            if prev.is_null() {
+                throw("semaRoot remove: sudog not queued");
+            }
+        }
+        (*prev).waitlink = (*s).waitlink;
+        if (*h).waittail == s {
+            (*h).waittail = if prev == h { null_mut() } else { prev };
+        }
+        if (*h).waiters > 1 {
+            (*h).waiters -= 1;
+        }
+        (*(*s).g).waiting = null_mut();
+        (*s).waitlink = null_mut();
+        (*s).waittail = null_mut();
+        (*s).elem = null_mut();
+        (*s).ticket = 0;
+    }
+}
+
 /// rotateLeft: port (sema.go): `x` and its right child `y` swap places.
 ///
 /// # Safety
@@ -490,6 +578,14 @@ impl NotifyList {
             self.lock.unlock();
             return;
         }
+        // The runtime is ending (kill.rs): the goroutine ends here (a
+        // notification of its ticket will find nobody, as for a waiter
+        // that never came).
+        // SAFETY: gp is the running goroutine.
+        if unsafe { crate::kill::kill_point(gp) } {
+            self.lock.unlock();
+            crate::kill::goexit();
+        }
         let s = acquire_sudog();
         // SAFETY: s is ours; the list is guarded by the lock we hold.
         unsafe {
@@ -504,11 +600,16 @@ impl NotifyList {
                 (*tail).next = s;
             }
             *self.tail.get() = s;
+            crate::kill::set_cancel(gp, cancel_notify_wait, self as *const NotifyList as *mut ());
             goparkunlock(&self.lock, WaitReason::SyncCondWait);
+            let killed = crate::kill::park_killed(gp);
             (*gp).waiting = null_mut();
             (*s).elem = null_mut();
             (*s).ticket = 0;
             release_sudog(s);
+            if killed {
+                crate::kill::goexit();
+            }
         }
     }
 
@@ -582,6 +683,41 @@ impl NotifyList {
             }
         }
         self.lock.unlock();
+    }
+}
+
+/// The shutdown's cancel function for a goroutine parked in
+/// [`NotifyList::wait`] on `arg` (kill.rs): unlinks its sudog, if a
+/// notifier has not taken it already.
+///
+/// # Safety
+/// With the world stopped, for a G parked on the list at `arg`, which its
+/// frame keeps alive.
+unsafe fn cancel_notify_wait(gp: *mut G, arg: *mut ()) -> bool {
+    // SAFETY: per the contract; the list is guarded by its lock.
+    unsafe {
+        let l = &*(arg as *const NotifyList);
+        l.lock.lock();
+        let mut p: *mut Sudog = null_mut();
+        let mut s = *l.head.get();
+        while !s.is_null() && (*s).g != gp {
+            p = s;
+            s = (*s).next;
+        }
+        if !s.is_null() {
+            let n = (*s).next;
+            if p.is_null() {
+                *l.head.get() = n;
+            } else {
+                (*p).next = n;
+            }
+            if n.is_null() {
+                *l.tail.get() = p;
+            }
+            (*s).next = null_mut();
+        }
+        l.lock.unlock();
+        !s.is_null()
     }
 }
 

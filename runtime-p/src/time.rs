@@ -1240,8 +1240,27 @@ pub fn time_sleep(ns: i64) {
         let now = nanotime();
         let when = now.checked_add(ns).unwrap_or(MAX_WHEN);
         (*gp).sleep_when = when;
+        // The runtime is ending (kill.rs): the goroutine ends here.
+        if crate::kill::kill_point(gp) {
+            crate::kill::goexit();
+        }
+        crate::kill::set_cancel(gp, cancel_sleep, null_mut());
         gopark(Some(reset_for_sleep), null_mut(), WaitReason::Sleep);
+        if crate::kill::park_killed(gp) {
+            crate::kill::goexit();
+        }
     }
+}
+
+/// The shutdown's cancel function for a goroutine parked in
+/// [`time_sleep`] (kill.rs): stops its timer, if it has not fired.
+///
+/// # Safety
+/// With the world stopped, for a G parked in `time_sleep` (its timer was
+/// set by `reset_for_sleep`).
+unsafe fn cancel_sleep(gp: *mut G, _: *mut ()) -> bool {
+    // SAFETY: per the contract the G's timer is a live Arc it owns.
+    unsafe { (*((*gp).timer as *const Timer)).stop() }
 }
 
 /// resetForSleep: port (time.go): gopark's commit for `time_sleep`.

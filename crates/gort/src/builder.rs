@@ -253,9 +253,20 @@ impl Builder {
     }
 
     /// Runs `f` as the main goroutine of a new runtime on the calling thread
-    /// and returns its result when it returns. Goroutines still alive then
-    /// are abandoned, as a process exit would abandon them: they never run
-    /// again and their values are leaked, not dropped.
+    /// and returns its result when it returns, once the runtime's other
+    /// goroutines have ended.
+    ///
+    /// Where a Go program would exit, a runtime embedded in a Rust program
+    /// ends its goroutines instead, so that what they own is dropped: when
+    /// `f` returns, every other goroutine ends as if it called
+    /// [`crate::goexit`] at the point where it waits (a channel operation,
+    /// `select!`, a lock, `join`, `sleep`, network I/O, `gosched`), and
+    /// the destructors of its frames run; one that has not started yet is
+    /// dropped without running. A goroutine busy without any of those calls
+    /// is waited for, as a tokio runtime waits for a task that does not
+    /// yield. A goroutine that waits while it unwinds (in a destructor) is
+    /// not ended a second time: if nothing wakes it, the runtime gives up
+    /// on it and returns, leaking what it holds.
     ///
     /// A panic of the main goroutine is reported as std reports a panic and
     /// then continues on the calling thread, so that a failed assertion in a

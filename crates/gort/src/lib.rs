@@ -175,9 +175,13 @@ pub(crate) fn runtime_check(what: &str) {
 /// `runtime.Gosched`. The goroutine is not suspended; it goes to the global
 /// run queue and resumes automatically.
 ///
+/// In a `block_on` runtime whose main goroutine has returned, a yield
+/// ends the goroutine as a park does (see [`Builder::block_on`]).
+///
 /// # Panics
 /// Outside a goroutine of a gort runtime.
 pub fn gosched() {
+    runtime_p::kill::yield_point();
     runtime_p::gosched()
 }
 

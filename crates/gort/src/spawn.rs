@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use runtime_g::{G, WaitReason, getg};
+use runtime_g::{G, WaitReason};
 use runtime_m::Mutex;
 
 /// Starts `f` in a new goroutine, like Go's `go f()`. The goroutine runs
@@ -268,18 +268,36 @@ impl<T> JoinHandle<T> {
     /// Outside a goroutine of a gort runtime.
     pub fn join(self) -> Result<T, JoinError> {
         // SAFETY: no lock is held yet; the section ends with this frame.
-        let (_, _rt) = unsafe { runtime_p::require_entered("JoinHandle::join") };
+        let (gp, _rt) = unsafe { runtime_p::require_entered("JoinHandle::join") };
         runtime_p::preempt_check();
         let mut st = self.shared.state.lock();
         if !st.done {
-            st.waiter = Waiter(getg());
+            // A goroutine of a runtime that is ending ends here instead
+            // (see `Builder::block_on`).
+            // SAFETY: gp is the running goroutine.
+            if unsafe { runtime_p::kill::kill_point(gp) } {
+                drop(st);
+                runtime_p::kill::goexit();
+            }
+            st.waiter = Waiter(gp);
             // The lock is released by park_m once we are off the CPU, so the
             // finisher cannot goready us before we are parked.
             std::mem::forget(st);
             // SAFETY: we hold the raw lock (the guard was forgotten), we are
             // a goroutine, and the finisher learns of us only through
-            // `waiter`, published under that lock.
-            unsafe { runtime_p::goparkunlock(self.shared.state.raw(), WaitReason::ChanReceive) };
+            // `waiter`, published under that lock. The cancel function
+            // gets the shared state, which our handle keeps alive.
+            unsafe {
+                runtime_p::kill::set_cancel(
+                    gp,
+                    cancel_join::<T>,
+                    Arc::as_ptr(&self.shared) as *mut (),
+                );
+                runtime_p::goparkunlock(self.shared.state.raw(), WaitReason::ChanReceive);
+                if runtime_p::kill::park_killed(gp) {
+                    runtime_p::kill::goexit();
+                }
+            }
             st = self.shared.state.lock();
         }
         st.result.take().ok_or(JoinError)
@@ -290,6 +308,25 @@ impl<T> JoinHandle<T> {
     /// `Debug` and other code that must not park.
     pub fn is_finished(&self) -> bool {
         self.shared.state.lock().done
+    }
+}
+
+/// The shutdown's cancel function for a goroutine parked in
+/// [`JoinHandle::join`]: takes it out of `waiter`, unless the finisher took
+/// it first.
+///
+/// # Safety
+/// `arg` is the `Shared<T>` the parked G waits on (its handle keeps it
+/// alive); called with the world stopped.
+unsafe fn cancel_join<T>(gp: *mut G, arg: *mut ()) -> bool {
+    // SAFETY: per the contract.
+    let shared = unsafe { &*(arg as *const Shared<T>) };
+    let mut st = shared.state.lock();
+    if st.waiter.0 == gp {
+        st.waiter = Waiter(core::ptr::null_mut());
+        true
+    } else {
+        false
     }
 }
 

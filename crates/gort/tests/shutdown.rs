@@ -1,0 +1,207 @@
+//! The end of a `block_on` runtime (issue 18): goroutines still waiting
+//! when the main goroutine returns end as `runtime.Goexit` ends one, at
+//! the point where they wait, and the destructors of their frames run
+//! before `block_on` returns.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use gort::sync::{Cond, Mutex, WaitGroup};
+use gort::{Chan, select};
+
+/// A runtime in the safe mode, or in the migrating one.
+fn builder(migrating: bool) -> gort::Builder {
+    if migrating {
+        // SAFETY: the bodies below touch no thread-local state in
+        // functions that park.
+        unsafe { gort::Builder::new().migrating() }
+    } else {
+        gort::Builder::new()
+    }
+}
+
+/// Counts its drops.
+struct Guard(Arc<AtomicUsize>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// One goroutine parked in each kind of wait the runtime has, each owning
+/// a `Guard` in its frame, plus the values in flight. All are dropped by
+/// the time `block_on` returns, which it does at once.
+fn every_kind_of_wait_ends(migrating: bool, procs: usize) {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let d = dropped.clone();
+    let t0 = Instant::now();
+    let expected = builder(migrating).gomaxprocs(procs).block_on(move || {
+        let started = Arc::new(WaitGroup::new());
+        let mut n = 0;
+        let mut park = |f: Box<dyn FnOnce(Guard) + Send>| {
+            let g = Guard(d.clone());
+            started.add(1);
+            let s = started.clone();
+            gort::go(move || {
+                s.done();
+                f(g)
+            });
+            n += 1;
+        };
+        // Channel receive and send (the value in flight is dropped too).
+        let c = Chan::<Guard>::new(0);
+        let c1 = c.clone();
+        park(Box::new(move |_g| {
+            let _ = c1.recv();
+        }));
+        let c2 = c.clone();
+        let extra = Guard(d.clone());
+        park(Box::new(move |_g| c2.send(extra)));
+        // select on two channels, one of them with a timeout far away.
+        let c3 = Chan::<u32>::new(0);
+        park(Box::new(move |_g| {
+            select! {
+                recv(c3) -> _v => {},
+                recv(gort::time::after(Duration::from_secs(3600))) -> _v => {},
+            }
+        }));
+        // A contended Mutex (sema), a WaitGroup, a Cond.
+        let m = Arc::new(Mutex::new(0u32));
+        let held = m.lock();
+        let m1 = m.clone();
+        park(Box::new(move |_g| {
+            let _x = m1.lock();
+        }));
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let wg1 = wg.clone();
+        park(Box::new(move |_g| wg1.wait()));
+        let cm = Arc::new((Mutex::new(()), Cond::new()));
+        let cm1 = cm.clone();
+        park(Box::new(move |_g| {
+            let mut l = cm1.0.lock();
+            cm1.1.wait(&mut l);
+        }));
+        // Sleep, a nil channel, an empty select, a join of a parked one.
+        park(Box::new(move |_g| {
+            gort::time::sleep(Duration::from_secs(3600))
+        }));
+        park(Box::new(move |_g| {
+            let _ = Chan::<u8>::nil().recv();
+        }));
+        park(Box::new(move |_g| select! {}));
+        let forever = gort::spawn(|| gort::time::sleep(Duration::from_secs(3600)));
+        park(Box::new(move |_g| {
+            let _ = forever.join();
+        }));
+        // A read on a socket nobody writes to (the network poller).
+        let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        park(Box::new(move |_g| {
+            let (mut s, _) = l.accept().unwrap();
+            let mut b = [0u8; 1];
+            let _ = std::io::Read::read(&mut s, &mut b);
+        }));
+        let client = gort::net::TcpStream::connect(addr).unwrap();
+        // A goroutine that spins on gosched waiting for a flag.
+        park(Box::new(move |_g| {
+            loop {
+                gort::gosched();
+            }
+        }));
+        started.wait();
+        // Let each reach its park.
+        gort::time::sleep(Duration::from_millis(50));
+        drop(held);
+        // A goroutine spawned last, which may not have started: it is
+        // dropped without running, its captures' destructors run.
+        let late = Guard(d.clone());
+        gort::go(move || {
+            let _g = late;
+            gort::time::sleep(Duration::from_secs(3600));
+        });
+        drop(client);
+        n + 2
+    });
+    let took = t0.elapsed();
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        expected,
+        "every parked goroutine's frame and every value in flight is dropped"
+    );
+    assert!(took < Duration::from_secs(10), "block_on took {took:?}");
+}
+
+#[test]
+fn every_kind_of_wait_ends_safe() {
+    every_kind_of_wait_ends(false, 2);
+}
+
+#[test]
+fn every_kind_of_wait_ends_safe_one_p() {
+    every_kind_of_wait_ends(false, 1);
+}
+
+#[test]
+fn every_kind_of_wait_ends_migrating() {
+    every_kind_of_wait_ends(true, 2);
+}
+
+#[test]
+fn every_kind_of_wait_ends_migrating_one_p() {
+    every_kind_of_wait_ends(true, 1);
+}
+
+/// A destructor run by the shutdown may itself use the runtime: spawn,
+/// send on a buffered channel, and wait for a goroutine that finishes.
+#[test]
+fn destructors_run_by_the_shutdown_may_call_into_gort() {
+    for migrating in [false, true] {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let s = seen.clone();
+        builder(migrating).gomaxprocs(2).block_on(move || {
+            struct Busy(Arc<AtomicUsize>, Chan<u32>);
+            impl Drop for Busy {
+                fn drop(&mut self) {
+                    // Runs while the goroutine unwinds: a send with room
+                    // does not park.
+                    self.1.send(7);
+                    self.0.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let c = Chan::<u32>::new(1);
+            let b = Busy(s.clone(), c.clone());
+            let block = Chan::<u32>::new(0);
+            gort::go(move || {
+                let _b = b;
+                let _ = block.recv();
+            });
+            gort::time::sleep(Duration::from_millis(20));
+        });
+        assert_eq!(seen.load(Ordering::SeqCst), 1, "migrating={migrating}");
+    }
+}
+
+/// Many runtimes in a row, each leaving goroutines parked: each ends, and
+/// nothing they held is left undropped.
+#[test]
+fn many_runtimes_leave_nothing_parked() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    for i in 0..200 {
+        let d = dropped.clone();
+        builder(i % 2 == 1).gomaxprocs(2).block_on(move || {
+            let c = Chan::<u8>::new(0);
+            for _ in 0..5 {
+                let g = Guard(d.clone());
+                let c = c.clone();
+                gort::go(move || {
+                    let _g = g;
+                    let _ = c.recv();
+                });
+            }
+        });
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 1_000);
+}

@@ -1,0 +1,186 @@
+//! Ending the goroutines of a `block_on` runtime whose main goroutine
+//! returned. No Go twin: a Go program's goroutines end with its process.
+//!
+//! A runtime that hands control back to its caller must not leave
+//! goroutines behind: their stacks hold values whose destructors must run
+//! (and may be pinned, so their memory cannot simply be reused), and the
+//! runtime is to be freed. Each goroutine therefore ends as if it had
+//! called `runtime.Goexit` at the point where it waits: its frames unwind,
+//! running their destructors, and it exits.
+//!
+//! The protocol:
+//! 1. The main goroutine sets `Sched::killing` and stops the world. Every
+//!    goroutine of the runtime is then off the CPU, and a parked one is
+//!    either still queued where it parked or already taken off by a waker
+//!    (of another runtime, or a plain thread), which will ready it.
+//! 2. For each parked goroutine that registered a cancel function before
+//!    it parked ([`set_cancel`]), the function takes the goroutine off the
+//!    queue it waits in, under that queue's own lock, if it is still
+//!    there. When it was, nobody else can wake it: it is marked `killed`
+//!    and readied once the world runs again.
+//! 3. A goroutine that resumes finds `killed` ([`park_killed`]), tidies
+//!    what its wait left (a sudog, a count) and calls [`goexit`].
+//! 4. Any goroutine about to park later (woken by a waker, newly spawned,
+//!    or running a destructor) meets [`kill_point`] first, under the same
+//!    lock it would park with, and ends instead. There is no preemption
+//!    point between that check and the park, so a goroutine either parked
+//!    before the world stopped (step 2 finds it) or checks after (step 4).
+//! 5. A goroutine that has not started is dropped without running.
+//! 6. When the last goroutine is gone, the runtime shuts down
+//!    ([`crate::proc::shutdown_locked`]).
+//!
+//! A goroutine that parks while it unwinds (a destructor that waits) is
+//! not cancelled: ending it would start a second unwind inside the first,
+//! which Rust turns into an abort. If nothing wakes it, the runtime finds
+//! itself with nothing left to run (`checkdead`), gives up, shuts down and
+//! is leaked instead of freed. A goroutine that never parks again (a loop
+//! without runtime calls) keeps its runtime, and `block_on`, waiting, as a
+//! task that never yields keeps a tokio runtime's shutdown waiting.
+
+use core::sync::atomic::Ordering;
+
+use runtime_g::G;
+use runtime_g::status::_Gwaiting;
+
+use crate::sched::{Sched, for_each_g};
+
+/// What takes a parked goroutine off the object it waits on: called with
+/// the world stopped, with the G and the argument given to [`set_cancel`].
+/// Returns true if it took the G off (the G is then the canceller's to
+/// ready), false if a waker got there first.
+pub type CancelFn = unsafe fn(*mut G, *mut ()) -> bool;
+
+/// Whether `gp`, the running goroutine, must end instead of parking: its
+/// runtime is ending and it is not unwinding already. Call it under the
+/// lock the park will release, after the last preemption point before the
+/// park, and call [`goexit`] (after letting go of what is held) when it
+/// says so.
+///
+/// # Safety
+/// `gp` must be the running goroutine.
+#[inline]
+pub unsafe fn kill_point(gp: *mut G) -> bool {
+    // SAFETY: per the contract gp runs, so its instance is live.
+    let s = unsafe { &*((*gp).instance as *const Sched) };
+    s.killing.load(Ordering::Relaxed) && kill_point_slow()
+}
+
+#[cold]
+#[inline(never)]
+fn kill_point_slow() -> bool {
+    // std's panic count is per thread; read before the park only (this
+    // frame ends first).
+    cfg!(panic = "unwind") && !std::thread::panicking()
+}
+
+/// Registers how the shutdown may cancel the park that follows.
+///
+/// # Safety
+/// `gp` must be the running goroutine, about to park with no preemption
+/// point in between; `f(gp, arg)` must be sound to call while `gp` is
+/// parked there, with the world stopped.
+#[inline]
+pub unsafe fn set_cancel(gp: *mut G, f: CancelFn, arg: *mut ()) {
+    // SAFETY: per the contract; the words are read only while gp is
+    // parked with the world stopped, after park_m's status change.
+    unsafe {
+        (*gp).cancel.store(f as usize, Ordering::Relaxed);
+        (*gp).cancel_arg.store(arg, Ordering::Relaxed);
+    }
+}
+
+/// After a park registered with [`set_cancel`]: drops the registration and
+/// says whether the shutdown woke the goroutine (then it must tidy up and
+/// call [`goexit`]).
+///
+/// # Safety
+/// `gp` must be the running goroutine.
+#[inline]
+pub unsafe fn park_killed(gp: *mut G) -> bool {
+    // SAFETY: per the contract; `killed` was written before the G was
+    // readied, which happens before it runs.
+    unsafe {
+        (*gp).cancel.store(0, Ordering::Relaxed);
+        (*gp).killed.load(Ordering::Relaxed) && (*gp).killed.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// Ends the running goroutine as `runtime.Goexit` does (its frames'
+/// destructors run); for a goroutine its runtime's end reached at a park.
+pub fn goexit() -> ! {
+    crate::proc::goexit()
+}
+
+/// An explicit yield (`gort::gosched`) of a goroutine whose runtime is
+/// ending ends it, as a park would: a goroutine that spins on `gosched`
+/// waiting for something would otherwise keep the runtime from ending.
+pub fn yield_point() {
+    let gp = runtime_g::getg();
+    // SAFETY: a user G in the slot is the running goroutine.
+    if crate::proc::is_user_g(gp) && unsafe { kill_point(gp) } {
+        goexit();
+    }
+}
+
+/// A cancel function for parks that only the shutdown can end (a receive
+/// from a nil channel, an empty `select`): always succeeds.
+///
+/// # Safety
+/// Any arguments: nothing is touched.
+pub unsafe fn cancel_always(_gp: *mut G, _arg: *mut ()) -> bool {
+    true
+}
+
+/// Step 1 and 2 of the protocol, on the main goroutine of `s` once it
+/// returned: marks the runtime as ending, stops the world, cancels every
+/// parked goroutine that allows it, and readies them.
+pub(crate) fn kill_parked(s: &Sched) {
+    if cfg!(panic = "abort") {
+        // Without unwinding no destructor can run; the goroutines are
+        // abandoned with the runtime, which is then leaked.
+        s.leaked.store(true, Ordering::Relaxed);
+        return;
+    }
+    s.killing.store(true, Ordering::SeqCst);
+    let main = s.main_g.load(Ordering::Relaxed);
+    let killed = crate::procresize::with_world_stopped(s, || {
+        let mut v: Vec<usize> = Vec::new();
+        for_each_g(s, |gp| {
+            // SAFETY: Gs on the list are live; with the world stopped no
+            // goroutine of `s` runs, so a parked G's cancel words are the
+            // ones it registered for this park (a foreign waker only readies
+            // it, and the cancel function then finds it gone).
+            unsafe {
+                if gp == main || runtime_g::readgstatus(gp) != _Gwaiting {
+                    return;
+                }
+                let f = (*gp).cancel.load(Ordering::Relaxed);
+                if f == 0 {
+                    return;
+                }
+                // SAFETY: only set_cancel stores a non-zero word, a CancelFn.
+                let f: CancelFn = core::mem::transmute::<usize, CancelFn>(f);
+                if f(gp, (*gp).cancel_arg.load(Ordering::Relaxed)) {
+                    (*gp).cancel.store(0, Ordering::Relaxed);
+                    (*gp).killed.store(true, Ordering::Relaxed);
+                    v.push(gp as usize);
+                }
+            }
+        });
+        v
+    });
+    for gp in killed {
+        // SAFETY: each was taken off its wait queue by its cancel function
+        // with the world stopped: we are its one waker, and it is parked.
+        unsafe { crate::proc::goready(gp as *mut G) };
+    }
+}
+
+/// How many goroutines of `s` are not dead (on no free list), read with
+/// read-modify-writes so that, of two goroutines ending at once, the later
+/// one sees both ends.
+pub(crate) fn live(s: &Sched) -> i64 {
+    let all = s.allglen.fetch_add(0, Ordering::SeqCst) as i64;
+    let free = s.ngfree.fetch_add(0, Ordering::SeqCst) as i64;
+    all - free
+}
