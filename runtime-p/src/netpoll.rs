@@ -213,7 +213,14 @@ fn poller_init(s: &Sched) -> Option<&dyn Netpoller> {
             throw("runtime: netpollinit failed")
         }
     });
-    s.netpoll.inited.store(true, Ordering::Release);
+    if !s.netpoll.inited.swap(true, Ordering::AcqRel) && p.is_some() {
+        // An M may have found no poller a moment ago and be sleeping in
+        // the stub until the next timer (an hour away, say): it must come
+        // back and wait in the real poller, or the I/O of the descriptors
+        // registered now is never seen. The note's wake-up is kept if it
+        // has not gone to sleep yet.
+        runtime_m::notewakeup_idempotent(&s.pollnote);
+    }
     p.as_deref()
 }
 

@@ -767,3 +767,31 @@ fn shutdown_with_parked_poller_child() {
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
 }
+
+/// The poller starts with the first descriptor. An M that found no poller
+/// just before, and went to sleep until the next timer (an hour away
+/// here), must come back to wait in the poller: it used to sleep through
+/// the I/O, and a connect to a listener of the same runtime hung (safe
+/// mode, 2 Ps: about one runtime in ten).
+#[test]
+fn first_descriptor_wakes_an_m_sleeping_until_a_timer() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..40 {
+            gort::Builder::new().gomaxprocs(2).block_on(|| {
+                gort::go(|| gort::time::sleep(Duration::from_secs(3600)));
+                // Let an idle M go to sleep until that timer.
+                gort::time::sleep(Duration::from_millis(2));
+                let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                let addr = l.local_addr().unwrap();
+                gort::go(move || {
+                    let _ = l.accept();
+                });
+                let _c = TcpStream::connect(addr).unwrap();
+            });
+        }
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("a connect to a listener of the same runtime hung");
+}
