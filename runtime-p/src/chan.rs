@@ -525,7 +525,8 @@ impl HChan {
 /// # Safety
 /// `c` is null or a live channel whose element type is that of `ep`, which
 /// owns a value. After `Sent` the slot is uninitialised; otherwise it still
-/// owns its value.
+/// owns its value, also when the call unwinds (a goroutine ended by its
+/// runtime's shutdown, kill.rs): the caller drops it then.
 pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
     let (gp, _rt) = enter_runtime("channel send", block);
     // SAFETY: forwarded contract.
@@ -593,13 +594,11 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         return SendResult::WouldBlock;
     }
 
-    // The runtime is ending (kill.rs): the goroutine ends here, and the
-    // value it would have sent is dropped.
-    // SAFETY: gp is the running goroutine; ep owns a value.
+    // The runtime is ending (kill.rs): the goroutine ends here; the value
+    // is still the caller's, to drop as it unwinds.
+    // SAFETY: gp is the running goroutine.
     if unsafe { kill_point(gp) } {
         ch.lock.unlock();
-        // SAFETY: as above.
-        unsafe { (ch.elem.drop)(ep) };
         crate::kill::goexit();
     }
 
@@ -632,8 +631,7 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         (*mysg).elem = null_mut();
         release_sudog_g(gp, mysg);
         if killed {
-            // Nobody took the value: it is still in the slot.
-            (ch.elem.drop)(ep);
+            // Nobody took the value: it is still the caller's.
             crate::kill::goexit();
         }
         if closed {

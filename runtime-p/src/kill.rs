@@ -25,7 +25,10 @@
 //!    lock it would park with, and ends instead. There is no preemption
 //!    point between that check and the park, so a goroutine either parked
 //!    before the world stopped (step 2 finds it) or checks after (step 4).
-//! 5. A goroutine that has not started is dropped without running.
+//! 5. A goroutine that has not started is dropped without running, and
+//!    one busy with runtime calls that never park (`try_recv` in a loop)
+//!    ends at its next preemption point: the running ones are asked at
+//!    once, the others by sysmon after a time slice.
 //! 6. When the last goroutine is gone, the runtime shuts down
 //!    ([`crate::proc::shutdown_locked`]).
 //!
@@ -174,6 +177,9 @@ pub(crate) fn kill_parked(s: &Sched) {
         // with the world stopped: we are its one waker, and it is parked.
         unsafe { crate::proc::goready(gp as *mut G) };
     }
+    // Goroutines busy with runtime calls that never park end at their next
+    // preemption point; sysmon asks the ones that start running later.
+    crate::procresize::preemptall(s);
 }
 
 /// How many goroutines of `s` are not dead (on no free list), read with

@@ -53,6 +53,7 @@ pub mod sema;
 pub mod sudog;
 pub mod syscall;
 pub mod sysmon;
+mod teardown;
 pub mod time;
 pub mod trace;
 pub mod traceback;

@@ -300,9 +300,17 @@ pub(crate) fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
         G0_STACK_SIZE
     };
     let mp = allocm(s as *const Sched as *const (), g0_stack);
+    s.mrefs.fetch_add(1, Ordering::SeqCst);
     // SAFETY: mp is fresh and ours.
     unsafe { (*mp).nextp = pp.cast() };
     mp
+}
+
+/// The last touch of `s` by an M other than m0 that leaves its thread:
+/// from here on the instance may be freed (`teardown`). Call it after
+/// every lock of `s` is released, just before `mreturn`.
+pub(crate) fn m_release(s: &Sched) {
+    s.mrefs.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Counts (Go's `checkmcount`) and starts an M that `allocm_in` made: from

@@ -143,6 +143,13 @@ pub fn preempt_check() {
     if requested && !std::thread::panicking() {
         // SAFETY: gp is the running goroutine.
         if unsafe { readgstatus(gp) } == _Grunning {
+            // A goroutine of an ending runtime ends at a preemption point,
+            // so that one busy with runtime calls that never park does not
+            // keep its runtime from ending (kill.rs).
+            // SAFETY: as above.
+            if unsafe { crate::kill::kill_point(gp) } {
+                crate::kill::goexit();
+            }
             gosched();
         }
     }
@@ -200,7 +207,11 @@ fn enter_runtime_checked(what: &str) -> (*mut G, Entered) {
 #[cold]
 #[inline(never)]
 fn enter_runtime_preempt(gp: *mut G, blocking: bool) {
-    if blocking || safe_instance(gp) {
+    // The end of an ending runtime's goroutine (kill.rs) unwinds it where
+    // it is, on its own thread, so that is sound in both modes, also in a
+    // non-blocking call.
+    // SAFETY: gp is the running goroutine.
+    if blocking || safe_instance(gp) || unsafe { crate::kill::kill_point(gp) } {
         preempt_check();
     }
 }
@@ -783,6 +794,9 @@ pub(crate) fn mexit_shutdown() -> ! {
         }
         // The M is gone (Go's nmfreed): keep checkdead's arithmetic true.
         crate::mp::m_exited(s, &mut s.lock.lock());
+        if mp != s.m0.load(Ordering::Relaxed) {
+            crate::mp::m_release(s);
+        }
         mreturn(mp)
     }
 }
@@ -1415,9 +1429,11 @@ pub(crate) unsafe fn of_ended_runtime(gp: *mut G) -> bool {
 /// # Safety
 /// As for [`ready`]: `gp` is `_Gwaiting` and the caller is its one waker.
 unsafe fn ready_foreign(gp: *mut G) {
-    // SAFETY: per the contract; instances are never freed.
+    // SAFETY: per the contract; the instance is not freed while this call
+    // is counted in ext_refs (see ready_remote).
     unsafe {
         let s = &*((*gp).instance as *const Sched);
+        let _x = ExtRef::new(s);
         if s.shutting_down.load(Ordering::Acquire) {
             return;
         }
@@ -1439,6 +1455,25 @@ unsafe fn ready_foreign(gp: *mut G) {
     }
 }
 
+/// A wake-up of a goroutine of instance `s` from outside its Ms, counted
+/// in `s.ext_refs` while it runs: the instance is freed only once none is
+/// in progress (teardown.rs). The G cannot run, end and let its instance
+/// end before the waker made it runnable, which comes after the count.
+struct ExtRef<'a>(&'a Sched);
+
+impl<'a> ExtRef<'a> {
+    fn new(s: &'a Sched) -> ExtRef<'a> {
+        s.ext_refs.fetch_add(1, Ordering::SeqCst);
+        ExtRef(s)
+    }
+}
+
+impl Drop for ExtRef<'_> {
+    fn drop(&mut self) {
+        self.0.ext_refs.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The safe mode's remote wake-up (no Go twin): `gp` is runnable and
 /// pinned to an M other than the caller's (or the caller is not an M at
 /// all: a helper thread, the network poller without a P). It goes on the
@@ -1455,10 +1490,13 @@ unsafe fn ready_foreign(gp: *mut G) {
 /// `gp` must be `_Grunnable`, pinned (`p::pinned`), and owned by the
 /// caller (it took it off whatever published it).
 pub unsafe fn ready_remote(gp: *mut G) {
-    // SAFETY: per the contract; Ms, Ps and instances are never freed, and
-    // a pinned G's M stays bound to its P while the G lives.
+    // SAFETY: per the contract; the instance is not freed while this call
+    // is counted in ext_refs (taken before the G can run, end, and let its
+    // instance end), and a pinned G's M stays bound to its P while the G
+    // lives.
     unsafe {
         let s = &*((*gp).instance as *const Sched);
+        let _x = ExtRef::new(s);
         let hm: *mut runtime_m::M = (*gp).homem.load(Ordering::Relaxed).cast();
         let hp: *const P = (*hm).boundp.cast();
         if hp.is_null() {
@@ -1783,6 +1821,7 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     }
     // The runtime ended (block_on): m0 is back on the caller's thread.
     instance_ended(s);
+    crate::teardown::free_instance(s);
 }
 
 /// The runtime instances running in this process (started, main not yet
@@ -1915,6 +1954,7 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
         (*mp).lockedg = null_mut();
         (*mp).lockedext = 0;
         (*mp).lockedint = 0;
+        (*gp).preempt.store(false, Ordering::Relaxed);
         dropg();
         gfput(s, curp(), gp);
     }

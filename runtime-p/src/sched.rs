@@ -217,6 +217,14 @@ pub struct Sched {
     /// other goroutine is ended as `runtime.Goexit` ends one, at its park
     /// (see `proc::kill_parked`); the runtime shuts down once none is left.
     pub killing: AtomicBool,
+    /// Ms of this instance other than m0 that may still touch it: counted
+    /// when allocated, uncounted by the M's last act before its thread
+    /// leaves (`mp::m_release`). The instance is freed at zero.
+    pub mrefs: AtomicI32,
+    /// Threads of other runtimes (or helper threads) inside a wake-up of
+    /// one of this instance's goroutines (`proc::ready_foreign`,
+    /// `ready_remote`); the instance is freed only at zero.
+    pub ext_refs: AtomicI32,
     /// Some goroutines could not be ended (parked where nothing can wake
     /// them, or in a call that never returned): the instance is leaked
     /// rather than freed under them.
@@ -303,6 +311,8 @@ impl Sched {
             stopnote: Note::new(),
             shutting_down: AtomicBool::new(false),
             killing: AtomicBool::new(false),
+            mrefs: AtomicI32::new(0),
+            ext_refs: AtomicI32::new(0),
             leaked: AtomicBool::new(false),
             sysmonwait: AtomicBool::new(false),
             sysmonnote: Note::new(),

@@ -502,6 +502,47 @@ impl Timers {
         self.unlock();
     }
 
+    /// Empties the heap of an instance being freed (no Go twin: Go's
+    /// heaps live as long as the process): each timer is marked as in no
+    /// heap, so that a later `stop` or `reset` (a user may keep a `Timer`)
+    /// does not reach this heap, and the heap's references are dropped
+    /// (the last one of a timer drops its function: call this where user
+    /// code may run). Timers left here never fire.
+    ///
+    /// # Safety
+    /// No M of the instance runs any more.
+    pub unsafe fn detach_all(&self) {
+        self.lock();
+        // SAFETY: the lock is held.
+        let (moved, released) = unsafe {
+            (
+                core::mem::take(self.heap()),
+                core::mem::take(&mut *self.released.get()),
+            )
+        };
+        self.len.store(0, Ordering::Release);
+        self.zombies.store(0, Ordering::Release);
+        self.min_when_heap.store(0, Ordering::Release);
+        self.min_when_modified.store(0, Ordering::Release);
+        self.unlock();
+        drop(released);
+        for tw in moved {
+            // SAFETY: the entry carried the heap's strong count, which we
+            // take over; a timer op elsewhere that saw this heap holds t.mu
+            // until it is done with the heap, so once we hold t.mu nobody
+            // will reach the heap through t again.
+            unsafe {
+                let t = Arc::from_raw(tw.timer);
+                t.lock();
+                let st = t.locked();
+                st.ts = core::ptr::null();
+                st.state &= !(TIMER_HEAPED | TIMER_ZOMBIE | TIMER_MODIFIED);
+                t.unlock();
+                drop(t);
+            }
+        }
+    }
+
     /// adjust: port (time.go): fixes every modified timer and drops zombies,
     /// when a modified timer is due (or `force`).
     ///

@@ -209,6 +209,16 @@ pub(crate) fn set_last_sched(s: &crate::sched::Sched) {
     );
 }
 
+/// Forgets `s` as the instance a dump would show, when it is being freed
+/// (teardown.rs).
+pub(crate) fn forget_sched(s: &crate::sched::Sched) {
+    let p = s as *const crate::sched::Sched as *mut crate::sched::Sched;
+    let null = core::ptr::null_mut();
+    use core::sync::atomic::Ordering::{AcqRel, Relaxed};
+    let _ = LAST_SCHED.compare_exchange(p, null, AcqRel, Relaxed);
+    let _ = DUMP_SCHED.compare_exchange(p, null, AcqRel, Relaxed);
+}
+
 /// Write end of the pipe that wakes the SIGQUIT dumper thread, or -1.
 static DUMPER_FD: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(-1);
 

@@ -42,7 +42,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::mem::{ManuallyDrop, MaybeUninit};
+use core::mem::MaybeUninit;
 use core::ptr::null_mut;
 
 use runtime_p::chan::{
@@ -116,15 +116,13 @@ impl<T> Chan<T> {
     /// closed while the sender waits); the value is dropped.
     #[track_caller]
     pub fn send(&self, v: T) {
-        let mut slot = ManuallyDrop::new(v);
+        let mut slot = Unsent::new(v);
         // SAFETY: self.c is null or a live channel of T (we hold a handle);
-        // the slot owns a T. After Sent the value has moved out of the slot
-        // and ManuallyDrop keeps it from being dropped here.
-        match unsafe { chansend(self.c, (&raw mut slot).cast(), true) } {
-            SendResult::Sent => {}
+        // the slot owns a T until the runtime reports it sent.
+        match unsafe { chansend(self.c, slot.ptr(), true) } {
+            SendResult::Sent => slot.sent(),
             SendResult::Closed => {
                 // The value is still ours; it is dropped as the panic unwinds.
-                let _v = ManuallyDrop::into_inner(slot);
                 std::panic::panic_any(runtime_p::panic::RuntimeError("send on closed channel"));
             }
             SendResult::WouldBlock => unreachable!("blocking send gave up"),
@@ -143,12 +141,15 @@ impl<T> Chan<T> {
     /// c <- v: default: }`, except that a closed channel is an error, not a
     /// panic. Either way an unsent value comes back in the error.
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
-        let mut slot = ManuallyDrop::new(v);
+        let mut slot = Unsent::new(v);
         // SAFETY: as in send.
-        match unsafe { chansend(self.c, (&raw mut slot).cast(), false) } {
-            SendResult::Sent => Ok(()),
-            SendResult::WouldBlock => Err(TrySendError::Full(ManuallyDrop::into_inner(slot))),
-            SendResult::Closed => Err(TrySendError::Closed(ManuallyDrop::into_inner(slot))),
+        match unsafe { chansend(self.c, slot.ptr(), false) } {
+            SendResult::Sent => {
+                slot.sent();
+                Ok(())
+            }
+            SendResult::WouldBlock => Err(TrySendError::Full(slot.take())),
+            SendResult::Closed => Err(TrySendError::Closed(slot.take())),
         }
     }
 
@@ -254,6 +255,50 @@ impl<T> Clone for Chan<T> {
         Chan {
             c: self.c,
             _t: PhantomData,
+        }
+    }
+}
+
+/// A value on its way into a channel: owned here until the runtime
+/// reports it sent, and dropped here if the send ends otherwise, also
+/// when it unwinds (a goroutine ended by its runtime's shutdown).
+struct Unsent<T> {
+    v: MaybeUninit<T>,
+    owned: bool,
+}
+
+impl<T> Unsent<T> {
+    fn new(v: T) -> Unsent<T> {
+        Unsent {
+            v: MaybeUninit::new(v),
+            owned: true,
+        }
+    }
+
+    /// The slot to hand to `chansend`.
+    fn ptr(&mut self) -> *mut u8 {
+        self.v.as_mut_ptr().cast()
+    }
+
+    /// The runtime moved the value out.
+    fn sent(mut self) {
+        self.owned = false;
+    }
+
+    /// The value back, unsent.
+    fn take(mut self) -> T {
+        self.owned = false;
+        // SAFETY: the send did not happen, so the slot still owns the value,
+        // and `owned` is now false so that Drop leaves it alone.
+        unsafe { self.v.assume_init_read() }
+    }
+}
+
+impl<T> Drop for Unsent<T> {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: `owned` says the slot holds the value.
+            unsafe { self.v.assume_init_drop() };
         }
     }
 }
