@@ -26,6 +26,9 @@ for layer in linux plan9; do
     # 1,000,000 goroutines parked at once on the default 8 MiB stacks, at
     # the default vm.max_map_count (about 9 GB of memory, 20 s).
     cargo test --release -p gort --test goroutines -- --ignored --exact a_million_parked_goroutines_fit
+    # 10,000 block_on runtimes of 100 goroutines each, 10 left parked:
+    # memory, address space and threads stay where they were (issue 18).
+    cargo test --release -p gort --test free -- --ignored --exact ten_thousand_runtimes_free_everything
     # The safe mode's soundness tests where rustc hoists thread-local
     # addresses (release), the reset tests where it hoists errno's, and the
     # crash cases (users build in release: inlining and tail calls change

@@ -312,7 +312,16 @@ unsafe impl Os for Plan9 {
             runtime_g::throw::print(&format!("runtime: rfork: {}\n", sys::errstr_string()));
             throw("newosproc: rfork failed");
         }
+        // SAFETY: mp is the fresh M the caller owns; the child only reads
+        // the M's other fields.
+        unsafe { (*mp).thread = pid as usize };
         Ok(())
+    }
+
+    unsafe fn join_thread(&self, thread: usize) {
+        // The process has left the runtime for good: wait for its end and
+        // free its block and stack segment, as the kernel would.
+        sys::reap(thread as i32);
     }
 
     fn osyield(&self) {

@@ -90,6 +90,9 @@ pub struct Proc {
     pub stack: (usize, usize),
     /// Whether this is the first process (its `exits` ends the program).
     first: bool,
+    /// The Linux thread of a child (`pthread_t`), for `reap`; 0 until
+    /// `rfork` stored it.
+    tid: core::sync::atomic::AtomicUsize,
 }
 
 /// An atomic pointer to a u32 (the address a blocked process waits on).
@@ -146,11 +149,13 @@ impl Proc {
             waiting_on: AtomicU32Ptr(core::sync::atomic::AtomicPtr::new(core::ptr::null_mut())),
             stack,
             first,
+            tid: core::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
 
-/// Leaks `p` (processes are few and long-lived) and lists it in `PROCS`.
+/// Lists `p` in `PROCS`; a child's block is freed by `reap` after it
+/// exited.
 fn register(p: Proc) -> *const Proc {
     let pid = p.pid;
     let raw: *const Proc = Box::leak(Box::new(p));
@@ -244,7 +249,60 @@ extern "C" fn child_trampoline(arg: *mut libc::c_void) -> *mut libc::c_void {
 fn exits_current_thread() -> *mut libc::c_void {
     let p = up();
     PROCS.lock().unwrap().retain(|&(pid, _)| pid != p.pid);
+    // From here the thread touches neither its block nor (but for the
+    // thread's own end) its stack: `reap` frees both once it has ended.
+    EXITED.lock().unwrap().push(p as *const Proc as usize);
     core::ptr::null_mut()
+}
+
+/// Processes (made by `rfork`) that have exited and not yet been reaped.
+static EXITED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Waits for the child process `pid` to have exited, then frees its
+/// process block and stack segment, as Plan 9's kernel does when a process
+/// ends (the runtime reuses the M it ran, and calls this first). Returns
+/// false if `pid` is not a child made by `rfork` that exits.
+pub fn reap(pid: i32) -> bool {
+    // The pid of an exited block on EXITED (read with its lock held).
+    fn pid_of(r: usize) -> i32 {
+        // SAFETY: exited blocks are live until reaped, below, after they
+        // are taken off EXITED.
+        unsafe { (*(r as *const Proc)).pid }
+    }
+    let raw = loop {
+        {
+            let mut e = EXITED.lock().unwrap();
+            if let Some(i) = e.iter().position(|&r| pid_of(r) == pid) {
+                break e.swap_remove(i) as *const Proc;
+            }
+        }
+        // Neither running nor exited (looked at in this order, as a process
+        // moves from one list to the other): reaped already, or never ours.
+        if !PROCS.lock().unwrap().iter().any(|&(p, _)| p == pid)
+            && !EXITED.lock().unwrap().iter().any(|&r| pid_of(r) == pid)
+        {
+            return false;
+        }
+        std::thread::yield_now();
+    };
+    // SAFETY: the block came off EXITED, so it is ours alone; its thread
+    // was created joinable by rfork and is joined once, here; then nothing
+    // runs on its stack segment, our mapping.
+    unsafe {
+        let p = Box::from_raw(raw as *mut Proc);
+        let mut tid = p.tid.load(Ordering::Acquire);
+        while tid == 0 {
+            // rfork stores it right after pthread_create.
+            std::thread::yield_now();
+            tid = p.tid.load(Ordering::Acquire);
+        }
+        libc::pthread_join(tid as libc::pthread_t, core::ptr::null_mut());
+        if p.stack.0 != 0 {
+            libc::munmap(p.stack.0 as *mut libc::c_void, p.stack.1);
+        }
+        drop(p);
+    }
+    true
 }
 
 /// rfork(flags): Plan 9's process creation, for the flags Go's runtime
@@ -370,7 +428,10 @@ pub fn rfork(flags: i32, entry: Option<(fn(usize), usize)>) -> i32 {
                 }
             ));
         }
-        libc::pthread_detach(tid);
+        // Joinable: `reap` joins it before freeing its stack segment.
+        // SAFETY: raw is registered, and not reaped before it exited,
+        // which comes after this store is awaited in reap.
+        (*raw).tid.store(tid as usize, Ordering::Release);
     }
     pid
 }
@@ -603,16 +664,16 @@ pub fn bintime() -> [u64; 4] {
 /// postnote(pid, note): queues `note` for process `pid` and interrupts its
 /// blocking call. Returns 0, or -1 if there is no such process.
 pub fn postnote(pid: i32, note: &str) -> i32 {
-    let target = PROCS
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|&&(p, _)| p == pid)
-        .map(|&(_, raw)| raw);
-    let Some(raw) = target else {
+    // The registry stays locked while the note is posted: a process that
+    // exits takes itself off under this lock, and its block is freed only
+    // after that (`reap`).
+    let procs = PROCS.lock().unwrap();
+    let Some(raw) = procs.iter().find(|&&(p, _)| p == pid).map(|&(_, raw)| raw) else {
+        drop(procs);
         return fail("process not found");
     };
-    // SAFETY: registered processes are leaked: valid forever.
+    // SAFETY: a registered process's block lives at least until it is off
+    // the registry, which we hold.
     let p = unsafe { &*(raw as *const Proc) };
     let n: String = note.chars().take(ERRMAX - 1).collect();
     p.notes.lock().unwrap().push_back(n);
@@ -624,6 +685,7 @@ pub fn postnote(pid: i32, note: &str) -> i32 {
         // owner waits on it); a stale wake-up is harmless.
         futex_wake(unsafe { &*w }, i32::MAX);
     }
+    drop(procs);
     0
 }
 

@@ -27,7 +27,7 @@ pub struct M {
     pub nextp: *mut (),
     /// The runtime instance (Go's `sched` and friends, an `*const Sched` of
     /// runtime-p) this M belongs to.
-    pub sched: *const (),
+    pub sched: AtomicPtr<()>,
     /// M id, from `mcommoninit`.
     pub id: i64,
     /// OS thread id (`gettid`).
@@ -122,6 +122,9 @@ pub struct M {
     /// Set while this M's goroutine is locked to it only to wait for a P
     /// after a retake (so that it resumes on the same thread).
     pub retake_locked: bool,
+    /// The g0 stack size `allocm` was asked for (-1: none of its own), to
+    /// reuse the M for the same kind of request ([`mfree`]).
+    pub g0_stack: isize,
 }
 
 /// [`M::retake`]: no retake under way.
@@ -140,45 +143,17 @@ static MNEXT: AtomicI64 = AtomicI64::new(0);
 /// (`g0_stack < 0`) when the OS supplies the thread stack (Go's
 /// `mStackIsSystemAllocated`, and always for m0).
 pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
+    if let Some(mp) = mfree_take(g0_stack) {
+        // SAFETY: a freed M is ours alone once taken off the pool, and its
+        // old thread (if any) has ended: mfree_take joined it.
+        unsafe {
+            reinit(mp);
+            (*mp).sched.store(sched as *mut (), Ordering::Release);
+        }
+        return mp;
+    }
     let g0 = malg(g0_stack);
-    let mp = Box::into_raw(Box::new(M {
-        g0,
-        curg: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
-        p: core::ptr::null_mut(),
-        nextp: core::ptr::null_mut(),
-        sched,
-        id: 0,
-        procid: 0,
-        locks: 0,
-        spinning: false,
-        lockedg: core::ptr::null_mut(),
-        lockedext: 0,
-        lockedint: 0,
-        waitunlockf: None,
-        waitlock: core::ptr::null_mut(),
-        exitbuf: Gobuf::default(),
-        mstartfn: None,
-        alllink: core::ptr::null_mut(),
-        schedlink: core::ptr::null_mut(),
-        waitsema: AtomicU32::new(0),
-        park: Note::new(),
-        mwaitlist_next: core::sync::atomic::AtomicUsize::new(0),
-        blocked: core::sync::atomic::AtomicBool::new(false),
-        cheaprand: 0,
-        thread: 0,
-        oldp: core::ptr::null_mut(),
-        syscalltick: 0,
-        boundp: core::ptr::null_mut(),
-        handoff: core::sync::atomic::AtomicBool::new(false),
-        nextspinning: false,
-        npinned: 0,
-        unwind_parked: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
-        unwind_wait: false,
-        exiting_locked: false,
-        in_rt: AtomicU32::new(1),
-        retake: AtomicU32::new(RETAKE_NONE),
-        retake_locked: false,
-    }));
+    let mp = Box::into_raw(Box::new(M::new(g0, sched, g0_stack)));
     // SAFETY: g0 and mp were just allocated and are not shared yet.
     unsafe {
         (*g0).m = mp.cast();
@@ -186,6 +161,125 @@ pub fn allocm(sched: *const (), g0_stack: isize) -> *mut M {
     }
     mcommoninit(mp);
     mp
+}
+
+/// Ms that their runtime instance is done with, for [`allocm`] to reuse
+/// with their g0 and its stack (no Go twin: Go frees an exiting M's g0
+/// stack and keeps the M on `allm` for good). Ms stay on [`ALLM`] for good
+/// as in Go, so a runtime that starts and ends again and again (`block_on`
+/// in a loop) reuses its Ms instead of leaking one set per run.
+static MFREE: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// Gives `mp` back for reuse. The thread that ran it may still be on its
+/// way out (on its g0 stack, with the M's `exitbuf`): the next user joins
+/// it first (`Os::join_thread`, for an M whose thread `newosproc` made).
+///
+/// # Safety
+/// Nothing of `mp`'s runtime instance refers to it any more, and its
+/// thread touches nothing but the M, its g0 and its stack until it ends;
+/// an M whose thread `newosproc` did not make (m0) must be off that thread
+/// for good already.
+pub unsafe fn mfree(mp: *mut M) {
+    // SAFETY: per the contract.
+    unsafe { (*mp).sched.store(core::ptr::null_mut(), Ordering::Release) };
+    MFREE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(mp as usize);
+}
+
+/// A freed M whose g0 has a stack of `g0_stack` bytes (or none, for -1),
+/// its old thread joined.
+fn mfree_take(g0_stack: isize) -> Option<*mut M> {
+    let mp = {
+        let mut f = MFREE.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: freed Ms are live (never deallocated); the field is fixed.
+        let i = f
+            .iter()
+            .rposition(|&m| unsafe { (*(m as *mut M)).g0_stack } == g0_stack)?;
+        f.swap_remove(i) as *mut M
+    };
+    // SAFETY: the M is ours; its thread, if it had one of its own, was
+    // started joinable by newosproc and is joined exactly once, here.
+    unsafe {
+        let t = core::mem::replace(&mut (*mp).thread, 0);
+        if t != 0 {
+            crate::os::os().join_thread(t);
+        }
+    }
+    Some(mp)
+}
+
+/// Makes a freed M as `allocm` would make a new one (for no instance yet), keeping
+/// its g0 (and the g0's stack, if it has its own) and its place on `allm`.
+///
+/// # Safety
+/// `mp` came from [`mfree_take`]: nothing else uses it.
+unsafe fn reinit(mp: *mut M) {
+    // SAFETY: per the contract.
+    unsafe {
+        let g0 = (*mp).g0;
+        let alllink = (*mp).alllink;
+        let g0_stack = (*mp).g0_stack;
+        core::ptr::drop_in_place(mp);
+        core::ptr::write(mp, M::new(g0, core::ptr::null(), g0_stack));
+        (*mp).alllink = alllink;
+        if g0_stack < 0 {
+            // Set again from the next thread's stack (mstart0).
+            (*g0).stack = Default::default();
+            (*g0).stackguard0 = 0;
+            (*g0).stackguard1 = usize::MAX;
+        }
+        (*g0).sched = Gobuf::default();
+        (*g0).sched.g = g0 as usize;
+        let id = MNEXT.fetch_add(1, Ordering::Relaxed);
+        (*mp).id = id;
+        (*mp).cheaprand = seed(id as u64 ^ (mp as u64));
+    }
+}
+
+impl M {
+    fn new(g0: *mut G, sched: *const (), g0_stack: isize) -> M {
+        M {
+            g0,
+            curg: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+            p: core::ptr::null_mut(),
+            nextp: core::ptr::null_mut(),
+            sched: AtomicPtr::new(sched as *mut ()),
+            id: 0,
+            procid: 0,
+            locks: 0,
+            spinning: false,
+            lockedg: core::ptr::null_mut(),
+            lockedext: 0,
+            lockedint: 0,
+            waitunlockf: None,
+            waitlock: core::ptr::null_mut(),
+            exitbuf: Gobuf::default(),
+            mstartfn: None,
+            alllink: core::ptr::null_mut(),
+            schedlink: core::ptr::null_mut(),
+            waitsema: AtomicU32::new(0),
+            park: Note::new(),
+            mwaitlist_next: core::sync::atomic::AtomicUsize::new(0),
+            blocked: core::sync::atomic::AtomicBool::new(false),
+            cheaprand: 0,
+            thread: 0,
+            oldp: core::ptr::null_mut(),
+            syscalltick: 0,
+            boundp: core::ptr::null_mut(),
+            handoff: core::sync::atomic::AtomicBool::new(false),
+            nextspinning: false,
+            npinned: 0,
+            unwind_parked: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+            unwind_wait: false,
+            exiting_locked: false,
+            in_rt: AtomicU32::new(1),
+            retake: AtomicU32::new(RETAKE_NONE),
+            retake_locked: false,
+            g0_stack,
+        }
+    }
 }
 
 /// mcommoninit: port of runtime.mcommoninit (proc.go): assigns the id,

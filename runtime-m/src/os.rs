@@ -54,6 +54,16 @@ pub unsafe trait Os: Sync + Send + 'static {
     /// `mp` must be a fresh M from `allocm`, not yet running anywhere.
     unsafe fn newosproc(&self, mp: *mut M) -> Result<(), String>;
 
+    /// Waits for the thread that `newosproc` started as `thread` (the
+    /// value it stored in `M::thread`) to end, and releases it: the M is
+    /// about to be reused, with its g0 stack (see `m::mfree`). Layers whose
+    /// threads end on their own need nothing.
+    ///
+    /// # Safety
+    /// `thread` was started by this layer's `newosproc`, has left or is
+    /// leaving the runtime for good, and is joined once.
+    unsafe fn join_thread(&self, _thread: usize) {}
+
     /// Whether a goroutine that exits while locked to its thread takes the
     /// thread with it (Go's gdestroy: yes, except on Plan 9, where the
     /// thread is reused; golang.org/issue/22227).

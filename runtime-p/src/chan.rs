@@ -557,6 +557,9 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
             }
             set_cancel(gp, crate::kill::cancel_always, null_mut());
             gopark(None, null_mut(), WaitReason::ChanSendNilChan);
+            if !park_killed(gp) {
+                throw("chansend: nil channel woken");
+            }
         }
         crate::kill::goexit();
     }
@@ -693,6 +696,9 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
             }
             set_cancel(gp, crate::kill::cancel_always, null_mut());
             gopark(None, null_mut(), WaitReason::ChanReceiveNilChan);
+            if !park_killed(gp) {
+                throw("chanrecv: nil channel woken");
+            }
         }
         crate::kill::goexit();
     }

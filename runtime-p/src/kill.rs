@@ -65,15 +65,16 @@ pub type CancelFn = unsafe fn(*mut G, *mut ()) -> bool;
 pub unsafe fn kill_point(gp: *mut G) -> bool {
     // SAFETY: per the contract gp runs, so its instance is live.
     let s = unsafe { &*((*gp).instance as *const Sched) };
-    s.killing.load(Ordering::Relaxed) && kill_point_slow()
+    s.killing.load(Ordering::Relaxed) && kill_point_slow(s, gp)
 }
 
 #[cold]
 #[inline(never)]
-fn kill_point_slow() -> bool {
-    // std's panic count is per thread; read before the park only (this
-    // frame ends first).
-    cfg!(panic = "unwind") && !std::thread::panicking()
+fn kill_point_slow(s: &Sched, gp: *mut G) -> bool {
+    // The main goroutine is the one ending the others, outside its
+    // function. std's panic count is per thread; read before the park
+    // only (this frame ends first).
+    gp != s.main_g.load(Ordering::Relaxed) && cfg!(panic = "unwind") && !std::thread::panicking()
 }
 
 /// Registers how the shutdown may cancel the park that follows.
@@ -182,11 +183,10 @@ pub(crate) fn kill_parked(s: &Sched) {
     crate::procresize::preemptall(s);
 }
 
-/// How many goroutines of `s` are not dead (on no free list), read with
-/// read-modify-writes so that, of two goroutines ending at once, the later
-/// one sees both ends.
-pub(crate) fn live(s: &Sched) -> i64 {
-    let all = s.allglen.fetch_add(0, Ordering::SeqCst) as i64;
-    let free = s.ngfree.fetch_add(0, Ordering::SeqCst) as i64;
-    all - free
+/// A goroutine of `s` ended: true for the one that ended last, once the
+/// runtime is ending. A single counter's read-modify-writes are totally
+/// ordered, so exactly one ending goroutine sees it reach zero (and none
+/// can be created after that: every creator is a goroutine of `s`).
+pub(crate) fn goroutine_ended(s: &Sched) -> bool {
+    s.nlive.fetch_sub(1, Ordering::SeqCst) == 1 && s.killing.load(Ordering::SeqCst)
 }

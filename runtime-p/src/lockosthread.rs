@@ -291,7 +291,7 @@ pub fn mexit_locked() -> ! {
             crate::mp::m_exited(s, &mut l);
             checkdead(s, &mut l);
         }
-        crate::mp::m_release(s);
+        crate::mp::m_release(s, mp);
         mreturn(mp)
     }
 }

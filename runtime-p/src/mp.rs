@@ -309,7 +309,20 @@ pub(crate) fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
 /// The last touch of `s` by an M other than m0 that leaves its thread:
 /// from here on the instance may be freed (`teardown`). Call it after
 /// every lock of `s` is released, just before `mreturn`.
-pub(crate) fn m_release(s: &Sched) {
+pub(crate) fn m_release(s: &Sched, mp: *mut M) {
+    // Decided before the release: a leaked instance's goroutines may still
+    // name this M (pinned, or locked to it).
+    let reuse = !s.leaked.load(Ordering::Relaxed);
+    if reuse {
+        // SAFETY: the instance no longer refers to the M, and its thread
+        // only leaves from here on (mreturn, then the thread's end).
+        unsafe { runtime_m::m::mfree(mp) };
+    } else {
+        // The M stays on the process's M list for good: it must not look
+        // like an M of whatever instance is made later at this address.
+        // SAFETY: mp is this thread's M; the field is atomic.
+        unsafe { (*mp).sched.store(core::ptr::null_mut(), Ordering::Release) };
+    }
     s.mrefs.fetch_sub(1, Ordering::SeqCst);
 }
 

@@ -78,6 +78,17 @@ pub struct NetpollState {
     cache: runtime_m::Mutex<Vec<usize>>,
 }
 
+impl Drop for NetpollState {
+    fn drop(&mut self) {
+        // The instance is being freed: every descriptor was closed (an open
+        // one holds a reference to the instance), so all are in the cache.
+        for a in self.cache.lock().drain(..) {
+            // SAFETY: cached PollDescs are Boxes leaked by poll_open, unused.
+            drop(unsafe { Box::from_raw(a as *mut PollDesc) });
+        }
+    }
+}
+
 impl Default for NetpollState {
     fn default() -> Self {
         NetpollState {
@@ -308,6 +319,10 @@ pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
         s.netpoll.cache.lock().push(pd as *const PollDesc as usize);
         return Err(errno);
     }
+    // An open descriptor keeps its instance's struct (and itself, in its
+    // cache) alive until poll_close, which may come after the runtime
+    // ended (a NetFd a user kept).
+    s.retain();
     Ok(pd)
 }
 
@@ -334,9 +349,11 @@ pub fn poll_close(pd: &'static PollDesc) {
     if rg != PD_NIL && rg != PD_READY {
         throw("runtime: blocked read on closing polldesc");
     }
-    // SAFETY: a PollDesc's instance is leaked.
+    // SAFETY: an open PollDesc holds a reference to its instance.
     let s = unsafe { &*pd.sched };
     if let Some(p) = poller(s) {
+        // After the runtime's end the poller is shut down: this is then a
+        // no-op.
         p.close(pd.fd());
     }
     // A new fdseq makes any event still in flight stale.
@@ -345,6 +362,9 @@ pub fn poll_close(pd: &'static PollDesc) {
         Ordering::Release,
     );
     s.netpoll.cache.lock().push(pd as *const PollDesc as usize);
+    // The last touch of the PollDesc and of its instance.
+    // SAFETY: poll_open took this reference for the descriptor.
+    unsafe { Sched::release(s) };
 }
 
 /// netpollcheckerr.

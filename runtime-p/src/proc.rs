@@ -92,7 +92,7 @@ pub(crate) unsafe fn p_of(mp: *mut runtime_m::M) -> &'static P {
 #[inline]
 pub(crate) unsafe fn sched_of(mp: *mut runtime_m::M) -> &'static Sched {
     // SAFETY: allocm sets an M's sched pointer to its leaked Sched.
-    unsafe { &*((*mp).sched as *const Sched) }
+    unsafe { &*((*mp).sched.load(Ordering::Relaxed) as *const Sched) }
 }
 
 /// Whether `gp` is a user goroutine (not null, not a g0).
@@ -469,6 +469,7 @@ pub unsafe fn newproc1(
         if readgstatus(newg) != _Gdead {
             throw("newproc1: new g is not Gdead");
         }
+        s.nlive.fetch_add(1, Ordering::SeqCst);
         // The stack and the start frame come at the first `execute`.
         (*newg).sched = Default::default();
         (*newg).startfn = Some(f);
@@ -519,6 +520,14 @@ unsafe extern "C" fn goroutine_entry(gp: *mut G) -> ! {
         Some(f) => catch_unwind(AssertUnwindSafe(f)),
         None => throw("goroutine started without a function"),
     };
+    // The tail of runtime.main, once the main function returned (here, not
+    // in a closure around it: main_returned never returns, and a closure's
+    // box would never be freed).
+    // SAFETY: gp runs here, so its instance is live.
+    let s = unsafe { &*((*gp).instance as *const Sched) };
+    if result.is_ok() && gp == s.main_g.load(Ordering::Relaxed) {
+        main_returned();
+    }
     // A panic in a goroutine-local's destructor is the goroutine's panic
     // (unless it was already panicking: the first panic is reported).
     let result = match (result, drop_locals()) {
@@ -655,9 +664,8 @@ unsafe fn gdestroy(gp: *mut G) {
         dropg();
         gfput(s, curp(), gp);
         // A runtime whose main returned shuts down with its last goroutine
-        // (kill.rs). The load follows gfput's count, both SeqCst: of two
-        // goroutines ending at once, one sees the other's end.
-        if s.killing.load(Ordering::SeqCst) && crate::kill::live(s) == 0 {
+        // (kill.rs).
+        if crate::kill::goroutine_ended(s) {
             shutdown_locked(s, &mut s.lock.lock());
         }
         // Safe mode: a thread dedicated to a goroutine (locked once) has no
@@ -795,7 +803,7 @@ pub(crate) fn mexit_shutdown() -> ! {
         // The M is gone (Go's nmfreed): keep checkdead's arithmetic true.
         crate::mp::m_exited(s, &mut s.lock.lock());
         if mp != s.m0.load(Ordering::Relaxed) {
-            crate::mp::m_release(s);
+            crate::mp::m_release(s, mp);
         }
         mreturn(mp)
     }
@@ -1648,6 +1656,10 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     // can be told apart from a wait, as Go does not report one when it is
     // a library (`islibrary`). When the others end, the last one is
     // checked (`instance_ended`).
+    if s.killing.load(Ordering::SeqCst) {
+        checkdead_ending(s, l);
+        return;
+    }
     if LIVE_COUNT.load(Ordering::SeqCst) > 1 {
         return;
     }
@@ -1663,18 +1675,6 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     // A helper thread still runs a goroutine's blocking call (safe mode):
     // it will ready that goroutine.
     if s.nblocking.load(Ordering::Acquire) > 0 {
-        return;
-    }
-    if s.killing.load(Ordering::SeqCst) {
-        // The runtime is ending and nothing of its own runs: what is left
-        // waits where the shutdown cannot end it (a park while unwinding)
-        // for something that may never come. Unless a timer will fire,
-        // give up on those goroutines: shut down, and leak the instance
-        // rather than free it under them (kill.rs).
-        if run == 0 && !crate::time::any_timers(s) {
-            s.leaked.store(true, Ordering::Relaxed);
-            shutdown_locked(s, l);
-        }
         return;
     }
     if run < 0 {
@@ -1717,6 +1717,23 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
         return;
     }
     fatal_error("all goroutines are asleep - deadlock!");
+}
+
+/// [`checkdead`] for a runtime whose main goroutine returned (kill.rs):
+/// when nothing of its own runs, what is left waits where the shutdown
+/// does not end it (a park while unwinding; a `sync.Mutex` wait, which
+/// another runtime sharing the lock may end much later) for something that
+/// may never come. Unless a timer or a blocking call will ready one, the
+/// runtime gives up on those goroutines: it shuts down and is leaked
+/// rather than freed under them. Other runtimes' queues pass the abandoned
+/// goroutines over (`of_ended_runtime`).
+fn checkdead_ending(s: &Sched, l: &mut SchedLocked) {
+    let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
+    if run > 0 || s.nblocking.load(Ordering::Acquire) > 0 || crate::time::any_timers(s) {
+        return;
+    }
+    s.leaked.store(true, Ordering::Relaxed);
+    shutdown_locked(s, l);
 }
 
 /// The header Go prints for a goroutine in a dump: `goroutine N [state]:`.
@@ -1821,7 +1838,15 @@ pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     }
     // The runtime ended (block_on): m0 is back on the caller's thread.
     instance_ended(s);
-    crate::teardown::free_instance(s);
+    if crate::teardown::free_instance(s) {
+        // m0 is off the instance and back on its caller's thread for good.
+        // SAFETY: nothing of the freed instance refers to m0 any more.
+        unsafe { runtime_m::m::mfree(m0) };
+        // The runtime's own reference; handles and open descriptors may
+        // keep the struct a while longer.
+        // SAFETY: the instance is torn down; `s` is not used below.
+        unsafe { Sched::release(s) };
+    }
 }
 
 /// The runtime instances running in this process (started, main not yet
@@ -1872,14 +1897,11 @@ fn start_main() {
     let Some(f) = s.main_fn.lock().take() else {
         throw("start_main: no main function")
     };
-    let main: Box<dyn FnOnce() + Send> = Box::new(move || {
-        f();
-        main_returned();
-    });
     // SAFETY: on m0's g0, which holds allp[0].
     unsafe {
         let pp = curp();
-        let gp = newproc1(s, pp, main, 0);
+        // goroutine_entry calls main_returned when it returns.
+        let gp = newproc1(s, pp, f, 0);
         s.main_g.store(gp, Ordering::Relaxed);
         s.main_started.store(true, Ordering::Relaxed);
         runqput(pp, gp, true);
@@ -1888,8 +1910,8 @@ fn start_main() {
     crate::mp::newm(Some(crate::sysmon::sysmon), null_mut());
 }
 
-/// The end of `runtime.main`: the main goroutine returned.
-fn main_returned() {
+/// The end of `runtime.main`: the main goroutine returned. Never returns.
+fn main_returned() -> ! {
     // If another goroutine is panicking, let it finish printing its report
     // (which then exits 2) instead of exiting 0 under it (Go's runtime.main,
     // issues 3934 and 20018).
@@ -1958,7 +1980,9 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
         dropg();
         gfput(s, curp(), gp);
     }
-    if crate::kill::live(s) == 0 || s.leaked.load(Ordering::Relaxed) {
+    // The main goroutine was counted too; killing was set (or the instance
+    // given up as leaked) before it got here.
+    if crate::kill::goroutine_ended(s) || s.leaked.load(Ordering::Relaxed) {
         shutdown_locked(s, &mut s.lock.lock());
     }
     schedule()

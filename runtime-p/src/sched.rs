@@ -217,6 +217,10 @@ pub struct Sched {
     /// other goroutine is ended as `runtime.Goexit` ends one, at its park
     /// (see `proc::kill_parked`); the runtime shuts down once none is left.
     pub killing: AtomicBool,
+    /// Goroutines created and not yet ended (system ones included): one
+    /// counter, so that exactly one ending goroutine sees it reach zero
+    /// (kill.rs); counted in `newproc1`, `gdestroy` and `main_return_m`.
+    pub nlive: core::sync::atomic::AtomicI64,
     /// Ms of this instance other than m0 that may still touch it: counted
     /// when allocated, uncounted by the M's last act before its thread
     /// leaves (`mp::m_release`). The instance is freed at zero.
@@ -225,6 +229,10 @@ pub struct Sched {
     /// one of this instance's goroutines (`proc::ready_foreign`,
     /// `ready_remote`); the instance is freed only at zero.
     pub ext_refs: AtomicI32,
+    /// References to this struct itself (the runtime's own, one per
+    /// `gort::Handle`, one per open `PollDesc`): it is freed by the last
+    /// [`Sched::release`], after `teardown` freed what it held.
+    refs: AtomicUsize,
     /// Some goroutines could not be ended (parked where nothing can wake
     /// them, or in a call that never returned): the instance is leaked
     /// rather than freed under them.
@@ -274,8 +282,11 @@ unsafe impl Sync for Sched {}
 unsafe impl Send for Sched {}
 
 impl Sched {
-    /// Builds an instance with `cfg.gomaxprocs` idle Ps. It is leaked: Gs and
-    /// Ms point at it for the rest of the process (as Go's `sched` global).
+    /// Builds an instance with `cfg.gomaxprocs` idle Ps, holding the
+    /// runtime's own reference. Gs, Ps and Ms point at it as at Go's
+    /// `sched` global; it lives until its runtime ended and was torn down
+    /// and every other holder let go ([`Sched::release`]). An instance
+    /// that could not be torn down is never released.
     pub fn new(cfg: &Config) -> &'static Sched {
         if cfg.gomaxprocs == 0 {
             throw("procresize: invalid arg");
@@ -312,6 +323,8 @@ impl Sched {
             shutting_down: AtomicBool::new(false),
             killing: AtomicBool::new(false),
             mrefs: AtomicI32::new(0),
+            nlive: core::sync::atomic::AtomicI64::new(0),
+            refs: AtomicUsize::new(1),
             ext_refs: AtomicI32::new(0),
             leaked: AtomicBool::new(false),
             sysmonwait: AtomicBool::new(false),
@@ -339,6 +352,28 @@ impl Sched {
         s.ngomaxprocs.store(cfg.gomaxprocs, Ordering::Release);
         s.steal_order.get_mut().reset(cfg.gomaxprocs as u32);
         s
+    }
+
+    /// Takes one more reference to the struct (a handle, an open
+    /// descriptor), to give back with [`Sched::release`].
+    pub fn retain(&self) {
+        self.refs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Gives back a reference; the last one frees the struct.
+    ///
+    /// # Safety
+    /// `this` came from [`Sched::new`] and the caller owns one reference
+    /// (the runtime's own only once its instance was torn down); neither
+    /// it nor anything reached through that reference is used afterwards.
+    pub unsafe fn release(this: *const Sched) {
+        // SAFETY: per the contract the reference keeps `this` alive.
+        if unsafe { (*this).refs.fetch_sub(1, Ordering::Release) } == 1 {
+            core::sync::atomic::fence(Ordering::Acquire);
+            // SAFETY: the last reference: nobody else can reach it; it was
+            // made by Box::leak in `new`.
+            drop(unsafe { Box::from_raw(this as *mut Sched) });
+        }
     }
 
     /// entersyscallWakeSysmon: port of runtime.entersyscallWakeSysmon
@@ -435,8 +470,10 @@ pub fn try_sched() -> Option<&'static Sched> {
     if mp.is_null() {
         return None;
     }
-    // SAFETY: an M's sched pointer is set by allocm to a leaked Sched.
-    unsafe { ((*mp).sched as *const Sched).as_ref() }
+    // SAFETY: an M's sched pointer is set by allocm to its instance, which
+    // outlives the M's time on it (Sched::release comes after every M
+    // left; mfree clears the pointer).
+    unsafe { ((*mp).sched.load(Ordering::Relaxed) as *const Sched).as_ref() }
 }
 
 /// The current instance; throws outside a runtime.
@@ -529,7 +566,7 @@ pub unsafe fn allgadd(s: &Sched, gp: *mut G) {
             Err(h) => head = h,
         }
     }
-    s.allglen.fetch_add(1, Ordering::SeqCst);
+    s.allglen.fetch_add(1, Ordering::Relaxed);
 }
 
 /// forEachG: port of runtime.forEachG (proc.go): calls `f` on every G of
@@ -555,7 +592,7 @@ pub fn for_each_m(s: &Sched, mut f: impl FnMut(*mut runtime_m::M)) {
         // SAFETY: Ms are never freed; `sched` and `alllink` are fixed
         // before an M is published.
         unsafe {
-            if core::ptr::eq((*mp).sched as *const Sched, s) {
+            if core::ptr::eq((*mp).sched.load(Ordering::Relaxed) as *const Sched, s) {
                 f(mp);
             }
             mp = (*mp).alllink;
@@ -597,7 +634,7 @@ pub unsafe fn gfput(s: &Sched, pp: &P, gp: *mut G) {
             }
         }
         local.gfree.push(gp);
-        s.ngfree.fetch_add(1, Ordering::SeqCst);
+        s.ngfree.fetch_add(1, Ordering::Relaxed);
         if local.gfree.size >= 64 {
             let mut q = GQueue::default();
             while local.gfree.size >= 32 {
@@ -630,7 +667,7 @@ pub unsafe fn gfget(s: &Sched, pp: &P) -> *mut G {
         }
         let gp = local.gfree.pop();
         if !gp.is_null() {
-            s.ngfree.fetch_sub(1, Ordering::SeqCst);
+            s.ngfree.fetch_sub(1, Ordering::Relaxed);
         }
         gp
     }

@@ -102,6 +102,22 @@ pub fn cansemacquire(addr: &AtomicU32) -> bool {
 /// lost the race). `reason` is the wait reason shown in dumps.
 #[track_caller]
 pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
+    semacquire_impl(addr, lifo, reason, true)
+}
+
+/// [`semacquire1`] for a waiter its caller keeps books about (a
+/// `sync.Mutex` or `RWMutex` counts its waiters in its state word): the
+/// shutdown of an ending runtime does not cancel it (kill.rs), since the
+/// books would then count a waiter that is gone. It waits for a release
+/// instead, which the ending goroutines' unwinding usually brings (a lock
+/// guard dropped).
+#[track_caller]
+pub fn semacquire1_nocancel(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
+    semacquire_impl(addr, lifo, reason, false)
+}
+
+#[track_caller]
+fn semacquire_impl(addr: &AtomicU32, lifo: bool, reason: WaitReason, cancellable: bool) {
     let (gp, _rt) = enter_runtime("semacquire", true);
     // Easy case.
     if cansemacquire(addr) {
@@ -123,7 +139,7 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         }
         // The runtime is ending (kill.rs): the goroutine ends here.
         // SAFETY: gp is the running goroutine.
-        if unsafe { crate::kill::kill_point(gp) } {
+        if cancellable && unsafe { crate::kill::kill_point(gp) } {
             root.nwait.fetch_sub(1, Ordering::SeqCst);
             root.lock.unlock();
             // SAFETY: s is ours and on no queue.
@@ -133,9 +149,11 @@ pub fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         // SAFETY: the root lock is held; s is ours.
         unsafe {
             queue(root, addr, s, lifo, gp);
-            crate::kill::set_cancel(gp, cancel_semacquire, addr as *const AtomicU32 as *mut ());
+            if cancellable {
+                crate::kill::set_cancel(gp, cancel_semacquire, addr as *const AtomicU32 as *mut ());
+            }
             goparkunlock_g(gp, &root.lock, reason);
-            if crate::kill::park_killed(gp) {
+            if cancellable && crate::kill::park_killed(gp) {
                 // Taken off the queue by the cancel function.
                 release_sudog_g(gp, s);
                 crate::kill::goexit();
@@ -533,6 +551,10 @@ pub struct NotifyList {
     /// Parked waiters, in order of arrival; under `lock`.
     head: UnsafeCell<*mut Sudog>,
     tail: UnsafeCell<*mut Sudog>,
+    /// Tickets of waiters ended by their runtime's shutdown before they
+    /// were notified (kill.rs); `notify_one` passes a notification that
+    /// would go to one of them on to the next ticket. Under `lock`.
+    cancelled: UnsafeCell<Vec<u32>>,
 }
 
 // SAFETY: head/tail are only touched with `lock` held; the rest is atomic.
@@ -560,6 +582,7 @@ impl NotifyList {
             lock: RawMutex::new(),
             head: UnsafeCell::new(null_mut()),
             tail: UnsafeCell::new(null_mut()),
+            cancelled: UnsafeCell::new(Vec::new()),
         }
     }
 
@@ -578,11 +601,12 @@ impl NotifyList {
             self.lock.unlock();
             return;
         }
-        // The runtime is ending (kill.rs): the goroutine ends here (a
-        // notification of its ticket will find nobody, as for a waiter
-        // that never came).
+        // The runtime is ending (kill.rs): the goroutine ends here, and a
+        // notification of its ticket goes on to the next one.
         // SAFETY: gp is the running goroutine.
         if unsafe { crate::kill::kill_point(gp) } {
+            // SAFETY: guarded by the lock we hold.
+            unsafe { (*self.cancelled.get()).push(t) };
             self.lock.unlock();
             crate::kill::goexit();
         }
@@ -626,6 +650,7 @@ impl NotifyList {
             let s = *self.head.get();
             *self.head.get() = null_mut();
             *self.tail.get() = null_mut();
+            (*self.cancelled.get()).clear();
             s
         };
         self.notify
@@ -652,12 +677,25 @@ impl NotifyList {
             return;
         }
         self.lock.lock();
-        let t = self.notify.load(Ordering::Relaxed);
+        let mut t = self.notify.load(Ordering::Relaxed);
         if t == self.wait.load(Ordering::SeqCst) {
             self.lock.unlock();
             return;
         }
         self.notify.store(t.wrapping_add(1), Ordering::SeqCst);
+        // A ticket whose waiter was ended by its runtime's shutdown: the
+        // notification goes to the next ticket, if any.
+        // SAFETY: guarded by the lock.
+        while let Some(i) = unsafe { (*self.cancelled.get()).iter().position(|&c| c == t) } {
+            // SAFETY: as above.
+            unsafe { (*self.cancelled.get()).swap_remove(i) };
+            t = t.wrapping_add(1);
+            if t == self.wait.load(Ordering::SeqCst) {
+                self.lock.unlock();
+                return;
+            }
+            self.notify.store(t.wrapping_add(1), Ordering::SeqCst);
+        }
         // SAFETY: guarded by the lock.
         unsafe {
             let mut p: *mut Sudog = null_mut();
@@ -715,6 +753,7 @@ unsafe fn cancel_notify_wait(gp: *mut G, arg: *mut ()) -> bool {
                 *l.tail.get() = p;
             }
             (*s).next = null_mut();
+            (*l.cancelled.get()).push((*s).ticket);
         }
         l.lock.unlock();
         !s.is_null()

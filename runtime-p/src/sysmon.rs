@@ -93,7 +93,7 @@ pub fn sysmon() {
                 crate::mp::m_exited(s, &mut l);
             }
             drop(ticks);
-            crate::mp::m_release(s);
+            crate::mp::m_release(s, mp);
             // SAFETY: sysmon runs on g0 of its own M, from mstart1; nothing
             // on this stack owns resources any more (`ticks` was dropped).
             unsafe { mreturn(mp) };

@@ -35,8 +35,11 @@ pub(crate) fn free_instance(s: &Sched) -> bool {
         return false;
     }
     // Ms leave quickly once the shutdown is set: wait for their last act.
+    // `ext_refs` first: a wake-up in progress may still start an M (raising
+    // mrefs) before it lets go, so only a zero read after it ended makes
+    // the mrefs read that follows final.
     let mut spins = 0u32;
-    while s.mrefs.load(Ordering::SeqCst) != 0 || s.ext_refs.load(Ordering::SeqCst) != 0 {
+    while s.ext_refs.load(Ordering::SeqCst) != 0 || s.mrefs.load(Ordering::SeqCst) != 0 {
         spins += 1;
         if spins < 64 {
             std::thread::yield_now();

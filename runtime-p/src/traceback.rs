@@ -372,7 +372,7 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
     let mp = getm();
     if !mp.is_null() {
         // SAFETY: an M's sched pointer names its leaked instance.
-        DUMP_SCHED.store(unsafe { (*mp).sched } as *mut _, Relaxed);
+        DUMP_SCHED.store(unsafe { (*mp).sched.load(Relaxed) } as *mut _, Relaxed);
     }
     // Publishes the stores above to the dumper, which loads the flag with
     // Acquire after the byte arrives.
@@ -524,7 +524,9 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
         LAST_SCHED.load(core::sync::atomic::Ordering::Acquire) as *const crate::sched::Sched
     } else {
         // SAFETY: an M's sched pointer names its leaked instance.
-        unsafe { (*mp).sched as *const crate::sched::Sched }
+        unsafe {
+            (*mp).sched.load(core::sync::atomic::Ordering::Relaxed) as *const crate::sched::Sched
+        }
     };
     let fd = DUMPER_FD.load(core::sync::atomic::Ordering::Acquire);
     if fd >= 0 {

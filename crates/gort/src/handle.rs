@@ -26,9 +26,31 @@ use runtime_p::Sched;
 /// assert_eq!(library_call(), 45);
 /// assert_eq!(gort::Builder::new().block_on(library_call), 45);
 /// ```
-#[derive(Clone, Copy)]
 pub struct Handle {
-    sched: &'static Sched,
+    /// One reference to the instance's struct (`Sched::retain`), given
+    /// back on drop: a handle kept after its runtime ended still answers
+    /// `gomaxprocs` and compares, and pointers of live handles stay unique.
+    sched: core::ptr::NonNull<Sched>,
+}
+
+// SAFETY: a Sched is Sync and Send (its fields are atomics and runtime
+// locks); the handle only reads it and owns one reference.
+unsafe impl Send for Handle {}
+// SAFETY: as above.
+unsafe impl Sync for Handle {}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        self.sched().retain();
+        Handle { sched: self.sched }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // SAFETY: the handle owns one reference, given back once.
+        unsafe { Sched::release(self.sched.as_ptr()) };
+    }
 }
 
 impl Handle {
@@ -42,7 +64,12 @@ impl Handle {
         if gp.is_null() || unsafe { (*gp).goid } == 0 {
             return None;
         }
-        runtime_p::try_sched().map(|sched| Handle { sched })
+        runtime_p::try_sched().map(|sched| {
+            sched.retain();
+            Handle {
+                sched: core::ptr::NonNull::from(sched),
+            }
+        })
     }
 
     /// The runtime of the calling goroutine.
@@ -98,7 +125,12 @@ impl Handle {
 
     /// This runtime's GOMAXPROCS.
     pub fn gomaxprocs(&self) -> usize {
-        self.sched.gomaxprocs()
+        self.sched().gomaxprocs()
+    }
+
+    fn sched(&self) -> &Sched {
+        // SAFETY: the handle's reference keeps the struct alive.
+        unsafe { self.sched.as_ref() }
     }
 
     #[track_caller]
@@ -127,7 +159,7 @@ impl std::panic::RefUnwindSafe for Handle {}
 
 impl PartialEq for Handle {
     fn eq(&self, other: &Handle) -> bool {
-        core::ptr::eq(self.sched, other.sched)
+        self.sched == other.sched
     }
 }
 
@@ -136,7 +168,7 @@ impl Eq for Handle {}
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("runtime", &(self.sched as *const Sched))
+            .field("runtime", &self.sched.as_ptr())
             .field("gomaxprocs", &self.gomaxprocs())
             .finish()
     }

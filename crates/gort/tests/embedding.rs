@@ -127,7 +127,7 @@ fn handle_try_current_finds_the_callers_runtime() {
         assert!(gort::syscall::blocking(gort::Handle::try_current).is_none());
         (mine, seen)
     });
-    assert_eq!(seen, [mine, mine]);
+    assert_eq!(seen, [mine.clone(), mine.clone()]);
     assert_ne!(own, mine);
     assert_eq!(mine.gomaxprocs(), 3);
 }
@@ -137,8 +137,9 @@ fn handle_try_current_finds_the_callers_runtime() {
 #[test]
 fn handle_of_another_runtime_is_refused_clearly() {
     let other = gort::Builder::new().block_on(gort::Handle::current);
+    let other2 = other.clone();
     let msg = gort::Builder::new().block_on(move || {
-        let r = std::panic::catch_unwind(move || other.block_on(|| ()));
+        let r = std::panic::catch_unwind(move || other2.block_on(|| ()));
         let p = r.expect_err("another runtime's handle must be refused");
         p.downcast_ref::<String>().cloned().unwrap_or_default()
     });

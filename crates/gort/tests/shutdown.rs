@@ -205,3 +205,77 @@ fn many_runtimes_leave_nothing_parked() {
     }
     assert_eq!(dropped.load(Ordering::SeqCst), 1_000);
 }
+
+/// A `Cond` waiter ended by its runtime's shutdown gives up its ticket: a
+/// later `signal` must reach the next waiter (here one of a runtime
+/// started afterwards), not be spent on the ended one.
+#[test]
+fn a_signal_skips_the_ticket_of_an_ended_waiter() {
+    let cm = Arc::new((Mutex::new(0u32), Cond::new()));
+    let a = cm.clone();
+    builder(false).gomaxprocs(2).block_on(move || {
+        let a2 = a.clone();
+        gort::go(move || {
+            let mut l = a2.0.lock();
+            a2.1.wait(&mut l);
+        });
+        gort::time::sleep(Duration::from_millis(20));
+    });
+    let b = cm.clone();
+    let woke = builder(false).gomaxprocs(2).block_on(move || {
+        let b2 = b.clone();
+        let h = gort::spawn(move || {
+            let mut l = b2.0.lock();
+            while *l == 0 {
+                b2.1.wait(&mut l);
+            }
+        });
+        gort::time::sleep(Duration::from_millis(20));
+        // One signal: it must reach this waiter.
+        *b.0.lock() = 1;
+        b.1.signal();
+        let t = Instant::now();
+        while !h.is_finished() && t.elapsed() < Duration::from_secs(2) {
+            gort::time::sleep(Duration::from_millis(1));
+        }
+        let woke = h.is_finished();
+        if !woke {
+            // Let the test end either way.
+            b.1.broadcast();
+        }
+        woke
+    });
+    assert!(woke, "the signal went to the ended waiter's ticket");
+}
+
+/// A `WaitGroup` waiter ended by its runtime's shutdown stops being
+/// counted: the group's next round must not let a `wait` through early
+/// with a token released for the ended waiter.
+#[test]
+fn an_ended_waiter_leaves_no_token_in_a_wait_group() {
+    let wg = Arc::new(WaitGroup::new());
+    wg.add(1);
+    let a = wg.clone();
+    builder(false).gomaxprocs(2).block_on(move || {
+        let a2 = a.clone();
+        gort::go(move || a2.wait());
+        gort::time::sleep(Duration::from_millis(20));
+    });
+    let b = wg.clone();
+    builder(false).gomaxprocs(2).block_on(move || {
+        b.done();
+        // The next round.
+        b.add(1);
+        let done = Arc::new(AtomicUsize::new(0));
+        let (b2, d2) = (b.clone(), done.clone());
+        let h = gort::spawn(move || {
+            b2.wait();
+            d2.store(1, Ordering::SeqCst);
+        });
+        gort::time::sleep(Duration::from_millis(30));
+        assert_eq!(done.load(Ordering::SeqCst), 0, "wait returned before done");
+        b.done();
+        h.join().unwrap();
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+    });
+}

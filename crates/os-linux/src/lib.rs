@@ -87,11 +87,17 @@ unsafe impl Os for Linux {
             if r != 0 {
                 return Err(format!("errno={r}"));
             }
+            // Joinable: the M, with the g0 stack the thread runs on, is
+            // reused once the thread has ended (join_thread).
             (*mp).thread = tid as usize;
-            // Threads exit only when their M exits; nobody joins them.
-            libc::pthread_detach(tid);
         }
         Ok(())
+    }
+
+    unsafe fn join_thread(&self, thread: usize) {
+        // SAFETY: per the trait's contract, a joinable thread of ours,
+        // joined once; it is leaving, so this waits only for its exit.
+        unsafe { libc::pthread_join(thread as libc::pthread_t, core::ptr::null_mut()) };
     }
 
     fn osyield(&self) {

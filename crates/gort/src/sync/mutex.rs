@@ -22,7 +22,9 @@
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use runtime_g::WaitReason;
-use runtime_p::sema::{semacquire1, semrelease1, sync_runtime_can_spin, sync_runtime_do_spin};
+use runtime_p::sema::{
+    semacquire1_nocancel, semrelease1, sync_runtime_can_spin, sync_runtime_do_spin,
+};
 
 const MUTEX_LOCKED: i32 = 1;
 const MUTEX_WOKEN: i32 = 2;
@@ -180,7 +182,7 @@ impl RawMutex {
                     if wait_start == 0 {
                         wait_start = nanotime();
                     }
-                    semacquire1(&self.sema, queue_lifo, WaitReason::SyncMutexLock);
+                    semacquire1_nocancel(&self.sema, queue_lifo, WaitReason::SyncMutexLock);
                     starving = starving || nanotime() - wait_start > STARVATION_THRESHOLD_NS;
                     old = self.state.load(Ordering::Relaxed);
                     if old & MUTEX_STARVING != 0 {

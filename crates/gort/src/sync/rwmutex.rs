@@ -10,7 +10,7 @@
 use core::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use runtime_g::WaitReason;
-use runtime_p::sema::{semacquire1, semrelease1};
+use runtime_p::sema::{semacquire1_nocancel, semrelease1};
 
 use super::mutex::RawMutex;
 
@@ -66,7 +66,7 @@ impl RawRwMutex {
     pub fn rlock(&self) {
         if self.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
             // A writer is pending: wait for it.
-            semacquire1(&self.reader_sem, false, WaitReason::SyncRWMutexRLock);
+            semacquire1_nocancel(&self.reader_sem, false, WaitReason::SyncRWMutexRLock);
         }
     }
 
@@ -122,7 +122,7 @@ impl RawRwMutex {
         let r = self.reader_count.fetch_sub(MAX_READERS, Ordering::Acquire);
         // Wait for active readers.
         if r != 0 && self.reader_wait.fetch_add(r, Ordering::AcqRel) + r != 0 {
-            semacquire1(&self.writer_sem, false, WaitReason::SyncRWMutexLock);
+            semacquire1_nocancel(&self.writer_sem, false, WaitReason::SyncRWMutexLock);
         }
     }
 

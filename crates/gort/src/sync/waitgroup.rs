@@ -110,7 +110,12 @@ impl WaitGroup {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
+                    // A goroutine ended by its runtime's shutdown while it
+                    // waits unwinds out of semacquire1: the guard then stops
+                    // counting it.
+                    let counted = Counted(self);
                     semacquire1(&self.sema, false, WaitReason::SyncWaitGroupWait);
+                    core::mem::forget(counted);
                     if self.state.load(Ordering::Acquire) != 0 {
                         panic!("sync: WaitGroup is reused before previous Wait has returned");
                     }
@@ -138,5 +143,40 @@ impl WaitGroup {
             }
             wg.done();
         });
+    }
+}
+
+/// A waiter counted in a [`WaitGroup`]'s state. Dropped only when its wait
+/// unwinds (its runtime's shutdown ended the goroutine, which the runtime
+/// took off the semaphore's queue): the count must not go on counting a
+/// waiter that is gone, and a token released for it must not let a later
+/// `wait` through early.
+struct Counted<'a>(&'a WaitGroup);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        let wg = self.0;
+        let mut state = wg.state.load(Ordering::Acquire);
+        loop {
+            if state == 0 {
+                // The last `done` reset the state and releases one token per
+                // counted waiter, ours included, from a goroutine that is
+                // running now (the release has no preemption point): take
+                // ours as soon as it is there.
+                while !runtime_p::sema::cansemacquire(&wg.sema) {
+                    std::thread::yield_now();
+                }
+                return;
+            }
+            match wg.state.compare_exchange_weak(
+                state,
+                state - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(s) => state = s,
+            }
+        }
     }
 }
