@@ -20,8 +20,8 @@
 //! and no wake-up is lost.
 //!
 //! ## Lifetime
-//! `PollDesc`s are never freed: a closed one goes to the instance's cache
-//! and is reused, and its `fdseq` changes, so that a stale epoll event (its
+//! A closed `PollDesc` goes to the instance's cache and is reused (the
+//! cache is freed with the instance, which each open one keeps alive), and its `fdseq` changes, so that a stale epoll event (its
 //! cookie carries the `fdseq` it was registered with) or a stale deadline
 //! timer (they carry `rseq`/`wseq`) is recognised and dropped, as in Go.
 
@@ -281,8 +281,8 @@ pub fn poll_open(fd: i32) -> Result<&'static PollDesc, i32> {
     let pd: &'static PollDesc = {
         let mut c = s.netpoll.cache.lock();
         match c.pop() {
-            // SAFETY: cached descriptors are leaked PollDescs of this
-            // instance, unused.
+            // SAFETY: cached descriptors are PollDescs of this instance,
+            // unused, freed only with it.
             Some(a) => unsafe { &*(a as *const PollDesc) },
             None => Box::leak(Box::new(PollDesc::new(s))),
         }
@@ -801,7 +801,7 @@ pub fn poll_set_deadline(pd: &'static PollDesc, d: i64, mode: u8) {
         null_mut()
     };
     pd.lock.unlock();
-    // SAFETY: a PollDesc's instance is leaked.
+    // SAFETY: a deadline fires from a heap of the running instance.
     let s = unsafe { &*pd.sched };
     for g in [rg, wg] {
         if !g.is_null() {
@@ -888,7 +888,7 @@ pub(crate) fn deadline_fired(pd: usize, seq: usize, read: bool, write: bool) {
             unsafe { crate::proc::ready(g, false) };
         }
     }
-    // SAFETY: a PollDesc's instance is leaked.
+    // SAFETY: an open PollDesc holds a reference to its instance.
     adjust_waiters(unsafe { &*pd.sched }, delta);
 }
 
@@ -929,6 +929,6 @@ pub fn poll_unblock(pd: &'static PollDesc) {
             unsafe { crate::proc::goready(g) };
         }
     }
-    // SAFETY: a PollDesc's instance is leaked.
+    // SAFETY: an open PollDesc holds a reference to its instance.
     adjust_waiters(unsafe { &*pd.sched }, delta);
 }

@@ -563,7 +563,7 @@ pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize]) -> String {
 /// and `spawn` are skipped, so it is the function that contains the call).
 ///
 /// # Safety
-/// `gp` must point at a G (Gs are never freed).
+/// `gp` must point at a G of a running instance.
 pub unsafe fn created_by(gp: *mut G) -> String {
     // SAFETY: the caller's contract; gopc and parent_goid are fixed while
     // the goroutine lives.

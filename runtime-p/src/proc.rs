@@ -80,7 +80,8 @@ pub(crate) unsafe fn p_of(mp: *mut runtime_m::M) -> &'static P {
     if cfg!(debug_assertions) && unsafe { (*mp).in_rt.load(Ordering::Relaxed) } == 0 {
         throw("P used outside the runtime (a runtime call without an entry)");
     }
-    // SAFETY: per the contract mp.p is a live P; Ps are never freed.
+    // SAFETY: per the contract mp.p is a live P: an instance's Ps are
+    // freed only once its Ms left (teardown.rs).
     unsafe { &*((*mp).p as *const P) }
 }
 
@@ -91,7 +92,8 @@ pub(crate) unsafe fn p_of(mp: *mut runtime_m::M) -> &'static P {
 /// `mp` must be a live M of a running instance.
 #[inline]
 pub(crate) unsafe fn sched_of(mp: *mut runtime_m::M) -> &'static Sched {
-    // SAFETY: allocm sets an M's sched pointer to its leaked Sched.
+    // SAFETY: allocm sets an M's sched pointer to its instance, which
+    // outlives the M's time on it (mfree clears the pointer).
     unsafe { &*((*mp).sched.load(Ordering::Relaxed) as *const Sched) }
 }
 
@@ -1415,7 +1417,9 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
 /// runtime per process).
 ///
 /// # Safety
-/// `gp` must point at a G (Gs and instances are never freed).
+/// `gp` must point at a live G: one still on a wait queue is (an instance
+/// frees its Gs only once every one ended, and an ended one was taken off
+/// its queue; a leaked instance frees nothing).
 pub(crate) unsafe fn of_ended_runtime(gp: *mut G) -> bool {
     // SAFETY: per the contract.
     unsafe {
@@ -1739,7 +1743,8 @@ fn checkdead_ending(s: &Sched, l: &mut SchedLocked) {
 /// The header Go prints for a goroutine in a dump: `goroutine N [state]:`.
 ///
 /// # Safety
-/// `gp` must point at a live G (any G ever allocated: Gs are never freed).
+/// `gp` must point at a live G (a running instance's Gs are freed only
+/// once it ended and its Ms left).
 pub unsafe fn goroutine_header(gp: *mut G) -> String {
     // SAFETY: gp is a live G; we only read words for printing.
     unsafe {
@@ -1877,15 +1882,14 @@ fn instance_ended(s: &Sched) {
     {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    let last = {
-        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-        live.retain(|&x| x != s as *const Sched as usize);
-        LIVE_COUNT.store(live.len(), Ordering::SeqCst);
-        (live.len() == 1).then(|| live[0])
-    };
-    if let Some(other) = last {
-        // SAFETY: instances are never freed.
-        let other = unsafe { &*(other as *const Sched) };
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    live.retain(|&x| x != s as *const Sched as usize);
+    LIVE_COUNT.store(live.len(), Ordering::SeqCst);
+    if live.len() == 1 {
+        // Checked with LIVE held: the other instance takes itself off LIVE
+        // before it is torn down, so it lives until we let go.
+        // SAFETY: as said.
+        let other = unsafe { &*(live[0] as *const Sched) };
         checkdead(other, &mut other.lock.lock());
     }
 }

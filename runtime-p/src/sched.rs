@@ -413,7 +413,8 @@ impl Sched {
         if pp.is_null() {
             throw("allp: no such P");
         }
-        // SAFETY: Ps are leaked boxes, never freed.
+        // SAFETY: Ps are boxes freed only by the instance's teardown,
+        // which empties the slot first, once no M of it runs.
         unsafe { &*pp }
     }
 
@@ -436,7 +437,8 @@ impl Sched {
     pub fn procs_all(&self) -> impl Iterator<Item = &P> {
         self.allp.iter().map_while(|a| {
             let pp = a.load(Ordering::Acquire);
-            // SAFETY: Ps are never freed once published.
+            // SAFETY: as in `p`: a published P lives until teardown
+            // empties its slot.
             (!pp.is_null()).then(|| unsafe { &*pp })
         })
     }
@@ -576,8 +578,9 @@ pub fn for_each_g(s: &Sched, mut f: impl FnMut(*mut G)) {
     let mut gp = s.allg.load(Ordering::Acquire);
     while !gp.is_null() {
         all.push(gp);
-        // SAFETY: Gs on the list are never freed; alllink never changes
-        // after publication.
+        // SAFETY: Gs on the list live until teardown empties the list
+        // (no M of the instance runs then); alllink never changes after
+        // publication.
         gp = unsafe { (*gp).alllink };
     }
     for &gp in all.iter().rev() {
@@ -589,8 +592,9 @@ pub fn for_each_g(s: &Sched, mut f: impl FnMut(*mut G)) {
 pub fn for_each_m(s: &Sched, mut f: impl FnMut(*mut runtime_m::M)) {
     let mut mp = runtime_m::m::ALLM.load(Ordering::Acquire);
     while !mp.is_null() {
-        // SAFETY: Ms are never freed; `sched` and `alllink` are fixed
-        // before an M is published.
+        // SAFETY: Ms are never freed (a reused one keeps its place on
+        // the list); `sched` is atomic and `alllink` fixed before an M is
+        // published.
         unsafe {
             if core::ptr::eq((*mp).sched.load(Ordering::Relaxed) as *const Sched, s) {
                 f(mp);

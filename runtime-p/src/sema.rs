@@ -195,7 +195,8 @@ pub fn semrelease1(addr: &AtomicU32, handoff: bool) {
             break s;
         }
         root.nwait.fetch_sub(1, Ordering::SeqCst);
-        // SAFETY: a dequeued sudog's G is live memory (Gs are never freed).
+        // SAFETY: a G queued here is live: its instance frees it only once
+        // it ended, which takes it off this queue first.
         if !unsafe { crate::proc::of_ended_runtime((*s).g) } {
             break s;
         }

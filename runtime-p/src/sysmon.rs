@@ -279,8 +279,9 @@ fn report_stall(pp: &crate::p::P, held: i64) -> bool {
     if mp.is_null() {
         return false;
     }
-    // SAFETY: Ms and Gs are never freed; curg, goid and homem are read as
-    // a moment's picture (a stale one at worst names the goroutine that
+    // SAFETY: Ms are never freed, and the Gs of sysmon's instance are not
+    // freed before sysmon left it (teardown.rs); curg, goid and homem are
+    // read as a moment's picture (a stale one at worst names the goroutine that
     // just left).
     let (goid, mid) = unsafe {
         let gp = (*mp).curg.load(Ordering::Relaxed);
@@ -309,7 +310,8 @@ pub(crate) fn preemptone(pp: &crate::p::P) -> bool {
     if mp.is_null() || pp.status.load(Ordering::Acquire) == _Pidle {
         return false;
     }
-    // SAFETY: Ms and Gs are never freed; curg may change under us, which at
+    // SAFETY: Ms are never freed, and the Gs of sysmon's instance are not
+    // freed before sysmon left it (teardown.rs); curg may change under us, which at
     // worst asks the wrong G to yield once (Go accepts the same race).
     unsafe {
         let gp = (*mp).curg.load(Ordering::Relaxed);
@@ -429,7 +431,8 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
             }
         });
         crate::sched::for_each_g(s, |gp| {
-            // SAFETY: Gs are never freed; read for printing.
+            // SAFETY: the instance's Gs are freed only once it ended and
+            // its Ms left (teardown.rs); read for printing.
             unsafe {
                 if (*gp).goid == 0 || (*gp).system {
                     return;
@@ -457,7 +460,8 @@ pub fn schedtrace(s: &crate::sched::Sched, start: i64, now: i64, detailed: bool)
 /// How schedtrace shows a link: the id of what `p` points to, or `nil`.
 ///
 /// # Safety
-/// `p` is null or points to a live object (Ms, Ps and Gs are never freed).
+/// `p` is null or points to a live object (Ms are never freed; a running
+/// instance's Ps and Gs are freed only once it ended and its Ms left).
 unsafe fn id_or_nil<T, D: core::fmt::Display>(p: *const T, id: impl FnOnce(&T) -> D) -> String {
     if p.is_null() {
         "nil".to_string()
@@ -472,7 +476,7 @@ unsafe fn id_or_nil<T, D: core::fmt::Display>(p: *const T, id: impl FnOnce(&T) -
 /// it cannot be readied meanwhile.
 pub fn mark_waitsince(s: &Sched, now: i64) {
     crate::sched::for_each_g(s, |gp| {
-        // SAFETY: Gs on the list are never freed; the scan bit holds a
+        // SAFETY: Gs on the list live while their instance runs; the scan bit holds a
         // waiting G in place while we write.
         unsafe {
             if runtime_g::readgstatus(gp) != runtime_g::status::_Gwaiting

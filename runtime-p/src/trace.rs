@@ -362,7 +362,8 @@ pub fn ev_nop(s: &Sched, kind: EvKind, g: u64) {
 /// The goroutine id of a G, or 0 for none.
 ///
 /// # Safety
-/// `gp` is null or points at a G (Gs are never freed).
+/// `gp` is null or points at a G of a running instance (freed only once
+/// the instance ended and its Ms left).
 pub unsafe fn goid(gp: *mut G) -> u64 {
     if gp.is_null() {
         0
@@ -423,7 +424,7 @@ pub fn start_trace_on(s: &Sched) -> Result<(), TraceAlreadyEnabled> {
         }
     }
     crate::sched::for_each_g(s, |gp| {
-        // SAFETY: Gs on the all-G list are never freed; fields are read for
+        // SAFETY: Gs on the all-G list live while their instance runs; fields are read for
         // the picture only.
         unsafe {
             if (*gp).system || (*gp).goid == 0 {
