@@ -29,6 +29,7 @@ for layer in linux plan9; do
     # 10,000 block_on runtimes of 100 goroutines each, 10 left parked:
     # memory, address space and threads stay where they were (issue 18).
     cargo test --release -p gort --test free -- --ignored --exact ten_thousand_runtimes_free_everything
+    cargo test --release -p gort --test free -- --ignored --exact ten_thousand_calls_on_one_runtime
     # The safe mode's soundness tests where rustc hoists thread-local
     # addresses (release), the reset tests where it hoists errno's, and the
     # crash cases (users build in release: inlining and tail calls change

@@ -42,6 +42,7 @@ pub mod loom;
 pub mod metrics;
 pub mod mp;
 pub mod netpoll;
+pub mod outside;
 pub mod p;
 pub mod panic;
 pub mod proc;

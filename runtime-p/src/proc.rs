@@ -1471,10 +1471,10 @@ unsafe fn ready_foreign(gp: *mut G) {
 /// in `s.ext_refs` while it runs: the instance is freed only once none is
 /// in progress (teardown.rs). The G cannot run, end and let its instance
 /// end before the waker made it runnable, which comes after the count.
-struct ExtRef<'a>(&'a Sched);
+pub(crate) struct ExtRef<'a>(&'a Sched);
 
 impl<'a> ExtRef<'a> {
-    fn new(s: &'a Sched) -> ExtRef<'a> {
+    pub(crate) fn new(s: &'a Sched) -> ExtRef<'a> {
         s.ext_refs.fetch_add(1, Ordering::SeqCst);
         ExtRef(s)
     }
@@ -1664,7 +1664,7 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
         checkdead_ending(s, l);
         return;
     }
-    if LIVE_COUNT.load(Ordering::SeqCst) > 1 {
+    if LIVE_COUNT.load(Ordering::SeqCst) > 1 || s.library.load(Ordering::Relaxed) {
         return;
     }
     // A runtime whose main goroutine has not started cannot be deadlocked
@@ -1912,6 +1912,16 @@ fn start_main() {
     }
     // runtime.main starts sysmon on an M of its own, without a P.
     crate::mp::newm(Some(crate::sysmon::sysmon), null_mut());
+}
+
+/// Marks the calling goroutine's runtime as fed from outside
+/// (`gort::Runtime`): it reports no deadlock (Go's `islibrary`).
+///
+/// # Panics
+/// Outside a goroutine.
+pub fn mark_library() {
+    let _ = require_goroutine("mark_library");
+    sched().library.store(true, Ordering::Relaxed);
 }
 
 /// The end of `runtime.main`: the main goroutine returned. Never returns.

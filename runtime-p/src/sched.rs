@@ -233,6 +233,10 @@ pub struct Sched {
     /// `gort::Handle`, one per open `PollDesc`): it is freed by the last
     /// [`Sched::release`], after `teardown` freed what it held.
     refs: AtomicUsize,
+    /// A runtime that outside callers feed (`gort::Runtime`): like Go built
+    /// as a library, it reports no deadlock, since a call from outside may
+    /// come at any time.
+    pub library: AtomicBool,
     /// Some goroutines could not be ended (parked where nothing can wake
     /// them, or in a call that never returned): the instance is leaked
     /// rather than freed under them.
@@ -322,6 +326,7 @@ impl Sched {
             stopnote: Note::new(),
             shutting_down: AtomicBool::new(false),
             killing: AtomicBool::new(false),
+            library: AtomicBool::new(false),
             mrefs: AtomicI32::new(0),
             nlive: core::sync::atomic::AtomicI64::new(0),
             refs: AtomicUsize::new(1),

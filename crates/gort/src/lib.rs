@@ -122,6 +122,7 @@ mod handle;
 pub mod instrument;
 mod local;
 pub mod net;
+mod rt;
 pub mod runtime;
 mod select;
 mod spawn;
@@ -135,6 +136,7 @@ pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use handle::Handle;
 pub use local::GoroutineLocal;
+pub use rt::Runtime;
 /// Go's `runtime.Error`: the payload of panics raised by the runtime
 /// (`send on closed channel`, `close of closed channel`, `close of nil
 /// channel`, `makechan: size out of range`).

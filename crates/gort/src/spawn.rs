@@ -137,7 +137,7 @@ where
 /// A handle to the result of `f`, and the goroutine body that runs `f` and
 /// completes the handle (shared by every spawn form; the body is `Send`
 /// exactly when `f` and `T` are).
-fn with_handle<F, T>(f: F) -> (JoinHandle<T>, impl FnOnce())
+pub(crate) fn with_handle<F, T>(f: F) -> (JoinHandle<T>, impl FnOnce())
 where
     F: FnOnce() -> T,
 {

@@ -247,3 +247,82 @@ fn ending_a_runtime_beside_another_is_quick() {
         "{each:?} per block_on"
     );
 }
+
+/// A `Runtime` built once serves `block_on` and `spawn` from any number of
+/// plain threads, runs a nested `block_on` inline, refuses one from
+/// another runtime's goroutine, and names itself through its handle.
+#[test]
+fn a_runtime_serves_plain_threads() {
+    let rt = Arc::new(builder(false).gomaxprocs(2).build());
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                (0..100u64)
+                    .map(|i| rt.block_on(move || gort::spawn(move || t * 1000 + i).join().unwrap()))
+                    .sum::<u64>()
+            })
+        })
+        .collect();
+    let total: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(
+        total,
+        (0..4u64)
+            .map(|t| (0..100).map(|i| t * 1000 + i).sum::<u64>())
+            .sum()
+    );
+    // spawn from a plain thread; join on a goroutine.
+    let h = rt.spawn(|| 7);
+    assert_eq!(rt.block_on(move || h.join().unwrap()), 7);
+    // Inside: the same runtime, inline (no deadlock on the one main loop).
+    let rt2 = rt.clone();
+    let (inner, outer) =
+        rt.block_on(move || (rt2.block_on(gort::Handle::current), gort::Handle::current()));
+    assert_eq!(inner, outer);
+    assert_eq!(inner, rt.handle());
+    // From a goroutine of another runtime: a clear panic.
+    let rt3 = rt.clone();
+    let msg = builder(true).block_on(move || {
+        let r = std::panic::catch_unwind(move || rt3.block_on(|| ()));
+        let p = r.expect_err("another runtime's goroutine must be refused");
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default()
+    });
+    assert!(msg.contains("goroutine of another runtime"), "{msg}");
+    // A panic in the call comes back to the caller.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(|| panic!("boom in block_on"))
+    }));
+    let p = r.expect_err("the panic must reach the caller");
+    assert_eq!(p.downcast_ref::<&str>(), Some(&"boom in block_on"));
+}
+
+/// Dropping a `Runtime` ends its goroutines where they wait (their
+/// destructors run) and returns once the runtime is gone.
+#[test]
+fn dropping_a_runtime_ends_its_goroutines() {
+    struct Guard(Arc<AtomicU64>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for migrating in [false, true] {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let rt = builder(migrating).gomaxprocs(2).build();
+        for _ in 0..10 {
+            let g = Guard(dropped.clone());
+            rt.spawn(move || {
+                let _g = g;
+                gort::time::sleep(std::time::Duration::from_secs(3600));
+            });
+        }
+        // The main loop starts them; let them reach their sleep.
+        rt.block_on(|| gort::time::sleep(std::time::Duration::from_millis(20)));
+        assert_eq!(dropped.load(Ordering::SeqCst), 0);
+        drop(rt);
+        assert_eq!(dropped.load(Ordering::SeqCst), 10, "migrating={migrating}");
+    }
+}

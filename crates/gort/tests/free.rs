@@ -103,6 +103,55 @@ fn ten_thousand() {
     assert_eq!(threads, threads0, "threads were left behind");
 }
 
+/// The child's body for `ten_thousand_calls_on_one_runtime`.
+fn one_runtime_many_calls() {
+    let threads0 = usage().2;
+    let rt = gort::Builder::new().gomaxprocs(2).build();
+    let call = |rt: &gort::Runtime| {
+        rt.block_on(|| {
+            let c = Chan::<u32>::new(0);
+            let waiters: Vec<_> = (0..10)
+                .map(|_| {
+                    let c = c.clone();
+                    gort::spawn(move || c.recv())
+                })
+                .collect();
+            let hs: Vec<_> = (0..90u64).map(|j| gort::spawn(move || j * j)).collect();
+            let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+            assert_eq!(sum, (0..90u64).map(|j| j * j).sum());
+            c.close();
+            for w in waiters {
+                assert_eq!(w.join().unwrap(), None);
+            }
+        })
+    };
+    for _ in 0..100 {
+        call(&rt);
+    }
+    let (rss100, vm100, _) = usage();
+    for _ in 100..10_000 {
+        call(&rt);
+    }
+    let (rss, vm, _) = usage();
+    drop(rt);
+    let threads = usage().2;
+    println!(
+        "RESULT after 100 calls: rss={rss100} KiB vm={vm100} KiB; after 10000: rss={rss} KiB \
+         vm={vm} KiB; threads after the drop {threads} (before the runtime {threads0})"
+    );
+    assert!(
+        rss * 100 <= rss100 * 105,
+        "resident memory grew from {rss100} KiB to {rss} KiB"
+    );
+    assert!(
+        vm * 100 <= vm100 * 105,
+        "mapped address space grew from {vm100} KiB to {vm} KiB"
+    );
+    // The first runtime of the process starts the SIGQUIT dumper thread,
+    // which stays.
+    assert!(threads <= threads0 + 1, "threads were left behind");
+}
+
 /// The child's body for `many_runtimes_print_nothing`.
 fn quiet() {
     let dropped = Arc::new(AtomicUsize::new(0));
@@ -117,6 +166,7 @@ fn child_entry() {
     match std::env::var(CASE_VAR).as_deref() {
         Ok("ten_thousand") => ten_thousand(),
         Ok("quiet") => quiet(),
+        Ok("one_runtime") => one_runtime_many_calls(),
         other => panic!("unknown case {other:?}"),
     }
 }
@@ -138,6 +188,18 @@ fn run(case: &str) -> test_child::Out {
 #[ignore = "release-only stress test; run by scripts/test.sh"]
 fn ten_thousand_runtimes_free_everything() {
     let out = run("ten_thousand");
+    for l in out.stdout.lines().filter(|l| l.contains("RESULT")) {
+        println!("{l}");
+    }
+}
+
+/// The same for 10,000 `block_on` calls from a plain thread on one
+/// `Runtime` (each with 100 goroutines, 10 of them parked until the call
+/// ends them), and its drop leaves no thread behind. Release only.
+#[test]
+#[ignore = "release-only stress test; run by scripts/test.sh"]
+fn ten_thousand_calls_on_one_runtime() {
+    let out = run("one_runtime");
     for l in out.stdout.lines().filter(|l| l.contains("RESULT")) {
         println!("{l}");
     }
