@@ -115,17 +115,6 @@ pub fn goexit() -> ! {
     crate::proc::goexit()
 }
 
-/// An explicit yield (`gort::gosched`) of a goroutine whose runtime is
-/// ending ends it, as a park would: a goroutine that spins on `gosched`
-/// waiting for something would otherwise keep the runtime from ending.
-pub fn yield_point() {
-    let gp = runtime_g::getg();
-    // SAFETY: a user G in the slot is the running goroutine.
-    if crate::proc::is_user_g(gp) && unsafe { kill_point(gp) } {
-        goexit();
-    }
-}
-
 /// A cancel function for parks that only the shutdown can end (a receive
 /// from a nil channel, an empty `select`): always succeeds.
 ///

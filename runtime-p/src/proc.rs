@@ -1565,6 +1565,13 @@ pub fn gosched() {
         // unwinds would show them std's per-thread panic count.
         return;
     }
+    // An ending runtime's goroutine ends at a yield as at a park: one that
+    // spins on gosched waiting for something would keep its runtime from
+    // ending (kill.rs).
+    // SAFETY: gp is the running user goroutine.
+    if unsafe { crate::kill::kill_point(gp) } {
+        crate::kill::goexit();
+    }
     // SAFETY: gp is the running user goroutine.
     unsafe { mcall_g(gp, gosched_m) };
 }

@@ -183,7 +183,6 @@ pub(crate) fn runtime_check(what: &str) {
 /// # Panics
 /// Outside a goroutine of a gort runtime.
 pub fn gosched() {
-    runtime_p::kill::yield_point();
     runtime_p::gosched()
 }
 
