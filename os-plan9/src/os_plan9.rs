@@ -63,6 +63,10 @@ pub fn tstart_plan9(arg: usize) {
     // SAFETY: mp is the fresh M newosproc handed to this process alone; its
     // g0 has no stack yet (malg(-1)) and nobody else touches it.
     unsafe {
+        // This process names itself in the M before it runs it: the M may
+        // be given back for reuse (m::mfree) before the parent's rfork
+        // returns, and whoever reuses it reaps this process first.
+        (*mp).thread = sys::tos().pid as usize;
         let g0 = (*mp).g0;
         let hi = sp;
         let lo = hi - G0_STACK;
@@ -312,9 +316,8 @@ unsafe impl Os for Plan9 {
             runtime_g::throw::print(&format!("runtime: rfork: {}\n", sys::errstr_string()));
             throw("newosproc: rfork failed");
         }
-        // SAFETY: mp is the fresh M the caller owns; the child only reads
-        // the M's other fields.
-        unsafe { (*mp).thread = pid as usize };
+        // The child names itself in the M (tstart_plan9).
+        let _ = pid;
         Ok(())
     }
 

@@ -248,10 +248,12 @@ extern "C" fn child_trampoline(arg: *mut libc::c_void) -> *mut libc::c_void {
 
 fn exits_current_thread() -> *mut libc::c_void {
     let p = up();
-    PROCS.lock().unwrap().retain(|&(pid, _)| pid != p.pid);
-    // From here the thread touches neither its block nor (but for the
-    // thread's own end) its stack: `reap` frees both once it has ended.
+    let pid = p.pid;
+    // On EXITED before it leaves PROCS, so that `reap` always finds it on
+    // one of the two. `reap` waits for the thread's end (pthread_join)
+    // before it frees the block, so the removal below may still use it.
     EXITED.lock().unwrap().push(p as *const Proc as usize);
+    PROCS.lock().unwrap().retain(|&(q, _)| q != pid);
     core::ptr::null_mut()
 }
 
@@ -276,8 +278,8 @@ pub fn reap(pid: i32) -> bool {
                 break e.swap_remove(i) as *const Proc;
             }
         }
-        // Neither running nor exited (looked at in this order, as a process
-        // moves from one list to the other): reaped already, or never ours.
+        // Neither exited nor running (a process is put on EXITED before it
+        // leaves PROCS): reaped already, or never ours.
         if !PROCS.lock().unwrap().iter().any(|&(p, _)| p == pid)
             && !EXITED.lock().unwrap().iter().any(|&r| pid_of(r) == pid)
         {

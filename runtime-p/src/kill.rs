@@ -144,7 +144,11 @@ pub(crate) fn kill_parked(s: &Sched) {
             // ones it registered for this park (a foreign waker only readies
             // it, and the cancel function then finds it gone).
             unsafe {
-                if gp == main || runtime_g::readgstatus(gp) != _Gwaiting {
+                // The scan bit may be sysmon's, which is not stopped with
+                // the world (mark_waitsince): the G is waiting all the same
+                // (goready below waits for the bit to clear).
+                let st = runtime_g::readgstatus(gp) & !runtime_g::status::_Gscan;
+                if gp == main || st != _Gwaiting {
                     return;
                 }
                 let f = (*gp).cancel.load(Ordering::Relaxed);

@@ -511,6 +511,12 @@ pub fn startm(pp: *mut P, spinning: bool) {
 /// step of `findRunnable`).
 pub fn startm_in(s: &Sched, pp: *mut P, spinning: bool) {
     let mut l = s.lock.lock();
+    // A runtime that is shutting down starts no M: its Ms are leaving (and
+    // in the safe mode a P's bound M may be gone, its M reused elsewhere).
+    // A P handed in stays with nobody; teardown frees it.
+    if s.shutting_down.load(Ordering::Acquire) {
+        return;
+    }
     let mut pp = pp;
     if pp.is_null() {
         if spinning {

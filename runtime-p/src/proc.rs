@@ -442,6 +442,13 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
         throw("newproc_g0: not on g0");
     }
     let s = sched();
+    if s.shutting_down.load(Ordering::Acquire) {
+        // Its last goroutine has ended: a goroutine made now would never
+        // run. (What a timer starts is an Arc clone of its function, which
+        // the timer keeps: this drop is not the function's last.)
+        drop(f);
+        return;
+    }
     // SAFETY: on g0 of an M that holds a P (the caller's contract).
     unsafe {
         let pp = curp();
@@ -1743,6 +1750,11 @@ fn checkdead_ending(s: &Sched, l: &mut SchedLocked) {
     if run > 0 || s.nblocking.load(Ordering::Acquire) > 0 || crate::time::any_timers(s) {
         return;
     }
+    // Work queued for nobody yet (a wake-up from outside between its
+    // queueing and the M it starts): not stuck.
+    if !l.runq.empty() || s.procs().any(|pp| !crate::p::runqempty(pp)) {
+        return;
+    }
     s.leaked.store(true, Ordering::Relaxed);
     shutdown_locked(s, l);
 }
@@ -1999,6 +2011,9 @@ unsafe extern "C" fn main_return_m(gp: *mut G) -> ! {
         (*mp).lockedint = 0;
         (*gp).preempt.store(false, Ordering::Relaxed);
         dropg();
+        // The G goes back to the free list: the next goroutine made from it
+        // must not pass for main (kill_point, goroutine_entry).
+        s.main_g.store(null_mut(), Ordering::Relaxed);
         gfput(s, curp(), gp);
     }
     // The main goroutine was counted too; killing was set (or the instance

@@ -118,7 +118,14 @@ pub fn semacquire1_nocancel(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
 
 #[track_caller]
 fn semacquire_impl(addr: &AtomicU32, lifo: bool, reason: WaitReason, cancellable: bool) {
-    let (gp, _rt) = enter_runtime("semacquire", true);
+    // A waiter its caller already counted gets no preemption point either:
+    // an ending runtime ends goroutines there too (kill.rs), and the
+    // caller's count would then keep a waiter that is gone.
+    let (gp, _rt) = if cancellable {
+        enter_runtime("semacquire", true)
+    } else {
+        crate::proc::runtime_entry("semacquire")
+    };
     // Easy case.
     if cansemacquire(addr) {
         return;
@@ -596,7 +603,9 @@ impl NotifyList {
     /// (returns at once if it already was).
     #[track_caller]
     pub fn wait(&self, t: u32) {
-        let (gp, _rt) = enter_runtime("sync.Cond.Wait", true);
+        // No preemption point (Go's notifyListWait has none): the ticket is
+        // taken already, and an end there would not pass it on.
+        let (gp, _rt) = crate::proc::runtime_entry("sync.Cond.Wait");
         self.lock.lock();
         if less(t, self.notify.load(Ordering::Relaxed)) {
             self.lock.unlock();

@@ -44,9 +44,15 @@ pub fn install() -> Result<(), String> {
 }
 
 extern "C" fn thread_start(arg: *mut libc::c_void) -> *mut libc::c_void {
+    let mp: *mut M = arg.cast();
     // SAFETY: newosproc passes the fresh M it was given; this thread is the
-    // one started for it.
-    unsafe { runtime_m::proc::mstart_on_new_thread(arg.cast()) };
+    // one started for it. The thread names itself in the M before it runs
+    // it: the M may be given back for reuse (m::mfree) before the parent's
+    // pthread_create returns, and whoever reuses it joins this thread.
+    unsafe {
+        (*mp).thread = libc::pthread_self() as usize;
+        runtime_m::proc::mstart_on_new_thread(mp)
+    };
     core::ptr::null_mut()
 }
 
@@ -88,8 +94,9 @@ unsafe impl Os for Linux {
                 return Err(format!("errno={r}"));
             }
             // Joinable: the M, with the g0 stack the thread runs on, is
-            // reused once the thread has ended (join_thread).
-            (*mp).thread = tid as usize;
+            // reused once the thread has ended (join_thread); the thread
+            // stores its own handle in the M (thread_start).
+            let _ = tid;
         }
         Ok(())
     }

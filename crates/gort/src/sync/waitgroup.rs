@@ -158,11 +158,12 @@ impl Drop for Counted<'_> {
         let wg = self.0;
         let mut state = wg.state.load(Ordering::Acquire);
         loop {
-            if state == 0 {
-                // The last `done` reset the state and releases one token per
-                // counted waiter, ours included, from a goroutine that is
-                // running now (the release has no preemption point): take
-                // ours as soon as it is there.
+            if state >> 32 == 0 {
+                // The counter is zero: the last `done` is resetting the
+                // state and releases one token per counted waiter, ours
+                // included, from a goroutine that is running now (the
+                // release has no preemption point). The waiter count is
+                // its to clear; take our token as soon as it is there.
                 while !runtime_p::sema::cansemacquire(&wg.sema) {
                     std::thread::yield_now();
                 }
