@@ -210,8 +210,9 @@ fn mfree_take(g0_stack: isize) -> Option<*mut M> {
     Some(mp)
 }
 
-/// Makes a freed M as `allocm` would make a new one (for no instance yet), keeping
-/// its g0 (and the g0's stack, if it has its own) and its place on `allm`.
+/// Makes a freed M as `allocm` would make a new one (for no instance yet),
+/// keeping its g0 (and the g0's stack, if it has its own) and its place on
+/// `allm`.
 ///
 /// # Safety
 /// `mp` came from [`mfree_take`]: nothing else uses it.
@@ -221,9 +222,13 @@ unsafe fn reinit(mp: *mut M) {
         let g0 = (*mp).g0;
         let alllink = (*mp).alllink;
         let g0_stack = (*mp).g0_stack;
+        // The list link is never cleared, even for a moment: other threads
+        // walk `allm` (racily reading a reused M's other fields, as Go's
+        // dumps read Ms; `sched` is atomic and null until it is handed out).
+        let mut fresh = M::new(g0, core::ptr::null(), g0_stack);
+        fresh.alllink = alllink;
         core::ptr::drop_in_place(mp);
-        core::ptr::write(mp, M::new(g0, core::ptr::null(), g0_stack));
-        (*mp).alllink = alllink;
+        core::ptr::write(mp, fresh);
         if g0_stack < 0 {
             // Set again from the next thread's stack (mstart0).
             (*g0).stack = Default::default();

@@ -32,13 +32,21 @@
 //! 6. When the last goroutine is gone, the runtime shuts down
 //!    ([`crate::proc::shutdown_locked`]).
 //!
-//! A goroutine that parks while it unwinds (a destructor that waits) is
-//! not cancelled: ending it would start a second unwind inside the first,
-//! which Rust turns into an abort. If nothing wakes it, the runtime finds
-//! itself with nothing left to run (`checkdead`), gives up, shuts down and
-//! is leaked instead of freed. A goroutine that never parks again (a loop
-//! without runtime calls) keeps its runtime, and `block_on`, waiting, as a
-//! task that never yields keeps a tokio runtime's shutdown waiting.
+//! Not cancelled:
+//! - a goroutine that parks while it unwinds (a destructor that waits):
+//!   ending it would start a second unwind inside the first, which Rust
+//!   turns into an abort;
+//! - a wait whose caller counts its waiters (`sync.Mutex`, `RWMutex`:
+//!   `sema::semacquire1_nocancel`), since the count would keep a waiter
+//!   that is gone; the holders, ending, usually release them.
+//!
+//! If nothing wakes such a goroutine, the runtime finds itself with
+//! nothing left to run (`checkdead_ending`), gives up, shuts down and is
+//! leaked instead of freed. (In the safe mode a goroutine parked while it
+//! unwinds keeps its M busy, so that check never fires and the end waits.)
+//! A goroutine that never parks again (a loop without runtime calls) keeps
+//! its runtime, and `block_on`, waiting, as a task that never yields keeps
+//! a tokio runtime's shutdown waiting.
 
 use core::sync::atomic::Ordering;
 
@@ -179,7 +187,8 @@ pub(crate) fn kill_parked(s: &Sched) {
 /// A goroutine of `s` ended: true for the one that ended last, once the
 /// runtime is ending. A single counter's read-modify-writes are totally
 /// ordered, so exactly one ending goroutine sees it reach zero (and none
-/// can be created after that: every creator is a goroutine of `s`).
+/// is created after that: goroutines are created by goroutines of `s`,
+/// and by its timers, which create none once it shuts down).
 pub(crate) fn goroutine_ended(s: &Sched) -> bool {
     s.nlive.fetch_sub(1, Ordering::SeqCst) == 1 && s.killing.load(Ordering::SeqCst)
 }

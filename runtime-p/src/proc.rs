@@ -1741,13 +1741,17 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
 /// when nothing of its own runs, what is left waits where the shutdown
 /// does not end it (a park while unwinding; a `sync.Mutex` wait, which
 /// another runtime sharing the lock may end much later) for something that
-/// may never come. Unless a timer or a blocking call will ready one, the
-/// runtime gives up on those goroutines: it shuts down and is leaked
+/// may never come, or in a blocking call on a helper thread. Unless a timer
+/// will ready one, the runtime gives up on those goroutines: it shuts down and is leaked
 /// rather than freed under them. Other runtimes' queues pass the abandoned
 /// goroutines over (`of_ended_runtime`).
 fn checkdead_ending(s: &Sched, l: &mut SchedLocked) {
+    // Goroutines inside `syscall::blocking` on a helper thread (the safe
+    // mode) do not hold this back: such a call may never return (an
+    // `accept` on the Plan 9 layer, which has no poller), and the end of a
+    // runtime does not wait for it, as `block_on` never did.
     let run = l.mcount - l.nmidle - l.nmidlelocked - l.nmsys;
-    if run > 0 || s.nblocking.load(Ordering::Acquire) > 0 || crate::time::any_timers(s) {
+    if run > 0 || crate::time::any_timers(s) {
         return;
     }
     // Work queued for nobody yet (a wake-up from outside between its

@@ -14,10 +14,12 @@
 //! - every goroutine stack goes back to the process's stack pool, its
 //!   pages released; the Gs, the cached sudogs and the Ps are freed.
 //!
-//! The `Sched` itself, the Ms (with their g0 and signal stacks) and the
-//! network poller's descriptors' `PollDesc`s stay: handles, Ms on the
-//! process-wide M list, and descriptors a user may still own point at
-//! them. (The poller's own descriptors were closed when its last M left.)
+//! What this leaves: the Ms go to the process-wide pool (`mp::m_release`,
+//! `runtime_m::m::mfree`; m0 in `proc::start`), and the `Sched` itself,
+//! with its cached `PollDesc`s, is freed by its last reference
+//! (`Sched::release`: the runtime's own, given back by `proc::start`
+//! after this, or a handle or an open descriptor a user still holds).
+//! The poller's own descriptors were closed when its last M left.
 
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;

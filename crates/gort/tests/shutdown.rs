@@ -279,3 +279,21 @@ fn an_ended_waiter_leaves_no_token_in_a_wait_group() {
         assert_eq!(done.load(Ordering::SeqCst), 1);
     });
 }
+
+/// A goroutine inside a blocking call that never returns (an `accept` on
+/// the Plan 9 layer, which has no poller, is one) does not keep a
+/// safe-mode runtime from ending: the runtime gives up on it.
+#[test]
+fn a_blocking_call_that_never_returns_does_not_hold_the_end() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let t = Instant::now();
+    builder(false).gomaxprocs(2).block_on(move || {
+        gort::go(move || {
+            let _ = gort::syscall::blocking(move || rx.recv());
+        });
+        gort::time::sleep(Duration::from_millis(20));
+    });
+    assert!(t.elapsed() < Duration::from_secs(10));
+    // The call is still blocked; let it return now.
+    drop(tx);
+}
