@@ -194,6 +194,13 @@ fn run(case: &str) -> test_child::Out {
 #[test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
 fn ten_thousand_runtimes_free_everything() {
+    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
+        // The Plan 9 layer does not reuse its Ms (rforked processes) yet:
+        // each runtime leaves its worker processes' blocks and 2 MiB stack
+        // segments (docs/status.md, issue 18).
+        println!("skipped on the Plan 9 layer: its Ms are not reused yet");
+        return;
+    }
     let out = run("ten_thousand");
     for l in out.stdout.lines().filter(|l| l.contains("RESULT")) {
         println!("{l}");
