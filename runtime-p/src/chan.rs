@@ -44,7 +44,7 @@ use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
 use crate::kill::{kill_point, park_killed, set_cancel};
-use crate::proc::{enter_runtime, gopark, goparkunlock_g};
+use crate::proc::{enter_runtime, goparkunlock_g};
 use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// What the channel knows about its element type (Go's `elemtype` and
@@ -549,19 +549,9 @@ unsafe fn chansend_impl(gp: *mut G, c: *mut HChan, ep: *mut u8, block: bool) -> 
         if !block {
             return SendResult::WouldBlock;
         }
-        // SAFETY: on a goroutine; nobody but a shutdown will ever wake
-        // it (kill.rs), and nothing is queued to cancel.
-        unsafe {
-            if kill_point(gp) {
-                crate::kill::goexit();
-            }
-            set_cancel(gp, crate::kill::cancel_always, null_mut());
-            gopark(None, null_mut(), WaitReason::ChanSendNilChan);
-            if !park_killed(gp) {
-                throw("chansend: nil channel woken");
-            }
-        }
-        crate::kill::goexit();
+        // SAFETY: on a goroutine, in its entered section, holding no
+        // lock; nobody but a shutdown will ever wake it (kill.rs).
+        unsafe { crate::kill::park_forever(gp, WaitReason::ChanSendNilChan) }
     }
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
@@ -688,19 +678,9 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
         if !block {
             return (false, false);
         }
-        // SAFETY: on a goroutine; nobody but a shutdown will ever wake
-        // it (kill.rs), and nothing is queued to cancel.
-        unsafe {
-            if kill_point(gp) {
-                crate::kill::goexit();
-            }
-            set_cancel(gp, crate::kill::cancel_always, null_mut());
-            gopark(None, null_mut(), WaitReason::ChanReceiveNilChan);
-            if !park_killed(gp) {
-                throw("chanrecv: nil channel woken");
-            }
-        }
-        crate::kill::goexit();
+        // SAFETY: on a goroutine, in its entered section, holding no
+        // lock; nobody but a shutdown will ever wake it (kill.rs).
+        unsafe { crate::kill::park_forever(gp, WaitReason::ChanReceiveNilChan) }
     }
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };

@@ -132,6 +132,28 @@ pub unsafe fn cancel_always(_gp: *mut G, _arg: *mut ()) -> bool {
     true
 }
 
+/// Parks the running goroutine where only the shutdown can wake it (a nil
+/// channel, `select {}`), and ends it when the shutdown does.
+///
+/// # Safety
+/// `gp` is the running goroutine, inside its entered section, holding no
+/// lock.
+pub(crate) unsafe fn park_forever(gp: *mut G, reason: runtime_g::WaitReason) -> ! {
+    // SAFETY: per the contract; nothing is queued, so the cancel function
+    // has nothing to take off.
+    unsafe {
+        if kill_point(gp) {
+            goexit();
+        }
+        set_cancel(gp, cancel_always, core::ptr::null_mut());
+        crate::proc::gopark(None, core::ptr::null_mut(), reason);
+        if !park_killed(gp) {
+            runtime_g::throw("park_forever: woken");
+        }
+    }
+    goexit()
+}
+
 /// Step 1 and 2 of the protocol, on the main goroutine of `s` once it
 /// returned: marks the runtime as ending, stops the world, cancels every
 /// parked goroutine that allows it, and readies them.

@@ -1548,19 +1548,10 @@ pub unsafe fn ready_remote(gp: *mut G) {
 /// parks the calling goroutine forever (wait reason `select (no cases)`).
 pub fn block() -> ! {
     let (gp, _rt) = runtime_entry("block");
-    // SAFETY: on a goroutine; nobody but a shutdown (kill.rs) can find us
-    // to wake us, which is the point.
-    unsafe {
-        if crate::kill::kill_point(gp) {
-            crate::kill::goexit();
-        }
-        crate::kill::set_cancel(gp, crate::kill::cancel_always, null_mut());
-        gopark(None, null_mut(), WaitReason::SelectNoCases);
-        if crate::kill::park_killed(gp) {
-            crate::kill::goexit();
-        }
-    }
-    throw("block: goroutine resumed")
+    // SAFETY: on a goroutine, in its entered section, holding no lock;
+    // nobody but a shutdown (kill.rs) can find us to wake us, which is the
+    // point.
+    unsafe { crate::kill::park_forever(gp, WaitReason::SelectNoCases) }
 }
 
 /// Gosched: port of runtime.Gosched (proc.go): yields the processor; the
