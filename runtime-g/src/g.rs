@@ -185,6 +185,12 @@ pub struct G {
 }
 
 impl G {
+    /// A G with no stack that will never run: it stands for a waiter that
+    /// is not a goroutine (runtime-p's outside waiters).
+    pub fn new_detached() -> G {
+        G::new()
+    }
+
     fn new() -> G {
         G {
             stack: Stack::default(),

@@ -207,3 +207,61 @@ pub fn os() -> &'static dyn Os {
 pub fn installed() -> bool {
     OS.get().is_some()
 }
+
+/// The threads that gort's runtimes made (Ms, helper threads), by Linux
+/// thread id: a deadlock check tells them from a program's own threads
+/// ([`foreign_threads_since`]).
+static RUNTIME_TIDS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+fn current_tid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// Records the calling thread as one of the runtime's (`on`), or forgets it
+/// as it exits.
+pub fn note_runtime_thread(on: bool) {
+    let tid = current_tid();
+    let mut v = RUNTIME_TIDS.lock().unwrap_or_else(|e| e.into_inner());
+    if on {
+        v.push(tid);
+    } else if let Some(i) = v.iter().position(|&t| t == tid) {
+        v.swap_remove(i);
+    }
+}
+
+/// The ids of the process's threads now (`/proc/self/task`); empty if
+/// that cannot be read.
+fn process_tids() -> Vec<i32> {
+    let Ok(d) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// The calling thread's id.
+pub fn thread_id() -> i32 {
+    current_tid()
+}
+
+/// Whether the process has a live thread that no runtime made, other than
+/// `caller` and the main thread: a program's own thread, which may hand
+/// goroutines values at any time. gort's threads are those noted with
+/// [`note_runtime_thread`] (Ms, helpers) and those named `gort-…`.
+pub fn foreign_threads(caller: i32) -> bool {
+    let ours = RUNTIME_TIDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    // SAFETY: getpid cannot fail.
+    let main = unsafe { libc::getpid() };
+    process_tids().into_iter().any(|t| {
+        t != caller
+            && t != main
+            && !ours.contains(&t)
+            // gort's named threads (`gort-sigquit`, `gort-template`, …).
+            && !std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
+                .is_ok_and(|c| c.starts_with("gort-"))
+    })
+}

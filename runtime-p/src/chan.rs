@@ -44,7 +44,7 @@ use runtime_g::{G, WaitReason, throw};
 use runtime_m::RawMutex;
 
 use crate::kill::{kill_point, park_killed, set_cancel};
-use crate::proc::{enter_runtime, goparkunlock_g};
+use crate::proc::{enter_runtime_any, goparkunlock_g};
 use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// What the channel knows about its element type (Go's `elemtype` and
@@ -288,6 +288,10 @@ impl HChan {
     /// Go's `makechan: size out of range` when the buffer cannot exist.
     #[track_caller]
     pub fn new<T>(size: usize) -> *mut HChan {
+        if runtime_g::getg().is_null() {
+            // Made by a plain thread: plain threads use it (waiter.rs).
+            crate::waiter::note_outside();
+        }
         let elem = elem_type::<T>();
         let mem = match elem.size.checked_mul(size) {
             Some(m) if m <= MAX_ALLOC && size <= isize::MAX as usize => m,
@@ -410,6 +414,17 @@ impl HChan {
         }
     }
 
+    /// The timer feeding `c`, if it is a timer channel.
+    ///
+    /// # Safety
+    /// `c` is a live channel.
+    pub(crate) unsafe fn timer_of<'a>(
+        c: *mut HChan,
+    ) -> Option<&'a std::sync::Arc<crate::time::Timer>> {
+        // SAFETY: per the contract; `timer` is immutable after creation.
+        unsafe { (*c).timer.as_ref() }
+    }
+
     /// chanbuf: port of runtime.chanbuf (chan.go): slot `i` of the ring.
     fn chanbuf(&self, i: usize) -> *mut u8 {
         self.buf.wrapping_add(i * self.elem.size)
@@ -528,7 +543,7 @@ impl HChan {
 /// owns its value, also when the call unwinds (a goroutine ended by its
 /// runtime's shutdown, kill.rs): the caller drops it then.
 pub unsafe fn chansend(c: *mut HChan, ep: *mut u8, block: bool) -> SendResult {
-    let (gp, _rt) = enter_runtime("channel send", block);
+    let (gp, _rt) = enter_runtime_any("channel send", block);
     // SAFETY: forwarded contract.
     unsafe { chansend_impl(gp, c, ep, block) }
 }
@@ -673,7 +688,7 @@ pub(crate) unsafe fn send(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
 /// `c` is null or a live channel whose element type is that of `ep`, an
 /// uninitialised slot.
 pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) {
-    let (gp, _rt) = enter_runtime("channel receive", block);
+    let (gp, _rt) = enter_runtime_any("channel receive", block);
     if c.is_null() {
         if !block {
             return (false, false);
@@ -854,7 +869,7 @@ pub unsafe fn closechan(c: *mut HChan) {
     if c.is_null() {
         std::panic::panic_any(crate::panic::RuntimeError("close of nil channel"));
     }
-    let (_, _rt) = crate::proc::runtime_entry("close");
+    let _rt = crate::proc::runtime_entry_any("close");
     // SAFETY: the caller's handle keeps c alive.
     let ch = unsafe { &*c };
     ch.lock.lock();

@@ -71,6 +71,11 @@ pub type CancelFn = unsafe fn(*mut G, *mut ()) -> bool;
 /// `gp` must be the running goroutine.
 #[inline]
 pub unsafe fn kill_point(gp: *mut G) -> bool {
+    // A plain thread's wait belongs to no runtime (waiter.rs).
+    // SAFETY: per the contract gp is live.
+    if unsafe { crate::waiter::is_outside(gp) } {
+        return false;
+    }
     // SAFETY: per the contract gp runs, so its instance is live.
     let s = unsafe { &*((*gp).instance as *const Sched) };
     s.killing.load(Ordering::Relaxed) && kill_point_slow(s, gp)

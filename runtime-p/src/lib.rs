@@ -58,6 +58,7 @@ mod teardown;
 pub mod time;
 pub mod trace;
 pub mod traceback;
+pub mod waiter;
 
 pub use proc::{
     GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,

@@ -405,6 +405,7 @@ pub(crate) fn start_template_thread() {
 /// handed to it. A plain thread, not an M: it runs no goroutines and
 /// takes no runtime locks but the instance's for `newm1`'s messages.
 fn template_thread() {
+    runtime_m::os::note_runtime_thread(true);
     loop {
         let work = {
             let mut q = TEMPLATE_QUEUE.lock().unwrap_or_else(|e| e.into_inner());

@@ -11,11 +11,7 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use runtime_g::status::{_Grunnable, _Gwaiting};
-use runtime_g::{G, WaitReason, casgstatus, getg};
-
-use crate::p::P;
-use crate::sched::Sched;
+use runtime_g::{G, WaitReason, getg};
 
 const NIL: usize = 0;
 const READY: usize = 1;
@@ -153,24 +149,6 @@ unsafe fn ready_anywhere(gp: *mut G) {
     if !me.is_null() {
         runtime_g::throw("OutsideWake::wake on g0");
     }
-    // SAFETY: per the contract; gp's instance lives while gp is parked,
-    // and the count in ext_refs keeps it until we are done.
-    unsafe {
-        let s = &*((*gp).instance as *const Sched);
-        let _x = crate::proc::ExtRef::new(s);
-        casgstatus(gp, _Gwaiting, _Grunnable);
-        if s.safe && crate::p::pinned(gp) {
-            crate::proc::ready_remote(gp);
-            return;
-        }
-        let pp: *mut P = {
-            let mut l = s.lock.lock();
-            crate::sched::globrunqput(s, &mut l, gp);
-            crate::mp::pidleget(s, &mut l)
-        };
-        // With every P busy, one of them takes it from the global queue.
-        if !pp.is_null() {
-            crate::mp::startm_in(s, pp, false);
-        }
-    }
+    // SAFETY: forwarded contract; a plain thread.
+    unsafe { crate::proc::ready_plain(gp) }
 }

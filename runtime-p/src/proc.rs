@@ -193,6 +193,73 @@ pub(crate) fn enter_runtime(what: &str, blocking: bool) -> (*mut G, Entered) {
     (gp, rt)
 }
 
+/// [`enter_runtime`] for the operations that plain threads may make too
+/// (a channel operation, a `select`, a semaphore): on a plain thread,
+/// the thread's outside G (waiter.rs) and no section.
+#[inline(always)]
+pub(crate) fn enter_runtime_any(what: &str, blocking: bool) -> (*mut G, Option<Entered>) {
+    let gp = getg();
+    // SAFETY: a user G is live; its status and preempt flag are atomic.
+    let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
+    if !ok {
+        return enter_runtime_plain(what);
+    }
+    // SAFETY: gp is the running user G; no runtime lock is held at a
+    // runtime call's entry.
+    let rt = unsafe { enter(gp) };
+    // SAFETY: as above.
+    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
+        enter_runtime_preempt(gp, blocking);
+    }
+    (gp, Some(rt))
+}
+
+/// [`runtime_entry`] for a call that plain threads may make too (`close`):
+/// no section on a plain thread; g0 and `syscall::blocking` panic.
+#[track_caller]
+#[inline(always)]
+pub(crate) fn runtime_entry_any(what: &str) -> Option<Entered> {
+    if on_plain_thread() {
+        crate::waiter::note_outside();
+        return None;
+    }
+    Some(runtime_entry(what).1)
+}
+
+/// [`runtime_entry`] for a wait that plain threads may make too (a
+/// semaphore or notify-list wait with no preemption point): on a plain
+/// thread, its outside G (waiter.rs) and no section.
+#[track_caller]
+#[inline(always)]
+pub(crate) fn runtime_entry_any_g(what: &str) -> (*mut G, Option<Entered>) {
+    if on_plain_thread() {
+        return (crate::waiter::thread_g(), None);
+    }
+    let (gp, rt) = runtime_entry(what);
+    (gp, Some(rt))
+}
+
+/// Whether the calling thread is a plain thread: none of a runtime's, and
+/// not inside `syscall::blocking`. Channels, `select`, locks and timer
+/// channels work there, blocking the thread (waiter.rs).
+pub fn on_plain_thread() -> bool {
+    getg().is_null() && !crate::syscall::on_blocking_helper()
+}
+
+/// [`enter_runtime_any`] off its fast path: a plain thread gets its
+/// outside G; g0 and `syscall::blocking` get [`require_goroutine`]'s
+/// panic.
+#[track_caller]
+#[cold]
+#[inline(never)]
+fn enter_runtime_plain(what: &str) -> (*mut G, Option<Entered>) {
+    if on_plain_thread() {
+        return (crate::waiter::thread_g(), None);
+    }
+    let (gp, rt) = enter_runtime_checked(what);
+    (gp, Some(rt))
+}
+
 /// [`enter_runtime`] off its fast path: not on a running user goroutine
 /// (panics with the reason), or inside `blocking`.
 #[track_caller]
@@ -1160,6 +1227,14 @@ pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReaso
 /// # Safety
 /// As for [`gopark`]; `gp` must be the running user goroutine.
 pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
+    // SAFETY: gp is a live G.
+    if unsafe { crate::waiter::is_outside(gp) } {
+        // A plain thread's wait (waiter.rs); only a channel wait's sudogs
+        // may name timer channels.
+        let chans = matches!(reason, WaitReason::ChanReceive | WaitReason::Select);
+        // SAFETY: gp is this thread's G; forwarded contract.
+        return unsafe { crate::waiter::park(gp, unlockf, lock, chans) };
+    }
     // SAFETY: gp is the running G; its `m` is the M running it.
     unsafe {
         let mp: *mut runtime_m::M = (*gp).m.cast();
@@ -1340,10 +1415,11 @@ pub unsafe fn goready(gp: *mut G) {
                 return goready_entering(me, gp);
             }
         }
-    } else if me.is_null() {
+    } else if me.is_null() && !on_plain_thread() {
         require_goroutine("goready");
     }
-    // SAFETY: forwarded contract; the running M holds a P.
+    // SAFETY: forwarded contract; the running M holds a P, or this is a
+    // plain thread (ready_plain).
     unsafe { ready(gp, true) };
 }
 
@@ -1379,6 +1455,10 @@ unsafe fn goready_entering(me: *mut G, gp: *mut G) {
 pub unsafe fn ready(gp: *mut G, next: bool) {
     // SAFETY: forwarded contract.
     unsafe {
+        if crate::waiter::is_outside(gp) {
+            crate::waiter::wake(gp);
+            return;
+        }
         let status = readgstatus(gp);
         if status & !runtime_g::status::_Gscan != _Gwaiting {
             print(&format!(
@@ -1388,6 +1468,11 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
             throw("bad g->status in ready");
         }
         let mp = getm();
+        if mp.is_null() {
+            // A plain thread wakes it (waiter.rs).
+            ready_plain(gp);
+            return;
+        }
         let s = sched_of(mp);
         if (*gp).instance != s as *const Sched as *const () {
             ready_foreign(gp);
@@ -1430,6 +1515,10 @@ pub unsafe fn ready(gp: *mut G, next: bool) {
 pub(crate) unsafe fn of_ended_runtime(gp: *mut G) -> bool {
     // SAFETY: per the contract.
     unsafe {
+        if crate::waiter::is_outside(gp) {
+            // A plain thread's or a task's wait: of no runtime.
+            return false;
+        }
         let s = (*gp).instance as *const Sched;
         !s.is_null() && (*s).shutting_down.load(Ordering::Acquire)
     }
@@ -1470,6 +1559,41 @@ unsafe fn ready_foreign(gp: *mut G) {
             let pp = pp as usize;
             // On g0: starting an M may create a thread.
             systemstack(move || crate::mp::startm_in(s, pp as *mut P, false));
+        }
+    }
+}
+
+/// [`ready`] on a plain thread (no M, no P): puts `gp` on its runtime's
+/// global queue and starts an idle P for it, as `injectglist` does without
+/// a P (safe mode: home to its M). A runtime that is ending leaves it to
+/// its shutdown (as [`ready_foreign`]).
+///
+/// # Safety
+/// `gp` is `_Gwaiting` and the caller is its one waker; called on a
+/// thread that runs no goroutine.
+pub(crate) unsafe fn ready_plain(gp: *mut G) {
+    crate::waiter::note_outside();
+    // SAFETY: per the contract; gp's instance lives while gp is parked,
+    // and the count in ext_refs keeps it until we are done.
+    unsafe {
+        let s = &*((*gp).instance as *const Sched);
+        let _x = ExtRef::new(s);
+        if s.shutting_down.load(Ordering::Acquire) {
+            return;
+        }
+        casgstatus(gp, _Gwaiting, _Grunnable);
+        if s.safe && crate::p::pinned(gp) {
+            ready_remote(gp);
+            return;
+        }
+        let pp: *mut P = {
+            let mut l = s.lock.lock();
+            crate::sched::globrunqput(s, &mut l, gp);
+            crate::mp::pidleget(s, &mut l)
+        };
+        // With every P busy, one of them takes it from the global queue.
+        if !pp.is_null() {
+            crate::mp::startm_in(s, pp, false);
         }
     }
 }
@@ -1669,7 +1793,12 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
         checkdead_ending(s, l);
         return;
     }
-    if LIVE_COUNT.load(Ordering::SeqCst) > 1 || s.library.load(Ordering::Relaxed) {
+    // Likewise once plain threads or async tasks use runtime objects
+    // (waiter.rs): they may wake any goroutine.
+    if LIVE_COUNT.load(Ordering::SeqCst) > 1
+        || s.library.load(Ordering::Relaxed)
+        || crate::waiter::outside_seen()
+    {
         return;
     }
     // A runtime whose main goroutine has not started cannot be deadlocked
@@ -1723,6 +1852,13 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     // not a deadlock. Channel timers are in a heap only while a goroutine
     // waits on them (Go 1.23).
     if crate::time::any_timers(s) {
+        return;
+    }
+    // A `block_on` runtime is embedded in a Rust program: a thread of that
+    // program (none of gort's, not the caller, not the main thread) may
+    // hand its goroutines values at any time, even before it first
+    // touches a gort object. Not a deadlock then, as for a library.
+    if s.main_return == MainReturn::ReturnToCaller && runtime_m::os::foreign_threads(s.caller_tid) {
         return;
     }
     fatal_error("all goroutines are asleep - deadlock!");

@@ -190,6 +190,10 @@ pub struct Sched {
     pub m0: AtomicPtr<M>,
     /// What the end of the main goroutine does.
     pub main_return: MainReturn,
+    /// The thread that started the runtime: for a `block_on` runtime, the
+    /// deadlock check tells it from the program's other threads, which may
+    /// feed its goroutines (`checkdead`).
+    pub caller_tid: i32,
     /// The main function, taken by m0's `mstartfn`.
     pub main_fn: Mutex<Option<Box<dyn FnOnce() + Send + 'static>>>,
     /// Size of the global run queue, mirrored for lock-free peeks (Go reads
@@ -315,6 +319,7 @@ impl Sched {
             main_goexited: AtomicBool::new(false),
             m0: AtomicPtr::new(null_mut()),
             main_return: cfg.main_return,
+            caller_tid: runtime_m::os::thread_id(),
             main_fn: Mutex::new(None),
             runqsize: AtomicI32::new(0),
             npidle: AtomicI32::new(0),

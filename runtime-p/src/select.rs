@@ -33,7 +33,7 @@ use runtime_g::{G, WaitReason, throw};
 use runtime_m::cheaprandn;
 
 use crate::chan::{HChan, recv, send};
-use crate::proc::{enter_runtime, gopark_g};
+use crate::proc::gopark_g;
 use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// One case of a select: port of `scase` (select.go). `elem` is the value
@@ -138,7 +138,7 @@ pub unsafe fn selectgo(
     nsends: usize,
     block: bool,
 ) -> (isize, bool) {
-    let (gp, _rt) = enter_runtime("select", block);
+    let (gp, _rt) = crate::proc::enter_runtime_any("select", block);
     let ncases = scases.len();
     if ncases > u16::MAX as usize || pollorder.len() < ncases || lockorder.len() < ncases {
         throw("selectgo: bad case arrays");

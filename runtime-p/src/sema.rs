@@ -34,9 +34,9 @@ use runtime_m::{
     MUTEX_ACTIVE_SPIN_COUNT, MUTEX_ACTIVE_SPIN_SIZE, RawMutex, cheaprand, getm, ncpu, procyield,
 };
 
-use crate::proc::{enter_runtime, goparkunlock, goparkunlock_g, goready, goyield};
+use crate::proc::{enter_runtime_any, goparkunlock_g, goready, goyield};
 use crate::sched::sched;
-use crate::sudog::{Sudog, acquire_sudog, acquire_sudog_g, release_sudog, release_sudog_g};
+use crate::sudog::{Sudog, acquire_sudog_g, release_sudog_g};
 
 /// Number of roots in the table (`semTabSize`).
 const SEM_TAB_SIZE: usize = 251;
@@ -122,9 +122,9 @@ fn semacquire_impl(addr: &AtomicU32, lifo: bool, reason: WaitReason, cancellable
     // an ending runtime ends goroutines there too (kill.rs), and the
     // caller's count would then keep a waiter that is gone.
     let (gp, _rt) = if cancellable {
-        enter_runtime("semacquire", true)
+        enter_runtime_any("semacquire", true)
     } else {
-        crate::proc::runtime_entry("semacquire")
+        crate::proc::runtime_entry_any_g("semacquire")
     };
     // Easy case.
     if cansemacquire(addr) {
@@ -222,7 +222,7 @@ pub fn semrelease1(addr: &AtomicU32, handoff: bool) {
         }
         let handed = (*s).ticket == 1;
         goready((*s).g);
-        if handed && !crate::proc::on_g0() {
+        if handed && !crate::proc::on_g0() && !crate::proc::on_plain_thread() {
             // Let the waiter run now: it goes to runnext and we to the back
             // of the local queue, so it gets the rest of our time slice.
             goyield();
@@ -605,7 +605,7 @@ impl NotifyList {
     pub fn wait(&self, t: u32) {
         // No preemption point (Go's notifyListWait has none): the ticket is
         // taken already, and an end there would not pass it on.
-        let (gp, _rt) = crate::proc::runtime_entry("sync.Cond.Wait");
+        let (gp, _rt) = crate::proc::runtime_entry_any_g("sync.Cond.Wait");
         self.lock.lock();
         if less(t, self.notify.load(Ordering::Relaxed)) {
             self.lock.unlock();
@@ -620,7 +620,8 @@ impl NotifyList {
             self.lock.unlock();
             crate::kill::goexit();
         }
-        let s = acquire_sudog();
+        // SAFETY: gp is the running goroutine (or this thread's G).
+        let s = unsafe { acquire_sudog_g(gp) };
         // SAFETY: s is ours; the list is guarded by the lock we hold.
         unsafe {
             (*s).g = gp;
@@ -635,12 +636,12 @@ impl NotifyList {
             }
             *self.tail.get() = s;
             crate::kill::set_cancel(gp, cancel_notify_wait, self as *const NotifyList as *mut ());
-            goparkunlock(&self.lock, WaitReason::SyncCondWait);
+            goparkunlock_g(gp, &self.lock, WaitReason::SyncCondWait);
             let killed = crate::kill::park_killed(gp);
             (*gp).waiting = null_mut();
             (*s).elem = null_mut();
             (*s).ticket = 0;
-            release_sudog(s);
+            release_sudog_g(gp, s);
             if killed {
                 crate::kill::goexit();
             }
@@ -777,6 +778,10 @@ unsafe fn cancel_notify_wait(gp: *mut G, arg: *mut ()) -> bool {
 pub fn sync_runtime_can_spin(i: u32) -> bool {
     let _rt = crate::proc::enter_if_user();
     if i >= MUTEX_ACTIVE_SPIN_COUNT || ncpu() <= 1 {
+        return false;
+    }
+    // A plain thread does not spin: its Ps are not its own to judge.
+    if getm().is_null() {
         return false;
     }
     let s = sched();

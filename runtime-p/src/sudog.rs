@@ -65,7 +65,7 @@ pub struct Sudog {
 }
 
 impl Sudog {
-    fn new() -> Sudog {
+    pub(crate) fn new() -> Sudog {
         Sudog {
             g: null_mut(),
             next: null_mut(),
@@ -114,6 +114,10 @@ pub fn acquire_sudog() -> *mut Sudog {
 /// `gp` must be the G running on this thread (its `m` is then this
 /// thread's M), on an M that holds a P.
 pub unsafe fn acquire_sudog_g(gp: *mut runtime_g::G) -> *mut Sudog {
+    // SAFETY: gp is a live G.
+    if unsafe { crate::waiter::is_outside(gp) } {
+        return crate::waiter::new_sudog();
+    }
     // SAFETY: the M holds a P (the caller's contract); the P's local part
     // is ours while we run on it, and no other reference to it is alive in
     // this function.
@@ -202,6 +206,11 @@ pub unsafe fn release_sudog_g(gp: *mut runtime_g::G, sg: *mut Sudog) {
         (*sg).ticket = 0;
         (*sg).waiters = 0;
         (*sg).success = false;
+        if crate::waiter::is_outside(gp) {
+            // A plain thread's or a task's sudog: no P's cache.
+            crate::waiter::free_sudog(sg);
+            return;
+        }
     }
     // SAFETY: the M running gp holds a P (the caller's contract); see
     // acquire_sudog. gp.m is that M.

@@ -387,6 +387,14 @@ pub fn on_blocking_helper() -> bool {
 /// waits behind another that blocks.
 fn helper_main() {
     ON_HELPER.with(|h| h.set(true));
+    runtime_m::os::note_runtime_thread(true);
+    struct Exit;
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            runtime_m::os::note_runtime_thread(false);
+        }
+    }
+    let _exit = Exit;
     let mut h = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if let Some(job) = h.jobs.pop_front() {

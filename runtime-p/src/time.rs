@@ -865,6 +865,17 @@ impl Timer {
     /// maybeAdd: port (time.go): adds the timer to the current P's heap if
     /// it needs to be there.
     fn maybe_add(self: &Arc<Self>) {
+        if runtime_g::getg().is_null() {
+            // A plain thread has no P, so no heap: the thread that waits on
+            // a channel timer runs it when due (waiter.rs).
+            if self.is_chan {
+                return;
+            }
+            panic!(
+                "gort: a timer with a function (time::after_func) was started outside a \
+                 goroutine; start it from code running on a gort runtime"
+            );
+        }
         // SAFETY: we run on an M with a P (a goroutine, or g0 in the
         // scheduler); the P cannot change during this call (nothing parks).
         let ts = unsafe { &curp().timers };
@@ -1158,9 +1169,32 @@ impl Timer {
             self.unlock();
             return;
         }
+        if runtime_g::getg().is_null() {
+            // A plain thread waiting on the channel (waiter.rs) runs it on
+            // its own stack: it is in no runtime, like g0 it runs no
+            // goroutine.
+            // SAFETY: mu is held, the timer is in no heap.
+            unsafe { self.unlock_and_run(now, None) };
+            return;
+        }
         let me = self.clone();
         // SAFETY: mu is held, the timer is in no heap; on g0.
         systemstack(move || unsafe { me.unlock_and_run(now, None) });
+    }
+
+    /// For a plain thread waiting on a channel timer that no P's heap
+    /// holds (waiter.rs): when it is due, or `None` if it is stopped or in
+    /// a heap (whose P runs it).
+    pub(crate) fn chan_when_unheaped(&self) -> Option<i64> {
+        if !self.is_chan || self.astate.load(Ordering::Acquire) & TIMER_HEAPED != 0 {
+            return None;
+        }
+        self.lock();
+        // SAFETY: mu is held.
+        let st = unsafe { self.locked() };
+        let w = (st.state & TIMER_HEAPED == 0 && st.when > 0).then_some(st.when);
+        self.unlock();
+        w
     }
 
     /// blockTimerChan: port (time.go): a goroutine is about to block on the

@@ -63,6 +63,16 @@ impl OsLayer {
     }
 }
 
+/// Installs the default OS layer (`GORT_OS`, else Linux) if none is yet:
+/// for plain threads that use timer channels before any runtime started.
+pub(crate) fn ensure_os_layer() {
+    if !runtime_m::os::installed() {
+        // A runtime that started meanwhile installed its layer; a layer
+        // chosen later by a Builder that differs is refused then, clearly.
+        let _ = runtime_m::os::install(OsLayer::from_env().layer());
+    }
+}
+
 /// GOMAXPROCS as Go computes it at start-up (`schedinit`): the `GOMAXPROCS`
 /// environment variable if it is a positive integer, otherwise the number of
 /// CPUs this process may use (affinity and cgroup quota included); capped

@@ -37,8 +37,13 @@
 //! when the last handle goes; a value whose send did not happen (a `select!`
 //! arm not chosen, a send to a closed channel) is dropped or handed back.
 //!
-//! Channel operations must run on a goroutine of a gort runtime, and a
-//! channel must not be shared between two runtime instances.
+//! Any thread may use a channel: goroutines of any runtime (a goroutine
+//! woken by another runtime's runs on its own), and plain threads, which
+//! block where a goroutine would park (a plain thread may wait on a
+//! timer channel too: it runs the timer itself when it is due). Async
+//! code awaits [`Chan::send_async`] and [`Chan::recv_async`]. Only
+//! `gort::syscall::blocking`'s closures may not: they run without the
+//! runtime.
 
 use core::fmt;
 use core::marker::PhantomData;

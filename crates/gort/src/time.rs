@@ -37,13 +37,18 @@ fn when(d: Duration) -> i64 {
 
 /// Pauses the calling goroutine for at least `d`: Go's `time.Sleep`. The
 /// goroutine parks; its thread runs other goroutines meanwhile. A zero
-/// duration returns at once.
+/// duration returns at once. On a plain thread, the thread sleeps.
 ///
 /// # Panics
-/// Outside a goroutine of a gort runtime.
+/// Inside `gort::syscall::blocking`.
 #[track_caller]
 #[inline(never)]
 pub fn sleep(d: Duration) {
+    if runtime_p::proc::on_plain_thread() {
+        // A plain thread has no goroutine to park: it sleeps.
+        std::thread::sleep(d);
+        return;
+    }
     time_sleep(ns(d));
     // A frame of its own in goroutine dumps, as Go's time.Sleep has: not
     // inlined, and the call above not turned into a tail jump (release
@@ -127,6 +132,8 @@ pub fn after_func<F>(d: Duration, f: F) -> Timer
 where
     F: Fn() + Send + Sync + 'static,
 {
+    // Its function runs in a new goroutine: a runtime is needed.
+    crate::runtime_check("time::after_func");
     time_entry("time::after_func");
     let t = runtime_p::time::Timer::new(TimerFn::Go(Arc::new(f)), false);
     t.modify(when(d), 0, None);
@@ -203,10 +210,17 @@ pub fn tick(d: Duration) -> RecvChan<Instant> {
     c
 }
 
-/// The entry of the timer API: a goroutine is required, and timers the
-/// scheduler released last get a goroutine to drop them (see
-/// `runtime_p::time`'s docs).
+/// The entry of the timer API: on a goroutine, timers the scheduler
+/// released last get a goroutine to drop them (see `runtime_p::time`'s
+/// docs). A plain thread may use channel timers (the thread that waits on
+/// one runs it when due); `syscall::blocking` and g0 may not.
+#[track_caller]
 fn time_entry(what: &str) {
+    if runtime_p::proc::on_plain_thread() {
+        // Timers read the OS layer's clock: the layer a runtime would use.
+        crate::builder::ensure_os_layer();
+        return;
+    }
     crate::runtime_check(what);
     runtime_p::time::reap_graveyard();
 }

@@ -218,6 +218,29 @@ fn run_case(case: &str) {
                 let h = gort::spawn(block_forever);
                 h.join().unwrap();
             }),
+            "block_on_deadlock" => {
+                builder(case).block_on(|| {
+                    let h = gort::spawn(block_forever);
+                    h.join().unwrap();
+                });
+                std::process::exit(0)
+            }
+            "block_on_fed_by_a_thread" => {
+                // Made inside the runtime and handed to a thread of the
+                // program that touches it only after a while: the
+                // goroutines wait for it, which is not a deadlock.
+                let v = builder(case).block_on(|| {
+                    let c: gort::Chan<u32> = gort::Chan::new(0);
+                    let s = c.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        s.send(42);
+                    });
+                    c.recv()
+                });
+                assert_eq!(v, Some(42));
+                std::process::exit(0)
+            }
             "main_goexit" => builder(case).run(|| {
                 for _ in 0..3 {
                     gort::go(gort::gosched);
@@ -776,6 +799,26 @@ fn stack_overflow_in_main_goroutine() {
         o.stderr
     );
     overflow_frames_like_go(&o.stderr, 5, false);
+}
+
+/// `block_on` reports a deadlock as Go does when the program has no
+/// thread of its own that could end it (only the caller and the main
+/// thread), and none when one exists: a thread of the program may hand
+/// the goroutines a value later (issue 18).
+#[test]
+fn block_on_deadlock_unless_a_thread_of_the_program_may_feed_it() {
+    let o = child("block_on_deadlock");
+    expect(
+        &o,
+        &[
+            "fatal error: all goroutines are asleep - deadlock!",
+            "",
+            "goroutine 1 [chan receive]:",
+        ],
+        2,
+    );
+    let o = child("block_on_fed_by_a_thread");
+    assert_eq!(o.code, Some(0), "stderr:\n{}", o.stderr);
 }
 
 #[test]

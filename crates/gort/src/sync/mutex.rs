@@ -34,6 +34,10 @@ const MUTEX_WAITER_SHIFT: u32 = 3;
 const STARVATION_THRESHOLD_NS: i64 = 1_000_000;
 
 fn nanotime() -> i64 {
+    if !runtime_m::os::installed() {
+        // A plain thread waits before any runtime started.
+        crate::builder::ensure_os_layer();
+    }
     runtime_m::os().nanotime()
 }
 
