@@ -124,6 +124,25 @@ impl WaitQ {
         }
     }
 
+    /// `sg` at the head (an orphan sender, chan_async.rs).
+    ///
+    /// # Safety
+    /// As for [`WaitQ::enqueue`].
+    pub(crate) unsafe fn enqueue_front(&self, sg: *mut Sudog) {
+        // SAFETY: the lock is held, so the queue and its sudogs are ours.
+        unsafe {
+            (*sg).prev = null_mut();
+            let x = self.first.load(Ordering::Relaxed);
+            (*sg).next = x;
+            if x.is_null() {
+                self.last.store(sg, Ordering::Relaxed);
+            } else {
+                (*x).prev = sg;
+            }
+            self.first.store(sg, Ordering::Release);
+        }
+    }
+
     /// dequeue: port of (*waitq).dequeue (chan.go): the first waiter that
     /// can still complete. A sudog of a `select` that another case already
     /// won (its G's `select_done` is set) is dropped from the queue and
@@ -389,6 +408,18 @@ impl HChan {
         if let Some(t) = unsafe { &(*c).timer } {
             t.detach_chan();
         }
+        // Values put back by dropped async receives (chan_async.rs) that
+        // nobody took wait as orphan senders: they hold no handle.
+        loop {
+            // SAFETY: the last handle is gone; nobody else can reach c.
+            let sg = unsafe { (*c).sendq.dequeue() };
+            if sg.is_null() {
+                break;
+            }
+            // SAFETY: only orphans can be queued here now (a parked
+            // goroutine, thread or task holds a handle); we are its waker.
+            unsafe { crate::waiter::free_orphan(sg, true) };
+        }
         // SAFETY: the last handle is gone: nobody else can reach c, and no
         // goroutine is parked on it (a parked goroutine holds a handle).
         unsafe {
@@ -495,6 +526,41 @@ impl HChan {
         }
         self.qcount
             .store(self.qcount.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Puts the value at `ep` at the head of the ring, to be received
+    /// first (an async receive dropped after its value came, chan_async.rs).
+    ///
+    /// # Safety
+    /// The lock is held, `qcount < dataqsiz`, and `ep` owns a value.
+    pub(crate) unsafe fn buf_put_front(&self, ep: *const u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let rx = self.recvx();
+            *rx = if *rx == 0 { self.dataqsiz - 1 } else { *rx - 1 };
+            self.typedmemmove(self.chanbuf(*rx), ep);
+        }
+        self.qcount
+            .store(self.qcount.load(Ordering::Relaxed) + 1, Ordering::Release);
+    }
+
+    /// Takes the newest value of the ring into `ep`.
+    ///
+    /// # Safety
+    /// The lock is held, `qcount > 0`, and `ep` is an uninitialised slot.
+    pub(crate) unsafe fn buf_take_back(&self, ep: *mut u8) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let sx = self.sendx();
+            *sx = if *sx == 0 { self.dataqsiz - 1 } else { *sx - 1 };
+            self.typedmemmove(ep, self.chanbuf(*sx));
+        }
+        self.qcount
+            .store(self.qcount.load(Ordering::Relaxed) - 1, Ordering::Release);
+    }
+
+    pub(crate) fn elem_type(&self) -> &'static ElemType {
+        self.elem
     }
 
     /// Takes the oldest value of the ring into `ep`.

@@ -34,6 +34,7 @@
 #![allow(non_upper_case_globals)]
 
 pub mod chan;
+pub mod chan_async;
 pub mod countdown;
 pub mod gqueue;
 pub mod kill;

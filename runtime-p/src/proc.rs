@@ -239,6 +239,17 @@ pub(crate) fn runtime_entry_any_g(what: &str) -> (*mut G, Option<Entered>) {
     (gp, Some(rt))
 }
 
+/// [`require_entered`] that also lets plain threads through: there, the
+/// thread's outside G (waiter.rs), whose parks block the thread, and no
+/// section.
+///
+/// # Safety
+/// As for [`require_entered`].
+#[track_caller]
+pub unsafe fn require_entered_any(what: &str) -> (*mut G, Option<Entered>) {
+    runtime_entry_any_g(what)
+}
+
 /// Whether the calling thread is a plain thread: none of a runtime's, and
 /// not inside `syscall::blocking`. Channels, `select`, locks and timer
 /// channels work there, blocking the thread (waiter.rs).

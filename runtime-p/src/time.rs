@@ -1182,6 +1182,17 @@ impl Timer {
         systemstack(move || unsafe { me.unlock_and_run(now, None) });
     }
 
+    /// For the `gort-timers` thread (waiter.rs): `(when, heaped)` while
+    /// the channel timer is pending, `None` once it fired or stopped.
+    pub(crate) fn chan_when(&self) -> Option<(i64, bool)> {
+        self.lock();
+        // SAFETY: mu is held.
+        let st = unsafe { self.locked() };
+        let w = (st.when > 0).then_some((st.when, st.state & TIMER_HEAPED != 0));
+        self.unlock();
+        w
+    }
+
     /// For a plain thread waiting on a channel timer that no P's heap
     /// holds (waiter.rs): when it is due, or `None` if it is stopped or in
     /// a heap (whose P runs it).

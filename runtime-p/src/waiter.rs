@@ -65,6 +65,12 @@ pub struct OutsideG {
 enum WakeTo {
     Thread(Thread),
     Task(runtime_m::Mutex<Option<Waker>>),
+    /// A value put back into channel `c` as a sender that nobody waits
+    /// for (chan_async.rs): its wake-up frees it.
+    Orphan {
+        c: *mut crate::chan::HChan,
+        val: *mut u8,
+    },
 }
 
 // SAFETY: the G's fields are used by the waiter alone, except its status
@@ -136,6 +142,15 @@ pub(crate) unsafe fn wake(gp: *mut G) {
         throw("ready: outside waiter not waiting");
     }
     match &og.to {
+        WakeTo::Orphan { .. } => {
+            drop(og);
+            // SAFETY: the waker set param to the sudog it dequeued (send,
+            // recv, closechan), and is done with it; we are its one waker.
+            unsafe {
+                let sg = (*gp).param as *mut Sudog;
+                free_orphan(sg, !(*sg).success);
+            }
+        }
         WakeTo::Thread(t) => t.unpark(),
         WakeTo::Task(slot) => {
             let w = slot.lock().take();
@@ -235,6 +250,116 @@ unsafe fn run_due_timers(gp: *mut G) {
                 t.maybe_run_chan();
             }
             sg = next;
+        }
+    }
+}
+
+/// The G of a value put back into channel `c` from the heap slot `val`
+/// (chan_async.rs), waiting as a sender: one reference, taken back by
+/// [`free_orphan`].
+pub(crate) fn orphan_g(c: *mut crate::chan::HChan, val: *mut u8) -> *mut G {
+    let og = OutsideG::new(WakeTo::Orphan { c, val });
+    og.g.atomicstatus.store(_Gwaiting, Ordering::Relaxed);
+    Arc::into_raw(og) as *mut G
+}
+
+/// Frees an orphan sender: its sudog `sg`, its value's slot (dropping the
+/// value first if `drop_value`: nobody received it) and its G.
+///
+/// # Safety
+/// `sg` is an orphan's sudog, off every queue, and the caller its one
+/// waker; the orphan's channel is still allocated.
+pub(crate) unsafe fn free_orphan(sg: *mut Sudog, drop_value: bool) {
+    // SAFETY: per the contract.
+    unsafe {
+        let og = Arc::from_raw((*sg).g as *const OutsideG);
+        let WakeTo::Orphan { c, val } = og.to else {
+            throw("free_orphan: not an orphan");
+        };
+        let ch = &*c;
+        if drop_value {
+            (ch.elem_type().drop)(val);
+        }
+        crate::chan_async::free_elem(ch, val);
+        (*sg).g = null_mut();
+        (*sg).elem = null_mut();
+        (*sg).c = null_mut();
+        free_sudog(sg);
+        drop(og);
+    }
+}
+
+/// Timer channels that async tasks wait on, run when due by one thread
+/// (`gort-timers`): a task has no thread to run them on, and no P's heap
+/// holds a timer only tasks or threads wait for.
+static WATCHED: runtime_m::Mutex<Vec<std::sync::Weak<crate::time::Timer>>> =
+    runtime_m::Mutex::new(Vec::new());
+static WATCHER: std::sync::OnceLock<Option<Thread>> = std::sync::OnceLock::new();
+
+/// Has the `gort-timers` thread run `t` when it is due, while it is
+/// pending.
+pub(crate) fn watch_timer(t: &Arc<crate::time::Timer>) {
+    {
+        let mut w = WATCHED.lock();
+        if !w.iter().any(|x| core::ptr::eq(x.as_ptr(), Arc::as_ptr(t))) {
+            w.push(Arc::downgrade(t));
+        }
+    }
+    let th = WATCHER.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("gort-timers".into())
+            .spawn(timer_watcher)
+            .ok()
+            .map(|h| h.thread().clone())
+    });
+    match th {
+        Some(th) => th.unpark(),
+        None => throw("cannot start the gort-timers thread (threads exhausted)"),
+    }
+}
+
+fn timer_watcher() {
+    loop {
+        let now = runtime_m::os().nanotime();
+        let mut next: Option<i64> = None;
+        let due: Vec<Arc<crate::time::Timer>> = {
+            let mut w = WATCHED.lock();
+            let mut due = Vec::new();
+            w.retain(|x| {
+                let Some(t) = x.upgrade() else {
+                    return false;
+                };
+                match t.chan_when() {
+                    None => false,
+                    Some((when, heaped)) => {
+                        if when <= now && !heaped {
+                            due.push(t);
+                        } else if !heaped {
+                            next = Some(next.map_or(when, |n: i64| n.min(when)));
+                        } else {
+                            // A P runs it; look again later.
+                            next = Some(
+                                next.map_or(now + 10_000_000, |n: i64| n.min(now + 10_000_000)),
+                            );
+                        }
+                        true
+                    }
+                }
+            });
+            due
+        };
+        // Run outside the list's lock: the send wakes tasks (their Wakers).
+        for t in &due {
+            t.maybe_run_chan();
+        }
+        if !due.is_empty() {
+            continue;
+        }
+        match next {
+            Some(when) => std::thread::park_timeout(core::time::Duration::from_nanos(
+                (when - now).max(0) as u64,
+            )),
+            None => std::thread::park(),
         }
     }
 }

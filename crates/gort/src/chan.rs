@@ -142,6 +142,45 @@ impl<T> Chan<T> {
         unsafe { recv_raw(self.c, true) }.ok()
     }
 
+    /// Sends `v` from async code: the future completes once a receiver
+    /// took the value or it is buffered, waiting (woken through its
+    /// `Waker`) where `send` would park; no thread blocks. Any executor.
+    ///
+    /// Dropping the future before it completes withdraws the value (it is
+    /// dropped with the future) unless a receiver already took it.
+    ///
+    /// # Panics
+    /// When polled: `send on closed channel` if the channel is closed
+    /// (also while the send waits); the value is dropped.
+    pub fn send_async(&self, v: T) -> SendFuture<'_, T> {
+        SendFuture {
+            c: self,
+            v: MaybeUninit::new(v),
+            state: FutState::Start,
+            wait: runtime_p::chan_async::AsyncWait::new(),
+            _pin: core::marker::PhantomPinned,
+        }
+    }
+
+    /// Receives from async code: Go's `v, ok := <-c` as a future, woken
+    /// through its `Waker` where `recv` would park; no thread blocks. Any
+    /// executor.
+    ///
+    /// Cancel-safe: if the future is dropped after a value reached it but
+    /// before it completed, the value goes back to the front of the
+    /// channel (to a waiting receiver, the head of the buffer, or as the
+    /// first waiting sender), so nothing is lost; only a channel closed
+    /// meanwhile with no room left drops it.
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture {
+            c: self,
+            slot: MaybeUninit::uninit(),
+            done: false,
+            wait: runtime_p::chan_async::AsyncWait::new(),
+            _pin: core::marker::PhantomPinned,
+        }
+    }
+
     /// Sends `v` if that can be done without waiting: Go's `select { case
     /// c <- v: default: }`, except that a closed channel is an error, not a
     /// panic. Either way an unsent value comes back in the error.
@@ -352,6 +391,123 @@ impl<T> fmt::Debug for Chan<T> {
     }
 }
 
+#[derive(PartialEq)]
+enum FutState {
+    Start,
+    Done,
+}
+
+/// The future of [`Chan::send_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T> {
+    c: &'a Chan<T>,
+    /// The value, owned here until the runtime reports it sent (the
+    /// runtime may copy it out of this slot while the future waits, so the
+    /// future is pinned: `PhantomPinned`).
+    v: MaybeUninit<T>,
+    state: FutState,
+    wait: runtime_p::chan_async::AsyncWait,
+    _pin: core::marker::PhantomPinned,
+}
+
+impl<T> core::future::Future for SendFuture<'_, T> {
+    type Output = ();
+
+    #[track_caller]
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        // SAFETY: nothing is moved out of the pinned future; `v` stays put.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.state == FutState::Done {
+            panic!("SendFuture polled after completion");
+        }
+        let ep = this.v.as_mut_ptr().cast::<u8>();
+        // SAFETY: the channel is null or live (we borrow a handle); the
+        // slot owns a T until Sent, and stays pinned while queued.
+        match unsafe { runtime_p::chan_async::send_poll(this.c.c, ep, &mut this.wait, cx) } {
+            core::task::Poll::Pending => core::task::Poll::Pending,
+            core::task::Poll::Ready(SendResult::Sent) => {
+                this.state = FutState::Done;
+                core::task::Poll::Ready(())
+            }
+            core::task::Poll::Ready(_) => {
+                this.state = FutState::Done;
+                // SAFETY: not sent: the slot still owns the value.
+                unsafe { this.v.assume_init_drop() };
+                std::panic::panic_any(runtime_p::panic::RuntimeError("send on closed channel"));
+            }
+        }
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        if self.state == FutState::Done {
+            return;
+        }
+        // SAFETY: our channel and wait; the value is ours unless a
+        // receiver took it.
+        if unsafe { runtime_p::chan_async::send_cancel(self.c.c, &mut self.wait) } {
+            // SAFETY: the slot still owns the value.
+            unsafe { self.v.assume_init_drop() };
+        }
+    }
+}
+
+/// The future of [`Chan::recv_async`]: `Some(v)`, or `None` once the
+/// channel is closed and drained.
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T> {
+    c: &'a Chan<T>,
+    /// Where a sender puts the value (pinned while the future waits).
+    slot: MaybeUninit<T>,
+    done: bool,
+    wait: runtime_p::chan_async::AsyncWait,
+    _pin: core::marker::PhantomPinned,
+}
+
+impl<T> core::future::Future for RecvFuture<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Option<T>> {
+        // SAFETY: nothing is moved out of the pinned future but the
+        // received value, once the runtime is done with the slot.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.done {
+            panic!("RecvFuture polled after completion");
+        }
+        let ep = this.slot.as_mut_ptr().cast::<u8>();
+        // SAFETY: the channel is null or live; the slot is empty and
+        // pinned while queued.
+        match unsafe { runtime_p::chan_async::recv_poll(this.c.c, ep, &mut this.wait, cx) } {
+            core::task::Poll::Pending => core::task::Poll::Pending,
+            core::task::Poll::Ready(got) => {
+                this.done = true;
+                core::task::Poll::Ready(got.then(|| {
+                    // SAFETY: recv_poll filled the slot.
+                    unsafe { this.slot.assume_init_read() }
+                }))
+            }
+        }
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        if !self.done {
+            let ep = self.slot.as_mut_ptr().cast::<u8>();
+            // SAFETY: our channel, slot and wait; a value that reached the
+            // slot is put back into the channel.
+            unsafe { runtime_p::chan_async::recv_cancel(self.c.c, ep, &mut self.wait) };
+        }
+    }
+}
+
 /// A send-only handle: Go's `chan<- T`.
 pub struct SendChan<T>(Chan<T>);
 
@@ -368,6 +524,10 @@ impl<T> SendChan<T> {
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         self.0.try_send(v)
     }
+    /// See [`Chan::send_async`].
+    pub fn send_async(&self, v: T) -> SendFuture<'_, T> {
+        self.0.send_async(v)
+    }
     /// See [`Chan::close`] (Go allows closing a send-only channel).
     #[track_caller]
     pub fn close(&self) {
@@ -383,6 +543,10 @@ impl<T> RecvChan<T> {
     /// See [`Chan::try_recv`].
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.0.try_recv()
+    }
+    /// See [`Chan::recv_async`].
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        self.0.recv_async()
     }
     /// See [`Chan::iter`].
     pub fn iter(&self) -> Iter<'_, T> {

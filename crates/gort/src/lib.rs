@@ -132,7 +132,7 @@ pub mod time;
 pub mod trace;
 
 pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, OsLayer, default_gomaxprocs};
-pub use chan::{Chan, RecvChan, SendChan, TryRecvError, TrySendError};
+pub use chan::{Chan, RecvChan, RecvFuture, SendChan, SendFuture, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use handle::Handle;
 pub use local::GoroutineLocal;

@@ -52,6 +52,8 @@ struct State<T> {
     result: Option<T>,
     done: bool,
     waiter: Waiter,
+    /// An async task awaiting the handle (`impl Future for JoinHandle`).
+    waker: Option<std::task::Waker>,
 }
 
 struct Shared<T> {
@@ -71,7 +73,11 @@ impl<T> Completion<T> {
         st.result = v;
         st.done = true;
         let w = std::mem::replace(&mut st.waiter, Waiter(core::ptr::null_mut()));
+        let waker = st.waker.take();
         drop(st);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         if !w.0.is_null() {
             // SAFETY: the joiner published itself in `waiter` under the lock
             // and parked; taking it out under the lock makes us the only
@@ -146,6 +152,7 @@ where
             result: None,
             done: false,
             waiter: Waiter(core::ptr::null_mut()),
+            waker: None,
         }),
     });
     let done = Completion(shared.clone());
@@ -264,11 +271,14 @@ impl<T> JoinHandle<T> {
     /// shown as `chan receive` in deadlock reports: a join is a one-shot
     /// channel receive.
     ///
+    /// On a plain thread, the thread blocks; async code awaits the handle
+    /// instead (it is a `Future`).
+    ///
     /// # Panics
-    /// Outside a goroutine of a gort runtime.
+    /// Inside `gort::syscall::blocking`.
     pub fn join(self) -> Result<T, JoinError> {
         // SAFETY: no lock is held yet; the section ends with this frame.
-        let (gp, _rt) = unsafe { runtime_p::require_entered("JoinHandle::join") };
+        let (gp, _rt) = unsafe { runtime_p::proc::require_entered_any("JoinHandle::join") };
         runtime_p::preempt_check();
         let mut st = self.shared.state.lock();
         if !st.done {
@@ -293,7 +303,11 @@ impl<T> JoinHandle<T> {
                     cancel_join::<T>,
                     Arc::as_ptr(&self.shared) as *mut (),
                 );
-                runtime_p::goparkunlock(self.shared.state.raw(), WaitReason::ChanReceive);
+                runtime_p::proc::goparkunlock_g(
+                    gp,
+                    self.shared.state.raw(),
+                    WaitReason::ChanReceive,
+                );
                 if runtime_p::kill::park_killed(gp) {
                     runtime_p::kill::goexit();
                 }
@@ -308,6 +322,27 @@ impl<T> JoinHandle<T> {
     /// `Debug` and other code that must not park.
     pub fn is_finished(&self) -> bool {
         self.shared.state.lock().done
+    }
+}
+
+/// Awaiting a handle waits for the goroutine's value from async code (any
+/// executor), woken through the task's `Waker`: no thread blocks.
+impl<T> core::future::Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(
+        self: core::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let mut st = self.shared.state.lock();
+        if st.done {
+            return std::task::Poll::Ready(st.result.take().ok_or(JoinError));
+        }
+        match &st.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => st.waker = Some(cx.waker().clone()),
+        }
+        std::task::Poll::Pending
     }
 }
 

@@ -1,0 +1,398 @@
+//! Channel operations of async tasks (no Go twin): `chansend` and
+//! `chanrecv` cut at their park into a start, a poll and a cancel, with a
+//! [`TaskG`] standing in the queue for the task (waiter.rs).
+//!
+//! A start takes the fast paths under the channel lock as `chansend` /
+//! `chanrecv` do; otherwise it queues a sudog whose `elem` points into the
+//! pinned future, and the waker completes the operation into or out of it
+//! exactly as for a parked goroutine. A poll then only asks whether the
+//! one waker came ([`TaskG::register_and_check`]).
+//!
+//! Dropping a future whose wait is queued takes the sudog off the queue
+//! under the lock. If a waker took it first, the drop waits for that
+//! wake-up to finish, then: a send that happened stays done; a value
+//! received into the dropped future is put back at the front of the
+//! channel ([`unrecv`]), so that nothing is lost: handed to a waiting
+//! receiver, or into the buffer's head, or (unbuffered, or a full buffer)
+//! as a sender queued first that no task owns.
+
+use core::ptr::null_mut;
+use core::task::{Context, Poll};
+use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+
+use crate::chan::{HChan, SendResult};
+use crate::sudog::Sudog;
+use crate::waiter::TaskG;
+
+/// The state of one async channel operation: its task G and, while it
+/// waits, its queued sudog.
+pub struct AsyncWait {
+    tg: Option<TaskG>,
+    sg: *mut Sudog,
+}
+
+// SAFETY: the sudog is the operation's own (or, queued, guarded by the
+// channel lock); the future owning this may move between threads.
+unsafe impl Send for AsyncWait {}
+// SAFETY: as above; only `&mut` methods touch it.
+unsafe impl Sync for AsyncWait {}
+
+impl Default for AsyncWait {
+    fn default() -> Self {
+        AsyncWait::new()
+    }
+}
+
+impl AsyncWait {
+    /// No operation started yet.
+    pub const fn new() -> AsyncWait {
+        AsyncWait {
+            tg: None,
+            sg: null_mut(),
+        }
+    }
+
+    /// Whether a sudog is queued (or was, and its wake-up not yet seen).
+    pub fn waiting(&self) -> bool {
+        !self.sg.is_null()
+    }
+
+    fn tg(&mut self) -> &TaskG {
+        self.tg.get_or_insert_with(TaskG::new)
+    }
+
+    /// Queues a sudog for `ep` on `q` of `ch`, with the lock held.
+    ///
+    /// # Safety
+    /// The lock of `ch` (`c`) is held; `ep` stays valid while queued.
+    unsafe fn enqueue(&mut self, c: *mut HChan, ep: *mut u8, recv: bool) {
+        let tg = self.tg();
+        let gp = tg.gp();
+        tg.set_waiting();
+        let sg = crate::waiter::new_sudog();
+        // SAFETY: sg is new; the lock is held while it is published.
+        unsafe {
+            (*sg).elem = ep;
+            (*sg).g = gp;
+            (*sg).c = c;
+            (*gp).waiting = sg as *mut ();
+            if recv {
+                (*c).recvq.enqueue(sg);
+            } else {
+                (*c).sendq.enqueue(sg);
+            }
+        }
+        self.sg = sg;
+    }
+
+    /// After the one waker made the G runnable: takes the sudog back and
+    /// says whether a value was communicated (false: closed).
+    fn finish(&mut self) -> bool {
+        let sg = core::mem::replace(&mut self.sg, null_mut());
+        // SAFETY: the waker is done with sg (it made the G runnable after
+        // its last write, which the status load ordered before us).
+        let success = unsafe {
+            let success = (*sg).success;
+            (*sg).c = null_mut();
+            (*sg).elem = null_mut();
+            (*sg).g = null_mut();
+            crate::waiter::free_sudog(sg);
+            success
+        };
+        let tg = self.tg.as_ref().expect("a queued wait has a G");
+        // SAFETY: the G is idle again; nobody else reads its wait list.
+        unsafe { (*tg.gp()).waiting = null_mut() };
+        tg.set_idle();
+        success
+    }
+
+    /// Waits (briefly: the waker is between its dequeue and its CAS) for
+    /// the wake-up of a sudog that a waker took off the queue.
+    fn await_waker(&self) {
+        let tg = self.tg.as_ref().expect("a queued wait has a G");
+        while !tg.woken() {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// A poll of an async send of the value at `ep` on `c`.
+///
+/// # Safety
+/// As for [`crate::chan::chansend`] with `block`; `ep` stays valid and
+/// owned by the operation until it returns `Ready` or is cancelled with
+/// [`send_cancel`] (the future is pinned); `w` belongs to this operation.
+pub unsafe fn send_poll(
+    c: *mut HChan,
+    ep: *mut u8,
+    w: &mut AsyncWait,
+    cx: &mut Context<'_>,
+) -> Poll<SendResult> {
+    if w.waiting() {
+        let woken = w.tg().register_and_check(cx.waker());
+        if !woken {
+            return Poll::Pending;
+        }
+        return Poll::Ready(if w.finish() {
+            SendResult::Sent
+        } else {
+            SendResult::Closed
+        });
+    }
+    if c.is_null() {
+        // A nil channel: never ready.
+        return Poll::Pending;
+    }
+    crate::waiter::note_outside();
+    let _rt = crate::proc::enter_if_user();
+    // SAFETY: the caller's handle keeps c alive.
+    let ch = unsafe { &*c };
+    ch.lock.lock();
+    if ch.closed_locked() {
+        ch.lock.unlock();
+        return Poll::Ready(SendResult::Closed);
+    }
+    // SAFETY: the lock is held.
+    let sg = unsafe { ch.recvq.dequeue() };
+    if !sg.is_null() {
+        // SAFETY: dequeued under the lock; ep owns a value.
+        unsafe { crate::chan::send(ch, sg, ep, || ch.lock.unlock()) };
+        return Poll::Ready(SendResult::Sent);
+    }
+    if ch.qcount_locked() < ch.dataqsiz() {
+        // SAFETY: the lock is held and there is room.
+        unsafe { ch.buf_put(ep) };
+        ch.lock.unlock();
+        return Poll::Ready(SendResult::Sent);
+    }
+    // Register the waker first: a wake-up right after the unlock finds it.
+    let tg = w.tg();
+    tg.register_and_check(cx.waker());
+    // SAFETY: the lock is held; ep stays valid while queued.
+    unsafe { w.enqueue(c, ep, false) };
+    ch.lock.unlock();
+    Poll::Pending
+}
+
+/// A poll of an async receive from `c` into `ep`: `Ready(true)` with a
+/// value in `ep`, `Ready(false)` once the channel is closed and drained.
+///
+/// # Safety
+/// As for [`crate::chan::chanrecv`] with `block`; `ep` is an uninitialised
+/// slot that stays valid until `Ready` or [`recv_cancel`].
+pub unsafe fn recv_poll(
+    c: *mut HChan,
+    ep: *mut u8,
+    w: &mut AsyncWait,
+    cx: &mut Context<'_>,
+) -> Poll<bool> {
+    if w.waiting() {
+        let woken = w.tg().register_and_check(cx.waker());
+        if !woken {
+            return Poll::Pending;
+        }
+        return Poll::Ready(w.finish());
+    }
+    if c.is_null() {
+        return Poll::Pending;
+    }
+    crate::waiter::note_outside();
+    let _rt = crate::proc::enter_if_user();
+    // SAFETY: the caller's handle keeps c alive.
+    let ch = unsafe { &*c };
+    // SAFETY: as above.
+    if let Some(t) = unsafe { HChan::timer_of(c) } {
+        t.maybe_run_chan();
+        crate::waiter::watch_timer(t);
+    }
+    ch.lock.lock();
+    if ch.closed_locked() && ch.qcount_locked() == 0 {
+        ch.lock.unlock();
+        return Poll::Ready(false);
+    }
+    if !ch.closed_locked() {
+        // SAFETY: the lock is held.
+        let sg = unsafe { ch.sendq.dequeue() };
+        if !sg.is_null() {
+            // SAFETY: dequeued under the lock; ep is an empty slot.
+            unsafe { crate::chan::recv(ch, sg, ep, || ch.lock.unlock()) };
+            return Poll::Ready(true);
+        }
+    }
+    if ch.qcount_locked() > 0 {
+        // SAFETY: the lock is held and a value is buffered.
+        unsafe { ch.buf_take(ep) };
+        ch.lock.unlock();
+        return Poll::Ready(true);
+    }
+    let tg = w.tg();
+    tg.register_and_check(cx.waker());
+    // SAFETY: the lock is held; ep stays valid while queued.
+    unsafe { w.enqueue(c, ep, true) };
+    ch.lock.unlock();
+    Poll::Pending
+}
+
+/// Ends an async send that is not `Ready`: returns whether the value at
+/// `ep` is still the operation's (to drop); false if a receiver took it.
+///
+/// # Safety
+/// `c` and `w` are those of the operation, whose polls were as above.
+pub unsafe fn send_cancel(c: *mut HChan, w: &mut AsyncWait) -> bool {
+    if !w.waiting() {
+        return true;
+    }
+    // SAFETY: the future's handle keeps c alive.
+    let ch = unsafe { &*c };
+    ch.lock.lock();
+    // SAFETY: the lock is held; w.sg was queued on c.sendq.
+    let queued = unsafe { ch.sendq.contains(w.sg) };
+    if queued {
+        // SAFETY: as above.
+        unsafe {
+            ch.sendq.dequeue_sudog(w.sg);
+            (*w.sg).success = false;
+        }
+        ch.lock.unlock();
+        // Nobody will wake it.
+        w.finish();
+        return true;
+    }
+    ch.lock.unlock();
+    w.await_waker();
+    // Taken (sent) or closed (still ours).
+    !w.finish()
+}
+
+/// Ends an async receive that is not `Ready`. A value that arrived into
+/// `ep` meanwhile goes back to the front of the channel ([`unrecv`]).
+///
+/// # Safety
+/// As for [`send_cancel`]; `ep` is the operation's slot.
+pub unsafe fn recv_cancel(c: *mut HChan, ep: *mut u8, w: &mut AsyncWait) {
+    if !w.waiting() {
+        return;
+    }
+    // SAFETY: the future's handle keeps c alive.
+    let ch = unsafe { &*c };
+    ch.lock.lock();
+    // SAFETY: the lock is held; w.sg was queued on c.recvq.
+    let queued = unsafe { ch.recvq.contains(w.sg) };
+    if queued {
+        // SAFETY: as above.
+        unsafe {
+            ch.recvq.dequeue_sudog(w.sg);
+            (*w.sg).success = false;
+        }
+        ch.lock.unlock();
+        // Nobody will wake it.
+        w.finish();
+        return;
+    }
+    ch.lock.unlock();
+    w.await_waker();
+    if w.finish() {
+        // SAFETY: the slot holds the value the waker put there.
+        unsafe { unrecv(c, ep) };
+    }
+}
+
+/// Puts the value at `ep` (received by an operation that was then
+/// dropped) back at the front of `c`, as if it had never been received:
+/// to a waiting receiver, else at the buffer's head, else (unbuffered, or
+/// a full buffer whose newest value moves out to make room) as a sender
+/// queued first that no task owns ([`orphan_send`]). On a closed channel
+/// with no room the value is dropped: nothing can receive it any more.
+///
+/// # Safety
+/// `c` is a live channel; `ep` owns a value of its element type, which is
+/// consumed.
+unsafe fn unrecv(c: *mut HChan, ep: *mut u8) {
+    // SAFETY: per the contract.
+    let ch = unsafe { &*c };
+    ch.lock.lock();
+    if !ch.closed_locked() {
+        // SAFETY: the lock is held.
+        let sg = unsafe { ch.recvq.dequeue() };
+        if !sg.is_null() {
+            // SAFETY: dequeued under the lock; ep owns the value.
+            unsafe { crate::chan::send(ch, sg, ep, || ch.lock.unlock()) };
+            return;
+        }
+    }
+    let n = ch.dataqsiz();
+    if n > 0 && ch.qcount_locked() < n {
+        // SAFETY: the lock is held and there is room.
+        unsafe { ch.buf_put_front(ep) };
+        ch.lock.unlock();
+        return;
+    }
+    if ch.closed_locked() {
+        ch.lock.unlock();
+        // SAFETY: ep owns the value; nothing can receive it.
+        unsafe { (ch.elem_type().drop)(ep) };
+        return;
+    }
+    let out = alloc_elem(ch);
+    if n > 0 {
+        // Full: the newest buffered value becomes the first sender, and
+        // ours takes the head.
+        // SAFETY: the lock is held, the buffer is full, out is a slot.
+        unsafe {
+            ch.buf_take_back(out);
+            ch.buf_put_front(ep);
+        }
+    } else {
+        // SAFETY: distinct slots of the element type.
+        unsafe { core::ptr::copy_nonoverlapping(ep, out, ch.elem_type().size) };
+    }
+    // SAFETY: the lock is held; out owns a value.
+    unsafe { orphan_send(c, out) };
+    ch.lock.unlock();
+}
+
+fn alloc_elem(ch: &HChan) -> *mut u8 {
+    let e = ch.elem_type();
+    if e.size == 0 {
+        return e.align as *mut u8;
+    }
+    // SAFETY: a non-zero size.
+    let p = unsafe { alloc(Layout::from_size_align(e.size, e.align).expect("element layout")) };
+    if p.is_null() {
+        handle_alloc_error(Layout::from_size_align(e.size, e.align).expect("element layout"));
+    }
+    p
+}
+
+/// Frees a slot from [`alloc_elem`] (its value already moved out or
+/// dropped).
+///
+/// # Safety
+/// `p` came from `alloc_elem(ch)`.
+pub(crate) unsafe fn free_elem(ch: &HChan, p: *mut u8) {
+    let e = ch.elem_type();
+    if e.size != 0 {
+        // SAFETY: per the contract.
+        unsafe { dealloc(p, Layout::from_size_align_unchecked(e.size, e.align)) };
+    }
+}
+
+/// Queues the value at `val` (a heap slot) as the first sender of `c`,
+/// owned by no task: the receiver that takes it, or `close`, readies an
+/// orphan G that frees it (waiter.rs). It holds no handle: the last
+/// handle's release frees orphans still queued (`HChan::release`).
+///
+/// # Safety
+/// The lock of `c` is held; `val` came from [`alloc_elem`] and owns a
+/// value.
+unsafe fn orphan_send(c: *mut HChan, val: *mut u8) {
+    let gp = crate::waiter::orphan_g(c, val);
+    let sg = crate::waiter::new_sudog();
+    // SAFETY: sg is new; the lock is held while it is published.
+    unsafe {
+        (*sg).elem = val;
+        (*sg).g = gp;
+        (*sg).c = c;
+        (*c).sendq.enqueue_front(sg);
+    }
+}
