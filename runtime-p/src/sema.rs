@@ -28,6 +28,7 @@
 use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering};
+use core::task::{Context, Poll};
 
 use runtime_g::{G, WaitReason, throw};
 use runtime_m::{
@@ -173,6 +174,129 @@ fn semacquire_impl(addr: &AtomicU32, lifo: bool, reason: WaitReason, cancellable
     }
     // SAFETY: s is ours again and on no queue.
     unsafe { release_sudog_g(gp, s) };
+}
+
+/// An async task's wait on a semaphore (no Go twin): `semacquire1` cut
+/// at its park, with a task G in the queue (waiter.rs), woken through the
+/// task's `Waker`.
+pub struct SemaWait {
+    tg: Option<crate::waiter::TaskG>,
+    sg: *mut Sudog,
+}
+
+// SAFETY: the sudog is the wait's own, or queued under the root lock; the
+// future owning this may move between threads.
+unsafe impl Send for SemaWait {}
+// SAFETY: as above; only `&mut` methods touch it.
+unsafe impl Sync for SemaWait {}
+
+impl Default for SemaWait {
+    fn default() -> Self {
+        SemaWait::new()
+    }
+}
+
+impl SemaWait {
+    /// No wait started.
+    pub const fn new() -> SemaWait {
+        SemaWait {
+            tg: None,
+            sg: null_mut(),
+        }
+    }
+
+    /// After the wake-up: takes the sudog back; returns whether the count
+    /// was handed over with it.
+    fn finish(&mut self) -> bool {
+        let sg = core::mem::replace(&mut self.sg, null_mut());
+        // SAFETY: the waker is done with sg (it made the G runnable after
+        // its last write), or we took it off the queue ourselves.
+        let handed = unsafe {
+            let handed = (*sg).ticket != 0;
+            (*sg).ticket = 0;
+            (*sg).elem = null_mut();
+            (*sg).g = null_mut();
+            crate::waiter::free_sudog(sg);
+            handed
+        };
+        let tg = self.tg.as_ref().expect("a queued wait has a G");
+        // SAFETY: the G is idle again.
+        unsafe { (*tg.gp()).waiting = null_mut() };
+        tg.set_idle();
+        handed
+    }
+}
+
+/// A poll of an async `semacquire1(addr, lifo = false)`: `Ready` once a
+/// unit of the count is ours.
+pub fn semacquire_async_poll(addr: &AtomicU32, w: &mut SemaWait, cx: &mut Context<'_>) -> Poll<()> {
+    crate::waiter::note_outside();
+    loop {
+        if !w.sg.is_null() {
+            let tg = w.tg.as_ref().expect("a queued wait has a G");
+            if !tg.register_and_check(cx.waker()) {
+                return Poll::Pending;
+            }
+            if w.finish() || cansemacquire(addr) {
+                return Poll::Ready(());
+            }
+            // Another acquirer was first: wait again.
+        }
+        if cansemacquire(addr) {
+            return Poll::Ready(());
+        }
+        let root = root_for(addr);
+        root.lock.lock();
+        root.nwait.fetch_add(1, Ordering::SeqCst);
+        if cansemacquire(addr) {
+            root.nwait.fetch_sub(1, Ordering::SeqCst);
+            root.lock.unlock();
+            return Poll::Ready(());
+        }
+        let tg = w.tg.get_or_insert_with(crate::waiter::TaskG::new);
+        tg.register_and_check(cx.waker());
+        tg.set_waiting();
+        let sg = crate::waiter::new_sudog();
+        // SAFETY: the root lock is held; sg is new and ours.
+        unsafe {
+            (*sg).ticket = 0;
+            queue(root, addr, sg, false, tg.gp());
+        }
+        w.sg = sg;
+        root.lock.unlock();
+        return Poll::Pending;
+    }
+}
+
+/// Ends an async semaphore wait that is not `Ready`: returns whether a
+/// unit of the count became ours meanwhile (the caller gives it back with
+/// `semrelease1`, or keeps it as the wait's result). A wake-up that came
+/// without a unit is passed on: the unit it announced stays in the count.
+pub fn semacquire_async_cancel(addr: &AtomicU32, w: &mut SemaWait) -> bool {
+    if w.sg.is_null() {
+        return false;
+    }
+    let tg = w.tg.as_ref().expect("a queued wait has a G");
+    let gp = tg.gp();
+    let root = root_for(addr);
+    root.lock.lock();
+    // `waiting` is cleared by `dequeue` under this lock.
+    // SAFETY: the task G's wait fields are guarded by the root lock.
+    let queued = unsafe { !(*gp).waiting.is_null() };
+    if queued {
+        // SAFETY: the root lock is held and the sudog is queued on addr.
+        unsafe { remove(root, addr, w.sg) };
+        root.nwait.fetch_sub(1, Ordering::SeqCst);
+        root.lock.unlock();
+        w.finish();
+        return false;
+    }
+    root.lock.unlock();
+    // A releaser took it off the queue: wait for its wake-up to finish.
+    while !tg.woken() {
+        std::thread::yield_now();
+    }
+    w.finish() || cansemacquire(addr)
 }
 
 /// semrelease1: port of runtime.semrelease1 (sema.go): increments the

@@ -230,3 +230,39 @@ fn a_goroutine_selects_with_a_timeout_on_a_tokio_sender() {
         });
     });
 }
+
+/// A tokio task awaits a WaitGroup that goroutines and a plain thread
+/// finish; a wait cancelled by a timeout stops counting as a waiter, so a
+/// later round of the group works (a waiter left counted would make the
+/// next `add` panic with Go's misuse message, or a token go astray).
+#[test]
+fn wait_group_wait_async() {
+    watchdog(60, || {
+        let rt = gort::Builder::new().gomaxprocs(2).build();
+        let wg = Arc::new(gort::sync::WaitGroup::new());
+        current_thread().block_on(async {
+            for round in 0..20 {
+                wg.add(3);
+                for _ in 0..2 {
+                    let wg = wg.clone();
+                    rt.spawn(move || {
+                        gort::time::sleep(Duration::from_millis(2));
+                        wg.done();
+                    });
+                }
+                let w = wg.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(3));
+                    w.done();
+                });
+                if round % 2 == 0 {
+                    // Give up on one wait first.
+                    let r = tokio::time::timeout(Duration::from_micros(500), wg.wait_async()).await;
+                    assert!(r.is_err(), "round {round}: finished too early");
+                }
+                wg.wait_async().await;
+                assert_eq!(format!("{:?}", wg), "WaitGroup { counter: 0, waiters: 0 }");
+            }
+        });
+    });
+}

@@ -36,7 +36,7 @@ pub use cond::{Cond, Locker};
 pub use mutex::{Mutex, MutexGuard, RawMutex};
 pub use once::{Once, once_func, once_value};
 pub use rwmutex::{RLocker, RawRwMutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use waitgroup::WaitGroup;
+pub use waitgroup::{WaitFuture, WaitGroup};
 
 /// Go's `sync.fatal`: an unrecoverable error in the use of a sync value.
 #[track_caller]

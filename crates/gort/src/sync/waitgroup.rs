@@ -126,6 +126,22 @@ impl WaitGroup {
         }
     }
 
+    /// Waits from async code until the counter is zero: `wait` as a
+    /// future, woken through the task's `Waker`; no thread blocks. Any
+    /// executor. Dropping the future before it completes withdraws the
+    /// waiter.
+    ///
+    /// # Panics
+    /// When polled, as [`wait`](Self::wait).
+    pub fn wait_async(&self) -> WaitFuture<'_> {
+        WaitFuture {
+            wg: self,
+            counted: false,
+            done: false,
+            sema: runtime_p::sema::SemaWait::new(),
+        }
+    }
+
     /// Runs `f` in a new goroutine counted by this group: Go 1.25's
     /// `WaitGroup.Go`. If `f` panics, the panic ends the program and the
     /// group is not marked done, so `wait` never returns into a program
@@ -155,29 +171,99 @@ struct Counted<'a>(&'a WaitGroup);
 
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
-        let wg = self.0;
-        let mut state = wg.state.load(Ordering::Acquire);
-        loop {
-            if state >> 32 == 0 {
-                // The counter is zero: the last `done` is resetting the
-                // state and releases one token per counted waiter, ours
-                // included, from a goroutine that is running now (the
-                // release has no preemption point). The waiter count is
-                // its to clear; take our token as soon as it is there.
-                while !runtime_p::sema::cansemacquire(&wg.sema) {
-                    std::thread::yield_now();
+        uncount(self.0);
+    }
+}
+
+/// Stops counting a waiter that is gone (see [`Counted`]).
+fn uncount(wg: &WaitGroup) {
+    let mut state = wg.state.load(Ordering::Acquire);
+    loop {
+        if state >> 32 == 0 {
+            // The counter is zero: the last `done` is resetting the
+            // state and releases one token per counted waiter, ours
+            // included, from a goroutine that is running now (the
+            // release has no preemption point). The waiter count is
+            // its to clear; take our token as soon as it is there.
+            while !runtime_p::sema::cansemacquire(&wg.sema) {
+                std::thread::yield_now();
+            }
+            return;
+        }
+        match wg
+            .state
+            .compare_exchange_weak(state, state - 1, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => return,
+            Err(s) => state = s,
+        }
+    }
+}
+
+/// The future of [`WaitGroup::wait_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitFuture<'a> {
+    wg: &'a WaitGroup,
+    /// Whether we count in the state word as a waiter.
+    counted: bool,
+    done: bool,
+    sema: runtime_p::sema::SemaWait,
+}
+
+impl core::future::Future for WaitFuture<'_> {
+    type Output = ();
+
+    #[track_caller]
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        let this = &mut *self;
+        if this.done {
+            panic!("WaitFuture polled after completion");
+        }
+        if !this.counted {
+            let mut state = this.wg.state.load(Ordering::Acquire);
+            loop {
+                if (state >> 32) as i32 == 0 {
+                    this.done = true;
+                    return core::task::Poll::Ready(());
                 }
-                return;
+                match this.wg.state.compare_exchange_weak(
+                    state,
+                    state + 1,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break,
+                    Err(s) => state = s,
+                }
             }
-            match wg.state.compare_exchange_weak(
-                state,
-                state - 1,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(s) => state = s,
+            this.counted = true;
+        }
+        match runtime_p::sema::semacquire_async_poll(&this.wg.sema, &mut this.sema, cx) {
+            core::task::Poll::Pending => core::task::Poll::Pending,
+            core::task::Poll::Ready(()) => {
+                this.done = true;
+                this.counted = false;
+                if this.wg.state.load(Ordering::Acquire) != 0 {
+                    panic!("sync: WaitGroup is reused before previous Wait has returned");
+                }
+                core::task::Poll::Ready(())
             }
+        }
+    }
+}
+
+impl Drop for WaitFuture<'_> {
+    fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
+        // A token that reached us means the wait completed: nothing to
+        // undo. Otherwise we stop counting as a waiter.
+        if !runtime_p::sema::semacquire_async_cancel(&self.wg.sema, &mut self.sema) {
+            uncount(self.wg);
         }
     }
 }
