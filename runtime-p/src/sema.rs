@@ -231,41 +231,39 @@ impl SemaWait {
 /// unit of the count is ours.
 pub fn semacquire_async_poll(addr: &AtomicU32, w: &mut SemaWait, cx: &mut Context<'_>) -> Poll<()> {
     crate::waiter::note_outside();
-    loop {
-        if !w.sg.is_null() {
-            let tg = w.tg.as_ref().expect("a queued wait has a G");
-            if !tg.register_and_check(cx.waker()) {
-                return Poll::Pending;
-            }
-            if w.finish() || cansemacquire(addr) {
-                return Poll::Ready(());
-            }
-            // Another acquirer was first: wait again.
+    if !w.sg.is_null() {
+        let tg = w.tg.as_ref().expect("a queued wait has a G");
+        if !tg.register_and_check(cx.waker()) {
+            return Poll::Pending;
         }
-        if cansemacquire(addr) {
+        if w.finish() || cansemacquire(addr) {
             return Poll::Ready(());
         }
-        let root = root_for(addr);
-        root.lock.lock();
-        root.nwait.fetch_add(1, Ordering::SeqCst);
-        if cansemacquire(addr) {
-            root.nwait.fetch_sub(1, Ordering::SeqCst);
-            root.lock.unlock();
-            return Poll::Ready(());
-        }
-        let tg = w.tg.get_or_insert_with(crate::waiter::TaskG::new);
-        tg.register_and_check(cx.waker());
-        tg.set_waiting();
-        let sg = crate::waiter::new_sudog();
-        // SAFETY: the root lock is held; sg is new and ours.
-        unsafe {
-            (*sg).ticket = 0;
-            queue(root, addr, sg, false, tg.gp());
-        }
-        w.sg = sg;
-        root.lock.unlock();
-        return Poll::Pending;
+        // Another acquirer was first: queue again, as semacquire1 loops.
     }
+    if cansemacquire(addr) {
+        return Poll::Ready(());
+    }
+    let root = root_for(addr);
+    root.lock.lock();
+    root.nwait.fetch_add(1, Ordering::SeqCst);
+    if cansemacquire(addr) {
+        root.nwait.fetch_sub(1, Ordering::SeqCst);
+        root.lock.unlock();
+        return Poll::Ready(());
+    }
+    let tg = w.tg.get_or_insert_with(crate::waiter::TaskG::new);
+    tg.register_and_check(cx.waker());
+    tg.set_waiting();
+    let sg = crate::waiter::new_sudog();
+    // SAFETY: the root lock is held; sg is new and ours.
+    unsafe {
+        (*sg).ticket = 0;
+        queue(root, addr, sg, false, tg.gp());
+    }
+    w.sg = sg;
+    root.lock.unlock();
+    Poll::Pending
 }
 
 /// Ends an async semaphore wait that is not `Ready`: returns whether a
