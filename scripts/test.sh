@@ -35,6 +35,8 @@ for layer in linux plan9; do
     # crash cases (users build in release: inlining and tail calls change
     # what a dump shows).
     cargo test --release -p gort --test safe_mode --test net_faults --test crash
+    # Plain threads and async tasks on gort objects (issue 18), in release.
+    cargo test --release -p gort --test outside --test async_tasks
     # 40 s of the reset soak: at a pause every 10 s, descriptors and
     # goroutines are back to the baseline (the full 2 minutes:
     # GORT_SOAK_SECS=120).
@@ -46,6 +48,7 @@ unset GORT_OS
 # loom models of the run-queue handshakes, the spinning-M protocol, the
 # safe mode's remote wake-up (inbox), the shutdown against the poller, a
 # wait for I/O against a close, a system call against a stop-the-world,
+# an async task's wait against its waker,
 # the note protocols and the runtime mutex (own target dir: other cfg).
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw --test loom_retake
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw --test loom_retake --test loom_waiter
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-m --test loom_note --test loom_lock

@@ -37,6 +37,13 @@
 //!   entered while it runs, on the thread it runs on.
 //! - [`net`]: TCP, UDP and Unix sockets whose operations park the goroutine
 //!   (Go's network poller on epoll; blocking system calls on Plan 9).
+//! - From outside goroutines: channels, `select!`, [`sync`] and timer
+//!   channels work on plain threads (the thread blocks where a goroutine
+//!   would park); async code awaits [`Chan::send_async`],
+//!   [`Chan::recv_async`], [`JoinHandle`] and
+//!   [`sync::WaitGroup::wait_async`] on any executor, woken through its
+//!   `Waker`. [`Runtime`] and [`Handle`] let libraries and plain threads
+//!   start goroutines.
 //! - [`trace`]: a scheduler trace in Chrome trace-event JSON for Perfetto
 //!   (`GORT_TRACE=out.json`, or `trace::start`/`trace::stop`).
 //! - [`syscall::blocking`]: run thread-blocking code without stalling other
