@@ -1872,6 +1872,11 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if s.main_return == MainReturn::ReturnToCaller && runtime_m::os::foreign_threads(s.caller_tid) {
         return;
     }
+    if getm().is_null() {
+        // Judged from the thread of a runtime that just ended
+        // (`instance_ended`): the dump shows this runtime's goroutines.
+        crate::traceback::set_fatal_sched(s);
+    }
     fatal_error("all goroutines are asleep - deadlock!");
 }
 

@@ -31,11 +31,23 @@ pub fn traceback_hook(in_signal: bool) {
     if crate::panic::traceback_level() == 0 {
         return;
     }
-    let Some(s) = try_sched() else { return };
+    let fatal = FATAL_SCHED.load(core::sync::atomic::Ordering::Acquire);
+    let s = match try_sched() {
+        Some(s) => s,
+        // A deadlock found from a thread that is not an M (the end of
+        // another runtime, `instance_ended`): that runtime's goroutines.
+        // SAFETY: set_fatal_sched's caller keeps it alive while it dies.
+        None if !fatal.is_null() => unsafe { &*fatal },
+        None => return,
+    };
     let mp = getm();
-    // SAFETY: mp is this thread's M (try_sched found it); curg is read for
-    // printing only.
-    let cur: *mut G = unsafe { (*mp).curg.load(core::sync::atomic::Ordering::Relaxed) };
+    // SAFETY: mp is this thread's M (try_sched found it) or null; curg is
+    // read for printing only.
+    let cur: *mut G = if mp.is_null() {
+        core::ptr::null_mut()
+    } else {
+        unsafe { (*mp).curg.load(core::sync::atomic::Ordering::Relaxed) }
+    };
     let mut out = String::new();
     if !cur.is_null() {
         out.push('\n');
@@ -194,6 +206,21 @@ pub fn stack(all: bool) -> String {
         out.push_str(&others_of(crate::sched::sched(), me));
     }
     out
+}
+
+/// The instance a fatal error reported from a thread that is not an M
+/// dumps ([`set_fatal_sched`]).
+static FATAL_SCHED: core::sync::atomic::AtomicPtr<crate::sched::Sched> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Names the instance whose goroutines the fatal error about to be
+/// reported on this thread (not an M) shows. The caller keeps `s` alive:
+/// the process ends with the report.
+pub(crate) fn set_fatal_sched(s: &crate::sched::Sched) {
+    FATAL_SCHED.store(
+        s as *const crate::sched::Sched as *mut crate::sched::Sched,
+        core::sync::atomic::Ordering::Release,
+    );
 }
 
 /// The instance the SIGQUIT dump shows when the signal lands on a thread

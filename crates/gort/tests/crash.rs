@@ -218,6 +218,22 @@ fn run_case(case: &str) {
                 let h = gort::spawn(block_forever);
                 h.join().unwrap();
             }),
+            "deadlock_after_other_runtime" => {
+                // A runtime deadlocks while another one runs: no report
+                // until the other ends; then the report, from the thread
+                // that ran the other, shows the first one's goroutines.
+                builder(case).block_on(|| {
+                    std::thread::spawn(move || {
+                        builder("deadlock").run(|| {
+                            let h = gort::spawn(block_forever);
+                            h.join().unwrap();
+                        })
+                    });
+                    gort::time::sleep(std::time::Duration::from_millis(300));
+                });
+                std::thread::sleep(std::time::Duration::from_secs(30));
+                std::process::exit(0)
+            }
             "block_on_deadlock" => {
                 builder(case).block_on(|| {
                     let h = gort::spawn(block_forever);
@@ -799,6 +815,33 @@ fn stack_overflow_in_main_goroutine() {
         o.stderr
     );
     overflow_frames_like_go(&o.stderr, 5, false);
+}
+
+/// A runtime whose goroutines all wait is judged when the other runtime
+/// of the process ends (while it ran, it might have woken them): Go's
+/// report, with the goroutine dump, though the judging thread is not one
+/// of its Ms (the dump used to be missing).
+#[test]
+fn deadlock_found_when_the_other_runtime_ends_has_the_dump() {
+    let o = child("deadlock_after_other_runtime");
+    expect(
+        &o,
+        &[
+            "fatal error: all goroutines are asleep - deadlock!",
+            "",
+            "goroutine 1 [chan receive]:",
+        ],
+        2,
+    );
+    assert!(
+        o.stderr
+            .lines()
+            .filter(|l| l.starts_with("goroutine "))
+            .count()
+            >= 2,
+        "every goroutine of the deadlocked runtime is shown:\n{}",
+        o.stderr
+    );
 }
 
 /// `block_on` reports a deadlock as Go does when the program has no
