@@ -41,11 +41,11 @@ pub fn traceback_hook(in_signal: bool) {
         None => return,
     };
     let mp = getm();
-    // SAFETY: mp is this thread's M (try_sched found it) or null; curg is
-    // read for printing only.
     let cur: *mut G = if mp.is_null() {
         core::ptr::null_mut()
     } else {
+        // SAFETY: mp is this thread's M (try_sched found it); curg is read
+        // for printing only.
         unsafe { (*mp).curg.load(core::sync::atomic::Ordering::Relaxed) }
     };
     let mut out = String::new();
