@@ -100,7 +100,7 @@ pub fn pidleput(s: &Sched, l: &mut SchedLocked, pp: &P) {
 pub fn pidleget(s: &Sched, l: &mut SchedLocked) -> *mut P {
     let pp = l.pidle;
     if !pp.is_null() {
-        // SAFETY: Ps are never freed.
+        // SAFETY: an instance's Ps live until its teardown, after its last M left.
         l.pidle = unsafe { (*pp).link.load(Ordering::Relaxed) };
         s.npidle.fetch_sub(1, Ordering::AcqRel);
     }
@@ -132,7 +132,8 @@ pub fn pidle_remove(s: &Sched, l: &mut SchedLocked, pp: &P) -> bool {
     let mut prev: *mut P = null_mut();
     let mut cur = l.pidle;
     while !cur.is_null() {
-        // SAFETY: Ps are never freed; the idle links are under sched.lock.
+        // SAFETY: an instance's Ps live until its teardown, after its last
+        // M left; the idle links are under sched.lock.
         let next = unsafe { (*cur).link.load(Ordering::Relaxed) };
         if cur == target {
             if prev.is_null() {
@@ -164,7 +165,7 @@ pub(crate) fn pidleget_for(s: &Sched, l: &mut SchedLocked, mp: *mut M, spinning:
     }
     // SAFETY: the running M's binding, written under sched.lock (held).
     let own: *mut P = unsafe { (*mp).boundp }.cast();
-    // SAFETY: Ps are never freed.
+    // SAFETY: an instance's Ps live until its teardown, after its last M left.
     if !own.is_null() && pidle_remove(s, l, unsafe { &*own }) {
         return own;
     }
@@ -591,7 +592,7 @@ pub fn startm_in(s: &Sched, pp: *mut P, spinning: bool) {
 /// The caller must own `pp` (released from its M, on no list).
 pub unsafe fn handoffp(pp: *mut P) {
     let s = sched();
-    // SAFETY: Ps are never freed; the caller owned pp.
+    // SAFETY: an instance's Ps live until its teardown, after its last M left; the caller owned pp.
     let p = unsafe { &*pp };
     // SAFETY: the caller owns pp.
     if !runqempty(p) || s.runq_nonempty() || (s.safe && unsafe { crate::p::pinned_work(p) }) {

@@ -498,14 +498,15 @@ pub fn runqgrab(
                 let next = pp.runnext.load(Ordering::Acquire);
                 // Safe mode: a G that has started is pinned to the owner's
                 // M: never steal it (its homem is atomic: a peek is sound).
-                // SAFETY: Gs are never freed.
+                // SAFETY: an instance's Gs live until its teardown, after its last M left.
                 let started = pp.safe()
                     && !next.is_null()
                     && unsafe { !(*next).homem.load(Ordering::Relaxed).is_null() };
                 if !next.is_null() && !started {
                     if pp.status.load(Ordering::Acquire) == _Prunning {
                         let mp = pp.m.load(Ordering::Acquire);
-                        // SAFETY: Ms and Gs are never freed; curg is read
+                        // SAFETY: Ms are never deallocated, and Gs live
+                        // until their instance's teardown; curg is read
                         // racily, as in Go, only to choose whether to wait.
                         let in_syscall = !mp.is_null()
                             && unsafe {

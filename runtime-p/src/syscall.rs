@@ -175,7 +175,8 @@ pub fn exitsyscall() {
 /// On the M that entered the syscall, holding no P (`oldp` null: no old P
 /// to try, as after a retake).
 pub(crate) unsafe fn exitsyscallfast(oldp: *mut P) -> bool {
-    // SAFETY: Ps are never freed; the CAS decides ownership.
+    // SAFETY: an instance's Ps live until its teardown, after its last M
+    // left; the CAS decides ownership.
     unsafe {
         if !oldp.is_null()
             && (*oldp)

@@ -97,7 +97,7 @@ fn others_of(s: &crate::sched::Sched, me: *mut G) -> String {
 /// or Go's line for a goroutine whose stack cannot be read now.
 ///
 /// # Safety
-/// `gp` must point at a G (Gs are never freed).
+/// `gp` must point at a G of a live instance (its Gs are freed only at its teardown).
 pub unsafe fn other_frames(gp: *mut G) -> String {
     // SAFETY: forwarded contract.
     let mut out = match unsafe { parked_frames(gp) } {
@@ -144,7 +144,7 @@ const WALK_STACK: usize = 32 << 10;
 /// while we looked.
 ///
 /// # Safety
-/// `gp` must point at a G (Gs are never freed).
+/// `gp` must point at a G of a live instance (its Gs are freed only at its teardown).
 unsafe fn parked_frames(gp: *mut G) -> Option<String> {
     // SAFETY: the caller's contract; the status is atomic.
     let st = unsafe { readgstatus(gp) } & !_Gscan;
@@ -460,7 +460,7 @@ fn print_overflow_frames() {
     let outer = &pcs[TRACEBACK_INNER_FRAMES..TRACEBACK_INNER_FRAMES + n_out];
     let gp = OVERFLOW_G.load(Relaxed);
     let mut out = crate::panic::format_pcs(inner, elided, outer);
-    // SAFETY: Gs are never freed.
+    // SAFETY: an instance's Gs live until its teardown, after its last M left.
     out.push_str(&unsafe { crate::panic::created_by(gp) });
     let s = DUMP_SCHED.load(Relaxed);
     if !s.is_null() {
@@ -567,7 +567,7 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
         // SAFETY: instances are leaked: valid forever.
         let mut gp = unsafe { (*s).allg.load(core::sync::atomic::Ordering::Acquire) };
         while !gp.is_null() {
-            // SAFETY: Gs on the list are never freed; fields are read for
+            // SAFETY: Gs on the list live until their instance's teardown; fields are read for
             // printing (racily, as Go's dump reads them).
             unsafe {
                 let st = readgstatus(gp);
