@@ -218,13 +218,63 @@ fn current_tid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
-/// Records the calling thread as one of the runtime's (`on`), or forgets it
+/// Runtime threads created but not yet noted by themselves: while any is,
+/// an unknown thread may be one of them ([`foreign_threads`] waits).
+static STARTING: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Announces a runtime thread about to be created; it notes itself with
+/// [`note_runtime_thread`]`(true)` first thing, or the creator calls
+/// [`runtime_thread_failed`].
+pub fn runtime_thread_starting() {
+    STARTING.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+}
+
+/// The announced thread could not be created.
+pub fn runtime_thread_failed() {
+    started_one();
+}
+
+/// One announced thread less (never below zero: a thread that was not
+/// announced, as runtime-m's own tests start, notes itself too).
+fn started_one() {
+    use core::sync::atomic::Ordering::SeqCst;
+    let _ = STARTING.fetch_update(SeqCst, SeqCst, |v| v.checked_sub(1));
+}
+
+/// Spawns a runtime thread (std's; named `gort-…`), noted as one.
+pub fn spawn_runtime_thread<F: FnOnce() + Send + 'static>(
+    name: &str,
+    f: F,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    runtime_thread_starting();
+    let r = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            note_runtime_thread(true);
+            struct Exit;
+            impl Drop for Exit {
+                fn drop(&mut self) {
+                    note_runtime_thread(false);
+                }
+            }
+            let _exit = Exit;
+            f()
+        });
+    if r.is_err() {
+        runtime_thread_failed();
+    }
+    r
+}
+
+/// Records the calling thread as one of the runtime's (`on`, first thing
+/// on a thread announced with [`runtime_thread_starting`]), or forgets it
 /// as it exits.
 pub fn note_runtime_thread(on: bool) {
     let tid = current_tid();
     let mut v = RUNTIME_TIDS.lock().unwrap_or_else(|e| e.into_inner());
     if on {
         v.push(tid);
+        started_one();
     } else if let Some(i) = v.iter().position(|&t| t == tid) {
         v.swap_remove(i);
     }
@@ -250,6 +300,14 @@ pub fn thread_id() -> i32 {
 /// goroutines values at any time. gort's threads are those noted with
 /// [`note_runtime_thread`] (Ms, helpers) and those named `gort-…`.
 pub fn foreign_threads(caller: i32) -> bool {
+    // A runtime thread just created has not noted itself yet: give it a
+    // moment (it does so first thing).
+    let t = std::time::Instant::now();
+    while STARTING.load(core::sync::atomic::Ordering::SeqCst) > 0
+        && t.elapsed() < std::time::Duration::from_millis(500)
+    {
+        std::thread::yield_now();
+    }
     let ours = RUNTIME_TIDS
         .lock()
         .unwrap_or_else(|e| e.into_inner())

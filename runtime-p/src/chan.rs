@@ -416,9 +416,15 @@ impl HChan {
             if sg.is_null() {
                 break;
             }
-            // SAFETY: only orphans can be queued here now (a parked
-            // goroutine, thread or task holds a handle); we are its waker.
-            unsafe { crate::waiter::free_orphan(sg, true) };
+            // SAFETY: sg was queued, so its G is live. Orphans are freed
+            // (we are their waker); anything else is the sudog of a send
+            // future that was leaked while it waited (`mem::forget`: its
+            // handle is gone with it): left as it is, leaked too.
+            unsafe {
+                if crate::waiter::is_orphan((*sg).g) {
+                    crate::waiter::free_orphan(sg, true);
+                }
+            }
         }
         // SAFETY: the last handle is gone: nobody else can reach c, and no
         // goroutine is parked on it (a parked goroutine holds a handle).
@@ -491,7 +497,10 @@ impl HChan {
         if self.dataqsiz == 0 {
             return !self.sendq.peek_nonempty();
         }
-        self.qcount.load(Ordering::Acquire) == 0
+        // A buffered channel has a waiting sender with an empty buffer only
+        // once closed, for a value put back by a dropped async receive
+        // (chan_async.rs).
+        self.qcount.load(Ordering::Acquire) == 0 && !self.sendq.peek_nonempty()
     }
 
     /// # Safety
@@ -788,6 +797,15 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
     ch.lock.lock();
     if ch.closed_locked() {
         if ch.qcount_locked() == 0 {
+            // A value put back by a dropped async receive may wait as a
+            // sender (chan_async.rs); none of a goroutine can, after close.
+            // SAFETY: the lock is held.
+            let sg = unsafe { ch.sendq.dequeue() };
+            if !sg.is_null() {
+                // SAFETY: sg was just dequeued; ep is an empty slot.
+                unsafe { recv(ch, sg, ep, || ch.lock.unlock()) };
+                return (true, true);
+            }
             ch.lock.unlock();
             return (true, false);
         }
@@ -900,9 +918,18 @@ pub(crate) unsafe fn recv(ch: &HChan, sg: *mut Sudog, ep: *mut u8, unlockf: impl
     // SAFETY: the caller's contract; sg and its goroutine are ours until
     // goready.
     unsafe {
-        if ch.dataqsiz == 0 {
-            // recvDirect: out of the sender's frame.
+        if ch.dataqsiz == 0 || ch.qcount_locked() == 0 {
+            // recvDirect: out of the sender's frame. (A buffered channel
+            // has a sender with an empty buffer only once it is closed,
+            // and the sender is a value put back by a dropped async
+            // receive, chan_async.rs.)
             ch.typedmemmove(ep, (*sg).elem);
+        } else if ch.qcount_locked() < ch.dataqsiz {
+            // Closed and partly drained, with a put-back value waiting
+            // (as above): the oldest buffered value, and the waiting one
+            // goes to the tail.
+            ch.buf_take(ep);
+            ch.buf_put((*sg).elem);
         } else {
             let rx = ch.recvx();
             let qp = ch.chanbuf(*rx);
@@ -946,12 +973,20 @@ pub unsafe fn closechan(c: *mut HChan) {
     ch.closed.store(1, Ordering::Release);
 
     let mut woken: Vec<*mut G> = Vec::new();
+    // Values put back by dropped async receives wait as senders nobody
+    // owns (chan_async.rs): they stay, to be received after the buffer.
+    let mut kept: Vec<*mut Sudog> = Vec::new();
     for q in [&ch.recvq, &ch.sendq] {
         loop {
             // SAFETY: the lock is held.
             let sg = unsafe { q.dequeue() };
             if sg.is_null() {
                 break;
+            }
+            // SAFETY: a queued sudog's G is live.
+            if unsafe { crate::waiter::is_orphan((*sg).g) } {
+                kept.push(sg);
+                continue;
             }
             // SAFETY: dequeued under the lock: ours until its G is readied.
             unsafe {
@@ -963,9 +998,16 @@ pub unsafe fn closechan(c: *mut HChan) {
             }
         }
     }
+    for sg in kept {
+        // SAFETY: the lock is held; sg was just dequeued.
+        unsafe { ch.sendq.enqueue(sg) };
+    }
     ch.lock.unlock();
     // Go pushes the Gs on a list and pops them: the last one found runs
     // first.
+    // Tasks' wake-ups (their executors' code) once every waiter is
+    // readied (waiter.rs).
+    let _defer = crate::waiter::DeferWakes::new();
     for gp in woken.into_iter().rev() {
         // SAFETY: each G was parked on c and we took its sudog off the
         // queue, which makes us its one waker.

@@ -14,7 +14,8 @@
 //! received into the dropped future is put back at the front of the
 //! channel ([`unrecv`]), so that nothing is lost: handed to a waiting
 //! receiver, or into the buffer's head, or (unbuffered, or a full buffer)
-//! as a sender queued first that no task owns.
+//! as a sender queued first that no task owns, which even `close` leaves
+//! to be received.
 
 use core::ptr::null_mut;
 use core::task::{Context, Poll};
@@ -29,6 +30,8 @@ use crate::waiter::TaskG;
 pub struct AsyncWait {
     tg: Option<TaskG>,
     sg: *mut Sudog,
+    /// Whether the wait counts as blocked on its channel's timer.
+    timer_blocked: bool,
 }
 
 // SAFETY: the sudog is the operation's own (or, queued, guarded by the
@@ -49,6 +52,7 @@ impl AsyncWait {
         AsyncWait {
             tg: None,
             sg: null_mut(),
+            timer_blocked: false,
         }
     }
 
@@ -104,6 +108,19 @@ impl AsyncWait {
         unsafe { (*tg.gp()).waiting = null_mut() };
         tg.set_idle();
         success
+    }
+
+    /// The end of a receive's wait on a timer channel (`unblockTimerChan`).
+    ///
+    /// # Safety
+    /// `c` is the live channel waited on.
+    unsafe fn unblock_timer(&mut self, c: *mut HChan) {
+        if core::mem::replace(&mut self.timer_blocked, false) {
+            // SAFETY: per the contract.
+            if let Some(t) = unsafe { HChan::timer_of(c) } {
+                t.unblock_chan();
+            }
+        }
     }
 
     /// Waits (briefly: the waker is between its dequeue and its CAS) for
@@ -191,6 +208,9 @@ pub unsafe fn recv_poll(
         if !woken {
             return Poll::Pending;
         }
+        let _rt = crate::proc::enter_if_user();
+        // SAFETY: the caller's handle keeps c alive.
+        unsafe { w.unblock_timer(c) };
         return Poll::Ready(w.finish());
     }
     if c.is_null() {
@@ -202,11 +222,19 @@ pub unsafe fn recv_poll(
     let ch = unsafe { &*c };
     // SAFETY: as above.
     if let Some(t) = unsafe { HChan::timer_of(c) } {
+        // A due timer that nobody has run yet sends now (as in chanrecv).
         t.maybe_run_chan();
-        crate::waiter::watch_timer(t);
     }
     ch.lock.lock();
     if ch.closed_locked() && ch.qcount_locked() == 0 {
+        // A value put back may still wait as a sender (as in chanrecv).
+        // SAFETY: the lock is held.
+        let sg = unsafe { ch.sendq.dequeue() };
+        if !sg.is_null() {
+            // SAFETY: dequeued under the lock; ep is an empty slot.
+            unsafe { crate::chan::recv(ch, sg, ep, || ch.lock.unlock()) };
+            return Poll::Ready(true);
+        }
         ch.lock.unlock();
         return Poll::Ready(false);
     }
@@ -229,6 +257,13 @@ pub unsafe fn recv_poll(
     tg.register_and_check(cx.waker());
     // SAFETY: the lock is held; ep stays valid while queued.
     unsafe { w.enqueue(c, ep, true) };
+    // SAFETY: as above.
+    if let Some(t) = unsafe { HChan::timer_of(c) } {
+        // Someone waits on the timer now: a heap (on a goroutine) or the
+        // gort-timers thread (elsewhere) runs it (`blockTimerChan`).
+        t.block_chan();
+        w.timer_blocked = true;
+    }
     ch.lock.unlock();
     Poll::Pending
 }
@@ -242,6 +277,7 @@ pub unsafe fn send_cancel(c: *mut HChan, w: &mut AsyncWait) -> bool {
     if !w.waiting() {
         return true;
     }
+    let _rt = crate::proc::enter_if_user();
     // SAFETY: the future's handle keeps c alive.
     let ch = unsafe { &*c };
     ch.lock.lock();
@@ -273,6 +309,9 @@ pub unsafe fn recv_cancel(c: *mut HChan, ep: *mut u8, w: &mut AsyncWait) {
     if !w.waiting() {
         return;
     }
+    // A value put back may ready a goroutine (`send`): inside the running
+    // goroutine's section, if a goroutine drops the future.
+    let _rt = crate::proc::enter_if_user();
     // SAFETY: the future's handle keeps c alive.
     let ch = unsafe { &*c };
     ch.lock.lock();
@@ -285,12 +324,16 @@ pub unsafe fn recv_cancel(c: *mut HChan, ep: *mut u8, w: &mut AsyncWait) {
             (*w.sg).success = false;
         }
         ch.lock.unlock();
+        // SAFETY: the future's handle keeps c alive.
+        unsafe { w.unblock_timer(c) };
         // Nobody will wake it.
         w.finish();
         return;
     }
     ch.lock.unlock();
     w.await_waker();
+    // SAFETY: as above.
+    unsafe { w.unblock_timer(c) };
     if w.finish() {
         // SAFETY: the slot holds the value the waker put there.
         unsafe { unrecv(c, ep) };
@@ -301,8 +344,10 @@ pub unsafe fn recv_cancel(c: *mut HChan, ep: *mut u8, w: &mut AsyncWait) {
 /// dropped) back at the front of `c`, as if it had never been received:
 /// to a waiting receiver, else at the buffer's head, else (unbuffered, or
 /// a full buffer whose newest value moves out to make room) as a sender
-/// queued first that no task owns ([`orphan_send`]). On a closed channel
-/// with no room the value is dropped: nothing can receive it any more.
+/// queued first that no task owns ([`orphan_send`]). Also on a closed
+/// channel: `closechan` passes such senders over, and receives take their
+/// values after the buffer's, before reporting the channel closed. The
+/// last handle's release drops values nobody took.
 ///
 /// # Safety
 /// `c` is a live channel; `ep` owns a value of its element type, which is
@@ -325,12 +370,6 @@ unsafe fn unrecv(c: *mut HChan, ep: *mut u8) {
         // SAFETY: the lock is held and there is room.
         unsafe { ch.buf_put_front(ep) };
         ch.lock.unlock();
-        return;
-    }
-    if ch.closed_locked() {
-        ch.lock.unlock();
-        // SAFETY: ep owns the value; nothing can receive it.
-        unsafe { (ch.elem_type().drop)(ep) };
         return;
     }
     let out = alloc_elem(ch);

@@ -151,7 +151,9 @@ pub(crate) unsafe fn park_forever(gp: *mut G, reason: runtime_g::WaitReason) -> 
             goexit();
         }
         set_cancel(gp, cancel_always, core::ptr::null_mut());
-        crate::proc::gopark(None, core::ptr::null_mut(), reason);
+        // gp may be a plain thread's outside G (waiter.rs): it blocks for
+        // good, as a goroutine parks for good.
+        crate::proc::gopark_g(gp, None, core::ptr::null_mut(), reason);
         if !park_killed(gp) {
             runtime_g::throw("park_forever: woken");
         }

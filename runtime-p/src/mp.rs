@@ -382,9 +382,7 @@ pub(crate) fn start_template_thread() {
     if TEMPLATE_STARTED.swap(true, Ordering::AcqRel) {
         return;
     }
-    let r = std::thread::Builder::new()
-        .name("gort-template".into())
-        .spawn(template_thread);
+    let r = runtime_m::os::spawn_runtime_thread("gort-template", template_thread);
     if let Err(e) = r {
         // Ms are then created from whichever thread needs one, as before.
         print(&format!(
@@ -406,7 +404,6 @@ pub(crate) fn start_template_thread() {
 /// handed to it. A plain thread, not an M: it runs no goroutines and
 /// takes no runtime locks but the instance's for `newm1`'s messages.
 fn template_thread() {
-    runtime_m::os::note_runtime_thread(true);
     loop {
         let work = {
             let mut q = TEMPLATE_QUEUE.lock().unwrap_or_else(|e| e.into_inner());
@@ -425,8 +422,12 @@ fn template_thread() {
 
 /// newm1: port of runtime.newm1 (proc.go): starts the OS thread.
 fn newm1(s: &Sched, mp: *mut M) {
+    // The new thread notes itself as a runtime thread
+    // (mstart_on_new_thread).
+    runtime_m::os::runtime_thread_starting();
     // SAFETY: mp is a fresh M from allocm.
     if let Err(e) = unsafe { os().newosproc(mp) } {
+        runtime_m::os::runtime_thread_failed();
         let have = s.lock.lock().mcount;
         print(&format!(
             "runtime: failed to create new OS thread (have {have} already; {e})\n"

@@ -1240,11 +1240,9 @@ pub unsafe fn gopark(unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReaso
 pub unsafe fn gopark_g(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), reason: WaitReason) {
     // SAFETY: gp is a live G.
     if unsafe { crate::waiter::is_outside(gp) } {
-        // A plain thread's wait (waiter.rs); only a channel wait's sudogs
-        // may name timer channels.
-        let chans = matches!(reason, WaitReason::ChanReceive | WaitReason::Select);
+        // A plain thread's wait (waiter.rs).
         // SAFETY: gp is this thread's G; forwarded contract.
-        return unsafe { crate::waiter::park(gp, unlockf, lock, chans) };
+        return unsafe { crate::waiter::park(gp, unlockf, lock) };
     }
     // SAFETY: gp is the running G; its `m` is the M running it.
     unsafe {
@@ -1865,11 +1863,12 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if crate::time::any_timers(s) {
         return;
     }
-    // A `block_on` runtime is embedded in a Rust program: a thread of that
-    // program (none of gort's, not the caller, not the main thread) may
-    // hand its goroutines values at any time, even before it first
-    // touches a gort object. Not a deadlock then, as for a library.
-    if s.main_return == MainReturn::ReturnToCaller && runtime_m::os::foreign_threads(s.caller_tid) {
+    // A thread of the Rust program around the runtime (none of gort's, not
+    // the one that started the runtime, not the main thread) may hand its
+    // goroutines values at any time, even before it first touches a gort
+    // object. Not a deadlock then, as for a library. (A Go program has no
+    // such threads, and is reported as Go reports it.)
+    if runtime_m::os::foreign_threads(s.caller_tid) {
         return;
     }
     if getm().is_null() {

@@ -190,9 +190,9 @@ pub struct Sched {
     pub m0: AtomicPtr<M>,
     /// What the end of the main goroutine does.
     pub main_return: MainReturn,
-    /// The thread that started the runtime: for a `block_on` runtime, the
-    /// deadlock check tells it from the program's other threads, which may
-    /// feed its goroutines (`checkdead`).
+    /// The thread that started the runtime: the deadlock check tells it
+    /// from the program's other threads, which may feed its goroutines
+    /// (`checkdead`).
     pub caller_tid: i32,
     /// The main function, taken by m0's `mstartfn`.
     pub main_fn: Mutex<Option<Box<dyn FnOnce() + Send + 'static>>>,

@@ -359,10 +359,7 @@ unsafe fn submit_job(_gp: *mut runtime_g::G, job: *mut ()) -> bool {
         return true;
     }
     drop(h);
-    if let Err(e) = std::thread::Builder::new()
-        .name("gort-blocking".into())
-        .spawn(helper_main)
-    {
+    if let Err(e) = runtime_m::os::spawn_runtime_thread("gort-blocking", helper_main) {
         print(&format!(
             "runtime: cannot start a thread for syscall::blocking: {e}\n\
              runtime: may need to increase max user processes (ulimit -u)\n"
@@ -388,14 +385,6 @@ pub fn on_blocking_helper() -> bool {
 /// waits behind another that blocks.
 fn helper_main() {
     ON_HELPER.with(|h| h.set(true));
-    runtime_m::os::note_runtime_thread(true);
-    struct Exit;
-    impl Drop for Exit {
-        fn drop(&mut self) {
-            runtime_m::os::note_runtime_thread(false);
-        }
-    }
-    let _exit = Exit;
     let mut h = HELPERS.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         if let Some(job) = h.jobs.pop_front() {

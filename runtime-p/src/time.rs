@@ -537,7 +537,14 @@ impl Timers {
                 let st = t.locked();
                 st.ts = core::ptr::null();
                 st.state &= !(TIMER_HEAPED | TIMER_ZOMBIE | TIMER_MODIFIED);
+                // A channel timer others still wait on (goroutines of
+                // another runtime, threads, tasks) goes on firing from the
+                // gort-timers thread (waiter.rs).
+                let orphaned = t.is_chan && st.blocked > 0 && st.when > 0;
                 t.unlock();
+                if orphaned {
+                    crate::waiter::watch_timer(&t);
+                }
                 drop(t);
             }
         }
@@ -866,9 +873,11 @@ impl Timer {
     /// it needs to be there.
     fn maybe_add(self: &Arc<Self>) {
         if runtime_g::getg().is_null() {
-            // A plain thread has no P, so no heap: the thread that waits on
-            // a channel timer runs it when due (waiter.rs).
+            // A plain thread has no P, so no heap: a channel timer that
+            // someone waits on is run by the `gort-timers` thread
+            // (waiter.rs), which looks at it again now.
             if self.is_chan {
+                crate::waiter::watch_timer(self);
                 return;
             }
             panic!(
@@ -1054,7 +1063,8 @@ impl Timer {
     /// lock released (and the heap's, if any, released around the call).
     ///
     /// # Safety
-    /// `self.mu` is held, and `ts.mu` if `ts` is given; on g0.
+    /// `self.mu` is held, and `ts.mu` if `ts` is given; on g0, or (for a
+    /// channel timer, whose function is a send) on a plain thread.
     unsafe fn unlock_and_run(self: &Arc<Self>, now: i64, ts: Option<&Timers>) {
         // SAFETY: mu is held.
         let st = unsafe { self.locked() };
@@ -1112,6 +1122,10 @@ impl Timer {
             ts.unlock();
         }
         let mut action = action;
+        // Task wake-ups of the send wait until send_lock is released (and
+        // go through the gort-timers thread on g0): the executor's code
+        // runs under no runtime lock (waiter.rs).
+        let defer = self.is_chan.then(crate::waiter::DeferWakes::new);
         if self.is_chan {
             self.send_lock.lock();
             if one_shot_chan && self.is_sending.fetch_sub(1, Ordering::AcqRel) - 1 < 0 {
@@ -1148,6 +1162,7 @@ impl Timer {
         if self.is_chan {
             self.send_lock.unlock();
         }
+        drop(defer);
         if let Some(ts) = ts {
             ts.lock();
         }
@@ -1170,10 +1185,11 @@ impl Timer {
             return;
         }
         if runtime_g::getg().is_null() {
-            // A plain thread waiting on the channel (waiter.rs) runs it on
-            // its own stack: it is in no runtime, like g0 it runs no
-            // goroutine.
-            // SAFETY: mu is held, the timer is in no heap.
+            // A plain thread (a receiver, or the `gort-timers` thread,
+            // waiter.rs) runs it on its own stack: like g0, it runs no
+            // goroutine. A channel timer's function is a send.
+            // SAFETY: mu is held, the timer is in no heap, we are on a
+            // plain thread and the timer is a channel's.
             unsafe { self.unlock_and_run(now, None) };
             return;
         }
@@ -1182,30 +1198,15 @@ impl Timer {
         systemstack(move || unsafe { me.unlock_and_run(now, None) });
     }
 
-    /// For the `gort-timers` thread (waiter.rs): `(when, heaped)` while
-    /// the channel timer is pending, `None` once it fired or stopped.
-    pub(crate) fn chan_when(&self) -> Option<(i64, bool)> {
+    /// For the `gort-timers` thread (waiter.rs): `(when, heaped, blocked)`
+    /// of a channel timer (`when` 0: stopped or fired).
+    pub(crate) fn chan_state(&self) -> (i64, bool, u32) {
         self.lock();
         // SAFETY: mu is held.
         let st = unsafe { self.locked() };
-        let w = (st.when > 0).then_some((st.when, st.state & TIMER_HEAPED != 0));
+        let r = (st.when, st.state & TIMER_HEAPED != 0, st.blocked);
         self.unlock();
-        w
-    }
-
-    /// For a plain thread waiting on a channel timer that no P's heap
-    /// holds (waiter.rs): when it is due, or `None` if it is stopped or in
-    /// a heap (whose P runs it).
-    pub(crate) fn chan_when_unheaped(&self) -> Option<i64> {
-        if !self.is_chan || self.astate.load(Ordering::Acquire) & TIMER_HEAPED != 0 {
-            return None;
-        }
-        self.lock();
-        // SAFETY: mu is held.
-        let st = unsafe { self.locked() };
-        let w = (st.state & TIMER_HEAPED == 0 && st.when > 0).then_some(st.when);
-        self.unlock();
-        w
+        r
     }
 
     /// blockTimerChan: port (time.go): a goroutine is about to block on the

@@ -267,37 +267,33 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     let rd = fds[0];
-    std::thread::Builder::new()
-        .name("gort-sigquit".into())
-        .spawn(move || {
-            let mut b = [0u8; 1];
-            loop {
-                // SAFETY: rd is our pipe's read end; b has room for a byte.
-                let n = unsafe { libc::read(rd, b.as_mut_ptr().cast(), 1) };
-                if n == 1 && b[0] == b'o' {
-                    print_overflow_frames();
-                }
-                if n == 1 {
-                    break;
-                }
-                if n < 0
-                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-                {
-                    continue;
-                }
-                return; // the pipe is gone: nothing to do
+    runtime_m::os::spawn_runtime_thread("gort-sigquit", move || {
+        let mut b = [0u8; 1];
+        loop {
+            // SAFETY: rd is our pipe's read end; b has room for a byte.
+            let n = unsafe { libc::read(rd, b.as_mut_ptr().cast(), 1) };
+            if n == 1 && b[0] == b'o' {
+                print_overflow_frames();
             }
-            let s = DUMP_SCHED.load(core::sync::atomic::Ordering::Acquire);
-            let mut out = String::new();
-            if !s.is_null() {
-                // Every goroutine: this thread runs none of them.
-                // SAFETY: instances are leaked, valid forever.
-                out = others_of(unsafe { &*s }, core::ptr::null_mut());
+            if n == 1 {
+                break;
             }
-            out.push('\n');
-            print(&out);
-            runtime_g::throw::exit_fatal()
-        })?;
+            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return; // the pipe is gone: nothing to do
+        }
+        let s = DUMP_SCHED.load(core::sync::atomic::Ordering::Acquire);
+        let mut out = String::new();
+        if !s.is_null() {
+            // Every goroutine: this thread runs none of them.
+            // SAFETY: instances are leaked, valid forever.
+            out = others_of(unsafe { &*s }, core::ptr::null_mut());
+        }
+        out.push('\n');
+        print(&out);
+        runtime_g::throw::exit_fatal()
+    })?;
     DUMPER_FD.store(fds[1], core::sync::atomic::Ordering::Release);
     Ok(())
 }

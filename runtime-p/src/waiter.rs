@@ -17,9 +17,9 @@
 //! back. The waker takes its own reference to the G before the CAS, so
 //! the waiter may free it as soon as it sees `_Grunnable`.
 //!
-//! A thread's timer channels have no P to run them: a thread that waits on
-//! one sleeps until the timer is due and then runs it itself (the
-//! receive-side `maybeRunChan` of time.go), unless a P's heap holds it.
+//! Timer channels that plain threads or tasks wait on have no P's heap to
+//! run them: one `gort-timers` thread runs them when due ([`watch_timer`]).
+//! It also makes the task wake-ups that come up on g0 (a P's timer).
 
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -73,10 +73,13 @@ enum WakeTo {
     },
 }
 
-// SAFETY: the G's fields are used by the waiter alone, except its status
-// (atomic) and `param`, which the one waker writes before its status CAS
-// (Release) and the waiter reads after seeing `_Grunnable` (Acquire); the
-// waker slot is behind a lock.
+// SAFETY: the G's fields are used by the waiter alone, except: its status
+// (atomic); `param`, which the one waker writes before its status CAS
+// (Release) and the waiter reads after seeing `_Grunnable` (Acquire);
+// `select_done` (atomic, CASed by wakers); `waiting`, which a semaphore's
+// `dequeue` clears under the root lock that the waiter also takes to read
+// it. The waker slot is behind a lock; an orphan's pointers are used by
+// its one waker.
 unsafe impl Send for OutsideG {}
 // SAFETY: as above.
 unsafe impl Sync for OutsideG {}
@@ -154,27 +157,110 @@ pub(crate) unsafe fn wake(gp: *mut G) {
         WakeTo::Thread(t) => t.unpark(),
         WakeTo::Task(slot) => {
             let w = slot.lock().take();
-            // The executor's code: never under a lock; a panic in it must
-            // not unwind into the runtime (this may run on g0).
-            if let Some(w) = w
-                && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())).is_err()
-            {
-                throw("a Waker panicked when a gort object woke its task");
+            if let Some(w) = w {
+                wake_task(w);
             }
         }
     }
 }
 
+thread_local! {
+    /// Task wake-ups held back while this thread runs code that must not
+    /// call the executor's (a timer's send under its `send_lock`, a
+    /// `close` waking its queue): [`DeferWakes`].
+    static DEFERRED: core::cell::RefCell<Option<Vec<Waker>>> =
+        const { core::cell::RefCell::new(None) };
+}
+
+/// Calls an executor's `Waker`: the executor's code, so never on g0 (the
+/// `gort-timers` thread calls it then), nor where a [`DeferWakes`] holds
+/// wake-ups back. Out of line: thread-locals are touched only in frames
+/// that never park (migrating mode).
+#[inline(never)]
+fn wake_task(w: Waker) {
+    let w = match DEFERRED.try_with(|d| match &mut *d.borrow_mut() {
+        Some(v) => {
+            v.push(w);
+            None
+        }
+        None => Some(w),
+    }) {
+        Ok(None) => return,
+        Ok(Some(w)) => w,
+        Err(_) => {
+            // The thread is exiting: nothing is held back on it.
+            return;
+        }
+    };
+    let me = runtime_g::getg();
+    // SAFETY: a non-null G in the slot is live; goid 0 marks a g0.
+    if !me.is_null() && unsafe { (*me).goid } == 0 {
+        hand_to_watcher(w);
+        return;
+    }
+    // A panic in the executor's code must not unwind into the runtime.
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())).is_err() {
+        throw("a Waker panicked when a gort object woke its task");
+    }
+}
+
+/// Holds back the task wake-ups this thread makes until it is dropped
+/// (after the caller released its locks), then makes them: the executor's
+/// code runs under no runtime lock, after every G of the batch was
+/// readied.
+pub(crate) struct DeferWakes(bool);
+
+impl DeferWakes {
+    #[inline(never)]
+    pub(crate) fn new() -> DeferWakes {
+        let outer = DEFERRED
+            .try_with(|d| {
+                let mut d = d.borrow_mut();
+                if d.is_some() {
+                    return false;
+                }
+                *d = Some(Vec::new());
+                true
+            })
+            .unwrap_or(false);
+        DeferWakes(outer)
+    }
+}
+
+impl Drop for DeferWakes {
+    #[inline(never)]
+    fn drop(&mut self) {
+        if !self.0 {
+            return;
+        }
+        let held = DEFERRED
+            .try_with(|d| d.borrow_mut().take())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        for w in held {
+            wake_task(w);
+        }
+    }
+}
+
+/// Wake-ups that came up on g0, for the `gort-timers` thread to make.
+static HANDED: runtime_m::Mutex<Vec<Waker>> = runtime_m::Mutex::new(Vec::new());
+
+fn hand_to_watcher(w: Waker) {
+    HANDED.lock().push(w);
+    watcher().unpark();
+}
+
 /// `gopark` for an outside G: `_Gwaiting`, then `unlockf` (which releases
-/// the object's lock; if it says not to park, returns at once), then waits
-/// until a waker made the G runnable. A plain thread blocks; in a channel
-/// wait (`chans`: its `g.waiting` list is its own sudogs, linked through
-/// `waitlink`), it runs a due timer of a timer channel it waits on that no
-/// P holds.
+/// the object's lock; if it says not to park, returns at once), then
+/// blocks the thread until a waker made the G runnable. A timer channel
+/// the thread waits on is run by the `gort-timers` thread (`block_chan`
+/// hands it over, [`watch_timer`]).
 ///
 /// # Safety
 /// `gp` is the calling thread's [`thread_g`]; as for `gopark_g`.
-pub(crate) unsafe fn park(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), chans: bool) {
+pub(crate) unsafe fn park(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut ()) {
     // SAFETY: gp is ours; the status is atomic.
     unsafe {
         (*gp).atomicstatus.store(_Gwaiting, Ordering::Release);
@@ -184,73 +270,10 @@ pub(crate) unsafe fn park(gp: *mut G, unlockf: Option<UnlockFn>, lock: *mut (), 
             (*gp).atomicstatus.store(_Grunning, Ordering::Relaxed);
             return;
         }
-        loop {
-            if (*gp).atomicstatus.load(Ordering::Acquire) == _Grunnable {
-                break;
-            }
-            match if chans { next_timer(gp) } else { None } {
-                Some(when) => {
-                    let now = runtime_m::os().nanotime();
-                    if when <= now {
-                        run_due_timers(gp);
-                    } else {
-                        std::thread::park_timeout(core::time::Duration::from_nanos(
-                            (when - now) as u64,
-                        ));
-                    }
-                }
-                None => std::thread::park(),
-            }
+        while (*gp).atomicstatus.load(Ordering::Acquire) != _Grunnable {
+            std::thread::park();
         }
         (*gp).atomicstatus.store(_Grunning, Ordering::Relaxed);
-    }
-}
-
-/// The earliest `when` of the timer channels the waiting `gp` receives
-/// from (its sudogs on `g.waiting`), if any.
-///
-/// # Safety
-/// `gp` is the calling thread's G, waiting; its sudog list is its own.
-unsafe fn next_timer(gp: *mut G) -> Option<i64> {
-    let mut best: Option<i64> = None;
-    // SAFETY: the owner reads its own sudog list; each sudog's channel is
-    // kept alive by the waiting caller's handle.
-    unsafe {
-        let mut sg = (*gp).waiting as *mut Sudog;
-        while !sg.is_null() {
-            let c = (*sg).c;
-            if !c.is_null()
-                && let Some(t) = crate::chan::HChan::timer_of(c)
-                && let Some(w) = t.chan_when_unheaped()
-            {
-                best = Some(best.map_or(w, |b: i64| b.min(w)));
-            }
-            sg = (*sg).waitlink;
-        }
-    }
-    best
-}
-
-/// Runs the due timers of the timer channels `gp` waits on.
-///
-/// # Safety
-/// As for [`next_timer`].
-unsafe fn run_due_timers(gp: *mut G) {
-    // SAFETY: as in next_timer.
-    unsafe {
-        let mut sg = (*gp).waiting as *mut Sudog;
-        while !sg.is_null() {
-            let c = (*sg).c;
-            // The timer's send may wake us and clear nothing of ours: our
-            // sudogs stay on g.waiting until we take them back.
-            let next = (*sg).waitlink;
-            if !c.is_null()
-                && let Some(t) = crate::chan::HChan::timer_of(c)
-            {
-                t.maybe_run_chan();
-            }
-            sg = next;
-        }
     }
 }
 
@@ -261,6 +284,15 @@ pub(crate) fn orphan_g(c: *mut crate::chan::HChan, val: *mut u8) -> *mut G {
     let og = OutsideG::new(WakeTo::Orphan { c, val });
     og.g.atomicstatus.store(_Gwaiting, Ordering::Relaxed);
     Arc::into_raw(og) as *mut G
+}
+
+/// Whether `gp` is an orphan sender's G.
+///
+/// # Safety
+/// `gp` is a live G.
+pub(crate) unsafe fn is_orphan(gp: *mut G) -> bool {
+    // SAFETY: per the contract; an outside G is an OutsideG.
+    unsafe { is_outside(gp) && matches!((*(gp as *const OutsideG)).to, WakeTo::Orphan { .. }) }
 }
 
 /// Frees an orphan sender: its sudog `sg`, its value's slot (dropping the
@@ -296,8 +328,10 @@ static WATCHED: runtime_m::Mutex<Vec<std::sync::Weak<crate::time::Timer>>> =
     runtime_m::Mutex::new(Vec::new());
 static WATCHER: std::sync::OnceLock<Option<Thread>> = std::sync::OnceLock::new();
 
-/// Has the `gort-timers` thread run `t` when it is due, while it is
-/// pending.
+/// Has the `gort-timers` thread run the channel timer `t` whenever it is
+/// due and in no P's heap, for as long as anyone waits on its channel
+/// (`blocked`); and look at it again now (it was just blocked on, reset,
+/// or left by a heap whose runtime ended).
 pub(crate) fn watch_timer(t: &Arc<crate::time::Timer>) {
     {
         let mut w = WATCHED.lock();
@@ -305,21 +339,27 @@ pub(crate) fn watch_timer(t: &Arc<crate::time::Timer>) {
             w.push(Arc::downgrade(t));
         }
     }
+    watcher().unpark();
+}
+
+fn watcher() -> &'static Thread {
     let th = WATCHER.get_or_init(|| {
-        std::thread::Builder::new()
-            .name("gort-timers".into())
-            .spawn(timer_watcher)
+        runtime_m::os::spawn_runtime_thread("gort-timers", timer_watcher)
             .ok()
             .map(|h| h.thread().clone())
     });
     match th {
-        Some(th) => th.unpark(),
+        Some(th) => th,
         None => throw("cannot start the gort-timers thread (threads exhausted)"),
     }
 }
 
 fn timer_watcher() {
     loop {
+        let handed = core::mem::take(&mut *HANDED.lock());
+        for w in handed {
+            wake_task(w);
+        }
         let now = runtime_m::os().nanotime();
         let mut next: Option<i64> = None;
         let due: Vec<Arc<crate::time::Timer>> = {
@@ -329,26 +369,25 @@ fn timer_watcher() {
                 let Some(t) = x.upgrade() else {
                     return false;
                 };
-                match t.chan_when() {
-                    None => false,
-                    Some((when, heaped)) => {
-                        if when <= now && !heaped {
-                            due.push(t);
-                        } else if !heaped {
-                            next = Some(next.map_or(when, |n: i64| n.min(when)));
-                        } else {
-                            // A P runs it; look again later.
-                            next = Some(
-                                next.map_or(now + 10_000_000, |n: i64| n.min(now + 10_000_000)),
-                            );
-                        }
-                        true
+                let (when, heaped, blocked) = t.chan_state();
+                if blocked == 0 {
+                    // Nobody waits: a later wait hands it over again.
+                    return false;
+                }
+                if when > 0 && !heaped {
+                    if when <= now {
+                        due.push(t);
+                    } else {
+                        next = Some(next.map_or(when, |n: i64| n.min(when)));
                     }
                 }
+                // Stopped, or in a P's heap (which runs it): kept, looked
+                // at again when it is reset or its heap goes.
+                true
             });
             due
         };
-        // Run outside the list's lock: the send wakes tasks (their Wakers).
+        // Run outside the list's lock: the sends ready waiters.
         for t in &due {
             t.maybe_run_chan();
         }

@@ -169,8 +169,8 @@ impl<T> Chan<T> {
     /// Cancel-safe: if the future is dropped after a value reached it but
     /// before it completed, the value goes back to the front of the
     /// channel (to a waiting receiver, the head of the buffer, or as the
-    /// first waiting sender), so nothing is lost; only a channel closed
-    /// meanwhile with no room left drops it.
+    /// first waiting sender, which `close` leaves in place), so nothing is
+    /// lost: it is received next, or dropped with the channel.
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             c: self,

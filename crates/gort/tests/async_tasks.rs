@@ -266,3 +266,59 @@ fn wait_group_wait_async() {
         });
     });
 }
+
+/// Values put back by dropped receives survive a `close`: they are
+/// received after the buffer's, then the channel reports closed; through
+/// `recv`, `try_recv`, `select!` and `recv_async` alike.
+#[test]
+fn put_back_values_survive_close() {
+    watchdog(60, || {
+        use std::future::Future;
+        use std::task::{Context, Waker};
+        for (cap, how) in [(0usize, 0), (2, 0), (0, 1), (2, 1), (0, 2), (2, 2), (2, 3)] {
+            let c: Chan<u32> = Chan::new(cap);
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut f = Box::pin(c.recv_async());
+            assert!(f.as_mut().poll(&mut cx).is_pending());
+            // 1 reaches the future; 2..=cap+1 fill the buffer.
+            for v in 1..=(cap as u32 + 1) {
+                c.send(v);
+            }
+            drop(f);
+            c.close();
+            let mut got = Vec::new();
+            loop {
+                let v = match how {
+                    0 => c.recv(),
+                    1 => c.try_recv().ok(),
+                    2 => select! { recv(c) -> v => v },
+                    _ => current_thread().block_on(c.recv_async()),
+                };
+                match v {
+                    Some(v) => got.push(v),
+                    None => break,
+                }
+            }
+            let want: Vec<u32> = (1..=(cap as u32 + 1)).collect();
+            assert_eq!(got, want, "cap {cap}, receive {how}");
+        }
+    });
+}
+
+/// A task awaits a stopped timer's channel; a plain thread resets it: the
+/// task gets the tick.
+#[test]
+fn a_timer_reset_while_a_task_waits() {
+    watchdog(60, || {
+        let t = Arc::new(gort::time::Timer::new(Duration::from_secs(3600)));
+        assert!(t.stop());
+        let t2 = t.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            t2.reset(Duration::from_millis(10));
+        });
+        current_thread().block_on(async move {
+            t.c().recv_async().await.unwrap();
+        });
+    });
+}

@@ -295,3 +295,68 @@ fn goroutines_wait_for_a_plain_thread() {
         t.join().unwrap();
     }
 }
+
+/// A plain thread waits on a stopped timer's channel; another plain
+/// thread resets the timer: the waiter gets its tick (the `gort-timers`
+/// thread runs the timer). Then the same with the reset made earlier than
+/// the timer's first deadline: it fires at the new, earlier time.
+#[test]
+fn a_timer_reset_while_a_plain_thread_waits() {
+    let t = Arc::new(gort::time::Timer::new(Duration::from_secs(3600)));
+    assert!(t.stop());
+    let t2 = t.clone();
+    let resetter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        t2.reset(Duration::from_millis(10));
+    });
+    let got = select! {
+        recv(t.c()) -> v => v,
+        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
+    };
+    assert!(got.is_some(), "no tick within 10 s of the reset");
+    resetter.join().unwrap();
+
+    let t = Arc::new(gort::time::Timer::new(Duration::from_secs(3600)));
+    let t2 = t.clone();
+    let resetter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        t2.reset(Duration::from_millis(10));
+    });
+    let got = select! {
+        recv(t.c()) -> v => v,
+        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
+    };
+    assert!(got.is_some(), "fired at the old deadline, or never");
+    resetter.join().unwrap();
+}
+
+/// A timer channel in the heap of a runtime that ends, while a plain
+/// thread waits on it: it still fires (the ended heap hands it to the
+/// `gort-timers` thread).
+#[test]
+fn a_timer_outlives_the_runtime_whose_heap_held_it() {
+    let c = gort::time::after(Duration::from_millis(300));
+    let (c2, c3) = (c.clone(), c.clone());
+    let start = Instant::now();
+    // A goroutine blocks on it first, which puts it into its runtime's
+    // heap; it ends with the runtime, 100 ms in.
+    let rt = std::thread::spawn(move || {
+        gort::Builder::new().block_on(move || {
+            gort::go(move || {
+                let _ = c3.recv();
+            });
+            gort::time::sleep(Duration::from_millis(100));
+        })
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    // Then a plain thread waits on it (the heap holds it: nothing else to
+    // do for the thread).
+    let took = select! {
+        recv(c2) -> v => v.map(|_| start.elapsed()),
+        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
+    };
+    rt.join().unwrap();
+    let took = took.expect("no tick within 10 s");
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
