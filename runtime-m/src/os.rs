@@ -218,6 +218,9 @@ fn current_tid() -> i32 {
     unsafe { libc::syscall(libc::SYS_gettid) as i32 }
 }
 
+/// Runtime threads that noted their end but may not have ended yet.
+static RETIRED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
 /// Runtime threads created but not yet noted by themselves: while any is,
 /// an unknown thread may be one of them ([`foreign_threads`] waits).
 static STARTING: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
@@ -277,6 +280,15 @@ pub fn note_runtime_thread(on: bool) {
         started_one();
     } else if let Some(i) = v.iter().position(|&t| t == tid) {
         v.swap_remove(i);
+        // Still in /proc/self/task until it has ended: it stays ours
+        // until a census finds it gone.
+        let mut r = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= 64 {
+            // Bounded: forget those that have ended.
+            let now = process_tids();
+            r.retain(|t| now.contains(t));
+        }
+        r.push(tid);
     }
 }
 
@@ -304,17 +316,24 @@ pub fn foreign_threads(caller: i32) -> bool {
     // moment (it does so first thing).
     let t = std::time::Instant::now();
     while STARTING.load(core::sync::atomic::Ordering::SeqCst) > 0
-        && t.elapsed() < std::time::Duration::from_millis(500)
+        && t.elapsed() < std::time::Duration::from_millis(100)
     {
         std::thread::yield_now();
     }
-    let ours = RUNTIME_TIDS
+    let now = process_tids();
+    let mut ours = RUNTIME_TIDS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
+    {
+        let mut r = RETIRED.lock().unwrap_or_else(|e| e.into_inner());
+        // Those that are gone are forgotten (their ids may come back).
+        r.retain(|t| now.contains(t));
+        ours.extend_from_slice(&r);
+    }
     // SAFETY: getpid cannot fail.
     let main = unsafe { libc::getpid() };
-    process_tids().into_iter().any(|t| {
+    now.into_iter().any(|t| {
         t != caller
             && t != main
             && !ours.contains(&t)

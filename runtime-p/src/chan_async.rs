@@ -335,6 +335,14 @@ pub unsafe fn recv_cancel(c: *mut HChan, ep: *mut u8, w: &mut AsyncWait) {
     // SAFETY: as above.
     unsafe { w.unblock_timer(c) };
     if w.finish() {
+        // A timer channel's tick is not put back: it would outlive a
+        // Stop or Reset (which drain only the buffer) and could come
+        // before a later tick. A dropped receive misses it, as a receiver
+        // that was not ready misses a tick (Go 1.23's timer channels).
+        // SAFETY: the future's handle keeps c alive.
+        if unsafe { HChan::timer_of(c) }.is_some() {
+            return;
+        }
         // SAFETY: the slot holds the value the waker put there.
         unsafe { unrecv(c, ep) };
     }

@@ -313,11 +313,7 @@ pub(crate) fn allocm_in(s: &Sched, pp: *mut P) -> *mut M {
 pub(crate) fn m_release(s: &Sched, mp: *mut M) {
     // Decided before the release: a leaked instance's goroutines may still
     // name this M (pinned, or locked to it).
-    // Not on an OS layer whose threads own their stacks (Plan 9's rforked
-    // processes): with their reuse, locked Ms of the Plan 9 layer missed a
-    // wake-up in a fresh-clone CI run (not understood yet), so they stay
-    // out of the pool and are left, as before.
-    let reuse = !s.leaked.load(Ordering::Relaxed) && !os().m_stack_is_system_allocated();
+    let reuse = !s.leaked.load(Ordering::Relaxed);
     if reuse {
         // SAFETY: the instance no longer refers to the M, and its thread
         // only leaves from here on (mreturn, then the thread's end).

@@ -1863,6 +1863,12 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     if crate::time::any_timers(s) {
         return;
     }
+    // Likewise a channel timer that the gort-timers thread will run
+    // (waiter.rs): one a plain thread reset, or one an ended runtime's
+    // heap handed over.
+    if crate::waiter::watched_pending() {
+        return;
+    }
     // A thread of the Rust program around the runtime (none of gort's, not
     // the one that started the runtime, not the main thread) may hand its
     // goroutines values at any time, even before it first touches a gort
@@ -2047,6 +2053,9 @@ fn instance_ended(s: &Sched) {
     {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+    // Channel timers of ours that others wait on go on firing (and count
+    // for the check below) from the gort-timers thread.
+    crate::time::hand_over_blocked(s);
     let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
     live.retain(|&x| x != s as *const Sched as usize);
     LIVE_COUNT.store(live.len(), Ordering::SeqCst);

@@ -938,7 +938,9 @@ impl Timer {
         st.when = when;
         if st.state & TIMER_HEAPED != 0 {
             st.state |= TIMER_MODIFIED;
-            // SAFETY: a heaped timer's ts is alive (Ps are never freed).
+            // SAFETY: a heaped timer's ts is alive: a heap is freed only
+            // after `detach_all` cleared `ts` and the heaped bit under mu,
+            // which we hold.
             let ts = unsafe { &*st.ts };
             if st.state & TIMER_ZOMBIE != 0 {
                 ts.zombies.fetch_sub(1, Ordering::AcqRel);
@@ -1185,6 +1187,10 @@ impl Timer {
             return;
         }
         if runtime_g::getg().is_null() {
+            if !self.is_chan {
+                self.unlock();
+                bad_timer();
+            }
             // A plain thread (a receiver, or the `gort-timers` thread,
             // waiter.rs) runs it on its own stack: like g0, it runs no
             // goroutine. A channel timer's function is a send.
@@ -1385,4 +1391,35 @@ pub fn check_timers_no_p(s: &Sched, mut poll_until: i64) -> i64 {
 /// Whether any P has a timer in its heap (checkdead's test).
 pub fn any_timers(s: &Sched) -> bool {
     s.procs().any(|pp| !pp.timers.is_empty())
+}
+
+/// Hands the channel timers of `s`'s heaps that someone still waits on
+/// (goroutines of other runtimes, threads, tasks) to the `gort-timers`
+/// thread, as `s` ends (waiter.rs): it runs them once the heaps let go of
+/// them, and a deadlock check of another runtime counts them meanwhile.
+pub(crate) fn hand_over_blocked(s: &Sched) {
+    for pp in s.procs_all() {
+        let ts = &pp.timers;
+        let mut blocked: Vec<Arc<Timer>> = Vec::new();
+        ts.lock();
+        // SAFETY: ts.mu is held; heap entries are live timers.
+        unsafe {
+            for tw in ts.heap().iter() {
+                let t = &*tw.timer;
+                if t.is_chan {
+                    t.lock();
+                    let b = t.locked().blocked > 0 && t.locked().when > 0;
+                    t.unlock();
+                    if b {
+                        Arc::increment_strong_count(tw.timer);
+                        blocked.push(Arc::from_raw(tw.timer));
+                    }
+                }
+            }
+        }
+        ts.unlock();
+        for t in &blocked {
+            crate::waiter::watch_timer(t);
+        }
+    }
 }

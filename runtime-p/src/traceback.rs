@@ -287,7 +287,10 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
         let mut out = String::new();
         if !s.is_null() {
             // Every goroutine: this thread runs none of them.
-            // SAFETY: instances are leaked, valid forever.
+            // SAFETY: a dumped instance is not freed: `free_instance`
+            // first takes it out of DUMP_SCHED (`forget_sched`), and a dump
+            // that chose it ends the process (a free racing the choice is
+            // the one window left, at a fatal signal).
             out = others_of(unsafe { &*s }, core::ptr::null_mut());
         }
         out.push('\n');
@@ -460,7 +463,8 @@ fn print_overflow_frames() {
     out.push_str(&unsafe { crate::panic::created_by(gp) });
     let s = DUMP_SCHED.load(Relaxed);
     if !s.is_null() {
-        // SAFETY: instances are leaked, valid forever.
+        // SAFETY: as in the SIGQUIT dumper: `forget_sched` takes an
+        // instance out of DUMP_SCHED before it is freed.
         out.push_str(&others_of(unsafe { &*s }, gp));
     }
     out.push('\n');
@@ -560,7 +564,9 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
         }
     }
     if !s.is_null() {
-        // SAFETY: instances are leaked: valid forever.
+        // SAFETY: LAST_SCHED names a live instance: `forget_sched` takes
+        // it out before it is freed (the handler racing a free is the one
+        // window left, at a fatal signal).
         let mut gp = unsafe { (*s).allg.load(core::sync::atomic::Ordering::Acquire) };
         while !gp.is_null() {
             // SAFETY: Gs on the list live until their instance's teardown; fields are read for

@@ -178,19 +178,18 @@ thread_local! {
 /// that never park (migrating mode).
 #[inline(never)]
 fn wake_task(w: Waker) {
-    let w = match DEFERRED.try_with(|d| match &mut *d.borrow_mut() {
-        Some(v) => {
+    let mut slot = Some(w);
+    // A thread that is exiting (its thread-locals going) holds nothing
+    // back: it wakes now.
+    let _ = DEFERRED.try_with(|d| {
+        if let Some(v) = &mut *d.borrow_mut()
+            && let Some(w) = slot.take()
+        {
             v.push(w);
-            None
         }
-        None => Some(w),
-    }) {
-        Ok(None) => return,
-        Ok(Some(w)) => w,
-        Err(_) => {
-            // The thread is exiting: nothing is held back on it.
-            return;
-        }
+    });
+    let Some(w) = slot else {
+        return;
     };
     let me = runtime_g::getg();
     // SAFETY: a non-null G in the slot is live; goid 0 marks a g0.
@@ -340,6 +339,17 @@ pub(crate) fn watch_timer(t: &Arc<crate::time::Timer>) {
         }
     }
     watcher().unpark();
+}
+
+/// Whether a timer the `gort-timers` thread watches will still fire for
+/// someone who waits: a goroutine waiting on it is not deadlocked.
+pub(crate) fn watched_pending() -> bool {
+    WATCHED.lock().iter().any(|x| {
+        x.upgrade().is_some_and(|t| {
+            let (when, _, blocked) = t.chan_state();
+            when > 0 && blocked > 0
+        })
+    })
 }
 
 fn watcher() -> &'static Thread {

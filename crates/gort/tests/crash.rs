@@ -251,6 +251,40 @@ fn run_case(case: &str) {
                 std::thread::sleep(std::time::Duration::from_secs(30));
                 std::process::exit(0)
             }
+            "timer_handed_over_is_no_deadlock" => {
+                // Runtime A heaps a timer channel; runtime B's goroutine
+                // waits on it too; A ends first. B is not deadlocked: the
+                // timer goes on firing from the gort-timers thread. (A
+                // fork makes A's thread the main one, as above, so that no
+                // thread of the program stands in for the timer.)
+                let pid = libc::fork();
+                if pid != 0 {
+                    let mut st = 0;
+                    libc::waitpid(pid, &mut st, 0);
+                    std::process::exit(if libc::WIFEXITED(st) {
+                        libc::WEXITSTATUS(st)
+                    } else {
+                        99
+                    });
+                }
+                let (tx, rx) = std::sync::mpsc::channel::<gort::RecvChan<std::time::Instant>>();
+                let b = std::thread::spawn(move || {
+                    let c = rx.recv().unwrap();
+                    builder("deadlock").block_on(move || c.recv().is_some())
+                });
+                builder(case).block_on(move || {
+                    let c = gort::time::after(std::time::Duration::from_millis(400));
+                    let c2 = c.clone();
+                    gort::go(move || {
+                        let _ = c2.recv();
+                    });
+                    gort::time::sleep(std::time::Duration::from_millis(20));
+                    tx.send(c).unwrap();
+                    gort::time::sleep(std::time::Duration::from_millis(100));
+                });
+                assert!(b.join().unwrap(), "B got its tick");
+                std::process::exit(0)
+            }
             "block_on_deadlock" => {
                 builder(case).block_on(|| {
                     let h = gort::spawn(block_forever);
@@ -859,6 +893,16 @@ fn deadlock_found_when_the_other_runtime_ends_has_the_dump() {
         "every goroutine of the deadlocked runtime is shown:\n{}",
         o.stderr
     );
+}
+
+/// A runtime whose goroutines wait on a timer channel that another
+/// runtime's heap held is not deadlocked when that runtime ends: the timer
+/// is handed over and fires (it used to be reported as a deadlock, and
+/// the timer never fired).
+#[test]
+fn a_timer_handed_over_by_an_ended_runtime_is_no_deadlock() {
+    let o = child("timer_handed_over_is_no_deadlock");
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
 }
 
 /// `block_on` reports a deadlock as Go does when the program has no

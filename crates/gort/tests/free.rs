@@ -194,10 +194,7 @@ fn run(case: &str) -> test_child::Out {
 #[test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
 fn ten_thousand_runtimes_free_everything() {
-    // The Plan 9 layer does not reuse its Ms (rforked processes) yet: each
-    // runtime leaves its worker processes' blocks and 2 MiB stack segments
-    // (docs/status.md, issue 18).
-    stress("ten_thousand", "its Ms are not reused yet");
+    stress("ten_thousand");
 }
 
 /// The same for 10,000 `block_on` calls from a plain thread on one
@@ -206,18 +203,11 @@ fn ten_thousand_runtimes_free_everything() {
 #[test]
 #[ignore = "release-only stress test; run by scripts/test.sh"]
 fn ten_thousand_calls_on_one_runtime() {
-    // On the Plan 9 layer a CI run measured RSS 3,308 -> 3,516 KiB (+6%;
-    // local runs +0.1%), not understood yet (docs/status.md).
-    stress("one_runtime", "see docs/status.md, issue 18");
+    stress("one_runtime");
 }
 
-/// Runs stress case `case` in its child and prints its figures; skipped on
-/// the Plan 9 layer, saying why (`plan9_gap`).
-fn stress(case: &str, plan9_gap: &str) {
-    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
-        println!("skipped on the Plan 9 layer: {plan9_gap}");
-        return;
-    }
+/// Runs stress case `case` in its child and prints its figures.
+fn stress(case: &str) {
     let out = run(case);
     for l in out.stdout.lines().filter(|l| l.contains("RESULT")) {
         println!("{l}");
