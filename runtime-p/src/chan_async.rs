@@ -15,7 +15,8 @@
 //! channel ([`unrecv`]), so that nothing is lost: handed to a waiting
 //! receiver, or into the buffer's head, or (unbuffered, or a full buffer)
 //! as a sender queued first that no task owns, which even `close` leaves
-//! to be received.
+//! to be received. A timer channel's tick is the exception: it is missed,
+//! as Go 1.23's timer channels drop a tick nobody was ready for.
 
 use core::ptr::null_mut;
 use core::task::{Context, Poll};

@@ -170,7 +170,9 @@ impl<T> Chan<T> {
     /// before it completed, the value goes back to the front of the
     /// channel (to a waiting receiver, the head of the buffer, or as the
     /// first waiting sender, which `close` leaves in place), so nothing is
-    /// lost: it is received next, or dropped with the channel.
+    /// lost: it is received next, or dropped with the channel. (A timer
+    /// channel's tick is not put back: it is missed, as Go drops a tick
+    /// that no receiver was ready for.)
     pub fn recv_async(&self) -> RecvFuture<'_, T> {
         RecvFuture {
             c: self,
