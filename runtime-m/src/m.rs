@@ -193,10 +193,11 @@ pub unsafe fn mfree(mp: *mut M) {
 fn mfree_take(g0_stack: isize) -> Option<*mut M> {
     let mp = {
         let mut f = MFREE.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: freed Ms are live (never deallocated); the field is fixed.
-        let i = f
-            .iter()
-            .rposition(|&m| unsafe { (*(m as *mut M)).g0_stack } == g0_stack)?;
+        let i = f.iter().rposition(|&m| {
+            // SAFETY: freed Ms are live (never deallocated); the field is
+            // fixed.
+            unsafe { (*(m as *mut M)).g0_stack == g0_stack }
+        })?;
         f.swap_remove(i) as *mut M
     };
     // SAFETY: the M is ours; its thread, if it had one of its own, was

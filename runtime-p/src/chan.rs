@@ -451,6 +451,34 @@ impl HChan {
         }
     }
 
+    /// Takes the sudog `sg` of a waiter that gives up (the shutdown's
+    /// cancel, kill.rs; a dropped async operation, chan_async.rs) off
+    /// whichever queue of this channel holds it, marking it unsuccessful.
+    /// False if it is on neither: a waker took it first.
+    ///
+    /// # Safety
+    /// `sg` is live and, if queued, queued on this channel.
+    pub(crate) unsafe fn withdraw(&self, sg: *mut Sudog) -> bool {
+        self.lock.lock();
+        // SAFETY: the queues and their sudogs are guarded by the lock.
+        let queued = unsafe {
+            let q = if self.sendq.contains(sg) {
+                Some(&self.sendq)
+            } else if self.recvq.contains(sg) {
+                Some(&self.recvq)
+            } else {
+                None
+            };
+            if let Some(q) = q {
+                q.dequeue_sudog(sg);
+                (*sg).success = false;
+            }
+            q.is_some()
+        };
+        self.lock.unlock();
+        queued
+    }
+
     /// The timer feeding `c`, if it is a timer channel.
     ///
     /// # Safety
@@ -886,23 +914,9 @@ pub unsafe fn chanrecv(c: *mut HChan, ep: *mut u8, block: bool) -> (bool, bool) 
 /// `chanrecv` with this sudog (its frame keeps the channel alive).
 unsafe fn cancel_chan_wait(gp: *mut G, arg: *mut ()) -> bool {
     let sg = arg as *mut Sudog;
-    // SAFETY: per the contract the sudog and its channel are live; the
-    // queues are only touched under the channel lock.
-    unsafe {
-        let ch = &*(*sg).c;
-        ch.lock.lock();
-        let queued = (*gp).waiting == arg && (ch.sendq.contains(sg) || ch.recvq.contains(sg));
-        if queued {
-            if ch.sendq.contains(sg) {
-                ch.sendq.dequeue_sudog(sg);
-            } else {
-                ch.recvq.dequeue_sudog(sg);
-            }
-            (*sg).success = false;
-        }
-        ch.lock.unlock();
-        queued
-    }
+    // SAFETY: per the contract the sudog and its channel are live, and gp
+    // is parked (its wait list is stable).
+    unsafe { (*gp).waiting == arg && (*(*sg).c).withdraw(sg) }
 }
 
 /// recv: port of runtime.recv (chan.go): completes a receive from the

@@ -18,28 +18,18 @@
 //! to be received. A timer channel's tick is the exception: it is missed,
 //! as Go 1.23's timer channels drop a tick nobody was ready for.
 
-use core::ptr::null_mut;
 use core::task::{Context, Poll};
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 
 use crate::chan::{HChan, SendResult};
-use crate::sudog::Sudog;
-use crate::waiter::TaskG;
+use crate::waiter::{TaskG, TaskWait};
 
-/// The state of one async channel operation: its task G and, while it
-/// waits, its queued sudog.
+/// The state of one async channel operation: its task wait, and whether
+/// it counts as blocked on its channel's timer.
 pub struct AsyncWait {
-    tg: Option<TaskG>,
-    sg: *mut Sudog,
-    /// Whether the wait counts as blocked on its channel's timer.
+    w: TaskWait,
     timer_blocked: bool,
 }
-
-// SAFETY: the sudog is the operation's own (or, queued, guarded by the
-// channel lock); the future owning this may move between threads.
-unsafe impl Send for AsyncWait {}
-// SAFETY: as above; only `&mut` methods touch it.
-unsafe impl Sync for AsyncWait {}
 
 impl Default for AsyncWait {
     fn default() -> Self {
@@ -51,19 +41,18 @@ impl AsyncWait {
     /// No operation started yet.
     pub const fn new() -> AsyncWait {
         AsyncWait {
-            tg: None,
-            sg: null_mut(),
+            w: TaskWait::new(),
             timer_blocked: false,
         }
     }
 
     /// Whether a sudog is queued (or was, and its wake-up not yet seen).
     pub fn waiting(&self) -> bool {
-        !self.sg.is_null()
+        self.w.waiting()
     }
 
     fn tg(&mut self) -> &TaskG {
-        self.tg.get_or_insert_with(TaskG::new)
+        self.w.tg()
     }
 
     /// Queues a sudog for `ep` on `q` of `ch`, with the lock held.
@@ -87,28 +76,28 @@ impl AsyncWait {
                 (*c).sendq.enqueue(sg);
             }
         }
-        self.sg = sg;
+        self.w.sg = sg;
     }
 
-    /// After the one waker made the G runnable: takes the sudog back and
-    /// says whether a value was communicated (false: closed).
+    /// After the one waker made the G runnable (or the sudog was taken
+    /// back): whether a value was communicated (false: closed, or
+    /// withdrawn).
     fn finish(&mut self) -> bool {
-        let sg = core::mem::replace(&mut self.sg, null_mut());
-        // SAFETY: the waker is done with sg (it made the G runnable after
-        // its last write, which the status load ordered before us).
-        let success = unsafe {
-            let success = (*sg).success;
-            (*sg).c = null_mut();
-            (*sg).elem = null_mut();
-            (*sg).g = null_mut();
-            crate::waiter::free_sudog(sg);
-            success
-        };
-        let tg = self.tg.as_ref().expect("a queued wait has a G");
-        // SAFETY: the G is idle again; nobody else reads its wait list.
-        unsafe { (*tg.gp()).waiting = null_mut() };
-        tg.set_idle();
-        success
+        self.w.finish(|sg| sg.success)
+    }
+
+    /// Takes the sudog back off its queue of `c` (true), or, if a waker
+    /// took it first, waits for that wake-up to finish (false).
+    ///
+    /// # Safety
+    /// `c` is the live channel the sudog was queued on.
+    unsafe fn withdraw(&mut self, c: *mut HChan) -> bool {
+        // SAFETY: per the contract; the sudog is ours.
+        let queued = unsafe { (*c).withdraw(self.w.sg) };
+        if !queued {
+            self.w.await_waker();
+        }
+        queued
     }
 
     /// The end of a receive's wait on a timer channel (`unblockTimerChan`).
@@ -121,15 +110,6 @@ impl AsyncWait {
             if let Some(t) = unsafe { HChan::timer_of(c) } {
                 t.unblock_chan();
             }
-        }
-    }
-
-    /// Waits (briefly: the waker is between its dequeue and its CAS) for
-    /// the wake-up of a sudog that a waker took off the queue.
-    fn await_waker(&self) {
-        let tg = self.tg.as_ref().expect("a queued wait has a G");
-        while !tg.woken() {
-            std::thread::yield_now();
         }
     }
 }
@@ -280,24 +260,8 @@ pub unsafe fn send_cancel(c: *mut HChan, w: &mut AsyncWait) -> bool {
     }
     let _rt = crate::proc::enter_if_user();
     // SAFETY: the future's handle keeps c alive.
-    let ch = unsafe { &*c };
-    ch.lock.lock();
-    // SAFETY: the lock is held; w.sg was queued on c.sendq.
-    let queued = unsafe { ch.sendq.contains(w.sg) };
-    if queued {
-        // SAFETY: as above.
-        unsafe {
-            ch.sendq.dequeue_sudog(w.sg);
-            (*w.sg).success = false;
-        }
-        ch.lock.unlock();
-        // Nobody will wake it.
-        w.finish();
-        return true;
-    }
-    ch.lock.unlock();
-    w.await_waker();
-    // Taken (sent) or closed (still ours).
+    unsafe { w.withdraw(c) };
+    // Withdrawn or closed: still ours. Sent: taken.
     !w.finish()
 }
 
@@ -314,27 +278,11 @@ pub unsafe fn recv_cancel(c: *mut HChan, ep: *mut u8, w: &mut AsyncWait) {
     // goroutine's section, if a goroutine drops the future.
     let _rt = crate::proc::enter_if_user();
     // SAFETY: the future's handle keeps c alive.
-    let ch = unsafe { &*c };
-    ch.lock.lock();
-    // SAFETY: the lock is held; w.sg was queued on c.recvq.
-    let queued = unsafe { ch.recvq.contains(w.sg) };
-    if queued {
-        // SAFETY: as above.
-        unsafe {
-            ch.recvq.dequeue_sudog(w.sg);
-            (*w.sg).success = false;
-        }
-        ch.lock.unlock();
-        // SAFETY: the future's handle keeps c alive.
-        unsafe { w.unblock_timer(c) };
-        // Nobody will wake it.
-        w.finish();
-        return;
+    unsafe {
+        w.withdraw(c);
+        w.unblock_timer(c);
     }
-    ch.lock.unlock();
-    w.await_waker();
-    // SAFETY: as above.
-    unsafe { w.unblock_timer(c) };
+    // A withdrawn receive got nothing (`success` false).
     if w.finish() {
         // A timer channel's tick is not put back: it would outlive a
         // Stop or Reset (which drain only the buffer) and could come

@@ -177,20 +177,10 @@ pub fn preempt_check() {
 #[track_caller]
 #[inline(always)]
 pub(crate) fn enter_runtime(what: &str, blocking: bool) -> (*mut G, Entered) {
-    let gp = getg();
-    // SAFETY: a user G is live; its status and preempt flag are atomic.
-    let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
-    if !ok {
-        return enter_runtime_checked(what);
+    match enter_running(blocking) {
+        Some(e) => e,
+        None => enter_runtime_checked(what),
     }
-    // SAFETY: gp is the running user G; no runtime lock is held at a
-    // runtime call's entry.
-    let rt = unsafe { enter(gp) };
-    // SAFETY: as above.
-    if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
-        enter_runtime_preempt(gp, blocking);
-    }
-    (gp, rt)
 }
 
 /// [`enter_runtime`] for the operations that plain threads may make too
@@ -198,11 +188,22 @@ pub(crate) fn enter_runtime(what: &str, blocking: bool) -> (*mut G, Entered) {
 /// the thread's outside G (waiter.rs) and no section.
 #[inline(always)]
 pub(crate) fn enter_runtime_any(what: &str, blocking: bool) -> (*mut G, Option<Entered>) {
+    match enter_running(blocking) {
+        Some((gp, rt)) => (gp, Some(rt)),
+        None => enter_runtime_plain(what),
+    }
+}
+
+/// The fast path of [`enter_runtime`] and [`enter_runtime_any`]: on a
+/// running user goroutine (not inside `blocking`), its section and the
+/// preemption point; otherwise `None`, for the caller's slow path.
+#[inline(always)]
+fn enter_running(blocking: bool) -> Option<(*mut G, Entered)> {
     let gp = getg();
     // SAFETY: a user G is live; its status and preempt flag are atomic.
     let ok = is_user_g(gp) && unsafe { readgstatus(gp) } != _Gsyscall;
     if !ok {
-        return enter_runtime_plain(what);
+        return None;
     }
     // SAFETY: gp is the running user G; no runtime lock is held at a
     // runtime call's entry.
@@ -211,7 +212,7 @@ pub(crate) fn enter_runtime_any(what: &str, blocking: bool) -> (*mut G, Option<E
     if unsafe { (*gp).preempt.load(Ordering::Relaxed) } {
         enter_runtime_preempt(gp, blocking);
     }
-    (gp, Some(rt))
+    Some((gp, rt))
 }
 
 /// [`runtime_entry`] for a call that plain threads may make too (`close`):
@@ -1564,7 +1565,12 @@ unsafe fn ready_foreign(gp: *mut G) {
             crate::sched::globrunqput(s, &mut l, gp);
             crate::mp::pidleget(s, &mut l)
         };
-        if !pp.is_null() {
+        if pp.is_null() {
+            // With every P busy, one of them takes it from the queue.
+        } else if getg().is_null() {
+            // A plain thread (ready_plain): its own stack will do.
+            crate::mp::startm_in(s, pp, false);
+        } else {
             let pp = pp as usize;
             // On g0: starting an M may create a thread.
             systemstack(move || crate::mp::startm_in(s, pp as *mut P, false));
@@ -1572,39 +1578,17 @@ unsafe fn ready_foreign(gp: *mut G) {
     }
 }
 
-/// [`ready`] on a plain thread (no M, no P): puts `gp` on its runtime's
-/// global queue and starts an idle P for it, as `injectglist` does without
-/// a P (safe mode: home to its M). A runtime that is ending leaves it to
-/// its shutdown (as [`ready_foreign`]).
+/// [`ready`] on a plain thread (no M, no P): as for a goroutine of another
+/// runtime ([`ready_foreign`]), `gp` goes to its runtime's global queue
+/// with an idle P started for it (safe mode: home to its M).
 ///
 /// # Safety
 /// `gp` is `_Gwaiting` and the caller is its one waker; called on a
 /// thread that runs no goroutine.
 pub(crate) unsafe fn ready_plain(gp: *mut G) {
     crate::waiter::note_outside();
-    // SAFETY: per the contract; gp's instance lives while gp is parked,
-    // and the count in ext_refs keeps it until we are done.
-    unsafe {
-        let s = &*((*gp).instance as *const Sched);
-        let _x = ExtRef::new(s);
-        if s.shutting_down.load(Ordering::Acquire) {
-            return;
-        }
-        casgstatus(gp, _Gwaiting, _Grunnable);
-        if s.safe && crate::p::pinned(gp) {
-            ready_remote(gp);
-            return;
-        }
-        let pp: *mut P = {
-            let mut l = s.lock.lock();
-            crate::sched::globrunqput(s, &mut l, gp);
-            crate::mp::pidleget(s, &mut l)
-        };
-        // With every P busy, one of them takes it from the global queue.
-        if !pp.is_null() {
-            crate::mp::startm_in(s, pp, false);
-        }
-    }
+    // SAFETY: forwarded contract.
+    unsafe { ready_foreign(gp) }
 }
 
 /// A wake-up of a goroutine of instance `s` from outside its Ms, counted

@@ -180,15 +180,8 @@ fn semacquire_impl(addr: &AtomicU32, lifo: bool, reason: WaitReason, cancellable
 /// at its park, with a task G in the queue (waiter.rs), woken through the
 /// task's `Waker`.
 pub struct SemaWait {
-    tg: Option<crate::waiter::TaskG>,
-    sg: *mut Sudog,
+    w: crate::waiter::TaskWait,
 }
-
-// SAFETY: the sudog is the wait's own, or queued under the root lock; the
-// future owning this may move between threads.
-unsafe impl Send for SemaWait {}
-// SAFETY: as above; only `&mut` methods touch it.
-unsafe impl Sync for SemaWait {}
 
 impl Default for SemaWait {
     fn default() -> Self {
@@ -200,30 +193,14 @@ impl SemaWait {
     /// No wait started.
     pub const fn new() -> SemaWait {
         SemaWait {
-            tg: None,
-            sg: null_mut(),
+            w: crate::waiter::TaskWait::new(),
         }
     }
 
-    /// After the wake-up: takes the sudog back; returns whether the count
+    /// After the wake-up (or taking the sudog back): whether the count
     /// was handed over with it.
     fn finish(&mut self) -> bool {
-        let sg = core::mem::replace(&mut self.sg, null_mut());
-        // SAFETY: the waker is done with sg (it made the G runnable after
-        // its last write), or we took it off the queue ourselves.
-        let handed = unsafe {
-            let handed = (*sg).ticket != 0;
-            (*sg).ticket = 0;
-            (*sg).elem = null_mut();
-            (*sg).g = null_mut();
-            crate::waiter::free_sudog(sg);
-            handed
-        };
-        let tg = self.tg.as_ref().expect("a queued wait has a G");
-        // SAFETY: the G is idle again.
-        unsafe { (*tg.gp()).waiting = null_mut() };
-        tg.set_idle();
-        handed
+        self.w.finish(|sg| sg.ticket != 0)
     }
 }
 
@@ -231,9 +208,8 @@ impl SemaWait {
 /// unit of the count is ours.
 pub fn semacquire_async_poll(addr: &AtomicU32, w: &mut SemaWait, cx: &mut Context<'_>) -> Poll<()> {
     crate::waiter::note_outside();
-    if !w.sg.is_null() {
-        let tg = w.tg.as_ref().expect("a queued wait has a G");
-        if !tg.register_and_check(cx.waker()) {
+    if w.w.waiting() {
+        if !w.w.tg().register_and_check(cx.waker()) {
             return Poll::Pending;
         }
         if w.finish() || cansemacquire(addr) {
@@ -252,7 +228,7 @@ pub fn semacquire_async_poll(addr: &AtomicU32, w: &mut SemaWait, cx: &mut Contex
         root.lock.unlock();
         return Poll::Ready(());
     }
-    let tg = w.tg.get_or_insert_with(crate::waiter::TaskG::new);
+    let tg = w.w.tg();
     tg.register_and_check(cx.waker());
     tg.set_waiting();
     let sg = crate::waiter::new_sudog();
@@ -261,7 +237,7 @@ pub fn semacquire_async_poll(addr: &AtomicU32, w: &mut SemaWait, cx: &mut Contex
         (*sg).ticket = 0;
         queue(root, addr, sg, false, tg.gp());
     }
-    w.sg = sg;
+    w.w.sg = sg;
     root.lock.unlock();
     Poll::Pending
 }
@@ -271,29 +247,18 @@ pub fn semacquire_async_poll(addr: &AtomicU32, w: &mut SemaWait, cx: &mut Contex
 /// `semrelease1`, or keeps it as the wait's result). A wake-up that came
 /// without a unit is passed on: the unit it announced stays in the count.
 pub fn semacquire_async_cancel(addr: &AtomicU32, w: &mut SemaWait) -> bool {
-    if w.sg.is_null() {
+    if !w.w.waiting() {
         return false;
     }
-    let tg = w.tg.as_ref().expect("a queued wait has a G");
-    let gp = tg.gp();
-    let root = root_for(addr);
-    root.lock.lock();
-    // `waiting` is cleared by `dequeue` under this lock.
-    // SAFETY: the task G's wait fields are guarded by the root lock.
-    let queued = unsafe { !(*gp).waiting.is_null() };
+    let gp = w.w.tg().gp();
+    // SAFETY: the task G waits on addr, which the caller keeps alive.
+    let queued = unsafe { cancel_semacquire(gp, addr as *const AtomicU32 as *mut ()) };
     if queued {
-        // SAFETY: the root lock is held and the sudog is queued on addr.
-        unsafe { remove(root, addr, w.sg) };
-        root.nwait.fetch_sub(1, Ordering::SeqCst);
-        root.lock.unlock();
         w.finish();
         return false;
     }
-    root.lock.unlock();
     // A releaser took it off the queue: wait for its wake-up to finish.
-    while !tg.woken() {
-        std::thread::yield_now();
-    }
+    w.w.await_waker();
     w.finish() || cansemacquire(addr)
 }
 
@@ -536,11 +501,14 @@ unsafe fn dequeue(root: &SemaRoot, addr: &AtomicU32) -> *mut Sudog {
 
 /// The shutdown's cancel function for a goroutine parked in
 /// [`semacquire1`] on `arg` (kill.rs): takes its sudog off the root, if a
-/// releaser has not taken it already.
+/// releaser has not taken it already. Also how a dropped async wait takes
+/// its task G's sudog back ([`semacquire_async_cancel`]).
 ///
 /// # Safety
-/// With the world stopped, for a G parked in `semacquire1` on the count at
-/// `arg`, which its frame keeps alive.
+/// For a G waiting in `semacquire1` (parked, with the world stopped) or
+/// in an async wait on the count at `arg`, which its waiter keeps alive:
+/// its `waiting` field is read under the root lock that `dequeue` clears
+/// it under.
 unsafe fn cancel_semacquire(gp: *mut G, arg: *mut ()) -> bool {
     // SAFETY: per the contract.
     let addr = unsafe { &*(arg as *const AtomicU32) };

@@ -427,6 +427,74 @@ pub(crate) unsafe fn free_sudog(sg: *mut Sudog) {
     drop(unsafe { Box::from_raw(sg) });
 }
 
+/// One async task's wait (a channel operation, a semaphore): its G, made
+/// on first use, and, while the wait is queued, its sudog.
+pub(crate) struct TaskWait {
+    tg: Option<TaskG>,
+    /// The queued sudog, or null.
+    pub(crate) sg: *mut Sudog,
+}
+
+// SAFETY: the sudog is the wait's own, or queued under its object's lock;
+// the future owning this may move between threads.
+unsafe impl Send for TaskWait {}
+// SAFETY: as above; only `&mut` methods touch it.
+unsafe impl Sync for TaskWait {}
+
+impl TaskWait {
+    /// No wait started.
+    pub(crate) const fn new() -> TaskWait {
+        TaskWait {
+            tg: None,
+            sg: null_mut(),
+        }
+    }
+
+    /// Whether a sudog is queued (or was, and its wake-up not yet seen).
+    pub(crate) fn waiting(&self) -> bool {
+        !self.sg.is_null()
+    }
+
+    /// The wait's G, made on first use.
+    pub(crate) fn tg(&mut self) -> &TaskG {
+        self.tg.get_or_insert_with(TaskG::new)
+    }
+
+    fn queued_tg(&self) -> &TaskG {
+        self.tg.as_ref().expect("a queued wait has a G")
+    }
+
+    /// Waits (briefly: the waker is between its dequeue and its CAS) for
+    /// the wake-up of the sudog a waker took off the queue.
+    pub(crate) fn await_waker(&self) {
+        let tg = self.queued_tg();
+        while !tg.woken() {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Ends the wait once its sudog is off the queue (the one waker made
+    /// the G runnable, or the waiter took the sudog back itself): `read`
+    /// takes what the waker left in the sudog, which is then freed, and
+    /// the G is idle again.
+    pub(crate) fn finish<R>(&mut self, read: impl FnOnce(&Sudog) -> R) -> R {
+        let sg = core::mem::replace(&mut self.sg, null_mut());
+        // SAFETY: sg came from new_sudog and is off every queue; a waker
+        // made its last write before its status CAS, which the waiter's
+        // status load ordered before us.
+        let r = unsafe {
+            let r = read(&*sg);
+            free_sudog(sg);
+            r
+        };
+        let tg = self.queued_tg();
+        // SAFETY: the G is idle again; nobody else reads its wait list.
+        unsafe { (*tg.gp()).waiting = null_mut() };
+        tg.set_idle();
+        r
+    }
+}
+
 /// The G of an async task's wait: one per pending operation.
 pub struct TaskG(Arc<OutsideG>);
 

@@ -140,6 +140,30 @@ fn builder(case: &str) -> Builder {
     }
 }
 
+/// Goes on as the main (and only) thread of a fork of this process, whose
+/// status the parent passes on as its own: for cases where the thread
+/// that judges a deadlock must be the main thread (libtest runs cases on
+/// a thread of its own, which the deadlock check would count as one of
+/// the program's).
+///
+/// # Safety
+/// The other threads (libtest's) hold no lock the child needs (glibc's
+/// malloc resets its own at fork); the parent only waits.
+unsafe fn continue_as_main_thread() {
+    // SAFETY: per the contract.
+    let pid = unsafe { libc::fork() };
+    if pid != 0 {
+        let mut st = 0;
+        // SAFETY: waits for our own child.
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        std::process::exit(if libc::WIFEXITED(st) {
+            libc::WEXITSTATUS(st)
+        } else {
+            99
+        });
+    }
+}
+
 fn run_case(case: &str) {
     // SAFETY: the cases hold no thread-local references across parks.
     unsafe {
@@ -226,19 +250,7 @@ fn run_case(case: &str) {
                 // might feed the first runtime: it is made the main thread
                 // of a process of its own (a fork of this one, where it is
                 // the only thread), which reports as the test's child.
-                // (Inside run_case's unsafe block: fork in a process whose
-                // other threads, libtest's, hold no lock the child needs
-                // (glibc's malloc resets its own); the parent only waits.)
-                let pid = libc::fork();
-                if pid != 0 {
-                    let mut st = 0;
-                    libc::waitpid(pid, &mut st, 0);
-                    std::process::exit(if libc::WIFEXITED(st) {
-                        libc::WEXITSTATUS(st)
-                    } else {
-                        99
-                    });
-                }
+                continue_as_main_thread();
                 builder(case).block_on(|| {
                     std::thread::spawn(move || {
                         builder("deadlock").run(|| {
@@ -257,16 +269,7 @@ fn run_case(case: &str) {
                 // timer goes on firing from the gort-timers thread. (A
                 // fork makes A's thread the main one, as above, so that no
                 // thread of the program stands in for the timer.)
-                let pid = libc::fork();
-                if pid != 0 {
-                    let mut st = 0;
-                    libc::waitpid(pid, &mut st, 0);
-                    std::process::exit(if libc::WIFEXITED(st) {
-                        libc::WEXITSTATUS(st)
-                    } else {
-                        99
-                    });
-                }
+                continue_as_main_thread();
                 let (tx, rx) = std::sync::mpsc::channel::<gort::RecvChan<std::time::Instant>>();
                 let b = std::thread::spawn(move || {
                     let c = rx.recv().unwrap();

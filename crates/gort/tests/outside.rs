@@ -296,38 +296,46 @@ fn goroutines_wait_for_a_plain_thread() {
     }
 }
 
+/// `c`'s next value, or `None` if none comes within 10 s (the test then
+/// fails instead of hanging).
+fn recv_within_10s<T: Send>(c: &gort::RecvChan<T>) -> Option<T> {
+    select! {
+        recv(c) -> v => v,
+        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
+    }
+}
+
+/// A plain thread waits on a timer's channel while another plain thread
+/// resets the timer to 10 ms, `after_ms` in: the waiter gets its tick.
+fn reset_while_a_plain_thread_waits(t: gort::time::Timer, after_ms: u64) -> bool {
+    let t = Arc::new(t);
+    let t2 = t.clone();
+    let resetter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(after_ms));
+        t2.reset(Duration::from_millis(10));
+    });
+    let got = recv_within_10s(t.c()).is_some();
+    resetter.join().unwrap();
+    got
+}
+
 /// A plain thread waits on a stopped timer's channel; another plain
 /// thread resets the timer: the waiter gets its tick (the `gort-timers`
 /// thread runs the timer). Then the same with the reset made earlier than
 /// the timer's first deadline: it fires at the new, earlier time.
 #[test]
 fn a_timer_reset_while_a_plain_thread_waits() {
-    let t = Arc::new(gort::time::Timer::new(Duration::from_secs(3600)));
+    let t = gort::time::Timer::new(Duration::from_secs(3600));
     assert!(t.stop());
-    let t2 = t.clone();
-    let resetter = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(30));
-        t2.reset(Duration::from_millis(10));
-    });
-    let got = select! {
-        recv(t.c()) -> v => v,
-        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
-    };
-    assert!(got.is_some(), "no tick within 10 s of the reset");
-    resetter.join().unwrap();
-
-    let t = Arc::new(gort::time::Timer::new(Duration::from_secs(3600)));
-    let t2 = t.clone();
-    let resetter = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        t2.reset(Duration::from_millis(10));
-    });
-    let got = select! {
-        recv(t.c()) -> v => v,
-        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
-    };
-    assert!(got.is_some(), "fired at the old deadline, or never");
-    resetter.join().unwrap();
+    assert!(
+        reset_while_a_plain_thread_waits(t, 30),
+        "no tick within 10 s of the reset"
+    );
+    let t = gort::time::Timer::new(Duration::from_secs(3600));
+    assert!(
+        reset_while_a_plain_thread_waits(t, 20),
+        "fired at the old deadline, or never"
+    );
 }
 
 /// A timer channel in the heap of a runtime that ends, while a plain
@@ -351,10 +359,7 @@ fn a_timer_outlives_the_runtime_whose_heap_held_it() {
     std::thread::sleep(Duration::from_millis(30));
     // Then a plain thread waits on it (the heap holds it: nothing else to
     // do for the thread).
-    let took = select! {
-        recv(c2) -> v => v.map(|_| start.elapsed()),
-        recv(gort::time::after(Duration::from_secs(10))) -> _t => None,
-    };
+    let took = recv_within_10s(&c2).map(|_| start.elapsed());
     rt.join().unwrap();
     let took = took.expect("no tick within 10 s");
     assert!(took >= Duration::from_millis(300), "{took:?}");
