@@ -225,6 +225,24 @@ static RETIRED: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
 /// an unknown thread may be one of them ([`foreign_threads`] waits).
 static STARTING: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
+/// Threads started for Ms (newosproc) that have not left yet: counted by
+/// their creator before they exist and by themselves as they leave, with
+/// no work on the new thread (a system call there shifted the timing of
+/// the thread-limit cross-check pair). The census counts them instead of
+/// naming them.
+static M_THREADS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// An M's thread is about to be created (`newm1`).
+pub fn m_thread_starting() {
+    M_THREADS.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
+}
+
+/// The announced M thread could not be created, or it is leaving.
+pub fn m_thread_exiting() {
+    use core::sync::atomic::Ordering::SeqCst;
+    let _ = M_THREADS.fetch_update(SeqCst, SeqCst, |v| v.checked_sub(1));
+}
+
 /// Announces a runtime thread about to be created; it notes itself with
 /// [`note_runtime_thread`]`(true)` first thing, or the creator calls
 /// [`runtime_thread_failed`].
@@ -310,7 +328,8 @@ pub fn thread_id() -> i32 {
 /// Whether the process has a live thread that no runtime made, other than
 /// `caller` and the main thread: a program's own thread, which may hand
 /// goroutines values at any time. gort's threads are those noted with
-/// [`note_runtime_thread`] (Ms, helpers) and those named `gort-…`.
+/// [`note_runtime_thread`] (helpers) or named `gort-…`, and as many more
+/// as Ms' threads are alive (`M_THREADS`).
 pub fn foreign_threads(caller: i32) -> bool {
     // A runtime thread just created has not noted itself yet: give it a
     // moment (it does so first thing).
@@ -333,12 +352,17 @@ pub fn foreign_threads(caller: i32) -> bool {
     }
     // SAFETY: getpid cannot fail.
     let main = unsafe { libc::getpid() };
-    now.into_iter().any(|t| {
-        t != caller
-            && t != main
-            && !ours.contains(&t)
-            // gort's named threads (`gort-sigquit`, `gort-template`, …).
-            && !std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
-                .is_ok_and(|c| c.starts_with("gort-"))
-    })
+    let unknown = now
+        .into_iter()
+        .filter(|&t| {
+            t != caller
+                && t != main
+                && !ours.contains(&t)
+                // gort's named threads (`gort-sigquit`, `gort-template`, …).
+                && !std::fs::read_to_string(format!("/proc/self/task/{t}/comm"))
+                    .is_ok_and(|c| c.starts_with("gort-"))
+        })
+        .count();
+    // Threads of Ms are counted, not named (M_THREADS).
+    unknown > M_THREADS.load(core::sync::atomic::Ordering::SeqCst)
 }

@@ -181,10 +181,9 @@ fn minit() {
 /// # Safety
 /// Called exactly once, on the new thread that `newosproc(mp)` started.
 pub unsafe fn mstart_on_new_thread(mp: *mut M) {
-    crate::os::note_runtime_thread(true);
     // SAFETY: forwarded contract; the thread runs no other M.
     unsafe { mstart(mp) };
-    crate::os::note_runtime_thread(false);
+    crate::os::m_thread_exiting();
 }
 
 /// Leaves the scheduler of M `mp` and resumes the caller of [`mstart`]

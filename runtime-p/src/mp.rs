@@ -418,12 +418,11 @@ fn template_thread() {
 
 /// newm1: port of runtime.newm1 (proc.go): starts the OS thread.
 fn newm1(s: &Sched, mp: *mut M) {
-    // The new thread notes itself as a runtime thread
-    // (mstart_on_new_thread).
-    runtime_m::os::runtime_thread_starting();
+    // Counted as a runtime thread until it leaves (mstart_on_new_thread).
+    runtime_m::os::m_thread_starting();
     // SAFETY: mp is a fresh M from allocm.
     if let Err(e) = unsafe { os().newosproc(mp) } {
-        runtime_m::os::runtime_thread_failed();
+        runtime_m::os::m_thread_exiting();
         let have = s.lock.lock().mcount;
         print(&format!(
             "runtime: failed to create new OS thread (have {have} already; {e})\n"
