@@ -243,6 +243,13 @@ fn wait_group_wait_async() {
         current_thread().block_on(async {
             for round in 0..20 {
                 wg.add(3);
+                if round % 2 == 0 {
+                    // Give up on one wait first, before anything can
+                    // finish the round (a timeout raced the workers under
+                    // load).
+                    let r = tokio::time::timeout(Duration::from_micros(500), wg.wait_async()).await;
+                    assert!(r.is_err(), "round {round}: finished too early");
+                }
                 for _ in 0..2 {
                     let wg = wg.clone();
                     rt.spawn(move || {
@@ -255,11 +262,6 @@ fn wait_group_wait_async() {
                     std::thread::sleep(Duration::from_millis(3));
                     w.done();
                 });
-                if round % 2 == 0 {
-                    // Give up on one wait first.
-                    let r = tokio::time::timeout(Duration::from_micros(500), wg.wait_async()).await;
-                    assert!(r.is_err(), "round {round}: finished too early");
-                }
                 wg.wait_async().await;
                 assert_eq!(format!("{:?}", wg), "WaitGroup { counter: 0, waiters: 0 }");
             }
