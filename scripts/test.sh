@@ -35,6 +35,12 @@ for layer in linux plan9; do
     # crash cases (users build in release: inlining and tail calls change
     # what a dump shows).
     cargo test --release -p gort --test safe_mode --test net_faults --test crash
+    # The crash cases as a user's plain `cargo build --release` makes them
+    # (no debug info, symbols kept), on both OS layers, and the one case
+    # about a binary stripped of its symbols too (issue 20).
+    cargo test --profile release-nodebug -p gort --test crash
+    GORT_OS=plan9 cargo test --profile release-nodebug -p gort --test crash
+    cargo test --profile release-stripped -p gort --test crash -- --exact stripped_binary_prints_addresses_and_a_hint
     # Plain threads and async tasks on gort objects (issue 18), in release.
     cargo test --release -p gort --test outside --test async_tasks
     # 40 s of the reset soak: at a pause every 10 s, descriptors and

@@ -135,6 +135,18 @@ pub struct G {
     /// address in the creating function, or 0 (created by the runtime, or
     /// through an entry that does not record it).
     pub gopc: usize,
+    /// The goroutine's own function as `core::any::type_name` names it
+    /// (Go's `startpc`), set when that function starts; empty until then,
+    /// and for goroutines of the runtime's own. Tracebacks print it where
+    /// the compiler merged the function into gort's call of it and the
+    /// binary has no debug info to tell them apart.
+    pub start_func: &'static str,
+    /// The creating goroutine's [`G::start_func`], for the `created by`
+    /// line of a binary without debug info.
+    pub creator_func: &'static str,
+    /// Where the `go` statement is (`#[track_caller]`), for the `created
+    /// by` line; `None` for entries that do not record it.
+    pub go_at: Option<&'static core::panic::Location<'static>>,
     /// The usable stack size this goroutine asked for at creation, or 0 for
     /// its runtime's default (gort's `spawn_with_stack_size`; Go's stacks
     /// grow instead). Read at the first run, when the stack is allocated.
@@ -215,6 +227,9 @@ impl G {
             lockedm: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
             parent_goid: 0,
             gopc: 0,
+            start_func: "",
+            creator_func: "",
+            go_at: None,
             stack_request: 0,
             hook_data: core::ptr::null_mut(),
             startfn: None,

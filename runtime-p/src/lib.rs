@@ -63,7 +63,7 @@ pub mod waiter;
 
 pub use proc::{
     GoexitUnwind, UnlockFn, block, goexit, gopark, goparkunlock, goready, gosched, newproc,
-    preempt_check, require_entered, require_goroutine, start,
+    preempt_check, require_entered, require_goroutine, run_goroutine_fn, start,
 };
 pub use sched::{Config, MainReturn, Sched, SchedMode, Signals, gcount, sched, try_sched};
 

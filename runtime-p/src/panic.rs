@@ -205,11 +205,15 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     let trace = unsafe { (*gp).panic_trace.take() };
     let frames = trace
         .and_then(|t| t.downcast::<backtrace::Backtrace>().ok())
-        .map(|t| format_frames(*t))
+        // SAFETY: gp is the running goroutine; it owns its start_func.
+        .map(|t| format_frames(*t, unsafe { (*gp).start_func }))
         .filter(|f| !f.is_empty());
     match frames {
         Some(f) => {
-            msg.push_str(&f);
+            // SAFETY: as above.
+            msg.push_str(&with_panic_line(f, unsafe {
+                (*gp).panic_location.as_deref()
+            }));
             // SAFETY: as above.
             msg.push_str(&unsafe { created_by(gp) });
         }
@@ -231,6 +235,24 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     // The payload's destructor could run arbitrary code; Go runs nothing.
     std::mem::forget(payload);
     runtime_g::throw::exit_fatal()
+}
+
+/// Frames whose first location has no line (no debug info) get the
+/// panic's own location there (`file:line`, which the compiler records in
+/// every build), so that the report still points at the line that
+/// panicked, as Go's always does.
+fn with_panic_line(frames: String, location: Option<&str>) -> String {
+    let Some(loc) = location else {
+        return frames;
+    };
+    // `file:line:col` → `file:line`.
+    let file_line = loc.rsplit_once(':').map_or(loc, |(fl, _)| fl);
+    match frames.lines().nth(1) {
+        Some(first) if first.starts_with("\t?:0 ") => {
+            frames.replacen("\t?:0 ", &format!("\t{file_line} "), 1)
+        }
+        _ => frames,
+    }
 }
 
 /// The panic hook: on a goroutine, remember where the panic happened and
@@ -324,7 +346,8 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
             .and_then(|t| t.downcast::<backtrace::Backtrace>().ok())
             .map(|t| *t)
             .unwrap_or_else(backtrace::Backtrace::new_unresolved);
-        msg.push_str(&format_frames(trace));
+        // SAFETY: as above.
+        msg.push_str(&format_frames(trace, unsafe { (*gp).start_func }));
         // SAFETY: as above.
         msg.push_str(&unsafe { created_by(gp) });
     }
@@ -444,48 +467,179 @@ const PLUMBING: &[&str] = &[
     "gort::select::",
 ];
 
-/// The frames of a panic's backtrace in Go's traceback form — `function()`
-/// then a tab, `file:line` and `+0x<offset in the function>` — from the
-/// frame that panicked down to the goroutine's base (`goroutine_entry`),
-/// leaving out the panic machinery above it and, as Go leaves out runtime
-/// frames, the runtime's plumbing (unless `GOTRACEBACK=system`).
-pub fn format_frames(mut bt: backtrace::Backtrace) -> String {
-    use std::fmt::Write as _;
+/// The name of the frame every goroutine's function runs in
+/// ([`crate::proc::run_goroutine_fn`]).
+const RUN_GOROUTINE_FN: &str = "runtime_p::proc::run_goroutine_fn";
+
+/// The name a traceback prints for a function: the symbol's, without the
+/// generic arguments that `type_name` adds and symbol tables leave out.
+fn func_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut depth = 0usize;
+    for c in name.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Writes frames in Go's traceback form — `function()` then a tab and the
+/// location — leaving out the runtime's plumbing (unless
+/// `GOTRACEBACK=system`). Where the walk reaches the frame the goroutine's
+/// function runs in ([`RUN_GOROUTINE_FN`]) and the function itself was
+/// not the frame before it (the compiler merged it into that frame and
+/// the binary has no debug info that says so), the function is printed
+/// under its own name, so that every goroutine shows its function, as in
+/// Go.
+struct FrameWriter<'a> {
+    out: String,
+    /// The goroutine's function ([`G::start_func`]), or empty.
+    start: &'a str,
+    /// The last frame printed.
+    last: String,
+    system: bool,
+    /// A frame had no symbol (a stripped binary).
+    unnamed: bool,
+}
+
+impl<'a> FrameWriter<'a> {
+    fn new(start: &'a str) -> Self {
+        FrameWriter {
+            out: String::new(),
+            start,
+            last: String::new(),
+            system: traceback_level() >= 2,
+            unnamed: false,
+        }
+    }
+
+    /// One frame: its function's name (`None`: no symbol) and location.
+    fn frame(&mut self, name: Option<&str>, loc: &str) {
+        use std::fmt::Write as _;
+        let Some(name) = name else {
+            self.unnamed = true;
+            let _ = writeln!(self.out, "???()\n\t{loc}");
+            return;
+        };
+        if name.starts_with(RUN_GOROUTINE_FN) && !self.start.is_empty() {
+            let f = func_name(self.start);
+            if self.last != f {
+                let _ = writeln!(self.out, "{f}()\n\t{loc}");
+                self.last = f;
+            }
+            if !self.system {
+                return;
+            }
+        }
+        if !self.system && PLUMBING.iter().any(|p| name.starts_with(p)) {
+            return;
+        }
+        let _ = writeln!(self.out, "{name}()\n\t{loc}");
+        self.last = name.to_string();
+    }
+
+    fn line(&mut self, text: &str) {
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// The frames, and for a binary without symbols a line on how to name
+    /// them.
+    fn finish(mut self) -> String {
+        if self.unnamed && !UNNAMED_HINT.swap(true, Ordering::Relaxed) {
+            self.line(
+                "(frames without names: the binary has no symbols; keep them (Cargo's default \
+                 strip = \"debuginfo\") or name a frame with `addr2line -f -e <unstripped \
+                 binary> <offset>`)",
+            );
+        }
+        self.out
+    }
+}
+
+/// Whether a report printed the hint for frames without names already.
+static UNNAMED_HINT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The location line of the frame at `pc` (`tracepc` is inside the call,
+/// `base` the function's entry): `file:line +0x<offset>` with debug info,
+/// Go's `?:0 +0x<offset>` for unknown lines, and for a frame without a
+/// symbol the object and the offset in it that `addr2line` takes.
+fn frame_loc(
+    sym: Option<(Option<&std::path::Path>, Option<u32>)>,
+    pc: usize,
+    base: usize,
+) -> String {
+    let off = pc.saturating_sub(base);
+    match sym {
+        Some((Some(f), Some(l))) => format!("{}:{l} +{off:#x}", f.display()),
+        Some(_) => format!("?:0 +{off:#x}"),
+        None => object_offset(pc),
+    }
+}
+
+/// `<object> +0x<offset>` for an address: the file it was loaded from and
+/// its offset from the load base, as `addr2line -e <object>` takes it.
+fn object_offset(pc: usize) -> String {
+    // SAFETY: dladdr reads the loader's tables; a zeroed Dl_info is valid.
+    let mut info: libc::Dl_info = unsafe { core::mem::zeroed() };
+    // SAFETY: info is a valid out-parameter.
+    let found = unsafe { libc::dladdr(pc as *const libc::c_void, &mut info) } != 0;
+    if found && !info.dli_fname.is_null() {
+        // SAFETY: dladdr gives a NUL-terminated path that lives as long
+        // as the object stays loaded.
+        let file = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) }.to_string_lossy();
+        format!("{file} +{:#x}", pc - info.dli_fbase as usize)
+    } else {
+        format!("?:0 pc={pc:#x}")
+    }
+}
+
+/// The frames of a panic's backtrace in Go's traceback form (see
+/// [`FrameWriter`]), from the frame that panicked down to the goroutine's
+/// base (`goroutine_entry`), leaving out the panic machinery above it.
+/// `start` is the goroutine's function ([`G::start_func`]).
+pub fn format_frames(mut bt: backtrace::Backtrace, start: &str) -> String {
     bt.resolve();
-    let mut frames: Vec<(String, String)> = Vec::new();
+    let entry = crate::proc::goroutine_entry_addr();
+    // (name, location) of each frame, inlined ones included.
+    let mut frames: Vec<(Option<String>, String)> = Vec::new();
     'all: for frame in bt.frames() {
         let ip = frame.ip() as usize;
         let base = frame.symbol_address() as usize;
+        if base == entry {
+            break;
+        }
+        if frame.symbols().is_empty() {
+            frames.push((None, frame_loc(None, ip, base)));
+        }
         for sym in frame.symbols() {
-            let name = sym
-                .name()
-                .map(|n| format!("{n:#}"))
-                .unwrap_or_else(|| "???".to_string());
-            if name.starts_with("runtime_p::proc::goroutine_entry") {
+            let name = sym.name().map(|n| format!("{n:#}"));
+            if name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("runtime_p::proc::goroutine_entry"))
+            {
                 break 'all;
             }
-            let loc = match (sym.filename(), sym.lineno()) {
-                (Some(f), Some(l)) => {
-                    format!("{}:{l} +{:#x}", f.display(), ip.saturating_sub(base))
-                }
-                _ => format!("?? +{:#x}", ip.saturating_sub(base)),
-            };
-            frames.push((name, loc));
+            let line = (sym.filename(), sym.lineno());
+            frames.push((name, frame_loc(Some(line), ip, base)));
         }
     }
-    let start = frames
+    let start_at = frames
         .iter()
-        .rposition(|(n, _)| PANIC_MACHINERY.iter().any(|p| n.starts_with(p)))
+        .rposition(|(n, _)| {
+            n.as_deref()
+                .is_some_and(|n| PANIC_MACHINERY.iter().any(|p| n.starts_with(p)))
+        })
         .map_or(0, |i| i + 1);
-    let system = traceback_level() >= 2;
-    let mut out = String::new();
-    for (name, loc) in &frames[start..] {
-        if !system && PLUMBING.iter().any(|p| name.starts_with(p)) {
-            continue;
-        }
-        let _ = writeln!(out, "{name}()\n\t{loc}");
+    let mut w = FrameWriter::new(start);
+    for (name, loc) in &frames[start_at..] {
+        w.frame(name.as_deref(), loc);
     }
-    out
+    w.finish()
 }
 
 /// Frames an overflow report prints at each end of a deep stack, with
@@ -503,12 +657,11 @@ pub const TRACEBACK_OUTER_FRAMES: usize = 50;
 /// deep stack and counts what it skipped; here the counts are of machine
 /// frames (an inlined call shares its caller's), where Go counts inlined
 /// ones too.
-pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize]) -> String {
-    use std::fmt::Write as _;
-    let system = traceback_level() >= 2;
-    let mut out = String::new();
+pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize], start: &str) -> String {
+    let entry = crate::proc::goroutine_entry_addr();
+    let mut w = FrameWriter::new(start);
     let mut done = false;
-    let emit = |pcs: &[usize], first_is_fault: bool, out: &mut String, done: &mut bool| {
+    let emit = |pcs: &[usize], first_is_fault: bool, w: &mut FrameWriter<'_>, done: &mut bool| {
         for (i, &pc) in pcs.iter().enumerate() {
             if *done {
                 return;
@@ -517,42 +670,38 @@ pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize]) -> String {
             // the line, except at the faulting instruction.
             let tracepc = if first_is_fault && i == 0 { pc } else { pc - 1 };
             let base = function_start(tracepc).unwrap_or(pc);
+            if base == entry {
+                *done = true;
+                return;
+            }
             let mut any = false;
             backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
                 any = true;
                 if *done {
                     return;
                 }
-                let name = sym
-                    .name()
-                    .map(|n| format!("{n:#}"))
-                    .unwrap_or_else(|| "???".to_string());
-                if name.starts_with("runtime_p::proc::goroutine_entry") {
+                let name = sym.name().map(|n| format!("{n:#}"));
+                if name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("runtime_p::proc::goroutine_entry"))
+                {
                     *done = true;
                     return;
                 }
-                if !system && PLUMBING.iter().any(|p| name.starts_with(p)) {
-                    return;
-                }
-                let loc = match (sym.filename(), sym.lineno()) {
-                    (Some(f), Some(l)) => {
-                        format!("{}:{l} +{:#x}", f.display(), pc.saturating_sub(base))
-                    }
-                    _ => format!("?? +{:#x}", pc.saturating_sub(base)),
-                };
-                let _ = writeln!(out, "{name}()\n\t{loc}");
+                let line = (sym.filename(), sym.lineno());
+                w.frame(name.as_deref(), &frame_loc(Some(line), pc, base));
             });
             if !any {
-                let _ = writeln!(out, "???()\n\t?? pc={pc:#x}");
+                w.frame(None, &frame_loc(None, pc, base));
             }
         }
     };
-    emit(inner, true, &mut out, &mut done);
+    emit(inner, true, &mut w, &mut done);
     if elided > 0 && !done {
-        let _ = writeln!(out, "...{elided} frames elided...");
+        w.line(&format!("...{elided} frames elided..."));
     }
-    emit(outer, inner.is_empty(), &mut out, &mut done);
-    out
+    emit(outer, inner.is_empty(), &mut w, &mut done);
+    w.finish()
 }
 
 /// printcreatedby: port of runtime.printcreatedby (traceback.go): Go's
@@ -560,40 +709,62 @@ pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize]) -> String {
 /// the `go` statement, for a goroutine whose creator's PC was recorded
 /// (`gopc`), except the main goroutine. The function is the innermost
 /// frame at that PC that is not runtime plumbing (the always-inlined `go`
-/// and `spawn` are skipped, so it is the function that contains the call).
+/// and `spawn` are skipped, so it is the function that contains the call);
+/// where the symbols do not tell (no debug info, and the creator merged
+/// into the frame its own function runs in, or no symbols at all), the
+/// creating goroutine's function. The location is the `go` statement's
+/// own (`#[track_caller]`), so it is right in every build.
 ///
 /// # Safety
 /// `gp` must point at a G of a running instance.
 pub unsafe fn created_by(gp: *mut G) -> String {
-    // SAFETY: the caller's contract; gopc and parent_goid are fixed while
-    // the goroutine lives.
-    let (pc, parent, goid) = unsafe { ((*gp).gopc, (*gp).parent_goid, (*gp).goid) };
+    // SAFETY: the caller's contract; these fields are fixed while the
+    // goroutine lives.
+    let (pc, parent, goid, at, creator) = unsafe {
+        (
+            (*gp).gopc,
+            (*gp).parent_goid,
+            (*gp).goid,
+            (*gp).go_at,
+            (*gp).creator_func,
+        )
+    };
     if pc == 0 || goid == 1 || traceback_level() == 0 {
         return String::new();
     }
     // The return address follows the call: back up into it for the line.
     let tracepc = pc - 1;
+    let base = function_start(tracepc).unwrap_or(pc);
     let mut found: Option<(String, String)> = None;
+    let mut any = false;
     backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
-        if found.is_some() {
+        any = true;
+        let Some(name) = sym.name().map(|n| format!("{n:#}")) else {
             return;
-        }
-        let name = sym
-            .name()
-            .map(|n| format!("{n:#}"))
-            .unwrap_or_else(|| "???".to_string());
-        if PLUMBING.iter().any(|p| name.starts_with(p)) {
-            return;
-        }
-        let base = function_start(tracepc).unwrap_or(pc);
-        let loc = match (sym.filename(), sym.lineno()) {
-            (Some(f), Some(l)) => format!("{}:{l} +{:#x}", f.display(), pc.saturating_sub(base)),
-            _ => format!("?? +{:#x}", pc.saturating_sub(base)),
         };
-        found = Some((name, loc));
+        if found.is_some() || PLUMBING.iter().any(|p| name.starts_with(p)) {
+            return;
+        }
+        found = Some((
+            name,
+            frame_loc(Some((sym.filename(), sym.lineno())), pc, base),
+        ));
     });
-    let Some((name, loc)) = found else {
-        return String::new();
+    let (name, loc) = match found {
+        Some(f) => f,
+        None if !creator.is_empty() => (func_name(creator), String::new()),
+        None => return String::new(),
+    };
+    let loc = match at {
+        Some(at) => format!(
+            "{}:{} +{:#x}",
+            at.file(),
+            at.line(),
+            pc.saturating_sub(base)
+        ),
+        None if loc.is_empty() && any => format!("?:0 +{:#x}", pc.saturating_sub(base)),
+        None if loc.is_empty() => object_offset(pc),
+        None => loc,
     };
     let mut out = format!("created by {name}");
     if parent != 0 {

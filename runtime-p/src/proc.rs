@@ -356,12 +356,18 @@ fn safe_instance(gp: *mut G) -> bool {
 /// `f`, puts it in the current P's `runnext`, and returns it. The creator's
 /// PC is not recorded; [`newproc_at_caller`] records it.
 pub fn newproc(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
-    newproc_pc(f, 0)
+    newproc_pc_sized(f, 0, None, 0)
 }
 
-/// The function a goroutine entry takes: a slot the new goroutine's
-/// function is taken from.
-pub type NewprocSlot = Option<Box<dyn FnOnce() + Send + 'static>>;
+/// What a goroutine entry takes: the new goroutine's function, taken from
+/// the slot, and where the `go` statement is.
+pub struct NewprocSlot {
+    /// The goroutine's function.
+    pub f: Option<Box<dyn FnOnce() + Send + 'static>>,
+    /// The `go` statement's location (`#[track_caller]`), printed in
+    /// `created by` lines.
+    pub at: Option<&'static core::panic::Location<'static>>,
+}
 
 /// [`newproc_at_caller`] for a goroutine with a stack of `stack_size`
 /// usable bytes instead of the runtime's default (gort's
@@ -385,8 +391,9 @@ unsafe extern "C-unwind" fn newproc_sized_from(
     pc: usize,
 ) -> *mut G {
     // SAFETY: the shim's contract: slot holds the function.
-    let f = unsafe { (*slot).take() }.unwrap_or_else(|| throw("newproc: no function"));
-    newproc_pc_sized(f, pc, stack_size)
+    let (f, at) = unsafe { ((*slot).f.take(), (*slot).at) };
+    let f = f.unwrap_or_else(|| throw("newproc: no function"));
+    newproc_pc_sized(f, pc, at, stack_size)
 }
 
 /// newproc with Go's `callerpc` (`getcallerpc()` in runtime.newproc): this
@@ -407,19 +414,17 @@ pub unsafe extern "C-unwind" fn newproc_at_caller(slot: *mut NewprocSlot) -> *mu
 /// The body of [`newproc_at_caller`]: `pc` is its caller's return address.
 unsafe extern "C-unwind" fn newproc_from(slot: *mut NewprocSlot, pc: usize) -> *mut G {
     // SAFETY: the shim's contract: slot holds the function.
-    let f = unsafe { (*slot).take() }.unwrap_or_else(|| throw("newproc: no function"));
-    newproc_pc(f, pc)
+    let (f, at) = unsafe { ((*slot).f.take(), (*slot).at) };
+    let f = f.unwrap_or_else(|| throw("newproc: no function"));
+    newproc_pc_sized(f, pc, at, 0)
 }
 
-/// newproc with the creator's PC given.
-fn newproc_pc(f: Box<dyn FnOnce() + Send + 'static>, gopc: usize) -> *mut G {
-    newproc_pc_sized(f, gopc, 0)
-}
-
-/// [`newproc_pc`] with a stack size request (0: the runtime's default).
+/// newproc with the creator's PC and the `go` statement's location given,
+/// and a stack size request (0: the runtime's default).
 fn newproc_pc_sized(
     f: Box<dyn FnOnce() + Send + 'static>,
     gopc: usize,
+    at: Option<&'static core::panic::Location<'static>>,
     stack_size: usize,
 ) -> *mut G {
     let (gp, _rt) = runtime_entry("go/spawn");
@@ -433,6 +438,7 @@ fn newproc_pc_sized(
             let pp = curp();
             let newg = newproc1(s, pp, f, parent);
             (*newg).gopc = gopc;
+            (*newg).go_at = at;
             (*newg).stack_request = stack_size;
             runqput(pp, newg, true);
             newg
@@ -563,6 +569,16 @@ pub unsafe fn newproc1(
         (*newg).startfn = Some(f);
         (*newg).parent_goid = parent_goid;
         (*newg).gopc = 0;
+        (*newg).go_at = None;
+        (*newg).start_func = "";
+        // The creating goroutine, if a user goroutine creates this one
+        // (g0 creates the main goroutine and timer functions).
+        let creator = (*getm()).curg.load(Ordering::Relaxed);
+        (*newg).creator_func = if creator.is_null() {
+            ""
+        } else {
+            (*creator).start_func
+        };
         (*newg).stack_request = 0;
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
@@ -585,6 +601,36 @@ pub unsafe fn newproc1(
         hook(Hook::Create, newg);
         newg
     }
+}
+
+/// The frame a goroutine's own function runs in: gort's `go`, `spawn` and
+/// `block_on` call the user's function through it. Never inlined, so that
+/// a traceback can find it by name in any build, and it records the
+/// function's name (`type_name`) in the G: when the compiler inlined the
+/// function into this frame and the binary has no debug info to say so,
+/// the traceback prints that name for this frame (Go always shows the
+/// goroutine's function). No Go twin (Go's `startpc` is the function
+/// itself).
+#[inline(never)]
+pub fn run_goroutine_fn<F: FnOnce() -> R, R>(f: F) -> R {
+    let gp = getg();
+    if is_user_g(gp) {
+        // SAFETY: the running goroutine owns its start_func; the name is
+        // recorded before `f` may park, so no thread state is read across
+        // a park.
+        unsafe { (*gp).start_func = core::any::type_name::<F>() };
+    }
+    let r = f();
+    // Keeps the call to `f` from becoming a tail jump, which would take
+    // this frame off the stack.
+    core::hint::black_box(());
+    r
+}
+
+/// The address of [`goroutine_entry`], where tracebacks stop (found by
+/// address, so also in a binary without symbols).
+pub(crate) fn goroutine_entry_addr() -> usize {
+    goroutine_entry as *const () as usize
 }
 
 /// The function every goroutine starts in (called by `goexit`, the

@@ -58,6 +58,8 @@ pub fn traceback_hook(in_signal: bool) {
         if runtime_g::getg() == cur {
             out.push_str(&crate::panic::format_frames(
                 backtrace::Backtrace::new_unresolved(),
+                // SAFETY: cur runs here; it owns its start_func.
+                unsafe { (*cur).start_func },
             ));
         }
         // SAFETY: as above.
@@ -183,9 +185,13 @@ unsafe fn parked_frames(gp: *mut G) -> Option<String> {
         // `created by` line here; gort prints nothing more.
         return Some(String::new());
     }
-    Some(crate::panic::format_frames(backtrace::Backtrace::from(
-        cap.frames,
-    )))
+    // SAFETY: written once by the goroutine before its first park, which
+    // the status change we observed above follows.
+    let start = unsafe { (*gp).start_func };
+    Some(crate::panic::format_frames(
+        backtrace::Backtrace::from(cap.frames),
+        start,
+    ))
 }
 
 /// runtime.Stack: port (mprof.go / traceback.go): the calling goroutine's
@@ -199,6 +205,8 @@ pub fn stack(all: bool) -> String {
     let mut out = unsafe { goroutine_header(me) };
     out.push_str(&crate::panic::format_frames(
         backtrace::Backtrace::new_unresolved(),
+        // SAFETY: the running goroutine owns its start_func.
+        unsafe { (*me).start_func },
     ));
     // SAFETY: the running goroutine is live.
     out.push_str(&unsafe { crate::panic::created_by(me) });
@@ -458,7 +466,10 @@ fn print_overflow_frames() {
     let inner = &pcs[..n_in];
     let outer = &pcs[TRACEBACK_INNER_FRAMES..TRACEBACK_INNER_FRAMES + n_out];
     let gp = OVERFLOW_G.load(Relaxed);
-    let mut out = crate::panic::format_pcs(inner, elided, outer);
+    // SAFETY: gp overflowed its stack running its function, so it set
+    // start_func before, on this thread; nothing writes it again.
+    let start = unsafe { (*gp).start_func };
+    let mut out = crate::panic::format_pcs(inner, elided, outer, start);
     // SAFETY: an instance's Gs live until its teardown, after its last M left.
     out.push_str(&unsafe { crate::panic::created_by(gp) });
     let s = DUMP_SCHED.load(Relaxed);

@@ -248,7 +248,7 @@ impl Builder {
     {
         let cfg = self.config(MainReturn::ExitProcess);
         let main = Box::new(move || {
-            let code = f().exit_code();
+            let code = runtime_p::run_goroutine_fn(f).exit_code();
             if code != 0 {
                 use std::io::Write;
                 let _ = std::io::stdout().flush();
@@ -305,7 +305,7 @@ impl Builder {
         let slot: Arc<StdMutex<Option<Outcome<T>>>> = Arc::new(StdMutex::new(None));
         let out = slot.clone();
         let main = Box::new(move || {
-            let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| runtime_p::run_goroutine_fn(f)));
             if let Err(p) = &r {
                 if p.is::<runtime_p::GoexitUnwind>() {
                     // Goexit of main: let the goroutine's base handle it,

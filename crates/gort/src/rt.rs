@@ -153,7 +153,7 @@ impl Runtime {
         let slot: Arc<(StdMutex<Option<Outcome<T>>>, std::sync::Condvar)> = Arc::default();
         let out = slot.clone();
         let job: Job = Box::new(move || {
-            let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| runtime_p::run_goroutine_fn(f)));
             // A goexit (or the runtime's end) ends the goroutine as usual;
             // the caller learns that the call did not return.
             let (r, goexit) = match r {

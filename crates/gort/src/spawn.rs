@@ -13,22 +13,21 @@ use runtime_m::Mutex;
 /// # Panics
 /// Outside a goroutine of a gort runtime.
 #[inline(always)]
+#[track_caller]
 pub fn go<F: FnOnce() + Send + 'static>(f: F) {
-    start(Box::new(move || {
-        f();
-        // Keeps `f`'s last call from becoming a tail jump (as in release
-        // builds), which would drop `f`'s frame from goroutine dumps; Go
-        // always shows the goroutine's function.
-        core::hint::black_box(());
-    }));
+    start(Box::new(move || runtime_p::run_goroutine_fn(f)));
 }
 
 /// Starts a goroutine through the entry that records the caller's PC for
 /// `created by` lines. Always inlined, as are [`go`] and [`spawn`], so that
 /// the recorded PC is in the function that contains the `go` statement.
 #[inline(always)]
+#[track_caller]
 fn start(f: Box<dyn FnOnce() + Send + 'static>) {
-    let mut slot: runtime_p::proc::NewprocSlot = Some(f);
+    let mut slot = runtime_p::proc::NewprocSlot {
+        f: Some(f),
+        at: Some(core::panic::Location::caller()),
+    };
     // SAFETY: the slot holds the function, for the callee to take.
     unsafe { runtime_p::proc::newproc_at_caller(&mut slot) };
 }
@@ -130,6 +129,7 @@ impl std::error::Error for JoinError {}
 /// # Panics
 /// Outside a goroutine of a gort runtime.
 #[inline(always)]
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -158,7 +158,7 @@ where
     let done = Completion(shared.clone());
     let body = move || {
         let done = done;
-        let v = f();
+        let v = runtime_p::run_goroutine_fn(f);
         done.finish(Some(v));
     };
     (JoinHandle { shared }, body)
@@ -186,6 +186,7 @@ where
 /// Outside a goroutine of a gort runtime, and if `stack_size` is above
 /// [`MAX_STACK_SIZE`].
 #[inline(always)]
+#[track_caller]
 pub fn spawn_with_stack_size<F, T>(stack_size: usize, f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -193,7 +194,10 @@ where
 {
     check_stack_size(stack_size);
     let (handle, body) = with_handle(f);
-    let mut slot: runtime_p::proc::NewprocSlot = Some(Box::new(body));
+    let mut slot = runtime_p::proc::NewprocSlot {
+        f: Some(Box::new(body)),
+        at: Some(core::panic::Location::caller()),
+    };
     // SAFETY: the slot holds the function, for the callee to take.
     unsafe { runtime_p::proc::newproc_sized_at_caller(&mut slot, stack_size) };
     handle

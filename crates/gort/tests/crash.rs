@@ -15,6 +15,32 @@ fn child(case: &str) -> Out {
     child_env(case, &[])
 }
 
+/// Whether this test binary (and so the child, the same binary) has debug
+/// info. Without it (a user's plain `cargo build --release`; the
+/// `release-nodebug` profile) frames print Go's `?:0` for the unknown line.
+fn has_line_info() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        std::backtrace::Backtrace::force_capture()
+            .to_string()
+            .contains("crash.rs:")
+    })
+}
+
+/// Whether `loc` is a frame's location line: a tab, then `file:line` in
+/// `file` with debug info or Go's `?:0` without, then ` +0x<offset>`.
+fn frame_loc_in(loc: &str, file: &str) -> bool {
+    let Some(rest) = loc.strip_prefix('\t') else {
+        return false;
+    };
+    let place = if has_line_info() {
+        rest.contains(file) && rest.contains(".rs:")
+    } else {
+        rest.starts_with("?:0 ")
+    };
+    place && rest.contains(" +0x")
+}
+
 fn child_env(case: &str, env: &[(&str, &str)]) -> Out {
     let mut c = test_child::Child::test("child_entry").env(CASE_VAR, case);
     for (k, v) in env {
@@ -64,6 +90,37 @@ impl Drop for RecoverInDrop {
         }
     }
 }
+
+/// testprog's errorThatGosched: an error whose text yields the processor
+/// while the fatal panic prints it.
+#[derive(Debug)]
+struct ErrorThatGosched;
+
+impl std::fmt::Display for ErrorThatGosched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        gort::gosched();
+        f.write_str("errorThatGosched")
+    }
+}
+
+impl std::error::Error for ErrorThatGosched {}
+
+/// testprog's errorThatPrint: an error whose text writes to stdout (system
+/// calls) while the fatal panic prints it.
+#[derive(Debug)]
+struct ErrorThatPrints;
+
+// The point of the case: the text's code writes to stdout.
+#[allow(clippy::print_in_format_impl)]
+impl std::fmt::Display for ErrorThatPrints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        println!("1");
+        println!("2");
+        f.write_str("3")
+    }
+}
+
+impl std::error::Error for ErrorThatPrints {}
 
 /// Executes `ud2`, an illegal instruction: SIGILL.
 #[inline(never)]
@@ -319,6 +376,14 @@ fn run_case(case: &str) {
             }),
             // testprog's Goexit/panic programs (deadlock.go); a deferred
             // call is a value's Drop, recover is catch_unwind.
+            "gosched_in_panic" => builder(case).gomaxprocs(1).run(|| {
+                let e: Box<dyn std::error::Error + Send + Sync> = Box::new(ErrorThatGosched);
+                std::panic::panic_any(e);
+            }),
+            "syscall_in_panic" => builder(case).gomaxprocs(1).run(|| {
+                let e: Box<dyn std::error::Error + Send + Sync> = Box::new(ErrorThatPrints);
+                std::panic::panic_any(e);
+            }),
             "panic_after_goexit" => builder(case).run(|| {
                 let _deferred = PanicOnDrop("hello");
                 gort::goexit();
@@ -824,10 +889,7 @@ fn overflow_frames_like_go(stderr: &str, first: usize, created_by: bool) {
     assert_eq!(elided - first, 100, "50 inner frames:\n{stderr}");
     for pair in lines[first..elided].chunks(2) {
         assert_eq!(pair[0], "crash::recurse_forever()", "{stderr}");
-        assert!(
-            pair[1].starts_with('\t') && pair[1].contains("crash.rs:"),
-            "{stderr}"
-        );
+        assert!(frame_loc_in(pair[1], "crash.rs"), "{stderr}");
     }
     let n: usize = lines[elided][3..lines[elided].len() - " frames elided...".len()]
         .parse()
@@ -969,11 +1031,7 @@ fn deadlock_is_reported_like_go() {
         "{}",
         o.stderr
     );
-    assert!(
-        l1.starts_with("\t") && l1.contains("crash.rs:") && l1.contains(" +0x"),
-        "{}",
-        o.stderr
-    );
+    assert!(frame_loc_in(l1, "crash.rs"), "{}", o.stderr);
     let (f2, _) = after(others[0]);
     assert_eq!(f2, "crash::block_forever()", "{}", o.stderr);
     // Go's `created by` line names the function with the `go` statement
@@ -1179,6 +1237,33 @@ fn stdout_epipe_ends_by_sigpipe() {
     let o = child("stdout_epipe");
     assert_eq!(o.signal, Some(libc::SIGPIPE), "{}", o.stderr);
     assert_eq!(o.stderr, "");
+}
+
+// go-test: TestPanicDeadlockGosched (crash_test.go)
+// The panic value's text yields (Go's Error() calls runtime.Gosched) while
+// the fatal panic prints it: no deadlock, and Go's report. Adapted: the Go
+// value is an error; here a boxed `dyn Error`, which prints its text.
+#[test]
+fn test_panic_deadlock_gosched() {
+    let o = child("gosched_in_panic");
+    assert!(
+        o.stderr.starts_with("panic: errorThatGosched\n\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+}
+
+// go-test: TestPanicDeadlockSyscall (crash_test.go)
+// The text writes to stdout while the panic prints it. Go's test reads
+// stdout and stderr as one stream ("1\n2\npanic: 3\n\n"); here they are
+// read apart, and each must hold its part.
+#[test]
+fn test_panic_deadlock_syscall() {
+    let o = child("syscall_in_panic");
+    assert!(o.stdout.ends_with("1\n2\n"), "{:?}", o.stdout);
+    assert!(o.stderr.starts_with("panic: 3\n\n"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
 }
 
 // go-test: TestPanicAfterGoexit (crash_test.go)
@@ -1567,6 +1652,47 @@ fn panic_prints_the_goroutine_frames() {
     assert!(!o.stderr.contains("core::panicking"), "{}", o.stderr);
     assert!(!o.stderr.contains("runtime_p::"), "{}", o.stderr);
     assert_eq!(o.code, Some(2));
+}
+
+/// Tracebacks of a binary without symbols (`strip = true`; the
+/// `release-stripped` profile): each frame is `???()` and the object with
+/// the offset in it that `addr2line` takes, one line says how to get
+/// names, and `created by` keeps the creating function and the `go`
+/// statement's line, which the compiler records in every build. With
+/// symbols, no such line.
+#[test]
+fn stripped_binary_prints_addresses_and_a_hint() {
+    #[inline(never)]
+    fn symbol_probe() -> String {
+        std::backtrace::Backtrace::force_capture().to_string()
+    }
+    let has_symbols = symbol_probe().contains("symbol_probe");
+    let o = child("deadlock");
+    expect(
+        &o,
+        &["fatal error: all goroutines are asleep - deadlock!", ""],
+        2,
+    );
+    let hints = o.stderr.matches("(frames without names: ").count();
+    if has_symbols {
+        assert_eq!(hints, 0, "{}", o.stderr);
+        return;
+    }
+    assert_eq!(hints, 1, "{}", o.stderr);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    let unnamed = lines.iter().position(|l| *l == "???()").expect("a frame");
+    assert!(
+        lines[unnamed + 1].starts_with('\t')
+            && lines[unnamed + 1].contains("crash-")
+            && lines[unnamed + 1].contains(" +0x"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("\ncreated by crash::run_case::{{closure}} in goroutine 1\n\tcrates/gort/tests/crash.rs:"),
+        "{}",
+        o.stderr
+    );
 }
 
 /// `GOTRACEBACK=none`: Go prints only the panic line.
