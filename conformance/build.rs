@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crosscheck");
+    // Read when the script runs, not when it was compiled: a checkout
+    // moved elsewhere reuses the compiled script.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    let dir = Path::new(&root).join("crosscheck");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("conformance/crosscheck is missing")

@@ -99,8 +99,6 @@ unsafe fn dedicate_current_m(s: &Sched, mp: *mut M) {
 /// hands it a P (`startlockedm`).
 pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     let (gp, _rt) = crate::proc::runtime_entry("spawn_dedicated");
-    // SAFETY: gp is the running goroutine.
-    let parent = unsafe { (*gp).goid };
     runtime_m::systemstack(move || {
         let s = sched();
         let nm = crate::mp::allocm_in(s, null_mut());
@@ -108,7 +106,7 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
         // its thread starts; newg is unpublished until runqput.
         unsafe {
             let pp = crate::proc::curp();
-            let newg = crate::proc::newproc1(s, pp, f, parent);
+            let newg = crate::proc::newproc1(s, pp, f, gp);
             (*newg).lockedm.store(nm.cast(), Ordering::Relaxed);
             // Wired (lockedg/lockedm) but with Go's counts at zero, as
             // for a goroutine that has not called LockOSThread: the

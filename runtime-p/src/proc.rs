@@ -429,14 +429,12 @@ fn newproc_pc_sized(
 ) -> *mut G {
     let (gp, _rt) = runtime_entry("go/spawn");
     preempt_check();
-    // SAFETY: gp is the running user G.
-    let parent = unsafe { (*gp).goid };
     systemstack(move || {
         let s = sched();
         // SAFETY: on g0 of an M that holds a P.
         let newg = unsafe {
             let pp = curp();
-            let newg = newproc1(s, pp, f, parent);
+            let newg = newproc1(s, pp, f, gp);
             (*newg).gopc = gopc;
             (*newg).go_at = at;
             (*newg).stack_request = stack_size;
@@ -455,15 +453,13 @@ fn newproc_pc_sized(
 /// (`G.system`, counted in `ngsys`). gort's timer reaper is one.
 pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
     let (gp, _rt) = runtime_entry("newproc_system");
-    // SAFETY: gp is the running user G.
-    let parent = unsafe { (*gp).goid };
     systemstack(move || {
         let s = sched();
         // SAFETY: on g0 of an M that holds a P; newg is unpublished until
         // runqput.
         let newg = unsafe {
             let pp = curp();
-            let newg = newproc1(s, pp, f, parent);
+            let newg = newproc1(s, pp, f, gp);
             (*newg).system = true;
             s.ngsys.fetch_add(1, Ordering::Relaxed);
             runqput(pp, newg, true);
@@ -501,15 +497,13 @@ pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
     // goroutine runs on its M only (`execute` enforces it), so `f` is
     // created, run and dropped on this thread: it never crosses to another.
     let f: Box<dyn FnOnce() + Send + 'static> = unsafe { core::mem::transmute(f) };
-    // SAFETY: as above.
-    let parent = unsafe { (*gp).goid };
     preempt_check();
     systemstack(move || {
         let mp = getm();
         // SAFETY: on g0 of a pinned goroutine's M, which holds its own P.
         unsafe {
             let pp = curp();
-            let newg = newproc1(s, pp, f, parent);
+            let newg = newproc1(s, pp, f, gp);
             (*newg).homem.store(mp.cast(), Ordering::Relaxed);
             (*mp).npinned += 1;
             runqput(pp, newg, true);
@@ -537,7 +531,7 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
     // SAFETY: on g0 of an M that holds a P (the caller's contract).
     unsafe {
         let pp = curp();
-        let newg = newproc1(s, pp, f, 0);
+        let newg = newproc1(s, pp, f, null_mut());
         runqput(pp, newg, true);
     }
     if s.main_started.load(Ordering::Relaxed) {
@@ -546,19 +540,27 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
 }
 
 /// newproc1: port of runtime.newproc1 (proc.go). A new `_Grunnable` G that
-/// will run `f`, with the next goroutine id of `pp`'s cache. The caller puts
-/// it on a run queue.
+/// will run `f`, created by the goroutine `parent` (Go's `callergp`; null
+/// when g0 creates it), with the next goroutine id of `pp`'s cache. The
+/// caller puts it on a run queue.
 ///
 /// # Safety
-/// Owner of `pp` only, on g0.
+/// Owner of `pp` only, on g0; `parent` is null or the user G that is
+/// creating this one (it is not running meanwhile: it called us).
 pub unsafe fn newproc1(
     s: &Sched,
     pp: &P,
     f: Box<dyn FnOnce() + Send + 'static>,
-    parent_goid: u64,
+    parent: *mut G,
 ) -> *mut G {
-    // SAFETY: owner of pp, as our caller guarantees.
+    // SAFETY: owner of pp, as our caller guarantees; parent is null or
+    // waits for us.
     unsafe {
+        let (parent_goid, creator_func) = if parent.is_null() {
+            (0, "")
+        } else {
+            ((*parent).goid, (*parent).start_func)
+        };
         let newg = gget_or_malg(s, pp);
         if readgstatus(newg) != _Gdead {
             throw("newproc1: new g is not Gdead");
@@ -571,14 +573,7 @@ pub unsafe fn newproc1(
         (*newg).gopc = 0;
         (*newg).go_at = None;
         (*newg).start_func = "";
-        // The creating goroutine, if a user goroutine creates this one
-        // (g0 creates the main goroutine and timer functions).
-        let creator = (*getm()).curg.load(Ordering::Relaxed);
-        (*newg).creator_func = if creator.is_null() {
-            ""
-        } else {
-            (*creator).start_func
-        };
+        (*newg).creator_func = creator_func;
         (*newg).stack_request = 0;
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
@@ -2109,7 +2104,7 @@ fn start_main() {
     unsafe {
         let pp = curp();
         // goroutine_entry calls main_returned when it returns.
-        let gp = newproc1(s, pp, f, 0);
+        let gp = newproc1(s, pp, f, null_mut());
         s.main_g.store(gp, Ordering::Relaxed);
         s.main_started.store(true, Ordering::Relaxed);
         runqput(pp, gp, true);
