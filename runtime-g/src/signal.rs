@@ -268,7 +268,7 @@ fn running_header_and_exit(goid: u64) -> ! {
 /// The faulting goroutine's header (Go's `goroutine N [running]:`), or
 /// `runtime stack:` for a scheduler stack (`goid == 0`).
 /// Async-signal-safe.
-fn running_header(goid: u64) {
+pub fn running_header(goid: u64) {
     let mut b = [0u8; 20];
     if goid != 0 {
         write_stderr(b"goroutine ");
@@ -280,8 +280,11 @@ fn running_header(goid: u64) {
 }
 
 /// Prints the frames of a goroutine whose stack overflowed, from the
-/// signal handler that caught it: `hook(pc, gp)` with the faulting PC. It returns only if it could not print them; otherwise it ends
-/// the process itself. The scheduler installs it (the symbolizer lives
+/// signal handler that caught it: `hook(pc, gp)` with the faulting PC.
+/// It prints Go's `runtime stack:` section, the goroutine's header (see
+/// [`running_header`]) and its frames. It returns only if it could not
+/// print the frames (the header is out then); otherwise it ends the
+/// process itself. The scheduler installs it (the symbolizer lives
 /// there); 0 until then.
 static OVERFLOW_TRACEBACK: AtomicUsize = AtomicUsize::new(0);
 
@@ -318,23 +321,24 @@ fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
 /// signal handler on the faulting thread: an OS layer's fault handler may
 /// call it (the Plan 9 layer does, from its note handler).
 pub fn report_stack_overflow(lo: usize, hi: usize, sp: usize, pc: usize) -> ! {
-    let gp = overflow_header(lo, hi, sp);
-    if !gp.is_null() {
-        let hook = OVERFLOW_TRACEBACK.load(Ordering::Acquire);
-        if hook != 0 {
-            // SAFETY: only set_overflow_traceback stores here, from an
-            // OverflowTraceback.
-            let f: OverflowTraceback = unsafe { core::mem::transmute(hook) };
-            f(pc, gp);
-        }
+    let hook = OVERFLOW_TRACEBACK.load(Ordering::Acquire);
+    // With the hook, the goroutine's header comes after Go's `runtime
+    // stack:` section, which the hook prints.
+    let gp = overflow_header(lo, hi, sp, hook == 0);
+    if !gp.is_null() && hook != 0 {
+        // SAFETY: only set_overflow_traceback stores here, from an
+        // OverflowTraceback.
+        let f: OverflowTraceback = unsafe { core::mem::transmute(hook) };
+        f(pc, gp);
     }
     crate::throw::exit_fatal()
 }
 
-/// The report's lines up to and including the goroutine's header; returns
-/// the goroutine whose stack overflowed (null if the faulting thread's g
-/// is not the owner of `[lo, hi)`).
-fn overflow_header(lo: usize, hi: usize, sp: usize) -> *mut crate::G {
+/// The report's lines up to and, with `header` (or for a stack that is not
+/// a goroutine's), including the goroutine's header; returns the
+/// goroutine whose stack overflowed (null if the faulting thread's g is
+/// not the owner of `[lo, hi)`).
+fn overflow_header(lo: usize, hi: usize, sp: usize, header: bool) -> *mut crate::G {
     // Another thread already reporting wins; we sleep until it exits.
     crate::throw::start_dying();
     let mut b = [0u8; 20];
@@ -355,7 +359,9 @@ fn overflow_header(lo: usize, hi: usize, sp: usize) -> *mut crate::G {
         // goid and stack are plain words written before the G ran.
         unsafe { if (*gp).stack.lo == lo { (*gp).goid } else { 0 } }
     };
-    running_header(goid);
+    if header || goid == 0 {
+        running_header(goid);
+    }
     if goid == 0 { core::ptr::null_mut() } else { gp }
 }
 

@@ -139,7 +139,17 @@ pub fn exit(code: i32) -> ! {
 #[cold]
 #[inline(never)]
 pub fn throw(s: &str) -> ! {
-    fatal_error(s)
+    die(s, true)
+}
+
+/// Set by [`throw`] (Go's `throwTypeRuntime`), not by [`fatal_error`]
+/// (`throwTypeUser`): a runtime throw on the scheduler's stack prints
+/// Go's `runtime stack:` section.
+static THROW_RUNTIME: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Whether the fatal error being reported is a runtime [`throw`].
+pub fn throwing_runtime() -> bool {
+    THROW_RUNTIME.load(Ordering::Acquire)
 }
 
 /// fatal: port of runtime.fatal (panic.go). Reports a fatal condition the
@@ -148,7 +158,16 @@ pub fn throw(s: &str) -> ! {
 #[cold]
 #[inline(never)]
 pub fn fatal_error(s: &str) -> ! {
+    die(s, false)
+}
+
+/// The report of [`throw`] (`runtime`) and [`fatal_error`].
+#[cold]
+#[inline(never)]
+fn die(s: &str, runtime: bool) -> ! {
     start_dying();
+    // Only the thread that won start_dying gets here.
+    THROW_RUNTIME.store(runtime, Ordering::Release);
     // What the program printed before goes out first, as it does in Go,
     // whose output is unbuffered.
     flush_before_fatal();

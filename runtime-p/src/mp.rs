@@ -241,7 +241,9 @@ pub fn releasep() -> *mut P {
 }
 
 /// checkmcount: port of runtime.checkmcount (proc.go): Go's thread limit
-/// (10000 by default, `debug.SetMaxThreads`).
+/// (10000 by default, `debug.SetMaxThreads`). Not inlined, so that the
+/// `runtime stack:` of its throw names it in every build, as Go's does.
+#[inline(never)]
 fn checkmcount(s: &Sched, l: &SchedLocked) {
     let max = s.maxmcount.load(Ordering::Relaxed);
     // Go's template thread is an M, counted in `mcount()`; gort's is a
@@ -252,7 +254,9 @@ fn checkmcount(s: &Sched, l: &SchedLocked) {
     let template = i32::from(TEMPLATE_STARTED.load(Ordering::Acquire));
     if l.mcount + template > max {
         print(&format!("runtime: program exceeds {max}-thread limit\n"));
-        runtime_g::fatal_error("thread exhaustion");
+        // A runtime throw, as in Go: on the scheduler's stack it prints
+        // the `runtime stack:` section.
+        throw("thread exhaustion");
     }
 }
 

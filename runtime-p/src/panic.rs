@@ -642,6 +642,86 @@ pub fn format_frames(mut bt: backtrace::Backtrace, start: &str) -> String {
     w.finish()
 }
 
+/// Go's `runtime stack:` section (dopanic_m, panic.go): the frames of the
+/// scheduler's own stack (g0) at a runtime throw, from the throw down to
+/// the M's start or the switch from a goroutine, runtime frames included (Go prints its `runtime.throw`,
+/// `runtime.checkmcount`, ...; these are gort's ports of them).
+pub fn format_runtime_stack(mut bt: backtrace::Backtrace) -> String {
+    use std::fmt::Write as _;
+    bt.resolve();
+    let mut frames: Vec<(Option<String>, String)> = Vec::new();
+    for frame in bt.frames() {
+        let ip = frame.ip() as usize;
+        let base = frame.symbol_address() as usize;
+        if frame.symbols().is_empty() {
+            frames.push((None, frame_loc(None, ip, base)));
+        }
+        for sym in frame.symbols() {
+            let name = sym.name().map(|n| format!("{n:#}"));
+            let line = (sym.filename(), sym.lineno());
+            frames.push((name, frame_loc(Some(line), ip, base)));
+        }
+    }
+    // From the throw itself (the outermost of the report's own frames).
+    let first = frames
+        .iter()
+        .rposition(|(n, _)| {
+            n.as_deref()
+                .is_some_and(|n| n.starts_with("runtime_g::throw::"))
+        })
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (name, loc) in frames[first..].iter().take(100) {
+        let name = name.as_deref().unwrap_or("???");
+        let _ = writeln!(out, "{name}()\n\t{loc}");
+        // The stack's base: the M's start, or the switch from a goroutine
+        // (Go's `runtime.mstart`, `runtime.mcall`, `runtime.systemstack`).
+        if name == "runtime_m::proc::mstart" || name.starts_with("runtime_g::gobuf::") {
+            break;
+        }
+    }
+    out
+}
+
+/// The `runtime stack:` frames at the return addresses `pcs` (innermost
+/// first) of a signal handler, from the handler's entry into gort's
+/// report on (the stack walker's own frames left out), down to the
+/// kernel's signal frame.
+pub fn format_runtime_pcs(pcs: &[usize]) -> String {
+    use std::fmt::Write as _;
+    let mut frames: Vec<(Option<String>, String)> = Vec::new();
+    for &pc in pcs {
+        let base = function_start(pc - 1).unwrap_or(pc);
+        let mut any = false;
+        backtrace::resolve((pc - 1) as *mut core::ffi::c_void, |sym| {
+            any = true;
+            let name = sym.name().map(|n| format!("{n:#}"));
+            let line = (sym.filename(), sym.lineno());
+            frames.push((name, frame_loc(Some(line), pc, base)));
+        });
+        if !any {
+            frames.push((None, frame_loc(None, pc, base)));
+        }
+    }
+    // Below the walker: from the outermost frame of the backtrace crate
+    // and of the walk's callback on.
+    let first = frames
+        .iter()
+        .rposition(|(n, _)| {
+            n.as_deref()
+                .is_some_and(|n| n.starts_with("backtrace::") || n.contains("{{closure}}"))
+        })
+        .map_or(0, |i| i + 1);
+    let mut out = String::new();
+    // (An unnamed frame here is the C library's signal return trampoline.)
+    for (name, loc) in &frames[first..] {
+        if let Some(name) = name {
+            let _ = writeln!(out, "{name}()\n\t{loc}");
+        }
+    }
+    out
+}
+
 /// Frames an overflow report prints at each end of a deep stack, with
 /// `...N frames elided...` between (Go's `tracebackInnerFrames` and
 /// `tracebackOuterFrames`, traceback.go).

@@ -49,6 +49,17 @@ pub fn traceback_hook(in_signal: bool) {
         unsafe { (*mp).curg.load(core::sync::atomic::Ordering::Relaxed) }
     };
     let mut out = String::new();
+    let g = runtime_g::getg();
+    // SAFETY: a non-null g slot points at a live G; goid is 0 on g0s.
+    let on_g0 = !g.is_null() && unsafe { (*g).goid == 0 };
+    if on_g0 && (crate::panic::traceback_level() >= 2 || runtime_g::throw::throwing_runtime()) {
+        // Go's dopanic_m: a runtime throw on the scheduler's stack shows
+        // that stack first.
+        out.push_str("\nruntime stack:\n");
+        out.push_str(&crate::panic::format_runtime_stack(
+            backtrace::Backtrace::new_unresolved(),
+        ));
+    }
     if !cur.is_null() {
         out.push('\n');
         // SAFETY: curg of this M is a live G.
@@ -323,6 +334,19 @@ static OVERFLOW_COUNTS: [core::sync::atomic::AtomicUsize; 3] =
 /// Set (Release) once [`OVERFLOW_PCS`], [`OVERFLOW_COUNTS`], [`OVERFLOW_G`]
 /// and the instance are stored, for the dumper to load (Acquire).
 static OVERFLOW_READY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// How many return addresses of the signal handler that caught an
+/// overflow [`overflow_traceback`] keeps for the `runtime stack:` section.
+const RUNTIME_PCS: usize = 16;
+/// Those return addresses, innermost first, and how many there are.
+static OVERFLOW_RUNTIME_PCS: [core::sync::atomic::AtomicUsize; RUNTIME_PCS] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; RUNTIME_PCS];
+static OVERFLOW_RUNTIME_N: core::sync::atomic::AtomicUsize =
+    core::sync::atomic::AtomicUsize::new(0);
+/// Whether the dumper prints the `runtime stack:` section and the
+/// goroutine's header (a stack overflow) or only the frames (a
+/// synchronous signal, whose handler printed the header).
+static OVERFLOW_SECTION: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
 /// The goroutine whose stack overflowed.
 static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
@@ -349,15 +373,33 @@ static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
 /// loader's lock in `dl_iterate_phdr`, and an overflow inside the loader
 /// or inside another unwind on this thread could then deadlock here.
 fn overflow_traceback(rip: usize, gp: *mut G) {
+    fault_traceback(rip, gp, true)
+}
+
+/// [`overflow_traceback`], and with `section` false the frames of a
+/// goroutine that took a synchronous signal, whose report has printed the
+/// goroutine's header already (Go prints no `runtime stack:` there: the
+/// signal is the goroutine's own).
+fn fault_traceback(rip: usize, gp: *mut G, section: bool) {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    let header = || {
+        if section {
+            // SAFETY: gp is the live G whose stack overflowed; goid is a
+            // plain word fixed while it runs.
+            runtime_g::signal::running_header(unsafe { (*gp).goid })
+        }
+    };
     let fd = DUMPER_FD.load(Acquire);
     if fd < 0 {
+        header();
         return;
     }
     const IN: usize = TRACEBACK_INNER_FRAMES;
     const OUT: usize = TRACEBACK_OUTER_FRAMES;
     let mut inner = [0usize; IN];
     let mut ring = [0usize; OUT];
+    let mut handler = [0usize; RUNTIME_PCS];
+    let mut n_handler = 0usize;
     let (mut started, mut total) = (false, 0usize);
     // SAFETY: trace_unsynchronized only lacks the crate's global lock, which
     // guards unwinders that are not thread-safe (Windows'); libgcc's is,
@@ -366,10 +408,15 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
     unsafe {
         backtrace::trace_unsynchronized(|f| {
             let ip = f.ip() as usize;
-            // Skip the handler's own frames and the kernel's signal frame.
+            // The handler's own frames and the kernel's signal frame are
+            // the report's `runtime stack:`.
             if !started {
                 started = ip == rip;
                 if !started {
+                    if n_handler < RUNTIME_PCS {
+                        handler[n_handler] = ip;
+                        n_handler += 1;
+                    }
                     return true;
                 }
             }
@@ -383,11 +430,17 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
         })
     };
     if !started {
+        header();
         runtime_g::throw::write_stderr(
             b"runtime: no frames: the unwinder could not walk past the signal frame\n",
         );
         return;
     }
+    for (slot, &pc) in OVERFLOW_RUNTIME_PCS.iter().zip(&handler[..n_handler]) {
+        slot.store(pc, Relaxed);
+    }
+    OVERFLOW_RUNTIME_N.store(n_handler, Relaxed);
+    OVERFLOW_SECTION.store(section, Relaxed);
     let n_in = total.min(IN);
     let rest = total - n_in;
     let n_out = rest.min(OUT);
@@ -413,6 +466,7 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
     OVERFLOW_READY.store(true, Release);
     // SAFETY: write(2) on our pipe is async-signal-safe.
     if unsafe { libc::write(fd, b"o".as_ptr().cast(), 1) } != 1 {
+        header();
         return;
     }
     // Wait for the dumper to exit the process; 10 s of monotonic time,
@@ -437,6 +491,7 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
     }
     use runtime_g::throw::write_stderr as w;
     let mut b = [0u8; 20];
+    header();
     w(b"runtime: the frames could not be symbolized in time; their PCs:\n");
     for (i, slot) in OVERFLOW_PCS[..n_in]
         .iter()
@@ -469,7 +524,24 @@ fn print_overflow_frames() {
     // SAFETY: gp overflowed its stack running its function, so it set
     // start_func before, on this thread; nothing writes it again.
     let start = unsafe { (*gp).start_func };
-    let mut out = crate::panic::format_pcs(inner, elided, outer, start);
+    // Go's report of a stack overflow (a runtime throw on the scheduler's
+    // stack, in newstack) shows that stack first; gort's counterpart is
+    // the signal handler that caught the fault.
+    let n_rt = OVERFLOW_RUNTIME_N.load(Relaxed);
+    let rt: Vec<usize> = OVERFLOW_RUNTIME_PCS[..n_rt]
+        .iter()
+        .map(|p| p.load(Relaxed))
+        .collect();
+    let mut out = String::new();
+    if OVERFLOW_SECTION.load(Relaxed) {
+        out.push_str("runtime stack:\n");
+        out.push_str(&crate::panic::format_runtime_pcs(&rt));
+        out.push('\n');
+        // SAFETY: gp is a live G of the instance; the header reads atomics
+        // and fixed fields.
+        out.push_str(&unsafe { goroutine_header(gp) });
+    }
+    out.push_str(&crate::panic::format_pcs(inner, elided, outer, start));
     // SAFETY: an instance's Gs live until its teardown, after its last M left.
     out.push_str(&unsafe { crate::panic::created_by(gp) });
     let s = DUMP_SCHED.load(Relaxed);
@@ -767,7 +839,7 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
     w(b" [running]:\n");
     // Frames, created-by, the other goroutines and the registers, from the
     // dumper thread; returns only if that cannot be done.
-    overflow_traceback(pc, gp);
+    fault_traceback(pc, gp, false);
     runtime_g::throw::exit_fatal()
 }
 

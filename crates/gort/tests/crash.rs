@@ -849,10 +849,11 @@ fn stack_overflow_is_reported_like_go() {
     );
     assert_eq!(lines[2], "fatal error: stack overflow");
     assert_eq!(lines[3], "");
+    let h = runtime_stack_section(&o.stderr, 4);
     assert!(
-        lines[4].ends_with(" [running]:") && goroutine_header_id(lines[4]) > 1,
+        lines[h].ends_with(" [running]:") && goroutine_header_id(lines[h]) > 1,
         "{}",
-        lines[4]
+        lines[h]
     );
     // sp lies just below the reported stack: in the guard page.
     let nums: Vec<usize> = lines[1]
@@ -866,13 +867,45 @@ fn stack_overflow_is_reported_like_go() {
         sp < lo + 4096 && sp + 8192 > lo,
         "sp {sp:#x} not near lo {lo:#x}"
     );
-    overflow_frames_like_go(&o.stderr, 5, true);
+    overflow_frames_like_go(&o.stderr, h + 1, true);
     assert!(
         o.stderr.contains("\n\ngoroutine 1 [chan receive]:\n"),
         "the other goroutines follow, as in Go's fatal dumps:\n{}",
         o.stderr
     );
     assert_eq!(o.code, Some(2));
+}
+
+/// Go's `runtime stack:` section of a stack-overflow report (issue 20),
+/// from line `at` of `stderr`: the header, the frames of the stack that
+/// found the overflow (Go's runtime.throw, runtime.newstack; gort's are
+/// the fault handler's, which reports it), a blank line. Returns the line
+/// after it, the goroutine's header.
+fn runtime_stack_section(stderr: &str, at: usize) -> usize {
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.get(at).copied(), Some("runtime stack:"), "{stderr}");
+    let end = at
+        + 1
+        + lines[at + 1..]
+            .iter()
+            .position(|l| l.is_empty())
+            .unwrap_or_else(|| panic!("no end of the section:\n{stderr}"));
+    let frames = &lines[at + 1..end];
+    assert!(
+        !frames.is_empty() && frames.len().is_multiple_of(2),
+        "{stderr}"
+    );
+    for pair in frames.chunks(2) {
+        assert!(
+            pair[0].ends_with("()") && pair[1].starts_with('\t'),
+            "{stderr}"
+        );
+    }
+    assert!(
+        frames.contains(&"runtime_g::signal::report_stack_overflow()"),
+        "{stderr}"
+    );
+    end + 1
 }
 
 /// The frames of an overflow report (issue 17), from line `first` of
@@ -924,13 +957,15 @@ fn stack_overflow_in_main_goroutine() {
         &["runtime: goroutine stack exceeds 65536-byte limit"],
         2,
     );
-    assert!(
-        o.stderr
-            .contains("fatal error: stack overflow\n\ngoroutine 1 [running]:\n"),
-        "{}",
-        o.stderr
-    );
-    overflow_frames_like_go(&o.stderr, 5, false);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "fatal error: stack overflow")
+        .unwrap_or_else(|| panic!("{}", o.stderr));
+    assert_eq!(lines[at + 1], "", "{}", o.stderr);
+    let h = runtime_stack_section(&o.stderr, at + 2);
+    assert_eq!(lines[h], "goroutine 1 [running]:", "{}", o.stderr);
+    overflow_frames_like_go(&o.stderr, h + 1, false);
 }
 
 /// A runtime whose goroutines all wait is judged when the other runtime
@@ -1354,6 +1389,35 @@ fn test_thread_exhaustion() {
         "{}",
         o.stderr
     );
+    assert_eq!(o.code, Some(2));
+}
+
+/// Thread exhaustion is a runtime throw on the scheduler's stack, so the
+/// report shows that stack first, as Go's does (`runtime stack:`, from
+/// `runtime.throw` and `runtime.checkmcount` down to the M's start or the
+/// switch from a goroutine; gort's frames are its ports of them), then the
+/// goroutines (issue 20).
+#[test]
+fn thread_exhaustion_shows_the_runtime_stack() {
+    let o = child("thread_exhaustion");
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines.get(2..5),
+        Some(&["", "runtime stack:", "runtime_g::throw::throw()"][..]),
+        "{}",
+        o.stderr
+    );
+    let end = lines[4..]
+        .iter()
+        .position(|l| l.is_empty())
+        .map(|i| i + 4)
+        .expect("end of the section");
+    assert!(
+        lines[4..end].contains(&"runtime_p::mp::checkmcount()"),
+        "{}",
+        o.stderr
+    );
+    assert!(lines[end + 1].starts_with("goroutine "), "{}", o.stderr);
     assert_eq!(o.code, Some(2));
 }
 
