@@ -232,6 +232,20 @@ fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
         write_err(b"\nPC=");
         write_err(runtime_g::signal::hex(ureg.ip as usize, &mut t));
         write_err(b"\n\n");
+        // Go's sighandler Throw path: at GOTRACEBACK above none, the
+        // goroutine's header and frames, the others, a blank line and the
+        // registers (dumpregs).
+        // SAFETY: gp is this thread's G (null-checked above); goid is a
+        // plain word fixed while it lives.
+        let goid = unsafe { (*gp).goid };
+        if !runtime_g::throw::no_traceback() && goid != 0 {
+            runtime_g::signal::running_header(goid);
+            runtime_g::signal::fault_frames(
+                ureg.ip as usize,
+                gp,
+                Some((&sys::UREG_NAMES, &ureg.regs)),
+            );
+        }
         sys::exits_program("2");
     }
     if flags & SIG_KILL != 0 {

@@ -703,7 +703,18 @@ pub const NDFLT: i32 = 1;
 pub struct Ureg {
     pub ip: u64,
     pub sp: u64,
+    /// The registers in the order Go's Plan 9 `dumpregs` prints them
+    /// ([`UREG_NAMES`]).
+    pub regs: [usize; 21],
 }
+
+/// The names Go's `dumpregs` (defs_plan9_amd64.go) prints [`Ureg::regs`]
+/// under, padded as it pads them.
+pub static UREG_NAMES: [&str; 21] = [
+    "ax    ", "bx    ", "cx    ", "dx    ", "di    ", "si    ", "bp    ", "sp    ", "r8    ",
+    "r9    ", "r10   ", "r11   ", "r12   ", "r13   ", "r14   ", "r15   ", "ip    ", "flags ",
+    "cs    ", "fs    ", "gs    ",
+];
 
 /// A note handler (`notify`'s `f(ureg, note)`), which ends by returning
 /// its `noted` argument. It runs on the process's signal stack and must be
@@ -838,7 +849,39 @@ extern "C" fn note_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
     }
     let note = &note.b[..note.n];
     let h = HANDLER.load(Ordering::Acquire);
-    let mut ureg = Ureg { ip, sp };
+    let mut regs = [0usize; 21];
+    // SAFETY: as above; the general registers of the interrupted context.
+    unsafe {
+        let g = &(*uc).uc_mcontext.gregs;
+        let order = [
+            libc::REG_RAX,
+            libc::REG_RBX,
+            libc::REG_RCX,
+            libc::REG_RDX,
+            libc::REG_RDI,
+            libc::REG_RSI,
+            libc::REG_RBP,
+            libc::REG_RSP,
+            libc::REG_R8,
+            libc::REG_R9,
+            libc::REG_R10,
+            libc::REG_R11,
+            libc::REG_R12,
+            libc::REG_R13,
+            libc::REG_R14,
+            libc::REG_R15,
+            libc::REG_RIP,
+            libc::REG_EFL,
+        ];
+        for (slot, r) in regs.iter_mut().zip(order) {
+            *slot = g[r as usize] as usize;
+        }
+        let csgsfs = g[libc::REG_CSGSFS as usize] as usize;
+        regs[18] = csgsfs & 0xffff;
+        regs[19] = (csgsfs >> 32) & 0xffff;
+        regs[20] = (csgsfs >> 16) & 0xffff;
+    }
+    let mut ureg = Ureg { ip, sp, regs };
     let action = if h == 0 {
         NDFLT
     } else {

@@ -300,6 +300,39 @@ pub fn set_overflow_traceback(f: OverflowTraceback) {
     OVERFLOW_TRACEBACK.store(f as usize, Ordering::Release);
 }
 
+/// The rest of Go's report of a synchronous signal that throws, after its
+/// first lines and the goroutine's header: the goroutine's frames from
+/// the faulting `pc`, its `created by`, the other goroutines and, with
+/// `regs`, the interrupted registers (names as the OS's `dumpregs` prints
+/// them, values); then exit 2. Installed by the scheduler
+/// ([`set_fault_frames`]); without it, or if the frames cannot be
+/// printed, this returns. Async-signal-safe up to the hand-off to the
+/// scheduler's dumper thread. An OS layer's note handler calls it (the
+/// Plan 9 layer's, for `sys: trap: invalid opcode`).
+pub fn fault_frames(pc: usize, gp: *mut crate::G, regs: Option<SignalRegs<'_>>) {
+    let hook = FAULT_FRAMES.load(Ordering::Acquire);
+    if hook != 0 {
+        // SAFETY: only set_fault_frames stores here, from a FaultFrames.
+        let f: FaultFrames = unsafe { core::mem::transmute(hook) };
+        f(pc, gp, regs);
+    }
+}
+
+/// Registers for [`fault_frames`]: each name with its padding, and the
+/// values in the same order.
+pub type SignalRegs<'a> = (&'static [&'static str; 21], &'a [usize; 21]);
+
+/// The signature of the routine [`set_fault_frames`] installs.
+pub type FaultFrames = fn(pc: usize, gp: *mut crate::G, regs: Option<SignalRegs<'_>>);
+
+/// The routine behind [`fault_frames`]; 0 until the scheduler sets it.
+static FAULT_FRAMES: AtomicUsize = AtomicUsize::new(0);
+
+/// Installs the routine behind [`fault_frames`].
+pub fn set_fault_frames(f: FaultFrames) {
+    FAULT_FRAMES.store(f as usize, Ordering::Release);
+}
+
 fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
     // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
     // ucontext_t; RSP and RIP are plain register slots.

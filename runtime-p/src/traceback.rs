@@ -376,6 +376,20 @@ fn overflow_traceback(rip: usize, gp: *mut G) {
     fault_traceback(rip, gp, true)
 }
 
+/// [`runtime_g::signal::fault_frames`]: keeps the registers for the
+/// dumper, then [`fault_traceback`] without the `runtime stack:` section.
+fn signal_frames(pc: usize, gp: *mut G, regs: Option<runtime_g::signal::SignalRegs<'_>>) {
+    use core::sync::atomic::Ordering::Relaxed;
+    if let Some((names, values)) = regs {
+        for (slot, &v) in SAVED_REGS.iter().zip(values) {
+            slot.store(v, Relaxed);
+        }
+        SAVED_REG_NAMES.store((names as *const [&str; 21]).cast_mut(), Relaxed);
+        REGS_SAVED.store(true, Relaxed);
+    }
+    fault_traceback(pc, gp, false)
+}
+
 /// [`overflow_traceback`], and with `section` false the frames of a
 /// goroutine that took a synchronous signal, whose report has printed the
 /// goroutine's header already (Go prints no `runtime stack:` there: the
@@ -554,7 +568,9 @@ fn print_overflow_frames() {
     // A throw from a signal (SIGILL, SIGTRAP) ends with the registers, as
     // Go's dumpregs prints them.
     if REGS_SAVED.load(Relaxed) {
-        for (name, v) in REG_NAMES.iter().zip(&SAVED_REGS) {
+        // SAFETY: SAVED_REG_NAMES points at a static names array.
+        let names = unsafe { &*SAVED_REG_NAMES.load(Relaxed) };
+        for (name, v) in names.iter().zip(&SAVED_REGS) {
             out.push_str(&format!("{name}{:#x}\n", v.load(Relaxed)));
         }
     }
@@ -566,6 +582,7 @@ fn print_overflow_frames() {
 /// of a stack-overflow report (see [`start_sigquit_dumper`]).
 pub fn start_dumper() {
     runtime_g::signal::set_overflow_traceback(overflow_traceback);
+    runtime_g::signal::set_fault_frames(signal_frames);
     if let Err(e) = start_sigquit_dumper() {
         // Not fatal: the reports then print headers only.
         print(&format!(
@@ -695,7 +712,11 @@ const SYNC_SIGNALS: [libc::c_int; 3] = [libc::SIGILL, libc::SIGTRAP, libc::SIGFP
 static SAVED_REGS: [core::sync::atomic::AtomicUsize; 21] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 21];
 static REGS_SAVED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-const REG_NAMES: [&str; 21] = [
+/// The names [`SAVED_REGS`] print under: [`REG_NAMES`] (Linux's), or an
+/// OS layer's (see `runtime_g::signal::fault_frames`).
+static SAVED_REG_NAMES: core::sync::atomic::AtomicPtr<[&str; 21]> =
+    core::sync::atomic::AtomicPtr::new(&REG_NAMES as *const [&str; 21] as *mut [&str; 21]);
+static REG_NAMES: [&str; 21] = [
     "rax    ", "rbx    ", "rcx    ", "rdx    ", "rdi    ", "rsi    ", "rbp    ", "rsp    ",
     "r8     ", "r9     ", "r10    ", "r11    ", "r12    ", "r13    ", "r14    ", "r15    ",
     "rip    ", "rflags ", "cs     ", "fs     ", "gs     ",
