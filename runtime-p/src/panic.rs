@@ -178,6 +178,137 @@ pub fn format_panic(text: &str) -> String {
     out
 }
 
+/// Where a recovery starts (gort's `catch`): the running goroutine and its
+/// panic chain's length, or `None` off a goroutine (a plain thread keeps
+/// no chain).
+pub fn chain_mark() -> Option<ChainMark> {
+    let gp = getg();
+    // SAFETY: a non-null G is live; goid is 0 only on g0s. The running
+    // goroutine owns its chain.
+    (!gp.is_null() && unsafe { (*gp).goid != 0 }).then(|| ChainMark {
+        gp,
+        // SAFETY: as above.
+        base: unsafe { (*gp).recovered.len() },
+        seq: 0,
+    })
+}
+
+/// A recovery's place on its goroutine's panic chain (see [`chain_mark`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ChainMark {
+    gp: *mut G,
+    /// The chain's length before the recovery.
+    base: usize,
+    /// The goroutine's panic count when it recovered.
+    seq: u64,
+}
+
+/// gorecover: port of runtime.gorecover's bookkeeping (panic.go): goroutine
+/// `gp` recovered the panic whose value is `payload`, printed as `text`
+/// ([`payload_text`]). The panic stays on
+/// the chain, marked recovered, until the recovery completes
+/// ([`recovery_done`]), and no longer counts as running its deferred
+/// calls (`runningPanicDefers`).
+///
+/// # Safety
+/// `gp` is the running goroutine.
+pub unsafe fn recovered(mark: &mut ChainMark, payload: &(dyn Any + Send), text: String) {
+    let data = payload as *const (dyn Any + Send) as *const u8 as usize;
+    let gp = mark.gp;
+    // SAFETY: the caller's contract: the running goroutine owns these.
+    unsafe {
+        (*gp).recovered.push((text, data));
+        mark.seq = (*gp).panic_seq;
+        // The recovered panic was the last the hook saw: an older one,
+        // if it still unwinds (a destructor that recovered), is last
+        // again.
+        let t = &mut (*gp).panic_texts;
+        t[1] = t[0].take();
+        if !std::thread::panicking() {
+            end_panic(gp);
+        }
+    }
+}
+
+/// The value of the recovery at `mark` is gone (gort's `Recovered`
+/// dropped). If that completes the recovery (Go's `recovery`: the deferred
+/// call that recovered returned), its panic and every panic raised inside
+/// it leave the chain. It does not complete when a panic raised after the
+/// recovery unwinds past it: in Go that deferred call has not returned,
+/// and the recovered panic stays below the new one. (A drop while an older
+/// panic unwinds, inside a destructor that recovered, completes.) A no-op
+/// on another goroutine than the one that recovered.
+///
+/// # Safety
+/// `mark` comes from [`chain_mark`] and was passed to [`recovered`].
+pub unsafe fn recovery_done(mark: ChainMark) {
+    let gp = mark.gp;
+    if getg() != gp {
+        return;
+    }
+    // SAFETY: gp is the running goroutine, which owns its chain.
+    unsafe {
+        if std::thread::panicking() && (*gp).panic_seq != mark.seq {
+            return;
+        }
+        (*gp).recovered.truncate(mark.base);
+    }
+}
+
+/// A recovered value raised again (`Recovered::repanic`, through
+/// `resume_unwind`, which skips the panic hook): counts the goroutine as
+/// panicking, as the hook does for a new panic.
+pub fn repanicking() {
+    let gp = getg();
+    // SAFETY: a non-null G is live; the running goroutine owns its flag.
+    if !gp.is_null() && unsafe { (*gp).goid != 0 } {
+        // SAFETY: as above.
+        let newly = unsafe {
+            (*gp).panic_seq += 1;
+            !core::mem::replace(&mut (*gp).panicking, true)
+        };
+        if let Some(s) = crate::sched::try_sched().filter(|_| newly) {
+            s.running_panic_defers.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// printpanics: port of runtime.printpanics with preprintpanics'
+/// marking (panic.go): the recovered panics still on the chain, oldest
+/// first, each ` [recovered]` and followed by a tab, then the final
+/// panic's value. A panic whose value is the very value of the panic
+/// before it (a re-raise, `Recovered::repanic`) is not printed; the one
+/// before is marked ` [recovered, repanicked]` instead.
+pub fn printpanics(chain: &[(String, usize)], last: &(dyn Any + Send)) -> String {
+    let last_data = last as *const (dyn Any + Send) as *const u8 as usize;
+    // (text, recovered, value address) from oldest to the final panic.
+    let mut all: Vec<(String, bool, usize)> =
+        chain.iter().map(|(t, d)| (t.clone(), true, *d)).collect();
+    all.push((payload_text(last), false, last_data));
+    let mut out = String::new();
+    let mut i = 0;
+    while i < all.len() {
+        let (text, recovered, data) = &all[i];
+        // The panics after this one that re-raised its value.
+        let mut j = i + 1;
+        while j < all.len() && all[j].2 == *data {
+            j += 1;
+        }
+        let repanicked = j > i + 1;
+        if !out.is_empty() {
+            out.push_str("\n\t");
+        }
+        out.push_str(&format_panic(text));
+        if *recovered && repanicked {
+            out.push_str(" [recovered, repanicked]");
+        } else if *recovered {
+            out.push_str(" [recovered]");
+        }
+        i = j;
+    }
+    out
+}
+
 /// fatalpanic: port of runtime.fatalpanic (panic.go): reports an
 /// unrecovered panic of goroutine `gp` and exits with status 2.
 ///
@@ -190,7 +321,8 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     flush_stdout_bounded();
     // SAFETY: gp is the running goroutine (the caller's contract).
     unsafe { end_panic(gp) };
-    let mut msg = format_panic(&payload_text(&*payload));
+    // SAFETY: gp is the running goroutine, which owns its chain.
+    let mut msg = printpanics(unsafe { &(*gp).recovered }, &*payload);
     if traceback_level() == 0 {
         // GOTRACEBACK=none: the panic line only, as Go prints it.
         msg.push('\n');
@@ -286,8 +418,11 @@ pub fn install_panic_hook() {
                 t[0] = t[1].take();
                 t[1] = Some(text);
             }
-            // SAFETY: the running goroutine owns its flag.
-            let newly = !unsafe { core::mem::replace(&mut (*gp).panicking, true) };
+            // SAFETY: the running goroutine owns its flag and count.
+            let newly = unsafe {
+                (*gp).panic_seq += 1;
+                !core::mem::replace(&mut (*gp).panicking, true)
+            };
             if let Some(s) = crate::sched::try_sched().filter(|_| newly) {
                 s.running_panic_defers.fetch_add(1, Ordering::AcqRel);
             }
@@ -327,8 +462,19 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
         (t[0].take(), t[1].take())
     };
     let mut msg = String::new();
-    for t in [first, second].into_iter().flatten() {
-        if !msg.is_empty() {
+    // The recovered panics still on the chain come first, as in Go.
+    // SAFETY: as above.
+    for (t, _) in unsafe { &(*gp).recovered } {
+        msg.push_str(&format_panic(t));
+        msg.push_str(" [recovered]\n\t");
+    }
+    // A destructor that panics with the value being unwound: Go prints a
+    // panic whose value is the one before it once (its values compare
+    // equal by identity; Rust's hook sees the texts, which agree for the
+    // string values Go's rule is about).
+    let second = second.filter(|s| first.as_ref() != Some(s));
+    for (i, t) in [first, second].into_iter().flatten().enumerate() {
+        if i > 0 {
             msg.push_str("\n\t");
         }
         msg.push_str(&format_panic(&t));

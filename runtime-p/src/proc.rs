@@ -789,6 +789,7 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).panic_location = None;
         (*gp).panic_trace = None;
         (*gp).panic_texts = [None, None];
+        (*gp).recovered.clear();
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);

@@ -129,6 +129,7 @@ mod handle;
 pub mod instrument;
 mod local;
 pub mod net;
+mod recover;
 mod rt;
 pub mod runtime;
 mod select;
@@ -143,6 +144,7 @@ pub use chan::{Chan, RecvChan, RecvFuture, SendChan, SendFuture, TryRecvError, T
 pub use gort_macros::{main, test};
 pub use handle::Handle;
 pub use local::GoroutineLocal;
+pub use recover::{Recovered, catch};
 pub use rt::Runtime;
 /// Go's `runtime.Error`: the payload of panics raised by the runtime
 /// (`send on closed channel`, `close of closed channel`, `close of nil

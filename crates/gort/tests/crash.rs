@@ -91,6 +91,16 @@ impl Drop for RecoverInDrop {
     }
 }
 
+/// RecursivePanic3's deferred call: it panics, and its own deferred
+/// `recover` takes that panic back while the first one unwinds.
+struct RecoversItsOwnPanic;
+
+impl Drop for RecoversItsOwnPanic {
+    fn drop(&mut self) {
+        let _recovered = gort::catch(|| panic!("second panic"));
+    }
+}
+
 /// testprog's errorThatGosched: an error whose text yields the processor
 /// while the fatal panic prints it.
 #[derive(Debug)]
@@ -383,6 +393,75 @@ fn run_case(case: &str) {
             "syscall_in_panic" => builder(case).gomaxprocs(1).run(|| {
                 let e: Box<dyn std::error::Error + Send + Sync> = Box::new(ErrorThatPrints);
                 std::panic::panic_any(e);
+            }),
+            "recursive_panic" => builder(case).run(|| {
+                {
+                    let r = gort::catch(|| {
+                        let _x = std::hint::black_box([0u8; 8192]);
+                        let e = gort::catch(|| panic!("bad")).unwrap_err();
+                        panic!("wrap: {}", e.text());
+                    });
+                    println!("{}", r.unwrap_err().text());
+                }
+                panic!("again");
+            }),
+            "recursive_panic2" => builder(case).run(|| {
+                {
+                    let r = gort::catch(|| {
+                        let _x = std::hint::black_box([0u8; 8192]);
+                        {
+                            let first = gort::catch(|| panic!("first panic")).unwrap_err();
+                            println!("{}", first.text());
+                        }
+                        panic!("second panic");
+                    });
+                    println!("{}", r.unwrap_err().text());
+                }
+                panic!("third panic");
+            }),
+            "recursive_panic3" => builder(case).run(|| {
+                let _deferred = RecoversItsOwnPanic;
+                panic!("first panic");
+            }),
+            "recursive_panic4" => builder(case).run(|| {
+                let _recovered = gort::catch(|| panic!("first panic"));
+                panic!("second panic");
+            }),
+            "recursive_panic5" => builder(case).run(|| {
+                {
+                    let r = gort::catch(|| {
+                        let first = gort::catch(|| panic!("first panic")).unwrap_err();
+                        println!("{}", first.text());
+                        panic!("second panic");
+                    });
+                    println!("{}", r.unwrap_err().text());
+                }
+                panic!("third panic");
+            }),
+            "repanicked_panic" => builder(case).run(|| {
+                gort::catch(|| panic!("message")).unwrap_err().repanic();
+            }),
+            "repanicked_middle_panic" => builder(case).run(|| {
+                let _outer = gort::catch(|| {
+                    let middle = gort::catch(|| {
+                        let _inner = gort::catch(|| panic!("inner"));
+                        panic!("middle");
+                    });
+                    middle.unwrap_err().repanic();
+                });
+                panic!("outer");
+            }),
+            "repanicked_panic_sandwich" => builder(case).run(|| {
+                let mut outer = None;
+                let _inner = gort::catch(std::panic::AssertUnwindSafe(|| {
+                    outer = Some(gort::catch(|| panic!("outer")).unwrap_err());
+                    panic!("inner");
+                }));
+                outer.unwrap().repanic();
+            }),
+            "double_panic_with_same_value" => builder(case).run(|| {
+                let _deferred = PanicOnDrop("message");
+                panic!("message");
             }),
             "panic_after_goexit" => builder(case).run(|| {
                 let _deferred = PanicOnDrop("hello");
@@ -1299,6 +1378,123 @@ fn test_panic_deadlock_syscall() {
     assert!(o.stdout.ends_with("1\n2\n"), "{:?}", o.stdout);
     assert!(o.stderr.starts_with("panic: 3\n\n"), "{}", o.stderr);
     assert_eq!(o.code, Some(2), "{}", o.stderr);
+}
+
+// go-test: TestRecursivePanic (crash_test.go)
+// Go's deferred recover() is gort::catch around the code it guards; the
+// recovered value stays on the chain while its Recovered lives. (The
+// child's stdout starts with the test harness's own lines.)
+#[test]
+fn test_recursive_panic() {
+    let o = child("recursive_panic");
+    assert!(o.stdout.ends_with(" wrap: bad\n"), "{:?}", o.stdout);
+    assert!(o.stderr.starts_with("panic: again\n\n"), "{}", o.stderr);
+}
+
+// go-test: TestRecursivePanic2 (crash_test.go)
+#[test]
+fn test_recursive_panic2() {
+    let o = child("recursive_panic2");
+    assert!(
+        o.stdout.ends_with(" first panic\nsecond panic\n"),
+        "{:?}",
+        o.stdout
+    );
+    assert!(
+        o.stderr.starts_with("panic: third panic\n\n"),
+        "{}",
+        o.stderr
+    );
+}
+
+// go-test: TestRecursivePanic3 (crash_test.go)
+// A deferred call (a destructor) panics while a panic unwinds and
+// recovers its own panic: the first panic goes on alone.
+#[test]
+fn test_recursive_panic3() {
+    let o = child("recursive_panic3");
+    assert!(
+        o.stderr.starts_with("panic: first panic\n\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestRecursivePanic4 (crash_test.go)
+#[test]
+fn test_recursive_panic4() {
+    let o = child("recursive_panic4");
+    assert!(
+        o.stderr
+            .starts_with("panic: first panic [recovered]\n\tpanic: second panic\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestRecursivePanic5 (crash_test.go)
+// Go's three deferred calls (print and panic, print) become two nested
+// catches in `three`; the recoveries complete when it returns.
+#[test]
+fn test_recursive_panic5() {
+    let o = child("recursive_panic5");
+    assert!(
+        o.stdout.ends_with(" first panic\nsecond panic\n"),
+        "{:?}",
+        o.stdout
+    );
+    assert!(o.stderr.starts_with("panic: third panic\n"), "{}", o.stderr);
+}
+
+// go-test: TestRepanickedPanic (crash_test.go)
+#[test]
+fn test_repanicked_panic() {
+    let o = child("repanicked_panic");
+    assert!(
+        o.stderr
+            .starts_with("panic: message [recovered, repanicked]\n"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.code, Some(2));
+}
+
+// go-test: TestRepanickedMiddlePanic (crash_test.go)
+#[test]
+fn test_repanicked_middle_panic() {
+    let o = child("repanicked_middle_panic");
+    assert!(
+        o.stderr.starts_with(
+            "panic: inner [recovered]\n\tpanic: middle [recovered, repanicked]\n\tpanic: outer\n"
+        ),
+        "{}",
+        o.stderr
+    );
+}
+
+// go-test: TestRepanickedPanicSandwich (crash_test.go)
+#[test]
+fn test_repanicked_panic_sandwich() {
+    let o = child("repanicked_panic_sandwich");
+    assert!(
+        o.stderr
+            .starts_with("panic: outer [recovered]\n\tpanic: inner [recovered]\n\tpanic: outer\n"),
+        "{}",
+        o.stderr
+    );
+}
+
+// go-test: TestDoublePanicWithSameValue (crash_test.go)
+// Adapted: Go's deferred call panics with the very value being unwound;
+// here a destructor panics with an equal string (Rust cannot raise one
+// value twice), which Go's rule also treats as the same for strings.
+#[test]
+fn test_double_panic_with_same_value() {
+    let o = child("double_panic_with_same_value");
+    assert!(o.stderr.starts_with("panic: message\n\n"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2));
 }
 
 // go-test: TestPanicAfterGoexit (crash_test.go)
