@@ -501,6 +501,51 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
     runtime_g::throw::exit_fatal()
 }
 
+/// Goexit called by a destructor while a panic unwinds the goroutine. Go
+/// ends the goroutine there and the panic with it (testprog's
+/// GoexitInPanic); Rust cannot stop an unwind from a destructor, nor start
+/// another one in it (it would abort), so gort reports it as Go reports a
+/// fatal error during a panic (printPreFatalDeferPanic): the panics, then
+/// `\tfatal error: …` saying what happened, the goroutine, status 2.
+///
+/// # Safety
+/// `gp` must be the running goroutine.
+pub unsafe fn fatal_goexit_in_panic(gp: *mut G) -> ! {
+    start_dying();
+    flush_stdout_bounded();
+    let mut msg = String::new();
+    // SAFETY: the caller's contract; the goroutine owns its panic fields.
+    unsafe {
+        for (t, _) in &(*gp).recovered {
+            msg.push_str(&format_panic(t));
+            msg.push_str(" [recovered]\n\t");
+        }
+        if let Some(t) = (*gp).panic_texts[1].take() {
+            msg.push_str(&format_panic(&t));
+            msg.push_str("\n\t");
+        }
+    }
+    msg.push_str(
+        "fatal error: runtime.Goexit called by a destructor while a panic unwinds (Go would end \
+         the goroutine and the panic; a Rust unwind cannot be stopped there: recover the panic \
+         with gort::catch first)\n",
+    );
+    if traceback_level() > 0 {
+        msg.push('\n');
+        // SAFETY: gp is live.
+        msg.push_str(&unsafe { crate::proc::goroutine_header(gp) });
+        msg.push_str(&format_frames(
+            backtrace::Backtrace::new_unresolved(),
+            // SAFETY: the running goroutine owns its start_func.
+            unsafe { (*gp).start_func },
+        ));
+        // SAFETY: as above.
+        msg.push_str(&unsafe { created_by(gp) });
+    }
+    print(&msg);
+    runtime_g::throw::exit_fatal()
+}
+
 /// Writes out what std's stdout buffer holds before a fatal exit: Go's
 /// `os.Stdout` has no buffer, so a partial line printed before a fatal
 /// panic reaches the terminal there, and must here too. Bounded: a helper

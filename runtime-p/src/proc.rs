@@ -731,6 +731,13 @@ pub fn goexit() -> ! {
         }
         goexit1()
     }
+    if crate::panic::unwinding_from_panic() {
+        // A destructor run by a panic: Go's Goexit would end the panic
+        // with the goroutine, but an unwind cannot leave a destructor that
+        // a Rust unwind runs, so it could not end the panic either.
+        // SAFETY: gp is the running goroutine.
+        unsafe { crate::panic::fatal_goexit_in_panic(gp) }
+    }
     // Not a panic: a panic caught earlier by user code stops counting as
     // one running its defers, and `unwinding_from_panic` reads false.
     // SAFETY: gp is the running goroutine.

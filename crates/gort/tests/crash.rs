@@ -101,6 +101,15 @@ impl Drop for RecoversItsOwnPanic {
     }
 }
 
+/// GoexitInPanic's deferred call: Goexit while a panic unwinds.
+struct GoexitOnDrop;
+
+impl Drop for GoexitOnDrop {
+    fn drop(&mut self) {
+        gort::goexit();
+    }
+}
+
 /// testprog's errorThatGosched: an error whose text yields the processor
 /// while the fatal panic prints it.
 #[derive(Debug)]
@@ -462,6 +471,13 @@ fn run_case(case: &str) {
             "double_panic_with_same_value" => builder(case).run(|| {
                 let _deferred = PanicOnDrop("message");
                 panic!("message");
+            }),
+            "goexit_in_panic" => builder(case).run(|| {
+                gort::go(|| {
+                    let _deferred = GoexitOnDrop;
+                    panic!("hello");
+                });
+                gort::goexit();
             }),
             "panic_after_goexit" => builder(case).run(|| {
                 let _deferred = PanicOnDrop("hello");
@@ -1521,14 +1537,37 @@ fn test_recovered_panic_after_goexit() {
     assert_eq!(o.code, Some(2));
 }
 
+// go-test: TestGoexitInPanic (crash_test.go)
+// Adapted: in Go, Goexit in a deferred call during a panic ends the
+// goroutine and the panic with it, and main's Goexit then ends in the
+// deadlock report. Rust cannot end an unwind from a destructor (leaving
+// it by another unwind aborts the process), so the destructor's Goexit
+// cannot stop the panic. gort reports it as Go reports a fatal error
+// during a panic: the panic, then an indented `fatal error:` line that
+// says what happened and how to write it (recover first), status 2, not
+// Rust's abort.
+#[test]
+fn test_goexit_in_panic() {
+    let o = child("goexit_in_panic");
+    assert!(
+        o.stderr.starts_with(
+            "panic: hello\n\tfatal error: runtime.Goexit called by a destructor while a panic unwinds"
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("gort::catch"), "{}", o.stderr);
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+}
+
 // go-test: TestRecoverBeforePanicAfterGoexit (crash_test.go)
 // Adapted: Go recovers the deferred call's panic in an earlier-deferred
 // call and lets Goexit go on (deadlock report). Rust cannot: a panic that
 // escapes a destructor during an unwind (Goexit is one) aborts the
 // process, and no frame can catch it. What gort promises instead is Go's
 // report of the panic and status 2, not Rust's abort (status 134).
-// TestRecoverBeforePanicAfterGoexit2 and TestGoexitInPanic (a Goexit from
-// a deferred call during a panic) meet the same rule and are not ported.
+// TestRecoverBeforePanicAfterGoexit2 is the same program with the recover
+// in a loop and meets the same rule; not ported.
 #[test]
 fn test_recover_before_panic_after_goexit() {
     let o = child("recover_before_panic_after_goexit");
