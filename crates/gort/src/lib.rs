@@ -161,15 +161,27 @@ pub fn panic_display(v: impl std::fmt::Display) -> ! {
     std::panic::panic_any(runtime_p::panic::PanicValue(v.to_string()))
 }
 
-/// Panics with a value Go would print as `(type) …`: the report shows
-/// `panic: (<type name>) <v:?>` (Go prints the type and an address; the
-/// `Debug` text says more).
+/// Panics with a value of a type of the program's own, printed as Go
+/// prints one. A tuple struct around one value (Go's named type of a
+/// printable kind, `type MyInt int`) prints as the type's path and the
+/// value, `panic: my_crate::MyInt(93)` (Go: `panic: main.MyInt(93)`);
+/// any other value as `panic: (<type>) <v:?>` (Go prints the type and an
+/// address; the `Debug` text says more).
 #[track_caller]
 pub fn panic_debug<T: std::fmt::Debug>(v: T) -> ! {
-    std::panic::panic_any(runtime_p::panic::PanicValue(format!(
-        "({}) {v:?}",
-        std::any::type_name::<T>()
-    )))
+    std::panic::panic_any(runtime_p::panic::PanicValue(debug_panic_text(&v)))
+}
+
+/// The text [`panic_debug`] raises.
+fn debug_panic_text<T: std::fmt::Debug>(v: &T) -> String {
+    let ty = std::any::type_name::<T>();
+    let dbg = format!("{v:?}");
+    // `MyInt(93)` from a type named `path::MyInt`: a tuple struct.
+    let short = ty.rsplit("::").next().unwrap_or(ty);
+    match dbg.strip_prefix(short) {
+        Some(rest) if rest.starts_with('(') && !short.contains('<') => format!("{ty}{rest}"),
+        _ => format!("({ty}) {dbg}"),
+    }
 }
 pub use spawn::{
     JoinError, JoinHandle, MAX_STACK_SIZE, go, spawn, spawn_dedicated, spawn_local,
