@@ -111,20 +111,26 @@ impl Drop for GoexitOnDrop {
 }
 
 // testprog's panicprint.go: named types of printable kinds (Go's `type
-// MyBool bool`) are tuple structs here.
+// MyBool bool`) are tuple structs here. (Their fields are read through
+// Debug only.)
 #[derive(Debug)]
+#[allow(dead_code)]
 struct MyBool(bool);
 #[derive(Debug)]
+#[allow(dead_code)]
 struct MyInt(i64);
 #[derive(Debug)]
+#[allow(dead_code)]
 struct MyUint8(u8);
 #[derive(Debug)]
+#[allow(dead_code)]
 struct MyFloat64(f64);
 #[derive(Debug)]
+#[allow(dead_code)]
 struct MyString(String);
 /// Not a printable kind: Go prints `(main.MyStruct) 0x…`.
 #[derive(Debug)]
-#[allow(dead_code)] // read through Debug
+#[allow(dead_code)]
 struct MyStruct {
     a: i32,
 }
