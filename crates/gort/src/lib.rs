@@ -116,8 +116,11 @@
 //! ## Panics
 //! A Rust panic that escapes a goroutine ends the program as in Go:
 //! `panic: <message>`, a blank line, `goroutine N [running]:`, status 2. A
-//! panic caught with `std::panic::catch_unwind` (Go's `recover`) prints
-//! nothing. This needs `panic = "unwind"` (the default); under
+//! panic caught with [`catch`] (Go's `recover`, with Go's panic chain:
+//! `panic: first [recovered]`, [`Recovered::repanic`]) or with
+//! `std::panic::catch_unwind` prints nothing. Tracebacks name every
+//! goroutine's function and its `go` statement also in release builds
+//! without debug info. This needs `panic = "unwind"` (the default); under
 //! `panic = "abort"` Rust aborts first, and [`goexit`] cannot run
 //! destructors.
 #![deny(unsafe_op_in_unsafe_fn)]
