@@ -10,10 +10,13 @@ use gort::sync::WaitGroup;
 mod proc_test {
     use super::*;
 
-    fn goroutine_parallelism2(load: bool) {
+    fn goroutine_parallelism2(load: bool, netpoll: bool) {
         const P: u32 = 4;
         const N: usize = 10;
         let prev = gort::gomaxprocs(P as usize);
+        // Go's `defer ln.Close()` in the loop: the listeners live until
+        // the function returns.
+        let mut listeners = Vec::new();
         for _ in 0..N {
             if load {
                 // Make sure every P has run a goroutine (and parked its M).
@@ -30,6 +33,13 @@ mod proc_test {
                     });
                 }
                 done.recv();
+            }
+            if netpoll {
+                // Brings the network poller in, which changes how idle Ms
+                // wait.
+                if let Ok(ln) = gort::net::TcpListener::bind("localhost:0") {
+                    listeners.push(ln);
+                }
             }
             // Goroutines created by goroutines must still all run at once.
             let done: Chan<bool> = Chan::new(0);
@@ -54,18 +64,20 @@ mod proc_test {
                 done.recv();
             }
         }
+        drop(listeners);
         gort::gomaxprocs(prev);
     }
 
     // go-test: TestGoroutineParallelism2 (proc_test.go)
-    // The netpoll variant waits for issue 10; the two others run as in Go.
+    // Go's three variants: load, netpoll, and both.
     #[gort::test(both)]
     unsafe fn test_goroutine_parallelism2() {
         if std::thread::available_parallelism().map_or(1, |n| n.get()) == 1 {
             return; // Go skips on a uniprocessor
         }
-        goroutine_parallelism2(true);
-        goroutine_parallelism2(false);
+        goroutine_parallelism2(true, false);
+        goroutine_parallelism2(false, true);
+        goroutine_parallelism2(true, true);
     }
 
     // go-test: TestNumGoroutine (proc_test.go)
@@ -172,28 +184,53 @@ mod stack_test {
         );
     }
 
+    /// Go's useStackAndCall: uses about `n` KiB of stack, then calls `f`.
+    #[inline(never)]
+    fn use_stack_and_call(n: usize, f: fn()) {
+        if n == 0 {
+            f();
+            return;
+        }
+        let b = std::hint::black_box([0u8; 1024]);
+        use_stack_and_call(n - 1 + b[99] as usize, f);
+    }
+
     // go-test: TestDeferPtrsGoexit (stack_test.go)
-    // Adapted: the deferred call is a destructor holding a pointer to a
-    // value in its goroutine's frame; after Goexit starts, it still sees
-    // the right value (100×).
+    // Go's two deferred calls are destructors: the later one (run first)
+    // stores 42 through a reference to the goroutine's local, carrying a
+    // big value as Go's setBig does; the earlier one sends the local. The
+    // goroutine uses i KiB of stack before Goexit (Go's stack then moves;
+    // gort's does not, and the references must still be right).
     #[gort::test(both)]
     unsafe fn test_defer_ptrs_goexit() {
-        for _ in 0..100 {
+        struct SendY<'a>(&'a std::cell::Cell<i32>, Chan<i32>);
+        impl Drop for SendY<'_> {
+            fn drop(&mut self) {
+                self.1.send(self.0.get());
+            }
+        }
+        struct SetBig<'a>(&'a std::cell::Cell<i32>, i32, [u8; 1024]);
+        impl Drop for SetBig<'_> {
+            fn drop(&mut self) {
+                std::hint::black_box(&self.2);
+                self.0.set(self.1);
+            }
+        }
+        for i in 0..100 {
             let c: Chan<i32> = Chan::new(1);
             let c2 = c.clone();
             gort::go(move || {
-                struct SetOnDrop<'a>(&'a mut i32, Chan<i32>);
-                impl Drop for SetOnDrop<'_> {
-                    fn drop(&mut self) {
-                        self.1.send(*self.0);
-                    }
-                }
-                let mut i = 0;
-                let d = SetOnDrop(&mut i, c2);
-                *d.0 = 42;
-                gort::goexit();
+                let y = std::cell::Cell::new(0);
+                let _send = SendY(&y, c2);
+                let _set = SetBig(&y, 42, [0; 1024]);
+                use_stack_and_call(i, || gort::goexit());
             });
-            assert_eq!(c.recv(), Some(42), "defer saw the wrong value");
+            let n = c.recv();
+            assert_eq!(
+                n,
+                Some(42),
+                "defer's stack references were not adjusted appropriately (i={i} n={n:?})"
+            );
         }
     }
 }

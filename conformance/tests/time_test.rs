@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use gort::sync::WaitGroup;
 use gort::time::{Ticker, Timer, after, after_func, sleep, tick};
-use gort::{Chan, RecvChan, select};
+use gort::{Chan, RecvChan, TryRecvError, select};
 
 /// Go's export_test `newTimerFunc`: an AfterFunc timer whose function
 /// sends the time on a channel of one.
@@ -29,12 +29,17 @@ mod sleep_test {
     use super::*;
 
     // go-test: TestSleep (sleep_test.go)
-    // Adapted: Go's `Interrupt()` (a signal to the process half-way) has no
-    // counterpart; the other goroutine still wakes half-way.
+    // Go's `Interrupt()` (time's sys_unix.go) sends SIGCHLD to the process
+    // half-way; so does this.
     #[gort::test(both)]
     unsafe fn test_sleep() {
         let delay = Duration::from_millis(100);
-        gort::go(move || sleep(delay / 2));
+        gort::go(move || {
+            sleep(delay / 2);
+            // SAFETY: kill(2) to our own process with a signal whose
+            // default action is to be ignored.
+            unsafe { libc::kill(libc::getpid(), libc::SIGCHLD) };
+        });
         let start = Instant::now();
         sleep(delay);
         let duration = start.elapsed();
@@ -763,6 +768,219 @@ mod tick_test {
     #[gort::test(both)]
     unsafe fn test_tick_times() {
         delivers_fire_time("Tick", tick);
+    }
+
+    /// Go's `timer` interface of TestChan: Stop and Reset that report
+    /// whether the timer was pending.
+    trait TimerLike {
+        fn stop(&mut self) -> bool;
+        fn reset(&mut self, d: Duration) -> bool;
+    }
+
+    impl TimerLike for Timer {
+        fn stop(&mut self) -> bool {
+            Timer::stop(self)
+        }
+        fn reset(&mut self, d: Duration) -> bool {
+            Timer::reset(self, d)
+        }
+    }
+
+    /// Go's tickerTimer: a Ticker with Timer's signatures.
+    struct TickerTimer {
+        ticker: Ticker,
+        stopped: bool,
+    }
+
+    impl TimerLike for TickerTimer {
+        fn stop(&mut self) -> bool {
+            let pending = !self.stopped;
+            self.stopped = true;
+            self.ticker.stop();
+            pending
+        }
+        fn reset(&mut self, d: Duration) -> bool {
+            let pending = !self.stopped;
+            self.stopped = false;
+            self.ticker.reset(d);
+            pending
+        }
+    }
+
+    // go-test: TestChan (tick_test.go)
+    // Go's t.Errorf calls are assertions here (the test stops at the
+    // first). Go's Reset(1) (one nanosecond) is 1 ns.
+    #[gort::test(both)]
+    unsafe fn test_chan() {
+        let tim = Timer::new(Duration::from_secs(10000));
+        let c = tim.c().clone();
+        test_timer_chan(tim, c, false);
+        let ticker = Ticker::new(Duration::from_secs(10000));
+        let c = ticker.c().clone();
+        test_timer_chan(
+            TickerTimer {
+                ticker,
+                stopped: false,
+            },
+            c,
+            true,
+        );
+    }
+
+    fn test_timer_chan(mut tim: impl TimerLike, c: RecvChan<Instant>, is_ticker: bool) {
+        const SCHED: Duration = Duration::from_millis(10);
+        const TRIES: usize = 100;
+        const NS: Duration = Duration::from_nanos(1);
+        let no_tick = |c: &RecvChan<Instant>| {
+            assert!(c.try_recv().is_err(), "extra tick");
+        };
+        let assert_tick = |c: &RecvChan<Instant>| {
+            if c.try_recv().is_ok() {
+                return;
+            }
+            for _ in 0..TRIES {
+                sleep(SCHED);
+                if c.try_recv().is_ok() {
+                    return;
+                }
+            }
+            panic!("missing tick");
+        };
+        // Go's `case <-done:` is ready for a value or a closed channel.
+        let ready = |done: &Chan<bool>| !matches!(done.try_recv(), Err(TryRecvError::Empty));
+        let not_done = |done: &Chan<bool>| {
+            assert!(!ready(done), "early done");
+        };
+        let wait_done = |done: &Chan<bool>| {
+            for _ in 0..TRIES {
+                sleep(SCHED);
+                if ready(done) {
+                    return;
+                }
+            }
+            panic!("never got done");
+        };
+
+        // Simple stop; timer never in heap.
+        tim.stop();
+        no_tick(&c);
+        // Modify of timer not in heap.
+        tim.reset(Duration::from_secs(10000));
+        no_tick(&c);
+        // Modify of timer in heap.
+        tim.reset(NS);
+        sleep(SCHED);
+        assert_eq!((c.len(), c.cap()), (0, 0), "len(C), cap(C)");
+        assert_tick(&c);
+        // Long enough that a ticker must tick again: Reset keeps no stale
+        // tick.
+        sleep(SCHED);
+        tim.reset(Duration::from_secs(10000));
+        no_tick(&c);
+
+        tim.reset(Duration::from_secs(10000));
+        // Stop while the timer is in the heap (a goroutine blocked on C).
+        let done: Chan<bool> = Chan::new(0);
+        not_done(&done);
+        {
+            let (c, done) = (c.clone(), done.clone());
+            gort::go(move || {
+                c.recv();
+                done.close();
+            });
+        }
+        sleep(SCHED);
+        not_done(&done);
+        // Reset far away while in the heap.
+        tim.reset(Duration::from_secs(20000));
+        sleep(SCHED);
+        not_done(&done);
+        // Imminent reset while in the heap.
+        tim.reset(NS);
+        wait_done(&done);
+        // A ticker has ticked again already (1 ns apart); a timer stopped.
+        if is_ticker {
+            assert_tick(&c);
+        } else {
+            no_tick(&c);
+        }
+        tim.stop();
+        no_tick(&c);
+
+        // Again with select and two goroutines waiting.
+        tim.reset(Duration::from_secs(10000));
+        let done: Chan<bool> = Chan::new(2);
+        let done1: Chan<bool> = Chan::new(0);
+        let done2: Chan<bool> = Chan::new(0);
+        let stop: Chan<bool> = Chan::new(0);
+        for d in [done1.clone(), done2.clone()] {
+            let (c, done, stop) = (c.clone(), done.clone(), stop.clone());
+            gort::go(move || {
+                select! {
+                    recv(c) -> _v => done.send(true),
+                    recv(stop) -> _v => {}
+                }
+                d.close();
+            });
+        }
+        sleep(SCHED);
+        not_done(&done);
+        tim.reset(SCHED / 2);
+        sleep(SCHED);
+        wait_done(&done);
+        tim.stop();
+        stop.close();
+        wait_done(&done1);
+        wait_done(&done2);
+        if is_ticker {
+            // An extra send might have sent done again (done is buffered),
+            // and one after that might have filled C.
+            let _ = done.try_recv();
+            let _ = c.try_recv();
+        }
+        not_done(&done);
+
+        // enqueueTimerChan while the timer is stopped.
+        let stop: Chan<bool> = Chan::new(0);
+        let done: Chan<bool> = Chan::new(2);
+        for _ in 0..2 {
+            let (c, done, stop) = (c.clone(), done.clone(), stop.clone());
+            gort::go(move || {
+                select! {
+                    recv(c) -> _v => panic!("unexpected data"),
+                    recv(stop) -> _v => {}
+                }
+                done.send(true);
+            });
+        }
+        sleep(SCHED);
+        stop.close();
+        wait_done(&done);
+        wait_done(&done);
+
+        // Stop and Reset keep old values from being received (Go's
+        // proposal 37196).
+        tim.reset(NS);
+        sleep(Duration::from_millis(10));
+        assert!(tim.stop(), "tim.stop() = false, want true");
+        no_tick(&c);
+        tim.reset(Duration::from_secs(3600));
+        no_tick(&c);
+        assert!(tim.reset(NS), "tim.reset() = false, want true");
+        assert_tick(&c);
+        sleep(Duration::from_millis(10));
+        if is_ticker {
+            assert_tick(&c);
+            sleep(Duration::from_millis(10));
+        } else {
+            no_tick(&c);
+        }
+        assert_eq!(
+            tim.reset(Duration::from_secs(3600)),
+            is_ticker,
+            "tim.reset(hour)"
+        );
+        no_tick(&c);
     }
 }
 

@@ -849,38 +849,8 @@ extern "C" fn note_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
     }
     let note = &note.b[..note.n];
     let h = HANDLER.load(Ordering::Acquire);
-    let mut regs = [0usize; 21];
-    // SAFETY: as above; the general registers of the interrupted context.
-    unsafe {
-        let g = &(*uc).uc_mcontext.gregs;
-        let order = [
-            libc::REG_RAX,
-            libc::REG_RBX,
-            libc::REG_RCX,
-            libc::REG_RDX,
-            libc::REG_RDI,
-            libc::REG_RSI,
-            libc::REG_RBP,
-            libc::REG_RSP,
-            libc::REG_R8,
-            libc::REG_R9,
-            libc::REG_R10,
-            libc::REG_R11,
-            libc::REG_R12,
-            libc::REG_R13,
-            libc::REG_R14,
-            libc::REG_R15,
-            libc::REG_RIP,
-            libc::REG_EFL,
-        ];
-        for (slot, r) in regs.iter_mut().zip(order) {
-            *slot = g[r as usize] as usize;
-        }
-        let csgsfs = g[libc::REG_CSGSFS as usize] as usize;
-        regs[18] = csgsfs & 0xffff;
-        regs[19] = (csgsfs >> 32) & 0xffff;
-        regs[20] = (csgsfs >> 16) & 0xffff;
-    }
+    // SAFETY: as above.
+    let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
     let mut ureg = Ureg { ip, sp, regs };
     let action = if h == 0 {
         NDFLT

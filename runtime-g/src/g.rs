@@ -174,14 +174,15 @@ pub struct G {
     pub panic_texts: [Option<String>; 2],
     /// Go's panic chain below the running panic: the panics this goroutine
     /// recovered (gort's `catch`) whose recovery has not completed, oldest
-    /// first, each as its printed text and the address of its value (Go
+    /// first, each as its printed text and its value (only compared: Go
     /// tells a re-raised value by its identity). An unrecovered panic
     /// prints them first, marked ` [recovered]`.
-    pub recovered: Vec<(String, usize)>,
-    /// How many panics this goroutine has raised (the panic hook counts
-    /// them): a recovery that ends while a panic unwinds completed only if
-    /// no panic was raised after it.
-    pub panic_seq: u64,
+    pub recovered: Vec<(String, *const (dyn Any + Send))>,
+    /// Panics unwinding this goroutine now, as far as gort sees: raised
+    /// (the panic hook, a re-raise) and not yet recovered by `catch`. Reset
+    /// whenever the thread is not unwinding (std's `catch_unwind` catches
+    /// without telling).
+    pub panic_inflight: u32,
     /// Set by the panic hook while a panic may be unwinding this goroutine
     /// (counted in runtime-p's `RUNNING_PANIC_DEFERS`); cleared when the
     /// unwind reaches the goroutine's base or the goroutine exits.
@@ -248,7 +249,7 @@ impl G {
             panic_trace: None,
             panic_texts: [None, None],
             recovered: Vec::new(),
-            panic_seq: 0,
+            panic_inflight: 0,
             panicking: false,
             homem: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
             cancel: core::sync::atomic::AtomicUsize::new(0),

@@ -318,6 +318,47 @@ pub fn fault_frames(pc: usize, gp: *mut crate::G, regs: Option<SignalRegs<'_>>) 
     }
 }
 
+/// The general registers of the context the kernel interrupted, in the
+/// order Go's amd64 `dumpregs` prints them: ax, bx, cx, dx, di, si, bp,
+/// sp, r8-r15, ip, flags, cs, fs, gs. Async-signal-safe.
+///
+/// # Safety
+/// `ctx` is the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler.
+pub unsafe fn dumpregs_values(ctx: *const libc::c_void) -> [usize; 21] {
+    // SAFETY: the caller's contract; the registers are plain slots.
+    let g = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs };
+    let order = [
+        libc::REG_RAX,
+        libc::REG_RBX,
+        libc::REG_RCX,
+        libc::REG_RDX,
+        libc::REG_RDI,
+        libc::REG_RSI,
+        libc::REG_RBP,
+        libc::REG_RSP,
+        libc::REG_R8,
+        libc::REG_R9,
+        libc::REG_R10,
+        libc::REG_R11,
+        libc::REG_R12,
+        libc::REG_R13,
+        libc::REG_R14,
+        libc::REG_R15,
+        libc::REG_RIP,
+        libc::REG_EFL,
+    ];
+    let mut regs = [0usize; 21];
+    for (slot, r) in regs.iter_mut().zip(order) {
+        *slot = g[r as usize] as usize;
+    }
+    // cs, gs and fs share one slot: 16 bits each from the bottom.
+    let csgsfs = g[libc::REG_CSGSFS as usize] as usize;
+    regs[18] = csgsfs & 0xffff;
+    regs[19] = (csgsfs >> 32) & 0xffff;
+    regs[20] = (csgsfs >> 16) & 0xffff;
+    regs
+}
+
 /// Registers for [`fault_frames`]: each name with its padding, and the
 /// values in the same order.
 pub type SignalRegs<'a> = (&'static [&'static str; 21], &'a [usize; 21]);

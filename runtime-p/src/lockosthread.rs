@@ -97,7 +97,10 @@ unsafe fn dedicate_current_m(s: &Sched, mp: *mut M) {
 /// other goroutines share the thread `f` starts on). The new M starts
 /// with no P and waits in `stoplockedm` until an M schedules the G and
 /// hands it a P (`startlockedm`).
-pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
+pub fn newproc_dedicated(
+    f: Box<dyn FnOnce() + Send + 'static>,
+    at: Option<&'static core::panic::Location<'static>>,
+) -> *mut G {
     let (gp, _rt) = crate::proc::runtime_entry("spawn_dedicated");
     runtime_m::systemstack(move || {
         let s = sched();
@@ -106,7 +109,16 @@ pub fn newproc_dedicated(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
         // its thread starts; newg is unpublished until runqput.
         unsafe {
             let pp = crate::proc::curp();
-            let newg = crate::proc::newproc1(s, pp, f, gp);
+            let newg = crate::proc::newproc1(
+                s,
+                pp,
+                f,
+                gp,
+                crate::proc::Origin {
+                    at,
+                    ..Default::default()
+                },
+            );
             (*newg).lockedm.store(nm.cast(), Ordering::Relaxed);
             // Wired (lockedg/lockedm) but with Go's counts at zero, as
             // for a goroutine that has not called LockOSThread: the

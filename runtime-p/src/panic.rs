@@ -185,11 +185,13 @@ pub fn chain_mark() -> Option<ChainMark> {
     let gp = getg();
     // SAFETY: a non-null G is live; goid is 0 only on g0s. The running
     // goroutine owns its chain.
-    (!gp.is_null() && unsafe { (*gp).goid != 0 }).then(|| ChainMark {
-        gp,
-        // SAFETY: as above.
-        base: unsafe { (*gp).recovered.len() },
-        seq: 0,
+    (!gp.is_null() && unsafe { (*gp).goid != 0 }).then(|| unsafe {
+        ChainMark {
+            gp,
+            goid: (*gp).goid,
+            base: (*gp).recovered.len(),
+            inflight: 0,
+        }
     })
 }
 
@@ -197,34 +199,68 @@ pub fn chain_mark() -> Option<ChainMark> {
 #[derive(Clone, Copy, Debug)]
 pub struct ChainMark {
     gp: *mut G,
+    /// The goroutine's id: a G is reused by later goroutines.
+    goid: u64,
     /// The chain's length before the recovery.
     base: usize,
-    /// The goroutine's panic count when it recovered.
-    seq: u64,
+    /// The goroutine's [`G::panic_inflight`] once it recovered.
+    inflight: u32,
 }
 
-/// gorecover: port of runtime.gorecover's bookkeeping (panic.go): goroutine
-/// `gp` recovered the panic whose value is `payload`, printed as `text`
-/// ([`payload_text`]). The panic stays on
-/// the chain, marked recovered, until the recovery completes
-/// ([`recovery_done`]), and no longer counts as running its deferred
-/// calls (`runningPanicDefers`).
+impl ChainMark {
+    /// Whether the running goroutine is the one that made the mark.
+    fn is_current(&self) -> bool {
+        // SAFETY: a G outlives its instance's goroutines; goid is written
+        // only when a G starts a new goroutine, by its creator, before it
+        // runs, so a mismatch just means "another goroutine".
+        getg() == self.gp && unsafe { (*self.gp).goid == self.goid }
+    }
+}
+
+/// Sets [`G::panic_inflight`] of the running goroutine `gp` to 0 if the
+/// thread is not unwinding (std's `catch_unwind` may have caught what it
+/// counted).
 ///
 /// # Safety
 /// `gp` is the running goroutine.
+unsafe fn settle_inflight(gp: *mut G) {
+    if !std::thread::panicking() {
+        // SAFETY: the caller's contract.
+        unsafe { (*gp).panic_inflight = 0 };
+    }
+}
+
+/// gorecover: port of runtime.gorecover's bookkeeping (panic.go): the
+/// goroutine of `mark` recovered the panic whose value is `payload`,
+/// printed as `text` ([`payload_text`]). The panic stays on the chain,
+/// marked recovered, until the recovery completes ([`recovery_done`]); once
+/// no other panic unwinds the goroutine it no longer counts as running its
+/// deferred calls (`runningPanicDefers`). A value that is already on the
+/// chain was re-raised ([`repanicking`]) and is recovered again: that
+/// recovery's completion takes the earlier one off the chain too, as Go's
+/// recovery unwinds past the deferred call that re-raised it.
+///
+/// # Safety
+/// `mark` comes from [`chain_mark`] on the running goroutine.
 pub unsafe fn recovered(mark: &mut ChainMark, payload: &(dyn Any + Send), text: String) {
-    let data = payload as *const (dyn Any + Send) as *const u8 as usize;
+    let p = payload as *const (dyn Any + Send);
     let gp = mark.gp;
     // SAFETY: the caller's contract: the running goroutine owns these.
     unsafe {
-        (*gp).recovered.push((text, data));
-        mark.seq = (*gp).panic_seq;
+        let chain = &mut (*gp).recovered;
+        if let Some(j) = chain.iter().position(|&(_, q)| core::ptr::eq(q, p)) {
+            mark.base = mark.base.min(j);
+        }
+        chain.push((text, p));
+        (*gp).panic_inflight = (*gp).panic_inflight.saturating_sub(1);
+        settle_inflight(gp);
+        mark.inflight = (*gp).panic_inflight;
         // The recovered panic was the last the hook saw: an older one,
         // if it still unwinds (a destructor that recovered), is last
         // again.
         let t = &mut (*gp).panic_texts;
         t[1] = t[0].take();
-        if !std::thread::panicking() {
+        if (*gp).panic_inflight == 0 {
             end_panic(gp);
         }
     }
@@ -242,13 +278,14 @@ pub unsafe fn recovered(mark: &mut ChainMark, payload: &(dyn Any + Send), text: 
 /// # Safety
 /// `mark` comes from [`chain_mark`] and was passed to [`recovered`].
 pub unsafe fn recovery_done(mark: ChainMark) {
-    let gp = mark.gp;
-    if getg() != gp {
+    if !mark.is_current() {
         return;
     }
+    let gp = mark.gp;
     // SAFETY: gp is the running goroutine, which owns its chain.
     unsafe {
-        if std::thread::panicking() && (*gp).panic_seq != mark.seq {
+        settle_inflight(gp);
+        if (*gp).panic_inflight > mark.inflight {
             return;
         }
         (*gp).recovered.truncate(mark.base);
@@ -256,15 +293,19 @@ pub unsafe fn recovery_done(mark: ChainMark) {
 }
 
 /// A recovered value raised again (`Recovered::repanic`, through
-/// `resume_unwind`, which skips the panic hook): counts the goroutine as
-/// panicking, as the hook does for a new panic.
-pub fn repanicking() {
+/// `resume_unwind`, which skips the panic hook): counts it as the hook
+/// counts a new panic, with `text` as its printed value.
+pub fn repanicking(text: String) {
     let gp = getg();
-    // SAFETY: a non-null G is live; the running goroutine owns its flag.
+    // SAFETY: a non-null G is live; the running goroutine owns its panic
+    // fields.
     if !gp.is_null() && unsafe { (*gp).goid != 0 } {
         // SAFETY: as above.
         let newly = unsafe {
-            (*gp).panic_seq += 1;
+            (*gp).panic_inflight += 1;
+            let t = &mut (*gp).panic_texts;
+            t[0] = t[1].take();
+            t[1] = Some(text);
             !core::mem::replace(&mut (*gp).panicking, true)
         };
         if let Some(s) = crate::sched::try_sched().filter(|_| newly) {
@@ -273,33 +314,38 @@ pub fn repanicking() {
     }
 }
 
+/// One panic of a chain to print: its text, whether it was recovered, and
+/// its value where known (`None`: only the text is known, and two such
+/// panics with equal texts count as one value, which is Go's rule for
+/// the string values the hook sees).
+type ChainEntry = (String, bool, Option<*const (dyn Any + Send)>);
+
 /// printpanics: port of runtime.printpanics with preprintpanics'
-/// marking (panic.go): the recovered panics still on the chain, oldest
-/// first, each ` [recovered]` and followed by a tab, then the final
-/// panic's value. A panic whose value is the very value of the panic
-/// before it (a re-raise, `Recovered::repanic`) is not printed; the one
-/// before is marked ` [recovered, repanicked]` instead.
-pub fn printpanics(chain: &[(String, usize)], last: &(dyn Any + Send)) -> String {
-    let last_data = last as *const (dyn Any + Send) as *const u8 as usize;
-    // (text, recovered, value address) from oldest to the final panic.
-    let mut all: Vec<(String, bool, usize)> =
-        chain.iter().map(|(t, d)| (t.clone(), true, *d)).collect();
-    all.push((payload_text(last), false, last_data));
+/// marking (panic.go), for `all`, oldest first: each panic as `panic:
+/// <value>` (later ones after a tab), recovered ones marked ` [recovered]`.
+/// A panic whose value is the very value of the panic before it (a
+/// re-raise) is not printed; the one before is marked ` [recovered,
+/// repanicked]` instead if it was recovered.
+fn printpanics(all: &[ChainEntry]) -> String {
+    let same = |a: &ChainEntry, b: &ChainEntry| match (a.2, b.2) {
+        (Some(x), Some(y)) => core::ptr::eq(x, y),
+        (None, None) => a.0 == b.0,
+        _ => false,
+    };
     let mut out = String::new();
     let mut i = 0;
     while i < all.len() {
-        let (text, recovered, data) = &all[i];
         // The panics after this one that re-raised its value.
         let mut j = i + 1;
-        while j < all.len() && all[j].2 == *data {
+        while j < all.len() && same(&all[j], &all[i]) {
             j += 1;
         }
-        let repanicked = j > i + 1;
+        let (text, recovered, _) = &all[i];
         if !out.is_empty() {
             out.push_str("\n\t");
         }
         out.push_str(&format_panic(text));
-        if *recovered && repanicked {
+        if *recovered && j > i + 1 {
             out.push_str(" [recovered, repanicked]");
         } else if *recovered {
             out.push_str(" [recovered]");
@@ -307,6 +353,20 @@ pub fn printpanics(chain: &[(String, usize)], last: &(dyn Any + Send)) -> String
         i = j;
     }
     out
+}
+
+/// The recovered panics on `gp`'s chain, as [`printpanics`] entries.
+/// Cloned: printing may run user code (an error's `Display`), which may
+/// recover panics of its own.
+///
+/// # Safety
+/// `gp` is the running goroutine.
+unsafe fn chain_entries(gp: *mut G) -> Vec<ChainEntry> {
+    // SAFETY: the caller's contract; the running goroutine owns its chain.
+    unsafe { &(*gp).recovered }
+        .iter()
+        .map(|(t, p)| (t.clone(), true, Some(*p)))
+        .collect()
 }
 
 /// fatalpanic: port of runtime.fatalpanic (panic.go): reports an
@@ -321,8 +381,12 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     flush_stdout_bounded();
     // SAFETY: gp is the running goroutine (the caller's contract).
     unsafe { end_panic(gp) };
-    // SAFETY: gp is the running goroutine, which owns its chain.
-    let mut msg = printpanics(unsafe { &(*gp).recovered }, &*payload);
+    // The final panic's text first: an error's Display is user code.
+    let text = payload_text(&*payload);
+    // SAFETY: gp is the running goroutine.
+    let mut all = unsafe { chain_entries(gp) };
+    all.push((text, false, Some(&*payload as *const (dyn Any + Send))));
+    let mut msg = printpanics(&all);
     if traceback_level() == 0 {
         // GOTRACEBACK=none: the panic line only, as Go prints it.
         msg.push('\n');
@@ -369,21 +433,43 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
     runtime_g::throw::exit_fatal()
 }
 
-/// Frames whose first location has no line (no debug info) get the
-/// panic's own location there (`file:line`, which the compiler records in
-/// every build), so that the report still points at the line that
-/// panicked, as Go's always does.
+/// Frames without line info (no debug info) get the panic's own location
+/// (`file:line`, which the compiler records in every build) on the first
+/// frame of the program's code, the one that panicked (frames of the
+/// standard library's panicking helpers, such as `unwrap_failed`, come
+/// before it), so that the report still points at the line, as Go's
+/// always does.
 fn with_panic_line(frames: String, location: Option<&str>) -> String {
     let Some(loc) = location else {
         return frames;
     };
     // `file:line:col` → `file:line`.
     let file_line = loc.rsplit_once(':').map_or(loc, |(fl, _)| fl);
-    match frames.lines().nth(1) {
-        Some(first) if first.starts_with("\t?:0 ") => {
-            frames.replacen("\t?:0 ", &format!("\t{file_line} "), 1)
+    let lines: Vec<&str> = frames.lines().collect();
+    let first = lines.chunks(2).position(|pair| {
+        ![
+            "core::", "alloc::", "std::", "<core::", "<alloc::", "<std::",
+        ]
+        .iter()
+        .any(|p| pair[0].starts_with(p))
+    });
+    let Some(i) = first.map(|k| 2 * k + 1) else {
+        return frames;
+    };
+    match lines.get(i).and_then(|l| l.strip_prefix("\t?:0 ")) {
+        Some(rest) => {
+            let mut out = String::with_capacity(frames.len() + file_line.len());
+            for (k, l) in lines.iter().enumerate() {
+                if k == i {
+                    out.push_str(&format!("\t{file_line} {rest}"));
+                } else {
+                    out.push_str(l);
+                }
+                out.push('\n');
+            }
+            out
         }
-        _ => frames,
+        None => frames,
     }
 }
 
@@ -420,7 +506,7 @@ pub fn install_panic_hook() {
             }
             // SAFETY: the running goroutine owns its flag and count.
             let newly = unsafe {
-                (*gp).panic_seq += 1;
+                (*gp).panic_inflight += 1;
                 !core::mem::replace(&mut (*gp).panicking, true)
             };
             if let Some(s) = crate::sched::try_sched().filter(|_| newly) {
@@ -461,24 +547,18 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
         let t = &mut (*gp).panic_texts;
         (t[0].take(), t[1].take())
     };
-    let mut msg = String::new();
-    // The recovered panics still on the chain come first, as in Go.
+    // The recovered panics still on the chain come first, as in Go. A
+    // destructor that panics with the value being unwound prints once
+    // (printpanics compares these two by text: the hook sees no values).
     // SAFETY: as above.
-    for (t, _) in unsafe { &(*gp).recovered } {
-        msg.push_str(&format_panic(t));
-        msg.push_str(" [recovered]\n\t");
-    }
-    // A destructor that panics with the value being unwound: Go prints a
-    // panic whose value is the one before it once (its values compare
-    // equal by identity; Rust's hook sees the texts, which agree for the
-    // string values Go's rule is about).
-    let second = second.filter(|s| first.as_ref() != Some(s));
-    for (i, t) in [first, second].into_iter().flatten().enumerate() {
-        if i > 0 {
-            msg.push_str("\n\t");
-        }
-        msg.push_str(&format_panic(&t));
-    }
+    let mut all = unsafe { chain_entries(gp) };
+    all.extend(
+        [first, second]
+            .into_iter()
+            .flatten()
+            .map(|t| (t, false, None)),
+    );
+    let mut msg = printpanics(&all);
     msg.push('\n');
     if traceback_level() > 0 {
         msg.push('\n');
@@ -513,17 +593,13 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
 pub unsafe fn fatal_goexit_in_panic(gp: *mut G) -> ! {
     start_dying();
     flush_stdout_bounded();
-    let mut msg = String::new();
     // SAFETY: the caller's contract; the goroutine owns its panic fields.
-    unsafe {
-        for (t, _) in &(*gp).recovered {
-            msg.push_str(&format_panic(t));
-            msg.push_str(" [recovered]\n\t");
-        }
-        if let Some(t) = (*gp).panic_texts[1].take() {
-            msg.push_str(&format_panic(&t));
-            msg.push_str("\n\t");
-        }
+    let mut all = unsafe { chain_entries(gp) };
+    // SAFETY: as above.
+    all.extend(unsafe { (*gp).panic_texts[1].take() }.map(|t| (t, false, None)));
+    let mut msg = printpanics(&all);
+    if !msg.is_empty() {
+        msg.push_str("\n\t");
     }
     msg.push_str(
         "fatal error: runtime.Goexit called by a destructor while a panic unwinds (Go would end \
@@ -662,18 +738,38 @@ const PLUMBING: &[&str] = &[
 /// ([`crate::proc::run_goroutine_fn`]).
 const RUN_GOROUTINE_FN: &str = "runtime_p::proc::run_goroutine_fn";
 
-/// The name a traceback prints for a function: the symbol's, without the
-/// generic arguments that `type_name` adds and symbol tables leave out.
+/// The name a traceback prints for a function, as symbol tables give it:
+/// without generic arguments (`S<T>::m` and `f::<T>` lose `<T>`: a `<`
+/// right after a name, `>` or `::`), keeping qualified paths (`<S as
+/// T>::m`: a `<` that starts a path). `type_name` and the demangler differ
+/// in the generic arguments only, so names of both compare equal after it.
 fn func_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    let mut depth = 0usize;
+    // For each open `<`: whether it is kept (a qualified path).
+    let mut open: Vec<bool> = Vec::new();
+    let mut dropped = 0usize;
+    let mut prev: Option<char> = None;
     for c in name.chars() {
         match c {
-            '<' => depth += 1,
-            '>' if depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(c),
+            '<' => {
+                let generic = prev.is_some_and(|p| p.is_alphanumeric() || "_>:".contains(p));
+                if dropped > 0 || generic {
+                    dropped += 1;
+                    open.push(false);
+                } else {
+                    open.push(true);
+                    out.push(c);
+                }
+            }
+            '>' => match open.pop() {
+                Some(false) => dropped -= 1,
+                _ if dropped == 0 => out.push(c),
+                _ => {}
+            },
+            _ if dropped == 0 => out.push(c),
             _ => {}
         }
+        prev = Some(c);
     }
     out
 }
@@ -690,7 +786,7 @@ struct FrameWriter<'a> {
     out: String,
     /// The goroutine's function ([`G::start_func`]), or empty.
     start: &'a str,
-    /// The last frame printed.
+    /// The last frame printed, as [`func_name`] gives it.
     last: String,
     system: bool,
     /// A frame had no symbol (a stripped binary).
@@ -730,7 +826,7 @@ impl<'a> FrameWriter<'a> {
             return;
         }
         let _ = writeln!(self.out, "{name}()\n\t{loc}");
-        self.last = name.to_string();
+        self.last = func_name(name);
     }
 
     fn line(&mut self, text: &str) {
@@ -793,19 +889,55 @@ fn object_offset(pc: usize) -> String {
 /// [`FrameWriter`]), from the frame that panicked down to the goroutine's
 /// base (`goroutine_entry`), leaving out the panic machinery above it.
 /// `start` is the goroutine's function ([`G::start_func`]).
-pub fn format_frames(mut bt: backtrace::Backtrace, start: &str) -> String {
-    bt.resolve();
+pub fn format_frames(bt: backtrace::Backtrace, start: &str) -> String {
     let entry = crate::proc::goroutine_entry_addr();
-    // (name, location) of each frame, inlined ones included.
-    let mut frames: Vec<(Option<String>, String)> = Vec::new();
+    let frames = collect_frames(bt, |base| base == entry);
+    let start_at = frames
+        .iter()
+        .rposition(|f| {
+            f.name
+                .as_deref()
+                .is_some_and(|n| PANIC_MACHINERY.iter().any(|p| n.starts_with(p)))
+        })
+        .map_or(0, |i| i + 1);
+    let mut w = FrameWriter::new(start);
+    for f in &frames[start_at..] {
+        w.frame(f.name.as_deref(), &f.loc);
+    }
+    w.finish()
+}
+
+/// One frame of a resolved backtrace (an inlined call is a frame of its
+/// own): the function's name (`None`: no symbol), its location line, and
+/// the entry of the machine frame's function.
+struct ResolvedFrame {
+    name: Option<String>,
+    loc: String,
+    base: usize,
+}
+
+/// The frames of `bt`, innermost first, up to (not including) the first
+/// machine frame whose function's entry `stop` accepts (found by address,
+/// so also without symbols) or that is `goroutine_entry` by name.
+fn collect_frames(
+    mut bt: backtrace::Backtrace,
+    stop: impl Fn(usize) -> bool,
+) -> Vec<ResolvedFrame> {
+    bt.resolve();
+    let mut frames = Vec::new();
     'all: for frame in bt.frames() {
         let ip = frame.ip() as usize;
         let base = frame.symbol_address() as usize;
-        if base == entry {
+        if stop(base) {
             break;
         }
         if frame.symbols().is_empty() {
-            frames.push((None, frame_loc(None, ip, base)));
+            let loc = frame_loc(None, ip, base);
+            frames.push(ResolvedFrame {
+                name: None,
+                loc,
+                base,
+            });
         }
         for sym in frame.symbols() {
             let name = sym.name().map(|n| format!("{n:#}"));
@@ -815,59 +947,41 @@ pub fn format_frames(mut bt: backtrace::Backtrace, start: &str) -> String {
             {
                 break 'all;
             }
-            let line = (sym.filename(), sym.lineno());
-            frames.push((name, frame_loc(Some(line), ip, base)));
+            let loc = frame_loc(Some((sym.filename(), sym.lineno())), ip, base);
+            frames.push(ResolvedFrame { name, loc, base });
         }
     }
-    let start_at = frames
-        .iter()
-        .rposition(|(n, _)| {
-            n.as_deref()
-                .is_some_and(|n| PANIC_MACHINERY.iter().any(|p| n.starts_with(p)))
-        })
-        .map_or(0, |i| i + 1);
-    let mut w = FrameWriter::new(start);
-    for (name, loc) in &frames[start_at..] {
-        w.frame(name.as_deref(), loc);
-    }
-    w.finish()
+    frames
 }
 
 /// Go's `runtime stack:` section (dopanic_m, panic.go): the frames of the
 /// scheduler's own stack (g0) at a runtime throw, from the throw down to
 /// the M's start or the switch from a goroutine, runtime frames included (Go prints its `runtime.throw`,
 /// `runtime.checkmcount`, ...; these are gort's ports of them).
-pub fn format_runtime_stack(mut bt: backtrace::Backtrace) -> String {
+pub fn format_runtime_stack(bt: backtrace::Backtrace) -> String {
     use std::fmt::Write as _;
-    bt.resolve();
-    let mut frames: Vec<(Option<String>, String)> = Vec::new();
-    for frame in bt.frames() {
-        let ip = frame.ip() as usize;
-        let base = frame.symbol_address() as usize;
-        if frame.symbols().is_empty() {
-            frames.push((None, frame_loc(None, ip, base)));
-        }
-        for sym in frame.symbols() {
-            let name = sym.name().map(|n| format!("{n:#}"));
-            let line = (sym.filename(), sym.lineno());
-            frames.push((name, frame_loc(Some(line), ip, base)));
-        }
-    }
-    // From the throw itself (the outermost of the report's own frames).
+    let mstart = runtime_m::proc::mstart as *const () as usize;
+    let frames = collect_frames(bt, |_| false);
+    // From the throw itself (the outermost of the report's own frames),
+    // found by address.
+    let throws = [
+        runtime_g::throw::throw as *const () as usize,
+        runtime_g::throw::fatal_error as *const () as usize,
+    ];
     let first = frames
         .iter()
-        .rposition(|(n, _)| {
-            n.as_deref()
-                .is_some_and(|n| n.starts_with("runtime_g::throw::"))
-        })
+        .rposition(|f| throws.contains(&f.base))
         .unwrap_or(0);
     let mut out = String::new();
-    for (name, loc) in frames[first..].iter().take(100) {
-        let name = name.as_deref().unwrap_or("???");
-        let _ = writeln!(out, "{name}()\n\t{loc}");
+    for f in frames[first..].iter().take(100) {
+        let name = f.name.as_deref().unwrap_or("???");
+        let _ = writeln!(out, "{name}()\n\t{}", f.loc);
         // The stack's base: the M's start, or the switch from a goroutine
         // (Go's `runtime.mstart`, `runtime.mcall`, `runtime.systemstack`).
-        if name == "runtime_m::proc::mstart" || name.starts_with("runtime_g::gobuf::") {
+        if f.base == mstart
+            || name == "runtime_m::proc::mstart"
+            || name.starts_with("runtime_g::gobuf::")
+        {
             break;
         }
     }
@@ -1000,40 +1114,46 @@ pub unsafe fn created_by(gp: *mut G) -> String {
             (*gp).creator_func,
         )
     };
-    if pc == 0 || goid == 1 || traceback_level() == 0 {
+    if (pc == 0 && at.is_none()) || goid == 1 || traceback_level() == 0 {
         return String::new();
     }
-    // The return address follows the call: back up into it for the line.
-    let tracepc = pc - 1;
-    let base = function_start(tracepc).unwrap_or(pc);
+    // The function: the symbol at the call (with debug info, the innermost
+    // frame there that is not plumbing), else the creating goroutine's.
     let mut found: Option<(String, String)> = None;
     let mut any = false;
-    backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
-        any = true;
-        let Some(name) = sym.name().map(|n| format!("{n:#}")) else {
-            return;
-        };
-        if found.is_some() || PLUMBING.iter().any(|p| name.starts_with(p)) {
-            return;
-        }
-        found = Some((
-            name,
-            frame_loc(Some((sym.filename(), sym.lineno())), pc, base),
-        ));
-    });
+    let base = if pc == 0 {
+        0
+    } else {
+        // The return address follows the call: back up into it for the
+        // line.
+        let tracepc = pc - 1;
+        let base = function_start(tracepc).unwrap_or(pc);
+        backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
+            any = true;
+            let Some(name) = sym.name().map(|n| format!("{n:#}")) else {
+                return;
+            };
+            if found.is_some() || PLUMBING.iter().any(|p| name.starts_with(p)) {
+                return;
+            }
+            found = Some((
+                name,
+                frame_loc(Some((sym.filename(), sym.lineno())), pc, base),
+            ));
+        });
+        base
+    };
     let (name, loc) = match found {
         Some(f) => f,
         None if !creator.is_empty() => (func_name(creator), String::new()),
         None => return String::new(),
     };
+    // The line: the `go` statement's own location where it was recorded.
+    let off = pc.saturating_sub(base);
     let loc = match at {
-        Some(at) => format!(
-            "{}:{} +{:#x}",
-            at.file(),
-            at.line(),
-            pc.saturating_sub(base)
-        ),
-        None if loc.is_empty() && any => format!("?:0 +{:#x}", pc.saturating_sub(base)),
+        Some(at) if pc == 0 => format!("{}:{}", at.file(), at.line()),
+        Some(at) => format!("{}:{} +{off:#x}", at.file(), at.line()),
+        None if loc.is_empty() && any => format!("?:0 +{off:#x}"),
         None if loc.is_empty() => object_offset(pc),
         None => loc,
     };

@@ -403,7 +403,8 @@ unsafe extern "C-unwind" fn newproc_sized_from(
 /// one containing the `go` statement, which dumps name in `created by`.
 ///
 /// # Safety
-/// `slot` must point at a `Some` the callee may take.
+/// `slot` must point at a [`NewprocSlot`] whose function is there for the
+/// callee to take.
 #[unsafe(naked)]
 pub unsafe extern "C-unwind" fn newproc_at_caller(slot: *mut NewprocSlot) -> *mut G {
     // A tail call: no frame of its own, so nothing to describe to an
@@ -434,10 +435,12 @@ fn newproc_pc_sized(
         // SAFETY: on g0 of an M that holds a P.
         let newg = unsafe {
             let pp = curp();
-            let newg = newproc1(s, pp, f, gp);
-            (*newg).gopc = gopc;
-            (*newg).go_at = at;
-            (*newg).stack_request = stack_size;
+            let origin = Origin {
+                gopc,
+                at,
+                stack_request: stack_size,
+            };
+            let newg = newproc1(s, pp, f, gp, origin);
             runqput(pp, newg, true);
             newg
         };
@@ -459,7 +462,7 @@ pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
         // runqput.
         let newg = unsafe {
             let pp = curp();
-            let newg = newproc1(s, pp, f, gp);
+            let newg = newproc1(s, pp, f, gp, Origin::default());
             (*newg).system = true;
             s.ngsys.fetch_add(1, Ordering::Relaxed);
             runqput(pp, newg, true);
@@ -479,7 +482,10 @@ pub fn newproc_system(f: Box<dyn FnOnce() + Send + 'static>) -> *mut G {
 ///
 /// # Panics
 /// In the migrating mode, and on a goroutine locked to its thread.
-pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
+pub fn newproc_local(
+    f: Box<dyn FnOnce() + 'static>,
+    at: Option<&'static core::panic::Location<'static>>,
+) -> *mut G {
     let (gp, _rt) = runtime_entry("spawn_local");
     let s = sched();
     if !s.safe {
@@ -503,7 +509,11 @@ pub fn newproc_local(f: Box<dyn FnOnce() + 'static>) -> *mut G {
         // SAFETY: on g0 of a pinned goroutine's M, which holds its own P.
         unsafe {
             let pp = curp();
-            let newg = newproc1(s, pp, f, gp);
+            let origin = Origin {
+                at,
+                ..Origin::default()
+            };
+            let newg = newproc1(s, pp, f, gp, origin);
             (*newg).homem.store(mp.cast(), Ordering::Relaxed);
             (*mp).npinned += 1;
             runqput(pp, newg, true);
@@ -531,7 +541,7 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
     // SAFETY: on g0 of an M that holds a P (the caller's contract).
     unsafe {
         let pp = curp();
-        let newg = newproc1(s, pp, f, null_mut());
+        let newg = newproc1(s, pp, f, null_mut(), Origin::default());
         runqput(pp, newg, true);
     }
     if s.main_started.load(Ordering::Relaxed) {
@@ -539,10 +549,23 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
     }
 }
 
+/// Where a goroutine comes from, for its `created by` line, and the stack
+/// it asks for (set by [`newproc1`] before the G is published, since dumps
+/// read them from other threads).
+#[derive(Clone, Copy, Default)]
+pub struct Origin {
+    /// The creator's PC (Go's `callerpc`), or 0.
+    pub gopc: usize,
+    /// The `go` statement's location (`#[track_caller]`).
+    pub at: Option<&'static core::panic::Location<'static>>,
+    /// The usable stack size asked for, or 0 for the default.
+    pub stack_request: usize,
+}
+
 /// newproc1: port of runtime.newproc1 (proc.go). A new `_Grunnable` G that
 /// will run `f`, created by the goroutine `parent` (Go's `callergp`; null
-/// when g0 creates it), with the next goroutine id of `pp`'s cache. The
-/// caller puts it on a run queue.
+/// when g0 creates it) at `origin`, with the next goroutine id of `pp`'s
+/// cache. The caller puts it on a run queue.
 ///
 /// # Safety
 /// Owner of `pp` only, on g0; `parent` is null or the user G that is
@@ -552,6 +575,7 @@ pub unsafe fn newproc1(
     pp: &P,
     f: Box<dyn FnOnce() + Send + 'static>,
     parent: *mut G,
+    origin: Origin,
 ) -> *mut G {
     // SAFETY: owner of pp, as our caller guarantees; parent is null or
     // waits for us.
@@ -570,11 +594,11 @@ pub unsafe fn newproc1(
         (*newg).sched = Default::default();
         (*newg).startfn = Some(f);
         (*newg).parent_goid = parent_goid;
-        (*newg).gopc = 0;
-        (*newg).go_at = None;
+        (*newg).gopc = origin.gopc;
+        (*newg).go_at = origin.at;
         (*newg).start_func = "";
         (*newg).creator_func = creator_func;
-        (*newg).stack_request = 0;
+        (*newg).stack_request = origin.stack_request;
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
         if local.goidcache == local.goidcacheend {
@@ -797,6 +821,7 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).panic_trace = None;
         (*gp).panic_texts = [None, None];
         (*gp).recovered.clear();
+        (*gp).panic_inflight = 0;
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);
@@ -2112,7 +2137,7 @@ fn start_main() {
     unsafe {
         let pp = curp();
         // goroutine_entry calls main_returned when it returns.
-        let gp = newproc1(s, pp, f, null_mut());
+        let gp = newproc1(s, pp, f, null_mut(), Origin::default());
         s.main_g.store(gp, Ordering::Relaxed);
         s.main_started.store(true, Ordering::Relaxed);
         runqput(pp, gp, true);

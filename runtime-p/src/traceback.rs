@@ -189,6 +189,9 @@ unsafe fn parked_frames(gp: *mut G) -> Option<String> {
             )
         };
     }
+    // SAFETY: written by the goroutine before it first parked, and read
+    // while the scan bit keeps it from running or being reused.
+    let start = unsafe { (*gp).start_func };
     // SAFETY: we set the bit above.
     unsafe { casfrom_gscanstatus(gp, st) };
     if !ok {
@@ -196,9 +199,6 @@ unsafe fn parked_frames(gp: *mut G) -> Option<String> {
         // `created by` line here; gort prints nothing more.
         return Some(String::new());
     }
-    // SAFETY: written once by the goroutine before its first park, which
-    // the status change we observed above follows.
-    let start = unsafe { (*gp).start_func };
     Some(crate::panic::format_frames(
         backtrace::Backtrace::from(cap.frames),
         start,
@@ -535,8 +535,10 @@ fn print_overflow_frames() {
     let inner = &pcs[..n_in];
     let outer = &pcs[TRACEBACK_INNER_FRAMES..TRACEBACK_INNER_FRAMES + n_out];
     let gp = OVERFLOW_G.load(Relaxed);
-    // SAFETY: gp overflowed its stack running its function, so it set
-    // start_func before, on this thread; nothing writes it again.
+    // SAFETY: gp set start_func when its function started, before the
+    // fault; the fault handler's hand-off (the pipe and OVERFLOW_READY's
+    // Release/Acquire) orders that write before this read, and gp is stuck
+    // in the handler, so nothing writes it meanwhile.
     let start = unsafe { (*gp).start_func };
     // Go's report of a stack overflow (a runtime throw on the scheduler's
     // stack, in newstack) shows that stack first; gort's counterpart is
@@ -806,42 +808,10 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
             w(b"\n");
         }
         w(b"\n");
-        let order = [
-            libc::REG_RAX,
-            libc::REG_RBX,
-            libc::REG_RCX,
-            libc::REG_RDX,
-            libc::REG_RDI,
-            libc::REG_RSI,
-            libc::REG_RBP,
-            libc::REG_RSP,
-            libc::REG_R8,
-            libc::REG_R9,
-            libc::REG_R10,
-            libc::REG_R11,
-            libc::REG_R12,
-            libc::REG_R13,
-            libc::REG_R14,
-            libc::REG_R15,
-            libc::REG_RIP,
-            libc::REG_EFL,
-        ];
-        for (i, r) in order.iter().enumerate() {
-            SAVED_REGS[i].store(
-                g[*r as usize] as usize,
-                core::sync::atomic::Ordering::Relaxed,
-            );
-        }
-        let csgsfs = g[libc::REG_CSGSFS as usize] as usize;
-        for (i, v) in [
-            csgsfs & 0xffff,
-            (csgsfs >> 32) & 0xffff,
-            (csgsfs >> 16) & 0xffff,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            SAVED_REGS[18 + i].store(v, core::sync::atomic::Ordering::Relaxed);
+        // SAFETY: ctx is the kernel's ucontext for this handler.
+        let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
+        for (slot, v) in SAVED_REGS.iter().zip(regs) {
+            slot.store(v, core::sync::atomic::Ordering::Relaxed);
         }
         REGS_SAVED.store(true, core::sync::atomic::Ordering::Relaxed);
     }

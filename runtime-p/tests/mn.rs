@@ -221,7 +221,7 @@ use runtime_p::lockosthread::{lock_os_counts, lock_os_thread, unlock_os_thread};
 /// fails by design), on a dedicated thread (gort's `spawn_dedicated`).
 fn newproc_locked(f: Box<dyn FnOnce() + Send + 'static>) {
     if common::test_mode() == runtime_p::SchedMode::Safe {
-        runtime_p::lockosthread::newproc_dedicated(f);
+        runtime_p::lockosthread::newproc_dedicated(f, None);
     } else {
         newproc(f);
     }

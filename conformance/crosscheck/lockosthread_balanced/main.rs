@@ -1,10 +1,13 @@
 //! Cross-check: lock_os_thread nests, unlock_os_thread undoes one level,
 //! extra unlocks are no-ops, and a goroutine with balanced calls exits
 //! normally.
+//! Same synchronisation as the Go program (channels, not join handles).
 
 pub fn main() {
     crate::run(0, || {
-        gort::spawn(|| {
+        let done: gort::Chan<bool> = gort::Chan::new(0);
+        let d = done.clone();
+        gort::go(move || {
             gort::lock_os_thread();
             gort::lock_os_thread();
             gort::unlock_os_thread();
@@ -12,11 +15,11 @@ pub fn main() {
             gort::unlock_os_thread();
             gort::unlock_os_thread();
             println!("balanced");
-        })
-        .join()
-        .unwrap();
-        // The joined goroutine may still be on its way out; Go's channel
-        // send happens before its exit too, so count after it has gone.
+            d.send(true);
+        });
+        done.recv();
+        // The goroutine may still be on its way out after its send: count
+        // after it has gone, as the Go twin does.
         while gort::num_goroutine() > 1 {
             gort::gosched();
         }

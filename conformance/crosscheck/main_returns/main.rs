@@ -1,5 +1,6 @@
 //! Cross-check: main returning ends the program at once, exit 0, while
 //! another goroutine still runs.
+//! Same synchronisation as the Go program (channels, not join handles).
 
 pub fn main() {
     crate::run(1, || {
@@ -8,7 +9,9 @@ pub fn main() {
                 gort::gosched();
             }
         });
-        let h = gort::spawn(|| 21 * 2);
-        println!("answer {}", h.join().unwrap());
+        let c: gort::Chan<i32> = gort::Chan::new(0);
+        let tx = c.clone();
+        gort::go(move || tx.send(21 * 2));
+        println!("answer {}", c.recv().unwrap());
     })
 }

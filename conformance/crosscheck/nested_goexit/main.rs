@@ -1,6 +1,16 @@
 //! Cross-check: goexit deep in a call chain unwinds every frame's
 //! destructors (Go: deferred calls), innermost first, and the goroutine's
 //! creator carries on.
+//! Same synchronisation as the Go program (channels, not join handles).
+
+/// Go's `defer func() { done <- true }()`.
+struct SendOnDrop(gort::Chan<bool>);
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        self.0.send(true);
+    }
+}
 
 struct Leave(u32);
 
@@ -21,7 +31,13 @@ fn level(n: u32) {
 
 pub fn main() {
     crate::run(0, || {
-        let _ = gort::spawn(|| level(1)).join();
+        let done: gort::Chan<bool> = gort::Chan::new(0);
+        let d = done.clone();
+        gort::go(move || {
+            let _done = SendOnDrop(d);
+            level(1);
+        });
+        done.recv();
         println!("main carries on");
     })
 }

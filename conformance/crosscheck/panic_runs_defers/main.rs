@@ -1,5 +1,6 @@
 //! Cross-check: a panicking goroutine runs its destructors (Go: deferred
 //! calls, innermost first) before the program dies with the panic report.
+//! Same synchronisation as the Go program (channels, not join handles).
 
 struct Deferred(&'static str);
 
@@ -11,13 +12,16 @@ impl Drop for Deferred {
 
 pub fn main() {
     crate::run(0, || {
-        let h = gort::spawn(|| {
+        let done: gort::Chan<bool> = gort::Chan::new(0);
+        let d = done.clone();
+        gort::go(move || {
+            // Go's `done <- true` after the inner function is never
+            // reached; the goroutine holds the channel all the same.
+            let _done = d;
             let _outer = Deferred("outer deferred");
-            {
-                let _inner = Deferred("inner deferred");
-                panic!("boom in goroutine");
-            }
+            let _inner = Deferred("inner deferred");
+            panic!("boom in goroutine");
         });
-        let _ = h.join();
+        done.recv();
     })
 }

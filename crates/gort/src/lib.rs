@@ -119,7 +119,7 @@
 //! panic caught with [`catch`] (Go's `recover`, with Go's panic chain:
 //! `panic: first [recovered]`, [`Recovered::repanic`]) or with
 //! `std::panic::catch_unwind` prints nothing. Tracebacks name every
-//! goroutine's function and its `go` statement also in release builds
+//! goroutine's function and where it was started also in release builds
 //! without debug info. This needs `panic = "unwind"` (the default); under
 //! `panic = "abort"` Rust aborts first, and [`goexit`] cannot run
 //! destructors.
@@ -165,11 +165,11 @@ pub fn panic_display(v: impl std::fmt::Display) -> ! {
 }
 
 /// Panics with a value of a type of the program's own, printed as Go
-/// prints one. A tuple struct around one value (Go's named type of a
-/// printable kind, `type MyInt int`) prints as the type's path and the
-/// value, `panic: my_crate::MyInt(93)` (Go: `panic: main.MyInt(93)`);
-/// any other value as `panic: (<type>) <v:?>` (Go prints the type and an
-/// address; the `Debug` text says more).
+/// prints one. A tuple struct (the form of Go's named type of a printable
+/// kind, `type MyInt int`, around one value) prints as the type's path and
+/// its `Debug` fields, `panic: my_crate::MyInt(93)` (Go: `panic:
+/// main.MyInt(93)`); any other value as `panic: (<type>) <v:?>` (Go prints
+/// the type and an address; the `Debug` text says more).
 #[track_caller]
 pub fn panic_debug<T: std::fmt::Debug>(v: T) -> ! {
     std::panic::panic_any(runtime_p::panic::PanicValue(debug_panic_text(&v)))

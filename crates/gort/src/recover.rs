@@ -23,7 +23,13 @@ use std::panic::UnwindSafe;
 /// and [`Recovered::repanic`] (Go's `panic(recover())`) is reported as
 /// `panic: first [recovered, repanicked]`. Dropping it completes the
 /// recovery (Go: the deferred call returns) and takes the panic off the
-/// chain. A panic caught with `catch_unwind` is not on the chain.
+/// chain, so keep it only while the code that handles the panic runs; to
+/// keep the value longer, take it with [`Recovered::into_payload`]. A
+/// panic caught with `catch_unwind` is not on the chain.
+///
+/// A [`goexit`](crate::goexit) (or the end of the goroutine's runtime,
+/// which ends it the same way) is not a panic: it goes on through `catch`,
+/// as Go's `recover()` returns nil during a Goexit.
 ///
 /// ```
 /// # gort::Builder::new().block_on(|| {
@@ -34,6 +40,9 @@ use std::panic::UnwindSafe;
 pub fn catch<F: FnOnce() -> R + UnwindSafe, R>(f: F) -> Result<R, Recovered> {
     let mut mark = runtime_p::panic::chain_mark();
     std::panic::catch_unwind(f).map_err(|payload| {
+        if payload.is::<runtime_p::GoexitUnwind>() {
+            std::panic::resume_unwind(payload);
+        }
         let text = runtime_p::panic::payload_text(&*payload);
         if let Some(mark) = &mut mark {
             // SAFETY: chain_mark named the running goroutine, which is
@@ -51,7 +60,8 @@ pub fn catch<F: FnOnce() -> R + UnwindSafe, R>(f: F) -> Result<R, Recovered> {
 
 /// A panic recovered by [`catch`]: its value, and its place on the
 /// goroutine's panic chain while it lives. Not `Send`: the recovery
-/// belongs to the goroutine that made it.
+/// belongs to the goroutine that made it (dropped by another goroutine, it
+/// leaves that chain alone).
 pub struct Recovered {
     payload: Option<Box<dyn Any + Send>>,
     text: String,
@@ -85,7 +95,7 @@ impl Recovered {
         let payload = self.payload.take().expect("a Recovered holds its value");
         // Not a completed recovery: the chain keeps the panic.
         self.mark = None;
-        runtime_p::panic::repanicking();
+        runtime_p::panic::repanicking(core::mem::take(&mut self.text));
         std::panic::resume_unwind(payload)
     }
 }

@@ -239,13 +239,14 @@ fn check_stack_size(n: usize) {
 /// # Panics
 /// Outside a goroutine, in the migrating mode (`Builder::migrating`), and
 /// on a goroutine locked to its thread.
+#[track_caller]
 pub fn spawn_local<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + 'static,
     T: 'static,
 {
     let (handle, body) = with_handle(f);
-    runtime_p::proc::newproc_local(Box::new(body));
+    runtime_p::proc::newproc_local(Box::new(body), Some(core::panic::Location::caller()));
     handle
 }
 
@@ -259,13 +260,17 @@ where
 ///
 /// # Panics
 /// Outside a goroutine of a gort runtime.
+#[track_caller]
 pub fn spawn_dedicated<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let (handle, body) = with_handle(f);
-    runtime_p::lockosthread::newproc_dedicated(Box::new(body));
+    runtime_p::lockosthread::newproc_dedicated(
+        Box::new(body),
+        Some(core::panic::Location::caller()),
+    );
     handle
 }
 
