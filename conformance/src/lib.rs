@@ -17,6 +17,8 @@
 //! When Go is missing and cannot be installed, the cross-checks fail and
 //! say why; they never pass without having run Go.
 
+pub mod catalogue;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -283,6 +285,138 @@ pub fn goroutine_headers(stderr: &str) -> Vec<String> {
     h
 }
 
+/// One goroutine of a dump, as the harness compares it: the header
+/// (normalised as in [`goroutine_headers`]), the program's own frames
+/// (see [`canonical_frame`]), innermost first, and the `created by` line's
+/// function (canonical) and creator (`in goroutine 1` or `N`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GoroutineSection {
+    pub header: String,
+    pub frames: Vec<String>,
+    pub created_by: Option<String>,
+}
+
+/// The goroutines of a dump with their frames, Go's runtime goroutines
+/// left out, sorted. `pair` names the cross-check program (its Rust frames
+/// are `xc::<pair>::…`).
+pub fn goroutine_sections(stderr: &str, pair: &str) -> Vec<GoroutineSection> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if !(l.starts_with("goroutine ") && l.ends_with(':') && l.contains(" [")) {
+            continue;
+        }
+        let body: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|x| !x.is_empty() && !x.starts_with("goroutine "))
+            .copied()
+            .collect();
+        if body.iter().any(|x| x.starts_with("created by runtime.")) {
+            continue;
+        }
+        let header = normalize(&strip_gp_fields(l));
+        if GO_RUNTIME_STATES.iter().any(|s| header.contains(s)) {
+            continue;
+        }
+        let mut frames = Vec::new();
+        let mut created_by = None;
+        for x in &body {
+            if let Some(rest) = x.strip_prefix("created by ") {
+                let (func, from) = match rest.split_once(" in goroutine ") {
+                    Some((f, id)) => (
+                        f,
+                        if id == "1" {
+                            " in goroutine 1"
+                        } else {
+                            " in goroutine N"
+                        },
+                    ),
+                    None => (rest, ""),
+                };
+                let f = canonical_name(func, pair).unwrap_or_else(|| func.to_string());
+                created_by = Some(format!("{f}{from}"));
+            } else if !x.starts_with('\t')
+                && let Some(f) = canonical_frame(x, pair)
+            {
+                frames.push(f);
+            }
+        }
+        out.push(GoroutineSection {
+            header,
+            frames,
+            created_by,
+        });
+    }
+    out.sort();
+    out
+}
+
+/// The program's own function on a frame line, in a form both languages
+/// share, or `None` for a frame of a runtime or library (compared by the
+/// headers only). Go's `main.f(0x1, …)` and Rust's `xc::<pair>::f()`
+/// become `f`; closures (Go's `funcN`, `gowrapN` and the `.N` of nested
+/// ones; Rust's `{{closure}}`) become `closure` segments joined with `/`;
+/// the closure every Rust pair runs its main in (`crate::run`) is Go's
+/// `main.main` itself; methods (`main.(*T).m`, `xc::p::T::m`) are `T/m`.
+pub fn canonical_frame(line: &str, pair: &str) -> Option<String> {
+    // Take the arguments off: from the `(` that matches the final `)`.
+    let line = line.trim_end();
+    let name = if line.ends_with(')') {
+        let mut depth = 0usize;
+        let mut cut = None;
+        for (i, c) in line.char_indices().rev() {
+            match c {
+                ')' => depth += 1,
+                '(' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        cut = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        &line[..cut?]
+    } else {
+        line
+    };
+    canonical_name(name, pair)
+}
+
+/// [`canonical_frame`] for a bare function name (a `created by` line's).
+pub fn canonical_name(name: &str, pair: &str) -> Option<String> {
+    if let Some(rest) = name.strip_prefix("main.") {
+        let segs: Vec<String> = rest
+            .split('.')
+            .map(|s| {
+                let is_closure = s.starts_with("func")
+                    && s[4..].chars().all(|c| c.is_ascii_digit())
+                    && s.len() > 4
+                    || s.starts_with("gowrap") && s[6..].chars().all(|c| c.is_ascii_digit())
+                    || (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit()));
+                if is_closure {
+                    "closure".to_string()
+                } else {
+                    s.trim_start_matches("(*").trim_end_matches(')').to_string()
+                }
+            })
+            .collect();
+        return Some(segs.join("/"));
+    }
+    let rest = name.strip_prefix(&format!("xc::{pair}::"))?;
+    let mut segs: Vec<&str> = rest.split("::").collect();
+    if segs.len() >= 2 && segs[0] == "main" && segs[1] == "{{closure}}" {
+        segs.remove(1);
+    }
+    Some(
+        segs.iter()
+            .map(|s| if *s == "{{closure}}" { "closure" } else { s })
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
 /// gort's notes about its environment, which Go has no twin of (the stack
 /// size chosen under `ulimit -v`), taken out before comparing.
 fn without_env_notes(stderr: &str) -> String {
@@ -315,6 +449,19 @@ pub fn compare(go: &RunOut, gort: &RunOut) -> Result<(), String> {
 /// run to run (see the pair's `headers-as-set.txt`, or
 /// `<layer>-headers-as-set.txt` for one OS layer).
 pub fn compare_with(go: &RunOut, gort: &RunOut, headers_as_set: bool) -> Result<(), String> {
+    compare_pair(go, gort, headers_as_set, None)
+}
+
+/// [`compare_with`] for the cross-check pair `pair` (when given): also the
+/// program's own frames and the `created by` lines of every goroutine (see
+/// [`goroutine_sections`]) must match, unless the pair documents why they
+/// cannot (`frames-differ.txt`).
+pub fn compare_pair(
+    go: &RunOut,
+    gort: &RunOut,
+    headers_as_set: bool,
+    pair: Option<&str>,
+) -> Result<(), String> {
     let gort = &RunOut {
         stderr: without_env_notes(&gort.stderr),
         ..gort.clone()
@@ -350,6 +497,38 @@ pub fn compare_with(go: &RunOut, gort: &RunOut, headers_as_set: bool) -> Result<
             gg.join("\n"),
             gr.join("\n")
         ));
+    }
+    if let Some(pair) = pair
+        && gg == gr
+    {
+        let (mut sg, mut sr) = (
+            goroutine_sections(&go.stderr, pair),
+            goroutine_sections(&gort.stderr, pair),
+        );
+        if headers_as_set {
+            sg.dedup();
+            sr.dedup();
+        }
+        if sg != sr {
+            let show = |v: &[GoroutineSection]| {
+                v.iter()
+                    .map(|s| {
+                        format!(
+                            "{}\n  frames: {}\n  created by: {}",
+                            s.header,
+                            s.frames.join(" < "),
+                            s.created_by.as_deref().unwrap_or("-")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            diffs.push(format!(
+                "goroutine frames differ:\n--- Go ---\n{}\n--- gort ---\n{}",
+                show(&sg),
+                show(&sr)
+            ));
+        }
     }
     if go.code != gort.code {
         diffs.push(format!(
@@ -388,8 +567,21 @@ pub fn compare_with(go: &RunOut, gort: &RunOut, headers_as_set: bool) -> Result<
 }
 
 /// Runs one pair: the Go binary from `go_bin_dir` and `xc <name>` from the
-/// gort side, with the OS layer `layer` (`GORT_OS`).
+/// gort side, with the OS layer `layer` (`GORT_OS`) and the scheduler mode
+/// the environment gives (`GORT_SCHED`).
 pub fn check_pair(name: &str, go_bin_dir: &Path, xc: &Path, layer: &str) -> Result<(), String> {
+    check_pair_in(name, go_bin_dir, xc, layer, None)
+}
+
+/// [`check_pair`] with the scheduler mode `mode` (`GORT_SCHED`: `safe` or
+/// `migrating`) when given.
+pub fn check_pair_in(
+    name: &str,
+    go_bin_dir: &Path,
+    xc: &Path,
+    layer: &str,
+    mode: Option<&str>,
+) -> Result<(), String> {
     let timeout = Duration::from_secs(60);
     // The programs choose GOMAXPROCS themselves; an inherited GOMAXPROCS
     // would change Go's start-up (Ps and Ms created before main sets its
@@ -399,6 +591,9 @@ pub fn check_pair(name: &str, go_bin_dir: &Path, xc: &Path, layer: &str) -> Resu
     let go = run(g, timeout)?;
     let mut c = Command::new(xc);
     c.arg(name).env("GORT_OS", layer).env_remove("GOMAXPROCS");
+    if let Some(m) = mode {
+        c.env("GORT_SCHED", m);
+    }
     let gort = run(c, timeout)?;
     let pair = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("crosscheck")
@@ -406,7 +601,12 @@ pub fn check_pair(name: &str, go_bin_dir: &Path, xc: &Path, layer: &str) -> Resu
     // A pair's exception, for every OS layer or for one (`plan9-…`).
     let headers_as_set = pair.join("headers-as-set.txt").exists()
         || pair.join(format!("{layer}-headers-as-set.txt")).exists();
-    compare_with(&plan9_form(name, layer, go), &gort, headers_as_set)
+    // A pair whose frames cannot agree says why in `frames-differ.txt`;
+    // Go's Plan 9 form (`plan9-stderr.txt`) is written from Go's source,
+    // frames not included.
+    let plan9_text = layer == "plan9" && pair.join("plan9-stderr.txt").exists();
+    let frames = (!pair.join("frames-differ.txt").exists() && !plan9_text).then_some(name);
+    compare_pair(&plan9_form(name, layer, go), &gort, headers_as_set, frames)
 }
 
 /// Go's output as Go on Plan 9 prints it, where that differs from the Go we
@@ -447,6 +647,61 @@ mod tests {
 
     // Each blind spot of the old harness (issue 19), and that the fix
     // still passes a true match.
+
+    #[test]
+    fn frames_name_the_same_functions_in_both_languages() {
+        let c = |l: &str| canonical_frame(l, "p");
+        assert_eq!(c("main.main()").as_deref(), Some("main"));
+        assert_eq!(c("xc::p::main::{{closure}}()").as_deref(), Some("main"));
+        assert_eq!(c("main.main.func1()").as_deref(), Some("main/closure"));
+        assert_eq!(
+            c("xc::p::main::{{closure}}::{{closure}}()").as_deref(),
+            Some("main/closure")
+        );
+        assert_eq!(
+            c("main.main.func2.1(0x1, ...)").as_deref(),
+            Some("main/closure/closure")
+        );
+        assert_eq!(c("main.level(...)").as_deref(), Some("level"));
+        assert_eq!(c("xc::p::level()").as_deref(), Some("level"));
+        assert_eq!(c("main.(*T).m(0xc000)").as_deref(), Some("T/m"));
+        assert_eq!(c("xc::p::T::m()").as_deref(), Some("T/m"));
+        assert_eq!(c("runtime.gopark(0x0?)"), None);
+        assert_eq!(c("gort::time::sleep()"), None);
+        assert_eq!(c("xc::other::f()"), None);
+    }
+
+    // The old harness compared headers only: a dump whose goroutine sat in
+    // another function, or was created elsewhere, passed.
+    #[test]
+    fn a_goroutine_in_another_function_is_a_difference() {
+        let go = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/x.go:9 +0x1\n\ngoroutine 7 [chan receive]:\nmain.worker(...)\n\t/x.go:4\nmain.main.func1()\n\t/x.go:8 +0x2\ncreated by main.main in goroutine 1\n\t/x.go:7 +0x3\n",
+            Some(2),
+            false,
+        );
+        let good = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nxc::p::main::{{closure}}()\n\tmain.rs:9 +0x1\n\ngoroutine 2 [chan receive]:\nxc::p::worker()\n\tmain.rs:4 +0x1\nxc::p::main::{{closure}}::{{closure}}()\n\tmain.rs:8 +0x2\ncreated by xc::p::main::{{closure}} in goroutine 1\n\tmain.rs:7 +0x3\n",
+            Some(2),
+            false,
+        );
+        assert!(compare_pair(&go, &good, false, Some("p")).is_ok());
+        let elsewhere = out(
+            &good.stderr.replace("xc::p::worker()", "xc::p::helper()"),
+            Some(2),
+            false,
+        );
+        assert!(compare_pair(&go, &elsewhere, false, Some("p")).is_err());
+        let other_creator = out(
+            &good.stderr.replace(
+                "created by xc::p::main::{{closure}} in",
+                "created by xc::p::spawner in",
+            ),
+            Some(2),
+            false,
+        );
+        assert!(compare_pair(&go, &other_creator, false, Some("p")).is_err());
+    }
 
     #[test]
     fn stderr_where_go_prints_none_is_a_difference() {

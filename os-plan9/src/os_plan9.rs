@@ -219,6 +219,16 @@ fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
             write_err(b"goroutine ");
             write_err(runtime_g::signal::dec(goid, &mut t));
             write_err(b" [running]:\n");
+            // Go's sigpanic: the goroutine's frames and `created by`; for a
+            // fault at another address than nil, Go's throw, which lists
+            // every goroutine.
+            let far = note.starts_with(b"sys: trap: fault") && addr >= 0x1000;
+            let kind = if far {
+                runtime_g::signal::Fault::Throw(None)
+            } else {
+                runtime_g::signal::Fault::Panic
+            };
+            runtime_g::signal::fault_frames(ureg.ip as usize, gp, kind);
         }
         // Go's exit(2): goexitsall is skipped here because it allocates and
         // this is a signal handler; ending the host process ends every
@@ -243,7 +253,7 @@ fn sigtramp(ureg: &mut sys::Ureg, note: &[u8]) -> i32 {
             runtime_g::signal::fault_frames(
                 ureg.ip as usize,
                 gp,
-                Some((&sys::UREG_NAMES, &ureg.regs)),
+                runtime_g::signal::Fault::Throw(Some((&sys::UREG_NAMES, &ureg.regs))),
             );
         }
         sys::exits_program("2");

@@ -255,7 +255,22 @@ fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
         crate::throw::exit_fatal();
     }
     write_stderr(b"\n");
-    running_header_and_exit(if on_goroutine { goid } else { 0 })
+    if on_goroutine {
+        // Go's sigpanic makes this a panic of the goroutine: its frames
+        // and `created by` follow the header (the dumper exits; on return
+        // they could not be printed).
+        running_header(goid);
+        // A nil dereference is Go's panic; any other address, its throw
+        // (`fatal error: fault`), which lists every goroutine.
+        let kind = if addr < 0x1000 {
+            Fault::Panic
+        } else {
+            Fault::Throw(None)
+        };
+        fault_frames(pc, gp, kind);
+        crate::throw::exit_fatal();
+    }
+    running_header_and_exit(0)
 }
 
 /// The end of a report from a signal handler: the faulting goroutine's
@@ -300,22 +315,34 @@ pub fn set_overflow_traceback(f: OverflowTraceback) {
     OVERFLOW_TRACEBACK.store(f as usize, Ordering::Release);
 }
 
-/// The rest of Go's report of a synchronous signal that throws, after its
-/// first lines and the goroutine's header: the goroutine's frames from
-/// the faulting `pc`, its `created by`, the other goroutines and, with
-/// `regs`, the interrupted registers (names as the OS's `dumpregs` prints
-/// them, values); then exit 2. Installed by the scheduler
-/// ([`set_fault_frames`]); without it, or if the frames cannot be
-/// printed, this returns. Async-signal-safe up to the hand-off to the
-/// scheduler's dumper thread. An OS layer's note handler calls it (the
-/// Plan 9 layer's, for `sys: trap: invalid opcode`).
-pub fn fault_frames(pc: usize, gp: *mut crate::G, regs: Option<SignalRegs<'_>>) {
+/// The rest of Go's report of a synchronous signal, after its first lines
+/// and the goroutine's header: the goroutine's frames from the faulting
+/// `pc`, its `created by`, then for a signal that throws (`Fault::Throw`)
+/// the other goroutines and, with `regs`, the interrupted registers (names
+/// as the OS's `dumpregs` prints them, values), and for one that panics
+/// (`Fault::Panic`: a nil dereference, Go's sigpanic) the other goroutines
+/// only under `GOTRACEBACK=all`, as for a panic; then exit 2. Installed by
+/// the scheduler ([`set_fault_frames`]); without it, or if the frames
+/// cannot be printed, this returns. Async-signal-safe up to the hand-off
+/// to the scheduler's dumper thread. An OS layer's note handler calls it
+/// (the Plan 9 layer's).
+pub fn fault_frames(pc: usize, gp: *mut crate::G, kind: Fault<'_>) {
     let hook = FAULT_FRAMES.load(Ordering::Acquire);
     if hook != 0 {
         // SAFETY: only set_fault_frames stores here, from a FaultFrames.
         let f: FaultFrames = unsafe { core::mem::transmute(hook) };
-        f(pc, gp, regs);
+        f(pc, gp, kind);
     }
+}
+
+/// What kind of report [`fault_frames`] completes.
+#[derive(Clone, Copy)]
+pub enum Fault<'a> {
+    /// A signal that throws (SIGILL, SIGTRAP, a Plan 9 trap note), with
+    /// the registers when known.
+    Throw(Option<SignalRegs<'a>>),
+    /// A fault Go turns into a panic (sigpanic).
+    Panic,
 }
 
 /// The general registers of the context the kernel interrupted, in the
@@ -364,7 +391,7 @@ pub unsafe fn dumpregs_values(ctx: *const libc::c_void) -> [usize; 21] {
 pub type SignalRegs<'a> = (&'static [&'static str; 21], &'a [usize; 21]);
 
 /// The signature of the routine [`set_fault_frames`] installs.
-pub type FaultFrames = fn(pc: usize, gp: *mut crate::G, regs: Option<SignalRegs<'_>>);
+pub type FaultFrames = fn(pc: usize, gp: *mut crate::G, kind: Fault<'_>);
 
 /// The routine behind [`fault_frames`]; 0 until the scheduler sets it.
 static FAULT_FRAMES: AtomicUsize = AtomicUsize::new(0);

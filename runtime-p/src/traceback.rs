@@ -347,6 +347,10 @@ static OVERFLOW_RUNTIME_N: core::sync::atomic::AtomicUsize =
 /// synchronous signal, whose handler printed the header).
 static OVERFLOW_SECTION: core::sync::atomic::AtomicBool =
     core::sync::atomic::AtomicBool::new(false);
+/// Whether the dumper lists the other goroutines whatever `GOTRACEBACK`
+/// says (an overflow, a throwing signal) or only under `all` (a fault that
+/// is Go's panic).
+static OVERFLOW_OTHERS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(true);
 /// The goroutine whose stack overflowed.
 static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
@@ -373,14 +377,17 @@ static OVERFLOW_G: core::sync::atomic::AtomicPtr<G> =
 /// loader's lock in `dl_iterate_phdr`, and an overflow inside the loader
 /// or inside another unwind on this thread could then deadlock here.
 fn overflow_traceback(rip: usize, gp: *mut G) {
+    OVERFLOW_OTHERS.store(true, core::sync::atomic::Ordering::Relaxed);
     fault_traceback(rip, gp, true)
 }
 
 /// [`runtime_g::signal::fault_frames`]: keeps the registers for the
 /// dumper, then [`fault_traceback`] without the `runtime stack:` section.
-fn signal_frames(pc: usize, gp: *mut G, regs: Option<runtime_g::signal::SignalRegs<'_>>) {
+fn signal_frames(pc: usize, gp: *mut G, kind: runtime_g::signal::Fault<'_>) {
     use core::sync::atomic::Ordering::Relaxed;
-    if let Some((names, values)) = regs {
+    use runtime_g::signal::Fault;
+    OVERFLOW_OTHERS.store(matches!(kind, Fault::Throw(_)), Relaxed);
+    if let Fault::Throw(Some((names, values))) = kind {
         for (slot, &v) in SAVED_REGS.iter().zip(values) {
             slot.store(v, Relaxed);
         }
@@ -561,7 +568,10 @@ fn print_overflow_frames() {
     // SAFETY: an instance's Gs live until its teardown, after its last M left.
     out.push_str(&unsafe { crate::panic::created_by(gp) });
     let s = DUMP_SCHED.load(Relaxed);
-    if !s.is_null() {
+    // A throw lists every goroutine; a fault that is Go's panic, only
+    // under GOTRACEBACK=all.
+    let others = OVERFLOW_OTHERS.load(Relaxed) || crate::panic::gotraceback().1;
+    if !s.is_null() && others {
         // SAFETY: as in the SIGQUIT dumper: `forget_sched` takes an
         // instance out of DUMP_SCHED before it is freed.
         out.push_str(&others_of(unsafe { &*s }, gp));
@@ -830,6 +840,7 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
     w(b" [running]:\n");
     // Frames, created-by, the other goroutines and the registers, from the
     // dumper thread; returns only if that cannot be done.
+    OVERFLOW_OTHERS.store(true, core::sync::atomic::Ordering::Relaxed);
     fault_traceback(pc, gp, false);
     runtime_g::throw::exit_fatal()
 }

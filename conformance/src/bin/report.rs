@@ -1,21 +1,39 @@
-//! `cargo run -p conformance --bin report`: prints the conformance table —
-//! Go tests ported and passing, and cross-check pairs matching real Go —
-//! for each OS layer that exists.
+//! `cargo run -p conformance --bin report`: the conformance report, per OS
+//! layer and scheduler mode, in three counts:
+//!
+//! 1. the catalogued Go tests (`shared/go-reference/tests.md`): ported and
+//!    passing, or listed with the reason they cannot exist in Rust
+//!    (`conformance/unportable.md`);
+//! 2. the extra Go tests ported (markers naming tests outside the
+//!    catalogue), passing;
+//! 3. the cross-check pairs matching real Go.
+//!
+//! Each layer and mode runs `cargo test --workspace --no-fail-fast` once
+//! (debug; release-only tests show as not run). A Go test passes when every
+//! Rust test carrying its `go-test:` marker passed in that run (the
+//! `_migrating` twin of a `#[gort::test(both)]` test in the migrating
+//! mode).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use conformance::{GoToolchain, check_pair, pairs, workspace_root};
+use conformance::catalogue::{
+    Marker, find_markers, parse_results, read_catalogue, read_unportable,
+};
+use conformance::{GoToolchain, check_pair_in, pairs, workspace_root};
 
 /// OS layers gort can run on today.
 const LAYERS: &[&str] = &["linux", "plan9"];
+/// Scheduler modes (`GORT_SCHED`).
+const MODES: &[&str] = &["safe", "migrating"];
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// `ported N of M portable Go tests` from shared/tools/conformance-coverage.
-fn ported_line(root: &Path) -> String {
+fn coverage_line(root: &Path) -> String {
     let tool = root.join("../shared/tools/conformance-coverage");
     match Command::new(&tool).arg(root).output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
@@ -28,34 +46,48 @@ fn ported_line(root: &Path) -> String {
     }
 }
 
-/// Runs the workspace tests under `layer` and counts the ported Go tests
-/// (functions named `test_<go name>`) that pass and fail.
-fn ported_results(root: &Path, layer: &str) -> (usize, usize) {
-    let out = Command::new(cargo())
+/// Runs the workspace's tests under `layer` and `mode`.
+fn run_tests(root: &Path, layer: &str, mode: &str) -> BTreeMap<(String, String), Option<bool>> {
+    // One stream, in order: cargo names each test binary on stderr
+    // (`Running …`) and the binaries print their results on stdout.
+    let out = Command::new("sh")
         .current_dir(root)
-        .args(["test", "--workspace", "--", "--test-threads=2"])
+        .arg("-c")
+        .arg(format!(
+            "'{}' test --workspace --no-fail-fast -- --test-threads=2 2>&1",
+            cargo()
+        ))
         .env("GORT_OS", layer)
+        .env("GORT_SCHED", mode)
         .output()
         .expect("run cargo test");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let (mut ok, mut bad) = (0, 0);
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix("test ") else {
-            continue;
+    parse_results(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The outcome of a Go test whose markers are `ms` in a run's `results`:
+/// `Some(true)` all its Rust tests that ran passed (and one did),
+/// `Some(false)` one failed, `None` none ran.
+fn outcome(
+    ms: &[&Marker],
+    results: &BTreeMap<(String, String), Option<bool>>,
+    mode: &str,
+) -> Option<bool> {
+    let mut any = false;
+    for m in ms {
+        let Some(f) = &m.rust_fn else { continue };
+        let twin = (m.binary.clone(), format!("{f}_migrating"));
+        let key = if mode == "migrating" && results.contains_key(&twin) {
+            twin
+        } else {
+            (m.binary.clone(), f.clone())
         };
-        let Some((name, verdict)) = rest.split_once(" ... ") else {
-            continue;
-        };
-        if !name.rsplit("::").next().unwrap_or("").starts_with("test_") {
-            continue;
-        }
-        if verdict.starts_with("ok") {
-            ok += 1;
-        } else if verdict.starts_with("FAILED") {
-            bad += 1;
+        match results.get(&key) {
+            Some(Some(true)) => any = true,
+            Some(Some(false)) => return Some(false),
+            _ => {}
         }
     }
-    (ok, bad)
+    any.then_some(true)
 }
 
 fn main() {
@@ -69,30 +101,108 @@ fn main() {
         "cannot build the xc binary"
     );
     let xc: PathBuf = std::env::current_exe().unwrap().with_file_name("xc");
+    let catalogue = read_catalogue(&root.join("../shared/go-reference/tests.md"));
+    let unportable = read_unportable(&root.join("conformance/unportable.md"));
+    let markers = find_markers(&root);
+    // Go tests: catalogued ones by name and section, extra ones by name.
+    let mut catalogued: BTreeMap<String, Vec<&Marker>> = BTreeMap::new();
+    let mut extra: BTreeMap<String, Vec<&Marker>> = BTreeMap::new();
+    for c in &catalogue {
+        let ms: Vec<&Marker> = markers.iter().filter(|m| m.ports(c)).collect();
+        if !ms.is_empty() {
+            catalogued.insert(format!("{} ({})", c.name, c.section), ms);
+        }
+    }
+    for m in &markers {
+        if !catalogue.iter().any(|c| c.name == m.go_name) {
+            extra.entry(m.go_name.clone()).or_default().push(m);
+        }
+    }
+    let missing: Vec<&str> = catalogue
+        .iter()
+        .filter(|c| !markers.iter().any(|m| m.ports(c)))
+        .map(|c| c.name.as_str())
+        .collect();
+    let unlisted: Vec<&&str> = missing
+        .iter()
+        .filter(|n| !unportable.contains_key(**n))
+        .collect();
+
     let names = pairs();
-    let go = GoToolchain::get();
     let go_dir = root.join("target/crosscheck-report");
-    let go_ok = go
-        .as_ref()
-        .map_err(|e| e.clone())
-        .and_then(|tc| tc.build_crosschecks(&go_dir));
+    let go_ok = GoToolchain::get().and_then(|tc| tc.build_crosschecks(&go_dir));
 
     println!("gort conformance report\n");
-    println!("Go tests: {}\n", ported_line(&root));
-    println!("| OS layer | ported Go tests passing | cross-check pairs matching real Go |");
-    println!("|---|---|---|");
+    println!(
+        "Catalogued Go tests (shared/go-reference/tests.md): {}",
+        catalogue.len()
+    );
+    println!(
+        "- ported: {} (shared/tools/conformance-coverage: {})",
+        catalogued.len(),
+        coverage_line(&root)
+    );
+    println!(
+        "- not portable, with a reason (conformance/unportable.md): {}",
+        missing.len() - unlisted.len()
+    );
+    if !unlisted.is_empty() {
+        println!("- neither ported nor listed: {unlisted:?}");
+    }
+    println!(
+        "Extra Go tests ported (outside the catalogue): {}",
+        extra.len()
+    );
+    println!("Cross-check pairs: {}\n", names.len());
+    println!(
+        "| OS layer | mode | catalogued tests ported and passing | extra tests passing | cross-check pairs matching real Go |"
+    );
+    println!("|---|---|---|---|---|");
+    let mut notes = Vec::new();
     for layer in LAYERS {
-        let (ok, bad) = ported_results(&root, layer);
-        let pairs_cell = match &go_ok {
-            Ok(()) => {
-                let good = names
-                    .iter()
-                    .filter(|n| check_pair(n, &go_dir, &xc, layer).is_ok())
-                    .count();
-                format!("{good} of {}", names.len())
-            }
-            Err(e) => format!("not run: {e}"),
-        };
-        println!("| {layer} | {ok} passing, {bad} failing | {pairs_cell} |");
+        for mode in MODES {
+            let results = run_tests(&root, layer, mode);
+            let count = |tests: &BTreeMap<String, Vec<&Marker>>, notes: &mut Vec<String>| {
+                let (mut ok, mut not_run) = (0, 0);
+                for (name, ms) in tests {
+                    match outcome(ms, &results, mode) {
+                        Some(true) => ok += 1,
+                        Some(false) => notes.push(format!("{layer}/{mode}: {name} fails")),
+                        None => not_run += 1,
+                    }
+                }
+                let tail = if not_run > 0 {
+                    format!(" ({not_run} not run in this profile)")
+                } else {
+                    String::new()
+                };
+                format!("{ok} of {}{tail}", tests.len())
+            };
+            let cat_cell = count(&catalogued, &mut notes);
+            let extra_cell = count(&extra, &mut notes);
+            let pairs_cell = match &go_ok {
+                Ok(()) => {
+                    let mut good = 0;
+                    for n in &names {
+                        match check_pair_in(n, &go_dir, &xc, layer, Some(mode)) {
+                            Ok(()) => good += 1,
+                            Err(e) => notes.push(format!(
+                                "{layer}/{mode}: pair {n} differs: {}",
+                                e.lines().next().unwrap_or("")
+                            )),
+                        }
+                    }
+                    format!("{good} of {}", names.len())
+                }
+                Err(e) => format!("not run: {e}"),
+            };
+            println!("| {layer} | {mode} | {cat_cell} | {extra_cell} | {pairs_cell} |");
+        }
+    }
+    if !notes.is_empty() {
+        println!();
+        for n in notes {
+            println!("- {n}");
+        }
     }
 }

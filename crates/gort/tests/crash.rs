@@ -2268,6 +2268,21 @@ fn faults_are_reported_like_go() {
         "{}",
         o.stderr
     );
+    // As a panic: the goroutine's frames and `created by`, and no other
+    // goroutine (GOTRACEBACK=single).
+    assert!(
+        lines
+            .get(4)
+            .is_some_and(|l| l.starts_with("crash::run_case::")),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("\ncreated by crash::run_case::"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("goroutine 1 ["), "{}", o.stderr);
     assert_eq!(o.code, Some(2), "{}", o.stderr);
 
     let f = child("fault_far");
@@ -2286,6 +2301,8 @@ fn faults_are_reported_like_go() {
         "{}",
         f.stderr
     );
+    // As a throw: the goroutine's frames, then every other goroutine.
+    assert!(f.stderr.contains("\ngoroutine 1 ["), "{}", f.stderr);
     assert_eq!(f.code, Some(2), "{}", f.stderr);
 }
 
