@@ -449,18 +449,20 @@ pub fn compare(go: &RunOut, gort: &RunOut) -> Result<(), String> {
 /// run to run (see the pair's `headers-as-set.txt`, or
 /// `<layer>-headers-as-set.txt` for one OS layer).
 pub fn compare_with(go: &RunOut, gort: &RunOut, headers_as_set: bool) -> Result<(), String> {
-    compare_pair(go, gort, headers_as_set, None)
+    compare_pair(go, gort, headers_as_set, None, false)
 }
 
-/// [`compare_with`] for the cross-check pair `pair` (when given): also the
-/// program's own frames and the `created by` lines of every goroutine (see
-/// [`goroutine_sections`]) must match, unless the pair documents why they
-/// cannot (`frames-differ.txt`).
+/// [`compare_with`] for the cross-check pair `pair` (when given): the Rust
+/// program's paths (`xc::<pair>::T`) read as Go's package (`main.T`) in
+/// stderr's head, and with `frames` the program's own frames and the
+/// `created by` lines of every goroutine (see [`goroutine_sections`]) must
+/// match too (a pair says why where they cannot: `frames-differ.txt`).
 pub fn compare_pair(
     go: &RunOut,
     gort: &RunOut,
     headers_as_set: bool,
     pair: Option<&str>,
+    frames: bool,
 ) -> Result<(), String> {
     let gort = &RunOut {
         stderr: without_env_notes(&gort.stderr),
@@ -498,7 +500,7 @@ pub fn compare_pair(
             gr.join("\n")
         ));
     }
-    if let Some(pair) = pair
+    if let Some(pair) = pair.filter(|_| frames)
         && gg == gr
     {
         let (mut sg, mut sr) = (
@@ -545,8 +547,11 @@ pub fn compare_pair(
     // Go is the spec: gort's stderr must start with Go's head, line for
     // line; what gort prints after it (frames, more goroutines) is free.
     let hg = stderr_head(&go.stderr);
-    let hr: Vec<String> = gort
-        .stderr
+    let gort_stderr = match pair {
+        Some(p) => gort.stderr.replace(&format!("xc::{p}::"), "main."),
+        None => gort.stderr.clone(),
+    };
+    let hr: Vec<String> = gort_stderr
         .lines()
         .take(hg.len())
         .map(|l| normalize(&strip_gp_fields(l)))
@@ -605,15 +610,22 @@ pub fn check_pair_in(
     // Go's Plan 9 form (`plan9-stderr.txt`) is written from Go's source,
     // frames not included.
     let plan9_text = layer == "plan9" && pair.join("plan9-stderr.txt").exists();
-    let frames = (!pair.join("frames-differ.txt").exists() && !plan9_text).then_some(name);
-    compare_pair(&plan9_form(name, layer, go), &gort, headers_as_set, frames)
+    let frames = !pair.join("frames-differ.txt").exists() && !plan9_text;
+    compare_pair(
+        &plan9_form(name, layer, go),
+        &gort,
+        headers_as_set,
+        Some(name),
+        frames,
+    )
 }
 
 /// Go's output as Go on Plan 9 prints it, where that differs from the Go we
 /// can run (linux/amd64): a pair may carry `plan9-stderr.txt`, the stderr
 /// head of Go's Plan 9 port, which replaces the head of the Linux run under
-/// `GORT_OS=plan9`. It is written from Go's source, not run (we have no Plan
-/// 9 machine), and says which source in its first line after a `#`.
+/// `GORT_OS=plan9`, and `plan9-stdout.txt`, which replaces its stdout. They
+/// are written from Go's source, not run (we have no Plan 9 machine), and
+/// say which source in their first line after a `#`.
 fn plan9_form(name: &str, layer: &str, mut go: RunOut) -> RunOut {
     if layer != "plan9" {
         return go;
@@ -622,12 +634,21 @@ fn plan9_form(name: &str, layer: &str, mut go: RunOut) -> RunOut {
         .join("crosscheck")
         .join(name)
         .join("plan9-stderr.txt");
-    if let Ok(text) = std::fs::read_to_string(f) {
-        go.stderr = text
-            .lines()
+    let uncommented = |text: String| -> String {
+        text.lines()
             .filter(|l| !l.starts_with('#'))
             .map(|l| format!("{l}\n"))
-            .collect();
+            .collect()
+    };
+    if let Ok(text) = std::fs::read_to_string(f) {
+        go.stderr = uncommented(text);
+    }
+    // Likewise for stdout, where Go's Plan 9 port behaves differently.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("crosscheck")
+        .join(name);
+    if let Ok(text) = std::fs::read_to_string(dir.join("plan9-stdout.txt")) {
+        go.stdout = uncommented(text);
     }
     go
 }
@@ -685,13 +706,13 @@ mod tests {
             Some(2),
             false,
         );
-        assert!(compare_pair(&go, &good, false, Some("p")).is_ok());
+        assert!(compare_pair(&go, &good, false, Some("p"), true).is_ok());
         let elsewhere = out(
             &good.stderr.replace("xc::p::worker()", "xc::p::helper()"),
             Some(2),
             false,
         );
-        assert!(compare_pair(&go, &elsewhere, false, Some("p")).is_err());
+        assert!(compare_pair(&go, &elsewhere, false, Some("p"), true).is_err());
         let other_creator = out(
             &good.stderr.replace(
                 "created by xc::p::main::{{closure}} in",
@@ -700,7 +721,7 @@ mod tests {
             Some(2),
             false,
         );
-        assert!(compare_pair(&go, &other_creator, false, Some("p")).is_err());
+        assert!(compare_pair(&go, &other_creator, false, Some("p"), true).is_err());
     }
 
     #[test]

@@ -713,6 +713,10 @@ const PANIC_MACHINERY: &[&str] = &[
     "runtime_g::throw::",
     "gort::stack",
     "gort::runtime::stack",
+    // gort's panic helpers (Go's `panic` is no frame of the report).
+    "gort::panic_display",
+    "gort::panic_debug",
+    "gort::recover::Recovered::repanic",
 ];
 
 /// Runtime and closure-call plumbing, hidden as Go hides runtime frames

@@ -168,7 +168,12 @@ fn main() {
                     match outcome(ms, &results, mode) {
                         Some(true) => ok += 1,
                         Some(false) => notes.push(format!("{layer}/{mode}: {name} fails")),
-                        None => not_run += 1,
+                        None => {
+                            not_run += 1;
+                            notes.push(format!(
+                                "{layer}/{mode}: {name} not run (release-only or loom)"
+                            ));
+                        }
                     }
                 }
                 let tail = if not_run > 0 {

@@ -17,7 +17,11 @@ pub fn run(gomaxprocs: usize, f: impl FnOnce() + Send + 'static) -> ! {
     // started with `go` to its thread run migrating always: in the safe
     // mode that goroutine may start on main's thread, where the lock fails
     // by design.
-    const MIGRATING_ONLY: [&str; 2] = ["lockosthread_balanced", "thread_exhaustion"];
+    const MIGRATING_ONLY: [&str; 3] = [
+        "lockosthread_balanced",
+        "lockosthread_exit_ends_thread",
+        "thread_exhaustion",
+    ];
     let name = std::env::args().nth(1).unwrap_or_default();
     if MIGRATING_ONLY.contains(&name.as_str())
         || std::env::var("GORT_SCHED").as_deref() == Ok("migrating")
