@@ -15,6 +15,50 @@ use gort::{Chan, select};
 
 const CASE_VAR: &str = "GORT_SYNC_CHILD";
 
+/// Counts the calling thread's allocations, for Go's
+/// `testing.AllocsPerRun` (an allocation of a goroutine that does not
+/// park between two readings is its thread's in both modes).
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the
+// count is a const-initialised thread-local without a destructor, which
+// needs no allocation and is valid for the thread's whole life.
+unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded contract.
+        unsafe { std::alloc::System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        // SAFETY: forwarded contract.
+        unsafe { std::alloc::System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded contract.
+        unsafe { std::alloc::System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: CountingAlloc = CountingAlloc;
+
+/// Go's `testing.AllocsPerRun`: the average number of allocations of
+/// `runs` calls of `f`, after one warm-up call.
+fn allocs_per_run(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let before = ALLOCS.with(|c| c.get());
+    for _ in 0..runs {
+        f();
+    }
+    let after = ALLOCS.with(|c| c.get());
+    (after - before) as f64 / runs as f64
+}
+
 /// Runs `case` in a child process (this binary, `child_entry` below);
 /// returns (combined output, exit status).
 fn child(case: &str) -> (String, Option<i32>) {
@@ -740,5 +784,145 @@ unsafe fn test_cond_signal_stealing() {
         ch.recv(); // the first waiter was signalled
         *m.lock() = true;
         cond.broadcast();
+    }
+}
+
+mod oncefunc_test {
+    use super::*;
+    use gort::sync::{once_func, once_value};
+
+    // go-test: TestOnceFunc (oncefunc_test.go)
+    #[gort::test(both)]
+    unsafe fn test_once_func() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let of = {
+            let calls = calls.clone();
+            move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        let f = once_func(of.clone());
+        let allocs = allocs_per_run(10, &f);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "want calls==1");
+        assert_eq!(allocs, 0.0, "want 0 allocations per call to f");
+        let allocs = allocs_per_run(10, || drop(once_func(of.clone())));
+        assert!(
+            allocs <= 2.0,
+            "want at most 2 allocations per call to once_func, got {allocs}"
+        );
+    }
+
+    // go-test: TestOnceValue (oncefunc_test.go)
+    #[gort::test(both)]
+    unsafe fn test_once_value() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let of = {
+            let calls = calls.clone();
+            move || calls.fetch_add(1, Ordering::SeqCst) + 1
+        };
+        let f = once_value(of.clone());
+        let allocs = allocs_per_run(10, || {
+            f();
+        });
+        let value = f();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "want calls==1");
+        assert_eq!(value, 1, "want value==1");
+        assert_eq!(allocs, 0.0, "want 0 allocations per call to f");
+        let allocs = allocs_per_run(10, || drop(once_value(of.clone())));
+        assert!(
+            allocs <= 2.0,
+            "want at most 2 allocations per call to once_value, got {allocs}"
+        );
+    }
+
+    // go-test: TestOnceValues (oncefunc_test.go)
+    // Go's two results are a tuple.
+    #[gort::test(both)]
+    unsafe fn test_once_values() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let of = {
+            let calls = calls.clone();
+            move || {
+                let c = calls.fetch_add(1, Ordering::SeqCst) + 1;
+                (c, c + 1)
+            }
+        };
+        let f = once_value(of.clone());
+        let allocs = allocs_per_run(10, || {
+            f();
+        });
+        let (v1, v2) = f();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "want calls==1");
+        assert_eq!((v1, v2), (1, 2), "want v1==1 and v2==2");
+        assert_eq!(allocs, 0.0, "want 0 allocations per call to f");
+        let allocs = allocs_per_run(10, || drop(once_value(of.clone())));
+        assert!(allocs <= 2.0, "got {allocs}");
+    }
+
+    /// testOncePanicX: every call of `f` panics with "x"; the function
+    /// under it ran once.
+    fn once_panic_x(calls: &AtomicUsize, f: impl Fn()) {
+        for label in ["first time", "second time"] {
+            let r = gort::catch(std::panic::AssertUnwindSafe(&f));
+            let p = r.expect_err(&format!("{label}: f did not panic"));
+            assert_eq!(p.text(), "x", "{label}: want panic x");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "want calls==1");
+    }
+
+    // go-test: TestOnceFuncPanic (oncefunc_test.go)
+    #[gort::test(both)]
+    unsafe fn test_once_func_panic() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let f = once_func(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            panic!("x");
+        });
+        once_panic_x(&calls, f);
+    }
+
+    // go-test: TestOnceValuePanic (oncefunc_test.go)
+    #[gort::test(both)]
+    unsafe fn test_once_value_panic() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let f = once_value(move || -> i32 {
+            c.fetch_add(1, Ordering::SeqCst);
+            panic!("x");
+        });
+        once_panic_x(&calls, || {
+            f();
+        });
+    }
+
+    // go-test: TestOnceFuncGoexit (oncefunc_test.go)
+    // Go's deferred recover is gort::catch; its deferred wg.Done a
+    // destructor.
+    #[gort::test(both)]
+    unsafe fn test_once_func_goexit() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let f = Arc::new(once_func(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+            gort::goexit();
+        }));
+        let wg = Arc::new(WaitGroup::new());
+        struct Done(Arc<WaitGroup>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        for _ in 0..2 {
+            wg.add(1);
+            let (f, wg2) = (f.clone(), wg.clone());
+            gort::go(move || {
+                let _done = Done(wg2);
+                let _ = gort::catch(std::panic::AssertUnwindSafe(|| f()));
+            });
+            wg.wait();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "want calls==1");
     }
 }

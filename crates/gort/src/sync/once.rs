@@ -71,7 +71,8 @@ impl Once {
 }
 
 /// Go's `sync.OnceFunc`: a function that calls `f` only the first time it
-/// is called. If `f` panicked, every call panics with the same message.
+/// is called. If `f` panicked, that first call panics with `f`'s own value
+/// (Go re-panics with it) and every later call with the same text.
 pub fn once_func<F>(f: F) -> impl Fn() + Send + Sync + 'static
 where
     F: FnOnce() + Send + 'static,
@@ -80,9 +81,12 @@ where
     move || v()
 }
 
-/// Go's `sync.OnceValue`: a function that calls `f` the first time and
-/// returns (a clone of) its result on every call. If `f` panicked, every
-/// call panics with the same message.
+/// Go's `sync.OnceValue` (and `OnceValues`, with a tuple): a function that
+/// calls `f` the first time and returns (a clone of) its result on every
+/// call. If `f` panicked, that first call panics with `f`'s own value and
+/// every later call with the same text. If `f` ended its goroutine
+/// (`goexit`), the Goexit goes on, and later calls panic saying so (Go
+/// leaves that case unspecified; it calls `f` once all the same).
 pub fn once_value<T, F>(f: F) -> impl Fn() -> T + Send + Sync + 'static
 where
     F: FnOnce() -> T + Send + 'static,
@@ -92,12 +96,27 @@ where
     let f = super::Mutex::new(Some(f));
     let result: Arc<super::Mutex<Option<Result<T, String>>>> = Arc::new(super::Mutex::new(None));
     move || {
+        // The first call's unwind, raised again once the Once is done.
+        let mut first: Option<Box<dyn core::any::Any + Send>> = None;
         once.call(|| {
             let f = f.lock().take().expect("once_value: function taken twice");
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                .map_err(|p| runtime_p::panic::payload_text(&*p));
+            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(v) => Ok(v),
+                Err(p) => {
+                    let text = if p.is::<runtime_p::GoexitUnwind>() {
+                        "sync: the function of once_func or once_value called goexit".to_string()
+                    } else {
+                        runtime_p::panic::payload_text(&*p)
+                    };
+                    first = Some(p);
+                    Err(text)
+                }
+            };
             *result.lock() = Some(r);
         });
+        if let Some(p) = first {
+            std::panic::resume_unwind(p);
+        }
         match result.lock().as_ref() {
             Some(Ok(v)) => v.clone(),
             Some(Err(msg)) => panic!("{msg}"),
