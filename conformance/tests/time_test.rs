@@ -349,6 +349,39 @@ mod sleep_test {
         }
     }
 
+    // go-test: TestOverflowPeriodRuntimeTimer (sleep_test.go)
+    // Go's CheckRuntimeTimerPeriodOverflow (internal_test.go): a runtime
+    // timer that is due now with a period of 1<<63-1, whose next `when`
+    // overflows; a short timer must still fire (a broken heap would throw
+    // or hang it).
+    #[gort::test(both)]
+    unsafe fn test_overflow_period_runtime_timer() {
+        let t = runtime_p::time::Timer::new(runtime_p::time::TimerFn::Go(Arc::new(|| {})), false);
+        t.modify(runtime_p::time::nanotime(), i64::MAX, None);
+        after(Duration::from_millis(25)).recv();
+        t.stop();
+    }
+
+    /// The Duration::MAX variant (issue 19): a timer, a ticker and an
+    /// `after` channel at gort's largest duration are accepted, never fire,
+    /// and leave the other timers working.
+    #[gort::test(both)]
+    unsafe fn overflow_duration_max_timers() {
+        let t = Timer::new(Duration::MAX);
+        let k = Ticker::new(Duration::MAX);
+        let a = after(Duration::MAX);
+        let fired = AtomicBool::new(false);
+        select! {
+            recv(t.c()) -> _v => fired.store(true, Ordering::SeqCst),
+            recv(k.c()) -> _v => fired.store(true, Ordering::SeqCst),
+            recv(a) -> _v => fired.store(true, Ordering::SeqCst),
+            recv(after(Duration::from_millis(25))) -> _v => {}
+        }
+        assert!(!fired.load(Ordering::SeqCst), "a Duration::MAX timer fired");
+        assert!(t.stop(), "the Duration::MAX timer is still pending");
+        k.stop();
+    }
+
     // go-test: TestOverflowSleep (sleep_test.go)
     #[gort::test(both)]
     unsafe fn test_overflow_sleep() {

@@ -77,6 +77,44 @@ fn test_tcp_big() {
     });
 }
 
+// go-test: TestNetpollWaiters (crash_test.go)
+// testprognet's NetpollWaiters: a reader and a writer goroutine on one
+// connection, each waiting in the poller now and then; after both end,
+// no goroutine is counted as waiting in the poller (`netpollWaiters`),
+// which the scheduler reads to decide whether to poll.
+#[gort::test(both)]
+unsafe fn test_netpoll_waiters() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let wg = Arc::new(gort::sync::WaitGroup::new());
+    wg.add(1);
+    let w = wg.clone();
+    gort::go(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 64];
+        while conn.read(&mut buf).unwrap() > 0 {}
+        drop(conn);
+        w.done();
+    });
+    wg.add(1);
+    let w = wg.clone();
+    gort::go(move || {
+        let conn = TcpStream::connect(addr).unwrap();
+        for i in 0..10 {
+            conn.write(format!("{i}\n").as_bytes()).unwrap();
+            gort::time::sleep(Duration::from_millis(1));
+        }
+        drop(conn);
+        w.done();
+    });
+    wg.wait();
+    let v = runtime_p::sched()
+        .netpoll
+        .waiters
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(v, 0, "current waiters {v}");
+}
+
 // go-test: TestZeroByteRead (net_test.go)
 #[test]
 fn test_zero_byte_read() {
@@ -184,6 +222,260 @@ fn test_listener_close() {
         assert!(is_closed(&e), "{e}");
         assert!(is_closed(&l.accept().unwrap_err()));
     });
+}
+
+/// Go's testVariousDeadlines: a server that reads a byte and closes; for
+/// each timeout from 1 ns to 1 s, three connections whose deadline ends
+/// a read loop with a timeout.
+fn various_deadlines() {
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let server = ln.clone();
+    gort::go(move || {
+        while let Ok((c, _)) = server.accept() {
+            // Waits for the client to close.
+            let _ = c.read(&mut [0u8; 1]);
+        }
+    });
+    for ns in [
+        1u64,
+        2,
+        5,
+        50,
+        100,
+        200,
+        500,
+        750,
+        1_000,
+        5_000,
+        25_000,
+        250_000,
+        500_000,
+        1_000_000,
+        5_000_000,
+        100_000_000,
+        250_000_000,
+        500_000_000,
+        1_000_000_000,
+    ] {
+        let timeout = Duration::from_nanos(ns);
+        for run in 0..3 {
+            let c = TcpStream::connect(addr).unwrap();
+            let t0 = Instant::now();
+            c.set_deadline(Some(t0 + timeout)).unwrap();
+            // io.Copy(io.Discard, c)
+            let mut buf = [0u8; 512];
+            let (n, err) = {
+                let mut n = 0;
+                loop {
+                    match c.read(&mut buf) {
+                        Ok(0) => break (n, None),
+                        Ok(k) => n += k,
+                        Err(e) => break (n, Some(e)),
+                    }
+                }
+            };
+            drop(c);
+            match err {
+                Some(e) if is_timeout(&e) => {}
+                other => panic!("{timeout:?} {run}/3: Copy = {n}, {other:?}; want timeout"),
+            }
+        }
+    }
+    ln.close().unwrap();
+}
+
+// go-test: TestVariousDeadlines1Proc (timeout_test.go)
+#[gort::test(both)]
+unsafe fn test_various_deadlines_1proc() {
+    let prev = gort::gomaxprocs(1);
+    various_deadlines();
+    gort::gomaxprocs(prev);
+}
+
+// go-test: TestVariousDeadlines4Proc (timeout_test.go)
+#[gort::test(both)]
+unsafe fn test_various_deadlines_4proc() {
+    let prev = gort::gomaxprocs(4);
+    various_deadlines();
+    gort::gomaxprocs(prev);
+}
+
+// go-test: TestReadWriteProlongedTimeout (timeout_test.go)
+// Concurrent deadline changes on one connection while it reads and
+// writes. Go skips it on Plan 9, and so does this on the Plan 9 layer.
+#[gort::test(both)]
+unsafe fn test_read_write_prolonged_timeout() {
+    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
+        return;
+    }
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let handler = gort::spawn(move || {
+        let (c, _) = ln.accept().unwrap();
+        let wg = Arc::new(gort::sync::WaitGroup::new());
+        wg.add(2);
+        let (r, w) = (c.clone(), c.clone());
+        let wr = wg.clone();
+        gort::go(move || {
+            let mut b = [0u8; 1];
+            loop {
+                r.set_read_deadline(Some(Instant::now() + Duration::from_secs(3600)))
+                    .unwrap();
+                // Go's Read ends with an error at EOF too.
+                if r.read(&mut b).is_ok_and(|n| n > 0) {
+                    continue;
+                }
+                break;
+            }
+            wr.done();
+        });
+        let ww = wg.clone();
+        gort::go(move || {
+            let b = [0u8; 1];
+            loop {
+                w.set_write_deadline(Some(Instant::now() + Duration::from_secs(3600)))
+                    .unwrap();
+                if w.write(&b).is_err() {
+                    break;
+                }
+            }
+            ww.done();
+        });
+        wg.wait();
+        drop(c);
+    });
+    let c = TcpStream::connect(addr).unwrap();
+    let mut b = [0u8; 1];
+    for _ in 0..1000 {
+        let _ = c.write(&b);
+        let _ = c.read(&mut b);
+    }
+    drop(c);
+    handler.join().unwrap();
+}
+
+// go-test: TestReadWriteDeadlineRace (timeout_test.go)
+#[gort::test(both)]
+unsafe fn test_read_write_deadline_race() {
+    const N: usize = 1000;
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    let wg = Arc::new(gort::sync::WaitGroup::new());
+    wg.add(3);
+    let (c1, w1) = (c.clone(), wg.clone());
+    gort::go(move || {
+        let tic = gort::time::Ticker::new(Duration::from_micros(2));
+        for _ in 0..N {
+            let d = Instant::now() + Duration::from_micros(2);
+            if c1.set_read_deadline(Some(d)).is_err() {
+                break;
+            }
+            if c1.set_write_deadline(Some(d)).is_err() {
+                break;
+            }
+            tic.c().recv();
+        }
+        tic.stop();
+        w1.done();
+    });
+    let (c2, w2) = (c.clone(), wg.clone());
+    gort::go(move || {
+        let mut b = [0u8; 1];
+        for _ in 0..N {
+            let _ = c2.read(&mut b); // timeouts expected
+        }
+        w2.done();
+    });
+    let (c3, w3) = (c.clone(), wg.clone());
+    gort::go(move || {
+        let b = [0u8; 1];
+        for _ in 0..N {
+            let _ = c3.write(&b); // timeouts expected
+        }
+        w3.done();
+    });
+    wg.wait();
+    drop(ln);
+}
+
+// go-test: TestConcurrentSetDeadline (timeout_test.go)
+// Go's issue 35367: deadlines made steadily earlier from 8 goroutines on
+// 10 connections, which reorders the timer heap all the time.
+#[gort::test(both)]
+unsafe fn test_concurrent_set_deadline() {
+    const GOROUTINES: u64 = 8;
+    const CONNS: u64 = 10;
+    const TRIES: u64 = 100;
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let c: Arc<Vec<TcpStream>> = Arc::new(
+        (0..CONNS)
+            .map(|_| TcpStream::connect(addr).unwrap())
+            .collect(),
+    );
+    let wg = Arc::new(gort::sync::WaitGroup::new());
+    wg.add(GOROUTINES as i32);
+    let now = Instant::now();
+    for i in 0..GOROUTINES {
+        let (c, wg) = (c.clone(), wg.clone());
+        gort::go(move || {
+            for j in (1..=TRIES).rev() {
+                for k in 0..CONNS {
+                    let extra = Duration::from_secs(i * j * k);
+                    c[k as usize]
+                        .set_read_deadline(Some(now + Duration::from_secs(7200) + extra))
+                        .unwrap();
+                    c[k as usize]
+                        .set_write_deadline(Some(now + Duration::from_secs(3600) + extra))
+                        .unwrap();
+                }
+            }
+            wg.done();
+        });
+    }
+    wg.wait();
+    drop(ln);
+}
+
+// go-test: TestReadTimeoutFluctuation (timeout_test.go)
+// A read past its deadline returns a timeout no sooner than the deadline
+// and at most 10% after it, with Go's retries at longer timeouts on a slow
+// machine (from 1 ms up to 4 s).
+#[gort::test(both)]
+unsafe fn test_read_timeout_fluctuation() {
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(ln.local_addr().unwrap()).unwrap();
+    let mut d = Duration::from_millis(1);
+    let max = Duration::from_secs(4);
+    let mut b = [0u8; 256];
+    loop {
+        let t0 = Instant::now();
+        let deadline = t0 + d;
+        c.set_read_deadline(Some(deadline)).unwrap();
+        let r = c.read(&mut b);
+        let t1 = Instant::now();
+        match r {
+            Err(e) => assert!(is_timeout(&e), "Read did not return a timeout: {e}"),
+            Ok(n) => panic!("Read did not return (0, timeout): ({n}, nil)"),
+        }
+        let actual = t1 - t0;
+        assert!(
+            t1 >= deadline,
+            "Read took {actual:?}; expected at least {d:?}"
+        );
+        if actual > d * 11 / 10 {
+            assert!(
+                actual < max,
+                "Read took {actual:?}; expected at most {:?}",
+                d * 11 / 10
+            );
+            d = (actual * 5 / 4).min(max);
+            continue;
+        }
+        break;
+    }
+    drop(ln);
 }
 
 // go-test: TestReadTimeout (timeout_test.go)
