@@ -80,8 +80,36 @@ fn section_of_file(file: &str) -> Option<&'static str> {
     })
 }
 
+/// How a marked Rust test runs: a plain `#[test]` (in the scheduler mode
+/// the environment names), or `#[gort::test]` in the modes it lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestAttr {
+    Plain,
+    Gort { safe: bool, migrating: bool },
+}
+
+impl TestAttr {
+    /// The name of the test that runs `f` in `mode` (`safe` or
+    /// `migrating`), or `None` if it does not run in that mode:
+    /// `#[gort::test(both)]` makes `f` and `f_migrating`.
+    pub fn test_in(&self, f: &str, mode: &str) -> Option<String> {
+        match (*self, mode) {
+            (TestAttr::Plain, _) => Some(f.to_string()),
+            (TestAttr::Gort { safe, migrating }, "migrating") if migrating => Some(if safe {
+                format!("{f}_migrating")
+            } else {
+                f.to_string()
+            }),
+            (TestAttr::Gort { safe, .. }, "safe") if safe => Some(f.to_string()),
+            _ => None,
+        }
+    }
+}
+
 /// A `go-test: TestName (file)` marker: where it is, and the Rust test
-/// function that follows it (`None` if none follows within a few lines).
+/// function that follows it with its test attribute (`None` if no test
+/// function follows within a few lines: a marker on a helper is a mistake
+/// the report names).
 #[derive(Clone, Debug)]
 pub struct Marker {
     pub go_name: String,
@@ -89,7 +117,9 @@ pub struct Marker {
     /// The test binary the function runs in: an integration test's file
     /// stem, or the crate's library name for its unit tests.
     pub binary: String,
-    pub rust_fn: Option<String>,
+    pub rust_fn: Option<(String, TestAttr)>,
+    /// Where the marker is (`file:line`), for messages.
+    pub at: String,
 }
 
 impl Marker {
@@ -133,12 +163,31 @@ pub fn find_markers(root: &Path) -> Vec<Marker> {
                 .unwrap_or("")
                 .trim()
                 .to_string();
-            let rust_fn = lines[i + 1..].iter().take(20).find_map(|l| fn_name(l));
+            let mut attr = None;
+            let mut rust_fn = None;
+            for l in lines[i + 1..].iter().take(25) {
+                let t = l.trim_start();
+                if t.starts_with("#[test]") {
+                    attr = Some(TestAttr::Plain);
+                } else if let Some(args) = t.strip_prefix("#[gort::test") {
+                    let both = args.contains("both");
+                    let migrating = args.contains("migrating");
+                    attr = Some(TestAttr::Gort {
+                        safe: both || !migrating,
+                        migrating: both || migrating,
+                    });
+                } else if let Some(f) = fn_name(l) {
+                    rust_fn = attr.map(|a| (f, a));
+                    break;
+                }
+            }
+            let at = format!("{}:{}", f.strip_prefix(root).unwrap_or(&f).display(), i + 1);
             out.push(Marker {
                 go_name,
                 go_file,
                 binary: binary.clone(),
                 rust_fn,
+                at,
             });
         }
     }
@@ -276,6 +325,8 @@ pub fn parse_results(output: &str) -> BTreeMap<(String, String), Option<bool>> {
         let Some((path, verdict)) = rest.split_once(" ... ") else {
             continue;
         };
+        // `name - should panic` and the like keep the name only.
+        let path = path.split(" - ").next().unwrap_or(path);
         let name = path.rsplit("::").next().unwrap_or(path).to_string();
         let v = if verdict.starts_with("ok") {
             Some(true)
@@ -328,14 +379,40 @@ mod tests {
             .filter(|c| markers.iter().any(|m| m.ports(c)))
             .count();
         let tool = root.join("../shared/tools/conformance-coverage");
-        let Ok(o) = std::process::Command::new(&tool).arg(&root).output() else {
-            return;
-        };
-        let last = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .last()
-            .unwrap_or("")
-            .to_string();
+        let o = std::process::Command::new(&tool)
+            .arg(&root)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the catalogue is there but {} does not run: {e}",
+                    tool.display()
+                )
+            });
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        // Per section, `<section>  <ported> / <total>`, then the last line.
+        for sec in cat
+            .iter()
+            .map(|c| c.section.as_str())
+            .collect::<BTreeSet<_>>()
+        {
+            let ours = cat
+                .iter()
+                .filter(|c| c.section == sec)
+                .filter(|c| markers.iter().any(|m| m.ports(c)))
+                .count();
+            let total = cat.iter().filter(|c| c.section == sec).count();
+            let line = text
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(sec))
+                .unwrap_or_else(|| panic!("the tool has no line for {sec}:\n{text}"));
+            let nums: Vec<&str> = line.split_whitespace().skip(1).collect();
+            assert_eq!(
+                nums,
+                [ours.to_string().as_str(), "/", total.to_string().as_str()],
+                "{sec}"
+            );
+        }
+        let last = text.lines().last().unwrap_or("").to_string();
         assert_eq!(last, format!("ported {ported} of 119 portable Go tests"));
     }
 }

@@ -298,7 +298,9 @@ pub struct GoroutineSection {
 
 /// The goroutines of a dump with their frames, Go's runtime goroutines
 /// left out, sorted. `pair` names the cross-check program (its Rust frames
-/// are `xc::<pair>::…`).
+/// are `xc::<pair>::…`). A run of one function (a recursion) counts as one
+/// frame: Go counts inlined calls as frames of their own and gort machine
+/// frames, so depths differ.
 pub fn goroutine_sections(stderr: &str, pair: &str) -> Vec<GoroutineSection> {
     let lines: Vec<&str> = stderr.lines().collect();
     let mut out = Vec::new();
@@ -337,6 +339,9 @@ pub fn goroutine_sections(stderr: &str, pair: &str) -> Vec<GoroutineSection> {
                 created_by = Some(format!("{f}{from}"));
             } else if !x.starts_with('\t')
                 && let Some(f) = canonical_frame(x, pair)
+                // A recursion is one frame (Go counts inlined calls as
+                // frames of their own, gort machine frames).
+                && frames.last() != Some(&f)
             {
                 frames.push(f);
             }
@@ -417,6 +422,49 @@ pub fn canonical_name(name: &str, pair: &str) -> Option<String> {
     )
 }
 
+/// The lines of `gort` past its first `skip` (the compared head) that are
+/// none of the kinds a Go report is made of (see [`compare_pair`]) and
+/// that Go's stderr does not have either (both normalised).
+fn extra_lines(go: &str, gort: &str, skip: usize) -> Vec<String> {
+    let go_lines: std::collections::HashSet<String> = go.lines().map(normalize).collect();
+    let mut in_goroutine = false;
+    let mut out = Vec::new();
+    for (i, l) in gort.lines().enumerate() {
+        let known = if l.is_empty() {
+            in_goroutine = false;
+            true
+        } else if (l.starts_with("goroutine ") && l.ends_with(':')) || l == "runtime stack:" {
+            in_goroutine = true;
+            true
+        } else if in_goroutine {
+            // Frames (`f(…)`), their locations (a tab), `created by`, Go's
+            // `...N frames elided...`, and Go's line for a goroutine whose
+            // stack cannot be read.
+            l.ends_with(')')
+                || l.starts_with('\t')
+                || l.starts_with("created by ")
+                || (l.starts_with("...") && l.ends_with(" frames elided..."))
+        } else {
+            is_register_line(l)
+        };
+        // (The head, compared line for line already, sets the state.)
+        if i >= skip && !known && !go_lines.contains(&normalize(l)) {
+            out.push(l.to_string());
+        }
+    }
+    out
+}
+
+/// A line of Go's `dumpregs`: a register name, spaces, a hex value.
+fn is_register_line(l: &str) -> bool {
+    let mut parts = l.split_whitespace();
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(name), Some(v), None)
+            if name.chars().all(|c| c.is_ascii_alphanumeric()) && v.starts_with("0x")
+    )
+}
+
 /// gort's notes about its environment, which Go has no twin of (the stack
 /// size chosen under `ulimit -v`), taken out before comparing.
 fn without_env_notes(stderr: &str) -> String {
@@ -464,6 +512,20 @@ pub fn compare_pair(
     pair: Option<&str>,
     frames: bool,
 ) -> Result<(), String> {
+    compare_pair_dropping(go, gort, headers_as_set, pair, frames, &[])
+}
+
+/// [`compare_pair`], leaving out of Go's goroutines the canonical frames
+/// `drop_go_frames` (a pair's `frames-differ.txt` names them, with the
+/// reason they have no Rust counterpart).
+pub fn compare_pair_dropping(
+    go: &RunOut,
+    gort: &RunOut,
+    headers_as_set: bool,
+    pair: Option<&str>,
+    frames: bool,
+    drop_go_frames: &[String],
+) -> Result<(), String> {
     let gort = &RunOut {
         stderr: without_env_notes(&gort.stderr),
         ..gort.clone()
@@ -507,6 +569,10 @@ pub fn compare_pair(
             goroutine_sections(&go.stderr, pair),
             goroutine_sections(&gort.stderr, pair),
         );
+        // Go frames the pair documents as having no Rust counterpart.
+        for s in &mut sg {
+            s.frames.retain(|f| !drop_go_frames.contains(f));
+        }
         if headers_as_set {
             sg.dedup();
             sr.dedup();
@@ -564,6 +630,23 @@ pub fn compare_pair(
             gort.stderr
         ));
     }
+    // Past the head, every line of gort's stderr must be a kind Go's
+    // report has too: goroutine sections, frames and their locations,
+    // `created by`, elision marks, Go's `runtime stack:` and register
+    // lines, or a line Go prints as well. Anything else is an unexpected
+    // extra line (a warning, a debug print, a second report).
+    let extra = extra_lines(&go.stderr, &gort_stderr, stderr_head(&go.stderr).len());
+    if !extra.is_empty() {
+        diffs.push(format!(
+            "unexpected lines in gort's stderr:\n{}",
+            extra.join("\n")
+        ));
+    }
+    if go.stderr.lines().any(|l| l == "runtime stack:")
+        != gort_stderr.lines().any(|l| l == "runtime stack:")
+    {
+        diffs.push("only one side prints a `runtime stack:` section".to_string());
+    }
     if diffs.is_empty() {
         Ok(())
     } else {
@@ -606,17 +689,24 @@ pub fn check_pair_in(
     // A pair's exception, for every OS layer or for one (`plan9-…`).
     let headers_as_set = pair.join("headers-as-set.txt").exists()
         || pair.join(format!("{layer}-headers-as-set.txt")).exists();
-    // A pair whose frames cannot agree says why in `frames-differ.txt`;
+    // A pair names the Go frames that have no Rust counterpart, with the
+    // reason, in `frames-differ.txt` (`drop go frame: <canonical name>`);
     // Go's Plan 9 form (`plan9-stderr.txt`) is written from Go's source,
     // frames not included.
     let plan9_text = layer == "plan9" && pair.join("plan9-stderr.txt").exists();
-    let frames = !pair.join("frames-differ.txt").exists() && !plan9_text;
-    compare_pair(
+    let drop: Vec<String> = std::fs::read_to_string(pair.join("frames-differ.txt"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("drop go frame: "))
+        .map(|f| f.trim().to_string())
+        .collect();
+    compare_pair_dropping(
         &plan9_form(name, layer, go),
         &gort,
         headers_as_set,
         Some(name),
-        frames,
+        !plan9_text,
+        &drop,
     )
 }
 
@@ -722,6 +812,38 @@ mod tests {
             false,
         );
         assert!(compare_pair(&go, &other_creator, false, Some("p"), true).is_err());
+    }
+
+    // The old harness let anything follow the head: a debug print or a
+    // second report after the dump passed.
+    #[test]
+    fn an_extra_line_after_the_head_is_a_difference() {
+        let go = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/x.go:9 +0x1\n",
+            Some(2),
+            false,
+        );
+        let fine = out(
+            "fatal error: all goroutines are asleep - deadlock!\n\ngoroutine 1 [chan receive]:\nxc::p::main::{{closure}}()\n\tmain.rs:9 +0x1\n",
+            Some(2),
+            false,
+        );
+        assert!(compare_pair(&go, &fine, false, Some("p"), true).is_ok());
+        let junk = out(
+            &format!("{}\nDEBUG: still here\n", fine.stderr),
+            Some(2),
+            false,
+        );
+        assert!(compare_pair(&go, &junk, false, Some("p"), true).is_err());
+        let section = out(
+            &fine.stderr.replace(
+                "deadlock!\n\n",
+                "deadlock!\n\nruntime stack:\nruntime_g::throw::throw()\n\tthrow.rs:1 +0x1\n\n",
+            ),
+            Some(2),
+            false,
+        );
+        assert!(compare_pair(&go, &section, false, Some("p"), true).is_err());
     }
 
     #[test]

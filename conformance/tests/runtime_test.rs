@@ -118,6 +118,73 @@ mod proc_test {
     }
 }
 
+mod proc_extra_test {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    // go-test: TestMexitSTW (proc_test.go)
+    // testprog's mexitSTW: while two goroutines stay busy, 100 times a
+    // goroutine exits locked to its thread (the thread ends) and the world
+    // stops (Go's ReadMemStats; here a GOMAXPROCS change, gort's
+    // stop-the-world). Adapted: Go's busy loops call ensureMorestack for a
+    // prompt preemption; here a non-blocking channel receive, gort's
+    // preemption point for a loop (the safe mode's stop-the-world waits
+    // for running goroutines to reach one). In the safe mode the exiting
+    // goroutine is started with spawn_dedicated (a `go` goroutine may
+    // start on a thread it shares, where locking fails by design).
+    #[gort::test(both)]
+    unsafe fn test_mexit_stw() {
+        let prev = gort::gomaxprocs(4);
+        let stop = Arc::new(AtomicBool::new(false));
+        let ping = Arc::new(AtomicU32::new(0));
+        let pong: Arc<[AtomicU32; 2]> = Arc::new([AtomicU32::new(0), AtomicU32::new(0)]);
+        let tick: Chan<()> = Chan::new(0);
+        for i in 0..2 {
+            let (stop, ping, pong, tick) = (stop.clone(), ping.clone(), pong.clone(), tick.clone());
+            gort::go(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let _ = tick.try_recv();
+                    pong[i].store(ping.load(Ordering::SeqCst), Ordering::SeqCst);
+                }
+            });
+        }
+        ping.store(1, Ordering::SeqCst);
+        while pong[0].load(Ordering::SeqCst) != 1 || pong[1].load(Ordering::SeqCst) != 1 {
+            gort::gosched();
+        }
+        for n in 0..100 {
+            if gort::runtime::migrating() {
+                gort::go(gort::lock_os_thread);
+            } else {
+                drop(gort::spawn_dedicated(gort::lock_os_thread));
+            }
+            gort::gomaxprocs(3 + n % 2);
+        }
+        stop.store(true, Ordering::SeqCst);
+        gort::gomaxprocs(prev);
+    }
+
+    // go-test: TestLockOSThread (runtime_linux_test.go)
+    // Adapted: Go checks that its test binary's init, which locks the
+    // thread, runs on the process's main thread (pid == tid). gort's main
+    // goroutine runs on the thread that starts the runtime (its m0), which
+    // in a test is the test's thread: the same check, against that thread.
+    #[test]
+    fn test_lock_os_thread() {
+        // SAFETY: gettid(2) has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let inner = gort::Builder::new().block_on(|| {
+            gort::lock_os_thread();
+            // SAFETY: as above.
+            unsafe { libc::gettid() }
+        });
+        assert_eq!(
+            inner, tid,
+            "tid={tid} but the main goroutine ran on {inner}"
+        );
+    }
+}
+
 mod stack_test {
     use super::*;
 

@@ -15,12 +15,14 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
+	timedOut := make(chan bool)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
 			panic(err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		// Writes only once the client's read has timed out.
+		<-timedOut
 		c.Write([]byte("x"))
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -31,6 +33,7 @@ func main() {
 	buf := make([]byte, 1)
 	_, err = c.Read(buf)
 	fmt.Println("timeout:", errors.Is(err, os.ErrDeadlineExceeded))
+	timedOut <- true
 	c.SetReadDeadline(time.Time{})
 	n, err := c.Read(buf)
 	fmt.Println("then read:", n, string(buf[:n]), err)

@@ -9,9 +9,12 @@ pub fn main() {
     crate::run(0, || {
         let ln = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = ln.local_addr().unwrap();
+        let timed_out: gort::Chan<bool> = gort::Chan::new(0);
+        let t = timed_out.clone();
         gort::go(move || {
             let (c, _) = ln.accept().unwrap();
-            gort::time::sleep(Duration::from_millis(200));
+            // Writes only once the client's read has timed out.
+            t.recv();
             c.write(b"x").unwrap();
             // Go's connection lives until the process ends.
             std::mem::forget(c);
@@ -22,6 +25,7 @@ pub fn main() {
         let mut buf = [0u8; 1];
         let err = c.read(&mut buf).unwrap_err();
         println!("timeout: {}", err.kind() == std::io::ErrorKind::TimedOut);
+        timed_out.send(true);
         c.set_read_deadline(None).unwrap();
         let n = c.read(&mut buf).unwrap();
         println!(

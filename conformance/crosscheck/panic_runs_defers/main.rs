@@ -19,8 +19,12 @@ pub fn main() {
             // reached; the goroutine holds the channel all the same.
             let _done = d;
             let _outer = Deferred("outer deferred");
-            let _inner = Deferred("inner deferred");
-            panic!("boom in goroutine");
+            // Go's inner `func() { … }()`.
+            #[allow(clippy::redundant_closure_call)]
+            (|| {
+                let _inner = Deferred("inner deferred");
+                panic!("boom in goroutine");
+            })();
         });
         done.recv();
     })

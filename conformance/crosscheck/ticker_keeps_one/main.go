@@ -8,8 +8,8 @@ import (
 )
 
 func main() {
-	t := time.NewTicker(10 * time.Millisecond)
-	time.Sleep(100 * time.Millisecond)
+	t := time.NewTicker(100 * time.Millisecond)
+	time.Sleep(time.Second)
 	n := 0
 	for {
 		select {

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 pub fn main() {
     crate::run(0, || {
-        let t = gort::time::Ticker::new(Duration::from_millis(10));
-        gort::time::sleep(Duration::from_millis(100));
+        let t = gort::time::Ticker::new(Duration::from_millis(100));
+        gort::time::sleep(Duration::from_secs(1));
         let mut n = 0;
         loop {
             gort::select! {

@@ -5,8 +5,10 @@ use std::sync::Arc;
 pub fn main() {
     crate::run(0, || {
         let wg = Arc::new(gort::sync::WaitGroup::new());
+        // Go's one mu across the rounds, guarding each round's sum.
+        let sum = Arc::new(gort::sync::Mutex::new(0));
         for round in 1..=3 {
-            let sum = Arc::new(gort::sync::Mutex::new(0));
+            *sum.lock() = 0;
             for i in 1..=5 {
                 wg.add(1);
                 let (wg, sum) = (wg.clone(), sum.clone());

@@ -9,7 +9,8 @@
 //! 3. the cross-check pairs matching real Go.
 //!
 //! Each layer and mode runs `cargo test --workspace --no-fail-fast` once
-//! (debug; release-only tests show as not run). A Go test passes when every
+//! (debug), then the marked release-only tests in release. A Go test passes
+//! when every
 //! Rust test carrying its `go-test:` marker passed in that run (the
 //! `_migrating` twin of a `#[gort::test(both)]` test in the migrating
 //! mode).
@@ -64,30 +65,88 @@ fn run_tests(root: &Path, layer: &str, mode: &str) -> BTreeMap<(String, String),
     parse_results(&String::from_utf8_lossy(&out.stdout))
 }
 
-/// The outcome of a Go test whose markers are `ms` in a run's `results`:
-/// `Some(true)` all its Rust tests that ran passed (and one did),
-/// `Some(false)` one failed, `None` none ran.
+/// Runs, in release, the marked tests of `results` that the debug run
+/// left out (`#[ignore = "release-only: …"]`), and merges their outcomes.
+fn run_release_only(
+    root: &Path,
+    layer: &str,
+    mode: &str,
+    markers: &[Marker],
+    results: &mut BTreeMap<(String, String), Option<bool>>,
+) {
+    let mut by_binary: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for m in markers {
+        let Some(t) = m.rust_fn.as_ref().and_then(|(f, a)| a.test_in(f, mode)) else {
+            continue;
+        };
+        if results.get(&(m.binary.clone(), t.clone())) == Some(&None) {
+            by_binary.entry(&m.binary).or_default().push(t);
+        }
+    }
+    for (binary, tests) in by_binary {
+        let out = Command::new("sh")
+            .current_dir(root)
+            .arg("-c")
+            .arg(format!(
+                "'{}' test --release --workspace --test {binary} -- --ignored --test-threads=1 {} 2>&1",
+                cargo(),
+                tests.join(" ")
+            ))
+            .env("GORT_OS", layer)
+            .env("GORT_SCHED", mode)
+            .output()
+            .expect("run cargo test");
+        for (k, v) in parse_results(&String::from_utf8_lossy(&out.stdout)) {
+            if v.is_some() {
+                results.insert(k, v);
+            }
+        }
+    }
+}
+
+/// How a Go test fared in one mode's run.
+enum Outcome {
+    Passed,
+    /// A marked Rust test failed, or did not run though it should have
+    /// (its binary died, say): why.
+    Failed(String),
+    /// None of its Rust tests runs in this mode, or only a loom model.
+    NotApplicable,
+    /// Ignored in this profile even after the release run.
+    NotRun,
+}
+
+/// The outcome of a Go test whose markers are `ms` in a run's `results`
+/// in `mode`: every marked Rust test that runs in that mode must have
+/// passed.
 fn outcome(
     ms: &[&Marker],
     results: &BTreeMap<(String, String), Option<bool>>,
     mode: &str,
-) -> Option<bool> {
-    let mut any = false;
+) -> Outcome {
+    let (mut ran, mut ignored) = (false, false);
     for m in ms {
-        let Some(f) = &m.rust_fn else { continue };
-        let twin = (m.binary.clone(), format!("{f}_migrating"));
-        let key = if mode == "migrating" && results.contains_key(&twin) {
-            twin
-        } else {
-            (m.binary.clone(), f.clone())
+        let Some((f, attr)) = &m.rust_fn else {
+            return Outcome::Failed(format!("the marker at {} is on no test", m.at));
         };
-        match results.get(&key) {
-            Some(Some(true)) => any = true,
-            Some(Some(false)) => return Some(false),
-            _ => {}
+        let Some(t) = attr.test_in(f, mode) else {
+            continue;
+        };
+        if m.binary.starts_with("loom_") {
+            continue; // built only with --cfg loom (scripts/test.sh)
+        }
+        match results.get(&(m.binary.clone(), t.clone())) {
+            Some(Some(true)) => ran = true,
+            Some(Some(false)) => return Outcome::Failed(format!("{}::{t} failed", m.binary)),
+            Some(None) => ignored = true,
+            None => return Outcome::Failed(format!("{}::{t} did not run", m.binary)),
         }
     }
-    any.then_some(true)
+    match (ran, ignored) {
+        (_, true) => Outcome::NotRun,
+        (true, false) => Outcome::Passed,
+        (false, false) => Outcome::NotApplicable,
+    }
 }
 
 fn main() {
@@ -161,27 +220,43 @@ fn main() {
     let mut notes = Vec::new();
     for layer in LAYERS {
         for mode in MODES {
-            let results = run_tests(&root, layer, mode);
+            let mut results = run_tests(&root, layer, mode);
+            run_release_only(&root, layer, mode, &markers, &mut results);
             let count = |tests: &BTreeMap<String, Vec<&Marker>>, notes: &mut Vec<String>| {
-                let (mut ok, mut not_run) = (0, 0);
+                let (mut ok, mut total, mut not_run, mut other_mode) = (0, 0, 0, 0);
                 for (name, ms) in tests {
                     match outcome(ms, &results, mode) {
-                        Some(true) => ok += 1,
-                        Some(false) => notes.push(format!("{layer}/{mode}: {name} fails")),
-                        None => {
-                            not_run += 1;
-                            notes.push(format!(
-                                "{layer}/{mode}: {name} not run (release-only or loom)"
-                            ));
+                        Outcome::Passed => {
+                            ok += 1;
+                            total += 1;
                         }
+                        Outcome::Failed(why) => {
+                            total += 1;
+                            notes.push(format!("{layer}/{mode}: {name}: {why}"));
+                        }
+                        Outcome::NotRun => {
+                            total += 1;
+                            not_run += 1;
+                            notes.push(format!("{layer}/{mode}: {name} not run"));
+                        }
+                        Outcome::NotApplicable => other_mode += 1,
                     }
                 }
-                let tail = if not_run > 0 {
-                    format!(" ({not_run} not run in this profile)")
-                } else {
+                let mut tail = Vec::new();
+                if not_run > 0 {
+                    tail.push(format!("{not_run} not run"));
+                }
+                if other_mode > 0 {
+                    tail.push(format!(
+                        "{other_mode} only in the other mode or a loom model"
+                    ));
+                }
+                let tail = if tail.is_empty() {
                     String::new()
+                } else {
+                    format!(" ({})", tail.join("; "))
                 };
-                format!("{ok} of {}{tail}", tests.len())
+                format!("{ok} of {total}{tail}")
             };
             let cat_cell = count(&catalogued, &mut notes);
             let extra_cell = count(&extra, &mut notes);

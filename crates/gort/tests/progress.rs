@@ -339,12 +339,12 @@ fn preempt() -> i64 {
     a.iter().sum()
 }
 
-// go-test: TestPreemption (proc_test.go)
-// Go runs it at the test's GOMAXPROCS; here it runs at GOMAXPROCS=1 in
-// the migrating mode, where only a retake lets the second goroutine run,
-// and at GOMAXPROCS=2 in the safe mode (at 1, both goroutines would be
-// pinned to one thread and the first one's loop would keep the other out
-// for good: the safe mode's documented limit).
+/// Go's TestPreemption (proc_test.go). Go runs it at the test's
+/// GOMAXPROCS; here it runs at GOMAXPROCS=1 in the migrating mode, where
+/// only a retake lets the second goroutine run, and at GOMAXPROCS=2 in the
+/// safe mode (at 1, both goroutines would be pinned to one thread and the
+/// first one's loop would keep the other out for good: the safe mode's
+/// documented limit).
 fn preemption() {
     const N: u32 = 5;
     let c: gort::Chan<bool> = gort::Chan::new(0);
@@ -365,11 +365,13 @@ fn preemption() {
     c.recv();
 }
 
+// go-test: TestPreemption (proc_test.go)
 #[gort::test(migrating, gomaxprocs = 1)]
 unsafe fn test_preemption_migrating() {
     preemption();
 }
 
+// go-test: TestPreemption (proc_test.go)
 #[gort::test(gomaxprocs = 2)]
 fn test_preemption_safe() {
     preemption();

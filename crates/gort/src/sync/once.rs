@@ -96,18 +96,15 @@ where
     let f = super::Mutex::new(Some(f));
     let result: Arc<super::Mutex<Option<Result<T, String>>>> = Arc::new(super::Mutex::new(None));
     move || {
-        // The first call's unwind, raised again once the Once is done.
-        let mut first: Option<Box<dyn core::any::Any + Send>> = None;
+        // The first call's panic, raised again once the Once is done (Go's
+        // `panic(recover())` in OnceFunc: `[recovered, repanicked]`).
+        let mut first: Option<crate::Recovered> = None;
         once.call(|| {
             let f = f.lock().take().expect("once_value: function taken twice");
-            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            let r = match crate::catch(std::panic::AssertUnwindSafe(f)) {
                 Ok(v) => Ok(v),
                 Err(p) => {
-                    let text = if p.is::<runtime_p::GoexitUnwind>() {
-                        "sync: the function of once_func or once_value called goexit".to_string()
-                    } else {
-                        runtime_p::panic::payload_text(&*p)
-                    };
+                    let text = p.text().to_string();
                     first = Some(p);
                     Err(text)
                 }
@@ -115,12 +112,13 @@ where
             *result.lock() = Some(r);
         });
         if let Some(p) = first {
-            std::panic::resume_unwind(p);
+            p.repanic();
         }
         match result.lock().as_ref() {
             Some(Ok(v)) => v.clone(),
             Some(Err(msg)) => panic!("{msg}"),
-            None => unreachable!("once_value: no result after Once"),
+            // `f` ended its goroutine (a Goexit goes on through catch).
+            None => panic!("sync: the function of once_func or once_value called goexit"),
         }
     }
 }

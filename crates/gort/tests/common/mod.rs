@@ -3,9 +3,20 @@
 #![allow(dead_code)]
 
 /// Runs `f` as the main goroutine of a fresh runtime with `procs` Ps and
-/// returns its result.
+/// returns its result, in the scheduler mode `GORT_SCHED` names (the safe
+/// mode unless it says `migrating`), as the conformance report runs each
+/// mode.
 pub fn run<T: Send + 'static>(procs: usize, f: impl FnOnce() -> T + Send + 'static) -> T {
-    gort::Builder::new().gomaxprocs(procs).block_on(f)
+    let b = gort::Builder::new().gomaxprocs(procs);
+    let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+        // SAFETY: these tests keep the migrating mode's contract: no
+        // thread-local, `!Send` value or std stdout lock is held across a
+        // park in them.
+        unsafe { b.migrating() }
+    } else {
+        b
+    };
+    b.block_on(f)
 }
 
 /// Number of open descriptors of this process.
