@@ -145,7 +145,13 @@ pub fn find_markers(root: &Path) -> Vec<Marker> {
         let binary = binary_of(root, &f);
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
-            let Some(rest) = line.split("go-test:").nth(1) else {
+            // A marker is a comment that starts with it (not a mention of
+            // the form in other text).
+            let t = line.trim_start();
+            let Some(rest) = t
+                .strip_prefix("// go-test:")
+                .or_else(|| t.strip_prefix("/// go-test:"))
+            else {
                 continue;
             };
             let rest = rest.trim_start();

@@ -96,7 +96,13 @@ fn run_release_only(
             .env("GORT_SCHED", mode)
             .output()
             .expect("run cargo test");
-        for (k, v) in parse_results(&String::from_utf8_lossy(&out.stdout)) {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let found = parse_results(&text);
+        if found.is_empty() {
+            let tail: Vec<&str> = text.lines().rev().take(5).collect();
+            eprintln!("release run of {binary} ({layer}/{mode}) gave no results: {tail:?}");
+        }
+        for (k, v) in found {
             if v.is_some() {
                 results.insert(k, v);
             }
