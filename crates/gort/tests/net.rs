@@ -77,6 +77,28 @@ fn test_tcp_big() {
     });
 }
 
+// go-test: TestNetpollDeadlock (crash_test.go)
+// testprognet's NetpollDeadlock dials a closed port in the package's
+// init, the poller's first use, and main then prints "done". Adapted
+// (Rust has no init): a fresh runtime's main goroutine dials a port
+// nobody listens on as its first act (the poller starts for it) and goes
+// on; the dial fails with "connection refused" and nothing hangs.
+#[test]
+fn test_netpoll_deadlock() {
+    // A port that was free a moment ago: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let done = run(2, move || {
+        let err = TcpStream::connect(("127.0.0.1", port)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        "done"
+    });
+    assert_eq!(done, "done");
+}
+
 // go-test: TestNetpollWaiters (crash_test.go)
 // testprognet's NetpollWaiters: a reader and a writer goroutine on one
 // connection, each waiting in the poller now and then; after both end,
