@@ -512,12 +512,15 @@ pub fn compare_pair(
     pair: Option<&str>,
     frames: bool,
 ) -> Result<(), String> {
-    compare_pair_dropping(go, gort, headers_as_set, pair, frames, &[])
+    compare_pair_dropping(go, gort, headers_as_set, pair, frames, &[], &[])
 }
 
 /// [`compare_pair`], leaving out of Go's goroutines the canonical frames
 /// `drop_go_frames` (a pair's `frames-differ.txt` names them, with the
-/// reason they have no Rust counterpart).
+/// reason they have no Rust counterpart), and leaving out of both dumps
+/// the goroutines whose normalised header is in `ignore_headers` (a pair's
+/// `headers-ignored.txt` names them, with the reason neither runtime
+/// defines them: a moment's race).
 pub fn compare_pair_dropping(
     go: &RunOut,
     gort: &RunOut,
@@ -525,6 +528,7 @@ pub fn compare_pair_dropping(
     pair: Option<&str>,
     frames: bool,
     drop_go_frames: &[String],
+    ignore_headers: &[String],
 ) -> Result<(), String> {
     let gort = &RunOut {
         stderr: without_env_notes(&gort.stderr),
@@ -551,6 +555,8 @@ pub fn compare_pair_dropping(
         goroutine_headers(&go.stderr),
         goroutine_headers(&gort.stderr),
     );
+    gg.retain(|h| !ignore_headers.contains(h));
+    gr.retain(|h| !ignore_headers.contains(h));
     if headers_as_set {
         gg.dedup();
         gr.dedup();
@@ -573,6 +579,8 @@ pub fn compare_pair_dropping(
         for s in &mut sg {
             s.frames.retain(|f| !drop_go_frames.contains(f));
         }
+        sg.retain(|s| !ignore_headers.contains(&s.header));
+        sr.retain(|s| !ignore_headers.contains(&s.header));
         if headers_as_set {
             sg.dedup();
             sr.dedup();
@@ -700,6 +708,12 @@ pub fn check_pair_in(
         .filter_map(|l| l.strip_prefix("drop go frame: "))
         .map(|f| f.trim().to_string())
         .collect();
+    let ignore: Vec<String> = std::fs::read_to_string(pair.join("headers-ignored.txt"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("ignore header: "))
+        .map(|h| h.trim().to_string())
+        .collect();
     compare_pair_dropping(
         &plan9_form(name, layer, go),
         &gort,
@@ -707,6 +721,7 @@ pub fn check_pair_in(
         Some(name),
         !plan9_text,
         &drop,
+        &ignore,
     )
 }
 
@@ -844,6 +859,44 @@ mod tests {
             false,
         );
         assert!(compare_pair(&go, &section, false, Some("p"), true).is_err());
+    }
+
+    // thread_exhaustion's exception: main and runnable goroutines left out,
+    // and nothing else.
+    #[test]
+    fn ignored_headers_leave_out_those_goroutines_only() {
+        let head = "runtime: program exceeds 10-thread limit\nfatal error: thread exhaustion\n\nruntime stack:\nruntime.throw()\n\n";
+        let locked = "goroutine 7 [select (no cases), locked to thread]:\n\n".repeat(2);
+        let go = out(
+            &format!("{head}goroutine 1 [runnable]:\n\n{locked}"),
+            Some(2),
+            false,
+        );
+        let raced = out(
+            &format!("{head}goroutine 1 [running]:\n\ngoroutine 9 [runnable]:\n\n{locked}"),
+            Some(2),
+            false,
+        );
+        let ignore: Vec<String> = [
+            "goroutine 1 [runnable]:",
+            "goroutine 1 [running]:",
+            "goroutine N [runnable]:",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert!(compare_pair_dropping(&go, &raced, false, None, false, &[], &[]).is_err());
+        assert!(compare_pair_dropping(&go, &raced, false, None, false, &[], &ignore).is_ok());
+        let one_locked_short = out(
+            &format!(
+                "{head}goroutine 1 [running]:\n\ngoroutine 7 [select (no cases), locked to thread]:\n\n"
+            ),
+            Some(2),
+            false,
+        );
+        assert!(
+            compare_pair_dropping(&go, &one_locked_short, false, None, false, &[], &ignore)
+                .is_err()
+        );
     }
 
     #[test]

@@ -201,12 +201,16 @@ fn child_entry() {
     run_case(&case);
 }
 
-/// Migrating mode: Go's outcome (Go 1.27: the sleep took 15 ms).
+/// Migrating mode: Go's outcome (Go 1.27: the sleep took 15 ms; gort
+/// 20-32 ms on an idle machine). The bound is 100 ms: a loaded 2-core CI
+/// machine took 41 once against the 40 it used to be, and the failure
+/// this guards against is the loop keeping the sleeper out for its whole
+/// 3 s.
 #[test]
 fn sleep_beside_a_call_free_loop_migrating() {
     let slept = result(&child("sleep", true), "slept_ms");
     assert!(
-        slept <= 40,
+        slept <= 100,
         "a 10 ms sleep took {slept} ms beside a call-free loop"
     );
 }
