@@ -357,9 +357,11 @@ pub(crate) fn newm_start(s: &Sched, mp: *mut M) {
 /// Go's test in `newm` (`lockedExt != 0`).
 fn thread_may_be_tainted() -> bool {
     let mp = getm();
-    // SAFETY: the running M's own fields (null off the runtime's threads).
-    !mp.is_null()
-        && unsafe { (*mp).lockedext != 0 || !(*mp).lockedg.is_null() || (*mp).exiting_locked }
+    if mp.is_null() {
+        return false; // not one of the runtime's threads
+    }
+    // SAFETY: the running M's own fields.
+    unsafe { (*mp).lockedext != 0 || !(*mp).lockedg.is_null() || (*mp).exiting_locked }
 }
 
 /// Go's `newmHandoff` (proc.go): Ms for the template thread to start, as

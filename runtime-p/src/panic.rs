@@ -742,6 +742,10 @@ const PLUMBING: &[&str] = &[
 /// ([`crate::proc::run_goroutine_fn`]).
 const RUN_GOROUTINE_FN: &str = "runtime_p::proc::run_goroutine_fn";
 
+/// The name of the function every goroutine starts in, where a walk of its
+/// stack ends (found by address too, for binaries without symbols).
+const GOROUTINE_ENTRY: &str = "runtime_p::proc::goroutine_entry";
+
 /// The name a traceback prints for a function, as symbol tables give it:
 /// without generic arguments (`S<T>::m` and `f::<T>` lose `<T>`: a `<`
 /// right after a name, `>` or `::`), keeping qualified paths (`<S as
@@ -947,7 +951,7 @@ fn collect_frames(
             let name = sym.name().map(|n| format!("{n:#}"));
             if name
                 .as_deref()
-                .is_some_and(|n| n.starts_with("runtime_p::proc::goroutine_entry"))
+                .is_some_and(|n| n.starts_with(GOROUTINE_ENTRY))
             {
                 break 'all;
             }
@@ -955,6 +959,23 @@ fn collect_frames(
             frames.push(ResolvedFrame { name, loc, base });
         }
     }
+    frames
+}
+
+/// The frames (inlined ones included, innermost first) at the return
+/// address `pc`, or with `at_fault` at the faulting instruction `pc`
+/// itself; empty if no symbol covers it.
+fn resolve_pc(pc: usize, at_fault: bool) -> Vec<ResolvedFrame> {
+    // A return address follows its call: back up into the call for the
+    // line, except at the faulting instruction.
+    let tracepc = if at_fault { pc } else { pc - 1 };
+    let base = function_start(tracepc).unwrap_or(pc);
+    let mut frames = Vec::new();
+    backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
+        let name = sym.name().map(|n| format!("{n:#}"));
+        let loc = frame_loc(Some((sym.filename(), sym.lineno())), pc, base);
+        frames.push(ResolvedFrame { name, loc, base });
+    });
     frames
 }
 
@@ -998,34 +1019,23 @@ pub fn format_runtime_stack(bt: backtrace::Backtrace) -> String {
 /// kernel's signal frame.
 pub fn format_runtime_pcs(pcs: &[usize]) -> String {
     use std::fmt::Write as _;
-    let mut frames: Vec<(Option<String>, String)> = Vec::new();
-    for &pc in pcs {
-        let base = function_start(pc - 1).unwrap_or(pc);
-        let mut any = false;
-        backtrace::resolve((pc - 1) as *mut core::ffi::c_void, |sym| {
-            any = true;
-            let name = sym.name().map(|n| format!("{n:#}"));
-            let line = (sym.filename(), sym.lineno());
-            frames.push((name, frame_loc(Some(line), pc, base)));
-        });
-        if !any {
-            frames.push((None, frame_loc(None, pc, base)));
-        }
-    }
+    let frames: Vec<ResolvedFrame> = pcs.iter().flat_map(|&pc| resolve_pc(pc, false)).collect();
     // Below the walker: from the outermost frame of the backtrace crate
     // and of the walk's callback on.
     let first = frames
         .iter()
-        .rposition(|(n, _)| {
-            n.as_deref()
+        .rposition(|f| {
+            f.name
+                .as_deref()
                 .is_some_and(|n| n.starts_with("backtrace::") || n.contains("{{closure}}"))
         })
         .map_or(0, |i| i + 1);
     let mut out = String::new();
-    // (An unnamed frame here is the C library's signal return trampoline.)
-    for (name, loc) in &frames[first..] {
-        if let Some(name) = name {
-            let _ = writeln!(out, "{name}()\n\t{loc}");
+    // (A frame without a symbol here is the C library's signal return
+    // trampoline.)
+    for f in &frames[first..] {
+        if let Some(name) = &f.name {
+            let _ = writeln!(out, "{name}()\n\t{}", f.loc);
         }
     }
     out
@@ -1055,33 +1065,28 @@ pub fn format_pcs(inner: &[usize], elided: usize, outer: &[usize], start: &str) 
             if *done {
                 return;
             }
-            // A return address follows its call: back up into the call for
-            // the line, except at the faulting instruction.
-            let tracepc = if first_is_fault && i == 0 { pc } else { pc - 1 };
-            let base = function_start(tracepc).unwrap_or(pc);
+            let at_fault = first_is_fault && i == 0;
+            let frames = resolve_pc(pc, at_fault);
+            let tracepc = if at_fault { pc } else { pc - 1 };
+            let base = frames
+                .first()
+                .map_or_else(|| function_start(tracepc).unwrap_or(pc), |f| f.base);
             if base == entry {
                 *done = true;
                 return;
             }
-            let mut any = false;
-            backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
-                any = true;
-                if *done {
-                    return;
-                }
-                let name = sym.name().map(|n| format!("{n:#}"));
-                if name
+            if frames.is_empty() {
+                w.frame(None, &frame_loc(None, pc, base));
+            }
+            for f in &frames {
+                if f.name
                     .as_deref()
-                    .is_some_and(|n| n.starts_with("runtime_p::proc::goroutine_entry"))
+                    .is_some_and(|n| n.starts_with(GOROUTINE_ENTRY))
                 {
                     *done = true;
                     return;
                 }
-                let line = (sym.filename(), sym.lineno());
-                w.frame(name.as_deref(), &frame_loc(Some(line), pc, base));
-            });
-            if !any {
-                w.frame(None, &frame_loc(None, pc, base));
+                w.frame(f.name.as_deref(), &f.loc);
             }
         }
     };
@@ -1123,30 +1128,21 @@ pub unsafe fn created_by(gp: *mut G) -> String {
     }
     // The function: the symbol at the call (with debug info, the innermost
     // frame there that is not plumbing), else the creating goroutine's.
-    let mut found: Option<(String, String)> = None;
-    let mut any = false;
-    let base = if pc == 0 {
-        0
+    let frames = if pc == 0 {
+        Vec::new()
     } else {
-        // The return address follows the call: back up into it for the
-        // line.
-        let tracepc = pc - 1;
-        let base = function_start(tracepc).unwrap_or(pc);
-        backtrace::resolve(tracepc as *mut core::ffi::c_void, |sym| {
-            any = true;
-            let Some(name) = sym.name().map(|n| format!("{n:#}")) else {
-                return;
-            };
-            if found.is_some() || PLUMBING.iter().any(|p| name.starts_with(p)) {
-                return;
-            }
-            found = Some((
-                name,
-                frame_loc(Some((sym.filename(), sym.lineno())), pc, base),
-            ));
-        });
-        base
+        resolve_pc(pc, false)
     };
+    let any = !frames.is_empty();
+    let base = match frames.first() {
+        Some(f) => f.base,
+        None if pc == 0 => 0,
+        None => function_start(pc - 1).unwrap_or(pc),
+    };
+    let found = frames.into_iter().find_map(|f| {
+        let name = f.name?;
+        (!PLUMBING.iter().any(|p| name.starts_with(p))).then_some((name, f.loc))
+    });
     let (name, loc) = match found {
         Some(f) => f,
         None if !creator.is_empty() => (func_name(creator), String::new()),

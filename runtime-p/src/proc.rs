@@ -136,12 +136,13 @@ pub fn require_goroutine(what: &str) -> *mut G {
 #[inline]
 pub fn preempt_check() {
     let gp = getg();
-    // SAFETY: a user G's preempt flag is atomic. A plain load first keeps
-    // the common case free of a read-modify-write.
-    let requested = is_user_g(gp)
-        && unsafe {
+    let requested = is_user_g(gp) && {
+        // SAFETY: a user G's preempt flag is atomic. A plain load first
+        // keeps the common case free of a read-modify-write.
+        unsafe {
             (*gp).preempt.load(Ordering::Relaxed) && (*gp).preempt.swap(false, Ordering::AcqRel)
-        };
+        }
+    };
     if requested && !std::thread::panicking() {
         // SAFETY: gp is the running goroutine.
         if unsafe { readgstatus(gp) } == _Grunning {
