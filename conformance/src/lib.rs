@@ -263,26 +263,41 @@ const GO_RUNTIME_STATES: &[&str] = &[
 /// goroutines, sorted (the two runtimes walk their goroutine lists in
 /// different orders).
 pub fn goroutine_headers(stderr: &str) -> Vec<String> {
+    let mut h: Vec<String> = dump_goroutines(stderr)
+        .into_iter()
+        .map(|(header, _)| header)
+        .collect();
+    h.sort();
+    h
+}
+
+/// The goroutines of a dump in order, each as its normalised header (ids
+/// other than 1 become `N`, Go's `gp=… m=… mp=…` fields dropped) and the
+/// lines of its section, without Go's runtime goroutines.
+fn dump_goroutines(stderr: &str) -> Vec<(String, Vec<&str>)> {
     let lines: Vec<&str> = stderr.lines().collect();
-    let mut h = Vec::new();
+    let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         if !(l.starts_with("goroutine ") && l.ends_with(':') && l.contains(" [")) {
             continue;
         }
+        let body: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|x| !x.is_empty() && !x.starts_with("goroutine "))
+            .copied()
+            .collect();
         // A goroutine Go's runtime started for itself says so in its
         // section's `created by runtime.…` line, whatever its state.
-        let runtime_made = lines[i + 1..]
-            .iter()
-            .take_while(|x| !x.is_empty())
-            .any(|x| x.starts_with("created by runtime."));
-        let header = normalize(&strip_gp_fields(l));
-        if runtime_made || GO_RUNTIME_STATES.iter().any(|s| header.contains(s)) {
+        if body.iter().any(|x| x.starts_with("created by runtime.")) {
             continue;
         }
-        h.push(header);
+        let header = normalize(&strip_gp_fields(l));
+        if GO_RUNTIME_STATES.iter().any(|s| header.contains(s)) {
+            continue;
+        }
+        out.push((header, body));
     }
-    h.sort();
-    h
+    out
 }
 
 /// One goroutine of a dump, as the harness compares it: the header
@@ -302,24 +317,8 @@ pub struct GoroutineSection {
 /// frame: Go counts inlined calls as frames of their own and gort machine
 /// frames, so depths differ.
 pub fn goroutine_sections(stderr: &str, pair: &str) -> Vec<GoroutineSection> {
-    let lines: Vec<&str> = stderr.lines().collect();
     let mut out = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        if !(l.starts_with("goroutine ") && l.ends_with(':') && l.contains(" [")) {
-            continue;
-        }
-        let body: Vec<&str> = lines[i + 1..]
-            .iter()
-            .take_while(|x| !x.is_empty() && !x.starts_with("goroutine "))
-            .copied()
-            .collect();
-        if body.iter().any(|x| x.starts_with("created by runtime.")) {
-            continue;
-        }
-        let header = normalize(&strip_gp_fields(l));
-        if GO_RUNTIME_STATES.iter().any(|s| header.contains(s)) {
-            continue;
-        }
+    for (header, body) in dump_goroutines(stderr) {
         let mut frames = Vec::new();
         let mut created_by = None;
         for x in &body {
@@ -691,9 +690,7 @@ pub fn check_pair_in(
         c.env("GORT_SCHED", m);
     }
     let gort = run(c, timeout)?;
-    let pair = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("crosscheck")
-        .join(name);
+    let pair = crosscheck_dir().join(name);
     // A pair's exception, for every OS layer or for one (`plan9-…`).
     let headers_as_set = pair.join("headers-as-set.txt").exists()
         || pair.join(format!("{layer}-headers-as-set.txt")).exists();
@@ -702,18 +699,8 @@ pub fn check_pair_in(
     // Go's Plan 9 form (`plan9-stderr.txt`) is written from Go's source,
     // frames not included.
     let plan9_text = layer == "plan9" && pair.join("plan9-stderr.txt").exists();
-    let drop: Vec<String> = std::fs::read_to_string(pair.join("frames-differ.txt"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_prefix("drop go frame: "))
-        .map(|f| f.trim().to_string())
-        .collect();
-    let ignore: Vec<String> = std::fs::read_to_string(pair.join("headers-ignored.txt"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.strip_prefix("ignore header: "))
-        .map(|h| h.trim().to_string())
-        .collect();
+    let drop = directives(&pair.join("frames-differ.txt"), "drop go frame: ");
+    let ignore = directives(&pair.join("headers-ignored.txt"), "ignore header: ");
     compare_pair_dropping(
         &plan9_form(name, layer, go),
         &gort,
@@ -723,6 +710,17 @@ pub fn check_pair_in(
         &drop,
         &ignore,
     )
+}
+
+/// The lines of a pair's exception file `path` that start with `prefix`,
+/// without it (none if the file is not there).
+fn directives(path: &Path, prefix: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(|v| v.trim().to_string())
+        .collect()
 }
 
 /// Go's output as Go on Plan 9 prints it, where that differs from the Go we
@@ -735,23 +733,17 @@ fn plan9_form(name: &str, layer: &str, mut go: RunOut) -> RunOut {
     if layer != "plan9" {
         return go;
     }
-    let f = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("crosscheck")
-        .join(name)
-        .join("plan9-stderr.txt");
+    let dir = crosscheck_dir().join(name);
     let uncommented = |text: String| -> String {
         text.lines()
             .filter(|l| !l.starts_with('#'))
             .map(|l| format!("{l}\n"))
             .collect()
     };
-    if let Ok(text) = std::fs::read_to_string(f) {
+    if let Ok(text) = std::fs::read_to_string(dir.join("plan9-stderr.txt")) {
         go.stderr = uncommented(text);
     }
     // Likewise for stdout, where Go's Plan 9 port behaves differently.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("crosscheck")
-        .join(name);
     if let Ok(text) = std::fs::read_to_string(dir.join("plan9-stdout.txt")) {
         go.stdout = uncommented(text);
     }

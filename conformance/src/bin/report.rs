@@ -49,20 +49,27 @@ fn coverage_line(root: &Path) -> String {
 
 /// Runs the workspace's tests under `layer` and `mode`.
 fn run_tests(root: &Path, layer: &str, mode: &str) -> BTreeMap<(String, String), Option<bool>> {
-    // One stream, in order: cargo names each test binary on stderr
-    // (`Running …`) and the binaries print their results on stdout.
+    parse_results(&cargo_test(
+        root,
+        layer,
+        mode,
+        "--workspace --no-fail-fast -- --test-threads=2",
+    ))
+}
+
+/// What `cargo test <args>` prints under `layer` and `mode`, as one
+/// stream in order: cargo names each test binary on stderr (`Running …`)
+/// and the binaries print their results on stdout.
+fn cargo_test(root: &Path, layer: &str, mode: &str, args: &str) -> String {
     let out = Command::new("sh")
         .current_dir(root)
         .arg("-c")
-        .arg(format!(
-            "'{}' test --workspace --no-fail-fast -- --test-threads=2 2>&1",
-            cargo()
-        ))
+        .arg(format!("'{}' test {args} 2>&1", cargo()))
         .env("GORT_OS", layer)
         .env("GORT_SCHED", mode)
         .output()
         .expect("run cargo test");
-    parse_results(&String::from_utf8_lossy(&out.stdout))
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs, in release, the marked tests of `results` that the debug run
@@ -84,19 +91,15 @@ fn run_release_only(
         }
     }
     for (binary, tests) in by_binary {
-        let out = Command::new("sh")
-            .current_dir(root)
-            .arg("-c")
-            .arg(format!(
-                "'{}' test --release --workspace --test {binary} -- --ignored --test-threads=1 {} 2>&1",
-                cargo(),
+        let text = cargo_test(
+            root,
+            layer,
+            mode,
+            &format!(
+                "--release --workspace --test {binary} -- --ignored --test-threads=1 {}",
                 tests.join(" ")
-            ))
-            .env("GORT_OS", layer)
-            .env("GORT_SCHED", mode)
-            .output()
-            .expect("run cargo test");
-        let text = String::from_utf8_lossy(&out.stdout);
+            ),
+        );
         let found = parse_results(&text);
         if found.is_empty() {
             let tail: Vec<&str> = text.lines().rev().take(5).collect();

@@ -15,16 +15,23 @@ fn child(case: &str) -> Out {
     child_env(case, &[])
 }
 
-/// Whether this test binary (and so the child, the same binary) has debug
-/// info. Without it (a user's plain `cargo build --release`; the
-/// `release-nodebug` profile) frames print Go's `?:0` for the unknown line.
+/// A backtrace of this test binary (and so of the child, the same binary)
+/// taken in a function of its own, which tells what the build kept: its
+/// name (symbols) and `crash.rs:` lines (debug info).
+fn self_backtrace() -> &'static str {
+    #[inline(never)]
+    fn symbol_probe() -> String {
+        std::backtrace::Backtrace::force_capture().to_string()
+    }
+    static TRACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TRACE.get_or_init(symbol_probe)
+}
+
+/// Whether the binary has debug info. Without it (a user's plain `cargo
+/// build --release`; the `release-nodebug` profile) frames print Go's
+/// `?:0` for the unknown line.
 fn has_line_info() -> bool {
-    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *HAS.get_or_init(|| {
-        std::backtrace::Backtrace::force_capture()
-            .to_string()
-            .contains("crash.rs:")
-    })
+    self_backtrace().contains("crash.rs:")
 }
 
 /// Whether `loc` is a frame's location line: a tab, then `file:line` in
@@ -1446,12 +1453,7 @@ fn stdout_epipe_ends_by_sigpipe() {
 #[test]
 fn test_panic_deadlock_gosched() {
     let o = child("gosched_in_panic");
-    assert!(
-        o.stderr.starts_with("panic: errorThatGosched\n\n"),
-        "{}",
-        o.stderr
-    );
-    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    expect(&o, &["panic: errorThatGosched", ""], 2);
 }
 
 // go-test: TestPanicDeadlockSyscall (crash_test.go)
@@ -1462,8 +1464,7 @@ fn test_panic_deadlock_gosched() {
 fn test_panic_deadlock_syscall() {
     let o = child("syscall_in_panic");
     assert!(o.stdout.ends_with("1\n2\n"), "{:?}", o.stdout);
-    assert!(o.stderr.starts_with("panic: 3\n\n"), "{}", o.stderr);
-    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    expect(&o, &["panic: 3", ""], 2);
 }
 
 // go-test: TestRecursivePanic (crash_test.go)
@@ -1474,7 +1475,7 @@ fn test_panic_deadlock_syscall() {
 fn test_recursive_panic() {
     let o = child("recursive_panic");
     assert!(o.stdout.ends_with(" wrap: bad\n"), "{:?}", o.stdout);
-    assert!(o.stderr.starts_with("panic: again\n\n"), "{}", o.stderr);
+    expect(&o, &["panic: again", ""], 2);
 }
 
 // go-test: TestRecursivePanic2 (crash_test.go)
@@ -1486,11 +1487,7 @@ fn test_recursive_panic2() {
         "{:?}",
         o.stdout
     );
-    assert!(
-        o.stderr.starts_with("panic: third panic\n\n"),
-        "{}",
-        o.stderr
-    );
+    expect(&o, &["panic: third panic", ""], 2);
 }
 
 // go-test: TestRecursivePanic3 (crash_test.go)
@@ -1499,25 +1496,18 @@ fn test_recursive_panic2() {
 #[test]
 fn test_recursive_panic3() {
     let o = child("recursive_panic3");
-    assert!(
-        o.stderr.starts_with("panic: first panic\n\n"),
-        "{}",
-        o.stderr
-    );
-    assert_eq!(o.code, Some(2));
+    expect(&o, &["panic: first panic", ""], 2);
 }
 
 // go-test: TestRecursivePanic4 (crash_test.go)
 #[test]
 fn test_recursive_panic4() {
     let o = child("recursive_panic4");
-    assert!(
-        o.stderr
-            .starts_with("panic: first panic [recovered]\n\tpanic: second panic\n"),
-        "{}",
-        o.stderr
+    expect(
+        &o,
+        &["panic: first panic [recovered]", "\tpanic: second panic"],
+        2,
     );
-    assert_eq!(o.code, Some(2));
 }
 
 // go-test: TestRecursivePanic5 (crash_test.go)
@@ -1531,37 +1521,28 @@ fn test_recursive_panic5() {
         "{:?}",
         o.stdout
     );
-    assert!(
-        o.stderr.starts_with("panic: third panic\n\n"),
-        "{}",
-        o.stderr
-    );
-    assert_eq!(o.code, Some(2));
+    expect(&o, &["panic: third panic", ""], 2);
 }
 
 // go-test: TestRepanickedPanic (crash_test.go)
 #[test]
 fn test_repanicked_panic() {
     let o = child("repanicked_panic");
-    assert!(
-        o.stderr
-            .starts_with("panic: message [recovered, repanicked]\n"),
-        "{}",
-        o.stderr
-    );
-    assert_eq!(o.code, Some(2));
+    expect(&o, &["panic: message [recovered, repanicked]"], 2);
 }
 
 // go-test: TestRepanickedMiddlePanic (crash_test.go)
 #[test]
 fn test_repanicked_middle_panic() {
     let o = child("repanicked_middle_panic");
-    assert!(
-        o.stderr.starts_with(
-            "panic: inner [recovered]\n\tpanic: middle [recovered, repanicked]\n\tpanic: outer\n"
-        ),
-        "{}",
-        o.stderr
+    expect(
+        &o,
+        &[
+            "panic: inner [recovered]",
+            "\tpanic: middle [recovered, repanicked]",
+            "\tpanic: outer",
+        ],
+        2,
     );
 }
 
@@ -1569,11 +1550,14 @@ fn test_repanicked_middle_panic() {
 #[test]
 fn test_repanicked_panic_sandwich() {
     let o = child("repanicked_panic_sandwich");
-    assert!(
-        o.stderr
-            .starts_with("panic: outer [recovered]\n\tpanic: inner [recovered]\n\tpanic: outer\n"),
-        "{}",
-        o.stderr
+    expect(
+        &o,
+        &[
+            "panic: outer [recovered]",
+            "\tpanic: inner [recovered]",
+            "\tpanic: outer",
+        ],
+        2,
     );
 }
 
@@ -1584,8 +1568,7 @@ fn test_repanicked_panic_sandwich() {
 #[test]
 fn test_double_panic_with_same_value() {
     let o = child("double_panic_with_same_value");
-    assert!(o.stderr.starts_with("panic: message\n\n"), "{}", o.stderr);
-    assert_eq!(o.code, Some(2));
+    expect(&o, &["panic: message", ""], 2);
 }
 
 // go-test: TestPanicWithDirectlyPrintableCustomTypes (panic_test.go)
@@ -1626,7 +1609,7 @@ fn test_panic_with_directly_printable_custom_types() {
 #[test]
 fn repanic_recovered_again_leaves_the_chain() {
     let o = child("repanic_caught_again");
-    assert!(o.stderr.starts_with("panic: b\n\n"), "{}", o.stderr);
+    expect(&o, &["panic: b", ""], 2);
 }
 
 /// A goroutine started in a trait method (`<S as T>::m`'s closure) prints
@@ -2113,11 +2096,7 @@ fn panic_prints_the_goroutine_frames() {
 /// symbols, no such line.
 #[test]
 fn stripped_binary_prints_addresses_and_a_hint() {
-    #[inline(never)]
-    fn symbol_probe() -> String {
-        std::backtrace::Backtrace::force_capture().to_string()
-    }
-    let has_symbols = symbol_probe().contains("symbol_probe");
+    let has_symbols = self_backtrace().contains("symbol_probe");
     let o = child("deadlock");
     expect(
         &o,
