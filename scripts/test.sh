@@ -58,3 +58,6 @@ unset GORT_OS
 # the note protocols and the runtime mutex (own target dir: other cfg).
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw --test loom_retake --test loom_waiter
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-m --test loom_note --test loom_lock
+# sync.Pool's dequeue and chain; one test at a time, as its broken twin
+# sets a process-wide knob.
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_poolqueue -- --test-threads=1

@@ -926,3 +926,288 @@ mod oncefunc_test {
         assert_eq!(calls.load(Ordering::SeqCst), 1, "want calls==1");
     }
 }
+
+/// Port of go1.27 `sync/pool_test.go`. Go's `runtime.GC()` becomes the
+/// pool's own rotation, [`Pool::cleanup`](gort::sync::Pool::cleanup)
+/// (gort has no collector; see the Pool's docs), and
+/// `debug.SetGCPercent(-1)` goes, since nothing else rotates within the
+/// two-minute period.
+mod pool_test {
+    use super::*;
+    use gort::sync::Pool;
+    use gort::sync::pool::{RawPoolChain, RawPoolDequeue};
+    use std::sync::atomic::AtomicI32;
+
+    // go-test: TestPool (pool_test.go)
+    #[gort::test(both)]
+    unsafe fn test_pool() {
+        let p: Pool<&'static str> = Pool::new();
+        assert!(p.get().is_none(), "expected empty");
+        // Make sure that the goroutine doesn't migrate to another P
+        // between Put and Get calls.
+        // SAFETY: nothing below parks until the pin is dropped.
+        let pin = unsafe { gort::runtime::proc_pin() };
+        p.put("a");
+        p.put("b");
+        let g = p.get();
+        assert_eq!(g, Some("a"), "got {g:?}; want a");
+        let g = p.get();
+        assert_eq!(g, Some("b"), "got {g:?}; want b");
+        let g = p.get();
+        assert_eq!(g, None, "got {g:?}; want nil");
+        drop(pin);
+        // Put in a large number of objects so they spill into stealable
+        // space.
+        for _ in 0..100 {
+            p.put("c");
+        }
+        // After one GC, the victim cache should keep them alive.
+        p.cleanup();
+        let g = p.get();
+        assert_eq!(g, Some("c"), "got {g:?}; want c after GC");
+        // A second GC should drop the victim cache.
+        p.cleanup();
+        let g = p.get();
+        assert_eq!(g, None, "got {g:?}; want nil after second GC");
+    }
+
+    // go-test: TestPoolNew (pool_test.go)
+    // Go's `New` closure increments a captured `i`; the pool's `New` here
+    // is a plain function, so `i` is a static (one counter per mode's test).
+    #[gort::test(both)]
+    unsafe fn test_pool_new() {
+        static I: [AtomicI32; 2] = [AtomicI32::new(0), AtomicI32::new(0)];
+        let k = gort::runtime::migrating() as usize;
+        I[k].store(0, Ordering::SeqCst);
+        let p = Pool::with_new(move || I[k].fetch_add(1, Ordering::SeqCst) + 1);
+        let v = p.get();
+        assert_eq!(v, Some(1), "got {v:?}; want 1");
+        let v = p.get();
+        assert_eq!(v, Some(2), "got {v:?}; want 2");
+        // Make sure that the goroutine doesn't migrate to another P
+        // between Put and Get calls.
+        // SAFETY: nothing below parks until the pin is dropped.
+        let pin = unsafe { gort::runtime::proc_pin() };
+        p.put(42);
+        let v = p.get();
+        assert_eq!(v, Some(42), "got {v:?}; want 42");
+        drop(pin);
+        let v = p.get();
+        assert_eq!(v, Some(3), "got {v:?}; want 3");
+    }
+
+    /// A value that counts its drops (Go's `runtime.AddCleanup` on each
+    /// pooled value).
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// testPool (pool_test.go): the pool keeps no value it gave back
+    /// (`drain`), and two rotations release every value it held.
+    fn check_pool_release(drain: bool) {
+        let prev = if drain { gort::gomaxprocs(1) } else { 0 };
+        let p: Pool<Counted> = Pool::new();
+        const N: usize = 100;
+        for try_ in 0..3 {
+            let cln = Arc::new(AtomicUsize::new(0));
+            for _ in 0..N {
+                p.put(Counted(cln.clone()));
+            }
+            if drain {
+                for _ in 0..N {
+                    drop(p.get());
+                }
+            } else {
+                // An extra rotation to drop the values from the pool.
+                p.cleanup();
+            }
+            p.cleanup();
+            // 1 pointer can remain on stack or elsewhere (here: the
+            // private slot of a P that has not used the pool since).
+            let cln1 = cln.load(Ordering::SeqCst);
+            assert!(
+                cln1 >= N - 1,
+                "only {cln1} out of {N} resources are cleaned up on try {try_}"
+            );
+        }
+        if drain {
+            gort::gomaxprocs(prev);
+        }
+    }
+
+    // go-test: TestPoolGC (pool_test.go)
+    #[gort::test(both)]
+    unsafe fn test_pool_gc() {
+        check_pool_release(true);
+    }
+
+    // go-test: TestPoolRelease (pool_test.go)
+    #[gort::test(both)]
+    unsafe fn test_pool_release() {
+        check_pool_release(false);
+    }
+
+    // go-test: TestPoolStress (pool_test.go)
+    #[gort::test(both)]
+    unsafe fn test_pool_stress() {
+        const P: usize = 10;
+        let n: usize = 1_000_000;
+        let p: Arc<Pool<i32>> = Arc::new(Pool::new());
+        let done: Chan<bool> = Chan::new(0);
+        for _ in 0..P {
+            let (p, done) = (p.clone(), done.clone());
+            gort::go(move || {
+                let mut v = Some(0);
+                for _ in 0..n {
+                    p.put(v.unwrap_or(0));
+                    v = p.get();
+                    if let Some(x) = v {
+                        assert_eq!(x, 0, "expect 0, got {x}");
+                    }
+                }
+                done.send(true);
+            });
+        }
+        for _ in 0..P {
+            done.recv();
+        }
+    }
+
+    /// What testPoolDequeue uses of a dequeue (Go's `PoolDequeue`
+    /// interface of export_test.go).
+    trait PoolDequeue: Send + Sync + 'static {
+        /// # Safety
+        /// Producer only (one goroutine).
+        unsafe fn push_head(&self, v: usize) -> bool;
+        /// # Safety
+        /// Producer only.
+        unsafe fn pop_head(&self) -> Option<usize>;
+        fn pop_tail(&self) -> Option<usize>;
+    }
+    impl PoolDequeue for RawPoolDequeue<usize> {
+        unsafe fn push_head(&self, v: usize) -> bool {
+            // SAFETY: forwarded contract.
+            unsafe { RawPoolDequeue::push_head(self, v).is_ok() }
+        }
+        unsafe fn pop_head(&self) -> Option<usize> {
+            // SAFETY: forwarded contract.
+            unsafe { RawPoolDequeue::pop_head(self) }
+        }
+        fn pop_tail(&self) -> Option<usize> {
+            RawPoolDequeue::pop_tail(self)
+        }
+    }
+    impl PoolDequeue for RawPoolChain<usize> {
+        unsafe fn push_head(&self, v: usize) -> bool {
+            // SAFETY: forwarded contract.
+            unsafe { RawPoolChain::push_head(self, v) };
+            true
+        }
+        unsafe fn pop_head(&self) -> Option<usize> {
+            // SAFETY: forwarded contract.
+            unsafe { RawPoolChain::pop_head(self) }
+        }
+        fn pop_tail(&self) -> Option<usize> {
+            RawPoolChain::pop_tail(self)
+        }
+    }
+
+    fn run_pool_dequeue(d: Arc<dyn PoolDequeue>) {
+        const P: usize = 10;
+        let n: usize = 2_000_000;
+        let have: Arc<Vec<AtomicI32>> = Arc::new((0..n).map(|_| AtomicI32::new(0)).collect());
+        let stop = Arc::new(AtomicI32::new(0));
+        let wg = Arc::new(WaitGroup::new());
+        let record = {
+            let (have, stop) = (have.clone(), stop.clone());
+            move |val: usize| {
+                have[val].fetch_add(1, Ordering::SeqCst);
+                if val == n - 1 {
+                    stop.store(1, Ordering::SeqCst);
+                }
+            }
+        };
+        // Start P-1 consumers.
+        for _ in 1..P {
+            wg.add(1);
+            let (d, stop, wg, record) = (d.clone(), stop.clone(), wg.clone(), record.clone());
+            gort::go(move || {
+                let mut fail = 0;
+                while stop.load(Ordering::SeqCst) == 0 {
+                    match d.pop_tail() {
+                        Some(val) => {
+                            fail = 0;
+                            record(val);
+                        }
+                        None => {
+                            // Speed up the test by allowing the pusher to
+                            // run.
+                            fail += 1;
+                            if fail % 100 == 0 {
+                                gort::gosched();
+                            }
+                        }
+                    }
+                }
+                wg.done();
+            });
+        }
+        // Start 1 producer.
+        let n_pop_head = Arc::new(AtomicUsize::new(0));
+        wg.add(1);
+        {
+            let (d, wg, n_pop_head) = (d.clone(), wg.clone(), n_pop_head.clone());
+            gort::go(move || {
+                for j in 0..n {
+                    // SAFETY: this goroutine is the only producer.
+                    while !unsafe { d.push_head(j) } {
+                        // Allow a popper to run.
+                        gort::gosched();
+                    }
+                    if j % 10 == 0 {
+                        // SAFETY: as above.
+                        if let Some(val) = unsafe { d.pop_head() } {
+                            n_pop_head.fetch_add(1, Ordering::SeqCst);
+                            record(val);
+                        }
+                    }
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+        // Check results.
+        let mut bad = 0;
+        for (i, count) in have.iter().enumerate() {
+            let count = count.load(Ordering::SeqCst);
+            if count != 1 {
+                bad += 1;
+                if bad < 10 {
+                    eprintln!("expected have[{i}] = 1, got {count}");
+                }
+            }
+        }
+        assert_eq!(bad, 0, "{bad} values not taken exactly once");
+        // Check that at least some PopHeads succeeded.
+        assert_ne!(
+            n_pop_head.load(Ordering::SeqCst),
+            0,
+            "popHead never succeeded"
+        );
+    }
+
+    // go-test: TestPoolDequeue (pool_test.go)
+    #[gort::test(both)]
+    unsafe fn test_pool_dequeue() {
+        run_pool_dequeue(Arc::new(RawPoolDequeue::<usize>::new(16)));
+    }
+
+    // go-test: TestPoolChain (pool_test.go)
+    #[gort::test(both)]
+    unsafe fn test_pool_chain() {
+        run_pool_dequeue(Arc::new(RawPoolChain::<usize>::new()));
+    }
+}

@@ -46,6 +46,7 @@ pub mod netpoll;
 pub mod outside;
 pub mod p;
 pub mod panic;
+pub mod poolqueue;
 pub mod proc;
 pub mod procresize;
 pub mod retake;

@@ -107,7 +107,47 @@ pub struct P {
     /// lock-free stack linked through `schedlink` that the owner takes
     /// whole (`inbox_take`). See `ready_remote` in proc.rs.
     pub inbox: AtomicPtr<G>,
+    /// This P's number among the live Ps of every runtime in the process
+    /// ([`proc_pin`](crate::proc::proc_pin)); Go's `procPin` returns the P's
+    /// `id`, which is unique there because Go has one runtime.
+    pub pin_slot: usize,
     local: UnsafeCell<PLocal>,
+}
+
+/// The pin slots in use: bit `i` of word `i / 64` is set while a live P
+/// has slot `i`. P creation and destruction only.
+#[cfg(not(loom))]
+static PIN_SLOTS: runtime_m::Mutex<Vec<u64>> = runtime_m::Mutex::new(Vec::new());
+
+/// The lowest free pin slot, now taken.
+#[cfg(not(loom))]
+fn alloc_pin_slot() -> usize {
+    let mut words = PIN_SLOTS.lock();
+    for (w, bits) in words.iter_mut().enumerate() {
+        if *bits != u64::MAX {
+            let b = bits.trailing_ones() as usize;
+            *bits |= 1 << b;
+            return w * 64 + b;
+        }
+    }
+    words.push(1);
+    (words.len() - 1) * 64
+}
+
+/// Under loom each model makes its own Ps; slots are not used there.
+#[cfg(loom)]
+fn alloc_pin_slot() -> usize {
+    0
+}
+
+impl Drop for P {
+    fn drop(&mut self) {
+        #[cfg(not(loom))]
+        {
+            let mut words = PIN_SLOTS.lock();
+            words[self.pin_slot / 64] &= !(1 << (self.pin_slot % 64));
+        }
+    }
 }
 
 /// Counters of one P, written only by its owner (a relaxed load and store,
@@ -159,6 +199,7 @@ impl P {
             stats: PStats::default(),
             boundm: AtomicPtr::new(null_mut()),
             inbox: AtomicPtr::new(null_mut()),
+            pin_slot: alloc_pin_slot(),
             local: UnsafeCell::new(PLocal::default()),
         }
     }

@@ -252,6 +252,46 @@ pub unsafe fn require_entered_any(what: &str) -> (*mut G, Option<Entered>) {
     runtime_entry_any_g(what)
 }
 
+/// A goroutine kept on its P (from [`proc_pin`] until this is dropped).
+/// Not `Send`: it must end on the goroutine that made it.
+#[must_use = "the goroutine is pinned until this is dropped"]
+pub struct Pinned {
+    slot: usize,
+    _rt: Entered,
+}
+
+impl Pinned {
+    /// The P's pin slot: unique among the live Ps of every runtime in the
+    /// process, and small (the lowest free number when the P was made).
+    #[inline]
+    pub fn slot(&self) -> usize {
+        self.slot
+    }
+}
+
+/// procPin: port of runtime.procPin (proc.go): keeps the running goroutine
+/// on its P and returns the P's number, for per-P data such as
+/// `sync.Pool`'s. Go raises `m.locks` so that nothing preempts the
+/// goroutine; here the goroutine is inside a runtime section (retake.rs),
+/// so sysmon does not take the P, and the caller must not park, yield or
+/// run code that might (user code) until the [`Pinned`] is dropped
+/// (procUnpin). `None` on a plain thread, in `syscall::blocking` and on
+/// g0: there is no P to pin.
+#[inline]
+pub fn proc_pin() -> Option<Pinned> {
+    let gp = getg();
+    // SAFETY: a user G is live; its status is atomic.
+    if !is_user_g(gp) || unsafe { readgstatus(gp) } == _Gsyscall {
+        return None;
+    }
+    // SAFETY: gp is the running user G and, at a call from user code,
+    // holds no runtime lock.
+    let rt = unsafe { enter(gp) };
+    // SAFETY: inside the section the M holds its P (retake.rs).
+    let slot = unsafe { p_of((*gp).m.cast()) }.pin_slot;
+    Some(Pinned { slot, _rt: rt })
+}
+
 /// Whether the calling thread is a plain thread: none of a runtime's, and
 /// not inside `syscall::blocking`. Channels, `select`, locks and timer
 /// channels work there, blocking the thread (waiter.rs).

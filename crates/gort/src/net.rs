@@ -30,7 +30,7 @@ use std::os::unix::net::SocketAddr as UnixSocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use runtime_p::netpoll::{
     self, POLL_ERR_CLOSING, POLL_ERR_NOT_POLLABLE, POLL_ERR_TIMEOUT, POLL_NO_ERROR, PollDesc,
@@ -650,27 +650,149 @@ fn family(a: &SocketAddr) -> i32 {
 
 /// Connects `nfd` to `(sa, len)`: Go's `netFD.connect` (a non-blocking
 /// connect, then a wait for writability and `SO_ERROR`), or a blocking
-/// connect in a system call without a poller.
-fn connect_fd<T: Sync>(nfd: &NetFd, sa: &T, len: libc::socklen_t) -> io::Result<()> {
+/// connect in a system call without a poller. With a `deadline`, the wait
+/// ends there with Go's `i/o timeout` (Go sets the descriptor's write
+/// deadline for the connect, as here).
+fn connect_fd<T: Sync>(
+    nfd: &NetFd,
+    sa: &T,
+    len: libc::socklen_t,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
     let fd = nfd.fd;
     let Some(pd) = nfd.pd else {
-        // No poller: a blocking connect in a system call.
-        return crate::syscall::blocking(|| sys::connect(fd, sa, len)).map_err(os_err);
+        // No poller: a blocking connect in a system call, which Linux ends
+        // at `SO_SNDTIMEO` with EINPROGRESS.
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timeout_err());
+            }
+            let tv = libc::timeval {
+                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
+                tv_usec: left.subsec_micros().max(1) as libc::suseconds_t,
+            };
+            sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv).map_err(os_err)?;
+        }
+        return match crate::syscall::blocking(|| sys::connect(fd, sa, len)) {
+            Err(libc::EINPROGRESS | libc::EAGAIN) if deadline.is_some() => Err(timeout_err()),
+            r => r.map_err(os_err),
+        };
     };
+    if deadline.is_some_and(|d| d <= Instant::now()) {
+        return Err(timeout_err());
+    }
     match sys::connect(fd, sa, len) {
         Ok(()) => Ok(()),
-        Err(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => loop {
-            let w = netpoll::poll_wait(pd, b'w');
-            if w != POLL_NO_ERROR {
-                return Err(poll_err(w));
+        Err(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => {
+            if deadline.is_some() {
+                nfd.set_deadline(deadline, b'w')?;
             }
-            match sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
-                Ok(0) => return Ok(()),
-                Ok(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => continue,
-                Ok(e) | Err(e) => return Err(os_err(e)),
+            let r = loop {
+                let w = netpoll::poll_wait(pd, b'w');
+                if w != POLL_NO_ERROR {
+                    break Err(poll_err(w));
+                }
+                match sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+                    Ok(0) => break Ok(()),
+                    Ok(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => continue,
+                    Ok(e) | Err(e) => break Err(os_err(e)),
+                }
+            };
+            if deadline.is_some() && r.is_ok() {
+                nfd.set_deadline(None, b'w')?;
             }
-        },
+            r
+        }
         Err(e) => Err(os_err(e)),
+    }
+}
+
+/// partialDeadline: port of net.partialDeadline (dial.go): the deadline
+/// for one of `left` addresses still to try, given the whole dial's: an
+/// equal share of the time remaining, but at least two seconds when that
+/// much remains, so that a slow first address does not starve the rest.
+fn partial_deadline(now: Instant, deadline: Instant, left: usize) -> io::Result<Instant> {
+    let remaining = deadline.saturating_duration_since(now);
+    if remaining.is_zero() {
+        return Err(timeout_err());
+    }
+    const SANE_MINIMUM: Duration = Duration::from_secs(2);
+    let share = (remaining / left.max(1) as u32).max(SANE_MINIMUM.min(remaining));
+    Ok(now + share)
+}
+
+/// Go's `net.Dialer` for TCP: [`dial`](Dialer::dial) connects with an
+/// optional timeout and deadline (the earlier of the two ends the dial),
+/// shared across the addresses a name resolves to as Go shares it
+/// (`partialDeadline`). A dial that runs out of time fails with
+/// `ErrorKind::TimedOut` and Go's `i/o timeout`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// gort::Builder::new().block_on(|| {
+///     let d = gort::net::Dialer::new().timeout(Duration::from_secs(3));
+///     let c = d.dial("127.0.0.1:8080");
+///     # let _ = c;
+/// });
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Dialer {
+    timeout: Option<Duration>,
+    deadline: Option<Instant>,
+}
+
+impl Dialer {
+    /// A dialer without a timeout or deadline (Go's zero `Dialer`).
+    pub fn new() -> Self {
+        Dialer::default()
+    }
+
+    /// Go's `Dialer.Timeout`: the longest a dial may take, from its start.
+    /// `Duration::ZERO` means already expired (Go's negative timeout; Go's
+    /// zero, "no timeout", is a dialer without one).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+
+    /// Go's `Dialer.Deadline`: the instant by which a dial must be done.
+    pub fn deadline(mut self, t: Instant) -> Self {
+        self.deadline = Some(t);
+        self
+    }
+
+    /// deadline: port of net.(*Dialer).deadline (dial.go): the earlier of
+    /// now + timeout and the deadline.
+    fn effective_deadline(&self, now: Instant) -> Option<Instant> {
+        // A timeout too large for an `Instant` is no limit.
+        let by_timeout = self.timeout.and_then(|t| now.checked_add(t));
+        match (by_timeout, self.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Go's `Dialer.Dial("tcp", addr)`: resolves `addr` and tries each
+    /// address in turn until one connects, within the dialer's time.
+    pub fn dial<A: ToSocketAddrs + Send>(&self, addr: A) -> io::Result<TcpStream> {
+        let deadline = self.effective_deadline(Instant::now());
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(timeout_err());
+        }
+        let addrs = resolve(addr)?;
+        let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to");
+        for (i, a) in addrs.iter().enumerate() {
+            let part = match deadline {
+                Some(d) => Some(partial_deadline(Instant::now(), d, addrs.len() - i)?),
+                None => None,
+            };
+            match TcpStream::connect_addr(a, part) {
+                Ok(c) => return Ok(c),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 }
 
@@ -685,13 +807,29 @@ pub struct TcpStream {
 impl TcpStream {
     /// Go's `net.Dial("tcp", addr)`: tries each resolved address in turn.
     pub fn connect<A: ToSocketAddrs + Send>(addr: A) -> io::Result<TcpStream> {
-        each_addr(addr, "no addresses to connect to", Self::connect_addr)
+        each_addr(addr, "no addresses to connect to", |a| {
+            Self::connect_addr(a, None)
+        })
     }
 
-    fn connect_addr(a: &SocketAddr) -> io::Result<TcpStream> {
+    /// std's `TcpStream::connect_timeout` (Go's `net.DialTimeout` for one
+    /// address): gives up after `timeout` with `ErrorKind::TimedOut` (`i/o
+    /// timeout`). A zero timeout is an `InvalidInput` error, as in std;
+    /// [`Dialer`] has Go's forms (a deadline, several addresses).
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        Dialer::new().timeout(timeout).dial(addr)
+    }
+
+    fn connect_addr(a: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
         let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM)?)?;
         let (ss, len) = sockaddr(a);
-        connect_fd(&nfd, &ss, len)?;
+        connect_fd(&nfd, &ss, len, deadline)?;
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
 
@@ -841,7 +979,7 @@ impl UdpSocket {
             .next()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address"))?;
         let (ss, len) = sockaddr(&a);
-        connect_fd(&self.fd, &ss, len)
+        connect_fd(&self.fd, &ss, len, None)
     }
 
     pub fn send_to<A: ToSocketAddrs + Send>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
@@ -941,7 +1079,7 @@ impl UnixStream {
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let nfd = NetFd::new(socket(libc::AF_UNIX, libc::SOCK_STREAM)?)?;
-        connect_fd(&nfd, &sun, len)?;
+        connect_fd(&nfd, &sun, len, None)?;
         Ok(UnixStream { fd: Arc::new(nfd) })
     }
 

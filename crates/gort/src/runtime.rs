@@ -34,3 +34,19 @@ pub fn migrating() -> bool {
     runtime_p::require_goroutine("runtime.migrating");
     !runtime_p::sched().safe
 }
+
+/// Keeps the calling goroutine on its P until the result is dropped: Go's
+/// `runtime_procPin`, which Go exports to its own tests only (sync's
+/// `export_test.go`), for the same use here (`tests/pool.rs`). `None` off
+/// a goroutine.
+///
+/// # Safety
+/// Until the result is dropped, on the same goroutine, the caller must not
+/// park, yield or call anything that might (a channel operation, a lock
+/// that can wait, `time::sleep`, `gosched`, spawning): the goroutine holds
+/// its P inside the runtime's section, and a park there would leave the
+/// section on another thread in the migrating mode.
+#[doc(hidden)]
+pub unsafe fn proc_pin() -> Option<impl Sized> {
+    runtime_p::proc::proc_pin()
+}

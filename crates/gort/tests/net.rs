@@ -1109,3 +1109,141 @@ fn first_descriptor_wakes_an_m_sleeping_until_a_timer() {
     rx.recv_timeout(Duration::from_secs(60))
         .expect("a connect to a listener of the same runtime hung");
 }
+
+// go-test: TestDialTimeout (timeout_test.go)
+// Go's table has negative timeouts; a Rust `Duration` cannot be negative,
+// so an already-expired timeout is `Duration::ZERO` (the Dialer's docs)
+// and Go's zero ("none") is a dialer without one. Deadlines keep Go's
+// signed offsets. Go's parseDialError check of the error's structure is
+// left out (gort's errors are `io::Error`s); the timeout check stays.
+#[gort::test(both)]
+unsafe fn test_dial_timeout() {
+    // (timeout: None = Go's 0, Some(ZERO) = Go's negative; deadline offset
+    // in ns, 0 = none)
+    let tests: [(Option<Duration>, i128); 8] = [
+        // Tests that dial timeouts, deadlines in the past work.
+        (Some(Duration::ZERO), 0),
+        (None, -5_000_000_000),
+        (Some(Duration::ZERO), 5_000_000_000), // timeout over deadline
+        (Some(Duration::ZERO), 0),
+        (None, i64::MIN as i128),
+        (Some(Duration::from_millis(1)), 0),
+        (None, 1_000_000),
+        (Some(Duration::from_millis(1)), 5_000_000_000), // timeout over deadline
+    ];
+    let ln = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    for (initial_timeout, initial_delta) in tests {
+        let mut timeout = initial_timeout;
+        let mut delta = initial_delta;
+        let (before, after, deadline, err) = loop {
+            let mut d = gort::net::Dialer::new();
+            if let Some(t) = timeout {
+                d = d.timeout(t);
+            }
+            let now = Instant::now();
+            let deadline = (delta != 0).then(|| {
+                if delta > 0 {
+                    now + Duration::from_nanos(delta as u64)
+                } else {
+                    // An Instant cannot go before the clock's start: the
+                    // earliest one there is stands for Go's far past.
+                    let back =
+                        Duration::from_nanos(delta.unsigned_abs().min(u64::MAX as u128) as u64);
+                    now.checked_sub(back).unwrap_or_else(|| earliest(now))
+                }
+            });
+            if let Some(dl) = deadline {
+                d = d.deadline(dl);
+            }
+            let before = Instant::now();
+            let r = d.dial(addr);
+            let after = Instant::now();
+            match r {
+                Err(e) => break (before, after, deadline, e),
+                Ok(c) => {
+                    // The kernel accepted on the listener's behalf: close
+                    // and try a shorter timeout.
+                    drop(c);
+                    let t = timeout.unwrap_or_default();
+                    assert!(
+                        !(delta <= 1 && t <= Duration::from_nanos(1)),
+                        "can't reduce Timeout or Deadline"
+                    );
+                    if delta > 1 {
+                        delta /= 2;
+                    }
+                    if t > Duration::from_nanos(1) {
+                        timeout = Some(t / 2);
+                    }
+                }
+            }
+        };
+        if deadline.is_none_or(|d| after < d) {
+            let delay = after - before;
+            let t = timeout.unwrap_or_default();
+            assert!(delay >= t, "Dial returned after {delay:?}; want ≥{t:?}");
+        }
+        assert!(
+            is_timeout(&err),
+            "{initial_timeout:?}/{initial_delta}: Dial: {err} (kind {:?}), want timeout",
+            err.kind()
+        );
+    }
+    drop(ln);
+}
+
+/// The earliest `Instant` at or before `now` that can be made.
+fn earliest(now: Instant) -> Instant {
+    let mut t = now;
+    let mut step = Duration::from_secs(1 << 30);
+    while step > Duration::ZERO {
+        if let Some(e) = t.checked_sub(step) {
+            t = e;
+        } else {
+            step /= 2;
+        }
+    }
+    t
+}
+
+/// `connect_timeout` against a listener whose accept queue is full (a
+/// backlog of 0, nothing accepting): the kernel drops the SYNs, so the
+/// connect can only end by its timeout, which it must keep within 10%
+/// (issue 22's acceptance).
+#[gort::test(both)]
+unsafe fn connect_timeout_against_a_full_backlog() {
+    let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&ln);
+    // SAFETY: the listener's own open descriptor; a second listen only
+    // sets the backlog.
+    let r = unsafe { libc::listen(fd, 0) };
+    assert_eq!(r, 0);
+    // Fill the queue: connects succeed until it is full.
+    let mut held = Vec::new();
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(c) => held.push(c),
+            Err(e) => {
+                assert!(is_timeout(&e), "filling the queue: {e}");
+                break;
+            }
+        }
+        assert!(held.len() < 64, "the accept queue never filled");
+    }
+    let want = Duration::from_millis(500);
+    for _ in 0..3 {
+        let t = Instant::now();
+        let e = TcpStream::connect_timeout(&addr, want).unwrap_err();
+        let took = t.elapsed();
+        assert!(is_timeout(&e), "{e}");
+        assert!(
+            took >= want && took <= want + want / 10,
+            "connect_timeout({want:?}) took {took:?}"
+        );
+    }
+    let e = TcpStream::connect_timeout(&addr, Duration::ZERO).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    drop(held);
+}

@@ -21,6 +21,7 @@
 //! | `sync.WaitGroup` (`Add`, `Done`, `Wait`, `Go`) | [`WaitGroup`] |
 //! | `sync.Once`, `OnceFunc`, `OnceValue` | [`Once`], [`once_func`], [`once_value`] |
 //! | `sync.NewCond(&mu)` | [`Cond`] |
+//! | `sync.Pool` (`Get`, `Put`, `New`) | [`Pool`] (`get`, `put`, [`Pool::with_new`]) |
 //!
 //! All of them must be used from goroutines of a gort runtime (the fast
 //! paths of an uncontended lock work anywhere, but waiting needs a
@@ -29,12 +30,14 @@
 mod cond;
 mod mutex;
 mod once;
+pub mod pool;
 mod rwmutex;
 mod waitgroup;
 
 pub use cond::{Cond, Locker};
 pub use mutex::{Mutex, MutexGuard, RawMutex};
 pub use once::{Once, once_func, once_value};
+pub use pool::Pool;
 pub use rwmutex::{RLocker, RawRwMutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use waitgroup::{WaitFuture, WaitGroup};
 
