@@ -53,6 +53,7 @@ pub mod retake;
 pub mod sched;
 pub mod select;
 pub mod sema;
+pub mod sigtab;
 pub mod sudog;
 pub mod syscall;
 pub mod sysmon;
@@ -85,6 +86,9 @@ pub fn init_once(signals: Signals) {
         }
         if signals.sigquit_dump {
             traceback::install_sigquit_handler();
+        }
+        if signals.notify_signals {
+            sigtab::install_notify_handlers();
         }
         runtime_g::throw::set_crash_on_fatal(panic::gotraceback().2);
         runtime_g::throw::set_no_traceback(panic::traceback_level() == 0);

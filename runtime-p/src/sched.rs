@@ -144,6 +144,13 @@ pub struct Signals {
     /// on goroutines as Go does, and passes every other fault to the
     /// handler that was installed before it.
     pub fault_handler: bool,
+    /// Go's disposition of the signals its table marks notify-only
+    /// (`initsig`, signal_unix.go): SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU,
+    /// SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR and the real-time
+    /// signals 35-64 do not end the program (their default action would);
+    /// a system call they interrupt restarts. Installed only over a
+    /// signal's default action.
+    pub notify_signals: bool,
 }
 
 impl Default for Signals {
@@ -151,6 +158,7 @@ impl Default for Signals {
         Signals {
             sigquit_dump: true,
             fault_handler: true,
+            notify_signals: true,
         }
     }
 }

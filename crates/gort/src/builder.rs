@@ -26,6 +26,7 @@ pub struct Builder {
     migrating: bool,
     no_sigquit_dump: bool,
     no_fault_handler: bool,
+    no_notify_signals: bool,
 }
 
 /// The operating-system layer a runtime runs on. One per process: the first
@@ -161,6 +162,19 @@ impl Builder {
         self
     }
 
+    /// Whether signals that Go's runtime ignores unless a program asks
+    /// for them (`signal.Notify`) are ignored here too (default: yes, as
+    /// in Go): SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM,
+    /// SIGPROF, SIGIO, SIGPWR and the real-time signals 35-64, whose
+    /// default action would end the process. A system call they interrupt
+    /// restarts. Installed only over a signal's default action, so a
+    /// handler the program installed first is kept. The first runtime of a
+    /// process decides.
+    pub fn notify_signals(mut self, on: bool) -> Builder {
+        self.no_notify_signals = !on;
+        self
+    }
+
     /// Whether gort installs its SIGSEGV/SIGBUS handler (default: yes).
     /// It reports a goroutine's stack overflow and other faults on
     /// goroutines as Go does, and passes every other fault (one on a
@@ -229,6 +243,7 @@ impl Builder {
             signals: runtime_p::Signals {
                 sigquit_dump: !self.no_sigquit_dump,
                 fault_handler: !self.no_fault_handler,
+                notify_signals: !self.no_notify_signals,
             },
         }
     }

@@ -313,6 +313,20 @@ fn run_case(case: &str) {
     // SAFETY: the cases hold no thread-local references across parks.
     unsafe {
         match case {
+            // testprog's After1 (sleep.go): say ready, close stdout, and
+            // wait for a one-second timer.
+            "after1" => builder(case).run(|| {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(b"ready\n").unwrap();
+                out.flush().unwrap();
+                drop(out);
+                // Closes the pipe's write end: stdout goes to /dev/null.
+                let null = std::fs::File::open("/dev/null").unwrap();
+                // SAFETY: both descriptors are open; dup2 replaces fd 1.
+                unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 1) };
+                gort::time::after(std::time::Duration::from_secs(1)).recv();
+            }),
             "panic_main" => builder(case).run(|| panic!("boom")),
             "panic_goroutine" => builder(case).run(|| {
                 gort::spawn(|| panic!("in goroutine")).join().unwrap();
@@ -2309,4 +2323,62 @@ fn socket_of_another_instance_is_fatal() {
         o.stderr
     );
     assert_eq!(o.code, Some(2), "{}", o.stderr);
+}
+
+// go-test: TestSpuriousWakeupsNeverHangSemasleep (semasleep_test.go)
+// Go's bound is the test binary's deadline; here 20 s after the child is
+// ready, past which the child gets SIGQUIT (for its dump) and the test
+// fails, as Go's does after at least 2 s.
+#[test]
+fn test_spurious_wakeups_never_hang_semasleep() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let before_start = Instant::now();
+    let mut c = test_child::Child::test("child_entry")
+        .env(CASE_VAR, "after1")
+        .spawn();
+    // Wait for After1 to close its stdout, so that we know its signal
+    // handlers are in place.
+    let mut b = Vec::new();
+    c.stdout.take().unwrap().read_to_end(&mut b).unwrap();
+    assert!(
+        String::from_utf8_lossy(&b).contains("ready"),
+        "the child did not get ready: {}",
+        String::from_utf8_lossy(&b)
+    );
+    let ready = Instant::now();
+    let pid = c.id() as libc::pid_t;
+    let mut signaled = 0;
+    loop {
+        if let Some(st) = c.try_wait().unwrap() {
+            let mut err = String::new();
+            c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            assert!(
+                st.success(),
+                "The program returned but unfortunately with an error: {st}\n{err}"
+            );
+            assert!(
+                before_start.elapsed() >= Duration::from_secs(1),
+                "The program stopped too quickly."
+            );
+            assert!(signaled > 0, "the child was never signalled");
+            return;
+        }
+        if ready.elapsed() > Duration::from_secs(20) {
+            // SAFETY: signals our own child.
+            unsafe { libc::kill(pid, libc::SIGQUIT) };
+            let out = c.wait_with_output().unwrap();
+            panic!(
+                "program failed to return on time and has to be killed (signalled {signaled} times, waited {:?}), issue #27520 still exists\n{}",
+                ready.elapsed(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // Send the pesky signal that, unfixed, keeps a timed sleep from
+        // ever reaching its end.
+        // SAFETY: signals our own child.
+        unsafe { libc::kill(pid, libc::SIGIO) };
+        signaled += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
