@@ -229,6 +229,121 @@ mod stack_test {
         }
     }
 
+    /// A field of `/proc/self/status` in bytes (`VmRSS`).
+    fn status_bytes(field: &str) -> i64 {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = s.lines().find(|l| l.starts_with(field)).unwrap();
+        let kib: i64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+
+    /// f of TestStackMem: a 1 KiB array passed down `k` frames by value.
+    #[inline(never)]
+    fn stack_mem_f(k: usize, a: [u8; 1024]) -> u8 {
+        if k == 0 {
+            gort::time::sleep(std::time::Duration::from_millis(1));
+            return a[0];
+        }
+        stack_mem_f(k - 1, std::hint::black_box(a)).wrapping_add(a[k % 1024])
+    }
+
+    /// The deepest `stack_mem_f` frame's distance from the first: one
+    /// goroutine's stack use in this build.
+    #[inline(never)]
+    fn stack_mem_depth(k: usize, a: [u8; 1024], top: usize) -> usize {
+        let here = &a as *const _ as usize;
+        if k == 0 {
+            return top - here;
+        }
+        stack_mem_depth(k - 1, std::hint::black_box(a), top)
+    }
+
+    // go-test: TestStackMem (stack_test.go)
+    // Go reads MemStats.StackSys and StackInuse; gort has no stack-span
+    // accounting, so both bounds apply to the resident memory (VmRSS) of a
+    // child process that runs only this test: its growth over the whole
+    // run (Go's `consumed`) and its growth from the end of the first batch
+    // to the end (`inuse`: stacks kept between batches). Go's bounds are
+    // in units of Go's 1 KiB frames (8 batches' worth, and one batch's:
+    // 4 MiB); an unoptimised Rust frame is bigger, so each bound uses the
+    // larger of Go's unit and the real stack use of one goroutine here.
+    #[test]
+    fn test_stack_mem() {
+        let out = test_child::Child::test("stack_test::stack_mem_child").run();
+        assert_eq!(out.code, Some(0), "the child failed:\n{}", out.combined());
+        eprint!(
+            "{}",
+            out.stderr
+                .lines()
+                .filter(|l| l.contains("for stack mem"))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        );
+    }
+
+    #[test]
+    #[ignore = "run by test_stack_mem as a child process"]
+    fn stack_mem_child() {
+        const BATCH_SIZE: usize = 32;
+        const BATCH_COUNT: usize = 256;
+        const ARRAY_SIZE: usize = 1024;
+        const RECURSION_DEPTH: usize = 128;
+        let b = gort::Builder::new().gomaxprocs(BATCH_SIZE);
+        let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+            // SAFETY: the test holds no thread-local state across parks.
+            unsafe { b.migrating() }
+        } else {
+            b
+        };
+        b.block_on(|| {
+            let per_g = gort::spawn(|| {
+                let top = 0u8;
+                stack_mem_depth(RECURSION_DEPTH, [0; ARRAY_SIZE], &top as *const _ as usize)
+            })
+            .join()
+            .unwrap()
+            .max(ARRAY_SIZE * RECURSION_DEPTH) as i64;
+            let s0 = status_bytes("VmRSS:");
+            let mut s_first = 0;
+            for b in 0..BATCH_COUNT {
+                let c: Chan<bool> = Chan::new(BATCH_SIZE);
+                for _ in 0..BATCH_SIZE {
+                    let c = c.clone();
+                    gort::go(move || {
+                        std::hint::black_box(stack_mem_f(RECURSION_DEPTH, [0; ARRAY_SIZE]));
+                        c.send(true);
+                    });
+                }
+                for _ in 0..BATCH_SIZE {
+                    c.recv();
+                }
+                // The goroutines have signaled via c that they are ready
+                // to exit. Give them a chance to exit by sleeping. If we
+                // don't wait, we might not reuse them on the next batch.
+                gort::time::sleep(std::time::Duration::from_millis(10));
+                if b == 0 {
+                    s_first = status_bytes("VmRSS:");
+                }
+            }
+            let s1 = status_bytes("VmRSS:");
+            let consumed = s1 - s0;
+            eprintln!(
+                "Consumed {}MB for stack mem (one goroutine's stack: {per_g} bytes)",
+                consumed >> 20
+            );
+            // 8 is to reduce flakiness.
+            let estimate = 8 * BATCH_SIZE as i64 * per_g;
+            assert!(
+                consumed <= estimate,
+                "Stack mem: want {estimate}, got {consumed}"
+            );
+            let inuse = s1 - s_first;
+            eprintln!("Inuse {}MB for stack mem", inuse >> 20);
+            let bound = BATCH_SIZE as i64 * per_g;
+            assert!(inuse <= bound, "Stack inuse: want {bound}, got {inuse}");
+        });
+    }
+
     // go-test: TestStackOutput (stack_test.go)
     #[gort::test(both)]
     unsafe fn test_stack_output() {

@@ -91,6 +91,18 @@ pub fn pidleput(s: &Sched, l: &mut SchedLocked, pp: &P) {
     if !runqempty(pp) {
         throw("pidleput: P has non-empty run queue");
     }
+    // The P's warm stacks go back to the pool (no Go twin: Go's per-P
+    // stack cache holds 32 KiB and is emptied at each GC). Parked there,
+    // any P reuses them warm, and sysmon releases their pages if nobody
+    // does within its scavenge period; left in an idle P's cache they
+    // would stay resident for as long as the P sleeps (TestStackMem).
+    // SAFETY: the caller owns pp (it is giving it up); its cached stacks
+    // belong to no goroutine.
+    let cache = unsafe { &mut pp.local().stackcache };
+    for st in cache.drain(..) {
+        // SAFETY: a cached stack is used by nobody.
+        unsafe { runtime_g::stack::stackfree_lazy(st) };
+    }
     pp.link.store(l.pidle, Ordering::Relaxed);
     l.pidle = pp as *const P as *mut P;
     s.npidle.fetch_add(1, Ordering::AcqRel);

@@ -323,8 +323,9 @@ fn run_case(case: &str) {
                 drop(out);
                 // Closes the pipe's write end: stdout goes to /dev/null.
                 let null = std::fs::File::open("/dev/null").unwrap();
-                // SAFETY: both descriptors are open; dup2 replaces fd 1.
-                unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 1) };
+                // (Inside the cases' unsafe block.) Both descriptors are
+                // open; dup2 replaces fd 1.
+                libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 1);
                 gort::time::after(std::time::Duration::from_secs(1)).recv();
             }),
             "panic_main" => builder(case).run(|| panic!("boom")),
