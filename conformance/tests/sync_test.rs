@@ -1013,6 +1013,14 @@ mod pool_test {
         const N: usize = 100;
         for try_ in 0..3 {
             let cln = Arc::new(AtomicUsize::new(0));
+            // All on one P (Go's run stays on one for the loop too): a
+            // retake in the migrating mode would otherwise leave a private
+            // value on each of two Ps, past Go's allowance of one.
+            // SAFETY: puts and gets on a pool without New do not park (the
+            // values' destructors only count)
+            // (100 puts are too few for an automatic rotation's clock
+            // check), and the pin ends before anything else.
+            let pin = unsafe { gort::runtime::proc_pin() };
             for _ in 0..N {
                 p.put(Counted(cln.clone()));
             }
@@ -1020,7 +1028,9 @@ mod pool_test {
                 for _ in 0..N {
                     drop(p.get());
                 }
-            } else {
+            }
+            drop(pin);
+            if !drain {
                 // An extra rotation to drop the values from the pool.
                 p.cleanup();
             }

@@ -19,9 +19,11 @@
 //! it once it is empty and a newer one exists. Go's collector frees an
 //! unlinked dequeue; here the chain keeps every dequeue it made until it
 //! is dropped, so a consumer or the producer that still holds a pointer
-//! to an unlinked one never reads freed memory. That costs at most the
-//! memory of the chain's largest dequeue again: sizes double, so the ones
-//! before the newest add up to less than it.
+//! to an unlinked one never reads freed memory. Until sizes reach
+//! [`DEQUEUE_LIMIT`] that costs at most the memory of the chain's largest
+//! dequeue again (sizes double, so the ones before the newest add up to
+//! less than it); past it, each further dequeue of the limit's size stays
+//! too.
 //!
 //! Orderings are Go's: every `head_tail`, `next`, `prev` and `tail`
 //! access is sequentially consistent, as Go's `atomic` package is.
@@ -38,7 +40,7 @@ const DEQUEUE_BITS: u32 = 32;
 /// dequeueLimit: the largest dequeue a [`PoolChain`] makes. A quarter of
 /// the index space, as in Go, so that a full ring is never mistaken for an
 /// empty one after the indexes wrap.
-pub const DEQUEUE_LIMIT: usize = (1 << DEQUEUE_BITS) / 4;
+pub const DEQUEUE_LIMIT: usize = 1 << (DEQUEUE_BITS - 2);
 
 /// The first dequeue of a chain holds this many values (Go's 8).
 #[cfg(not(loom))]
@@ -61,6 +63,23 @@ fn handoff(o: core::sync::atomic::Ordering) -> core::sync::atomic::Ordering {
     } else {
         o
     }
+}
+
+/// Test knob for the loom models' second broken twin: `pop_tail` loads a
+/// dequeue's `next` after trying to pop it instead of before.
+#[cfg(loom)]
+pub static BROKEN_NEXT_ORDER: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(loom)]
+fn next_after_pop() -> bool {
+    BROKEN_NEXT_ORDER.load(Relaxed)
+}
+
+#[cfg(not(loom))]
+#[inline(always)]
+fn next_after_pop() -> bool {
+    false
 }
 
 #[cfg(not(loom))]
@@ -365,9 +384,12 @@ impl<T> PoolChain<T> {
                 // `next` first: if the pop below finds d empty and `next`
                 // was still null, no push had overflowed d before the pop,
                 // so the chain really was empty at that moment.
-                let d2 = (*d).next.load(SeqCst);
+                let mut d2 = (*d).next.load(SeqCst);
                 if let Some(v) = (*d).d.pop_tail() {
                     return Some(v);
+                }
+                if next_after_pop() {
+                    d2 = (*d).next.load(SeqCst);
                 }
                 if d2.is_null() {
                     return None;

@@ -5,17 +5,22 @@
 //! must be taken exactly once, and loom checks every access to a slot's
 //! value (a loom `UnsafeCell`).
 //!
-//! The broken twin (`without_the_handoff_a_slot_is_reused_while_read`)
+//! The broken twins: `without_the_handoff_a_slot_is_reused_while_read`
 //! relaxes the consumer's release of a slot and the producer's acquire
 //! check of it (`BROKEN_HANDOFF`): the producer may then write a wrapped
-//! slot while the consumer still reads it, and loom must say so. Built and
+//! slot while the consumer still reads it, and loom must say so.
+//! `next_loaded_late_unlinks_a_full_dequeue` makes the consumer load a
+//! dequeue's `next` after its pop found it empty (`BROKEN_NEXT_ORDER`):
+//! the producer may fill that dequeue and start the next one in between,
+//! and the consumer then unlinks a dequeue that holds values, which are
+//! lost. Built and
 //! run only with `RUSTFLAGS="--cfg loom" cargo test --release -p
 //! gort-runtime-p --test loom_poolqueue` (scripts/test.sh does).
 #![cfg(loom)]
 
 use loom::sync::Arc;
 use loom::thread;
-use runtime_p::poolqueue::{BROKEN_HANDOFF, PoolChain, PoolDequeue};
+use runtime_p::poolqueue::{BROKEN_HANDOFF, BROKEN_NEXT_ORDER, PoolChain, PoolDequeue};
 
 /// Sorts what everyone took and checks it is each pushed value once.
 fn check(mut got: Vec<usize>, pushed: &[usize]) {
@@ -57,12 +62,14 @@ fn dequeue_model() {
 #[test]
 fn dequeue_hands_each_value_once() {
     BROKEN_HANDOFF.store(false, std::sync::atomic::Ordering::Relaxed);
+    BROKEN_NEXT_ORDER.store(false, std::sync::atomic::Ordering::Relaxed);
     dequeue_model();
 }
 
 #[test]
 #[should_panic(expected = "Concurrent")]
 fn without_the_handoff_a_slot_is_reused_while_read() {
+    BROKEN_NEXT_ORDER.store(false, std::sync::atomic::Ordering::Relaxed);
     BROKEN_HANDOFF.store(true, std::sync::atomic::Ordering::Relaxed);
     dequeue_model();
 }
@@ -73,6 +80,7 @@ fn without_the_handoff_a_slot_is_reused_while_read() {
 #[test]
 fn chain_hands_each_value_once() {
     BROKEN_HANDOFF.store(false, std::sync::atomic::Ordering::Relaxed);
+    BROKEN_NEXT_ORDER.store(false, std::sync::atomic::Ordering::Relaxed);
     loom::model(|| {
         let c = Arc::new(PoolChain::<usize>::new());
         // SAFETY: this thread is the only producer.
@@ -106,4 +114,55 @@ fn chain_hands_each_value_once() {
         }
         check(got, &[0, 1, 2, 3]);
     });
+}
+
+/// The consumer finds the only dequeue empty while the producer refills
+/// it and overflows into a second one: with `next` loaded before the pop,
+/// the consumer cannot mistake the refilled dequeue for one that is empty
+/// for good.
+fn chain_refill_model() {
+    loom::model(|| {
+        let c = Arc::new(PoolChain::<usize>::new());
+        // SAFETY: this thread is the only producer.
+        unsafe {
+            c.push_head(0);
+            assert_eq!(c.pop_head(), Some(0));
+        }
+        let consumer = {
+            let c = c.clone();
+            thread::spawn(move || c.pop_tail().into_iter().collect::<Vec<_>>())
+        };
+        // SAFETY: as above.
+        unsafe {
+            // Fills the first dequeue (2 slots under loom), then a second.
+            c.push_head(1);
+            c.push_head(2);
+            c.push_head(3);
+        }
+        let mut got = consumer.join().unwrap();
+        while let Some(v) = c.pop_tail() {
+            got.push(v);
+        }
+        // SAFETY: as above (the consumer has ended).
+        while let Some(v) = unsafe { c.pop_head() } {
+            got.push(v);
+        }
+        check(got, &[1, 2, 3]);
+    });
+}
+
+#[test]
+fn chain_refill_keeps_every_value() {
+    BROKEN_HANDOFF.store(false, std::sync::atomic::Ordering::Relaxed);
+    BROKEN_NEXT_ORDER.store(false, std::sync::atomic::Ordering::Relaxed);
+    chain_refill_model();
+}
+
+#[test]
+#[should_panic(expected = "every value exactly once")]
+fn next_loaded_late_unlinks_a_full_dequeue() {
+    BROKEN_HANDOFF.store(false, std::sync::atomic::Ordering::Relaxed);
+    BROKEN_NEXT_ORDER.store(true, std::sync::atomic::Ordering::Relaxed);
+    chain_refill_model();
+    BROKEN_NEXT_ORDER.store(false, std::sync::atomic::Ordering::Relaxed);
 }

@@ -17,11 +17,18 @@
 //! rotation ([`Pool::cleanup`]) happens
 //! - when the program calls [`Pool::cleanup`] (for example after a burst,
 //!   or under memory pressure), and
-//! - on its own at most every two minutes, Go's longest interval between
-//!   two collections (`forcegcperiod`): a `put` that finds the period over
-//!   rotates the pool, after it has unpinned, so that the values it drops
-//!   are dropped on the calling goroutine (never on a runtime thread,
-//!   never under a runtime lock).
+//! - on its own, when a `put` finds that two minutes have passed since the
+//!   last rotation (Go's longest interval between two collections,
+//!   `forcegcperiod`): it rotates the pool after it has unpinned, so that
+//!   the values it drops are dropped on the calling goroutine (never on a
+//!   runtime thread, never under a runtime lock). A pool nobody puts into
+//!   does not rotate on its own.
+//!
+//! A rotation reaches the chains of every P, but a P's private value only
+//! through that P (it is dropped once its P finds it two rotations old),
+//! and chains keep the memory of their largest size: a P that stops using
+//! the pool, or is gone, keeps one value and its chains' buffers until
+//! the pool is dropped. Go's collector frees those too.
 //!
 //! Go rotates with the world stopped; here a rotation runs while other
 //! goroutines use the pool, so each P's part holds two chains that swap
@@ -30,7 +37,9 @@
 //! first empties the chain that becomes the pool (the old victim cache)
 //! from its tail, which any thread may pop. A private value records the
 //! epoch it was put in and is dropped by its P once two rotations have
-//! passed. A goroutine that read the epoch just before a rotation puts its
+//! passed; a P returns its private value of the previous epoch before
+//! looking at its chain (Go looks at its victim private value only after
+//! stealing). A goroutine that read the epoch just before a rotation puts its
 //! value into what is now the victim cache, or a rotation drops a value
 //! put just after it: both only lose a pooled value early, which a pool may
 //! always do.
@@ -194,7 +203,8 @@ impl<T, F> Pool<T, F> {
                 }
             }
         }
-        if i < SLOTS {
+        // A load first: the common case writes nothing shared.
+        if i < SLOTS && self.high.load(Relaxed) <= i {
             self.high.fetch_max(i + 1, Relaxed);
         }
         // SAFETY: a published chunk holds CHUNK parts (1 for OUTSIDE's,
@@ -209,14 +219,19 @@ impl<T, F> Pool<T, F> {
         (!chunk.is_null()).then(|| unsafe { &*chunk.add(i % CHUNK) })
     }
 
-    /// Every local part that exists, starting after slot `from`: the other
-    /// Ps' first, then the one without a P, then `from`'s own.
-    fn others(&self, from: usize) -> impl Iterator<Item = &PoolLocal<T>> {
+    /// Every local part that exists, from slot `from` on: `from`'s own
+    /// first if `own_first` (Go's victim search starts at the P's own
+    /// index), else last (its steal starts at the next one); the part of
+    /// callers without a P after the other Ps'.
+    fn parts_from(&self, from: usize, own_first: bool) -> impl Iterator<Item = &PoolLocal<T>> {
         let high = self.high.load(Relaxed);
-        let order = (from + 1..high)
+        let order = own_first
+            .then_some(from)
+            .into_iter()
+            .chain(from + 1..high)
             .chain(0..from.min(high))
             .chain((from != OUTSIDE).then_some(OUTSIDE))
-            .chain(core::iter::once(from));
+            .chain((!own_first).then_some(from));
         order.filter_map(|i| self.local_if_made(i))
     }
 
@@ -273,27 +288,31 @@ impl<T, F> Pool<T, F> {
         }
     }
 
-    /// Whether an automatic rotation is due (module docs).
+    /// Whether an automatic rotation is due (module docs); the caller that
+    /// gets `true` has claimed it (the next one is set a period later), so
+    /// two Ps that see the period over at once do not rotate twice.
     fn auto_due(&self) -> bool {
         let now = monotonic_ns();
+        let period = PERIOD_NS.load(Relaxed);
         let next = self.next_auto.load(Relaxed);
         if next == 0 {
-            let _ = self.next_auto.compare_exchange(
-                0,
-                now.saturating_add(PERIOD_NS.load(Relaxed)),
-                Relaxed,
-                Relaxed,
-            );
+            let _ =
+                self.next_auto
+                    .compare_exchange(0, now.saturating_add(period), Relaxed, Relaxed);
             return false;
         }
         now >= next
+            && self
+                .next_auto
+                .compare_exchange(next, now.saturating_add(period), Relaxed, Relaxed)
+                .is_ok()
     }
 
     /// getSlow: port of sync.(*Pool).getSlow (pool.go): steals from the
     /// other Ps' chains, then looks in the victim cache.
     fn get_slow(&self, me: usize, e: u64) -> Option<T> {
         let primary = (e & 1) as usize;
-        for l in self.others(me) {
+        for l in self.parts_from(me, false) {
             if let Some(x) = l.chains[primary].pop_tail() {
                 return Some(x);
             }
@@ -302,7 +321,7 @@ impl<T, F> Pool<T, F> {
             return None;
         }
         let victim = primary ^ 1;
-        for l in self.others(me) {
+        for l in self.parts_from(me, true) {
             if let Some(x) = l.chains[victim].pop_tail() {
                 return Some(x);
             }
@@ -324,14 +343,24 @@ impl<T, F> Pool<T, F> {
         if self.cleaning.swap(true, Acquire) {
             return;
         }
+        // Clears the flag however this ends: a value's destructor may
+        // panic, and the pool must go on rotating after that.
+        struct Done<'a>(&'a AtomicBool);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Release);
+            }
+        }
+        let _done = Done(&self.cleaning);
         let e = self.epoch.load(SeqCst) + 1;
         self.epoch.store(e, SeqCst);
         let period = PERIOD_NS.load(Relaxed);
         self.next_auto
             .store(monotonic_ns().saturating_add(period), Relaxed);
         // The old victim cache becomes the pool: empty it. Bounded, so that
-        // a producer pushing into it meanwhile cannot keep this going; what
-        // is left is dropped at the next rotation.
+        // a producer pushing into it meanwhile cannot keep this going (and
+        // one call runs a bounded number of destructors); what is left
+        // stays in the pool's chain, to be dropped two rotations later.
         let fresh = (e & 1) as usize;
         let mut budget = 1usize << 20;
         let high = self.high.load(Relaxed);
@@ -346,7 +375,6 @@ impl<T, F> Pool<T, F> {
                 }
             }
         }
-        self.cleaning.store(false, Release);
     }
 }
 
