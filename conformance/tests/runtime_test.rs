@@ -488,3 +488,289 @@ mod crash_test {
         assert!(c.recv().unwrap(), "a panic was recorded during Goexit");
     }
 }
+
+/// Port of go1.27 `runtime/metrics_test.go`'s TestReadMetricsSched with
+/// testprog's `SchedMetrics` (schedmetrics.go).
+mod metrics_test {
+    use super::*;
+    use std::fmt::Write as _;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    // go-test: TestReadMetricsSched (metrics_test.go)
+    // Go's `metrics.Read` of the /sched/goroutines/... and
+    // /sched/threads/total samples is `gort::runtime::metrics()`. In the
+    // safe mode a started goroutine stays on the thread it started on, so
+    // the ten spinning goroutines are `spawn_dedicated` there (a thread
+    // each, the safe mode's way to run them in parallel as Go's do after
+    // GOMAXPROCS grows), and those ten threads count in the "running"
+    // phase's thread bound; the migrating mode keeps Go's `go`. There,
+    // GOMAXPROCS(1) takes the Ps from goroutines in a CPU loop without
+    // stopping them (gort cannot preempt Rust code; ARCHITECTURE
+    // "Progress without cooperation"): they run on without a P until their
+    // next runtime entry (`threads_without_p`), so the "runnable" phase
+    // counts them with the runnable ones. Go's `runtime.GC()` and
+    // SetGCPercent go (no collector).
+    #[test]
+    fn test_read_metrics_sched() {
+        // This test is run in a subprocess to prevent other tests from
+        // polluting the metrics.
+        let out = test_child::Child::test("metrics_test::sched_metrics_child").run();
+        let got: Vec<&str> = out.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert!(
+            out.code == Some(0) && got == ["OK"],
+            "output:\n{}\n\nwanted:\nOK\n(status {:?})",
+            out.stderr,
+            out.code
+        );
+    }
+
+    #[test]
+    #[ignore = "run by test_read_metrics_sched as a child process"]
+    fn sched_metrics_child() {
+        let b = gort::Builder::new();
+        let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+            // SAFETY: the program holds no thread-local state across parks.
+            unsafe { b.migrating() }
+        } else {
+            b
+        };
+        let (failed, log) = b.block_on(sched_metrics);
+        if failed {
+            eprintln!("{log}");
+            std::process::exit(1);
+        }
+        eprintln!("OK");
+    }
+
+    /// testprog's SchedMetrics: returns whether a check failed, and the
+    /// log.
+    fn sched_metrics() -> (bool, String) {
+        let mut out = String::new();
+        let mut failed = false;
+        let mut indent = 0;
+        macro_rules! logf {
+            ($($a:tt)*) => {{
+                for _ in 0..indent {
+                    out.push('\t');
+                }
+                let _ = writeln!(out, $($a)*);
+            }};
+        }
+        macro_rules! check {
+            ($name:expr, $val:expr, $min:expr, $max:expr) => {{
+                let (val, min, max): (u64, u64, u64) = ($val, $min, $max);
+                if val < min {
+                    logf!("{} too low; {} < {}", $name, val, min);
+                    failed = true;
+                }
+                if val > max {
+                    logf!("{} too high; {} > {}", $name, val, max);
+                    failed = true;
+                }
+            }};
+        }
+        macro_rules! log_metrics {
+            ($m:expr) => {{
+                let m = &$m;
+                logf!(
+                    "/sched/goroutines/not-in-go:goroutines: {}",
+                    m.goroutines_not_in_go
+                );
+                logf!(
+                    "/sched/goroutines/runnable:goroutines: {}",
+                    m.goroutines_runnable
+                );
+                logf!(
+                    "/sched/goroutines/running:goroutines: {}",
+                    m.goroutines_running
+                );
+                logf!(
+                    "/sched/goroutines/waiting:goroutines: {}",
+                    m.goroutines_waiting
+                );
+                logf!(
+                    "/sched/goroutines-created:goroutines: {}",
+                    m.goroutines_created
+                );
+                logf!("/sched/threads/total:threads: {}", m.threads);
+                logf!("(threads without a P: {})", m.threads_without_p);
+            }};
+        }
+        let read = gort::runtime::metrics;
+        let spin_until = |f: &mut dyn FnMut() -> bool| {
+            while !f() {
+                gort::time::sleep(Duration::from_millis(50));
+            }
+        };
+        let initial_gmp = gort::gomaxprocs(0) as u64;
+        logf!("Initial GOMAXPROCS={initial_gmp}");
+        let general_slack = 4u64;
+        let waiting_slack = general_slack + 2 * initial_gmp;
+        let threads_slack = 5 + initial_gmp;
+
+        logf!("=== Checking \"base\"");
+        indent += 1;
+        {
+            let prev = gort::gomaxprocs(1);
+            let m = read();
+            log_metrics!(m);
+            check!("not-in-go", m.goroutines_not_in_go, 0, general_slack);
+            check!("runnable", m.goroutines_runnable, 0, general_slack);
+            check!("running", m.goroutines_running, 1, 1);
+            check!("waiting", m.goroutines_waiting, 0, waiting_slack);
+            gort::gomaxprocs(prev);
+        }
+        indent -= 1;
+
+        let created_after_base = read().goroutines_created;
+        const COUNT: u64 = 10;
+        let ready = Arc::new(AtomicU32::new(0));
+        let exit = Arc::new(AtomicBool::new(false));
+        let migrating = gort::runtime::migrating();
+        for _ in 0..COUNT {
+            let (ready, exit) = (ready.clone(), exit.clone());
+            let f = move || {
+                ready.fetch_add(1, Ordering::SeqCst);
+                while !exit.load(Ordering::SeqCst) {
+                    let start = Instant::now();
+                    while start.elapsed() < Duration::from_millis(10)
+                        && !exit.load(Ordering::SeqCst)
+                    {}
+                    gort::gosched();
+                }
+            };
+            if migrating {
+                gort::go(f);
+            } else {
+                drop(gort::spawn_dedicated(f));
+            }
+        }
+        while (ready.load(Ordering::SeqCst) as u64) < COUNT {
+            gort::gosched();
+        }
+        // testenv.HasParallelism: true on Linux.
+        logf!("=== Checking \"created\"");
+        indent += 1;
+        {
+            let m = read();
+            log_metrics!(m);
+            check!(
+                "created",
+                m.goroutines_created,
+                created_after_base + COUNT,
+                created_after_base + COUNT
+            );
+        }
+        indent -= 1;
+        logf!("=== Checking \"running\"");
+        indent += 1;
+        {
+            let prev = gort::gomaxprocs(COUNT as usize + 4);
+            let mut m = read();
+            spin_until(&mut || {
+                m = read();
+                m.goroutines_running >= COUNT
+            });
+            log_metrics!(m);
+            check!("running", m.goroutines_running, COUNT, COUNT + 4);
+            // The safe mode's spinners each have a thread of their own,
+            // beside the Ps' threads.
+            let dedicated = if migrating { 0 } else { COUNT };
+            check!(
+                "threads",
+                m.threads,
+                COUNT,
+                COUNT + 4 + threads_slack + dedicated
+            );
+            gort::gomaxprocs(prev);
+        }
+        indent -= 1;
+        logf!("=== Checking \"runnable\"");
+        indent += 1;
+        {
+            let prev = gort::gomaxprocs(1);
+            let m = read();
+            log_metrics!(m);
+            check!("running", m.goroutines_running, 1, 1);
+            check!(
+                "runnable",
+                m.goroutines_runnable + m.threads_without_p,
+                COUNT - 1,
+                COUNT + general_slack
+            );
+            gort::gomaxprocs(prev);
+        }
+        indent -= 1;
+        exit.store(true, Ordering::SeqCst);
+
+        logf!("=== Checking \"not-in-go\"");
+        indent += 1;
+        {
+            let mut fds = [0; 2];
+            // SAFETY: a valid array for the pipe's two descriptors.
+            assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "creating pipe");
+            let (pr, pw) = (fds[0], fds[1]);
+            for _ in 0..COUNT {
+                gort::go(move || {
+                    let mut b = [0u8; 1];
+                    // SAFETY: reads into a local buffer from our pipe.
+                    gort::syscall::blocking(|| unsafe { libc::read(pr, b.as_mut_ptr().cast(), 1) });
+                });
+            }
+            let mut m = read();
+            spin_until(&mut || {
+                m = read();
+                m.goroutines_not_in_go >= COUNT
+            });
+            log_metrics!(m);
+            check!(
+                "not-in-go",
+                m.goroutines_not_in_go,
+                COUNT,
+                COUNT + general_slack
+            );
+            // SAFETY: our pipe's descriptors; the readers see end of file
+            // when the write end closes.
+            unsafe {
+                libc::close(pw);
+            }
+            // Go closes both ends at once; here the read end only once the
+            // readers are out (a closed descriptor number could be reused
+            // under a reader still in the call).
+            spin_until(&mut || read().goroutines_not_in_go == 0);
+            // SAFETY: as above.
+            unsafe {
+                libc::close(pr);
+            }
+        }
+        indent -= 1;
+
+        logf!("=== Checking \"waiting\"");
+        indent += 1;
+        {
+            const WAITING_COUNT: u64 = 1000;
+            let stop: Chan<bool> = Chan::new(0);
+            for _ in 0..WAITING_COUNT {
+                let stop = stop.clone();
+                gort::go(move || {
+                    stop.recv();
+                });
+            }
+            let mut m = read();
+            spin_until(&mut || {
+                m = read();
+                m.goroutines_waiting >= WAITING_COUNT
+            });
+            log_metrics!(m);
+            check!(
+                "waiting",
+                m.goroutines_waiting,
+                WAITING_COUNT,
+                WAITING_COUNT + waiting_slack
+            );
+            stop.close();
+        }
+        (failed, out)
+    }
+}

@@ -17,6 +17,23 @@ use crate::sched::{Sched, gcount};
 pub struct Metrics {
     /// Goroutines that exist (`runtime.NumGoroutine`).
     pub goroutines: u64,
+    /// Goroutines running on a P (`/sched/goroutines/running:goroutines`);
+    /// at most GOMAXPROCS. A goroutine whose P sysmon took runs on without
+    /// one (the migrating mode; see `threads_without_p`) and is not
+    /// counted here.
+    pub goroutines_running: u64,
+    /// Goroutines ready to run, in a run queue
+    /// (`/sched/goroutines/runnable:goroutines`).
+    pub goroutines_runnable: u64,
+    /// Goroutines parked: on a channel, a lock, a timer, the network
+    /// poller (`/sched/goroutines/waiting:goroutines`).
+    pub goroutines_waiting: u64,
+    /// Goroutines in a system call or `syscall::blocking`, outside the
+    /// scheduler's hands (`/sched/goroutines/not-in-go:goroutines`).
+    pub goroutines_not_in_go: u64,
+    /// Goroutines created since the runtime started, the main one
+    /// included (`/sched/goroutines-created:goroutines`).
+    pub goroutines_created: u64,
     /// OS threads (Ms) the runtime has started and not retired
     /// (`threads=` in `schedtrace`).
     pub threads: u64,
@@ -73,7 +90,46 @@ pub fn read_metrics(s: &Sched) -> Metrics {
         m.steals += pp.stats.steals.load(Ordering::Relaxed);
         m.parks += pp.stats.parks.load(Ordering::Relaxed);
         m.retakes += pp.stats.retakes.load(Ordering::Relaxed);
+        m.goroutines_created += pp.stats.created.load(Ordering::Relaxed);
     }
+    // Go counts the states from its per-state counters; here from a walk
+    // of every goroutine's status (user goroutines only, as Go's).
+    crate::sched::for_each_g(s, |gp| {
+        // SAFETY: Gs on the list are live; goid is fixed for a G's life
+        // and the status is atomic.
+        let (goid, st) = unsafe { ((*gp).goid, runtime_g::readgstatus(gp)) };
+        if goid == 0 {
+            return;
+        }
+        match st & !runtime_g::status::_Gscan {
+            // One whose P sysmon took (retake.rs) runs on without a P until
+            // its next runtime entry: it is in `threads_without_p`, not
+            // here, as Go counts only goroutines on a P as running.
+            // SAFETY: a running G's `m` is its live M (Ms are never freed);
+            // `retake` is atomic.
+            runtime_g::status::_Grunning
+                if unsafe {
+                    let mp: *mut runtime_m::M = (*gp).m.cast();
+                    !mp.is_null()
+                        && (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE
+                } => {}
+            runtime_g::status::_Grunning => m.goroutines_running += 1,
+            runtime_g::status::_Grunnable => m.goroutines_runnable += 1,
+            runtime_g::status::_Gsyscall => m.goroutines_not_in_go += 1,
+            // The safe mode parks a goroutine in `syscall::blocking` while
+            // a helper thread makes the call: Go's not-in-go.
+            // SAFETY: as above; the wait reason is atomic.
+            runtime_g::status::_Gwaiting
+                if unsafe { (*gp).waitreason.load() } == runtime_g::WaitReason::Syscall =>
+            {
+                m.goroutines_not_in_go += 1
+            }
+            runtime_g::status::_Gwaiting | runtime_g::status::_Gpreempted => {
+                m.goroutines_waiting += 1
+            }
+            _ => {}
+        }
+    });
     crate::sched::for_each_m(s, |mp| {
         // SAFETY: Ms are never freed; `retake` is atomic.
         if unsafe { (*mp).retake.load(Ordering::Relaxed) } == runtime_m::m::RETAKE_DONE {

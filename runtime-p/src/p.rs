@@ -164,6 +164,9 @@ pub struct PStats {
     /// Times sysmon took this P from a goroutine that kept it without
     /// entering the runtime (retake.rs).
     pub retakes: AtomicU64,
+    /// Goroutines created on this P (`newproc1`; Go's
+    /// `/sched/goroutines-created:goroutines`).
+    pub created: AtomicU64,
 }
 
 impl PStats {

@@ -627,6 +627,7 @@ pub unsafe fn newproc1(
             ((*parent).goid, (*parent).start_func)
         };
         let newg = gget_or_malg(s, pp);
+        crate::p::PStats::bump(&pp.stats.created);
         if readgstatus(newg) != _Gdead {
             throw("newproc1: new g is not Gdead");
         }
