@@ -95,35 +95,32 @@ pub fn read_metrics(s: &Sched) -> Metrics {
     // Go counts the states from its per-state counters; here from a walk
     // of every goroutine's status (user goroutines only, as Go's).
     crate::sched::for_each_g(s, |gp| {
-        // SAFETY: Gs on the list are live; goid is fixed for a G's life
-        // and the status is atomic.
-        let (goid, st) = unsafe { ((*gp).goid, runtime_g::readgstatus(gp)) };
+        // SAFETY: Gs on the list are live; goid is fixed for a G's life,
+        // the status and wait reason are atomic, and a running G's `m` is
+        // its live M (Ms are never freed), whose `retake` is atomic.
+        let (goid, st, without_p, syscall_wait) = unsafe {
+            let mp: *mut runtime_m::M = (*gp).m.cast();
+            (
+                (*gp).goid,
+                runtime_g::readgstatus(gp) & !runtime_g::status::_Gscan,
+                !mp.is_null() && (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE,
+                (*gp).waitreason.load() == runtime_g::WaitReason::Syscall,
+            )
+        };
         if goid == 0 {
             return;
         }
-        match st & !runtime_g::status::_Gscan {
+        match st {
             // One whose P sysmon took (retake.rs) runs on without a P until
             // its next runtime entry: it is in `threads_without_p`, not
             // here, as Go counts only goroutines on a P as running.
-            // SAFETY: a running G's `m` is its live M (Ms are never freed);
-            // `retake` is atomic.
-            runtime_g::status::_Grunning
-                if unsafe {
-                    let mp: *mut runtime_m::M = (*gp).m.cast();
-                    !mp.is_null()
-                        && (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE
-                } => {}
+            runtime_g::status::_Grunning if without_p => {}
             runtime_g::status::_Grunning => m.goroutines_running += 1,
             runtime_g::status::_Grunnable => m.goroutines_runnable += 1,
             runtime_g::status::_Gsyscall => m.goroutines_not_in_go += 1,
             // The safe mode parks a goroutine in `syscall::blocking` while
             // a helper thread makes the call: Go's not-in-go.
-            // SAFETY: as above; the wait reason is atomic.
-            runtime_g::status::_Gwaiting
-                if unsafe { (*gp).waitreason.load() } == runtime_g::WaitReason::Syscall =>
-            {
-                m.goroutines_not_in_go += 1
-            }
+            runtime_g::status::_Gwaiting if syscall_wait => m.goroutines_not_in_go += 1,
             runtime_g::status::_Gwaiting | runtime_g::status::_Gpreempted => {
                 m.goroutines_waiting += 1
             }
