@@ -213,6 +213,15 @@ unsafe extern "C" fn exitsyscall0(gp: *mut G) -> ! {
     crate::trace::ev_nop(s, EvKind::GoSysExit, unsafe { crate::trace::goid(gp) });
     // SAFETY: as above; gp is now runnable and ours.
     unsafe { run_here_or_queue(s, gp) };
+    // SAFETY: on g0 of this M; its own field.
+    if unsafe { !(*getm()).lockedg.is_null() } {
+        // gp is locked to this M: wait until another thread schedules it
+        // and so this M again (stoplockedm counts the M as idle-locked, as
+        // checkdead needs; it is not an idle M that stopm may hand work).
+        crate::lockosthread::stoplockedm();
+        // SAFETY: stoplockedm returns once gp was handed to us with a P.
+        unsafe { crate::proc::execute(gp, false) };
+    }
     if !stopm() {
         crate::proc::mexit_shutdown();
     }

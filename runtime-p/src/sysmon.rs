@@ -187,7 +187,11 @@ pub fn sysmon() {
 fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_report: bool) -> u32 {
     let mut n = 0;
     for (i, pp) in s.procs().enumerate() {
-        let pd = &mut ticks[i];
+        // GOMAXPROCS may have grown since the caller sized `ticks`: a P
+        // beyond it is seen from the next tick on.
+        let Some(pd) = ticks.get_mut(i) else {
+            break;
+        };
         let st = pp.status.load(Ordering::Acquire);
         let mut sysretake = false;
         if st == _Prunning || st == _Psyscall {
