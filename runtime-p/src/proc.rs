@@ -2160,11 +2160,29 @@ fn instance_ended(s: &Sched) {
     live.retain(|&x| x != s as *const Sched as usize);
     LIVE_COUNT.store(live.len(), Ordering::SeqCst);
     if live.len() == 1 {
-        // Checked with LIVE held: the other instance takes itself off LIVE
-        // before it is torn down, so it lives until we let go.
+        // The survivor may now be deadlocked with nobody left to notice:
+        // its Ms may all sleep. Go judges a deadlock only where one of the
+        // runtime's own Ms goes idle, a point where its counts are true;
+        // judged from here, at any moment, they may be caught between two
+        // steps of a hand-off (seen: a locked goroutine runnable in the
+        // global queue while the M that will take it was still counted
+        // idle). So one of its Ms is started on an idle P: it runs what it
+        // finds, or goes idle and checks (`mput`). Without an idle P, an M
+        // of its own holds one and will go idle through the same check.
+        // With LIVE held: the other instance takes itself off LIVE before
+        // it is torn down, so it lives until we let go.
         // SAFETY: as said.
         let other = unsafe { &*(live[0] as *const Sched) };
-        checkdead(other, &mut other.lock.lock());
+        let pp = crate::mp::pidleget(other, &mut other.lock.lock());
+        if !pp.is_null() {
+            if getg().is_null() {
+                crate::mp::startm_in(other, pp, false);
+            } else {
+                let pp = pp as usize;
+                // On g0: starting an M may create a thread.
+                systemstack(move || crate::mp::startm_in(other, pp as *mut P, false));
+            }
+        }
     }
 }
 
