@@ -314,10 +314,197 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
         }
         out.push('\n');
         print(&out);
+        if crate::panic::gotraceback().2 && !s.is_null() {
+            // SAFETY: as above.
+            crash_relay(unsafe { &*s });
+        }
         runtime_g::throw::exit_fatal()
     })?;
     DUMPER_FD.store(fds[1], core::sync::atomic::Ordering::Release);
     Ok(())
+}
+
+/// The signal that asks a thread running a goroutine for its stack, in a
+/// `GOTRACEBACK=crash` dump (Go relays SIGQUIT from thread to thread for
+/// this; gort asks each thread in turn with a signal of its own, installed
+/// only then, so that the process's SIGQUIT disposition stays as it was).
+fn stackreq_signal() -> libc::c_int {
+    libc::SIGRTMAX() - 1
+}
+
+/// The hand-off between [`crash_relay`] and [`stackreq`] (one request at a
+/// time): `REQ_STATE` goes IDLE → ASKED (the dumper) → TAKEN (the thread's
+/// handler, by CAS, so a late handler cannot write into a later request)
+/// → DONE (the handler, release: its stores are published).
+const REQ_IDLE: u32 = 0;
+const REQ_ASKED: u32 = 1;
+const REQ_TAKEN: u32 = 2;
+const REQ_DONE: u32 = 3;
+static REQ_STATE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(REQ_IDLE);
+const REQ_IN: usize = TRACEBACK_INNER_FRAMES;
+const REQ_OUT: usize = TRACEBACK_OUTER_FRAMES;
+static REQ_PCS: [core::sync::atomic::AtomicUsize; REQ_IN + REQ_OUT] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; REQ_IN + REQ_OUT];
+/// Inner frames, outer frames, frames elided between them, and the
+/// interrupted PC.
+static REQ_COUNTS: [core::sync::atomic::AtomicUsize; 4] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 4];
+static REQ_G: core::sync::atomic::AtomicPtr<G> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+static REQ_REGS: [core::sync::atomic::AtomicUsize; 21] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 21];
+
+/// The handler of [`stackreq_signal`], on the thread asked: records the
+/// interrupted goroutine's return addresses (as the fault handler does for
+/// an overflow: the walk starts at the interrupted PC) and its registers.
+/// No allocation, no locks.
+extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    if REQ_STATE
+        .compare_exchange(REQ_ASKED, REQ_TAKEN, Acquire, Relaxed)
+        .is_err()
+    {
+        return; // a request the dumper gave up on
+    }
+    // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
+    let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
+    let rip = regs[16];
+    let mut inner = [0usize; REQ_IN];
+    let mut ring = [0usize; REQ_OUT];
+    let (mut started, mut total) = (false, 0usize);
+    // SAFETY: as in fault_traceback: libgcc's unwinder is thread-safe; the
+    // callback neither allocates nor unwinds.
+    unsafe {
+        backtrace::trace_unsynchronized(|f| {
+            let ip = f.ip() as usize;
+            if !started {
+                started = ip == rip;
+                if !started {
+                    return true; // this handler and the signal frame
+                }
+            }
+            if total < REQ_IN {
+                inner[total] = ip;
+            } else {
+                ring[(total - REQ_IN) % REQ_OUT] = ip;
+            }
+            total += 1;
+            true
+        })
+    };
+    let n_in = total.min(REQ_IN);
+    let rest = total - n_in;
+    let n_out = rest.min(REQ_OUT);
+    for (i, &pc) in inner[..n_in].iter().enumerate() {
+        REQ_PCS[i].store(pc, Relaxed);
+    }
+    for k in 0..n_out {
+        REQ_PCS[REQ_IN + k].store(ring[(rest - n_out + k) % REQ_OUT], Relaxed);
+    }
+    for (slot, v) in REQ_REGS.iter().zip(regs) {
+        slot.store(v, Relaxed);
+    }
+    for (slot, v) in REQ_COUNTS.iter().zip([n_in, n_out, rest - n_out, rip]) {
+        slot.store(v, Relaxed);
+    }
+    REQ_G.store(runtime_g::getg(), Relaxed);
+    REQ_STATE.store(REQ_DONE, Release);
+}
+
+/// The `GOTRACEBACK=crash` part of a SIGQUIT dump: every thread that runs
+/// a goroutine shows that goroutine's stack, in a section of its own, as
+/// Go's crash relay has each thread print (`-----`, `SIGQUIT: quit`, the
+/// thread's PC and M, the goroutine with its frames, the registers). Go
+/// also prints a section for each idle thread (its `g0` stack); gort's
+/// idle threads have no goroutine to show and are left out. A thread that
+/// does not answer within a second is skipped.
+fn crash_relay(s: &crate::sched::Sched) {
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    // SAFETY: a valid sigaction for an SA_SIGINFO handler on the alternate
+    // signal stack; the process is ending, so replacing whatever handled
+    // this signal is harmless.
+    unsafe {
+        let mut sa: libc::sigaction = core::mem::zeroed();
+        sa.sa_sigaction = stackreq as *const () as usize;
+        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(stackreq_signal(), &sa, core::ptr::null_mut());
+    }
+    let mut targets = Vec::new();
+    crate::sched::for_each_m(s, |mp| {
+        // SAFETY: Ms are never freed; curg is atomic, id and procid are
+        // fixed once the thread runs.
+        unsafe {
+            let gp = (*mp).curg.load(Relaxed);
+            if !gp.is_null()
+                && (*mp).procid != 0
+                && readgstatus(gp) & !_Gscan == runtime_g::status::_Grunning
+            {
+                targets.push((mp, (*mp).id, (*mp).procid));
+            }
+        }
+    });
+    targets.sort_by_key(|t| t.1);
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    for (_, id, tid) in targets {
+        REQ_STATE.store(REQ_ASKED, Release);
+        // SAFETY: tgkill on a thread of this process; a thread that has
+        // ended since makes it fail with ESRCH.
+        if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid as libc::pid_t, stackreq_signal()) }
+            != 0
+        {
+            REQ_STATE.store(REQ_IDLE, Relaxed);
+            continue;
+        }
+        let t = std::time::Instant::now();
+        let answered = loop {
+            match REQ_STATE.load(Acquire) {
+                REQ_DONE => break true,
+                // No answer in a second: withdraw the request, unless the
+                // handler has just taken it (then wait for it to finish).
+                REQ_ASKED
+                    if t.elapsed() > std::time::Duration::from_secs(1)
+                        && REQ_STATE
+                            .compare_exchange(REQ_ASKED, REQ_IDLE, Relaxed, Relaxed)
+                            .is_ok() =>
+                {
+                    break false;
+                }
+                _ => {}
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        };
+        if !answered {
+            continue;
+        }
+        REQ_STATE.store(REQ_IDLE, Relaxed);
+        let c: Vec<usize> = REQ_COUNTS.iter().map(|v| v.load(Relaxed)).collect();
+        let (n_in, n_out, elided, pc) = (c[0], c[1], c[2], c[3]);
+        let pcs: Vec<usize> = REQ_PCS.iter().map(|p| p.load(Relaxed)).collect();
+        let gp = REQ_G.load(Relaxed);
+        let mut out = format!("-----\n\nSIGQUIT: quit\nPC={pc:#x} m={id} sigcode=0\n\n");
+        if !gp.is_null() {
+            // SAFETY: gp is the goroutine the asked thread was running, a
+            // live G of the instance (its Gs are freed only at teardown);
+            // start_func was set when its function started.
+            unsafe {
+                out.push_str(&goroutine_header(gp));
+                out.push_str(&crate::panic::format_pcs(
+                    &pcs[..n_in],
+                    elided,
+                    &pcs[REQ_IN..REQ_IN + n_out],
+                    (*gp).start_func,
+                ));
+                out.push_str(&crate::panic::created_by(gp));
+            }
+        }
+        for (name, v) in REG_NAMES.iter().zip(&REQ_REGS) {
+            out.push_str(&format!("{name}{:#x}\n", v.load(Relaxed)));
+        }
+        out.push('\n');
+        print(&out);
+    }
 }
 
 /// Return addresses of an overflowing goroutine, kept by
