@@ -11,6 +11,7 @@
 use core::sync::atomic::Ordering;
 
 use crate::sched::{Sched, gcount};
+use runtime_g::G;
 
 /// A snapshot of one runtime instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,13 +21,15 @@ pub struct Metrics {
     /// Goroutines running on a P (`/sched/goroutines/running:goroutines`);
     /// at most GOMAXPROCS. A goroutine whose P sysmon took runs on without
     /// one (the migrating mode; see `threads_without_p`) and is not
-    /// counted here.
+    /// counted here, nor in any other state (it is in
+    /// `threads_without_p`).
     pub goroutines_running: u64,
     /// Goroutines ready to run, in a run queue
     /// (`/sched/goroutines/runnable:goroutines`).
     pub goroutines_runnable: u64,
     /// Goroutines parked: on a channel, a lock, a timer, the network
-    /// poller (`/sched/goroutines/waiting:goroutines`).
+    /// poller (`/sched/goroutines/waiting:goroutines`). The runtime's own
+    /// goroutines are left out, as in `goroutines`.
     pub goroutines_waiting: u64,
     /// Goroutines in a system call or `syscall::blocking`, outside the
     /// scheduler's hands (`/sched/goroutines/not-in-go:goroutines`).
@@ -93,40 +96,51 @@ pub fn read_metrics(s: &Sched) -> Metrics {
         m.goroutines_created += pp.stats.created.load(Ordering::Relaxed);
     }
     // Go counts the states from its per-state counters; here from a walk
-    // of every goroutine's status (user goroutines only, as Go's).
+    // of every goroutine's status. Only atomics are read: a goroutine's
+    // plain fields (its id, its M) may be rewritten meanwhile. Goroutines
+    // running without a P (retake.rs) are found from their Ms' side.
+    let mut without_p: Vec<*mut G> = Vec::new();
+    crate::sched::for_each_m(s, |mp| {
+        // SAFETY: Ms are never freed; `retake` and `curg` are atomic.
+        unsafe {
+            if (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE {
+                without_p.push((*mp).curg.load(Ordering::Relaxed));
+            }
+        }
+    });
     crate::sched::for_each_g(s, |gp| {
-        // SAFETY: Gs on the list are live; goid is fixed for a G's life,
-        // the status and wait reason are atomic, and a running G's `m` is
-        // its live M (Ms are never freed), whose `retake` is atomic.
-        let (goid, st, without_p, syscall_wait) = unsafe {
-            let mp: *mut runtime_m::M = (*gp).m.cast();
+        // SAFETY: Gs on the list are live; the status and the wait reason
+        // are atomic.
+        let (st, reason) = unsafe {
             (
-                (*gp).goid,
                 runtime_g::readgstatus(gp) & !runtime_g::status::_Gscan,
-                !mp.is_null() && (*mp).retake.load(Ordering::Relaxed) == runtime_m::m::RETAKE_DONE,
-                (*gp).waitreason.load() == runtime_g::WaitReason::Syscall,
+                (*gp).waitreason.load(),
             )
         };
-        if goid == 0 {
-            return;
-        }
         match st {
-            // One whose P sysmon took (retake.rs) runs on without a P until
-            // its next runtime entry: it is in `threads_without_p`, not
-            // here, as Go counts only goroutines on a P as running.
-            runtime_g::status::_Grunning if without_p => {}
+            // One whose P sysmon took runs on without a P until its next
+            // runtime entry: it is in `threads_without_p`, not here, as Go
+            // counts only goroutines on a P as running.
+            runtime_g::status::_Grunning if without_p.contains(&gp) => {}
             runtime_g::status::_Grunning => m.goroutines_running += 1,
             runtime_g::status::_Grunnable => m.goroutines_runnable += 1,
             runtime_g::status::_Gsyscall => m.goroutines_not_in_go += 1,
             // The safe mode parks a goroutine in `syscall::blocking` while
             // a helper thread makes the call: Go's not-in-go.
-            runtime_g::status::_Gwaiting if syscall_wait => m.goroutines_not_in_go += 1,
+            runtime_g::status::_Gwaiting if reason == runtime_g::WaitReason::Syscall => {
+                m.goroutines_not_in_go += 1
+            }
             runtime_g::status::_Gwaiting | runtime_g::status::_Gpreempted => {
                 m.goroutines_waiting += 1
             }
             _ => {}
         }
     });
+    // The runtime's own goroutines (the timer reaper) are not the
+    // program's, as `goroutines` leaves them out: they spend their time
+    // parked, so they come off the waiting count.
+    let sys = s.ngsys.load(Ordering::Relaxed).max(0) as u64;
+    m.goroutines_waiting = m.goroutines_waiting.saturating_sub(sys);
     crate::sched::for_each_m(s, |mp| {
         // SAFETY: Ms are never freed; `retake` is atomic.
         if unsafe { (*mp).retake.load(Ordering::Relaxed) } == runtime_m::m::RETAKE_DONE {

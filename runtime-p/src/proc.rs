@@ -1297,7 +1297,9 @@ unsafe fn execute_m(mp: *mut runtime_m::M, gp: *mut G, inherit_time: bool) -> ! 
                 throw("execute: goroutine pinned to another thread");
             }
         }
-        (*mp).curg.store(gp, Ordering::Relaxed);
+        // Release: what the M wrote before (its `procid`, at its start) is
+        // visible to a dump that finds gp here (traceback::crash_relay).
+        (*mp).curg.store(gp, Ordering::Release);
         (*gp).m = mp.cast();
         casgstatus(gp, _Grunnable, _Grunning);
         if (*gp).stack.lo == 0 {
@@ -2173,15 +2175,20 @@ fn instance_ended(s: &Sched) {
         // it is torn down, so it lives until we let go.
         // SAFETY: as said.
         let other = unsafe { &*(live[0] as *const Sched) };
-        let pp = crate::mp::pidleget(other, &mut other.lock.lock());
-        if !pp.is_null() {
-            if getg().is_null() {
-                crate::mp::startm_in(other, pp, false);
+        let pp = {
+            let mut l = other.lock.lock();
+            // One that is ending needs no judge (and starts no M).
+            if other.shutting_down.load(Ordering::Acquire) {
+                null_mut()
             } else {
-                let pp = pp as usize;
-                // On g0: starting an M may create a thread.
-                systemstack(move || crate::mp::startm_in(other, pp as *mut P, false));
+                crate::mp::pidleget(other, &mut l)
             }
+        };
+        if !pp.is_null() {
+            // This thread runs no goroutine any more (`start` returned), so
+            // its own stack will do for starting a thread.
+            debug_assert!(getg().is_null());
+            crate::mp::startm_in(other, pp, false);
         }
     }
 }

@@ -351,6 +351,15 @@ static REQ_COUNTS: [core::sync::atomic::AtomicUsize; 4] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 4];
 static REQ_G: core::sync::atomic::AtomicPtr<G> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+/// The thread asked (its Linux thread id): a handler on any other thread,
+/// such as one answering a request the dumper gave up on, leaves the
+/// request alone.
+static REQ_TID: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(0);
+/// The answering thread's M id (-1 if it is not an M).
+static REQ_M: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(-1);
+/// The most frames a handler walks (a stack being switched can have a
+/// broken chain; the walk must end).
+const REQ_MAX_FRAMES: usize = 100_000;
 static REQ_REGS: [core::sync::atomic::AtomicUsize; 21] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 21];
 
@@ -360,11 +369,14 @@ static REQ_REGS: [core::sync::atomic::AtomicUsize; 21] =
 /// No allocation, no locks.
 extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-    if REQ_STATE
-        .compare_exchange(REQ_ASKED, REQ_TAKEN, Acquire, Relaxed)
-        .is_err()
+    // SAFETY: gettid has no preconditions and is async-signal-safe.
+    let me = unsafe { libc::syscall(libc::SYS_gettid) };
+    if REQ_TID.load(Acquire) != me
+        || REQ_STATE
+            .compare_exchange(REQ_ASKED, REQ_TAKEN, Acquire, Relaxed)
+            .is_err()
     {
-        return; // a request the dumper gave up on
+        return; // not this thread's request, or one the dumper gave up on
     }
     // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
     let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
@@ -389,7 +401,7 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
                 ring[(total - REQ_IN) % REQ_OUT] = ip;
             }
             total += 1;
-            true
+            total < REQ_MAX_FRAMES
         })
     };
     let n_in = total.min(REQ_IN);
@@ -407,7 +419,20 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
     for (slot, v) in REQ_COUNTS.iter().zip([n_in, n_out, rest - n_out, rip]) {
         slot.store(v, Relaxed);
     }
-    REQ_G.store(runtime_g::getg(), Relaxed);
+    // The goroutine this thread runs now (none on g0: a thread between
+    // goroutines), and its M, as seen from the thread itself.
+    let gp = runtime_g::getg();
+    // SAFETY: this thread's own G, if any: its id is stable while it runs.
+    let user = !gp.is_null() && unsafe { (*gp).goid } != 0;
+    REQ_G.store(if user { gp } else { core::ptr::null_mut() }, Relaxed);
+    let mp = getm();
+    let m_id = if mp.is_null() {
+        -1
+    } else {
+        // SAFETY: this thread's own M; its id is fixed.
+        unsafe { (*mp).id }
+    };
+    REQ_M.store(m_id, Relaxed);
     REQ_STATE.store(REQ_DONE, Release);
 }
 
@@ -417,9 +442,14 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
 /// thread's PC and M, the goroutine with its frames, the registers). Go
 /// also prints a section for each idle thread (its `g0` stack); gort's
 /// idle threads have no goroutine to show and are left out. A thread that
-/// does not answer within a second is skipped.
+/// does not answer within a second is skipped; one that answers but does
+/// not finish within two more ends the relay. Linux layer only (Go has no
+/// relay on Plan 9, and the Plan 9 layer's thread ids are its own).
 fn crash_relay(s: &crate::sched::Sched) {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    if runtime_m::os().name() != "linux" {
+        return;
+    }
     // SAFETY: a valid sigaction for an SA_SIGINFO handler on the alternate
     // signal stack; the process is ending, so replacing whatever handled
     // this signal is harmless.
@@ -432,10 +462,11 @@ fn crash_relay(s: &crate::sched::Sched) {
     }
     let mut targets = Vec::new();
     crate::sched::for_each_m(s, |mp| {
-        // SAFETY: Ms are never freed; curg is atomic, id and procid are
-        // fixed once the thread runs.
+        // SAFETY: Ms are never freed; curg is atomic, and a non-null curg
+        // (stored with release after the M's start) orders the M's
+        // procid, written at its start and fixed since, before the read.
         unsafe {
-            let gp = (*mp).curg.load(Relaxed);
+            let gp = (*mp).curg.load(Acquire);
             if !gp.is_null()
                 && (*mp).procid != 0
                 && readgstatus(gp) & !_Gscan == runtime_g::status::_Grunning
@@ -448,6 +479,7 @@ fn crash_relay(s: &crate::sched::Sched) {
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
     for (_, id, tid) in targets {
+        REQ_TID.store(tid as i64, Relaxed);
         REQ_STATE.store(REQ_ASKED, Release);
         // SAFETY: tgkill on a thread of this process; a thread that has
         // ended since makes it fail with ESRCH.
@@ -461,6 +493,9 @@ fn crash_relay(s: &crate::sched::Sched) {
         let answered = loop {
             match REQ_STATE.load(Acquire) {
                 REQ_DONE => break true,
+                // Taken but not finished: the walk is stuck (or faulted,
+                // and the fault waits for this dump). End the relay.
+                REQ_TAKEN if t.elapsed() > std::time::Duration::from_secs(3) => return,
                 // No answer in a second: withdraw the request, unless the
                 // handler has just taken it (then wait for it to finish).
                 REQ_ASKED
@@ -483,7 +518,9 @@ fn crash_relay(s: &crate::sched::Sched) {
         let (n_in, n_out, elided, pc) = (c[0], c[1], c[2], c[3]);
         let pcs: Vec<usize> = REQ_PCS.iter().map(|p| p.load(Relaxed)).collect();
         let gp = REQ_G.load(Relaxed);
-        let mut out = format!("-----\n\nSIGQUIT: quit\nPC={pc:#x} m={id} sigcode=0\n\n");
+        let m = REQ_M.load(Relaxed);
+        let m = if m < 0 { id } else { m };
+        let mut out = format!("-----\n\nSIGQUIT: quit\nPC={pc:#x} m={m} sigcode=0\n\n");
         if !gp.is_null() {
             // SAFETY: gp is the goroutine the asked thread was running, a
             // live G of the instance (its Gs are freed only at teardown);
