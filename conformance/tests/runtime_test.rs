@@ -774,3 +774,148 @@ mod metrics_test {
         (failed, out)
     }
 }
+
+/// Port of go1.27 `runtime/stack_test.go`'s TestTracebackAncestors with
+/// testprog's `TracebackAncestors` (traceback_ancestors.go).
+mod ancestors_test {
+    use super::*;
+
+    const NUM_GOROUTINES: usize = 3;
+    const NUM_FRAMES: usize = 2;
+
+    // go-test: TestTracebackAncestors (stack_test.go)
+    // Rust frames print no argument values, so Go's check that the one
+    // live frame of recurseThenCallGo shows its arguments (`(0x`) counts
+    // the one frame printed as a live call (`()`) instead; ancestor frames
+    // print `(...)` as Go's do. Go's `main.main` is the main goroutine's
+    // closure here.
+    #[test]
+    fn test_traceback_ancestors() {
+        for traceback_depth in [0usize, 1, 5, 50] {
+            let out = test_child::Child::test("ancestors_test::traceback_ancestors_child")
+                .env("GODEBUG", &format!("tracebackancestors={traceback_depth}"))
+                .run();
+            assert_eq!(out.code, Some(0), "{}", out.combined());
+            let output = out.stdout;
+            let ancestors_expected = NUM_GOROUTINES.min(traceback_depth);
+            // Go's regexp `goroutine [0-9]+ \[`, anywhere (libtest's
+            // "test ... " precedes the first header on its line).
+            let headers = output
+                .match_indices("goroutine ")
+                .filter(|(i, m)| {
+                    let r = &output[i + m.len()..];
+                    let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+                    digits > 0 && r[digits..].starts_with(" [")
+                })
+                .count();
+            assert_eq!(headers, 2, "want 2 goroutines, got:\n{output}");
+            // Check functions in the traceback.
+            for f in [
+                "ancestors_test::recurse_then_call_go",
+                "ancestors_test::traceback_ancestors_child::{{closure}}",
+                "ancestors_test::print_stack",
+                "ancestors_test::traceback_ancestors",
+            ] {
+                assert!(
+                    output.contains(&format!("\n{f}(")) || output.contains(&format!("::{f}(")),
+                    "expected {f:?} function in traceback:\n{output}"
+                );
+            }
+            let count = output.matches("originating from goroutine").count();
+            assert_eq!(
+                count, ancestors_expected,
+                "output does not contain {ancestors_expected} instances of \"originating from goroutine\":\n{output}"
+            );
+            let want = ancestors_expected * (NUM_FRAMES + 1);
+            let count = output.matches("recurse_then_call_go(...)").count();
+            assert_eq!(
+                count, want,
+                "output does not contain {want} instances of \"recurse_then_call_go(...)\":\n{output}"
+            );
+            let count = output.matches("recurse_then_call_go()").count();
+            assert_eq!(
+                count, 1,
+                "output does not contain 1 instance of \"recurse_then_call_go()\":\n{output}"
+            );
+        }
+    }
+
+    static IGNORE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+    #[test]
+    #[ignore = "run by test_traceback_ancestors as a child process"]
+    fn traceback_ancestors_child() {
+        let b = gort::Builder::new();
+        let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+            // SAFETY: the program holds no thread-local state across parks
+            // (IGNORE's guard is dropped before any park).
+            unsafe { b.migrating() }
+        } else {
+            b
+        };
+        b.block_on(|| {
+            traceback_ancestors();
+        });
+    }
+
+    #[inline(never)]
+    fn traceback_ancestors() {
+        let w: Chan<()> = Chan::new(0);
+        recurse_then_call_go(w.clone(), NUM_GOROUTINES, NUM_FRAMES, true);
+        w.recv();
+        print_stack();
+        w.close();
+    }
+
+    #[inline(never)]
+    fn print_stack() {
+        let all = gort::stack(true);
+        let ignore = IGNORE.lock().unwrap().clone();
+        // Delete any ignored goroutines, if present.
+        let saved: Vec<&str> = all
+            .split("\n\n")
+            .filter(|g| {
+                let id = g
+                    .strip_prefix("goroutine ")
+                    .and_then(|r| r.split(' ').next())
+                    .unwrap_or("");
+                !ignore.iter().any(|i| i == id)
+            })
+            .collect();
+        print!("{}", saved.join("\n\n"));
+    }
+
+    #[inline(never)]
+    fn recurse_then_call_go(w: Chan<()>, frames: usize, goroutines: usize, main: bool) {
+        if frames == 0 {
+            // Signal to traceback_ancestors that we are done recursing and
+            // starting goroutines.
+            w.send(());
+            w.recv();
+            return;
+        }
+        if goroutines == 0 {
+            // Record which goroutine this is so we can ignore it in the
+            // traceback if it hasn't finished exiting by the time we
+            // print_stack.
+            if !main {
+                IGNORE.lock().unwrap().push(goroutine_id());
+            }
+            // Start the next goroutine now that there are no more
+            // recursions left for this current goroutine.
+            gort::go(move || recurse_then_call_go(w, frames - 1, NUM_FRAMES, false));
+            return;
+        }
+        recurse_then_call_go(w, frames, goroutines - 1, main);
+        // Keeps the call above a real call (no tail call): Go's frames.
+        std::hint::black_box(());
+    }
+
+    fn goroutine_id() -> String {
+        let s = gort::stack(false);
+        let rest = s
+            .strip_prefix("goroutine ")
+            .unwrap_or_else(|| panic!("expected \"goroutine \" at beginning of traceback:\n{s}"));
+        rest.split(' ').next().unwrap().to_string()
+    }
+}

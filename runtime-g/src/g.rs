@@ -63,6 +63,22 @@ impl Drop for Locals {
     }
 }
 
+/// ancestorInfo: port of runtime.ancestorInfo (runtime2.go): a goroutine
+/// that led to another's creation, as it was when it created the next.
+#[derive(Clone, Debug, Default)]
+pub struct Ancestor {
+    /// Its return addresses when it ran the `go` statement, innermost
+    /// first.
+    pub pcs: Vec<usize>,
+    /// Its goroutine id.
+    pub goid: u64,
+    /// Its function's name (its `start_func`).
+    pub start_func: &'static str,
+    /// Its own `created by` line, ready to print (Go keeps `gopc` and
+    /// prints it then); empty for the main goroutine.
+    pub created_by: String,
+}
+
 /// A goroutine: port of `g` (runtime2.go).
 ///
 /// Gs are allocated by [`malg`] and never freed (as in Go): a G pointer stays
@@ -99,6 +115,10 @@ pub struct G {
     pub waitreason: crate::status::AtomicWaitReason,
     /// Whether the G is a runtime helper, hidden from counts and dumps.
     pub system: bool,
+    /// With `GODEBUG=tracebackancestors=N`, the goroutines that led to this
+    /// one, its creator first (Go's `ancestors`). Written before the G is
+    /// published; replaced when a dead G is reused.
+    pub ancestors: Option<Box<Vec<Ancestor>>>,
     /// A preemption request from sysmon, honoured at the goroutine's next
     /// runtime call (atomic: sysmon writes it from its own thread).
     pub preempt: core::sync::atomic::AtomicBool,
@@ -227,6 +247,7 @@ impl G {
             alllink: core::ptr::null_mut(),
             waitreason: crate::status::AtomicWaitReason::new(WaitReason::Zero),
             system: false,
+            ancestors: None,
             preempt: core::sync::atomic::AtomicBool::new(false),
             waitsince: core::sync::atomic::AtomicI64::new(0),
             param: core::ptr::null_mut(),

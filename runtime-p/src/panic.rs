@@ -412,6 +412,8 @@ pub unsafe fn fatalpanic(gp: *mut G, payload: Box<dyn Any + Send>) -> ! {
             }));
             // SAFETY: as above.
             msg.push_str(&unsafe { created_by(gp) });
+            // SAFETY: as above.
+            msg.push_str(&unsafe { ancestors_of(gp) });
         }
         None => {
             // SAFETY: as above.
@@ -576,6 +578,8 @@ unsafe fn fatal_nested_panic(gp: *mut G) -> ! {
         msg.push_str(&format_frames(trace, unsafe { (*gp).start_func }));
         // SAFETY: as above.
         msg.push_str(&unsafe { created_by(gp) });
+        // SAFETY: as above.
+        msg.push_str(&unsafe { ancestors_of(gp) });
     }
     print(&msg);
     runtime_g::throw::exit_fatal()
@@ -617,6 +621,8 @@ pub unsafe fn fatal_goexit_in_panic(gp: *mut G) -> ! {
         ));
         // SAFETY: as above.
         msg.push_str(&unsafe { created_by(gp) });
+        // SAFETY: as above.
+        msg.push_str(&unsafe { ancestors_of(gp) });
     }
     print(&msg);
     runtime_g::throw::exit_fatal()
@@ -695,6 +701,135 @@ pub fn gotraceback() -> (u32, bool, bool) {
 /// The level of [`gotraceback`].
 pub fn traceback_level() -> u32 {
     gotraceback().0
+}
+
+/// `GODEBUG=tracebackancestors=N` (Go's `debug.tracebackancestors`): how
+/// many ancestor goroutines each goroutine records for its tracebacks; 0,
+/// the default, records none. Read once.
+pub fn traceback_ancestors() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("GODEBUG")
+            .ok()
+            .and_then(|v| {
+                v.split(',').rev().find_map(|kv| match kv.split_once('=') {
+                    Some(("tracebackancestors", x)) => x.trim().parse().ok(),
+                    _ => None,
+                })
+            })
+            .unwrap_or(0)
+    })
+}
+
+/// The `[originating from goroutine N]:` sections of a goroutine's
+/// traceback (Go's printAncestorTraceback): each ancestor's frames, as
+/// Go prints them without arguments (`f(...)`), and its `created by` line.
+pub fn format_ancestors(ancestors: &[runtime_g::Ancestor]) -> String {
+    let mut out = String::new();
+    for a in ancestors {
+        out.push_str(&format!("[originating from goroutine {}]:\n", a.goid));
+        let frames = format_pcs(&a.pcs, 0, &[], a.start_func);
+        for line in frames.lines() {
+            match line.strip_suffix("()") {
+                Some(f) if !line.starts_with('\t') => {
+                    out.push_str(f);
+                    out.push_str("(...)");
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        if a.pcs.len() == TRACEBACK_INNER_FRAMES {
+            out.push_str("...additional frames elided...\n");
+        }
+        out.push_str(&a.created_by);
+    }
+    out
+}
+
+/// The ancestor sections of goroutine `gp`'s traceback (empty unless
+/// `GODEBUG=tracebackancestors` recorded some).
+///
+/// # Safety
+/// `gp` is the running goroutine, or one that cannot be reused meanwhile.
+pub unsafe fn ancestors_of(gp: *mut G) -> String {
+    // SAFETY: per the contract, the field is not rewritten meanwhile.
+    match unsafe { (*gp).ancestors.as_deref() } {
+        Some(a) => format_ancestors(a),
+        None => String::new(),
+    }
+}
+
+/// saveAncestors: port of runtime.saveAncestors (proc.go): what a
+/// goroutine created by the running goroutine `callergp` records of its
+/// ancestry: `callergp` itself as it is now (its stack from this call
+/// outwards), then `callergp`'s own ancestors, at most
+/// [`traceback_ancestors`] in all. Never inlined and never parks: the
+/// unwinder it calls keeps thread-local state (see the safe mode's rules).
+///
+/// # Safety
+/// `callergp` is the running user goroutine.
+#[inline(never)]
+pub unsafe fn save_ancestors(callergp: *mut G) -> Option<Box<Vec<runtime_g::Ancestor>>> {
+    let depth = traceback_ancestors();
+    if depth == 0 {
+        return None;
+    }
+    // SAFETY: the running goroutine's own fields.
+    let (goid, start_func, prior) = unsafe {
+        (
+            (*callergp).goid,
+            (*callergp).start_func,
+            (*callergp)
+                .ancestors
+                .as_deref()
+                .cloned()
+                .unwrap_or_default(),
+        )
+    };
+    if goid == 0 {
+        return None;
+    }
+    // The goroutine's frames start past this function's own (the
+    // unwinder's and this one are not the goroutine's: Go's gcallers
+    // starts at the goroutine's saved PC).
+    let me = save_ancestors as *const () as usize;
+    let mut all = Vec::with_capacity(TRACEBACK_INNER_FRAMES + 8);
+    let mut past = None;
+    backtrace::trace(|f| {
+        let ip = f.ip() as usize;
+        if past.is_none() && function_start(ip.saturating_sub(1)) == Some(me) {
+            past = Some(all.len() + 1);
+        }
+        all.push(ip);
+        all.len() < TRACEBACK_INNER_FRAMES + past.unwrap_or(8)
+    });
+    let skip = past.unwrap_or(0).min(all.len());
+    let pcs: Vec<usize> = all[skip..]
+        .iter()
+        .copied()
+        .take(TRACEBACK_INNER_FRAMES)
+        .collect();
+    // SAFETY: as above.
+    let created_by = unsafe { created_by(callergp) };
+    // Go passes 0 for the goroutine here: the ancestor's own section
+    // already names it.
+    let created_by = match created_by.split_once('\n') {
+        Some((first, rest)) => match first.rsplit_once(" in goroutine ") {
+            Some((f, _)) => format!("{f}\n{rest}"),
+            None => created_by,
+        },
+        None => created_by,
+    };
+    let mut v = Vec::with_capacity((prior.len() + 1).min(depth));
+    v.push(runtime_g::Ancestor {
+        pcs,
+        goid,
+        start_func,
+        created_by,
+    });
+    v.extend(prior.into_iter().take(depth - 1));
+    Some(Box::new(v))
 }
 
 /// Frames of the panic machinery itself: the trace starts below the last

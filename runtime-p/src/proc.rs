@@ -471,6 +471,8 @@ fn newproc_pc_sized(
 ) -> *mut G {
     let (gp, _rt) = runtime_entry("go/spawn");
     preempt_check();
+    // SAFETY: gp is the running user goroutine (runtime_entry checked).
+    let ancestors = unsafe { crate::panic::save_ancestors(gp) };
     systemstack(move || {
         let s = sched();
         // SAFETY: on g0 of an M that holds a P.
@@ -482,6 +484,7 @@ fn newproc_pc_sized(
                 stack_request: stack_size,
             };
             let newg = newproc1(s, pp, f, gp, origin);
+            (*newg).ancestors = ancestors;
             runqput(pp, newg, true);
             newg
         };
@@ -641,6 +644,8 @@ pub unsafe fn newproc1(
         (*newg).start_func = "";
         (*newg).creator_func = creator_func;
         (*newg).stack_request = origin.stack_request;
+        // A reused G's ancestry is its last life's (newproc sets this one's).
+        (*newg).ancestors = None;
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
         if local.goidcache == local.goidcacheend {

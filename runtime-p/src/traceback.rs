@@ -113,12 +113,16 @@ fn others_of(s: &crate::sched::Sched, me: *mut G) -> String {
 /// `gp` must point at a G of a live instance (its Gs are freed only at its teardown).
 pub unsafe fn other_frames(gp: *mut G) -> String {
     // SAFETY: forwarded contract.
-    let mut out = match unsafe { parked_frames(gp) } {
-        Some(frames) => frames,
-        None => "\tgoroutine running on other thread; stack unavailable\n".to_string(),
+    let (mut out, ancestors) = match unsafe { parked_frames(gp) } {
+        Some(f) => f,
+        None => (
+            "\tgoroutine running on other thread; stack unavailable\n".to_string(),
+            String::new(),
+        ),
     };
     // SAFETY: as above.
     out.push_str(&unsafe { crate::panic::created_by(gp) });
+    out.push_str(&ancestors);
     out
 }
 
@@ -158,7 +162,7 @@ const WALK_STACK: usize = 32 << 10;
 ///
 /// # Safety
 /// `gp` must point at a G of a live instance (its Gs are freed only at its teardown).
-unsafe fn parked_frames(gp: *mut G) -> Option<String> {
+unsafe fn parked_frames(gp: *mut G) -> Option<(String, String)> {
     // SAFETY: the caller's contract; the status is atomic.
     let st = unsafe { readgstatus(gp) } & !_Gscan;
     if st != _Gwaiting && st != _Grunnable {
@@ -192,16 +196,21 @@ unsafe fn parked_frames(gp: *mut G) -> Option<String> {
     // SAFETY: written by the goroutine before it first parked, and read
     // while the scan bit keeps it from running or being reused.
     let start = unsafe { (*gp).start_func };
+    // SAFETY: as above (written before the G was published).
+    let ancestors = unsafe { (*gp).ancestors.as_deref().cloned() };
     // SAFETY: we set the bit above.
     unsafe { casfrom_gscanstatus(gp, st) };
+    let ancestors = ancestors
+        .map(|a| crate::panic::format_ancestors(&a))
+        .unwrap_or_default();
     if !ok {
         // Never ran (no stack yet), or no room to walk: Go prints its
         // `created by` line here; gort prints nothing more.
-        return Some(String::new());
+        return Some((String::new(), ancestors));
     }
-    Some(crate::panic::format_frames(
-        backtrace::Backtrace::from(cap.frames),
-        start,
+    Some((
+        crate::panic::format_frames(backtrace::Backtrace::from(cap.frames), start),
+        ancestors,
     ))
 }
 
@@ -221,6 +230,10 @@ pub fn stack(all: bool) -> String {
     ));
     // SAFETY: the running goroutine is live.
     out.push_str(&unsafe { crate::panic::created_by(me) });
+    // SAFETY: the running goroutine's own field.
+    if let Some(a) = unsafe { (*me).ancestors.as_deref() } {
+        out.push_str(&crate::panic::format_ancestors(a));
+    }
     if all {
         out.push_str(&others_of(crate::sched::sched(), me));
     }
