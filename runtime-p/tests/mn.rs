@@ -248,8 +248,11 @@ fn test_lock_os_thread_nesting() {
 }
 
 // go-test: TestYieldLocked (proc_test.go)
-// Adapted: time.Sleep(1ms) becomes a 1 ms blocking call (timers are not
-// ported yet). Same 10 rounds; the goroutine exits still locked.
+// The runtime layer's form (Go's form, with a timer and a channel, is
+// conformance/tests/time_test.rs): time.Sleep(1ms) becomes a 1 ms blocking
+// call, which takes the system-call path a locked goroutine leaves by
+// `stoplockedm`; the channel becomes a countdown. Same 10 rounds; the
+// goroutine exits still locked.
 #[test]
 fn test_yield_locked() {
     run(2, || {
@@ -271,8 +274,10 @@ fn test_yield_locked() {
 }
 
 // go-test: TestBlockLocked (proc_test.go)
-// Adapted: the unbuffered channel becomes a pair of parking countdowns per
-// round; the locked goroutine blocks 10 times and is woken each time.
+// The runtime layer's form (Go's, with an unbuffered channel, is in
+// conformance/tests/chan_test.rs): the channel becomes a pair of parking
+// countdowns per round; the locked goroutine blocks 10 times and is woken
+// each time.
 #[test]
 fn test_block_locked() {
     const N: usize = 10;
