@@ -311,7 +311,8 @@ pub fn read_unportable(path: &Path) -> BTreeMap<String, String> {
 pub fn parse_results(output: &str) -> BTreeMap<(String, String), Option<bool>> {
     let mut out = BTreeMap::new();
     let mut binary = String::new();
-    for line in output.lines() {
+    let mut lines = output.lines().peekable();
+    while let Some(line) = lines.next() {
         let t = line.trim_start();
         if let Some(rest) = t.strip_prefix("Running ") {
             // `Running tests/x.rs (target/debug/deps/x-0123…)`
@@ -330,6 +331,14 @@ pub fn parse_results(output: &str) -> BTreeMap<(String, String), Option<bool>> {
         };
         let Some((path, verdict)) = rest.split_once(" ... ") else {
             continue;
+        };
+        // A slow test: libtest's warning lands after the `... ` and the
+        // verdict on the next line (`test x ... test x has been running
+        // for over 60 seconds` / `ok`).
+        let verdict = if verdict.contains(" has been running for over ") {
+            lines.next().map_or("", str::trim)
+        } else {
+            verdict
         };
         // `name - should panic` and the like keep the name only.
         let path = path.split(" - ").next().unwrap_or(path);
@@ -369,6 +378,22 @@ mod tests {
             r[&("runtime_p".into(), "test_sched_local_queue".into())],
             Some(true)
         );
+    }
+
+    /// A test that runs past libtest's 60-second warning still counts (the
+    /// warning splits its line; the report once said "not run" for one).
+    #[test]
+    fn a_slow_test_keeps_its_verdict() {
+        let out = "     Running tests/time_test.rs (target/release/deps/time_test-0a1b)\n\
+                   test sleep_test::test_zero_timer ... test sleep_test::test_zero_timer has been running for over 60 seconds\n\
+                   ok\n\
+                   test sleep_test::test_other ... ok\n";
+        let r = parse_results(out);
+        assert_eq!(
+            r[&("time_test".into(), "test_zero_timer".into())],
+            Some(true)
+        );
+        assert_eq!(r[&("time_test".into(), "test_other".into())], Some(true));
     }
 
     #[test]

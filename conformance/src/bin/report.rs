@@ -105,6 +105,15 @@ fn run_release_only(
             let tail: Vec<&str> = text.lines().rev().take(5).collect();
             eprintln!("release run of {binary} ({layer}/{mode}) gave no results: {tail:?}");
         }
+        // Say why a test the release run was for still has no outcome.
+        for t in &tests {
+            if !matches!(found.get(&(binary.to_string(), t.clone())), Some(Some(_))) {
+                let tail: Vec<&str> = text.lines().rev().take(8).collect();
+                eprintln!(
+                    "release run of {binary} ({layer}/{mode}) gave no outcome for {t}: {tail:?}"
+                );
+            }
+        }
         for (k, v) in found {
             if v.is_some() {
                 results.insert(k, v);
