@@ -311,7 +311,7 @@ pub fn read_unportable(path: &Path) -> BTreeMap<String, String> {
 pub fn parse_results(output: &str) -> BTreeMap<(String, String), Option<bool>> {
     let mut out = BTreeMap::new();
     let mut binary = String::new();
-    let mut lines = output.lines().peekable();
+    let mut lines = output.lines();
     while let Some(line) = lines.next() {
         let t = line.trim_start();
         if let Some(rest) = t.strip_prefix("Running ") {
@@ -336,7 +336,13 @@ pub fn parse_results(output: &str) -> BTreeMap<(String, String), Option<bool>> {
         // verdict on the next line (`test x ... test x has been running
         // for over 60 seconds` / `ok`).
         let verdict = if verdict.contains(" has been running for over ") {
-            lines.next().map_or("", str::trim)
+            // The first verdict-looking line after it (the test's own
+            // output may come between).
+            lines
+                .by_ref()
+                .map(str::trim)
+                .find(|l| ["ok", "FAILED", "ignored"].iter().any(|v| l.starts_with(v)))
+                .unwrap_or("")
         } else {
             verdict
         };

@@ -272,6 +272,22 @@ pub unsafe fn stackfree_lazy(s: Stack) {
     }
 }
 
+/// [`stackfree_lazy`] for several stacks under one hold of the pool's lock,
+/// and never releasing pages itself (sysmon's next pass does): for
+/// callers that hold the scheduler's lock (an idle P's cached stacks).
+///
+/// # Safety
+/// As for [`stackfree`], for each stack.
+pub unsafe fn stackfree_lazy_batch(stacks: impl Iterator<Item = Stack>) {
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    for s in stacks {
+        match pool.iter_mut().find(|c| c.size == s.size()) {
+            Some(c) => c.dirty.push(s.lo),
+            None => fatal_error("stackfree: stack of unknown size"),
+        }
+    }
+}
+
 /// Releases the pages of every dirty stack (see [`stackfree_lazy`]),
 /// coalescing stacks that are adjacent in their arena into one `madvise`
 /// (the guard pages between them keep their guard: guard markers survive

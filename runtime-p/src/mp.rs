@@ -99,9 +99,11 @@ pub fn pidleput(s: &Sched, l: &mut SchedLocked, pp: &P) {
     // SAFETY: the caller owns pp (it is giving it up); its cached stacks
     // belong to no goroutine.
     let cache = unsafe { &mut pp.local().stackcache };
-    for st in cache.drain(..) {
+    if !cache.is_empty() {
+        // One hold of the pool's leaf lock, and no page release here
+        // (under sched.lock): sysmon's scavenge pass does that.
         // SAFETY: a cached stack is used by nobody.
-        unsafe { runtime_g::stack::stackfree_lazy(st) };
+        unsafe { runtime_g::stack::stackfree_lazy_batch(cache.drain(..)) };
     }
     pp.link.store(l.pidle, Ordering::Relaxed);
     l.pidle = pp as *const P as *mut P;

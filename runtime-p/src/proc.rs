@@ -482,9 +482,9 @@ fn newproc_pc_sized(
                 gopc,
                 at,
                 stack_request: stack_size,
+                ancestors,
             };
             let newg = newproc1(s, pp, f, gp, origin);
-            (*newg).ancestors = ancestors;
             runqput(pp, newg, true);
             newg
         };
@@ -596,7 +596,7 @@ pub fn newproc_g0(f: Box<dyn FnOnce() + Send + 'static>) {
 /// Where a goroutine comes from, for its `created by` line, and the stack
 /// it asks for (set by [`newproc1`] before the G is published, since dumps
 /// read them from other threads).
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 pub struct Origin {
     /// The creator's PC (Go's `callerpc`), or 0.
     pub gopc: usize,
@@ -604,6 +604,9 @@ pub struct Origin {
     pub at: Option<&'static core::panic::Location<'static>>,
     /// The usable stack size asked for, or 0 for the default.
     pub stack_request: usize,
+    /// Its ancestry (`GODEBUG=tracebackancestors`), set before the G is
+    /// published as Go's newproc1 sets it.
+    pub ancestors: Option<Box<Vec<runtime_g::Ancestor>>>,
 }
 
 /// newproc1: port of runtime.newproc1 (proc.go). A new `_Grunnable` G that
@@ -644,8 +647,9 @@ pub unsafe fn newproc1(
         (*newg).start_func = "";
         (*newg).creator_func = creator_func;
         (*newg).stack_request = origin.stack_request;
-        // A reused G's ancestry is its last life's (newproc sets this one's).
-        (*newg).ancestors = None;
+        // Before the status change below publishes the G to dumps (a
+        // reused G's old ancestry goes here).
+        (*newg).ancestors = origin.ancestors;
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
         if local.goidcache == local.goidcacheend {

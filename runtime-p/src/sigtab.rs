@@ -34,9 +34,10 @@ extern "C" fn sighandler_ignore(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut
 
 /// initsig (signal_unix.go), for [`NOTIFY_ONLY`] and the real-time
 /// signals: installs the handler where the signal still has its default
-/// action (Go's `sigInstallGoHandler` keeps a handler it finds in the
-/// cases a program or its host set one), with `SA_RESTART` as Go does, so
-/// that an interrupted system call resumes.
+/// action, with `SA_RESTART` as Go does, so that an interrupted system
+/// call resumes. Go's program (not a library) replaces any handler it
+/// finds; gort is embedded in Rust programs, so it keeps one the program
+/// installed first, as Go does when it is a library (`isarchive`).
 pub fn install_notify_handlers() {
     for sig in NOTIFY_ONLY.into_iter().chain(RT_FIRST..=RT_LAST) {
         // SAFETY: sigaction is plain old data; we read the current action

@@ -694,7 +694,13 @@ fn connect_fd<T: Sync>(
                     break Err(poll_err(w));
                 }
                 match sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
-                    Ok(0) => break Ok(()),
+                    // The poller can wake us spuriously (Go's issues 14548
+                    // and 19289: a fresh socket reports writable before
+                    // its connect completes): connected only if it has a
+                    // peer; otherwise wait again, as Go does.
+                    Ok(0) if has_peer(fd) => break Ok(()),
+                    Ok(0) => continue,
+                    Ok(libc::EISCONN) => break Ok(()),
                     Ok(libc::EINPROGRESS | libc::EALREADY | libc::EINTR) => continue,
                     Ok(e) | Err(e) => break Err(os_err(e)),
                 }
@@ -705,6 +711,22 @@ fn connect_fd<T: Sync>(
             r
         }
         Err(e) => Err(os_err(e)),
+    }
+}
+
+/// Whether `fd` has a peer (`getpeername` succeeds): Go's check that a
+/// connect the poller reported is really done.
+fn has_peer(fd: RawFd) -> bool {
+    // SAFETY: sockaddr_storage is plain old data.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: fd is our open socket; ss and len are valid for writing.
+    unsafe {
+        libc::getpeername(
+            fd,
+            (&mut ss as *mut libc::sockaddr_storage).cast(),
+            &mut len,
+        ) == 0
     }
 }
 
