@@ -42,15 +42,30 @@ pub fn print(s: &str) {
     write_stderr(s.as_bytes());
 }
 
+/// The thread (Linux thread id) that won [`start_dying`], or 0.
+static DYING_TID: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(0);
+
 /// Claims the right to report a fatal condition; losers sleep forever while
-/// the winner prints and exits.
+/// the winner prints and exits. The winner itself coming back here (a
+/// fault while it prints its report) cannot wait for itself: as Go's
+/// startpanic_m does when printing fails, it says the stack trace is
+/// unavailable and exits with status 4. Async-signal-safe.
 pub fn start_dying() {
+    // SAFETY: gettid has no preconditions and is async-signal-safe.
+    let me = unsafe { libc::syscall(libc::SYS_gettid) } as i64;
     if DYING.fetch_add(1, Ordering::AcqRel) != 0 {
+        if DYING_TID.load(Ordering::Acquire) == me {
+            write_stderr(b"stack trace unavailable\n");
+            // SAFETY: _exit ends the process at once; nothing else is safe
+            // from here.
+            unsafe { libc::_exit(4) };
+        }
         loop {
             // SAFETY: plain sleep; another thread is exiting the process.
             unsafe { libc::pause() };
         }
     }
+    DYING_TID.store(me, Ordering::Release);
 }
 
 /// Runs the installed traceback hook, if any.

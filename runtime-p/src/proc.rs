@@ -2171,34 +2171,11 @@ fn instance_ended(s: &Sched) {
     live.retain(|&x| x != s as *const Sched as usize);
     LIVE_COUNT.store(live.len(), Ordering::SeqCst);
     if live.len() == 1 {
-        // The survivor may now be deadlocked with nobody left to notice:
-        // its Ms may all sleep. Go judges a deadlock only where one of the
-        // runtime's own Ms goes idle, a point where its counts are true;
-        // judged from here, at any moment, they may be caught between two
-        // steps of a hand-off (seen: a locked goroutine runnable in the
-        // global queue while the M that will take it was still counted
-        // idle). So one of its Ms is started on an idle P: it runs what it
-        // finds, or goes idle and checks (`mput`). Without an idle P, an M
-        // of its own holds one and will go idle through the same check.
-        // With LIVE held: the other instance takes itself off LIVE before
-        // it is torn down, so it lives until we let go.
+        // Checked with LIVE held: the other instance takes itself off LIVE
+        // before it is torn down, so it lives until we let go.
         // SAFETY: as said.
         let other = unsafe { &*(live[0] as *const Sched) };
-        let pp = {
-            let mut l = other.lock.lock();
-            // One that is ending needs no judge (and starts no M).
-            if other.shutting_down.load(Ordering::Acquire) {
-                null_mut()
-            } else {
-                crate::mp::pidleget(other, &mut l)
-            }
-        };
-        if !pp.is_null() {
-            // This thread runs no goroutine any more (`start` returned), so
-            // its own stack will do for starting a thread.
-            debug_assert!(getg().is_null());
-            crate::mp::startm_in(other, pp, false);
-        }
+        checkdead(other, &mut other.lock.lock());
     }
 }
 

@@ -56,9 +56,7 @@ pub fn traceback_hook(in_signal: bool) {
         // Go's dopanic_m: a runtime throw on the scheduler's stack shows
         // that stack first.
         out.push_str("\nruntime stack:\n");
-        out.push_str(&crate::panic::format_runtime_stack(
-            backtrace::Backtrace::new_unresolved(),
-        ));
+        out.push_str(&crate::panic::format_runtime_stack(g0_frames()));
     }
     if !cur.is_null() {
         out.push('\n');
@@ -104,6 +102,26 @@ fn others_of(s: &crate::sched::Sched, me: *mut G) -> String {
         }
     });
     out
+}
+
+/// This thread's frames on its g0 stack, innermost first, up to the
+/// stack's base (the M's start, or the switch from a goroutine: the
+/// `runtime stack:` section ends there). The walk stops there too: past a
+/// switch lies a goroutine's stack, which the section does not show, and
+/// a walk into it during a throw once faulted inside the unwinder and
+/// left the dying process hanging.
+fn g0_frames() -> backtrace::Backtrace {
+    let stops = [
+        runtime_g::gobuf::mcall_switch as *const () as usize,
+        runtime_g::gobuf::systemstack_switch as *const () as usize,
+        runtime_m::proc::mstart as *const () as usize,
+    ];
+    let mut frames: Vec<backtrace::BacktraceFrame> = Vec::with_capacity(64);
+    backtrace::trace(|f| {
+        frames.push(f.clone().into());
+        !stops.contains(&(f.symbol_address() as usize)) && frames.len() < 256
+    });
+    backtrace::Backtrace::from(frames)
 }
 
 /// The frames of goroutine `gp`, which is not the caller's, in Go's form,
