@@ -332,19 +332,19 @@ pub fn parse_results(output: &str) -> BTreeMap<(String, String), Option<bool>> {
         let Some((path, verdict)) = rest.split_once(" ... ") else {
             continue;
         };
-        // A slow test: libtest's warning lands after the `... ` and the
-        // verdict on the next line (`test x ... test x has been running
-        // for over 60 seconds` / `ok`).
-        let verdict = if verdict.contains(" has been running for over ") {
-            // The first verdict-looking line after it (the test's own
-            // output may come between).
+        // Something printed between libtest's `... ` and the verdict (its
+        // own 60-second warning, or the test's or the runtime's stderr,
+        // merged into the output): the verdict is on the first line after
+        // it that starts with one.
+        let is_verdict = |l: &str| ["ok", "FAILED", "ignored"].iter().any(|v| l.starts_with(v));
+        let verdict = if is_verdict(verdict) {
+            verdict
+        } else {
             lines
                 .by_ref()
                 .map(str::trim)
-                .find(|l| ["ok", "FAILED", "ignored"].iter().any(|v| l.starts_with(v)))
+                .find(|l| is_verdict(l))
                 .unwrap_or("")
-        } else {
-            verdict
         };
         // `name - should panic` and the like keep the name only.
         let path = path.split(" - ").next().unwrap_or(path);
@@ -386,15 +386,19 @@ mod tests {
         );
     }
 
-    /// A test that runs past libtest's 60-second warning still counts (the
-    /// warning splits its line; the report once said "not run" for one).
+    /// A test whose line is split by other output (libtest's 60-second
+    /// warning, or stderr: the safe mode's stall report did this to
+    /// TestZeroTimer's release run) still counts.
     #[test]
     fn a_slow_test_keeps_its_verdict() {
         let out = "     Running tests/time_test.rs (target/release/deps/time_test-0a1b)\n\
                    test sleep_test::test_zero_timer ... test sleep_test::test_zero_timer has been running for over 60 seconds\n\
                    ok\n\
-                   test sleep_test::test_other ... ok\n";
+                   test sleep_test::test_other ... ok\n\
+                   test sleep_test::test_third ... runtime: goroutine 4582 has kept P 1 for 1009ms\n\
+                   ok\n";
         let r = parse_results(out);
+        assert_eq!(r[&("time_test".into(), "test_third".into())], Some(true));
         assert_eq!(
             r[&("time_test".into(), "test_zero_timer".into())],
             Some(true)
