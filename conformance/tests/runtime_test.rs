@@ -7,6 +7,22 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use gort::Chan;
 use gort::sync::WaitGroup;
 
+/// `b` in the scheduler mode `GORT_SCHED` names (the safe mode unless it
+/// says `migrating`), for the child processes, which the report runs in
+/// each mode.
+///
+/// # Safety
+/// The program the builder runs must keep the migrating mode's contract
+/// (no thread-local state or `!Send` value held across a park).
+unsafe fn env_mode(b: gort::Builder) -> gort::Builder {
+    if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
+        // SAFETY: forwarded contract.
+        unsafe { b.migrating() }
+    } else {
+        b
+    }
+}
+
 mod proc_test {
     use super::*;
 
@@ -288,13 +304,8 @@ mod stack_test {
         const BATCH_COUNT: usize = 256;
         const ARRAY_SIZE: usize = 1024;
         const RECURSION_DEPTH: usize = 128;
-        let b = gort::Builder::new().gomaxprocs(BATCH_SIZE);
-        let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
-            // SAFETY: the test holds no thread-local state across parks.
-            unsafe { b.migrating() }
-        } else {
-            b
-        };
+        // SAFETY: the test holds no thread-local state across parks.
+        let b = unsafe { env_mode(gort::Builder::new().gomaxprocs(BATCH_SIZE)) };
         b.block_on(|| {
             let per_g = gort::spawn(|| {
                 let top = 0u8;
@@ -528,13 +539,8 @@ mod metrics_test {
     #[test]
     #[ignore = "run by test_read_metrics_sched as a child process"]
     fn sched_metrics_child() {
-        let b = gort::Builder::new();
-        let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
-            // SAFETY: the program holds no thread-local state across parks.
-            unsafe { b.migrating() }
-        } else {
-            b
-        };
+        // SAFETY: the program holds no thread-local state across parks.
+        let b = unsafe { env_mode(gort::Builder::new()) };
         let (failed, log) = b.block_on(sched_metrics);
         if failed {
             eprintln!("{log}");
@@ -845,14 +851,9 @@ mod ancestors_test {
     #[test]
     #[ignore = "run by test_traceback_ancestors as a child process"]
     fn traceback_ancestors_child() {
-        let b = gort::Builder::new();
-        let b = if std::env::var("GORT_SCHED").as_deref() == Ok("migrating") {
-            // SAFETY: the program holds no thread-local state across parks
-            // (IGNORE's guard is dropped before any park).
-            unsafe { b.migrating() }
-        } else {
-            b
-        };
+        // SAFETY: the program holds no thread-local state across parks
+        // (IGNORE's guard is dropped before any park).
+        let b = unsafe { env_mode(gort::Builder::new()) };
         b.block_on(|| {
             traceback_ancestors();
         });

@@ -355,6 +355,64 @@ fn start_sigquit_dumper() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Return addresses from the interrupted PC `rip` outwards, as a Go
+/// traceback keeps them: the innermost `TRACEBACK_INNER_FRAMES` into the
+/// front of `pcs`, the outermost `TRACEBACK_OUTER_FRAMES` (in order) after
+/// them. Frames before `rip` (the signal handler's own and the kernel's
+/// signal frame) go to `before`. The walk ends after `max` frames. Returns
+/// (inner, outer, elided between them), or `None` if the walk never
+/// reached `rip`. For signal handlers: no allocation, no lock.
+fn capture_signal_frames(
+    rip: usize,
+    max: usize,
+    pcs: &[core::sync::atomic::AtomicUsize; TRACEBACK_INNER_FRAMES + TRACEBACK_OUTER_FRAMES],
+    mut before: impl FnMut(usize),
+) -> Option<(usize, usize, usize)> {
+    use core::sync::atomic::Ordering::Relaxed;
+    const IN: usize = TRACEBACK_INNER_FRAMES;
+    const OUT: usize = TRACEBACK_OUTER_FRAMES;
+    let mut inner = [0usize; IN];
+    let mut ring = [0usize; OUT];
+    let (mut started, mut total) = (false, 0usize);
+    // SAFETY: trace_unsynchronized only lacks the crate's global lock, which
+    // guards unwinders that are not thread-safe (Windows'); libgcc's is,
+    // and its signal-safety is discussed above. The callback neither
+    // allocates nor unwinds.
+    unsafe {
+        backtrace::trace_unsynchronized(|f| {
+            let ip = f.ip() as usize;
+            if !started {
+                started = ip == rip;
+                if !started {
+                    before(ip);
+                    return true;
+                }
+            }
+            if total < IN {
+                inner[total] = ip;
+            } else {
+                ring[(total - IN) % OUT] = ip;
+            }
+            total += 1;
+            total < max
+        })
+    };
+    if !started {
+        return None;
+    }
+    let n_in = total.min(IN);
+    let rest = total - n_in;
+    let n_out = rest.min(OUT);
+    for (slot, &pc) in pcs.iter().zip(&inner[..n_in]) {
+        slot.store(pc, Relaxed);
+    }
+    // The ring's oldest kept entry comes first.
+    for k in 0..n_out {
+        pcs[IN + k].store(ring[(rest - n_out + k) % OUT], Relaxed);
+    }
+    Some((n_in, n_out, rest - n_out))
+}
+
 /// The signal that asks a thread running a goroutine for its stack, in a
 /// `GOTRACEBACK=crash` dump (Go relays SIGQUIT from thread to thread for
 /// this; gort asks each thread in turn with a signal of its own, installed
@@ -373,9 +431,9 @@ const REQ_TAKEN: u32 = 2;
 const REQ_DONE: u32 = 3;
 static REQ_STATE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(REQ_IDLE);
 const REQ_IN: usize = TRACEBACK_INNER_FRAMES;
-const REQ_OUT: usize = TRACEBACK_OUTER_FRAMES;
-static REQ_PCS: [core::sync::atomic::AtomicUsize; REQ_IN + REQ_OUT] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; REQ_IN + REQ_OUT];
+static REQ_PCS: [core::sync::atomic::AtomicUsize; TRACEBACK_INNER_FRAMES + TRACEBACK_OUTER_FRAMES] =
+    [const { core::sync::atomic::AtomicUsize::new(0) };
+        TRACEBACK_INNER_FRAMES + TRACEBACK_OUTER_FRAMES];
 /// Inner frames, outer frames, frames elided between them, and the
 /// interrupted PC.
 static REQ_COUNTS: [core::sync::atomic::AtomicUsize; 4] =
@@ -412,42 +470,13 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
     // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
     let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
     let rip = regs[16];
-    let mut inner = [0usize; REQ_IN];
-    let mut ring = [0usize; REQ_OUT];
-    let (mut started, mut total) = (false, 0usize);
-    // SAFETY: as in fault_traceback: libgcc's unwinder is thread-safe; the
-    // callback neither allocates nor unwinds.
-    unsafe {
-        backtrace::trace_unsynchronized(|f| {
-            let ip = f.ip() as usize;
-            if !started {
-                started = ip == rip;
-                if !started {
-                    return true; // this handler and the signal frame
-                }
-            }
-            if total < REQ_IN {
-                inner[total] = ip;
-            } else {
-                ring[(total - REQ_IN) % REQ_OUT] = ip;
-            }
-            total += 1;
-            total < REQ_MAX_FRAMES
-        })
-    };
-    let n_in = total.min(REQ_IN);
-    let rest = total - n_in;
-    let n_out = rest.min(REQ_OUT);
-    for (i, &pc) in inner[..n_in].iter().enumerate() {
-        REQ_PCS[i].store(pc, Relaxed);
-    }
-    for k in 0..n_out {
-        REQ_PCS[REQ_IN + k].store(ring[(rest - n_out + k) % REQ_OUT], Relaxed);
-    }
+    // A walk that never reaches `rip` leaves an empty section.
+    let (n_in, n_out, elided) =
+        capture_signal_frames(rip, REQ_MAX_FRAMES, &REQ_PCS, |_| {}).unwrap_or((0, 0, 0));
     for (slot, v) in REQ_REGS.iter().zip(regs) {
         slot.store(v, Relaxed);
     }
-    for (slot, v) in REQ_COUNTS.iter().zip([n_in, n_out, rest - n_out, rip]) {
+    for (slot, v) in REQ_COUNTS.iter().zip([n_in, n_out, elided, rip]) {
         slot.store(v, Relaxed);
     }
     // The goroutine this thread runs now (none on g0: a thread between
@@ -567,9 +596,7 @@ fn crash_relay(s: &crate::sched::Sched) {
                 out.push_str(&crate::panic::created_by(gp));
             }
         }
-        for (name, v) in REG_NAMES.iter().zip(&REQ_REGS) {
-            out.push_str(&format!("{name}{:#x}\n", v.load(Relaxed)));
-        }
+        out.push_str(&format_regs(&REG_NAMES, &REQ_REGS));
         out.push('\n');
         print(&out);
     }
@@ -671,66 +698,31 @@ fn fault_traceback(rip: usize, gp: *mut G, section: bool) {
         return;
     }
     const IN: usize = TRACEBACK_INNER_FRAMES;
-    const OUT: usize = TRACEBACK_OUTER_FRAMES;
-    let mut inner = [0usize; IN];
-    let mut ring = [0usize; OUT];
     let mut handler = [0usize; RUNTIME_PCS];
     let mut n_handler = 0usize;
-    let (mut started, mut total) = (false, 0usize);
-    // SAFETY: trace_unsynchronized only lacks the crate's global lock, which
-    // guards unwinders that are not thread-safe (Windows'); libgcc's is,
-    // and its signal-safety is discussed above. The callback neither
-    // allocates nor unwinds.
-    unsafe {
-        backtrace::trace_unsynchronized(|f| {
-            let ip = f.ip() as usize;
-            // The handler's own frames and the kernel's signal frame are
-            // the report's `runtime stack:`.
-            if !started {
-                started = ip == rip;
-                if !started {
-                    if n_handler < RUNTIME_PCS {
-                        handler[n_handler] = ip;
-                        n_handler += 1;
-                    }
-                    return true;
-                }
-            }
-            if total < IN {
-                inner[total] = ip;
-            } else {
-                ring[(total - IN) % OUT] = ip;
-            }
-            total += 1;
-            true
-        })
-    };
-    if !started {
+    // The handler's own frames and the kernel's signal frame are the
+    // report's `runtime stack:`.
+    let got = capture_signal_frames(rip, usize::MAX, &OVERFLOW_PCS, |ip| {
+        if n_handler < RUNTIME_PCS {
+            handler[n_handler] = ip;
+            n_handler += 1;
+        }
+    });
+    let Some((n_in, n_out, elided)) = got else {
         header();
         runtime_g::throw::write_stderr(
             b"runtime: no frames: the unwinder could not walk past the signal frame\n",
         );
         return;
-    }
+    };
     for (slot, &pc) in OVERFLOW_RUNTIME_PCS.iter().zip(&handler[..n_handler]) {
         slot.store(pc, Relaxed);
     }
     OVERFLOW_RUNTIME_N.store(n_handler, Relaxed);
     OVERFLOW_SECTION.store(section, Relaxed);
-    let n_in = total.min(IN);
-    let rest = total - n_in;
-    let n_out = rest.min(OUT);
-    for (i, &pc) in inner[..n_in].iter().enumerate() {
-        OVERFLOW_PCS[i].store(pc, Relaxed);
-    }
-    // The ring's oldest kept entry comes first.
-    for k in 0..n_out {
-        let idx = (rest - n_out + k) % OUT;
-        OVERFLOW_PCS[IN + k].store(ring[idx], Relaxed);
-    }
     OVERFLOW_COUNTS[0].store(n_in, Relaxed);
     OVERFLOW_COUNTS[1].store(n_out, Relaxed);
-    OVERFLOW_COUNTS[2].store(rest - n_out, Relaxed);
+    OVERFLOW_COUNTS[2].store(elided, Relaxed);
     OVERFLOW_G.store(gp, Relaxed);
     let mp = getm();
     if !mp.is_null() {
@@ -774,7 +766,7 @@ fn fault_traceback(rip: usize, gp: *mut G, section: bool) {
         .chain(&OVERFLOW_PCS[IN..IN + n_out])
         .enumerate()
     {
-        if i == n_in && rest > n_out {
+        if i == n_in && elided > 0 {
             w(b"...\n");
         }
         w(b"pc=");
@@ -837,9 +829,7 @@ fn print_overflow_frames() {
     if REGS_SAVED.load(Relaxed) {
         // SAFETY: SAVED_REG_NAMES points at a static names array.
         let names = unsafe { &*SAVED_REG_NAMES.load(Relaxed) };
-        for (name, v) in names.iter().zip(&SAVED_REGS) {
-            out.push_str(&format!("{name}{:#x}\n", v.load(Relaxed)));
-        }
+        out.push_str(&format_regs(names, &SAVED_REGS));
     }
     print(&out);
     runtime_g::throw::exit_fatal()
@@ -988,6 +978,21 @@ static REG_NAMES: [&str; 21] = [
     "r8     ", "r9     ", "r10    ", "r11    ", "r12    ", "r13    ", "r14    ", "r15    ",
     "rip    ", "rflags ", "cs     ", "fs     ", "gs     ",
 ];
+
+/// Saved registers in Go's `dumpregs` form: a line per register, its
+/// padded name and value.
+fn format_regs(names: &[&str; 21], regs: &[core::sync::atomic::AtomicUsize; 21]) -> String {
+    names
+        .iter()
+        .zip(regs)
+        .map(|(name, v)| {
+            format!(
+                "{name}{:#x}\n",
+                v.load(core::sync::atomic::Ordering::Relaxed)
+            )
+        })
+        .collect()
+}
 
 /// Installs Go's handling of the synchronous signals other than SIGSEGV
 /// and SIGBUS (signal_unix.go `sighandler` with sigtable's flags): SIGILL
