@@ -127,6 +127,7 @@
 
 mod builder;
 pub mod chan;
+pub mod context;
 mod handle;
 #[cfg(feature = "tracing")]
 pub mod instrument;
