@@ -103,13 +103,21 @@ impl GoToolchain {
 
     /// Builds every main package under `crosscheck/` into `out_dir`, one
     /// binary per folder name.
+    ///
+    /// The programs may import `golang.org/x/sync` (errgroup, semaphore):
+    /// the copy that ships with Go itself (`src/cmd/vendor`, what the go
+    /// command is built with) stands in for the module, through a module
+    /// file of the build's own, so that the build stays offline.
     pub fn build_crosschecks(&self, out_dir: &Path) -> Result<(), String> {
         std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
         let cache = out_dir.join("cache");
+        let modfile = self.x_sync_modfile(&cache)?;
         let out = self
             .go(&cache)
             .current_dir(crosscheck_dir())
-            .args(["build", "-o"])
+            .arg("build")
+            .arg(format!("-modfile={}", modfile.display()))
+            .arg("-o")
             .arg(format!("{}/", out_dir.display()))
             .arg("./...")
             .output()
@@ -121,6 +129,46 @@ impl GoToolchain {
             ));
         }
         Ok(())
+    }
+}
+
+impl GoToolchain {
+    /// A copy of `crosscheck/go.mod` that requires `golang.org/x/sync` and
+    /// replaces it with Go's own vendored copy, made a module in `cache`.
+    fn x_sync_modfile(&self, cache: &Path) -> Result<PathBuf, String> {
+        let vendored = self.goroot.join("src/cmd/vendor/golang.org/x/sync");
+        let module = cache.join("x-sync");
+        for pkg in ["errgroup", "semaphore"] {
+            let from = vendored.join(pkg);
+            let to = module.join(pkg);
+            std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+            let rd = std::fs::read_dir(&from)
+                .map_err(|e| format!("Go's vendored x/sync ({}): {e}", from.display()))?;
+            for e in rd {
+                let e = e.map_err(|e| e.to_string())?;
+                if e.path().extension().is_some_and(|x| x == "go") {
+                    std::fs::copy(e.path(), to.join(e.file_name()))
+                        .map_err(|err| format!("{}: {err}", e.path().display()))?;
+                }
+            }
+        }
+        std::fs::write(
+            module.join("go.mod"),
+            "module golang.org/x/sync\n\ngo 1.27\n",
+        )
+        .map_err(|e| e.to_string())?;
+        let base = std::fs::read_to_string(crosscheck_dir().join("go.mod"))
+            .map_err(|e| format!("crosscheck/go.mod: {e}"))?;
+        let modfile = cache.join("crosscheck.mod");
+        std::fs::write(
+            &modfile,
+            format!(
+                "{base}\nrequire golang.org/x/sync v0.0.0\n\nreplace golang.org/x/sync => {}\n",
+                module.display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(modfile)
     }
 }
 

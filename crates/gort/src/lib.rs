@@ -126,6 +126,9 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod builder;
+// select! names the crate as `::gort`, also inside it.
+extern crate self as gort;
+
 pub mod chan;
 pub mod context;
 mod handle;

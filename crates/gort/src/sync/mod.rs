@@ -22,16 +22,20 @@
 //! | `sync.Once`, `OnceFunc`, `OnceValue` | [`Once`], [`once_func`], [`once_value`] |
 //! | `sync.NewCond(&mu)` | [`Cond`] |
 //! | `sync.Pool` (`Get`, `Put`, `New`) | [`Pool`] (`get`, `put`, [`Pool::with_new`]) |
+//! | `golang.org/x/sync/errgroup` | [`errgroup::Group`] |
+//! | `golang.org/x/sync/semaphore` | [`semaphore::Weighted`] |
 //!
 //! All of them must be used from goroutines of a gort runtime (the fast
 //! paths of an uncontended lock work anywhere, but waiting needs a
 //! goroutine).
 
 mod cond;
+pub mod errgroup;
 mod mutex;
 mod once;
 pub mod pool;
 mod rwmutex;
+pub mod semaphore;
 mod waitgroup;
 
 pub use cond::{Cond, Locker};
