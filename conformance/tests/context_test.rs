@@ -973,3 +973,56 @@ fn dropped_children_are_freed() {
     cancel.cancel();
     assert_eq!(parent.__children_len(), Some(0));
 }
+
+/// Not in Go's tests: whoever sees `done()` closed finds `err()` and
+/// `cause()` set, from another goroutine and from a plain thread.
+#[gort::test(both, gomaxprocs = 2)]
+unsafe fn done_then_err_agree() {
+    for i in 0..300 {
+        let (ctx, cancel) = with_cancel_cause(&background());
+        let c = ctx.clone();
+        let seen = gort::spawn(move || {
+            c.done().recv();
+            (c.err(), cause(&c).is_some())
+        });
+        let c = ctx.clone();
+        let plain = std::thread::spawn(move || {
+            c.done().recv();
+            (c.err(), cause(&c).is_some())
+        });
+        if i % 2 == 0 {
+            gort::gosched();
+        }
+        cancel.cancel(Some(err_cause("bye")));
+        assert_eq!(seen.join().unwrap(), (Some(Error::Canceled), true));
+        assert_eq!(plain.join().unwrap(), (Some(Error::Canceled), true));
+    }
+}
+
+/// Not in Go's tests: a timeout past what an `Instant` holds means no
+/// deadline (Go's WithTimeout(ctx, math.MaxInt64) works too).
+#[gort::test(both)]
+unsafe fn huge_timeout_is_no_deadline() {
+    let (ctx, cancel) = with_timeout(&background(), Duration::MAX);
+    assert_eq!(ctx.deadline(), None);
+    assert_eq!(ctx.err(), None);
+    cancel.cancel();
+    assert_eq!(ctx.err(), Some(Error::Canceled));
+}
+
+/// Not in Go's tests: an after-func registered on a context that is
+/// dropped uncancelled (with its stop handle, which keeps it as Go's
+/// `stop` closure does) is freed with it, and never runs.
+#[gort::test(both)]
+unsafe fn after_func_of_a_dropped_context_is_freed() {
+    let probe = Arc::new(());
+    let (ctx, cancel) = with_cancel(&background());
+    let p = probe.clone();
+    let stop = after_func(&ctx, move || drop(p));
+    assert_eq!(Arc::strong_count(&probe), 2);
+    drop(ctx);
+    drop(cancel);
+    assert_eq!(Arc::strong_count(&probe), 2, "the stop handle keeps it");
+    drop(stop);
+    assert_eq!(Arc::strong_count(&probe), 1, "the after-func was kept");
+}

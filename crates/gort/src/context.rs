@@ -26,9 +26,10 @@
 //!   cancellable children weakly, so a child dropped without being
 //!   cancelled costs its parent only a map entry (freed when the parent is
 //!   cancelled, or pruned as children are added), where Go's collector
-//!   frees the child. An [`after_func`] registration is held strongly by
-//!   its context until that context is cancelled or the registration
-//!   stopped, as in Go.
+//!   frees the child. An [`after_func`] registration is held by its
+//!   context (and holds it weakly): it lives until the context ends, the
+//!   registration is stopped, or the context is dropped uncancelled (its
+//!   function then never runs, as in Go once the collector frees both).
 //! - The deadline's timer of [`with_deadline`] needs a runtime: on a plain
 //!   thread these functions panic.
 //! - [`after_func`]'s function runs in its own goroutine, or, when the
@@ -120,16 +121,28 @@ struct CancelCtx {
     /// Created lazily (by `done` or `cancel`), under `mu`; the shared
     /// closed channel if cancelled before anyone asked.
     done: OnceLock<Chan<()>>,
-    /// Set by the first cancel, under `mu`, after `done` was closed.
+    /// Set by the first cancel, under `mu`, just before `done` is closed
+    /// (`err()` waits for the close, as Go's `Err` does).
     err: OnceLock<Error>,
     mu: Mutex<CancelState>,
 }
 
 enum Kind {
     Plain,
+    /// A cancellable context that prints as `{prefix}{parent}{suffix}`
+    /// (`signal::notify_context`'s, as Go's `signalCtx`).
+    Named {
+        prefix: String,
+        suffix: String,
+    },
     Timer(Instant),
     /// `f` starts once, on the first cancel, unless `stop` won `once`.
+    /// The node's `parent` is `background()`: the context it watches is
+    /// `watched`, held weakly, since that context holds the node strongly
+    /// (a context dropped uncancelled frees its registrations, as Go's
+    /// collector does).
     AfterFunc {
+        watched: Weak<Node>,
         once: AtomicBool,
         f: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     },
@@ -139,6 +152,8 @@ enum Kind {
 struct CancelState {
     /// Cancellable children, by address; `None` once cancelled.
     children: Option<HashMap<usize, Child>>,
+    /// The number of children after the last pruning of dropped ones.
+    pruned_len: usize,
     cause: Option<Cause>,
     timer: Option<crate::time::Timer>,
 }
@@ -240,11 +255,26 @@ pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
     (ctx, CancelCauseFunc(f))
 }
 
+/// [`with_cancel_cause`] for a context that prints as
+/// `{prefix}{parent}{suffix}` (Go's `signalCtx.String`).
+pub(crate) fn with_cancel_cause_named(
+    parent: &Context,
+    prefix: String,
+    suffix: String,
+) -> (Context, CancelCauseFunc) {
+    let node = new_cancel(parent, Kind::Named { prefix, suffix });
+    let f = CancelFunc {
+        node: node.clone(),
+        remove_from_parent: true,
+    };
+    (Context(node), CancelCauseFunc(f))
+}
+
 /// withCancel + propagateCancel: a new cancellable node under `parent`.
 fn new_cancel(parent: &Context, kind: Kind) -> Arc<Node> {
     let strong = matches!(kind, Kind::AfterFunc { .. });
     let node = Arc::new(Node::Cancel(CancelCtx {
-        parent: parent.clone(),
+        parent: if strong { background() } else { parent.clone() },
         kind,
         done: OnceLock::new(),
         err: OnceLock::new(),
@@ -262,8 +292,8 @@ fn propagate_cancel(parent: &Context, child: &Arc<Node>, strong: bool) {
         return;
     };
     let pc = p.cancel_ctx();
-    if pc.err.get().is_some() {
-        cancel(child, false, *pc.err.get().unwrap(), cause(parent));
+    if let Some(&err) = pc.err.get() {
+        cancel(child, false, err, cause(parent));
         return;
     }
     let mut st = pc.mu.lock();
@@ -273,10 +303,16 @@ fn propagate_cancel(parent: &Context, child: &Arc<Node>, strong: bool) {
         cancel(child, false, err, c);
         return;
     }
+    let st = &mut *st;
     let children = st.children.get_or_insert_with(HashMap::new);
-    if children.len() >= 16 && children.len().is_power_of_two() {
-        // Forget children that nobody can observe any more.
-        children.retain(|_, c| c.get().is_some());
+    if children.len() >= 16.max(2 * st.pruned_len) {
+        // Forget children that nobody can observe any more (without
+        // upgrading: a node must not be dropped under this lock).
+        children.retain(|_, c| match c {
+            Child::Weak(w) => w.strong_count() > 0,
+            Child::Strong(_) => true,
+        });
+        st.pruned_len = children.len();
     }
     let entry = if strong {
         Child::Strong(child.clone())
@@ -286,20 +322,68 @@ fn propagate_cancel(parent: &Context, child: &Arc<Node>, strong: bool) {
     children.insert(Arc::as_ptr(child) as usize, entry);
 }
 
-/// cancelCtx.cancel, timerCtx.cancel and afterFuncCtx.cancel: closes
-/// `node`'s done channel, records `err` and the cause, cancels its
+/// cancelCtx.cancel, timerCtx.cancel and afterFuncCtx.cancel: records
+/// `err` and the cause, closes `node`'s done channel, cancels its
 /// children, and, if `remove_from_parent`, leaves its parent's children.
 fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: Error, cause: Option<Cause>) {
+    let mut aftermath = Aftermath::default();
+    cancel_locked_tree(node, err, cause, &mut aftermath);
+    if remove_from_parent {
+        let c = node.cancel_ctx();
+        match &c.kind {
+            Kind::AfterFunc { watched, .. } => {
+                if let Some(w) = watched.upgrade() {
+                    remove_child(&Context(w), node);
+                }
+            }
+            _ => remove_child(&c.parent, node),
+        }
+    }
+    aftermath.run();
+}
+
+/// What a cancel leaves to do once it holds no context's lock: drop the
+/// cancelled children (their values and causes are a program's, whose
+/// destructors may call back into contexts), stop the timers (which frees
+/// other timers' functions), start the after-functions.
+#[derive(Default)]
+struct Aftermath {
+    nodes: Vec<Arc<Node>>,
+    timers: Vec<crate::time::Timer>,
+    funcs: Vec<Box<dyn FnOnce() + Send>>,
+}
+
+impl Aftermath {
+    fn run(self) {
+        drop(self.nodes);
+        for t in self.timers {
+            t.stop();
+        }
+        for f in self.funcs {
+            if crate::Handle::try_current().is_some() {
+                crate::go(f);
+            } else {
+                std::thread::spawn(f);
+            }
+        }
+    }
+}
+
+/// The part of [`cancel`] done under the locks: `node`, then each child
+/// under `node`'s lock (Go's order: parent before child).
+fn cancel_locked_tree(node: &Arc<Node>, err: Error, cause: Option<Cause>, after: &mut Aftermath) {
     let c = node.cancel_ctx();
     let cause = cause.unwrap_or_else(|| Arc::new(err));
     let mut st = c.mu.lock();
     if c.err.get().is_some() {
         return; // already cancelled
     }
+    // err first, then the close: whoever sees the channel closed finds
+    // err set; err() waits for the close (Go's order).
+    let _ = c.err.set(err);
     if c.done.set(CLOSED.clone()).is_err() {
         c.done.get().expect("set failed, so it is set").close();
     }
-    let _ = c.err.set(err);
     st.cause = Some(cause.clone());
     let children: Vec<Arc<Node>> = st
         .children
@@ -309,30 +393,16 @@ fn cancel(node: &Arc<Node>, remove_from_parent: bool, err: Error, cause: Option<
         .filter_map(|ch| ch.get())
         .collect();
     for ch in &children {
-        cancel(ch, false, err, Some(cause.clone()));
+        cancel_locked_tree(ch, err, Some(cause.clone()), after);
     }
-    let timer = st.timer.take();
+    after.nodes.extend(children);
+    after.timers.extend(st.timer.take());
     drop(st);
-    // What is dropped here may run a program's destructors (a cause's):
-    // not under the lock.
-    drop(children);
-    if let Some(t) = timer {
-        t.stop();
-    }
-    if remove_from_parent {
-        remove_child(&c.parent, node);
-    }
-    if let Kind::AfterFunc { once, f } = &c.kind
+    if let Kind::AfterFunc { once, f, .. } = &c.kind
         && !once.swap(true, Ordering::AcqRel)
     {
         let f = f.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(f) = f {
-            if crate::Handle::try_current().is_some() {
-                crate::go(f);
-            } else {
-                std::thread::spawn(f);
-            }
-        }
+        after.funcs.extend(f);
     }
 }
 
@@ -388,17 +458,27 @@ pub fn with_deadline_cause(
         };
         return (Context(node), f);
     }
-    {
+    // The timer is made outside the node's lock (making one frees other
+    // timers' functions); if it fires or the node is cancelled before it
+    // is stored, the cancel finds no timer and this one is stopped here.
+    let weak = Arc::downgrade(&node);
+    let timer = crate::time::after_func(dur, move || {
+        if let Some(n) = weak.upgrade() {
+            cancel(&n, true, Error::DeadlineExceeded, cause.clone());
+        }
+    });
+    let unused = {
         let c = node.cancel_ctx();
         let mut st = c.mu.lock();
         if c.err.get().is_none() {
-            let weak = Arc::downgrade(&node);
-            st.timer = Some(crate::time::after_func(dur, move || {
-                if let Some(n) = weak.upgrade() {
-                    cancel(&n, true, Error::DeadlineExceeded, cause.clone());
-                }
-            }));
+            st.timer = Some(timer);
+            None
+        } else {
+            Some(timer)
         }
+    };
+    if let Some(t) = unused {
+        t.stop();
     }
     let f = CancelFunc {
         node: node.clone(),
@@ -413,7 +493,7 @@ pub fn with_deadline_cause(
 /// As [`with_deadline`].
 #[track_caller]
 pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc) {
-    with_deadline(parent, Instant::now() + timeout)
+    with_timeout_cause(parent, timeout, None)
 }
 
 /// Go's `WithTimeoutCause`.
@@ -426,7 +506,11 @@ pub fn with_timeout_cause(
     timeout: Duration,
     cause: Option<Cause>,
 ) -> (Context, CancelFunc) {
-    with_deadline_cause(parent, Instant::now() + timeout, cause)
+    match Instant::now().checked_add(timeout) {
+        Some(d) => with_deadline_cause(parent, d, cause),
+        // Beyond what an Instant holds: never.
+        None => with_cancel(parent),
+    }
 }
 
 /// Go's `WithValue`: a child of `parent` whose [`value`](Context::value)
@@ -518,6 +602,7 @@ pub fn after_func<F: FnOnce() + Send + 'static>(ctx: &Context, f: F) -> AfterFun
     let node = new_cancel(
         ctx,
         Kind::AfterFunc {
+            watched: ctx.nearest_cancel().map_or_else(Weak::new, Arc::downgrade),
             once: AtomicBool::new(false),
             f: std::sync::Mutex::new(Some(Box::new(f))),
         },
@@ -554,8 +639,12 @@ impl Context {
 
     /// Why the context ended, or `None` while it has not (Go's `Err()`).
     pub fn err(&self) -> Option<Error> {
-        self.nearest_cancel()
-            .and_then(|n| n.cancel_ctx().err.get().copied())
+        let n = self.nearest_cancel()?;
+        let e = *n.cancel_ctx().err.get()?;
+        // The cancel closes done just after setting err: wait for that,
+        // so that err() and done() agree (Go's `<-c.Done()` in Err).
+        self.done().recv();
+        Some(e)
     }
 
     /// When the context ends by itself, if it has a deadline (Go's
@@ -652,8 +741,9 @@ impl fmt::Display for Context {
                 val_name,
                 ..
             } => write!(f, "{parent}.WithValue({key_name}, {val_name})"),
-            Node::Cancel(c) => match c.kind {
-                Kind::Timer(d) => write!(
+            Node::Cancel(c) => match &c.kind {
+                Kind::Named { prefix, suffix } => write!(f, "{prefix}{}{suffix}", c.parent),
+                &Kind::Timer(d) => write!(
                     f,
                     "{}.WithDeadline({:?} [{:?}])",
                     c.parent,

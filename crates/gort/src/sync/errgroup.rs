@@ -25,14 +25,18 @@ use crate::sync::WaitGroup;
 ///
 /// A group made by [`Group::new`] has no limit and cancels nothing; one
 /// made by [`Group::with_context`] cancels its context on the first error
-/// or when [`wait`](Group::wait) returns. The error type is any `Clone`
-/// error; [`Cause`] (`Arc<dyn Error>`) holds any error.
+/// or when [`wait`](Group::wait) returns. The error type is anything
+/// `Clone` (`wait` returns the first error each time it is called, as
+/// Go's does); [`Cause`] (`Arc<dyn Error>`) holds any error, and
+/// `with_context` needs a `std::error::Error`, which becomes the context's
+/// cause.
 pub struct Group<E = Cause> {
     inner: Arc<Inner<E>>,
 }
 
 struct Inner<E> {
-    cancel: Option<CancelCauseFunc>,
+    /// `with_context`'s cancel, and how an error becomes its cause.
+    cancel: Option<(CancelCauseFunc, fn(E) -> Cause)>,
     wg: WaitGroup,
     /// The limit's tokens (`sem`): `None` without a limit.
     sem: std::sync::Mutex<Option<Chan<()>>>,
@@ -87,18 +91,24 @@ impl<E> Group<E> {
     /// (`None`: no limit). `go` then waits for room; `try_go` fails.
     ///
     /// # Panics
-    /// While goroutines of the group are running, as in Go
+    /// Setting a limit (`Some`) while goroutines of the group are running,
+    /// as in Go
     /// (`errgroup: modify limit while N goroutines in the group are still
     /// active`).
     pub fn set_limit(&self, n: Option<usize>) {
         let mut sem = self.inner.sem.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(n) = n else {
+            // Go's negative limit: no check, as in Go.
+            *sem = None;
+            return;
+        };
         let active = sem.as_ref().map_or(0, Chan::len);
         if active != 0 {
             panic!(
                 "errgroup: modify limit while {active} goroutines in the group are still active"
             );
         }
-        *sem = n.map(Chan::new);
+        *sem = Some(Chan::new(n));
     }
 }
 
@@ -110,7 +120,7 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
         let (ctx, cancel) = context::with_cancel_cause(ctx);
         let g = Group {
             inner: Arc::new(Inner {
-                cancel: Some(cancel),
+                cancel: Some((cancel, to_cause::<E>)),
                 wg: WaitGroup::new(),
                 sem: std::sync::Mutex::new(None),
                 err: OnceLock::new(),
@@ -120,7 +130,7 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
     }
 }
 
-impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
+impl<E: Clone + Send + Sync + 'static> Group<E> {
     /// Go's `Go`: runs `f` in a new goroutine, after waiting for room
     /// under the limit. The first error is what `wait` returns; in a group
     /// made by `with_context` it cancels the context.
@@ -129,6 +139,9 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
     {
+        // Before taking a token and counting the goroutine: a call that
+        // cannot start one leaves the group as it was.
+        crate::runtime_check("errgroup::Group::go");
         let sem = self.sem();
         if let Some(s) = &sem {
             s.send(());
@@ -143,6 +156,7 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
     {
+        crate::runtime_check("errgroup::Group::try_go");
         let sem = self.sem();
         if let Some(s) = &sem
             && s.try_send(()).is_err()
@@ -164,12 +178,8 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
             // Go's `defer g.done()`: also when f panics or exits.
             let _done = Done(&inner, sem);
             if let Err(e) = f() {
-                let mut first = false;
-                inner.err.get_or_init(|| {
-                    first = true;
-                    e.clone()
-                });
-                if first && let Some(c) = &inner.cancel {
+                let first = inner.err.set(e.clone()).is_ok();
+                if first && let Some((c, to_cause)) = &inner.cancel {
                     c.cancel(Some(to_cause(e)));
                 }
             }
@@ -181,8 +191,8 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
     pub fn wait(&self) -> Result<(), E> {
         self.inner.wg.wait();
         let err = self.inner.err.get().cloned();
-        if let Some(c) = &self.inner.cancel {
-            c.cancel(err.clone().map(to_cause));
+        if let Some((c, to_cause)) = &self.inner.cancel {
+            c.cancel(err.clone().map(*to_cause));
         }
         match err {
             Some(e) => Err(e),
