@@ -34,9 +34,12 @@ pub struct Group<E = Cause> {
     inner: Arc<Inner<E>>,
 }
 
+/// How an error of the group becomes its context's cause.
+type ToCause<E> = fn(E) -> Cause;
+
 struct Inner<E> {
     /// `with_context`'s cancel, and how an error becomes its cause.
-    cancel: Option<(CancelCauseFunc, fn(E) -> Cause)>,
+    cancel: Option<(CancelCauseFunc, ToCause<E>)>,
     wg: WaitGroup,
     /// The limit's tokens (`sem`): `None` without a limit.
     sem: std::sync::Mutex<Option<Chan<()>>>,
