@@ -54,9 +54,9 @@ unset GORT_OS
 # loom models of the run-queue handshakes, the spinning-M protocol, the
 # safe mode's remote wake-up (inbox), the shutdown against the poller, a
 # wait for I/O against a close, a system call against a stop-the-world,
-# an async task's wait against its waker,
+# an async task's wait against its waker, the signal queue,
 # the note protocols and the runtime mutex (own target dir: other cfg).
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw --test loom_retake --test loom_waiter
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_runq --test loom_spinning --test loom_inbox --test loom_shutdown --test loom_netpoll --test loom_stw --test loom_retake --test loom_waiter --test loom_sigqueue
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-m --test loom_note --test loom_lock
 # sync.Pool's dequeue and chain; one test at a time, as its broken twin
 # sets a process-wide knob.

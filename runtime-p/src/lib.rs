@@ -53,6 +53,7 @@ pub mod retake;
 pub mod sched;
 pub mod select;
 pub mod sema;
+pub mod sigqueue;
 pub mod sigtab;
 pub mod sudog;
 pub mod syscall;

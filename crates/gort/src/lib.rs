@@ -140,6 +140,7 @@ mod recover;
 mod rt;
 pub mod runtime;
 mod select;
+pub mod signal;
 mod spawn;
 pub mod sync;
 pub mod syscall;
