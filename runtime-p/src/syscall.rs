@@ -190,7 +190,20 @@ pub(crate) unsafe fn exitsyscallfast(oldp: *mut P) -> bool {
     }
     let s = sched();
     if s.npidle.load(Ordering::Acquire) > 0 {
-        let pp = pidleget(s, &mut s.lock.lock());
+        let pp = {
+            let mut l = s.lock.lock();
+            let pp = pidleget(s, &mut l);
+            // A P starts running again: sysmon, asleep while all were idle,
+            // must watch it (Go's exitsyscallfast does the same). Without
+            // this, a goroutine that sysmon had taken the P from, and that
+            // then took the idle P back, could keep it for as long as sysmon
+            // slept, up to a minute (TestPingPongHog saw the light pair
+            // starve that way).
+            if !pp.is_null() && s.sysmonwait.swap(false, Ordering::AcqRel) {
+                runtime_m::notewakeup(&s.sysmonnote);
+            }
+            pp
+        };
         if !pp.is_null() {
             // SAFETY: pp came off the idle list.
             unsafe { acquirep(pp) };
@@ -244,6 +257,10 @@ pub(crate) unsafe fn run_here_or_queue(s: &crate::sched::Sched, gp: *mut G) {
         if pp.is_null() {
             // SAFETY: gp is ours (runnable, on no queue).
             unsafe { globrunqput(s, &mut l, gp) };
+        } else if s.sysmonwait.swap(false, Ordering::AcqRel) {
+            // As in exitsyscallfast: a P runs again, sysmon watches it
+            // (Go's exitsyscall0).
+            runtime_m::notewakeup(&s.sysmonnote);
         }
         pp
     };

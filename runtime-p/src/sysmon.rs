@@ -119,12 +119,16 @@ pub fn sysmon() {
             // Nothing runs: sleep until someone enters a syscall or the
             // runtime shuts down (Go: sysmonwait + sysmonnote).
             let l = s.lock.lock();
+            // Go sleeps until the next timer at the latest (a timer that
+            // fires makes a P run again), and at most half forcegc's period.
+            let next = crate::time::time_sleep_until(s);
             if s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32
                 && !s.shutting_down.load(Ordering::Acquire)
+                && next > now
             {
                 s.sysmonwait.store(true, Ordering::Release);
                 drop(l);
-                notetsleep(&s.sysmonnote, 60_000_000_000);
+                notetsleep(&s.sysmonnote, (next - now).min(60_000_000_000));
                 let _l = s.lock.lock();
                 s.sysmonwait.store(false, Ordering::Release);
                 noteclear(&s.sysmonnote);
