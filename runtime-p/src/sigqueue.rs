@@ -295,23 +295,6 @@ pub fn signal_ignore(s: u32) {
     }
 }
 
-/// Undoes [`signal_ignore`]: the action from before the program first
-/// asked for `s` (part of os/signal's `Reset`).
-pub fn signal_unignore(s: u32) {
-    if reserved(s) {
-        return;
-    }
-    let (w, bit) = word_bit(s);
-    let saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
-    if IGNORED[w].fetch_and(!bit, Ordering::SeqCst) & bit != 0
-        && WANTED[w].load(Ordering::SeqCst) & bit == 0
-        && let Some(SavedAction(old)) = saved[s as usize]
-    {
-        // SAFETY: putting back an action read by sigaction.
-        unsafe { libc::sigaction(s as libc::c_int, &old, core::ptr::null_mut()) };
-    }
-}
-
 /// signal_ignored: port of os/signal.signal_ignored: whether `s` is
 /// ignored, by [`signal_ignore`] or because the process started with it
 /// ignored (Go's `sigInitIgnored`: a `nohup`'d program's SIGHUP).
