@@ -78,9 +78,9 @@ fn serve(l: &gort::net::TcpListener, handle: fn(gort::net::TcpStream, SocketAddr
 /// was closed, or is not a listening socket): the only errors that end
 /// the loop. Anything else concerns one connection or a passing shortage.
 fn listener_gone(e: &std::io::Error) -> bool {
-    e.to_string() == gort::net::ERR_CLOSED
+    gort::net::is_closed(e)
         || matches!(
-            e.raw_os_error(),
+            gort::net::os_error_of(e),
             Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP)
         )
 }

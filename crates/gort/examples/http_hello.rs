@@ -56,9 +56,9 @@ fn main() {
 /// was closed, or is not a listening socket). Anything else concerns one
 /// connection or a passing shortage (descriptors, memory).
 fn listener_gone(e: &std::io::Error) -> bool {
-    e.to_string() == gort::net::ERR_CLOSED
+    gort::net::is_closed(e)
         || matches!(
-            e.raw_os_error(),
+            gort::net::os_error_of(e),
             Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP)
         )
 }

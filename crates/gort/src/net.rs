@@ -19,6 +19,14 @@
 //! descriptor itself is closed when the last handle is dropped, so it
 //! cannot be reused under an operation still in flight.
 //!
+//! Errors of TCP and Unix streams, listeners and dials are Go's: an
+//! [`OpError`] inside the `io::Error` (of the cause's kind) that prints as
+//! Go's (`read tcp 127.0.0.1:5000->127.0.0.1:41234: read: connection
+//! reset by peer`), and [`is_closed`] / [`is_timeout`] are Go's
+//! `errors.Is(err, net.ErrClosed)` / `os.ErrDeadlineExceeded`
+//! ([`os_error_of`] gives the errno behind one). The cross-check pair
+//! `net_error_text` compares the texts with Go's.
+//!
 //! Name resolution (`"localhost:8080"`) calls the system resolver as a
 //! blocking system call on the scheduler's stack, as Go's cgo resolver runs
 //! on the system stack: a resolver's deep stack never lands on a goroutine's.
@@ -41,12 +49,179 @@ pub const ERR_CLOSED: &str = "use of closed network connection";
 /// Go's `os.ErrDeadlineExceeded` text.
 pub const ERR_TIMEOUT: &str = "i/o timeout";
 
+/// Go's `net.ErrClosed`: the error of an operation on a closed socket
+/// (`use of closed network connection`). Recognise it with [`is_closed`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrClosed;
+
+impl std::fmt::Display for ErrClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(ERR_CLOSED)
+    }
+}
+
+impl std::error::Error for ErrClosed {}
+
+/// Go's `os.ErrDeadlineExceeded`: an operation passed its deadline
+/// (`i/o timeout`, `ErrorKind::TimedOut`). Recognise it with
+/// [`is_timeout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrDeadlineExceeded;
+
+impl std::fmt::Display for ErrDeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(ERR_TIMEOUT)
+    }
+}
+
+impl std::error::Error for ErrDeadlineExceeded {}
+
+/// Go's `net.OpError`: what failed, on which network and addresses, and
+/// why; it prints as Go's does (`read tcp 127.0.0.1:5000->127.0.0.1:41234:
+/// i/o timeout`, `dial tcp 127.0.0.1:1: connect: connection refused`). The
+/// `io::Error`s of gort's sockets carry one, with the kind of the cause.
+#[derive(Debug)]
+pub struct OpError {
+    /// `read`, `write`, `accept`, `dial`.
+    pub op: &'static str,
+    /// `tcp`, `unix`.
+    pub net: &'static str,
+    /// The local address, where Go prints one.
+    pub source: Option<String>,
+    /// The remote address (the listener's for `accept`).
+    pub addr: Option<String>,
+    /// The cause.
+    pub err: io::Error,
+}
+
+impl std::fmt::Display for OpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.op, self.net)?;
+        if let Some(s) = &self.source {
+            write!(f, " {s}")?;
+        }
+        if let Some(a) = &self.addr {
+            let sep = if self.source.is_some() { "->" } else { " " };
+            write!(f, "{sep}{a}")?;
+        }
+        write!(f, ": {}", self.err)
+    }
+}
+
+impl std::error::Error for OpError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.err)
+    }
+}
+
+/// The innermost cause of a gort socket error (through [`OpError`]s).
+fn cause_of(e: &io::Error) -> &io::Error {
+    match e.get_ref().and_then(|i| i.downcast_ref::<OpError>()) {
+        Some(op) => cause_of(&op.err),
+        None => e,
+    }
+}
+
+/// Go's `errors.Is(err, net.ErrClosed)`: whether `e` says the socket was
+/// closed (by this side: `close` and the goroutines blocked on it).
+pub fn is_closed(e: &io::Error) -> bool {
+    cause_of(e).get_ref().is_some_and(|i| i.is::<ErrClosed>())
+}
+
+/// Go's `errors.Is(err, os.ErrDeadlineExceeded)`: whether `e` is a
+/// deadline or timeout that passed.
+pub fn is_timeout(e: &io::Error) -> bool {
+    cause_of(e)
+        .get_ref()
+        .is_some_and(|i| i.is::<ErrDeadlineExceeded>())
+}
+
+/// Go's `wrapSyscallError` inside an [`OpError`]: an OS error prints as
+/// `{syscall}: {Go's text}` (strerror's, with Go's lower-case first
+/// letter); gort's own errors as they are. The kind is the cause's.
+fn op_error(
+    op: &'static str,
+    net: &'static str,
+    syscall: &'static str,
+    source: Option<String>,
+    addr: Option<String>,
+    err: io::Error,
+) -> io::Error {
+    let kind = err.kind();
+    let err = match err.raw_os_error() {
+        Some(n) => {
+            // SAFETY: strerror returns a valid C string for any errno.
+            let text = unsafe { std::ffi::CStr::from_ptr(libc::strerror(n)) }
+                .to_string_lossy()
+                .into_owned();
+            let mut chars = text.chars();
+            let text = match chars.next() {
+                Some(c) => c.to_lowercase().chain(chars).collect::<String>(),
+                None => text,
+            };
+            io::Error::new(
+                kind,
+                SyscallError {
+                    syscall,
+                    text,
+                    errno: n,
+                },
+            )
+        }
+        None => err,
+    };
+    io::Error::new(
+        kind,
+        OpError {
+            op,
+            net,
+            source,
+            addr,
+            err,
+        },
+    )
+}
+
+/// Go's `os.SyscallError`: `{syscall}: {text}`.
+#[derive(Debug)]
+struct SyscallError {
+    syscall: &'static str,
+    text: String,
+    errno: i32,
+}
+
+impl std::fmt::Display for SyscallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.syscall, self.text)
+    }
+}
+
+impl std::error::Error for SyscallError {}
+
+impl SyscallError {
+    /// The errno, for `raw_os_error` callers (see [`os_error_of`]).
+    fn errno(&self) -> i32 {
+        self.errno
+    }
+}
+
+/// The errno behind a gort socket error, if an OS error caused it
+/// (`io::Error::raw_os_error` of the cause).
+pub fn os_error_of(e: &io::Error) -> Option<i32> {
+    let c = cause_of(e);
+    c.raw_os_error().or_else(|| {
+        c.get_ref()
+            .and_then(|i| i.downcast_ref::<SyscallError>())
+            .map(SyscallError::errno)
+    })
+}
+
 fn closed_err() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, ERR_CLOSED)
+    io::Error::new(io::ErrorKind::NotConnected, ErrClosed)
 }
 
 fn timeout_err() -> io::Error {
-    io::Error::new(io::ErrorKind::TimedOut, ERR_TIMEOUT)
+    io::Error::new(io::ErrorKind::TimedOut, ErrDeadlineExceeded)
 }
 
 /// convertErr of internal/poll.
@@ -262,6 +437,13 @@ struct NetFd {
     /// Stub mode: the thread blocked in a read (0) or write (1) system
     /// call on this socket, or 0.
     blocked: [std::sync::atomic::AtomicI32; 2],
+    /// The local and remote names for errors (Go's `netFD.laddr` and
+    /// `raddr`), taken at the first error or before a `close`, so that
+    /// errors after the close still name them as Go's do.
+    names: std::sync::OnceLock<(Option<String>, Option<String>)>,
+    /// A TCP stream's peer as connect or accept knew it (Go's `raddr`),
+    /// which `getpeername` no longer gives once the peer reset.
+    peer: std::sync::OnceLock<SocketAddr>,
 }
 
 impl NetFd {
@@ -298,6 +480,8 @@ impl NetFd {
                 std::sync::atomic::AtomicI32::new(0),
                 std::sync::atomic::AtomicI32::new(0),
             ],
+            names: std::sync::OnceLock::new(),
+            peer: std::sync::OnceLock::new(),
         })
     }
 
@@ -827,6 +1011,27 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
+    /// The error of `op` on this connection, as Go's `OpError`.
+    fn op_err(&self, op: &'static str, e: io::Error) -> io::Error {
+        let (l, r) = self.names();
+        op_error(op, "tcp", op, l, r, e)
+    }
+
+    /// Go's `laddr` and `raddr`, for errors (see `NetFd::names`).
+    fn names(&self) -> (Option<String>, Option<String>) {
+        let name = |a: io::Result<SocketAddr>| a.ok().map(|a| a.to_string());
+        self.fd
+            .names
+            .get_or_init(|| {
+                let peer = match self.fd.peer.get() {
+                    Some(&p) => Ok(p),
+                    None => self.peer_addr(),
+                };
+                (name(self.local_addr()), name(peer))
+            })
+            .clone()
+    }
+
     /// Go's `net.Dial("tcp", addr)`: tries each resolved address in turn.
     pub fn connect<A: ToSocketAddrs + Send>(addr: A) -> io::Result<TcpStream> {
         each_addr(addr, "no addresses to connect to", |a| {
@@ -849,9 +1054,11 @@ impl TcpStream {
     }
 
     fn connect_addr(a: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-        let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM)?)?;
+        let dial = |e| op_error("dial", "tcp", "connect", None, Some(a.to_string()), e);
+        let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM).map_err(dial)?).map_err(dial)?;
         let (ss, len) = sockaddr(a);
-        connect_fd(&nfd, &ss, len, deadline)?;
+        connect_fd(&nfd, &ss, len, deadline).map_err(dial)?;
+        let _ = nfd.peer.set(*a);
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
 
@@ -859,8 +1066,14 @@ impl TcpStream {
         self.fd.with_std(|s: &std::net::TcpStream| s.local_addr())
     }
 
+    /// Go's `RemoteAddr`: the peer as connect or accept knew it (also
+    /// after the peer reset or this side closed, as in Go); for a stream
+    /// from [`from_std`](TcpStream::from_std), `getpeername`'s.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.fd.with_std(|s: &std::net::TcpStream| s.peer_addr())
+        match self.fd.peer.get() {
+            Some(&p) => Ok(p),
+            None => self.fd.with_std(|s: &std::net::TcpStream| s.peer_addr()),
+        }
     }
 
     /// Go's `SetNoDelay`.
@@ -944,15 +1157,25 @@ impl TcpListener {
     /// in the queue is returned too; its first read reports the reset
     /// (`ECONNRESET`), as in Go.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (fd, ss) = accept_fd(&self.fd)?;
-        let s = TcpStream {
-            fd: Arc::new(NetFd::new(fd)?),
-        };
-        Ok((s, from_sockaddr(&ss)?))
+        let (fd, ss) = accept_fd(&self.fd)
+            .map_err(|e| op_error("accept", "tcp", "accept4", None, self.names().0, e))?;
+        let nfd = NetFd::new(fd)?;
+        let peer = from_sockaddr(&ss)?;
+        let _ = nfd.peer.set(peer);
+        let s = TcpStream { fd: Arc::new(nfd) };
+        Ok((s, peer))
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.fd.with_std(|s: &std::net::TcpListener| s.local_addr())
+    }
+
+    /// Go's `laddr`, for errors (see `NetFd::names`).
+    fn names(&self) -> (Option<String>, Option<String>) {
+        self.fd
+            .names
+            .get_or_init(|| (self.local_addr().ok().map(|a| a.to_string()), None))
+            .clone()
     }
 
     /// Go's `SetDeadline` on a listener (for `accept`).
@@ -1097,7 +1320,47 @@ fn unix_sockaddr(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)
     Ok((sun, len as libc::socklen_t))
 }
 
+impl UdpSocket {
+    /// Names for errors: none (UDP errors are not wrapped).
+    fn names(&self) -> (Option<String>, Option<String>) {
+        (None, None)
+    }
+}
+
+impl UnixListener {
+    /// Names for errors: none (its errors are not wrapped).
+    fn names(&self) -> (Option<String>, Option<String>) {
+        (None, None)
+    }
+}
+
 impl UnixStream {
+    /// The error of `op` on this connection, as Go's `OpError` (`read
+    /// unix @->/path: …`; an unnamed end prints as Go's `@`).
+    fn op_err(&self, op: &'static str, e: io::Error) -> io::Error {
+        let (l, r) = self.names();
+        op_error(op, "unix", op, l, r, e)
+    }
+
+    /// Go's `laddr` and `raddr`, for errors (see `NetFd::names`).
+    fn names(&self) -> (Option<String>, Option<String>) {
+        let name = |a: io::Result<UnixSocketAddr>| {
+            a.ok().map(|a| {
+                a.as_pathname()
+                    .map_or_else(|| "@".to_string(), |p| p.display().to_string())
+            })
+        };
+        self.fd
+            .names
+            .get_or_init(|| {
+                let local = self
+                    .fd
+                    .with_std(|s: &std::os::unix::net::UnixStream| s.local_addr());
+                (name(local), name(self.peer_addr()))
+            })
+            .clone()
+    }
+
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let nfd = NetFd::new(socket(libc::AF_UNIX, libc::SOCK_STREAM)?)?;
@@ -1162,6 +1425,9 @@ macro_rules! socket_common {
             /// with `use of closed network connection`, and so do later
             /// operations; the descriptor is closed with the last handle.
             pub fn close(&self) -> io::Result<()> {
+                // The names errors after the close print (Go's netFD
+                // keeps them).
+                let _ = self.names();
                 self.fd.close()
             }
 
@@ -1208,13 +1474,16 @@ macro_rules! stream_io {
         impl $t {
             /// Go's `Read`: parks until data, EOF (0), an error, the
             /// deadline or a close.
+            ///
+            /// Errors are [`OpError`]s (`read tcp a->b: …`).
             pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-                self.fd.read(buf)
+                self.fd.read(buf).map_err(|e| self.op_err("read", e))
             }
 
-            /// Go's `Write` (one `send`; `write_all` loops).
+            /// Go's `Write` (one `send`; `write_all` loops). Errors are
+            /// [`OpError`]s (`write tcp a->b: …`).
             pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
-                self.fd.write(buf)
+                self.fd.write(buf).map_err(|e| self.op_err("write", e))
             }
 
             /// Go's `SetReadDeadline` (`None`: no deadline).

@@ -28,12 +28,17 @@ fn pair() -> (TcpStream, TcpStream) {
     (c.join().unwrap(), s)
 }
 
+/// Go's `errors.Is(err, net.ErrClosed)`, and the message ends as Go's.
 fn is_closed(e: &std::io::Error) -> bool {
-    e.to_string() == ERR_CLOSED
+    gort::net::is_closed(e) && e.to_string().ends_with(ERR_CLOSED)
 }
 
+/// Go's `errors.Is(err, os.ErrDeadlineExceeded)`, with the kind and Go's
+/// message.
 fn is_timeout(e: &std::io::Error) -> bool {
-    e.kind() == ErrorKind::TimedOut && e.to_string() == ERR_TIMEOUT
+    gort::net::is_timeout(e)
+        && e.kind() == ErrorKind::TimedOut
+        && e.to_string().ends_with(ERR_TIMEOUT)
 }
 
 #[test]
