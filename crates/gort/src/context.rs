@@ -1,7 +1,7 @@
 //! Cancellation, deadlines and request-scoped values: a port of Go's
 //! `context` package (context.go).
 //!
-//! A [`Context`] is a node of a tree rooted at [`background`] or [`todo`].
+//! A [`Context`] is a node of a tree rooted at [`background`] or [`todo()`].
 //! [`with_cancel`], [`with_deadline`] and [`with_timeout`] derive a node that
 //! can be cancelled; cancelling it closes its [`done`](Context::done)
 //! channel and cancels every node derived from it, synchronously, as in

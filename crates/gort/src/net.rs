@@ -760,6 +760,37 @@ fn resolve<A: ToSocketAddrs + Send>(addr: A) -> io::Result<Vec<SocketAddr>> {
     })
 }
 
+/// Go's `net.LookupIP`: the addresses of `host` (a name or an address
+/// literal), in the resolver's order without repeats. The system resolver
+/// runs off the goroutine's stack, as a blocking call (see the module
+/// docs). A name that does not exist fails with Go's text, `lookup
+/// {host}: no such host` (`ErrorKind::NotFound`).
+pub fn lookup_ip(host: &str) -> io::Result<Vec<std::net::IpAddr>> {
+    let addrs = resolve((host.to_string(), 0)).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("not known") || msg.contains("No address associated") {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("lookup {host}: no such host"),
+            )
+        } else {
+            io::Error::new(e.kind(), format!("lookup {host}: {msg}"))
+        }
+    })?;
+    let mut ips: Vec<std::net::IpAddr> = Vec::with_capacity(addrs.len());
+    for a in addrs {
+        if !ips.contains(&a.ip()) {
+            ips.push(a.ip());
+        }
+    }
+    Ok(ips)
+}
+
+/// Go's `net.LookupHost`: [`lookup_ip`]'s addresses as strings.
+pub fn lookup_host(host: &str) -> io::Result<Vec<String>> {
+    Ok(lookup_ip(host)?.iter().map(|ip| ip.to_string()).collect())
+}
+
 /// Tries `f` on each address `addr` resolves to, in order, and returns the
 /// first success or the last error (`none` if there was no address), as
 /// Go's dialer and `net.Listen` do.

@@ -1252,3 +1252,19 @@ unsafe fn connect_timeout_against_a_full_backlog() {
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     drop(held);
 }
+
+/// Go's LookupIP/LookupHost: `localhost` and address literals resolve
+/// without repeats, from a goroutine (the resolver runs off its stack).
+#[gort::test(both)]
+unsafe fn lookup_ip_and_host() {
+    let ips = gort::net::lookup_ip("localhost").unwrap();
+    assert!(
+        ips.contains(&"127.0.0.1".parse().unwrap()) || ips.contains(&"::1".parse().unwrap()),
+        "{ips:?}"
+    );
+    let mut seen = ips.clone();
+    seen.dedup();
+    assert_eq!(seen.len(), ips.len(), "repeats in {ips:?}");
+    assert_eq!(gort::net::lookup_host("127.0.0.1").unwrap(), ["127.0.0.1"]);
+    assert_eq!(gort::net::lookup_host("::1").unwrap(), ["::1"]);
+}
