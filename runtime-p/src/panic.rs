@@ -663,7 +663,7 @@ fn epipe_check(payload: &(dyn Any + Send)) {
         .unwrap_or("");
     let std_stream = text.starts_with("failed printing to stdout")
         || text.starts_with("failed printing to stderr");
-    if std_stream && text.contains("(os error 32)") {
+    if std_stream && text.contains("(os error 32)") && !crate::sigqueue::sigpipe_handled() {
         // SAFETY: restoring SIGPIPE's default action and raising it on
         // this thread ends the process; nothing runs after.
         unsafe {

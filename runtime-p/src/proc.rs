@@ -1921,6 +1921,13 @@ pub(crate) fn checkdead(s: &Sched, l: &mut SchedLocked) {
     {
         return;
     }
+    // Once the program asked for signals, a goroutine waiting for one is
+    // not deadlocked: in Go the os/signal goroutine then sits in
+    // `signal_recv`, in a system call, for good, which counts as a running
+    // M; gort's receiver is a plain thread (sigqueue.rs), counted here.
+    if crate::sigqueue::in_use() {
+        return;
+    }
     // A runtime whose main goroutine has not started cannot be deadlocked
     // (instance_ended may look at one that is still starting).
     if !s.main_started.load(Ordering::Acquire) {

@@ -26,7 +26,7 @@
 //! which has no M to sleep on. The handlers chain nothing: a signal the
 //! program asked for is the program's.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
 /// Signals 1..=64 (Linux's `_NSIG` is 65).
 pub const NSIG: u32 = 65;
@@ -48,6 +48,12 @@ static STATE: AtomicU32 = AtomicU32::new(IDLE);
 static NOTE: AtomicU32 = AtomicU32::new(0);
 /// `sig.inuse`: set by the first `signal_enable`.
 static INUSE: AtomicBool = AtomicBool::new(false);
+
+/// Whether the program ever asked for a signal (Go's `sig.inuse`): from
+/// then on a goroutine waiting for one is not deadlocked (`checkdead`).
+pub fn in_use() -> bool {
+    INUSE.load(Ordering::SeqCst)
+}
 
 fn word_bit(s: u32) -> (usize, u32) {
     ((s / 32) as usize, 1 << (s % 32))
@@ -183,13 +189,80 @@ fn note_wakeup() {
 }
 
 /// The handler of the signals the program asked for (Go's `sighandler`
-/// for a wanted signal: `sigsend`). Async-signal-safe; keeps errno.
-extern "C" fn sighandler_notify(sig: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+/// for a wanted signal: `sigsend`). A signal it does not queue (it came
+/// while the program stopped asking) gets the action from before, as Go's
+/// handler falls back to the default (`dieFromSignal`) or forwards it.
+/// Async-signal-safe; keeps errno.
+extern "C" fn sighandler_notify(
+    sig: libc::c_int,
+    info: *mut libc::siginfo_t,
+    ctx: *mut libc::c_void,
+) {
     // SAFETY: __errno_location is the thread's errno, valid here.
     let errno = unsafe { *libc::__errno_location() };
-    sigsend(sig as u32);
+    if !sigsend(sig as u32) && (sig as u32) < NSIG {
+        let s = sig as usize;
+        // SAFETY: a zeroed sigaction with the saved handler and flags is a
+        // valid description of the previous action; info and ctx are the
+        // kernel's, passed on as chain_to requires.
+        unsafe {
+            let mut prev: libc::sigaction = core::mem::zeroed();
+            prev.sa_sigaction = PREV_HANDLER[s].load(Ordering::Acquire);
+            prev.sa_flags = PREV_FLAGS[s].load(Ordering::Acquire);
+            runtime_g::signal::chain_to(Some(&prev), sig, info, ctx);
+        }
+    }
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = errno };
+}
+
+/// The saved actions' handlers and flags, readable from a signal handler
+/// (see [`SAVED`]); `SIG_DFL` (0) where nothing was saved.
+static PREV_HANDLER: [AtomicUsize; NSIG as usize] = [const { AtomicUsize::new(0) }; NSIG as usize];
+static PREV_FLAGS: [AtomicI32; NSIG as usize] = [const { AtomicI32::new(0) }; NSIG as usize];
+
+/// Whether `sig`'s current action is gort's notify handler.
+fn notify_installed(s: u32) -> bool {
+    // SAFETY: reading the current action only.
+    unsafe {
+        let mut cur: libc::sigaction = core::mem::zeroed();
+        libc::sigaction(s as libc::c_int, core::ptr::null(), &mut cur) == 0
+            && cur.sa_sigaction == sighandler_notify as *const () as usize
+    }
+}
+
+/// For the runtime's own handlers (the stray-signal handler, the SIGQUIT
+/// dump, the Plan 9 layer's notes), installed at a runtime's start: if
+/// the program asked for `sig` already, `sa` becomes the action the notify
+/// handler falls back to and puts back at the end, instead of replacing
+/// the notify handler. Returns whether it did (the caller then installs
+/// nothing).
+pub fn install_under_notify(sig: libc::c_int, sa: &libc::sigaction) -> bool {
+    if sig <= 0 || sig as u32 >= NSIG {
+        return false;
+    }
+    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    if !notify_installed(sig as u32) {
+        return false;
+    }
+    save(&mut saved, sig as u32, *sa);
+    true
+}
+
+/// Records `old` as `s`'s saved action (under `SAVED`'s lock).
+fn save(saved: &mut [Option<SavedAction>; NSIG as usize], s: u32, old: libc::sigaction) {
+    saved[s as usize] = Some(SavedAction(old));
+    PREV_FLAGS[s as usize].store(old.sa_flags, Ordering::Release);
+    PREV_HANDLER[s as usize].store(old.sa_sigaction, Ordering::Release);
+}
+
+/// Puts back `s`'s saved action and forgets it, so that a later enable
+/// saves whatever is current then (Go re-reads it each time).
+fn restore(saved: &mut [Option<SavedAction>; NSIG as usize], s: u32) {
+    if let Some(SavedAction(old)) = saved[s as usize].take() {
+        // SAFETY: putting back an action read by sigaction.
+        unsafe { libc::sigaction(s as libc::c_int, &old, core::ptr::null_mut()) };
+    }
 }
 
 /// What a signal's action was before the program first asked for it, to
@@ -221,8 +294,11 @@ fn set_action(s: u32, handler: usize) -> Option<libc::sigaction> {
 }
 
 /// Signals the runtime keeps for itself: a program cannot ask for them
-/// (Go refuses SIGKILL and SIGSTOP the same way; the others are the
-/// runtime's faults and the crash relay).
+/// (Go refuses SIGKILL and SIGSTOP the same way, and its table does not
+/// let `Notify` have the C library's 32-34; the others are the runtime's
+/// faults and traps, SIGURG, with which gort::net interrupts a blocking
+/// call at a deadline on the layer without a poller, and the crash
+/// relay's SIGRTMAX-1).
 fn reserved(s: u32) -> bool {
     let s = s as libc::c_int;
     s == libc::SIGKILL
@@ -231,6 +307,10 @@ fn reserved(s: u32) -> bool {
         || s == libc::SIGBUS
         || s == libc::SIGFPE
         || s == libc::SIGILL
+        || s == libc::SIGTRAP
+        || s == libc::SIGSYS
+        || s == libc::SIGURG
+        || (32..=34).contains(&s)
         || s == libc::SIGRTMAX() - 1
         || s == 0
         || s >= NSIG as libc::c_int
@@ -251,10 +331,15 @@ pub fn signal_enable(s: u32) -> bool {
     IGNORED[w].fetch_and(!bit, Ordering::SeqCst);
     WANTED[w].fetch_or(bit, Ordering::SeqCst);
     let old = set_action(s, sighandler_notify as *const () as usize);
+    // Save what was there unless something is saved already: an earlier
+    // ignore keeps the action from before it (after ignore, notify and
+    // stop, the signal has its usual effect again, as in Go); a stop or a
+    // reset forgot it, so this reads the action current now.
     if saved[s as usize].is_none()
         && let Some(old) = old
+        && old.sa_sigaction != sighandler_notify as *const () as usize
     {
-        saved[s as usize] = Some(SavedAction(old));
+        save(&mut saved, s, old);
     }
     true
 }
@@ -267,13 +352,12 @@ pub fn signal_disable(s: u32) {
         return;
     }
     let (w, bit) = word_bit(s);
-    let saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
     WANTED[w].fetch_and(!bit, Ordering::SeqCst);
-    if IGNORED[w].load(Ordering::SeqCst) & bit == 0
-        && let Some(SavedAction(old)) = saved[s as usize]
-    {
-        // SAFETY: putting back an action read by sigaction.
-        unsafe { libc::sigaction(s as libc::c_int, &old, core::ptr::null_mut()) };
+    if IGNORED[w].load(Ordering::SeqCst) & bit == 0 {
+        // A signal that arrives between the two steps finds WANTED clear
+        // and gets the saved action from the handler (sighandler_notify).
+        restore(&mut saved, s);
     }
 }
 
@@ -290,9 +374,19 @@ pub fn signal_ignore(s: u32) {
     let old = set_action(s, libc::SIG_IGN);
     if saved[s as usize].is_none()
         && let Some(old) = old
+        && old.sa_sigaction != sighandler_notify as *const () as usize
     {
-        saved[s as usize] = Some(SavedAction(old));
+        save(&mut saved, s, old);
     }
+}
+
+/// Go's `sigpipe` rule for a write to standard output or error that
+/// failed with EPIPE: whether the program handles SIGPIPE itself (it
+/// ignored it, or asked for it, in which case it was just delivered);
+/// otherwise the runtime ends the program by SIGPIPE.
+pub fn sigpipe_handled() -> bool {
+    let (w, bit) = word_bit(libc::SIGPIPE as u32);
+    IGNORED[w].load(Ordering::SeqCst) & bit != 0 || sigsend(libc::SIGPIPE as u32)
 }
 
 /// signal_ignored: port of os/signal.signal_ignored: whether `s` is
@@ -306,7 +400,9 @@ pub fn signal_ignored(s: u32) -> bool {
     if IGNORED[w].load(Ordering::SeqCst) & bit != 0 {
         return true;
     }
-    if WANTED[w].load(Ordering::SeqCst) & bit != 0 {
+    if WANTED[w].load(Ordering::SeqCst) & bit != 0 || s == libc::SIGPIPE as u32 {
+        // SIGPIPE: Rust's start-up ignores it, which is not the
+        // program's doing (Go: not ignored unless the program said so).
         return false;
     }
     // SAFETY: reading the current action only.

@@ -48,13 +48,16 @@ pub fn install_notify_handlers() {
             if libc::sigaction(sig, core::ptr::null(), &mut old) != 0 {
                 continue;
             }
-            if old.sa_sigaction != libc::SIG_DFL {
-                continue;
-            }
             let mut sa: libc::sigaction = core::mem::zeroed();
             sa.sa_sigaction = sighandler_ignore as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
             libc::sigemptyset(&mut sa.sa_mask);
+            // Asked for already (gort::signal): this is what the signal
+            // gets back when the program stops asking.
+            if crate::sigqueue::install_under_notify(sig, &sa) || old.sa_sigaction != libc::SIG_DFL
+            {
+                continue;
+            }
             libc::sigaction(sig, &sa, core::ptr::null_mut());
         }
     }

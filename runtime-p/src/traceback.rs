@@ -861,18 +861,22 @@ pub fn install_sigquit_handler() {
         libc::sigaction(libc::SIGQUIT, core::ptr::null(), &mut old);
         old.sa_sigaction
     };
-    if current != libc::SIG_DFL {
-        return;
-    }
     // SAFETY: a valid sigaction for an SA_SIGINFO handler on the alternate
     // signal stack.
-    unsafe {
+    let sa = unsafe {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = sigquit as *const () as usize;
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(libc::SIGQUIT, &sa, core::ptr::null_mut());
+        sa
+    };
+    // The program asked for SIGQUIT already (gort::signal): the dump is
+    // what it gets back when it stops asking.
+    if crate::sigqueue::install_under_notify(libc::SIGQUIT, &sa) || current != libc::SIG_DFL {
+        return;
     }
+    // SAFETY: as above.
+    unsafe { libc::sigaction(libc::SIGQUIT, &sa, core::ptr::null_mut()) };
 }
 
 /// The SIGQUIT handler. Async-signal-safe: no allocation and no locks. It

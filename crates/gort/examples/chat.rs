@@ -82,6 +82,12 @@ fn run(addr: &str) -> i32 {
                 };
                 id += 1;
                 let conn = Arc::new(conn);
+                // Whatever happens to the hub, the shutdown ends this
+                // client's read.
+                let c = conn.clone();
+                let unwatch = context::after_func(&ctx, move || {
+                    let _ = c.shutdown(std::net::Shutdown::Read);
+                });
                 if !send_event(&ctx, &events, Event::Join(id, conn.clone())) {
                     return Ok(());
                 }
@@ -89,6 +95,7 @@ fn run(addr: &str) -> i32 {
                 let (ctx, events) = (ctx.clone(), events.clone());
                 g2.go(move || {
                     read_lines(&ctx, &events, id, &conn);
+                    unwatch.stop();
                     Ok(())
                 });
             }
@@ -150,8 +157,9 @@ fn hub(ctx: &Context, events: &Chan<Event>) -> usize {
                     let msg = format!("{id}: {line}\n");
                     for (&to, c) in &clients {
                         if to != id {
-                            // A client that cannot take it misses the line.
-                            let _ = c.as_ref().write_all(msg.as_bytes());
+                            // A client that does not read for a second
+                            // misses the line (the hub never waits longer).
+                            send_line(c, msg.as_bytes());
                         }
                     }
                 }
@@ -165,10 +173,31 @@ fn hub(ctx: &Context, events: &Chan<Event>) -> usize {
             recv(ctx.done()) -> _v => break,
         }
     }
+    // Clients that joined while the shutdown began.
+    while let Ok(ev) = events.try_recv() {
+        match ev {
+            Event::Join(id, c) => {
+                clients.insert(id, c);
+            }
+            Event::Leave(id) => {
+                clients.remove(&id);
+            }
+            Event::Line(..) => {}
+        }
+    }
     let n = clients.len();
     for c in clients.into_values() {
-        let _ = c.as_ref().write_all(b"server shutting down\n");
+        send_line(&c, b"server shutting down\n");
         let _ = c.shutdown(std::net::Shutdown::Both);
     }
     n
+}
+
+/// Writes `msg` to a client, giving up after a second.
+fn send_line(c: &TcpStream, msg: &[u8]) {
+    let _ = c.set_write_deadline(Some(
+        std::time::Instant::now() + std::time::Duration::from_secs(1),
+    ));
+    let mut w: &TcpStream = c;
+    let _ = w.write_all(msg);
 }

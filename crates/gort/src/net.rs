@@ -438,8 +438,9 @@ struct NetFd {
     /// call on this socket, or 0.
     blocked: [std::sync::atomic::AtomicI32; 2],
     /// The local and remote names for errors (Go's `netFD.laddr` and
-    /// `raddr`), taken at the first error or before a `close`, so that
-    /// errors after the close still name them as Go's do.
+    /// `raddr`), taken at the first error: the descriptor stays open until
+    /// the last handle goes, so errors after a `close` still name both
+    /// ends as Go's do.
     names: std::sync::OnceLock<(Option<String>, Option<String>)>,
     /// A TCP stream's peer as connect or accept knew it (Go's `raddr`),
     /// which `getpeername` no longer gives once the peer reset.
@@ -669,6 +670,7 @@ impl NetFd {
             core::ptr::drop_in_place(&mut me.stub_deadline);
             core::ptr::drop_in_place(&mut me.rlock);
             core::ptr::drop_in_place(&mut me.wlock);
+            core::ptr::drop_in_place(&mut me.names);
         }
         let _ = set_nonblocking(fd, false);
         fd
@@ -1085,10 +1087,11 @@ impl TcpStream {
     }
 
     fn connect_addr(a: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-        let dial = |e| op_error("dial", "tcp", "connect", None, Some(a.to_string()), e);
-        let nfd = NetFd::new(socket(family(a), libc::SOCK_STREAM).map_err(dial)?).map_err(dial)?;
+        let dial = |call, e| op_error("dial", "tcp", call, None, Some(a.to_string()), e);
+        let fd = socket(family(a), libc::SOCK_STREAM).map_err(|e| dial("socket", e))?;
+        let nfd = NetFd::new(fd).map_err(|e| dial("socket", e))?;
         let (ss, len) = sockaddr(a);
-        connect_fd(&nfd, &ss, len, deadline).map_err(dial)?;
+        connect_fd(&nfd, &ss, len, deadline).map_err(|e| dial("connect", e))?;
         let _ = nfd.peer.set(*a);
         Ok(TcpStream { fd: Arc::new(nfd) })
     }
@@ -1352,16 +1355,32 @@ fn unix_sockaddr(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)
 }
 
 impl UdpSocket {
-    /// Names for errors: none (UDP errors are not wrapped).
-    fn names(&self) -> (Option<String>, Option<String>) {
-        (None, None)
-    }
+    /// After `from_std`: nothing to remember.
+    fn adopted(&self) {}
 }
 
 impl UnixListener {
-    /// Names for errors: none (its errors are not wrapped).
-    fn names(&self) -> (Option<String>, Option<String>) {
-        (None, None)
+    /// After `from_std`: nothing to remember.
+    fn adopted(&self) {}
+}
+
+impl UnixStream {
+    /// After `from_std`: nothing to remember (its peer is read when asked).
+    fn adopted(&self) {}
+}
+
+impl TcpListener {
+    /// After `from_std`: nothing to remember.
+    fn adopted(&self) {}
+}
+
+impl TcpStream {
+    /// After `from_std`: the peer, as connect or accept would have
+    /// recorded it (Go's `raddr`), while `getpeername` still answers.
+    fn adopted(&self) {
+        if let Ok(p) = self.fd.with_std(|s: &std::net::TcpStream| s.peer_addr()) {
+            let _ = self.fd.peer.set(p);
+        }
     }
 }
 
@@ -1456,18 +1475,17 @@ macro_rules! socket_common {
             /// with `use of closed network connection`, and so do later
             /// operations; the descriptor is closed with the last handle.
             pub fn close(&self) -> io::Result<()> {
-                // The names errors after the close print (Go's netFD
-                // keeps them).
-                let _ = self.names();
                 self.fd.close()
             }
 
             /// Takes a std socket (made non-blocking and registered with
             /// the poller, where there is one).
             pub fn from_std(s: $std) -> io::Result<$t> {
-                Ok($t {
+                let t = $t {
                     fd: Arc::new(NetFd::new(s.into_raw_fd())?),
-                })
+                };
+                t.adopted();
+                Ok(t)
             }
 
             /// Gives the socket back as a std one (blocking again). Fails,

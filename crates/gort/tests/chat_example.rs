@@ -68,7 +68,18 @@ fn chat_server_shuts_down_cleanly_on_sigint() {
             .unwrap_or_else(|e| panic!("client {}: {e}", i + 1));
         assert_eq!(rest, "server shutting down\n", "client {}", i + 1);
     }
-    let status = child.wait().unwrap();
+    // A shutdown that hangs fails here rather than stalling the run.
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the chat server did not end within 30 s of SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     let mut tail = String::new();
     std::io::Read::read_to_string(&mut out, &mut tail).unwrap();
     let mut err = String::new();
