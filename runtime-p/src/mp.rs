@@ -105,6 +105,7 @@ pub fn pidleput(s: &Sched, l: &mut SchedLocked, pp: &P) {
         // SAFETY: a cached stack is used by nobody.
         unsafe { runtime_g::stack::stackfree_lazy_batch(cache.drain(..)) };
     }
+    pp.idletick.fetch_add(1, Ordering::Relaxed);
     pp.link.store(l.pidle, Ordering::Relaxed);
     l.pidle = pp as *const P as *mut P;
     s.npidle.fetch_add(1, Ordering::AcqRel);

@@ -95,6 +95,10 @@ pub struct P {
     pub schedtick: AtomicU32,
     /// Incremented on every system call (`syscalltick`); read by sysmon.
     pub syscalltick: AtomicU32,
+    /// Incremented each time the P goes idle (`pidleput`); read by sysmon,
+    /// for which a P that was idle starts a new time slice when it runs
+    /// again (no Go twin: see `sysmon::retake`).
+    pub idletick: AtomicU32,
     /// The P's timer heap (`timers`); other Ps may run its due timers.
     pub timers: crate::time::Timers,
     /// Event counts for `metrics` (no Go twin: Go derives its
@@ -198,6 +202,7 @@ impl P {
             link: AtomicPtr::new(null_mut()),
             schedtick: AtomicU32::new(0),
             syscalltick: AtomicU32::new(0),
+            idletick: AtomicU32::new(0),
             timers: crate::time::Timers::new(),
             stats: PStats::default(),
             boundm: AtomicPtr::new(null_mut()),

@@ -26,6 +26,8 @@ pub const FORCE_PREEMPT_NS: i64 = 10_000_000;
 #[derive(Clone, Copy, Default)]
 struct SysmonTick {
     schedtick: u32,
+    /// The P's `idletick` when the slice began.
+    idletick: u32,
     schedwhen: i64,
     syscalltick: u32,
     syscallwhen: i64,
@@ -201,8 +203,18 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_re
         if st == _Prunning || st == _Psyscall {
             // Preempt a G that has run for too long.
             let t = pp.schedtick.load(Ordering::Relaxed);
-            if pd.schedtick != t {
+            // Difference from Go: a P that went idle since sysmon last
+            // looked starts a new slice too. A goroutine that a timer or a
+            // wake-up puts in runnext inherits the slice (no schedtick),
+            // so a ticker goroutine that runs for microseconds every 10 ms
+            // looked to Go's rule like one that had run for 10 ms; Go then
+            // only asks it to yield, but gort's migrating mode would take
+            // its P from it (retake.rs). sysmon sees such idling only now
+            // that it stays awake while timers are pending.
+            let it = pp.idletick.load(Ordering::Relaxed);
+            if pd.schedtick != t || pd.idletick != it {
                 pd.schedtick = t;
+                pd.idletick = it;
                 pd.new_slice(now);
             } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
                 if running && st == _Prunning && pd.preempted && pd.retake_after <= now {
