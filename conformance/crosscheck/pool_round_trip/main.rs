@@ -15,11 +15,14 @@ pub fn main() {
     crate::run(0, || {
         let made = AtomicUsize::new(0);
         let p = Pool::with_new(|| format!("new{}", made.fetch_add(1, Ordering::SeqCst) + 1));
+        // No output between the puts and the gets, as in the Go side
+        // (there, a write may resume the goroutine on another P).
         for s in ["a", "b", "c"] {
             p.put(s.to_string());
         }
-        for _ in 0..5 {
-            println!("get: {}", show(p.get()));
+        let got: Vec<Option<String>> = (0..5).map(|_| p.get()).collect();
+        for g in got {
+            println!("get: {}", show(g));
         }
         let q: Pool<i32> = Pool::new();
         println!("without New: {}", show(q.get()));
