@@ -241,7 +241,7 @@ pub fn install_under_notify(sig: libc::c_int, sa: &libc::sigaction) -> bool {
     if sig <= 0 || sig as u32 >= NSIG {
         return false;
     }
-    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut saved = saved();
     if !notify_installed(sig as u32) {
         return false;
     }
@@ -254,6 +254,26 @@ fn save(saved: &mut [Option<SavedAction>; NSIG as usize], s: u32, old: libc::sig
     saved[s as usize] = Some(SavedAction(old));
     PREV_FLAGS[s as usize].store(old.sa_flags, Ordering::Release);
     PREV_HANDLER[s as usize].store(old.sa_sigaction, Ordering::Release);
+}
+
+/// The saved actions, under their lock.
+fn saved() -> std::sync::MutexGuard<'static, [Option<SavedAction>; NSIG as usize]> {
+    SAVED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records `old`, the action a change replaced, as `s`'s saved one unless
+/// one is saved already or `old` is the notify handler itself.
+fn save_first(
+    saved: &mut [Option<SavedAction>; NSIG as usize],
+    s: u32,
+    old: Option<libc::sigaction>,
+) {
+    if saved[s as usize].is_none()
+        && let Some(old) = old
+        && old.sa_sigaction != sighandler_notify as *const () as usize
+    {
+        save(saved, s, old);
+    }
 }
 
 /// Puts back `s`'s saved action and forgets it, so that a later enable
@@ -324,7 +344,7 @@ pub fn signal_enable(s: u32) -> bool {
         return false;
     }
     let (w, bit) = word_bit(s);
-    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut saved = saved();
     // From now on sigsend queues (the receiver may not have started yet:
     // what it queues meanwhile waits for it).
     INUSE.store(true, Ordering::SeqCst);
@@ -335,12 +355,7 @@ pub fn signal_enable(s: u32) -> bool {
     // ignore keeps the action from before it (after ignore, notify and
     // stop, the signal has its usual effect again, as in Go); a stop or a
     // reset forgot it, so this reads the action current now.
-    if saved[s as usize].is_none()
-        && let Some(old) = old
-        && old.sa_sigaction != sighandler_notify as *const () as usize
-    {
-        save(&mut saved, s, old);
-    }
+    save_first(&mut saved, s, old);
     true
 }
 
@@ -352,7 +367,7 @@ pub fn signal_disable(s: u32) {
         return;
     }
     let (w, bit) = word_bit(s);
-    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut saved = saved();
     WANTED[w].fetch_and(!bit, Ordering::SeqCst);
     if IGNORED[w].load(Ordering::SeqCst) & bit == 0 {
         // A signal that arrives between the two steps finds WANTED clear
@@ -368,16 +383,11 @@ pub fn signal_ignore(s: u32) {
         return;
     }
     let (w, bit) = word_bit(s);
-    let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut saved = saved();
     WANTED[w].fetch_and(!bit, Ordering::SeqCst);
     IGNORED[w].fetch_or(bit, Ordering::SeqCst);
     let old = set_action(s, libc::SIG_IGN);
-    if saved[s as usize].is_none()
-        && let Some(old) = old
-        && old.sa_sigaction != sighandler_notify as *const () as usize
-    {
-        save(&mut saved, s, old);
-    }
+    save_first(&mut saved, s, old);
 }
 
 /// Go's `sigpipe` rule for a write to standard output or error that

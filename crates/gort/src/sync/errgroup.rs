@@ -72,9 +72,14 @@ impl<E> std::fmt::Debug for Group<E> {
 impl<E> Group<E> {
     /// A group with no limit that cancels nothing (Go's zero `Group`).
     pub fn new() -> Group<E> {
+        Group::with_cancel(None)
+    }
+
+    /// A group with no limit and no error yet, cancelling `cancel`.
+    fn with_cancel(cancel: Option<(CancelCauseFunc, ToCause<E>)>) -> Group<E> {
         Group {
             inner: Arc::new(Inner {
-                cancel: None,
+                cancel,
                 wg: WaitGroup::new(),
                 sem: std::sync::Mutex::new(None),
                 err: OnceLock::new(),
@@ -121,14 +126,7 @@ impl<E: std::error::Error + Clone + Send + Sync + 'static> Group<E> {
     /// function of the group fails, or when `wait` returns.
     pub fn with_context(ctx: &Context) -> (Group<E>, Context) {
         let (ctx, cancel) = context::with_cancel_cause(ctx);
-        let g = Group {
-            inner: Arc::new(Inner {
-                cancel: Some((cancel, to_cause::<E>)),
-                wg: WaitGroup::new(),
-                sem: std::sync::Mutex::new(None),
-                err: OnceLock::new(),
-            }),
-        };
+        let g = Group::with_cancel(Some((cancel, to_cause::<E>)));
         (g, ctx)
     }
 }
