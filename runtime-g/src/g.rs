@@ -79,6 +79,79 @@ pub struct Ancestor {
     pub created_by: String,
 }
 
+/// A goroutine's profiling labels (Go's `gp.labels`, a pprof label set):
+/// key/value pairs sorted by key, without repeated keys.
+pub type Labels = std::sync::Arc<[(Box<str>, Box<str>)]>;
+
+/// Where a G keeps its [`Labels`]: written by the goroutine itself (and by
+/// its creator before it is published), read from any thread by dumps and
+/// the tracer. A one-word spin lock guards the slot for the moment a
+/// pointer is cloned or swapped; labels themselves are immutable. Readers
+/// from other threads give up rather than wait ([`LabelSlot::peek`]), so a
+/// dump never blocks on a goroutine.
+pub struct LabelSlot {
+    busy: core::sync::atomic::AtomicBool,
+    val: core::cell::UnsafeCell<Option<Labels>>,
+}
+
+// SAFETY: `val` is only touched while `busy` is held (acquire on taking
+// it, release on giving it back), and `Labels` is Send + Sync.
+unsafe impl Sync for LabelSlot {}
+
+impl LabelSlot {
+    /// An empty slot.
+    pub const fn new() -> LabelSlot {
+        LabelSlot {
+            busy: core::sync::atomic::AtomicBool::new(false),
+            val: core::cell::UnsafeCell::new(None),
+        }
+    }
+
+    fn with<R>(&self, tries: Option<u32>, f: impl FnOnce(&mut Option<Labels>) -> R) -> Option<R> {
+        use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+        let mut n = 0u32;
+        while self
+            .busy
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            n += 1;
+            if tries.is_some_and(|t| n >= t) {
+                return None;
+            }
+            core::hint::spin_loop();
+        }
+        // SAFETY: we hold `busy`, so nobody else touches `val`.
+        let r = f(unsafe { &mut *self.val.get() });
+        self.busy.store(false, Release);
+        Some(r)
+    }
+
+    /// The labels (the owner, or its creator before publication: holders
+    /// of the slot for a moment only, so this waits).
+    pub fn get(&self) -> Option<Labels> {
+        self.with(None, |v| v.clone()).flatten()
+    }
+
+    /// The labels, read from another thread: `None` also if the owner is
+    /// swapping them just now.
+    pub fn peek(&self) -> Option<Labels> {
+        self.with(Some(1000), |v| v.clone()).flatten()
+    }
+
+    /// Replaces the labels and returns the old ones, for the caller to
+    /// drop outside the slot.
+    pub fn replace(&self, new: Option<Labels>) -> Option<Labels> {
+        self.with(None, |v| core::mem::replace(v, new)).flatten()
+    }
+}
+
+impl Default for LabelSlot {
+    fn default() -> Self {
+        LabelSlot::new()
+    }
+}
+
 /// A goroutine: port of `g` (runtime2.go).
 ///
 /// Gs are allocated by [`malg`] and never freed (as in Go): a G pointer stays
@@ -119,6 +192,9 @@ pub struct G {
     /// one, its creator first (Go's `ancestors`). Written before the G is
     /// published; replaced when a dead G is reused.
     pub ancestors: Option<Box<Vec<Ancestor>>>,
+    /// Its pprof labels (Go's `labels`): inherited from its creator,
+    /// changed by `pprof::set_goroutine_labels`, shown in dump headers.
+    pub labels: LabelSlot,
     /// A preemption request from sysmon, honoured at the goroutine's next
     /// runtime call (atomic: sysmon writes it from its own thread).
     pub preempt: core::sync::atomic::AtomicBool,
@@ -248,6 +324,7 @@ impl G {
             waitreason: crate::status::AtomicWaitReason::new(WaitReason::Zero),
             system: false,
             ancestors: None,
+            labels: LabelSlot::new(),
             preempt: core::sync::atomic::AtomicBool::new(false),
             waitsince: core::sync::atomic::AtomicI64::new(0),
             param: core::ptr::null_mut(),

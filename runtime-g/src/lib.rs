@@ -44,7 +44,7 @@ pub mod status;
 pub mod throw;
 pub mod tls;
 
-pub use g::{Ancestor, G, Locals, STACK_GUARD, malg};
+pub use g::{Ancestor, G, LabelSlot, Labels, Locals, STACK_GUARD, malg};
 pub use gobuf::Gobuf;
 pub use stack::Stack;
 pub use status::{AtomicWaitReason, WaitReason, casgstatus, readgstatus};

@@ -650,6 +650,11 @@ pub unsafe fn newproc1(
         // Before the status change below publishes the G to dumps (a
         // reused G's old ancestry goes here).
         (*newg).ancestors = origin.ancestors;
+        // Go's newproc1: only user goroutines inherit their creator's
+        // labels (a reused G's are gone since gdestroy).
+        if !parent.is_null() {
+            (*newg).labels.replace((*parent).labels.get());
+        }
         (*newg).waitreason.store(WaitReason::Zero);
         let local = pp.local();
         if local.goidcache == local.goidcacheend {
@@ -689,6 +694,8 @@ pub fn run_goroutine_fn<F: FnOnce() -> R, R>(f: F) -> R {
         // recorded before `f` may park, so no thread state is read across
         // a park.
         unsafe { (*gp).start_func = core::any::type_name::<F>() };
+        // SAFETY: as above; the trace names the goroutine's track after it.
+        unsafe { crate::trace::name_goroutine(sched(), gp) };
     }
     let r = f();
     // Keeps the call to `f` from becoming a tail jump, which would take
@@ -873,6 +880,8 @@ unsafe fn gdestroy(gp: *mut G) {
         (*gp).panic_texts = [None, None];
         (*gp).recovered.clear();
         (*gp).panic_inflight = 0;
+        // Go's gdestroy drops the labels too (strings only: no user code).
+        drop((*gp).labels.replace(None));
         crate::panic::end_panic(gp);
         dropg();
         gfput(s, curp(), gp);
@@ -2071,8 +2080,114 @@ pub unsafe fn goroutine_header(gp: *mut G) -> String {
         } else {
             String::new()
         };
-        format!("goroutine {}{ids} [{what}{waited}{locked}]:\n", (*gp).goid)
+        let labels = format_labels(gp);
+        format!(
+            "goroutine {}{ids} [{what}{waited}{locked}]{labels}:\n",
+            (*gp).goid
+        )
     }
+}
+
+/// The ` {key: value, ...}` a Go 1.27 goroutine header shows after the
+/// status for a goroutine with pprof labels (`goroutineheader`,
+/// traceback.go), or nothing: without labels, with `GODEBUG=tracebacklabels=0`,
+/// or while the goroutine swaps its labels. Keys and values are quoted
+/// only if they hold characters other than letters, digits, `.`, `/` and
+/// `_`, as Go quotes them.
+///
+/// # Safety
+/// `gp` is a G of a live instance.
+pub unsafe fn format_labels(gp: *mut G) -> String {
+    if !traceback_labels_on() {
+        return String::new();
+    }
+    // SAFETY: the caller's contract; the slot may be read from any thread.
+    let Some(set) = (unsafe { (*gp).labels.peek() }) else {
+        return String::new();
+    };
+    if set.is_empty() {
+        return String::new();
+    }
+    fn quote(s: &str) -> String {
+        if s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/' || c == '_')
+        {
+            s.to_string()
+        } else {
+            print_quoted(s)
+        }
+    }
+    let body: Vec<String> = set
+        .iter()
+        .map(|(k, v)| format!("{}: {}", quote(k), quote(v)))
+        .collect();
+    format!(" {{{}}}", body.join(", "))
+}
+
+/// Go's `print(quoted(s))` (`printquoted`, print.go): printable ASCII
+/// as is, `\n` `\r` `\t` `\\` `\"` escaped, other ASCII as `\xNN`, the
+/// rest as `\uNNNN` or `\UNNNNNNNN` (lower-case hex).
+pub fn print_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' | '"' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            c if (c as u32) < 127 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x1_0000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// runtime_setProfLabel: port of runtime/pprof's `runtime_setProfLabel`
+/// (proflabel.go): replaces the calling goroutine's labels, which the
+/// goroutines it starts from now on inherit. The old set is dropped after
+/// the slot is released.
+pub fn set_prof_label(labels: Option<runtime_g::Labels>) {
+    let gp = getg();
+    if !is_user_g(gp) {
+        throw("pprof labels set outside a goroutine");
+    }
+    // SAFETY: the running goroutine owns its label slot (others only
+    // peek), and the trace naming reads its own G.
+    unsafe {
+        drop((*gp).labels.replace(labels));
+        crate::trace::name_goroutine(sched(), gp);
+    }
+}
+
+/// runtime_getProfLabel: port (proflabel.go): the calling goroutine's
+/// labels.
+pub fn get_prof_label() -> Option<runtime_g::Labels> {
+    let gp = getg();
+    if !is_user_g(gp) {
+        return None;
+    }
+    // SAFETY: the running goroutine's own slot.
+    unsafe { (*gp).labels.get() }
+}
+
+/// Go 1.27's `GODEBUG=tracebacklabels` (default 1).
+fn traceback_labels_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::env::var("GODEBUG")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|kv| kv.trim().strip_prefix("tracebacklabels="))
+            .next_back()
+            .is_none_or(|v| v != "0")
+    })
 }
 
 /// Start-up of an instance on the calling thread: the part of Go's `rt0_go`

@@ -263,6 +263,9 @@ pub struct TraceState {
 struct TraceGlobal {
     events: Vec<Event>,
     start: (u64, i64),
+    /// Track names of goroutines that have a function name or labels
+    /// (`G12 chat::serve {conn: 7}`), by goroutine id.
+    names: std::collections::HashMap<u64, String>,
 }
 
 impl Default for TraceState {
@@ -521,13 +524,53 @@ pub fn stop_trace() -> Option<String> {
         }
         all
     });
-    let (start, mut global) = {
+    let (start, mut global, names) = {
         let mut g = s.trace.global.lock();
-        (g.start, core::mem::take(&mut g.events))
+        (
+            g.start,
+            core::mem::take(&mut g.events),
+            core::mem::take(&mut g.names),
+        )
     };
     events.append(&mut global);
     events.sort_by_key(|e| e.ts);
-    Some(to_chrome_json(&events, start, end))
+    Some(to_chrome_json(&events, start, end, &names))
+}
+
+/// `s` as the inside of a JSON string.
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Names goroutine `gp`'s track in the running trace of its instance, if
+/// any: `G<id>`, its function's name if known, and its labels as a dump
+/// header shows them. Called when either changes.
+///
+/// # Safety
+/// `gp` is a user G of `s`, read by its owner (the goroutine itself).
+pub unsafe fn name_goroutine(s: &Sched, gp: *mut runtime_g::G) {
+    if !s.trace.on.load(Ordering::Acquire) {
+        return;
+    }
+    // SAFETY: per the contract.
+    let (goid, func, labels) =
+        unsafe { ((*gp).goid, (*gp).start_func, crate::proc::format_labels(gp)) };
+    let mut name = format!("G{goid}");
+    if !func.is_empty() {
+        name.push(' ');
+        name.push_str(func);
+    }
+    name.push_str(&labels);
+    s.trace.global.lock().names.insert(goid, name);
 }
 
 /// The Chrome trace-event JSON of `events` (sorted by time).
@@ -537,8 +580,14 @@ pub fn stop_trace() -> Option<String> {
 /// slices for its states (runnable, running, waiting with Go's wait reason,
 /// syscall); "Threads (M)", one track per M with a slice for each time it
 /// held a P. Flow arrows go from an unpark (or a creation) to the run it
-/// caused.
-pub fn to_chrome_json(events: &[Event], start: (u64, i64), end: (u64, i64)) -> String {
+/// caused. A goroutine's track is named from `names` (its function and
+/// labels, [`name_goroutine`]) or `G<id>`.
+pub fn to_chrome_json(
+    events: &[Event],
+    start: (u64, i64),
+    end: (u64, i64),
+    names: &std::collections::HashMap<u64, String>,
+) -> String {
     use std::collections::HashMap;
     use std::fmt::Write;
     const PID_P: u32 = 1;
@@ -608,11 +657,14 @@ pub fn to_chrome_json(events: &[Event], start: (u64, i64), end: (u64, i64)) -> S
     for e in events {
         let t = us(e.ts);
         if e.g != 0 && named_g.insert(e.g, ()).is_none() {
+            let name = names
+                .get(&e.g)
+                .map_or_else(|| format!("G{}", e.g), |n| json_escape(n));
             emit(
                 &mut out,
                 format!(
-                    "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{PID_G},\"tid\":{},\"args\":{{\"name\":\"G{}\"}}}}",
-                    e.g, e.g
+                    "{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{PID_G},\"tid\":{},\"args\":{{\"name\":\"{name}\"}}}}",
+                    e.g
                 ),
             );
         }

@@ -136,6 +136,7 @@ mod handle;
 pub mod instrument;
 mod local;
 pub mod net;
+pub mod pprof;
 mod recover;
 mod rt;
 pub mod runtime;
