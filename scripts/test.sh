@@ -6,6 +6,9 @@
 # cross-checks if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Everything printed goes to a log too, for the stall check at the end.
+log="$(mktemp -t gort-test.XXXXXX)"
+exec > >(tee "$log") 2>&1
 scripts/install-go.sh >/dev/null
 for layer in linux plan9; do
     echo "=== OS layer: $layer"
@@ -49,6 +52,8 @@ for layer in linux plan9; do
     GORT_SOAK_SECS=40 cargo test --release -p gort --test net_faults -- --ignored --exact soak_with_resetting_clients_stays_flat
     # The optional `tracing` feature (a span per goroutine).
     cargo test -p gort --features tracing --test instrument
+    # The stall detector's reports as a release build prints them.
+    cargo test --release -p gort --test stall
 done
 unset GORT_OS
 # loom models of the run-queue handshakes, the spinning-M protocol, the
@@ -61,3 +66,10 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort
 # sync.Pool's dequeue and chain; one test at a time, as its broken twin
 # sets a process-wide knob.
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release -p gort-runtime-p --test loom_poolqueue -- --test-threads=1
+# The stall detector stays silent in the whole suite (issue 22): its tests
+# read their children's reports, so a report in this log means that some
+# test's goroutine ran for a second without calling gort.
+if grep -n "runtime: goroutine [0-9]* has .* without a runtime call" "$log"; then
+    echo "error: a stall report in the test suite (above)" >&2
+    exit 1
+fi

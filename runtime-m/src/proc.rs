@@ -155,6 +155,8 @@ unsafe fn mstart1(mp: *mut M) -> ! {
         (*g0).sched.pc = 0;
         (*g0).sched.bp = 0;
         (*mp).procid = os().gettid();
+        // SAFETY: gettid has no preconditions.
+        (*mp).host_tid = libc::gettid();
         minit();
         if let Some(f) = (*mp).mstartfn {
             f();

@@ -62,9 +62,10 @@
 //! Only the migrating mode retakes (and only where the OS layer has the
 //! barrier). In the safe mode a goroutine's P holds goroutines pinned to
 //! its thread, which no other M may run: taking the P away would strand
-//! them, and they cannot run anyway while their thread loops. There
-//! sysmon names a goroutine that keeps its P for a second on stderr
-//! (`sysmon::report_stall`; `GODEBUG=gortstall=0` silences it);
+//! them, and they cannot run anyway while their thread loops. In both
+//! modes sysmon's stall detector (`sysmon::Stall`) names a goroutine that
+//! runs for a second without a runtime call on stderr, with its frames;
+//! in the safe mode,
 //! goroutines that have not started are stolen by other Ps, and the
 //! stuck P's timers are run by other Ps' `steal_work`, as before.
 
@@ -265,11 +266,12 @@ pub fn retake_enabled(s: &Sched) -> bool {
 }
 
 /// sysmon: takes `pp` from the goroutine running on it if that goroutine
-/// is in user code. Returns whether it did. No Go twin (module docs).
-pub(crate) fn retake_running(pp: &P) -> bool {
+/// is in user code. Returns its M and goroutine id if it did. No Go twin
+/// (module docs).
+pub(crate) fn retake_running(pp: &P) -> Option<(*const M, u64)> {
     let mp = pp.m.load(Ordering::Acquire);
     if mp.is_null() {
-        return false;
+        return None;
     }
     // SAFETY: Ms are never freed. The M's words are atomics; its other
     // fields are read only once the protocol says the M is in user code.
@@ -277,7 +279,7 @@ pub(crate) fn retake_running(pp: &P) -> bool {
         if (*mp).retake.load(Ordering::Relaxed) != RETAKE_NONE {
             // The M has not come back for its last retake yet (it cannot
             // hold a P meanwhile, so this P moved on).
-            return false;
+            return None;
         }
         (*mp).retake.store(RETAKE_PENDING, Ordering::SeqCst);
         os().process_barrier();
@@ -291,8 +293,9 @@ pub(crate) fn retake_running(pp: &P) -> bool {
             || gp.is_null()
         {
             (*mp).retake.store(RETAKE_NONE, Ordering::Release);
-            return false;
+            return None;
         }
+        let goid = (*gp).goid;
         // The P is ours: detach it as entersyscall would, then hand it off
         // as retake does a P in a system call.
         crate::trace::ev_p(
@@ -315,6 +318,6 @@ pub(crate) fn retake_running(pp: &P) -> bool {
         (*mp).retake.store(RETAKE_DONE, Ordering::Release);
         handoffp(pp_ptr);
         crate::lockosthread::incidlelocked(s, 1);
+        Some((mp as *const M, goid))
     }
-    true
 }

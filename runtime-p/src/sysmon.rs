@@ -37,8 +37,10 @@ struct SysmonTick {
     /// No retake attempt before this time (after one that found the
     /// goroutine inside the runtime).
     retake_after: i64,
-    /// Safe mode: the stall of the goroutine now on the P was reported.
+    /// The stall of the goroutine now on the P was reported.
     stall_reported: bool,
+    /// The stall detector's look at the goroutine's thread.
+    probe: Option<Probe>,
 }
 
 impl SysmonTick {
@@ -58,11 +60,13 @@ impl SysmonTick {
         self.schedwhen = now;
         self.preempted = false;
         self.stall_reported = false;
+        self.probe = None;
     }
 }
 
-/// Safe mode: how long a goroutine may keep its P without a runtime call
-/// before sysmon names it on stderr (`GODEBUG=gortstall=0` silences it).
+/// How long a goroutine may run without a runtime call before sysmon
+/// names it on stderr, by default; `GODEBUG=gortstall=<ms>` sets it, and
+/// `gortstall=0` turns the report off.
 pub const STALL_REPORT_NS: i64 = 1_000_000_000;
 
 /// sysmon: port of runtime.sysmon (proc.go); the `mstartfn` of its M.
@@ -85,7 +89,7 @@ pub fn sysmon() {
     let mut lastscavenge = 0i64;
     let mut lastmark = 0i64;
     let can_retake = crate::retake::retake_enabled(s);
-    let stall_report = s.safe && stall_reports_on();
+    let mut stall = Stall::new(stall_threshold_ns());
     loop {
         if s.shutting_down.load(Ordering::Acquire) {
             let mp = getm();
@@ -95,6 +99,8 @@ pub fn sysmon() {
                 crate::mp::m_exited(s, &mut l);
             }
             drop(ticks);
+            // A report reads the instance's Gs: it ends before they go.
+            stall.finish();
             crate::mp::m_release(s, mp);
             // SAFETY: sysmon runs on g0 of its own M, from mstart1; nothing
             // on this stack owns resources any more (`ticks` was dropped).
@@ -117,7 +123,12 @@ pub fn sysmon() {
             schedtrace(s, start, now, detailed);
         }
         // With schedtrace on, sysmon keeps ticking to print (as in Go).
-        if trace_ms <= 0 && s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32 {
+        // A retaken goroutine still running is watched even with every P
+        // idle.
+        if trace_ms <= 0
+            && s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32
+            && !stall.watching()
+        {
             // Nothing runs: sleep until someone enters a syscall or the
             // runtime shuts down (Go: sysmonwait + sysmonnote).
             let l = s.lock.lock();
@@ -177,7 +188,8 @@ pub fn sysmon() {
             // reported a stall of hours (the clock's uptime).
             ticks.resize(s.gomaxprocs(), SysmonTick::starting(now));
         }
-        if retake(s, &mut ticks, now, can_retake, stall_report) != 0 {
+        stall.check_retaken(now);
+        if retake(s, &mut ticks, now, can_retake, &mut stall) != 0 {
             idle = 0;
         } else {
             idle += 1;
@@ -188,9 +200,9 @@ pub fn sysmon() {
 /// retake: port of runtime.retake (proc.go). Returns how many Ps it took
 /// from system calls and, with `running` (retake.rs), from goroutines that
 /// ignored a request to yield for a whole sysmon tick, plus the first
-/// such requests (so that sysmon's next tick is not backed off). With
-/// `stall_report` (safe mode), names a goroutine that keeps its P too long.
-fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_report: bool) -> u32 {
+/// such requests (so that sysmon's next tick is not backed off). Names a
+/// goroutine that keeps its P too long (`stall`).
+fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall: &mut Stall) -> u32 {
     let mut n = 0;
     for (i, pp) in s.procs().enumerate() {
         // GOMAXPROCS may have grown since the caller sized `ticks`: a P
@@ -218,8 +230,10 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_re
                 pd.new_slice(now);
             } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
                 if running && st == _Prunning && pd.preempted && pd.retake_after <= now {
-                    if crate::retake::retake_running(pp) {
+                    if let Some((mp, goid)) = crate::retake::retake_running(pp) {
                         n += 1;
+                        // It runs on without a P: watched from now on.
+                        stall.retaken(mp, goid, pd.schedwhen, pd.stall_reported, pd.probe);
                         // Whoever runs the P next starts a new slice.
                         pd.new_slice(now);
                         continue;
@@ -229,8 +243,12 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_re
                     // on every CPU).
                     pd.retake_after = now + 1_000_000;
                 }
-                if stall_report && !pd.stall_reported && pd.schedwhen + STALL_REPORT_NS <= now {
-                    pd.stall_reported = report_stall(pp, now - pd.schedwhen);
+                if st == _Prunning
+                    && !pd.stall_reported
+                    && stall.due(pd.schedwhen, now)
+                    && stuck(pp.m.load(Ordering::Acquire), &mut pd.probe, now)
+                {
+                    pd.stall_reported = stall.report_p(s, pp, now - pd.schedwhen);
                 }
                 preemptone(pp);
                 if running && !pd.preempted {
@@ -278,46 +296,267 @@ fn retake(s: &Sched, ticks: &mut [SysmonTick], now: i64, running: bool, stall_re
     n
 }
 
-/// Whether `GODEBUG` leaves the safe mode's stall report on
-/// (`gortstall=0` turns it off).
-fn stall_reports_on() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| {
-        !std::env::var("GODEBUG")
-            .unwrap_or_default()
-            .split(',')
-            .any(|kv| kv.trim() == "gortstall=0")
-    })
+/// The stall report's threshold from `GODEBUG=gortstall=<ms>` (0: off),
+/// or [`STALL_REPORT_NS`]. A value that is not a number is ignored, as Go
+/// ignores a malformed `GODEBUG` setting.
+fn stall_threshold_ns() -> i64 {
+    std::env::var("GODEBUG")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| kv.trim().strip_prefix("gortstall="))
+        .filter_map(|v| v.parse::<i64>().ok())
+        .next_back()
+        .map_or(STALL_REPORT_NS, |ms| ms.max(0).saturating_mul(1_000_000))
 }
 
-/// Safe mode: names the goroutine that has kept `pp` for `held` ns
-/// without a runtime call, if it is pinned to its thread (the goroutines
-/// pinned there cannot run meanwhile; retake.rs). Returns whether it
-/// printed. No Go twin: Go preempts such a goroutine.
-fn report_stall(pp: &crate::p::P, held: i64) -> bool {
-    let mp = pp.m.load(Ordering::Acquire);
+/// What the stall detector saw of a thread's CPU time.
+#[derive(Clone, Copy)]
+struct Probe {
+    at: i64,
+    cpu: i64,
+}
+
+/// How long the stall detector watches a thread before it decides.
+const PROBE_NS: i64 = 100_000_000;
+
+/// The CPU time host thread `tid` of this process has used (its
+/// `CLOCK_THREAD_CPUTIME_ID`, read from outside as `pthread_getcpuclockid`
+/// names it: `~tid << 3 | CPUCLOCK_SCHED | CPUCLOCK_PERTHREAD`).
+fn thread_cpu_ns(tid: libc::pid_t) -> Option<i64> {
+    let clock = ((!tid) << 3) | 6;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out-parameter; a bad clock id fails (EINVAL).
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return None;
+    }
+    Some(ts.tv_sec * 1_000_000_000 + ts.tv_nsec)
+}
+
+/// Whether host thread `tid` is blocked in the kernel (`S` or `D` in
+/// `/proc/self/task/<tid>/stat`) rather than running or waiting for a CPU.
+fn thread_blocked(tid: libc::pid_t) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return false;
+    };
+    // The state follows the parenthesised name, which may hold spaces.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|st| st == "S" || st == "D")
+}
+
+/// Whether the thread of M `mp`, whose goroutine has run past the stall
+/// threshold, is really stuck: over the last [`PROBE_NS`] it used at least
+/// half a CPU, or it is blocked in the kernel. A thread that the machine
+/// starves of CPU (a loaded host) is neither and is not reported: only
+/// the goroutine's own doing counts. The first call starts the probe.
+fn stuck(mp: *const runtime_m::M, probe: &mut Option<Probe>, now: i64) -> bool {
     if mp.is_null() {
         return false;
     }
-    // SAFETY: Ms are never freed, and the Gs of sysmon's instance are not
-    // freed before sysmon left it (teardown.rs); curg, goid and homem are
-    // read as a moment's picture (a stale one at worst names the goroutine that
-    // just left).
-    let (goid, mid) = unsafe {
-        let gp = (*mp).curg.load(Ordering::Relaxed);
-        if gp.is_null() || (*gp).homem.load(Ordering::Relaxed).is_null() {
+    // SAFETY: Ms are never freed; host_tid is fixed once the M started.
+    let tid = unsafe { (*mp).host_tid };
+    let Some(cpu) = (tid != 0).then(|| thread_cpu_ns(tid)).flatten() else {
+        // No clock to read (a thread that is gone): wall time decides.
+        return true;
+    };
+    match *probe {
+        Some(p) if now - p.at < PROBE_NS => false,
+        Some(p) if (cpu - p.cpu) * 2 >= now - p.at || thread_blocked(tid) => true,
+        _ => {
+            *probe = Some(Probe { at: now, cpu });
+            false
+        }
+    }
+}
+
+/// A goroutine whose P sysmon took while it ran (migrating mode,
+/// retake.rs): it runs on, on its thread, until its next runtime entry.
+struct Retaken {
+    mp: *const runtime_m::M,
+    goid: u64,
+    /// When its time slice began.
+    since: i64,
+    reported: bool,
+    probe: Option<Probe>,
+}
+
+/// The stall detector: names, once on stderr, a goroutine that runs for
+/// longer than the threshold without a runtime call, with its frames as a
+/// SIGQUIT dump shows them. No Go twin: Go preempts such a goroutine with
+/// a signal, which gort never does to Rust code (retake.rs). Two cases:
+/// - the goroutine keeps its P (any P in the safe mode, where its thread's
+///   pinned goroutines wait for it; in the migrating mode where the OS
+///   layer cannot retake);
+/// - the migrating mode took its P, and it keeps its thread busy.
+///
+/// The frames are taken from the goroutine's thread with a signal whose
+/// handler only records return addresses (`traceback::stackreq`) and are
+/// printed by a thread of their own, so sysmon does not wait; sysmon waits
+/// for those threads before it leaves the instance, whose Gs they read.
+struct Stall {
+    /// 0: off.
+    threshold: i64,
+    retaken: Vec<Retaken>,
+    reports: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Stall {
+    fn new(threshold: i64) -> Stall {
+        Stall {
+            threshold,
+            retaken: Vec::new(),
+            reports: Vec::new(),
+        }
+    }
+
+    /// Whether a slice that began at `since` has gone on too long by `now`.
+    fn due(&self, since: i64, now: i64) -> bool {
+        self.threshold > 0 && since + self.threshold <= now
+    }
+
+    /// Whether a retaken goroutine is still to be reported.
+    fn watching(&self) -> bool {
+        self.threshold > 0 && self.retaken.iter().any(|r| !r.reported)
+    }
+
+    /// sysmon took the P of goroutine `goid` running on `mp`, whose slice
+    /// began at `since` (`reported`: its stall was named already).
+    fn retaken(
+        &mut self,
+        mp: *const runtime_m::M,
+        goid: u64,
+        since: i64,
+        reported: bool,
+        probe: Option<Probe>,
+    ) {
+        if self.threshold > 0 {
+            self.retaken.push(Retaken {
+                mp,
+                goid,
+                since,
+                reported,
+                probe,
+            });
+        }
+    }
+
+    /// Forgets the retaken goroutines that came back into the runtime and
+    /// reports those that have run too long.
+    fn check_retaken(&mut self, now: i64) {
+        if self.retaken.is_empty() {
+            return;
+        }
+        let mut list = core::mem::take(&mut self.retaken);
+        list.retain(|r| {
+            // SAFETY: Ms are never freed; the words are atomics. A
+            // goroutine that came back into the runtime has seen DONE and
+            // put NONE back (retake.rs), so DONE means it is still out
+            // there, and curg is still it.
+            unsafe {
+                let gp = (*r.mp).curg.load(Ordering::Acquire);
+                (*r.mp).retake.load(Ordering::Acquire) == runtime_m::m::RETAKE_DONE
+                    && !gp.is_null()
+                    && (*gp).goid == r.goid
+            }
+        });
+        for r in &mut list {
+            if !r.reported && self.due(r.since, now) && stuck(r.mp, &mut r.probe, now) {
+                r.reported = true;
+                // SAFETY: Ms are never freed; the id is fixed.
+                let mid = unsafe { (*r.mp).id };
+                let first = format!(
+                    "runtime: goroutine {} has run for {}ms without a runtime call; \
+                     sysmon gave its P to another thread, and its thread (M{mid}) stays \
+                     busy until it calls into the runtime\n",
+                    r.goid,
+                    (now - r.since) / 1_000_000
+                );
+                self.report(r.mp, r.goid, first);
+            }
+        }
+        self.retaken = list;
+    }
+
+    /// Names the goroutine that has kept `pp` for `held` ns without a
+    /// runtime call. Returns whether it did (false: no user goroutine on
+    /// the P by now).
+    fn report_p(&mut self, s: &Sched, pp: &crate::p::P, held: i64) -> bool {
+        let mp = pp.m.load(Ordering::Acquire);
+        if mp.is_null() {
             return false;
         }
-        ((*gp).goid, (*mp).id)
-    };
-    runtime_g::throw::print(&format!(
-        "runtime: goroutine {goid} has kept P {} for {}ms without a runtime call; \
-         the goroutines pinned to its thread (M{mid}) wait for it (safe scheduler mode: \
-         make blocking calls in gort::syscall::blocking, or yield in long loops)\n",
-        pp.id,
-        held / 1_000_000
-    ));
-    true
+        // SAFETY: Ms are never freed, and the Gs of sysmon's instance are
+        // not freed before sysmon left it (teardown.rs); curg and goid are
+        // read as a moment's picture (a stale one at worst names the
+        // goroutine that just left, and the frames are then not shown).
+        let (goid, mid) = unsafe {
+            let gp = (*mp).curg.load(Ordering::Acquire);
+            if gp.is_null() || (*gp).goid == 0 || (*gp).system {
+                return false;
+            }
+            ((*gp).goid, (*mp).id)
+        };
+        let who = if s.safe {
+            format!("the goroutines pinned to its thread (M{mid}) wait for it")
+        } else {
+            "the goroutines queued on its P wait for other threads to take them".to_string()
+        };
+        let first = format!(
+            "runtime: goroutine {goid} has kept P {} for {}ms without a runtime call; {who}\n",
+            pp.id,
+            held / 1_000_000
+        );
+        self.report(mp, goid, first);
+        true
+    }
+
+    /// Prints `first`, the advice, and goroutine `goid`'s frames, taken
+    /// from its thread `mp`, from a thread of its own.
+    fn report(&mut self, mp: *const runtime_m::M, goid: u64, first: String) {
+        let mut text = first;
+        text.push_str(
+            "\t(make blocking calls through gort::syscall::blocking and yield in long loops; \
+             GODEBUG=gortstall=<ms> sets this report's threshold, 0 turns it off)\n\n",
+        );
+        self.reports.retain(|h| !h.is_finished());
+        let m_addr = mp as usize;
+        let spawned = runtime_m::os::spawn_runtime_thread("gort-stall", {
+            move || {
+                let mut text = text;
+                // SAFETY: the M is never freed, and sysmon, which keeps the
+                // instance alive, waits for this thread (`finish`).
+                let dump = unsafe {
+                    crate::traceback::running_goroutine_dump(m_addr as *const runtime_m::M, goid)
+                };
+                text.push_str(&dump.unwrap_or_else(|| {
+                    format!(
+                        "goroutine {goid} [running]:\n\tgoroutine running on other thread; \
+                         stack unavailable\n"
+                    )
+                }));
+                runtime_g::throw::print(&text);
+            }
+        });
+        match spawned {
+            Ok(h) => self.reports.push(h),
+            // No thread for the frames (threads are exhausted): the
+            // report without them.
+            Err(_) => runtime_g::throw::print(&format!(
+                "runtime: goroutine {goid} has run too long without a runtime call \
+                 (no thread to print its frames)\n"
+            )),
+        }
+    }
+
+    /// Waits for the report threads.
+    fn finish(&mut self) {
+        for h in self.reports.drain(..) {
+            let _ = h.join();
+        }
+    }
 }
 
 /// preemptone: port of runtime.preemptone (proc.go): asks the G running on

@@ -496,6 +496,102 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
     REQ_STATE.store(REQ_DONE, Release);
 }
 
+/// Serialises requests to threads for their stacks (a crash relay and a
+/// stall report use the same static slots).
+static STACKREQ_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Installs the handler of [`stackreq_signal`] (once; the signal is
+/// reserved for the runtime, `sigqueue`).
+fn install_stackreq() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a valid sigaction for an SA_SIGINFO handler on the
+        // alternate signal stack, for a signal only the runtime uses.
+        unsafe {
+            let mut sa: libc::sigaction = core::mem::zeroed();
+            sa.sa_sigaction = stackreq as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(stackreq_signal(), &sa, core::ptr::null_mut());
+        }
+    });
+}
+
+/// What a thread asked for its stack answered.
+struct ThreadStack {
+    /// The interrupted PC.
+    pc: usize,
+    /// The answering thread's M id (-1 if it is not an M).
+    m: i64,
+    /// The goroutine it was running (null: none, on g0).
+    gp: *mut G,
+    /// Inner return addresses, elided frames, outer return addresses.
+    inner: Vec<usize>,
+    elided: usize,
+    outer: Vec<usize>,
+}
+
+/// Why a thread gave no stack.
+enum NoStack {
+    /// It could not be signalled or did not answer in a second.
+    Skipped,
+    /// It took the request but did not finish within three seconds (its
+    /// walk is stuck).
+    Stuck,
+}
+
+/// Asks the host thread `tid` of this process for the stack of what it
+/// runs ([`stackreq`]) and waits for the answer. The caller holds
+/// [`STACKREQ_LOCK`]; the handler is installed.
+fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
+    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    REQ_TID.store(tid as i64, Relaxed);
+    REQ_STATE.store(REQ_ASKED, Release);
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    // SAFETY: tgkill on a thread of this process; a thread that has ended
+    // since makes it fail with ESRCH.
+    if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, stackreq_signal()) } != 0 {
+        REQ_STATE.store(REQ_IDLE, Relaxed);
+        return Err(NoStack::Skipped);
+    }
+    let t = std::time::Instant::now();
+    loop {
+        match REQ_STATE.load(Acquire) {
+            REQ_DONE => break,
+            // Taken but not finished: the walk is stuck (or faulted, and
+            // the fault waits for a dump).
+            REQ_TAKEN if t.elapsed() > std::time::Duration::from_secs(3) => {
+                return Err(NoStack::Stuck);
+            }
+            // No answer in a second: withdraw the request, unless the
+            // handler has just taken it (then wait for it to finish).
+            REQ_ASKED
+                if t.elapsed() > std::time::Duration::from_secs(1)
+                    && REQ_STATE
+                        .compare_exchange(REQ_ASKED, REQ_IDLE, Relaxed, Relaxed)
+                        .is_ok() =>
+            {
+                return Err(NoStack::Skipped);
+            }
+            _ => {}
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    REQ_STATE.store(REQ_IDLE, Relaxed);
+    let c: Vec<usize> = REQ_COUNTS.iter().map(|v| v.load(Relaxed)).collect();
+    let (n_in, n_out, elided, pc) = (c[0], c[1], c[2], c[3]);
+    let pcs: Vec<usize> = REQ_PCS.iter().map(|p| p.load(Relaxed)).collect();
+    Ok(ThreadStack {
+        pc,
+        m: REQ_M.load(Relaxed),
+        gp: REQ_G.load(Relaxed),
+        inner: pcs[..n_in].to_vec(),
+        elided,
+        outer: pcs[REQ_IN..REQ_IN + n_out].to_vec(),
+    })
+}
+
 /// The `GOTRACEBACK=crash` part of a SIGQUIT dump: every thread that runs
 /// a goroutine shows that goroutine's stack, in a section of its own, as
 /// Go's crash relay has each thread print (`-----`, `SIGQUIT: quit`, the
@@ -504,101 +600,95 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
 /// idle threads have no goroutine to show and are left out. A thread that
 /// does not answer within a second is skipped; one that answers but does
 /// not finish within two more ends the relay. Linux layer only (Go has no
-/// relay on Plan 9, and the Plan 9 layer's thread ids are its own).
+/// relay on Plan 9).
 fn crash_relay(s: &crate::sched::Sched) {
-    use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    use core::sync::atomic::Ordering::Acquire;
     if runtime_m::os().name() != "linux" {
         return;
     }
-    // SAFETY: a valid sigaction for an SA_SIGINFO handler on the alternate
-    // signal stack; the process is ending, so replacing whatever handled
-    // this signal is harmless.
-    unsafe {
-        let mut sa: libc::sigaction = core::mem::zeroed();
-        sa.sa_sigaction = stackreq as *const () as usize;
-        sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        libc::sigaction(stackreq_signal(), &sa, core::ptr::null_mut());
-    }
+    // A stall report holds the slots for at most a few seconds.
+    let _req = STACKREQ_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    install_stackreq();
     let mut targets = Vec::new();
     crate::sched::for_each_m(s, |mp| {
         // SAFETY: Ms are never freed; curg is atomic, and a non-null curg
         // (stored with release after the M's start) orders the M's
-        // procid, written at its start and fixed since, before the read.
+        // host_tid, written at its start and fixed since, before the read.
         unsafe {
             let gp = (*mp).curg.load(Acquire);
             if !gp.is_null()
-                && (*mp).procid != 0
+                && (*mp).host_tid != 0
                 && readgstatus(gp) & !_Gscan == runtime_g::status::_Grunning
             {
-                targets.push((mp, (*mp).id, (*mp).procid));
+                targets.push(((*mp).id, (*mp).host_tid));
             }
         }
     });
-    targets.sort_by_key(|t| t.1);
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
-    for (_, id, tid) in targets {
-        REQ_TID.store(tid as i64, Relaxed);
-        REQ_STATE.store(REQ_ASKED, Release);
-        // SAFETY: tgkill on a thread of this process; a thread that has
-        // ended since makes it fail with ESRCH.
-        if unsafe { libc::syscall(libc::SYS_tgkill, pid, tid as libc::pid_t, stackreq_signal()) }
-            != 0
-        {
-            REQ_STATE.store(REQ_IDLE, Relaxed);
-            continue;
-        }
-        let t = std::time::Instant::now();
-        let answered = loop {
-            match REQ_STATE.load(Acquire) {
-                REQ_DONE => break true,
-                // Taken but not finished: the walk is stuck (or faulted,
-                // and the fault waits for this dump). End the relay.
-                REQ_TAKEN if t.elapsed() > std::time::Duration::from_secs(3) => return,
-                // No answer in a second: withdraw the request, unless the
-                // handler has just taken it (then wait for it to finish).
-                REQ_ASKED
-                    if t.elapsed() > std::time::Duration::from_secs(1)
-                        && REQ_STATE
-                            .compare_exchange(REQ_ASKED, REQ_IDLE, Relaxed, Relaxed)
-                            .is_ok() =>
-                {
-                    break false;
-                }
-                _ => {}
-            }
-            std::thread::sleep(std::time::Duration::from_micros(200));
+    targets.sort_by_key(|t| t.0);
+    for (id, tid) in targets {
+        let ts = match ask_thread_stack(tid) {
+            Ok(ts) => ts,
+            Err(NoStack::Skipped) => continue,
+            Err(NoStack::Stuck) => return,
         };
-        if !answered {
-            continue;
-        }
-        REQ_STATE.store(REQ_IDLE, Relaxed);
-        let c: Vec<usize> = REQ_COUNTS.iter().map(|v| v.load(Relaxed)).collect();
-        let (n_in, n_out, elided, pc) = (c[0], c[1], c[2], c[3]);
-        let pcs: Vec<usize> = REQ_PCS.iter().map(|p| p.load(Relaxed)).collect();
-        let gp = REQ_G.load(Relaxed);
-        let m = REQ_M.load(Relaxed);
-        let m = if m < 0 { id } else { m };
-        let mut out = format!("-----\n\nSIGQUIT: quit\nPC={pc:#x} m={m} sigcode=0\n\n");
-        if !gp.is_null() {
+        let m = if ts.m < 0 { id } else { ts.m };
+        let mut out = format!(
+            "-----\n\nSIGQUIT: quit\nPC={:#x} m={m} sigcode=0\n\n",
+            ts.pc
+        );
+        if !ts.gp.is_null() {
             // SAFETY: gp is the goroutine the asked thread was running, a
             // live G of the instance (its Gs are freed only at teardown);
             // start_func was set when its function started.
             unsafe {
-                out.push_str(&goroutine_header(gp));
+                out.push_str(&goroutine_header(ts.gp));
                 out.push_str(&crate::panic::format_pcs(
-                    &pcs[..n_in],
-                    elided,
-                    &pcs[REQ_IN..REQ_IN + n_out],
-                    (*gp).start_func,
+                    &ts.inner,
+                    ts.elided,
+                    &ts.outer,
+                    (*ts.gp).start_func,
                 ));
-                out.push_str(&crate::panic::created_by(gp));
+                out.push_str(&crate::panic::created_by(ts.gp));
             }
         }
         out.push_str(&format_regs(&REG_NAMES, &REQ_REGS));
         out.push('\n');
         print(&out);
+    }
+}
+
+/// The stall report's frames: goroutine `goid`, which runs on the M
+/// `mp` without entering the runtime, in Go's dump form (header, frames,
+/// `created by`), taken from its thread by [`stackreq`]. Returns `None` if
+/// the thread did not answer or runs another goroutine by now.
+///
+/// # Safety
+/// `mp` is an M of a live instance, which stays live during the call
+/// (sysmon waits for its reports before it leaves the instance).
+pub(crate) unsafe fn running_goroutine_dump(mp: *const runtime_m::M, goid: u64) -> Option<String> {
+    // SAFETY: Ms are never freed; host_tid is fixed once the M started.
+    let tid = unsafe { (*mp).host_tid };
+    if tid == 0 {
+        return None;
+    }
+    let _req = STACKREQ_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    install_stackreq();
+    let ts = ask_thread_stack(tid).ok()?;
+    // SAFETY: a non-null gp is a live G of the instance (the caller's
+    // contract); the goid check makes sure it is still the stalled one.
+    unsafe {
+        if ts.gp.is_null() || (*ts.gp).goid != goid {
+            return None;
+        }
+        let mut out = goroutine_header(ts.gp);
+        out.push_str(&crate::panic::format_pcs(
+            &ts.inner,
+            ts.elided,
+            &ts.outer,
+            (*ts.gp).start_func,
+        ));
+        out.push_str(&crate::panic::created_by(ts.gp));
+        Some(out)
     }
 }
 
