@@ -134,6 +134,7 @@ pub mod context;
 mod handle;
 #[cfg(feature = "tracing")]
 pub mod instrument;
+mod joinset;
 mod local;
 pub mod net;
 pub mod pprof;
@@ -152,6 +153,7 @@ pub use builder::{Builder, MAX_GOMAXPROCS, MainResult, OsLayer, default_gomaxpro
 pub use chan::{Chan, RecvChan, RecvFuture, SendChan, SendFuture, TryRecvError, TrySendError};
 pub use gort_macros::{main, test};
 pub use handle::Handle;
+pub use joinset::JoinSet;
 pub use local::GoroutineLocal;
 pub use recover::{Recovered, catch};
 pub use rt::Runtime;

@@ -23,7 +23,7 @@ pub fn go<F: FnOnce() + Send + 'static>(f: F) {
 /// the recorded PC is in the function that contains the `go` statement.
 #[inline(always)]
 #[track_caller]
-fn start(f: Box<dyn FnOnce() + Send + 'static>) {
+pub(crate) fn start(f: Box<dyn FnOnce() + Send + 'static>) {
     let mut slot = runtime_p::proc::NewprocSlot {
         f: Some(f),
         at: Some(core::panic::Location::caller()),
