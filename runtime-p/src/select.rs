@@ -140,7 +140,8 @@ pub unsafe fn selectgo(
 ) -> (isize, bool) {
     let (gp, _rt) = crate::proc::enter_runtime_any("select", block);
     let ncases = scases.len();
-    if ncases > u16::MAX as usize || pollorder.len() < ncases || lockorder.len() < ncases {
+    // Go's bound: 1<<16 cases (their indices fit in the u16 orders).
+    if ncases > 1 << 16 || pollorder.len() < ncases || lockorder.len() < ncases {
         throw("selectgo: bad case arrays");
     }
 

@@ -142,6 +142,7 @@ mod recover;
 mod rt;
 pub mod runtime;
 mod select;
+mod select_dyn;
 pub mod signal;
 mod spawn;
 pub mod sync;
@@ -161,6 +162,7 @@ pub use rt::Runtime;
 /// (`send on closed channel`, `close of closed channel`, `close of nil
 /// channel`, `makechan: size out of range`).
 pub use runtime_p::panic::RuntimeError;
+pub use select_dyn::{SelectCase, Selected, select_dyn};
 
 /// Panics with `v`'s `Display` text as the report's value, as Go prints a
 /// panicking `error` (its `Error()`) or `Stringer`: `panic: <text>`. (A
