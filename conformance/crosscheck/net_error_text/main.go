@@ -1,6 +1,7 @@
 // Cross-check: the text of network errors (net.OpError): a refused dial,
 // a read of a reset connection, a read and a write on a closed
-// connection, a read past its deadline, an accept on a closed listener.
+// connection, a read past its deadline, an accept on a closed listener,
+// a second close of a connection and of a listener.
 // The ephemeral addresses print as L (local), R (remote) and A
 // (listener).
 package main
@@ -62,6 +63,8 @@ func main() {
 	show("read after close", err, names)
 	_, err = c.Write([]byte("x"))
 	show("write after close", err, names)
+	err = c.Close()
+	show("second close", err, names)
 
 	c, s, names = dial()
 	c.SetReadDeadline(time.Now().Add(-time.Second))
@@ -74,4 +77,6 @@ func main() {
 	ln.Close()
 	_, err = ln.Accept()
 	show("accept after close", err, lnNames)
+	err = ln.Close()
+	show("listener second close", err, lnNames)
 }

@@ -1,6 +1,7 @@
 //! Cross-check: the text of network errors (Go's net.OpError): a refused
 //! dial, a read of a reset connection, a read and a write on a closed
-//! connection, a read past its deadline, an accept on a closed listener.
+//! connection, a read past its deadline, an accept on a closed listener,
+//! a second close of a connection and of a listener.
 //! The ephemeral addresses print as L (local), R (remote) and A
 //! (listener).
 
@@ -60,6 +61,8 @@ pub fn main() {
         show("read after close", err, &names);
         let err = c.write(b"x").unwrap_err();
         show("write after close", err, &names);
+        let err = c.close().unwrap_err();
+        show("second close", err, &names);
 
         let (c, s, names) = dial();
         c.set_read_deadline(Some(Instant::now() - Duration::from_secs(1)))
@@ -72,5 +75,7 @@ pub fn main() {
         ln.close().unwrap();
         let err = ln.accept().unwrap_err();
         show("accept after close", err, &ln_names);
+        let err = ln.close().unwrap_err();
+        show("listener second close", err, &ln_names);
     })
 }

@@ -76,6 +76,22 @@ impl std::fmt::Display for ErrDeadlineExceeded {
 
 impl std::error::Error for ErrDeadlineExceeded {}
 
+/// Go's `errCanceled` (net.go): a dial whose context was cancelled
+/// (`operation was canceled`, `ErrorKind::Interrupted`); Go's
+/// `errors.Is(err, context.Canceled)` holds for it. Recognise it with
+/// [`is_canceled`]. A context whose deadline passed gives
+/// [`ErrDeadlineExceeded`] instead, as Go's `mapErr` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrCanceled;
+
+impl std::fmt::Display for ErrCanceled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("operation was canceled")
+    }
+}
+
+impl std::error::Error for ErrCanceled {}
+
 /// Go's `net.OpError`: what failed, on which network and addresses, and
 /// why; it prints as Go's does (`read tcp 127.0.0.1:5000->127.0.0.1:41234:
 /// i/o timeout`, `dial tcp 127.0.0.1:1: connect: connection refused`). The
@@ -134,6 +150,21 @@ pub fn is_timeout(e: &io::Error) -> bool {
     cause_of(e)
         .get_ref()
         .is_some_and(|i| i.is::<ErrDeadlineExceeded>())
+}
+
+/// Go's `errors.Is(err, context.Canceled)` for a dial: whether `e` says
+/// the dial's context was cancelled ([`ErrCanceled`]).
+pub fn is_canceled(e: &io::Error) -> bool {
+    cause_of(e).get_ref().is_some_and(|i| i.is::<ErrCanceled>())
+}
+
+/// mapErr: port of net.mapErr (net.go): a context's error as a dial
+/// reports it.
+fn map_ctx_err(e: crate::context::Error) -> io::Error {
+    match e {
+        crate::context::Error::DeadlineExceeded => timeout_err(),
+        crate::context::Error::Canceled => io::Error::new(io::ErrorKind::Interrupted, ErrCanceled),
+    }
 }
 
 /// Go's `wrapSyscallError` inside an [`OpError`]: an OS error prints as
@@ -1015,18 +1046,68 @@ impl Dialer {
     /// Go's `Dialer.Dial("tcp", addr)`: resolves `addr` and tries each
     /// address in turn until one connects, within the dialer's time.
     pub fn dial<A: ToSocketAddrs + Send>(&self, addr: A) -> io::Result<TcpStream> {
-        let deadline = self.effective_deadline(Instant::now());
+        self.dial_with(None, addr)
+    }
+
+    /// Go's `Dialer.DialContext(ctx, "tcp", addr)`: [`dial`](Self::dial)
+    /// that also ends when `ctx` does. Its deadline, if earlier, is the
+    /// dial's; its cancellation interrupts a connect under way (Go's
+    /// interrupter: the socket's write deadline moves to the past) and the
+    /// dial fails with `operation was canceled` ([`is_canceled`]), or `i/o
+    /// timeout` if the context's deadline passed. Without a poller (the
+    /// Plan 9 layer's blocking connects) only the deadline applies.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use gort::context;
+    /// gort::Builder::new().block_on(|| {
+    ///     let (ctx, cancel) = context::with_timeout(&context::background(), Duration::from_secs(2));
+    ///     let c = gort::net::Dialer::new().dial_context(&ctx, "127.0.0.1:8080");
+    ///     cancel.cancel();
+    ///     # let _ = c;
+    /// });
+    /// ```
+    pub fn dial_context<A: ToSocketAddrs + Send>(
+        &self,
+        ctx: &crate::context::Context,
+        addr: A,
+    ) -> io::Result<TcpStream> {
+        self.dial_with(Some(ctx), addr)
+    }
+
+    fn dial_with<A: ToSocketAddrs + Send>(
+        &self,
+        ctx: Option<&crate::context::Context>,
+        addr: A,
+    ) -> io::Result<TcpStream> {
+        let now = Instant::now();
+        // Go's Dialer.deadline: the context's deadline counts too.
+        let deadline = match (self.effective_deadline(now), ctx.and_then(|c| c.deadline())) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(timeout_err());
         }
         let addrs = resolve(addr)?;
         let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to");
         for (i, a) in addrs.iter().enumerate() {
+            // Go's dialSerial: a context that ended stops the dial here.
+            if let Some(e) = ctx.and_then(|c| c.err()) {
+                return Err(op_error(
+                    "dial",
+                    "tcp",
+                    "",
+                    None,
+                    Some(a.to_string()),
+                    map_ctx_err(e),
+                ));
+            }
             let part = match deadline {
                 Some(d) => Some(partial_deadline(Instant::now(), d, addrs.len() - i)?),
                 None => None,
             };
-            match TcpStream::connect_addr(a, part) {
+            match TcpStream::connect_addr(a, part, ctx) {
                 Ok(c) => return Ok(c),
                 Err(e) => last = e,
             }
@@ -1068,7 +1149,7 @@ impl TcpStream {
     /// Go's `net.Dial("tcp", addr)`: tries each resolved address in turn.
     pub fn connect<A: ToSocketAddrs + Send>(addr: A) -> io::Result<TcpStream> {
         each_addr(addr, "no addresses to connect to", |a| {
-            Self::connect_addr(a, None)
+            Self::connect_addr(a, None, None)
         })
     }
 
@@ -1086,16 +1167,58 @@ impl TcpStream {
         Dialer::new().timeout(timeout).dial(addr)
     }
 
-    fn connect_addr(a: &SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
+    /// One address of a dial, by `deadline`, interrupted when `ctx` ends
+    /// (Go's `netFD.connect` with its context).
+    fn connect_addr(
+        a: &SocketAddr,
+        deadline: Option<Instant>,
+        ctx: Option<&crate::context::Context>,
+    ) -> io::Result<TcpStream> {
         let dial = |call, e| op_error("dial", "tcp", call, None, Some(a.to_string()), e);
         let fd = socket(family(a), libc::SOCK_STREAM).map_err(|e| dial("socket", e))?;
-        let nfd = NetFd::new(fd).map_err(|e| dial("socket", e))?;
+        let nfd = Arc::new(NetFd::new(fd).map_err(|e| dial("socket", e))?);
         let (ss, len) = sockaddr(a);
-        connect_fd(&nfd, &ss, len, deadline).map_err(|e| dial("connect", e))?;
+        let r = match ctx {
+            Some(c) if !c.done().is_nil() && nfd.pd.is_some() => {
+                // Go's order: the dial's write deadline first, then the
+                // interrupter, which moves it to the past when the context
+                // ends and so wakes the connect's wait (a deadline set
+                // after it could undo it).
+                if let Some(d) = deadline {
+                    if d <= Instant::now() {
+                        return Err(dial("connect", timeout_err()));
+                    }
+                    nfd.set_deadline(Some(d), b'w')
+                        .map_err(|e| dial("connect", e))?;
+                }
+                let (n2, fired) = (nfd.clone(), crate::Chan::<()>::new(1));
+                let f2 = fired.clone();
+                let stop = crate::context::after_func(c, move || {
+                    let _ = n2.set_deadline(Some(Instant::now()), b'w');
+                    f2.send(());
+                });
+                let r = connect_fd(&nfd, &ss, len, None);
+                if !stop.stop() {
+                    // It fired: the dial is the context's, whatever the
+                    // connect did (Go's "ctxErr != nil" after the connect).
+                    fired.recv();
+                    let e = c.err().expect("an after-func ran, so the context ended");
+                    return Err(dial("", map_ctx_err(e)));
+                }
+                if deadline.is_some() && r.is_ok() {
+                    nfd.set_deadline(None, b'w')
+                        .map_err(|e| dial("connect", e))?;
+                }
+                r
+            }
+            _ => connect_fd(&nfd, &ss, len, deadline),
+        };
+        r.map_err(|e| dial("connect", e))?;
         let _ = nfd.peer.set(*a);
-        Ok(TcpStream { fd: Arc::new(nfd) })
+        Ok(TcpStream { fd: nfd })
     }
 
+    /// The connection's local address (Go's `LocalAddr`).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.fd.with_std(|s: &std::net::TcpStream| s.local_addr())
     }
@@ -1116,6 +1239,7 @@ impl TcpStream {
             .with_std(|s: &std::net::TcpStream| s.set_nodelay(on))
     }
 
+    /// Sets the IP time-to-live of outgoing packets (`IP_TTL`).
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.fd.with_std(|s: &std::net::TcpStream| s.set_ttl(ttl))
     }
@@ -1168,6 +1292,9 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
+    /// Go's `net.Listen("tcp", addr)`: binds and listens on the first
+    /// resolved address that works (`SO_REUSEADDR` set, the system's
+    /// `somaxconn` as the backlog).
     pub fn bind<A: ToSocketAddrs + Send>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, "no addresses to bind", Self::bind_addr)
     }
@@ -1200,6 +1327,7 @@ impl TcpListener {
         Ok((s, peer))
     }
 
+    /// The address the listener is bound to (Go's `Addr`).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.fd.with_std(|s: &std::net::TcpListener| s.local_addr())
     }
@@ -1236,6 +1364,8 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
+    /// Go's `net.ListenPacket("udp", addr)`: a socket bound to the first
+    /// resolved address that works.
     pub fn bind<A: ToSocketAddrs + Send>(addr: A) -> io::Result<UdpSocket> {
         let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to bind");
         for a in resolve(addr)? {
@@ -1252,6 +1382,8 @@ impl UdpSocket {
         Err(last)
     }
 
+    /// Sets the socket's peer (Go's `DialUDP`): `send` and `recv` then use
+    /// it, and datagrams from elsewhere are dropped by the kernel.
     pub fn connect<A: ToSocketAddrs + Send>(&self, addr: A) -> io::Result<()> {
         let a = resolve(addr)?
             .into_iter()
@@ -1261,6 +1393,8 @@ impl UdpSocket {
         connect_fd(&self.fd, &ss, len, None)
     }
 
+    /// Go's `WriteTo`: sends one datagram to `addr`, parking the goroutine
+    /// while the send buffer is full.
     pub fn send_to<A: ToSocketAddrs + Send>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
         let a = resolve(addr)?
             .into_iter()
@@ -1272,6 +1406,8 @@ impl UdpSocket {
             .io(b'w', || sys::sendto(fd, buf, libc::MSG_NOSIGNAL, &ss, len))
     }
 
+    /// Go's `ReadFrom`: receives one datagram and its sender's address,
+    /// parking the goroutine until one arrives (or the read deadline).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let fd = self.fd.fd;
         // SAFETY: plain old data.
@@ -1283,22 +1419,36 @@ impl UdpSocket {
         Ok((n, from_sockaddr(&ss)?))
     }
 
+    /// Go's `Write` on a connected socket: sends one datagram to the peer.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.fd.write(buf)
     }
 
+    /// Go's `Read` on a connected socket: receives one datagram from the
+    /// peer.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.fd.read(buf)
     }
 
+    /// The socket's local address (Go's `LocalAddr`).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.fd.with_std(|s: &std::net::UdpSocket| s.local_addr())
     }
 
+    /// The address [`connect`](Self::connect) set (Go's `RemoteAddr`);
+    /// `NotConnected` if none.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.with_std(|s: &std::net::UdpSocket| s.peer_addr())
+    }
+
+    /// Go's `SetReadDeadline`: `recv` and `recv_from` fail with `i/o
+    /// timeout` ([`is_timeout`]) once `d` passes; `None` clears it.
     pub fn set_read_deadline(&self, d: Option<Instant>) -> io::Result<()> {
         self.fd.set_deadline(d, b'r')
     }
 
+    /// Go's `SetWriteDeadline`: `send` and `send_to` fail with `i/o
+    /// timeout` once `d` passes; `None` clears it.
     pub fn set_write_deadline(&self, d: Option<Instant>) -> io::Result<()> {
         self.fd.set_deadline(d, b'w')
     }
@@ -1357,24 +1507,62 @@ fn unix_sockaddr(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)
 impl UdpSocket {
     /// After `from_std`: nothing to remember.
     fn adopted(&self) {}
+
+    /// A failed `close` as Go's `OpError` (`close udp 127.0.0.1:5000: …`).
+    fn close_err(&self, e: io::Error) -> io::Error {
+        let name = |a: io::Result<SocketAddr>| a.ok().map(|a| a.to_string());
+        let (l, r) = (name(self.local_addr()), name(self.peer_addr()));
+        match r {
+            Some(r) => op_error("close", "udp", "close", l, Some(r), e),
+            None => op_error("close", "udp", "close", None, l, e),
+        }
+    }
 }
 
 impl UnixListener {
     /// After `from_std`: nothing to remember.
     fn adopted(&self) {}
+
+    /// A failed `close` as Go's `OpError` (`close unix /path: …`).
+    fn close_err(&self, e: io::Error) -> io::Error {
+        let path = self
+            .fd
+            .with_std(|s: &std::os::unix::net::UnixListener| s.local_addr())
+            .ok()
+            .map(|a| {
+                a.as_pathname()
+                    .map_or_else(|| "@".to_string(), |p| p.display().to_string())
+            });
+        op_error("close", "unix", "close", None, path, e)
+    }
 }
 
 impl UnixStream {
     /// After `from_std`: nothing to remember (its peer is read when asked).
     fn adopted(&self) {}
+
+    /// A failed `close` as Go's `OpError` (`close unix @->/path: …`).
+    fn close_err(&self, e: io::Error) -> io::Error {
+        self.op_err("close", e)
+    }
 }
 
 impl TcpListener {
     /// After `from_std`: nothing to remember.
     fn adopted(&self) {}
+
+    /// A failed `close` as Go's `OpError` (`close tcp 127.0.0.1:5000: …`).
+    fn close_err(&self, e: io::Error) -> io::Error {
+        op_error("close", "tcp", "close", None, self.names().0, e)
+    }
 }
 
 impl TcpStream {
+    /// A failed `close` as Go's `OpError` (`close tcp a->b: …`).
+    fn close_err(&self, e: io::Error) -> io::Error {
+        self.op_err("close", e)
+    }
+
     /// After `from_std`: the peer, as connect or accept would have
     /// recorded it (Go's `raddr`), while `getpeername` still answers.
     fn adopted(&self) {
@@ -1411,6 +1599,7 @@ impl UnixStream {
             .clone()
     }
 
+    /// Go's `net.Dial("unix", path)`: connects to the socket at `path`.
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let nfd = NetFd::new(socket(libc::AF_UNIX, libc::SOCK_STREAM)?)?;
@@ -1418,6 +1607,7 @@ impl UnixStream {
         Ok(UnixStream { fd: Arc::new(nfd) })
     }
 
+    /// The peer's address (Go's `RemoteAddr`).
     pub fn peer_addr(&self) -> io::Result<UnixSocketAddr> {
         self.fd
             .with_std(|s: &std::os::unix::net::UnixStream| s.peer_addr())
@@ -1431,6 +1621,8 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
+    /// Go's `net.Listen("unix", path)`: binds and listens at `path` (the
+    /// file must not exist).
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let (sun, len) = unix_sockaddr(path.as_ref())?;
         let fd = socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
@@ -1474,8 +1666,10 @@ macro_rules! socket_common {
             /// Go's `Close`: every goroutine blocked on the socket wakes
             /// with `use of closed network connection`, and so do later
             /// operations; the descriptor is closed with the last handle.
+            /// A second close fails as in Go (`close tcp a->b: use of
+            /// closed network connection`, [`is_closed`]).
             pub fn close(&self) -> io::Result<()> {
-                self.fd.close()
+                self.fd.close().map_err(|e| self.close_err(e))
             }
 
             /// Takes a std socket (made non-blocking and registered with

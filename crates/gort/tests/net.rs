@@ -1253,6 +1253,109 @@ unsafe fn connect_timeout_against_a_full_backlog() {
     drop(held);
 }
 
+/// A listener with a full accept queue (backlog 0, nothing accepting),
+/// and the connections that filled it (to keep).
+fn full_backlog() -> (std::net::TcpListener, std::net::SocketAddr, Vec<TcpStream>) {
+    let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = ln.local_addr().unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&ln);
+    // SAFETY: the listener's own open descriptor; a second listen only
+    // sets the backlog.
+    assert_eq!(unsafe { libc::listen(fd, 0) }, 0);
+    let mut held = Vec::new();
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+            Ok(c) => held.push(c),
+            Err(e) => {
+                assert!(is_timeout(&e), "filling the queue: {e}");
+                break;
+            }
+        }
+        assert!(held.len() < 64, "the accept queue never filled");
+    }
+    (ln, addr, held)
+}
+
+/// Go's DialContext: cancelling the context interrupts a connect that
+/// cannot finish (Go's interrupter), with Go's `operation was canceled`;
+/// a context deadline ends it with `i/o timeout` within 10%; a context
+/// that has ended fails the dial at once; and a dial that succeeded is not
+/// disturbed by a later cancel.
+#[gort::test(both)]
+unsafe fn dial_context_cancel_and_deadline() {
+    use gort::context::{background, with_cancel, with_timeout};
+    use gort::net::{Dialer, is_canceled};
+    let (_ln, addr, held) = full_backlog();
+    // Cancelling interrupts the connect where there is a poller (the Plan
+    // 9 layer's connect is a blocking system call; only deadlines end it).
+    if !plan9() {
+        let (ctx, cancel) = with_cancel(&background());
+        let c2 = cancel.clone();
+        gort::time::after_func(Duration::from_millis(150), move || c2.cancel());
+        let t = Instant::now();
+        let e = Dialer::new().dial_context(&ctx, addr).unwrap_err();
+        let took = t.elapsed();
+        assert!(is_canceled(&e) && !is_timeout(&e), "{e}");
+        assert_eq!(e.kind(), ErrorKind::Interrupted);
+        assert_eq!(
+            e.to_string(),
+            format!("dial tcp {addr}: operation was canceled")
+        );
+        assert!(
+            took >= Duration::from_millis(150) && took < Duration::from_millis(400),
+            "the cancel took {took:?} to end the dial"
+        );
+    }
+    // The context's deadline, shorter than the dialer's timeout.
+    let want = Duration::from_millis(300);
+    let (ctx, _cancel) = with_timeout(&background(), want);
+    let t = Instant::now();
+    let e = Dialer::new()
+        .timeout(Duration::from_secs(10))
+        .dial_context(&ctx, addr)
+        .unwrap_err();
+    let took = t.elapsed();
+    assert!(is_timeout(&e), "{e}");
+    assert!(
+        took >= want && took <= want + want / 10,
+        "dial_context with a {want:?} context took {took:?}"
+    );
+    // A context that has ended fails the dial at once.
+    let e = Dialer::new().dial_context(&ctx, addr).unwrap_err();
+    assert!(is_timeout(&e), "{e}");
+    let (ctx, cancel) = with_cancel(&background());
+    cancel.cancel();
+    let t = Instant::now();
+    let e = Dialer::new().dial_context(&ctx, addr).unwrap_err();
+    assert!(is_canceled(&e), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!("dial tcp {addr}: operation was canceled")
+    );
+    assert!(t.elapsed() < Duration::from_millis(50));
+    drop(held);
+    // A dial that succeeds, then its context is cancelled: the connection
+    // works on (no deadline left behind).
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    serve_echo(l.clone(), |_| {});
+    let (ctx, cancel) = with_cancel(&background());
+    let mut c = Dialer::new()
+        .timeout(Duration::from_secs(5))
+        .dial_context(&ctx, addr)
+        .unwrap();
+    cancel.cancel();
+    gort::time::sleep(Duration::from_millis(20));
+    c.write_all(b"ping").unwrap();
+    let mut b = [0u8; 4];
+    c.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"ping");
+    // The accept loop ends with its listener (on the Plan 9 layer it
+    // blocks in a system call that only a close ends).
+    drop(c);
+    l.close().unwrap();
+}
+
 /// Go's LookupIP/LookupHost: `localhost` and address literals resolve
 /// without repeats, from a goroutine (the resolver runs off its stack).
 #[gort::test(both)]

@@ -8,7 +8,9 @@ use super::mutex::{MutexGuard, RawMutex};
 
 /// Go's `sync.Locker`: something that can be locked and unlocked.
 pub trait Locker {
+    /// Takes the lock, waiting as long as it takes.
     fn lock(&self);
+    /// Releases the lock.
     fn unlock(&self);
 }
 
