@@ -517,6 +517,14 @@ impl Stall {
     /// from its thread `mp`, from a thread of its own.
     fn report(&mut self, mp: *const runtime_m::M, goid: u64, first: String) {
         let mut text = first;
+        // SAFETY: Ms are never freed; host_tid is fixed once it started.
+        let tid = unsafe { (*mp).host_tid };
+        if tid != 0 && thread_blocked(tid) {
+            text.push_str(
+                "\t(its thread is blocked in the kernel: a blocking call not made through \
+                 gort::syscall::blocking, or a std lock held by a goroutine that is parked)\n",
+            );
+        }
         text.push_str(
             "\t(make blocking calls through gort::syscall::blocking and yield in long loops; \
              GODEBUG=gortstall=<ms> sets this report's threshold, 0 turns it off)\n\n",

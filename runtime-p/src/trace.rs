@@ -552,8 +552,8 @@ fn json_escape(s: &str) -> String {
 }
 
 /// Names goroutine `gp`'s track in the running trace of its instance, if
-/// any: `G<id>`, its function's name if known, and its labels as a dump
-/// header shows them. Called when either changes.
+/// any: `G<id>`, its function's name if known, and the last labels it
+/// had, as a dump header shows them. Called when either changes.
 ///
 /// # Safety
 /// `gp` is a user G of `s`, read by its owner (the goroutine itself).
@@ -569,8 +569,15 @@ pub unsafe fn name_goroutine(s: &Sched, gp: *mut runtime_g::G) {
         name.push(' ');
         name.push_str(func);
     }
-    name.push_str(&labels);
-    s.trace.global.lock().names.insert(goid, name);
+    let mut g = s.trace.global.lock();
+    if labels.is_empty() {
+        // Labels that were taken away (the end of `pprof::do_labeled`)
+        // leave the track named after the last ones it had.
+        g.names.entry(goid).or_insert(name);
+    } else {
+        name.push_str(&labels);
+        g.names.insert(goid, name);
+    }
 }
 
 /// The Chrome trace-event JSON of `events` (sorted by time).

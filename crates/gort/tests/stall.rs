@@ -38,10 +38,35 @@ fn stall_raw_sleep(ms: u64) -> u64 {
 
 const KIND_VAR: &str = "GORT_STALL_KIND";
 
+static STD_MUTEX: std::sync::Mutex<u64> = std::sync::Mutex::new(0);
+
+/// The hang: at GOMAXPROCS=1 in the safe mode a goroutine parks
+/// holding a std `MutexGuard`, and another goroutine of the same thread
+/// then blocks the thread on that mutex. Never returns: the holder is
+/// pinned to the blocked thread.
+#[inline(never)]
+fn stall_std_mutex() -> u64 {
+    let h = gort::spawn(|| {
+        let g = STD_MUTEX.lock().unwrap();
+        gort::time::sleep(Duration::from_millis(50));
+        *g
+    });
+    // Let the holder take the lock and park.
+    gort::time::sleep(Duration::from_millis(10));
+    let v = stall_lock_the_std_mutex();
+    v + h.join().unwrap()
+}
+
+#[inline(never)]
+fn stall_lock_the_std_mutex() -> u64 {
+    *STD_MUTEX.lock().unwrap()
+}
+
 #[test]
 #[ignore = "child process entry point of the stall tests"]
 fn stall_child() {
-    let mut b = gort::Builder::new().gomaxprocs(2);
+    let procs = std::env::var("GORT_STALL_GOMAXPROCS").map_or(2, |v| v.parse().unwrap());
+    let mut b = gort::Builder::new().gomaxprocs(procs);
     if std::env::var(MODE_VAR).as_deref() == Ok("migrating") {
         // SAFETY: the child keeps no thread-local state across a park.
         b = unsafe { b.migrating() };
@@ -63,6 +88,9 @@ fn stall_child() {
                         s2.store(true, Ordering::Relaxed);
                     });
                     eprintln!("SPIN START goid={}", gort::goid());
+                    if std::env::var(KIND_VAR).as_deref() == Ok("mutex") {
+                        return stall_std_mutex();
+                    }
                     if std::env::var(KIND_VAR).as_deref() == Ok("sleep") {
                         stall_raw_sleep(spin_ms)
                     } else {
@@ -107,7 +135,21 @@ fn run_kind(mode: &str, kind: &str, spin_ms: u64, godebug: Option<&str>) -> Seen
     if let Some(g) = godebug {
         c = c.env("GODEBUG", g);
     }
+    let gmp = if kind == "mutex" { "1" } else { "2" };
+    c = c.env("GORT_STALL_GOMAXPROCS", gmp);
     let mut child = c.spawn();
+    // A child that can never end (the mutex case) is killed once its
+    // report is in, or after 20 s.
+    let pid = child.id();
+    let watchdog = (kind == "mutex").then(|| {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(20));
+            // SAFETY: kill on our own child's pid (a stale pid after the
+            // child was reaped is harmless in a test: it fails with ESRCH
+            // unless reused within the test).
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+        })
+    });
     let mut out = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -116,8 +158,15 @@ fn run_kind(mode: &str, kind: &str, spin_ms: u64, godebug: Option<&str>) -> Seen
     });
     let mut lines = Vec::new();
     for l in BufReader::new(child.stderr.take().unwrap()).lines() {
-        lines.push((Instant::now(), l.unwrap()));
+        let l = l.unwrap();
+        let end = kind == "mutex" && l.starts_with("created by ");
+        lines.push((Instant::now(), l));
+        if end {
+            // The report is complete: the child would hang forever.
+            let _ = child.kill();
+        }
     }
+    drop(watchdog);
     let code = child.wait().unwrap().code();
     Seen {
         lines,
@@ -214,6 +263,32 @@ fn a_raw_blocking_call_is_named() {
             "stall::stall_raw_sleep(",
         );
     }
+}
+
+/// The hang, safe mode, GOMAXPROCS=1: a goroutine parks holding
+/// a std mutex and another goroutine of its thread blocks the thread on
+/// it. The report names the blocked goroutine, says its thread is blocked
+/// in the kernel, and shows the lock among its frames.
+#[test]
+fn a_std_mutex_held_across_a_park_is_named() {
+    let s = run_kind("safe", "mutex", 0, None);
+    let all = s.stderr();
+    let (t0, start) = s.find("SPIN START goid=").expect("the child started");
+    let goid: u64 = start.rsplit('=').next().unwrap().parse().unwrap();
+    let (t1, first) = s
+        .find("runtime: goroutine ")
+        .unwrap_or_else(|| panic!("no stall report:\n{all}"));
+    assert!(
+        first.starts_with(&format!("runtime: goroutine {goid} has kept P 0 for ")),
+        "{all}"
+    );
+    assert!(t1.duration_since(*t0) <= Duration::from_secs(2), "{all}");
+    assert!(all.contains("its thread is blocked in the kernel"), "{all}");
+    let frames = &all[all
+        .find(&format!("goroutine {goid} [running] {{job: spin}}:"))
+        .unwrap_or_else(|| panic!("no header:\n{all}"))..];
+    assert!(frames.contains("stall::stall_lock_the_std_mutex("), "{all}");
+    assert!(frames.contains("std::sync::"), "{all}");
 }
 
 /// `GODEBUG=gortstall=300`: the threshold is 300 ms.

@@ -174,3 +174,39 @@ fn concurrent_stops_take_turns() {
         })
     }
 }
+
+/// A goroutine's track is named after its function and its pprof labels
+/// (issue 22), the labels as a dump header shows them.
+#[test]
+fn goroutine_tracks_are_named_after_function_and_labels() {
+    let (goid, json) = gort::Builder::new().gomaxprocs(2).block_on(|| {
+        gort::trace::start().unwrap();
+        let h = gort::spawn(|| {
+            use gort::pprof;
+            pprof::do_labeled(
+                &gort::context::background(),
+                pprof::labels([("worker", "7")]),
+                |_| {
+                    gort::gosched();
+                    gort::goid()
+                },
+            )
+        });
+        let goid = h.join().unwrap();
+        (goid, gort::trace::stop().unwrap())
+    });
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let names: Vec<String> = v["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name" && e["tid"].as_u64() == Some(goid))
+        .filter_map(|e| e["args"]["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with(&format!("G{goid} "))
+            && n.contains("goroutine_tracks_are_named_after_function_and_labels")
+            && n.ends_with(" {worker: 7}")),
+        "{names:?}"
+    );
+}
