@@ -450,6 +450,46 @@ fn uncaught_child() {
     });
 }
 
+/// Not in Go's tests: a `notify` made before the process's first runtime
+/// starts keeps its signal when the runtime installs its own handlers (on
+/// the Plan 9 layer, its note handlers go under the notify and come back
+/// after `stop`, so the uncaught signal then ends the program as a note).
+#[test]
+fn notify_before_the_first_runtime() {
+    let out = test_child::Child::test("early_child")
+        .env(CASE_VAR, "x")
+        .run();
+    assert!(
+        out.stdout.contains("received\nstopped\n"),
+        "{}",
+        out.combined()
+    );
+    assert!(!out.stdout.contains("survived"), "{}", out.combined());
+    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
+        assert_ne!(out.code, Some(0), "{}", out.combined());
+        assert_eq!(out.signal, None, "{}", out.combined());
+    } else {
+        assert_eq!(out.signal, Some(libc::SIGINT), "{}", out.combined());
+    }
+}
+
+#[test]
+#[ignore = "child process of notify_before_the_first_runtime"]
+fn early_child() {
+    let c = Chan::new(1);
+    signal::notify(&c, &[Signal::SIGINT]);
+    gort::Builder::new().block_on(move || {
+        kill(Signal::SIGINT);
+        wait_sig(&c, Signal::SIGINT);
+        println!("received");
+        signal::stop(&c);
+        println!("stopped");
+        kill(Signal::SIGINT);
+        gort::time::sleep(Duration::from_secs(5));
+        println!("survived");
+    });
+}
+
 /// Not in Go's tests: a main goroutine that only waits for a signal is not
 /// deadlocked (Go's os/signal goroutine keeps checkdead quiet; gort's
 /// receiver is a plain thread, counted the same way). And after ignore,

@@ -760,7 +760,11 @@ fn install_note_signals() {
                 sa.sa_sigaction = note_signal as *const () as usize;
                 sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut sa.sa_mask);
-                libc::sigaction(sig, &sa, core::ptr::null_mut());
+                // A signal the program asked for already keeps its
+                // handler; the note's becomes what it falls back to.
+                if !runtime_m::os::install_under_notify(sig, &sa) {
+                    libc::sigaction(sig, &sa, core::ptr::null_mut());
+                }
             }
         }
     });

@@ -195,6 +195,27 @@ pub fn install(os: &'static dyn Os) -> Result<(), String> {
     }
 }
 
+/// The runtime's rule for a handler an OS layer installs at start-up over
+/// a signal the program may have asked for already (runtime-p's
+/// `sigqueue::install_under_notify`), registered by the runtime when the
+/// program first asks for a signal. OS layers cannot reach runtime-p.
+static UNDER_NOTIFY: std::sync::OnceLock<fn(libc::c_int, &libc::sigaction) -> bool> =
+    std::sync::OnceLock::new();
+
+/// Registers the rule [`install_under_notify`] applies (the first call
+/// wins).
+pub fn set_install_under_notify(f: fn(libc::c_int, &libc::sigaction) -> bool) {
+    let _ = UNDER_NOTIFY.set(f);
+}
+
+/// For an OS layer about to install `sa` for `sig`: if the program asked
+/// for `sig` already (`gort::signal::notify`), records `sa` as the action
+/// the program's handler falls back to and puts back when it stops, and
+/// returns true; the layer then installs nothing.
+pub fn install_under_notify(sig: libc::c_int, sa: &libc::sigaction) -> bool {
+    UNDER_NOTIFY.get().is_some_and(|f| f(sig, sa))
+}
+
 /// The installed OS layer.
 pub fn os() -> &'static dyn Os {
     match OS.get() {

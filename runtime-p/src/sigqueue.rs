@@ -340,6 +340,9 @@ fn reserved(s: u32) -> bool {
 /// signal `s` delivered; installs the handler. Returns false for a signal
 /// that cannot be caught.
 pub fn signal_enable(s: u32) -> bool {
+    // OS layers install their start-up handlers under a notify (see
+    // `install_under_notify`).
+    runtime_m::os::set_install_under_notify(install_under_notify);
     if reserved(s) {
         return false;
     }
