@@ -761,7 +761,9 @@ fn install_note_signals() {
                 sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut sa.sa_mask);
                 // A signal the program asked for already keeps its
-                // handler; the note's becomes what it falls back to.
+                // handler; the note's becomes what it falls back to
+                // (the runtime's rule, registered before the layer
+                // starts).
                 if !runtime_m::os::install_under_notify(sig, &sa) {
                     libc::sigaction(sig, &sa, core::ptr::null_mut());
                 }

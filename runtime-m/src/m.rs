@@ -34,7 +34,7 @@ pub struct M {
     pub procid: u64,
     /// The host (Linux) thread id, whatever the OS layer (the Plan 9
     /// layer's `procid` is its own pid); set at the M's start, 0 before.
-    pub host_tid: libc::pid_t,
+    pub host_tid: core::sync::atomic::AtomicI32,
     /// Count of runtime locks held; `schedule` throws if non-zero.
     pub locks: i32,
     /// Whether this M is looking for work without a G (`spinning`).
@@ -257,7 +257,7 @@ impl M {
             sched: AtomicPtr::new(sched as *mut ()),
             id: 0,
             procid: 0,
-            host_tid: 0,
+            host_tid: core::sync::atomic::AtomicI32::new(0),
             locks: 0,
             spinning: false,
             lockedg: core::ptr::null_mut(),

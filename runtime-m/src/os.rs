@@ -208,10 +208,12 @@ pub fn set_install_under_notify(f: fn(libc::c_int, &libc::sigaction) -> bool) {
     let _ = UNDER_NOTIFY.set(f);
 }
 
-/// For an OS layer about to install `sa` for `sig`: if the program asked
-/// for `sig` already (`gort::signal::notify`), records `sa` as the action
-/// the program's handler falls back to and puts back when it stops, and
-/// returns true; the layer then installs nothing.
+/// For an OS layer about to install `sa` for `sig`: installs it, or, if
+/// the program asked for `sig` already (`gort::signal::notify`), records
+/// `sa` as the action the program's handler falls back to and puts back
+/// when it stops, atomically with respect to the program's requests.
+/// Returns false if no runtime registered the rule; the layer then
+/// installs `sa` itself.
 pub fn install_under_notify(sig: libc::c_int, sa: &libc::sigaction) -> bool {
     UNDER_NOTIFY.get().is_some_and(|f| f(sig, sa))
 }

@@ -155,8 +155,11 @@ unsafe fn mstart1(mp: *mut M) -> ! {
         (*g0).sched.pc = 0;
         (*g0).sched.bp = 0;
         (*mp).procid = os().gettid();
-        // SAFETY: gettid has no preconditions.
-        (*mp).host_tid = libc::gettid();
+        // Atomic: stall reports read it from other threads, and an M
+        // freed with its locked goroutine is reused by a new thread.
+        (*mp)
+            .host_tid
+            .store(libc::gettid(), core::sync::atomic::Ordering::Relaxed);
         minit();
         if let Some(f) = (*mp).mstartfn {
             f();

@@ -2186,7 +2186,9 @@ fn traceback_labels_on() -> bool {
             .split(',')
             .filter_map(|kv| kv.trim().strip_prefix("tracebacklabels="))
             .next_back()
-            .is_none_or(|v| v != "0")
+            // Go shows them only for 1 (the default); a malformed value
+            // leaves the default.
+            .is_none_or(|v| v.parse::<i32>().map_or(true, |n| n == 1))
     })
 }
 
@@ -2201,6 +2203,8 @@ fn traceback_labels_on() -> bool {
 /// move between threads at any park. The safe mode has no contract.
 pub unsafe fn start(cfg: Config, main: Box<dyn FnOnce() + Send + 'static>) {
     crate::init_once(cfg.signals);
+    // Before the OS layer installs its start-up signal handlers.
+    crate::sigqueue::register_os_hook();
     if let Err(e) = runtime_m::os::install(cfg.os) {
         panic!("gort: {e}");
     }

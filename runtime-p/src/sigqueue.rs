@@ -249,6 +249,31 @@ pub fn install_under_notify(sig: libc::c_int, sa: &libc::sigaction) -> bool {
     true
 }
 
+/// For an OS layer's start-up handlers (runtime-m's
+/// `install_under_notify` hook): installs `sa` for `sig`, or, if the
+/// program asked for `sig` already, makes `sa` what the notify handler
+/// falls back to. Under the saved actions' lock, so that a concurrent
+/// `signal_enable` cannot be overwritten. Returns true (it handled it).
+pub fn install_or_under_notify(sig: libc::c_int, sa: &libc::sigaction) -> bool {
+    if sig <= 0 || sig as u32 >= NSIG {
+        return false;
+    }
+    let mut saved = saved();
+    if notify_installed(sig as u32) {
+        save(&mut saved, sig as u32, *sa);
+    } else {
+        // SAFETY: installing a valid action the OS layer built.
+        unsafe { libc::sigaction(sig, sa, core::ptr::null_mut()) };
+    }
+    true
+}
+
+/// Registers [`install_or_under_notify`] as runtime-m's hook (at a
+/// runtime's start and at the first `notify`, whichever comes first).
+pub fn register_os_hook() {
+    runtime_m::os::set_install_under_notify(install_or_under_notify);
+}
+
 /// Records `old` as `s`'s saved action (under `SAVED`'s lock).
 fn save(saved: &mut [Option<SavedAction>; NSIG as usize], s: u32, old: libc::sigaction) {
     saved[s as usize] = Some(SavedAction(old));
@@ -340,9 +365,8 @@ fn reserved(s: u32) -> bool {
 /// signal `s` delivered; installs the handler. Returns false for a signal
 /// that cannot be caught.
 pub fn signal_enable(s: u32) -> bool {
-    // OS layers install their start-up handlers under a notify (see
-    // `install_under_notify`).
-    runtime_m::os::set_install_under_notify(install_under_notify);
+    // OS layers install their start-up handlers under a notify.
+    register_os_hook();
     if reserved(s) {
         return false;
     }

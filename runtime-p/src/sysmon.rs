@@ -188,7 +188,7 @@ pub fn sysmon() {
             // reported a stall of hours (the clock's uptime).
             ticks.resize(s.gomaxprocs(), SysmonTick::starting(now));
         }
-        stall.check_retaken(now);
+        stall.check_retaken(s, now);
         if retake(s, &mut ticks, now, can_retake, &mut stall) != 0 {
             idle = 0;
         } else {
@@ -335,6 +335,33 @@ fn thread_cpu_ns(tid: libc::pid_t) -> Option<i64> {
     Some(ts.tv_sec * 1_000_000_000 + ts.tv_nsec)
 }
 
+/// The system calls a signal does not disturb: with `SA_RESTART` the
+/// kernel restarts them after the handler (futex waits, accept, wait4,
+/// flock, fcntl locks). Others (poll, epoll_wait, nanosleep, socket calls
+/// with a timeout) would fail with EINTR, which a diagnostic must not
+/// cause: a thread blocked in one is reported without frames.
+const RESTARTED_SYSCALLS: [i64; 6] = [
+    libc::SYS_futex,
+    libc::SYS_accept,
+    libc::SYS_accept4,
+    libc::SYS_wait4,
+    libc::SYS_flock,
+    libc::SYS_fcntl,
+];
+
+/// Whether host thread `tid` may be asked for its frames with a signal:
+/// it runs, or it is blocked in a call the kernel restarts
+/// ([`RESTARTED_SYSCALLS`]; `/proc/self/task/<tid>/syscall` names it).
+fn may_interrupt(tid: libc::pid_t) -> bool {
+    if !thread_blocked(tid) {
+        return true;
+    }
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall"))
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<i64>().ok())
+        .is_some_and(|nr| RESTARTED_SYSCALLS.contains(&nr))
+}
+
 /// Whether host thread `tid` is blocked in the kernel (`S` or `D` in
 /// `/proc/self/task/<tid>/stat`) rather than running or waiting for a CPU.
 fn thread_blocked(tid: libc::pid_t) -> bool {
@@ -356,8 +383,8 @@ fn stuck(mp: *const runtime_m::M, probe: &mut Option<Probe>, now: i64) -> bool {
     if mp.is_null() {
         return false;
     }
-    // SAFETY: Ms are never freed; host_tid is fixed once the M started.
-    let tid = unsafe { (*mp).host_tid };
+    // SAFETY: Ms are never freed; the word is atomic.
+    let tid = unsafe { (*mp).host_tid.load(Ordering::Relaxed) };
     let Some(cpu) = (tid != 0).then(|| thread_cpu_ns(tid)).flatten() else {
         // No clock to read (a thread that is gone): wall time decides.
         return true;
@@ -414,7 +441,7 @@ impl Stall {
 
     /// Whether a slice that began at `since` has gone on too long by `now`.
     fn due(&self, since: i64, now: i64) -> bool {
-        self.threshold > 0 && since + self.threshold <= now
+        self.threshold > 0 && now - since >= self.threshold
     }
 
     /// Whether a retaken goroutine is still to be reported.
@@ -433,6 +460,9 @@ impl Stall {
         probe: Option<Probe>,
     ) {
         if self.threshold > 0 {
+            // An older entry for this M is stale: its goroutine came back
+            // into the runtime before this retake.
+            self.retaken.retain(|r| r.mp != mp);
             self.retaken.push(Retaken {
                 mp,
                 goid,
@@ -445,22 +475,18 @@ impl Stall {
 
     /// Forgets the retaken goroutines that came back into the runtime and
     /// reports those that have run too long.
-    fn check_retaken(&mut self, now: i64) {
+    fn check_retaken(&mut self, s: &Sched, now: i64) {
         if self.retaken.is_empty() {
             return;
         }
         let mut list = core::mem::take(&mut self.retaken);
         list.retain(|r| {
-            // SAFETY: Ms are never freed; the words are atomics. A
-            // goroutine that came back into the runtime has seen DONE and
-            // put NONE back (retake.rs), so DONE means it is still out
-            // there, and curg is still it.
-            unsafe {
-                let gp = (*r.mp).curg.load(Ordering::Acquire);
-                (*r.mp).retake.load(Ordering::Acquire) == runtime_m::m::RETAKE_DONE
-                    && !gp.is_null()
-                    && (*gp).goid == r.goid
-            }
+            // SAFETY: Ms are never freed; the word is atomic. A goroutine
+            // that came back into the runtime has seen DONE and put NONE
+            // back (retake.rs), so DONE means it is still out there (and
+            // its M still ours: an M is freed only after its goroutine
+            // came back). A later retake of the M replaced this entry.
+            unsafe { (*r.mp).retake.load(Ordering::Acquire) == runtime_m::m::RETAKE_DONE }
         });
         for r in &mut list {
             if !r.reported && self.due(r.since, now) && stuck(r.mp, &mut r.probe, now) {
@@ -474,7 +500,7 @@ impl Stall {
                     r.goid,
                     (now - r.since) / 1_000_000
                 );
-                self.report(r.mp, r.goid, first);
+                self.report(s, r.mp, r.goid, first);
             }
         }
         self.retaken = list;
@@ -509,16 +535,17 @@ impl Stall {
             pp.id,
             held / 1_000_000
         );
-        self.report(mp, goid, first);
+        self.report(s, mp, goid, first);
         true
     }
 
     /// Prints `first`, the advice, and goroutine `goid`'s frames, taken
     /// from its thread `mp`, from a thread of its own.
-    fn report(&mut self, mp: *const runtime_m::M, goid: u64, first: String) {
+    fn report(&mut self, s: &Sched, mp: *const runtime_m::M, goid: u64, first: String) {
         let mut text = first;
-        // SAFETY: Ms are never freed; host_tid is fixed once it started.
-        let tid = unsafe { (*mp).host_tid };
+        // SAFETY: Ms are never freed; the word is atomic.
+        let tid = unsafe { (*mp).host_tid.load(Ordering::Relaxed) };
+        let ask = tid != 0 && may_interrupt(tid);
         if tid != 0 && thread_blocked(tid) {
             text.push_str(
                 "\t(its thread is blocked in the kernel: a blocking call not made through \
@@ -530,15 +557,21 @@ impl Stall {
              GODEBUG=gortstall=<ms> sets this report's threshold, 0 turns it off)\n\n",
         );
         self.reports.retain(|h| !h.is_finished());
-        let m_addr = mp as usize;
+        let (m_addr, s_addr) = (mp as usize, s as *const Sched as usize);
         let spawned = runtime_m::os::spawn_runtime_thread("gort-stall", {
             move || {
                 let mut text = text;
                 // SAFETY: the M is never freed, and sysmon, which keeps the
                 // instance alive, waits for this thread (`finish`).
-                let dump = unsafe {
-                    crate::traceback::running_goroutine_dump(m_addr as *const runtime_m::M, goid)
-                };
+                let dump = ask
+                    .then(|| unsafe {
+                        crate::traceback::running_goroutine_dump(
+                            &*(s_addr as *const Sched),
+                            m_addr as *const runtime_m::M,
+                            goid,
+                        )
+                    })
+                    .flatten();
                 text.push_str(&dump.unwrap_or_else(|| {
                     format!(
                         "goroutine {goid} [running]:\n\tgoroutine running on other thread; \

@@ -421,15 +421,27 @@ fn stackreq_signal() -> libc::c_int {
     libc::SIGRTMAX() - 1
 }
 
-/// The hand-off between [`crash_relay`] and [`stackreq`] (one request at a
-/// time): `REQ_STATE` goes IDLE → ASKED (the dumper) → TAKEN (the thread's
-/// handler, by CAS, so a late handler cannot write into a later request)
-/// → DONE (the handler, release: its stores are published).
-const REQ_IDLE: u32 = 0;
-const REQ_ASKED: u32 = 1;
-const REQ_TAKEN: u32 = 2;
-const REQ_DONE: u32 = 3;
-static REQ_STATE: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(REQ_IDLE);
+/// The hand-off between a requester ([`ask_thread_stack`]) and [`stackreq`]
+/// (one request at a time). One word holds the request's sequence number
+/// (bits 40-63), the thread asked (its Linux thread id, bits 8-39) and the
+/// state (bits 0-7): IDLE → ASKED (the requester) → TAKEN (the thread's
+/// handler, by CAS on the whole word, so that a handler of another
+/// thread, or a late one of an earlier request, cannot take it) → DONE
+/// (the handler, by CAS again, release: its stores are published). A
+/// handler that is stuck past its request's end can no longer complete a
+/// later one.
+const REQ_IDLE: u64 = 0;
+const REQ_ASKED: u64 = 1;
+const REQ_TAKEN: u64 = 2;
+const REQ_DONE: u64 = 3;
+static REQ_STATE: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(REQ_IDLE);
+/// The last request's sequence number.
+static REQ_SEQ: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
+/// A request word: `seq`, `tid`, `state`.
+fn req_word(seq: u64, tid: u32, state: u64) -> u64 {
+    ((seq & 0xff_ffff) << 40) | (u64::from(tid) << 8) | state
+}
 const REQ_IN: usize = TRACEBACK_INNER_FRAMES;
 static REQ_PCS: [core::sync::atomic::AtomicUsize; TRACEBACK_INNER_FRAMES + TRACEBACK_OUTER_FRAMES] =
     [const { core::sync::atomic::AtomicUsize::new(0) };
@@ -440,10 +452,12 @@ static REQ_COUNTS: [core::sync::atomic::AtomicUsize; 4] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 4];
 static REQ_G: core::sync::atomic::AtomicPtr<G> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
-/// The thread asked (its Linux thread id): a handler on any other thread,
-/// such as one answering a request the dumper gave up on, leaves the
-/// request alone.
-static REQ_TID: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(0);
+/// That goroutine's id and its instance (read by the thread itself), so
+/// that a requester can tell it is the one it asked about before it reads
+/// the G.
+static REQ_GOID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static REQ_SCHED: core::sync::atomic::AtomicPtr<()> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
 /// The answering thread's M id (-1 if it is not an M).
 static REQ_M: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new(-1);
 /// The most frames a handler walks (a stack being switched can have a
@@ -459,13 +473,16 @@ static REQ_REGS: [core::sync::atomic::AtomicUsize; 21] =
 extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
     // SAFETY: gettid has no preconditions and is async-signal-safe.
-    let me = unsafe { libc::syscall(libc::SYS_gettid) };
-    if REQ_TID.load(Acquire) != me
+    let me = unsafe { libc::syscall(libc::SYS_gettid) } as u32;
+    let cur = REQ_STATE.load(Acquire);
+    let asked = cur & 0xff == REQ_ASKED && (cur >> 8) as u32 == me;
+    let taken = cur & !0xff | REQ_TAKEN;
+    if !asked
         || REQ_STATE
-            .compare_exchange(REQ_ASKED, REQ_TAKEN, Acquire, Relaxed)
+            .compare_exchange(cur, taken, Acquire, Relaxed)
             .is_err()
     {
-        return; // not this thread's request, or one the dumper gave up on
+        return; // not this thread's request, or one the requester gave up on
     }
     // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
     let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
@@ -482,18 +499,26 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
     // The goroutine this thread runs now (none on g0: a thread between
     // goroutines), and its M, as seen from the thread itself.
     let gp = runtime_g::getg();
-    // SAFETY: this thread's own G, if any: its id is stable while it runs.
-    let user = !gp.is_null() && unsafe { (*gp).goid } != 0;
-    REQ_G.store(if user { gp } else { core::ptr::null_mut() }, Relaxed);
-    let mp = getm();
-    let m_id = if mp.is_null() {
-        -1
+    let goid = if gp.is_null() {
+        0
     } else {
-        // SAFETY: this thread's own M; its id is fixed.
-        unsafe { (*mp).id }
+        // SAFETY: this thread's own G: its id is stable while it runs.
+        unsafe { (*gp).goid }
+    };
+    REQ_G.store(if goid != 0 { gp } else { core::ptr::null_mut() }, Relaxed);
+    REQ_GOID.store(goid, Relaxed);
+    let mp = getm();
+    let (m_id, sched) = if mp.is_null() {
+        (-1, core::ptr::null_mut())
+    } else {
+        // SAFETY: this thread's own M; its id is fixed, and its instance
+        // does not change while it runs a goroutine of it.
+        unsafe { ((*mp).id, (*mp).sched.load(Relaxed)) }
     };
     REQ_M.store(m_id, Relaxed);
-    REQ_STATE.store(REQ_DONE, Release);
+    REQ_SCHED.store(sched, Relaxed);
+    // Only if the request is still ours (not withdrawn as stuck).
+    let _ = REQ_STATE.compare_exchange(taken, taken & !0xff | REQ_DONE, Release, Relaxed);
 }
 
 /// Serialises requests to threads for their stacks (a crash relay and a
@@ -523,8 +548,11 @@ struct ThreadStack {
     pc: usize,
     /// The answering thread's M id (-1 if it is not an M).
     m: i64,
-    /// The goroutine it was running (null: none, on g0).
+    /// The goroutine it was running (null: none, on g0), its id, and the
+    /// instance of the thread's M.
     gp: *mut G,
+    goid: u64,
+    sched: *mut (),
     /// Inner return addresses, elided frames, outer return addresses.
     inner: Vec<usize>,
     elided: usize,
@@ -545,8 +573,9 @@ enum NoStack {
 /// [`STACKREQ_LOCK`]; the handler is installed.
 fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-    REQ_TID.store(tid as i64, Relaxed);
-    REQ_STATE.store(REQ_ASKED, Release);
+    let seq = REQ_SEQ.fetch_add(1, Relaxed) + 1;
+    let asked = req_word(seq, tid as u32, REQ_ASKED);
+    REQ_STATE.store(asked, Release);
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
     // SAFETY: tgkill on a thread of this process; a thread that has ended
@@ -557,11 +586,14 @@ fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
     }
     let t = std::time::Instant::now();
     loop {
-        match REQ_STATE.load(Acquire) {
-            REQ_DONE => break,
+        let cur = REQ_STATE.load(Acquire);
+        match cur & 0xff {
+            REQ_DONE if cur & !0xff == asked & !0xff => break,
             // Taken but not finished: the walk is stuck (or faulted, and
-            // the fault waits for a dump).
+            // the fault waits for a dump). Withdrawn, so that the handler
+            // cannot complete a later request.
             REQ_TAKEN if t.elapsed() > std::time::Duration::from_secs(3) => {
+                REQ_STATE.store(REQ_IDLE, Relaxed);
                 return Err(NoStack::Stuck);
             }
             // No answer in a second: withdraw the request, unless the
@@ -569,7 +601,7 @@ fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
             REQ_ASKED
                 if t.elapsed() > std::time::Duration::from_secs(1)
                     && REQ_STATE
-                        .compare_exchange(REQ_ASKED, REQ_IDLE, Relaxed, Relaxed)
+                        .compare_exchange(asked, REQ_IDLE, Relaxed, Relaxed)
                         .is_ok() =>
             {
                 return Err(NoStack::Skipped);
@@ -586,6 +618,8 @@ fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
         pc,
         m: REQ_M.load(Relaxed),
         gp: REQ_G.load(Relaxed),
+        goid: REQ_GOID.load(Relaxed),
+        sched: REQ_SCHED.load(Relaxed),
         inner: pcs[..n_in].to_vec(),
         elided,
         outer: pcs[REQ_IN..REQ_IN + n_out].to_vec(),
@@ -602,7 +636,7 @@ fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
 /// not finish within two more ends the relay. Linux layer only (Go has no
 /// relay on Plan 9).
 fn crash_relay(s: &crate::sched::Sched) {
-    use core::sync::atomic::Ordering::Acquire;
+    use core::sync::atomic::Ordering::{Acquire, Relaxed};
     if runtime_m::os().name() != "linux" {
         return;
     }
@@ -617,10 +651,10 @@ fn crash_relay(s: &crate::sched::Sched) {
         unsafe {
             let gp = (*mp).curg.load(Acquire);
             if !gp.is_null()
-                && (*mp).host_tid != 0
+                && (*mp).host_tid.load(Relaxed) != 0
                 && readgstatus(gp) & !_Gscan == runtime_g::status::_Grunning
             {
-                targets.push(((*mp).id, (*mp).host_tid));
+                targets.push(((*mp).id, (*mp).host_tid.load(Relaxed)));
             }
         }
     });
@@ -657,29 +691,41 @@ fn crash_relay(s: &crate::sched::Sched) {
     }
 }
 
-/// The stall report's frames: goroutine `goid`, which runs on the M
-/// `mp` without entering the runtime, in Go's dump form (header, frames,
-/// `created by`), taken from its thread by [`stackreq`]. Returns `None` if
-/// the thread did not answer or runs another goroutine by now.
+/// The stall report's frames: goroutine `goid` of instance `s`, which
+/// runs on the M `mp` without entering the runtime, in Go's dump form
+/// (header, frames, `created by`), taken from its thread by [`stackreq`].
+/// Returns `None` if the thread did not answer or runs another goroutine
+/// by now.
 ///
 /// # Safety
-/// `mp` is an M of a live instance, which stays live during the call
+/// `mp` is an M (Ms are never freed), and `s` stays live during the call
 /// (sysmon waits for its reports before it leaves the instance).
-pub(crate) unsafe fn running_goroutine_dump(mp: *const runtime_m::M, goid: u64) -> Option<String> {
-    // SAFETY: Ms are never freed; host_tid is fixed once the M started.
-    let tid = unsafe { (*mp).host_tid };
+pub(crate) unsafe fn running_goroutine_dump(
+    s: &crate::sched::Sched,
+    mp: *const runtime_m::M,
+    goid: u64,
+) -> Option<String> {
+    // SAFETY: Ms are never freed; the word is atomic.
+    let tid = unsafe { (*mp).host_tid.load(core::sync::atomic::Ordering::Relaxed) };
     if tid == 0 {
         return None;
     }
-    let _req = STACKREQ_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    install_stackreq();
-    let ts = ask_thread_stack(tid).ok()?;
-    // SAFETY: a non-null gp is a live G of the instance (the caller's
-    // contract); the goid check makes sure it is still the stalled one.
+    let ts = {
+        let _req = STACKREQ_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        install_stackreq();
+        ask_thread_stack(tid).ok()?
+    };
+    // The thread said which goroutine of which instance it ran: only then
+    // is the G one of `s`, alive while `s` is.
+    if ts.gp.is_null()
+        || ts.goid != goid
+        || ts.sched != (s as *const crate::sched::Sched).cast_mut().cast()
+    {
+        return None;
+    }
+    // SAFETY: a G of `s` (checked above), which `s` keeps; the header and
+    // the created-by line read it as dumps do.
     unsafe {
-        if ts.gp.is_null() || (*ts.gp).goid != goid {
-            return None;
-        }
         let mut out = goroutine_header(ts.gp);
         out.push_str(&crate::panic::format_pcs(
             &ts.inner,

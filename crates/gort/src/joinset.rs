@@ -63,6 +63,12 @@ struct Notify {
 
 impl Drop for Notify {
     fn drop(&mut self) {
+        // A goroutine that panics did not complete its handle (and ends
+        // the program): it is not put on the list. (One that ends by
+        // goexit, which unwinds too, completed it with a JoinError.)
+        if runtime_p::panic::unwinding_from_panic() {
+            return;
+        }
         self.done.ids.lock().push_back(self.id);
         self.done.cond.signal();
     }
@@ -168,7 +174,9 @@ impl<T> JoinSet<T> {
     /// afterwards.
     pub fn detach_all(&mut self) {
         self.handles.clear();
-        self.done.ids.lock().clear();
+        // The detached goroutines keep the old list: a fresh one for the
+        // goroutines started from now on.
+        self.done = Arc::new(Finished::default());
     }
 }
 

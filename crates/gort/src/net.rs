@@ -541,6 +541,11 @@ impl NetFd {
     /// its errno) until it does not say EAGAIN, parking in between; without
     /// a poller, runs it once as a blocking system call.
     fn io(&self, mode: u8, mut op: impl FnMut() -> Result<usize, i32> + Send) -> io::Result<usize> {
+        // A preemption point, as Go's system calls are (exitsyscall honours
+        // a request to yield): a loop of reads or writes that never has to
+        // wait would otherwise keep its P for good (the stall detector
+        // named one in the test suite).
+        runtime_p::preempt_check();
         self.check_open()?;
         let _turn = if mode == b'w' {
             self.wlock.lock()
@@ -1199,11 +1204,15 @@ impl TcpStream {
                 });
                 let r = connect_fd(&nfd, &ss, len, None);
                 if !stop.stop() {
-                    // It fired: the dial is the context's, whatever the
-                    // connect did (Go's "ctxErr != nil" after the connect).
+                    // It fired. As in Go's netFD.connect: a connect that
+                    // succeeded, or whose wait the interrupter ended,
+                    // reports the context's error; one that failed on its
+                    // own (refused) keeps its error.
                     fired.recv();
-                    let e = c.err().expect("an after-func ran, so the context ended");
-                    return Err(dial("", map_ctx_err(e)));
+                    if r.as_ref().is_ok() || r.as_ref().is_err_and(is_timeout) {
+                        let e = c.err().expect("an after-func ran, so the context ended");
+                        return Err(dial("", map_ctx_err(e)));
+                    }
                 }
                 if deadline.is_some() && r.is_ok() {
                     nfd.set_deadline(None, b'w')

@@ -80,11 +80,13 @@ struct LabelMap(runtime_g::Labels);
 impl std::fmt::Display for LabelMap {
     /// Go's `labelMap.String`: `{"k":"v", ...}`, Go-quoted.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kv: Vec<String> = self
+        let mut kv: Vec<String> = self
             .0
             .iter()
             .map(|(k, v)| format!("{:?}:{:?}", GoStr(k), GoStr(v)))
             .collect();
+        // Go sorts the quoted pairs, not the keys.
+        kv.sort();
         write!(f, "{{{}}}", kv.join(", "))
     }
 }
@@ -100,7 +102,9 @@ impl std::fmt::Debug for GoStr<'_> {
 
 /// Go's `strconv.Quote`: printable characters as they are, `\a \b \f \n
 /// \r \t \v \\ \"` escaped, other control characters as `\xNN`, and
-/// non-printable ones beyond ASCII as `\uNNNN` or `\UNNNNNNNN`.
+/// control characters beyond ASCII as `\uNNNN` or `\UNNNNNNNN` (Go also
+/// escapes the other characters Unicode calls non-printing, such as
+/// U+00AD; Rust's std has no such table, so they print as they are).
 fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');

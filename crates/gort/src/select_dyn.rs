@@ -110,6 +110,15 @@ pub fn select_dyn<T>(cases: Vec<SelectCase<'_, T>>) -> Selected<T> {
     if n == 0 {
         runtime_p::block();
     }
+    // Before any value moves into a slot (a panic then would leak it).
+    assert!(
+        cases
+            .iter()
+            .filter(|c| matches!(c.kind, Kind::Default))
+            .count()
+            <= 1,
+        "reflect.Select: multiple default cases"
+    );
     // Go's reflect_rselect: sends first in order, receives from the end
     // backwards, the default left out; `orig` maps back.
     let mut slots: Vec<MaybeUninit<T>> = (0..n).map(|_| MaybeUninit::uninit()).collect();
@@ -127,7 +136,6 @@ pub fn select_dyn<T>(cases: Vec<SelectCase<'_, T>>) -> Selected<T> {
     for (i, case) in cases.into_iter().enumerate() {
         let j = match case.kind {
             Kind::Default => {
-                assert!(dflt.is_none(), "reflect.Select: multiple default cases");
                 dflt = Some(i);
                 continue;
             }
