@@ -336,14 +336,13 @@ fn thread_cpu_ns(tid: libc::pid_t) -> Option<i64> {
 }
 
 /// The system calls a signal does not disturb: with `SA_RESTART` the
-/// kernel restarts them after the handler (futex waits, accept, wait4,
-/// flock, fcntl locks). Others (poll, epoll_wait, nanosleep, socket calls
-/// with a timeout) would fail with EINTR, which a diagnostic must not
-/// cause: a thread blocked in one is reported without frames.
-const RESTARTED_SYSCALLS: [i64; 6] = [
+/// kernel restarts them after the handler (futex waits, wait4, flock,
+/// fcntl locks). Others (poll, epoll_wait, nanosleep, socket calls, which
+/// fail with EINTR once the socket has a timeout) would be cut short,
+/// which a diagnostic must not do: a thread blocked in one is reported
+/// without frames.
+const RESTARTED_SYSCALLS: [i64; 4] = [
     libc::SYS_futex,
-    libc::SYS_accept,
-    libc::SYS_accept4,
     libc::SYS_wait4,
     libc::SYS_flock,
     libc::SYS_fcntl,
