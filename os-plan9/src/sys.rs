@@ -463,6 +463,81 @@ fn futex_wait(addr: &AtomicU32, val: u32, ns: Option<i64>) {
     }
 }
 
+/// Waits until `word` is no longer `val` or the process's note counter
+/// `notes` is no longer `seen` (or a wake-up, or the absolute monotonic
+/// `deadline`): Linux's `futex_waitv` on both words at once, so that a note
+/// posted between the caller's last look and the wait still wakes it.
+/// Where the kernel lacks `futex_waitv` (before 5.16), waits on `word` in
+/// slices of 10 ms, bounding how late such a note is seen.
+fn futex_wait_or_note(
+    word: &AtomicU32,
+    val: u32,
+    notes: &AtomicU32,
+    seen: u32,
+    deadline: Option<i64>,
+) {
+    /// Linux's `struct futex_waitv`.
+    #[repr(C)]
+    struct FutexWaitv {
+        val: u64,
+        uaddr: u64,
+        flags: u32,
+        reserved: u32,
+    }
+    const FUTEX2_SIZE_U32: u32 = 0x02;
+    const FUTEX2_PRIVATE: u32 = 128;
+    static NO_WAITV: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if !NO_WAITV.load(Ordering::Relaxed) {
+        let waiters = [
+            FutexWaitv {
+                val: u64::from(val),
+                uaddr: word.as_ptr() as u64,
+                flags: FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+                reserved: 0,
+            },
+            FutexWaitv {
+                val: u64::from(seen),
+                uaddr: notes.as_ptr() as u64,
+                flags: FUTEX2_SIZE_U32 | FUTEX2_PRIVATE,
+                reserved: 0,
+            },
+        ];
+        let ts;
+        let tsp = match deadline {
+            None => core::ptr::null(),
+            Some(d) => {
+                ts = libc::timespec {
+                    tv_sec: d / 1_000_000_000,
+                    tv_nsec: d % 1_000_000_000,
+                };
+                &ts as *const libc::timespec
+            }
+        };
+        // SAFETY: two valid waiters on live, aligned 32-bit words, and a
+        // null or valid absolute timeout on CLOCK_MONOTONIC.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                waiters.as_ptr(),
+                2u32,
+                0u32,
+                tsp,
+                libc::CLOCK_MONOTONIC,
+            )
+        };
+        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
+            return;
+        }
+        NO_WAITV.store(true, Ordering::Relaxed);
+    }
+    let slice = 10_000_000;
+    let ns = match deadline {
+        None => slice,
+        Some(d) => (d - monotonic()).clamp(0, slice),
+    };
+    futex_wait(word, val, Some(ns));
+}
+
 fn futex_wake(addr: &AtomicU32, n: i32) {
     // SAFETY: FUTEX_WAKE_PRIVATE on a valid, aligned word.
     unsafe {
@@ -528,20 +603,16 @@ fn sem_block(w: &AtomicU32, deadline: Option<i64>) -> i32 {
         if canacquire(w) {
             break 1;
         }
+        // Read before the look at the notes: a note posted after the look
+        // has changed the counter, and the wait below returns at once.
+        let seen = p.notewake.load(Ordering::Acquire);
         if note_pending(p) {
             break fail(EINTR);
         }
-        let ns = match deadline {
-            None => None,
-            Some(d) => {
-                let left = d - monotonic();
-                if left <= 0 {
-                    break 0;
-                }
-                Some(left)
-            }
-        };
-        futex_wait(w, 0, ns);
+        if deadline.is_some_and(|d| d <= monotonic()) {
+            break 0;
+        }
+        futex_wait_or_note(w, 0, &p.notewake, seen, deadline);
     };
     p.waiting_on
         .0
