@@ -332,6 +332,15 @@ unsafe impl Os for Plan9 {
     }
 
     unsafe fn newosproc(&self, mp: *mut M) -> Result<(), String> {
+        // 9f012e1's first half: rfork runs on the scheduler's stack (g0),
+        // or on a thread that runs no goroutine (the template thread), so
+        // that a child's copy of the parent's stack holds no goroutine's
+        // frames. Checked, as a goroutine's stack here would be a bug.
+        let g = runtime_g::getg();
+        // SAFETY: a non-null g slot points at a live G; goid is 0 on g0s.
+        if !g.is_null() && unsafe { (*g).goid } != 0 {
+            throw("newosproc: not on g0 (rfork must run on the scheduler's stack)");
+        }
         let pid = sys::rfork(
             sys::RFPROC | sys::RFMEM | sys::RFNOWAIT,
             Some((tstart_plan9, mp as usize)),
