@@ -39,6 +39,8 @@
 //! shortest trace.
 
 pub mod explore;
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+pub mod hardware;
 pub mod machine;
 pub mod protocols;
 
