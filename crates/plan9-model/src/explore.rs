@@ -154,6 +154,23 @@ fn step(
                 desc(format!("{}.stack.hi = SP = {}", name(gv), name(hi))),
             )])
         }
+        Ins::LoadG0StackHi(dst, g) => {
+            let gv = me.regs[g as usize];
+            let Some(k) = g0_index(gv) else {
+                return Err(format!("{who} treats {} as a g0", name(gv)));
+            };
+            let v = n.shared[shared::g0_stack_hi(k) as usize];
+            n.procs[i].regs[dst as usize] = v;
+            Ok(vec![(
+                n,
+                desc(format!(
+                    "{} = {}.stack.hi -> {}",
+                    dst.name(),
+                    name(gv),
+                    name(v)
+                )),
+            )])
+        }
         Ins::SetSp(r) => {
             me.sp = me.regs[r as usize];
             let v = me.sp;
@@ -253,8 +270,18 @@ fn step(
                     bad.push(format!("calls {} instead of mstart", name(fv)));
                 }
             }
+            let procid_check = |bad: &mut Vec<String>| {
+                let procid = n.shared[shared::m_procid(k) as usize];
+                if procid != pid(me.pid) {
+                    bad.push(format!(
+                        "M{k}.procid = {} (want pid {})",
+                        name(procid),
+                        me.pid
+                    ));
+                }
+            };
             match proto {
-                Protocol::New | Protocol::NewOnGoroutineStack => {
+                Protocol::New => {
                     let hi = n.shared[shared::g0_stack_hi(k) as usize];
                     if hi != priv_sp(me.pid) {
                         bad.push(format!(
@@ -265,14 +292,20 @@ fn step(
                     if me.sp != OWN_STACK_SP {
                         bad.push(format!("SP = {}", name(me.sp)));
                     }
-                    let procid = n.shared[shared::m_procid(k) as usize];
-                    if procid != pid(me.pid) {
+                    procid_check(&mut bad);
+                }
+                // The counterfactual runs on a shared stack by construction,
+                // so the stack checks would fire without any race: left out,
+                // so that what is caught (and printed) is the race itself.
+                Protocol::NewOnGoroutineStack => procid_check(&mut bad),
+                Protocol::NewHeapG0 => {
+                    if me.sp != stk(k) {
                         bad.push(format!(
-                            "M{k}.procid = {} (want pid {})",
-                            name(procid),
-                            me.pid
+                            "runs on {} (want stk{k}, M{k}'s own g0 stack)",
+                            name(me.sp)
                         ));
                     }
+                    procid_check(&mut bad);
                 }
                 _ => {
                     if me.sp != stk(k) {
@@ -346,14 +379,109 @@ pub fn initial(proto: Protocol) -> State {
     let mut procs = [Proc::default(); MAXPROC];
     procs[0] = parent;
     State {
-        shared: initial_shared(),
+        shared: initial_shared(proto),
         procs,
         forks: 0,
     }
 }
 
+/// A class of violation (`--all`): the kinds of wrongness a child enters
+/// `mstart` with, how many violating steps fall in it, and the shortest
+/// trace to one of them.
+#[derive(Debug)]
+pub struct ViolationClass {
+    pub class: String,
+    pub count: usize,
+    pub what: String,
+    pub trace: Vec<String>,
+}
+
+/// The class of a violation's text: each of its items reduced to its kind
+/// (which M or which stack it got wrong does not matter), sorted.
+fn classify(what: &str) -> String {
+    let items = what.split(": ").nth(1).unwrap_or(what);
+    let mut kinds: Vec<&str> = items
+        .split("; ")
+        .map(|it| {
+            if it.starts_with("m = ") {
+                "wrong M"
+            } else if it.starts_with("g = ") {
+                "wrong g0"
+            } else if it.starts_with("calls ") {
+                "wrong function"
+            } else if it.starts_with("runs on ") {
+                "another M's stack"
+            } else if it.contains(".stack is ") {
+                "g0 stack not its own segment"
+            } else if it.starts_with("SP = ") {
+                "SP outside its private segment"
+            } else if it.contains(".procid = ") {
+                "wrong procid"
+            } else if it.starts_with("TLS g = ") {
+                "wrong TLS g"
+            } else if it.contains(" as an M") || it.contains(" as a g0") {
+                "junk pointer dereferenced"
+            } else {
+                "other"
+            }
+        })
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.join(" + ")
+}
+
+/// Explores every reachable state of `proto` under `regs`, listing every
+/// class of violation (with the shortest trace of each) instead of
+/// stopping at the first. Returns the states explored and the classes,
+/// in the order they were first reached.
+pub fn explore_all(proto: Protocol, regs: RegSemantics) -> (usize, Vec<ViolationClass>) {
+    let mut classes: Vec<ViolationClass> = Vec::new();
+    let states = run(proto, regs, &mut |what, trace| {
+        let class = classify(&what);
+        match classes.iter_mut().find(|c| c.class == class) {
+            Some(c) => c.count += 1,
+            None => classes.push(ViolationClass {
+                class,
+                count: 1,
+                what,
+                trace: trace(),
+            }),
+        }
+        true
+    });
+    (states, classes)
+}
+
 /// Explores every reachable state of `proto` under `regs`.
 pub fn explore(proto: Protocol, regs: RegSemantics) -> Verdict {
+    let mut first = None;
+    let states = run(proto, regs, &mut |what, trace| {
+        first = Some((what, trace()));
+        false
+    });
+    match first {
+        Some((what, trace)) => Verdict::Violation {
+            states,
+            trace,
+            what,
+        },
+        None => Verdict::Safe { states },
+    }
+}
+
+/// What the search calls at each violating step: its text and a builder
+/// of its shortest trace; the search goes on while it returns true.
+type OnViolation<'a> = dyn FnMut(String, &dyn Fn() -> Vec<String>) -> bool + 'a;
+
+/// The breadth-first search. `on_violation(what, trace)` is called for
+/// each violating step (`trace` builds its shortest trace); the search
+/// goes on while it returns true. Returns the states explored.
+fn run(
+    proto: Protocol,
+    regs: RegSemantics,
+    on_violation: &mut OnViolation<'_>,
+) -> usize {
     let prog = program(proto);
     let arena = Bump::new();
     let mut seen: HashMap<&[u8], u32> = HashMap::new();
@@ -392,26 +520,26 @@ pub fn explore(proto: Protocol, regs: RegSemantics) -> Verdict {
                     }
                 }
                 Err(what) => {
-                    let mut trace = vec![format!("{} -> VIOLATION", violating_step(&prog, &s, i))];
-                    let mut at = next as u32;
-                    while at != 0 {
-                        trace.push(nodes[at as usize].step.clone());
-                        at = nodes[at as usize].parent;
-                    }
-                    trace.reverse();
-                    return Verdict::Violation {
-                        states: nodes.len(),
-                        trace,
-                        what,
+                    let trace = || {
+                        let mut trace =
+                            vec![format!("{} -> VIOLATION", violating_step(&prog, &s, i))];
+                        let mut at = next as u32;
+                        while at != 0 {
+                            trace.push(nodes[at as usize].step.clone());
+                            at = nodes[at as usize].parent;
+                        }
+                        trace.reverse();
+                        trace
                     };
+                    if !on_violation(what, &trace) {
+                        return nodes.len();
+                    }
                 }
             }
         }
         next += 1;
     }
-    Verdict::Safe {
-        states: nodes.len(),
-    }
+    nodes.len()
 }
 
 fn violating_step(prog: &[Line], s: &State, i: usize) -> String {

@@ -44,6 +44,6 @@ pub mod hardware;
 pub mod machine;
 pub mod protocols;
 
-pub use explore::{Verdict, explore};
+pub use explore::{Verdict, ViolationClass, explore, explore_all};
 pub use machine::RegSemantics;
 pub use protocols::Protocol;

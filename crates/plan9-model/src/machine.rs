@@ -140,6 +140,9 @@ pub enum Ins {
     StoreField(Reg, Field, Reg),
     /// `g->stack.hi = SP` (g must hold a g0), as tstart_plan9 does.
     G0StackFromSp(Reg),
+    /// `dst = g->stack.hi` (g must hold a g0): the heap stack `malg(8192)`
+    /// gave it.
+    LoadG0StackHi(Reg, Reg),
     /// `SP = reg`.
     SetSp(Reg),
     /// The TLS g slot = reg.

@@ -31,6 +31,14 @@ pub enum Protocol {
     /// on g0" is what makes the new protocol safe (and that the checker is
     /// not vacuous).
     NewOnGoroutineStack,
+    /// Not a protocol Go ever ran: 9f012e1's first half alone. `rfork` runs
+    /// on g0, but g0 stacks still come from `malg(8192)` in the shared heap
+    /// (the fix's second half is `malg(-1)`: no heap stack, the child
+    /// carves g0 out of its private segment). The parent is an M other
+    /// than m0 starting another M from its g0, as any M may (`startm`);
+    /// its frame is then in the heap, and the child, which switches to its
+    /// g0's heap stack, reads `mp` from the parent's frame.
+    NewHeapG0,
 }
 
 impl Protocol {
@@ -44,18 +52,26 @@ impl Protocol {
             }
             Protocol::New => "new (9f012e1: rfork on the scheduler stack, tstart_plan9)",
             Protocol::NewOnGoroutineStack => {
-                "new child code, but newosproc on a shared goroutine stack (counterfactual)"
+                "9f012e1's second half only: malg(-1) and tstart_plan9, but newosproc on a shared goroutine stack"
+            }
+            Protocol::NewHeapG0 => {
+                "9f012e1's first half only: rfork on g0, but g0 stacks from malg(8192) in the heap"
             }
         }
     }
 }
 
 /// The shared memory the program starts with: each M's g0 pointer, written
-/// by `allocm` before `newosproc` runs.
-pub fn initial_shared() -> [u8; shared::N] {
+/// by `allocm` before `newosproc` runs (and, with `malg(8192)`, each g0's
+/// heap stack).
+pub fn initial_shared(p: Protocol) -> [u8; shared::N] {
     let mut s = [0; shared::N];
     s[shared::m_g0(1) as usize] = g0(1);
     s[shared::m_g0(2) as usize] = g0(2);
+    if p == Protocol::NewHeapG0 {
+        s[shared::g0_stack_hi(1) as usize] = stk(1);
+        s[shared::g0_stack_hi(2) as usize] = stk(2);
+    }
     s
 }
 
@@ -63,9 +79,10 @@ pub fn initial_shared() -> [u8; shared::N] {
 pub fn parent_sp(p: Protocol) -> u8 {
     match p {
         Protocol::New => crate::machine::OWN_STACK_SP,
-        Protocol::OldFrame | Protocol::OldRegisters | Protocol::NewOnGoroutineStack => {
-            SHARED_GSTACK_SP
-        }
+        Protocol::OldFrame
+        | Protocol::OldRegisters
+        | Protocol::NewOnGoroutineStack
+        | Protocol::NewHeapG0 => SHARED_GSTACK_SP,
     }
 }
 
@@ -248,6 +265,59 @@ pub fn program(p: Protocol) -> Vec<Line> {
                 "tstart_plan9: MOVQ newm+0(FP), CX (own copy of the frame)",
             ),
         ),
+        Protocol::NewHeapG0 => {
+            const CHILD: usize = 8;
+            let mut v = Vec::new();
+            for k in 1..=2 {
+                v.push(l(
+                    StoreShared(shared::FRAME_MM, Const(m(k))),
+                    "newosproc on g0: mp in its frame (a malg(8192) stack: shared heap)",
+                ));
+                v.push(l(
+                    Rfork,
+                    "rfork(RFPROC|RFMEM|RFNOWAIT): SYSCALL, flags only",
+                ));
+                v.push(l(
+                    JzChild(CHILD),
+                    "if pid == 0 { tstart(mp) }; parent returns",
+                ));
+            }
+            parent_done(&mut v, CHILD);
+            v.push(l(
+                LoadShared(Cx, shared::FRAME_MM),
+                "tstart: MOVQ newm+0(FP), CX (the parent's frame, in the heap)",
+            ));
+            v.push(l(
+                LoadField(Dx, Cx, Field::MG0),
+                "tstart: MOVQ m_g0(CX), DX",
+            ));
+            v.push(l(
+                LoadG0StackHi(Si, Dx),
+                "tstart: MOVQ g_stack+stack_hi(DX), SI (malg(8192)'s stack)",
+            ));
+            v.push(l(
+                SetSp(Si),
+                "tstart: MOVQ SI, SP (switch to g0's heap stack)",
+            ));
+            v.push(l(
+                LoadPrivate(Ax, private::TOS_PID),
+                "tstart: MOVQ _tos(SB), AX; MOVL 64(AX), AX",
+            ));
+            v.push(l(
+                StoreField(Cx, Field::MProcid, Ax),
+                "tstart: MOVQ AX, m_procid(CX)",
+            ));
+            v.push(l(SetTlsG(Dx), "tstart: get_tls(BX); MOVQ DX, g(BX)"));
+            v.push(l(
+                Mstart {
+                    m: Cx,
+                    g: Dx,
+                    func: None,
+                },
+                "tstart: CALL runtime·mstart",
+            ));
+            v
+        }
         Protocol::NewOnGoroutineStack => rfork_flags_only(
             |k| {
                 l(

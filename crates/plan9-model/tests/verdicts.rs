@@ -87,12 +87,70 @@ fn new_protocol_has_no_violation() {
     safe(Protocol::New, RegSemantics::Preserved386);
 }
 
-/// The checker is not vacuous: the same child code, with newosproc on a
-/// shared goroutine stack instead of g0, is caught.
+/// The index of the first step of `trace` that starts with `who` and
+/// contains `what`.
+fn step_of(trace: &[String], who: &str, what: &str) -> usize {
+    trace
+        .iter()
+        .position(|s| s.starts_with(who) && s.contains(what))
+        .unwrap_or_else(|| panic!("no step of {who} with {what}:\n{}", trace.join("\n")))
+}
+
+/// 9f012e1's second half alone (malg(-1) and tstart_plan9) is not enough:
+/// the same child code with newosproc on a shared goroutine stack is
+/// caught, and, with the stack checks that would fire without any race
+/// left out, the trace is the race itself: the parent writes the next M
+/// into its frame before the child reads it.
 #[test]
 fn new_child_code_needs_rfork_on_g0() {
-    let (_, what, _) = violation(Protocol::NewOnGoroutineStack, RegSemantics::Preserved386);
-    assert!(what.contains("child1"), "{what}");
+    for regs in [RegSemantics::Preserved386, RegSemantics::NoPromiseAmd64] {
+        let (trace, what, _) = violation(Protocol::NewOnGoroutineStack, regs);
+        assert!(what.contains("child1") && what.contains("m = M2"), "{what}");
+        assert!(!what.contains("SP = "), "a structural check fired: {what}");
+        let scribble = step_of(&trace, "parent", "frame.mm] = M2");
+        let read = step_of(&trace, "child1", "CX = shared[frame.mm] -> M2");
+        assert!(scribble < read, "{}", trace.join("\n"));
+    }
+}
+
+/// 9f012e1's first half alone (rfork on g0) is not enough either: with g0
+/// stacks from malg(8192) in the heap, an M's g0 frame is shared, and the
+/// child reads the next M from it. Both halves are needed.
+#[test]
+fn rfork_on_g0_needs_private_g0_stacks() {
+    for regs in [RegSemantics::Preserved386, RegSemantics::NoPromiseAmd64] {
+        let (trace, what, _) = violation(Protocol::NewHeapG0, regs);
+        assert!(
+            what.contains("m = M2 (created for M1)") && what.contains("runs on stk2"),
+            "{what}"
+        );
+        let scribble = step_of(&trace, "parent", "frame.mm] = M2");
+        let read = step_of(&trace, "child1", "CX = shared[frame.mm] -> M2");
+        assert!(scribble < read, "{}", trace.join("\n"));
+    }
+}
+
+/// `--all` lists every class of violation: the old amd64 protocol's child
+/// can get another M's stack alone, or with the wrong M, or with the
+/// wrong g0 (four classes); 9f012e1 has none.
+#[test]
+fn all_violation_classes() {
+    let (_, classes) = plan9_model::explore_all(Protocol::OldFrame, RegSemantics::NoPromiseAmd64);
+    let names: Vec<&str> = classes.iter().map(|c| c.class.as_str()).collect();
+    for want in [
+        "another M's stack",
+        "another M's stack + wrong M",
+        "another M's stack + wrong TLS g + wrong g0",
+        "another M's stack + wrong M + wrong TLS g + wrong g0",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    assert!(classes.iter().all(|c| c.count > 0 && !c.trace.is_empty()));
+    let (states, none) = plan9_model::explore_all(Protocol::New, RegSemantics::NoPromiseAmd64);
+    assert!(none.is_empty() && states > 1000);
+    let (out, code) = cli(&["old", "--all"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("4 classes of violation"), "{out}");
 }
 
 fn cli(args: &[&str]) -> (String, Option<i32>) {
