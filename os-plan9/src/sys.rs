@@ -525,7 +525,11 @@ fn futex_wait_or_note(
                 libc::CLOCK_MONOTONIC,
             )
         };
-        if r >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS) {
+        // Woken, or one word had changed, or the deadline passed, or a
+        // signal: the caller looks again. Anything else (ENOSYS on an old
+        // kernel, EPERM under a seccomp filter) means no futex_waitv.
+        let e = std::io::Error::last_os_error().raw_os_error();
+        if r >= 0 || matches!(e, Some(libc::EAGAIN | libc::ETIMEDOUT | libc::EINTR)) {
             return;
         }
         NO_WAITV.store(true, Ordering::Relaxed);

@@ -341,8 +341,9 @@ fn thread_cpu_ns(tid: libc::pid_t) -> Option<i64> {
 /// fail with EINTR once the socket has a timeout) would be cut short,
 /// which a diagnostic must not do: a thread blocked in one is reported
 /// without frames.
-const RESTARTED_SYSCALLS: [i64; 4] = [
+const RESTARTED_SYSCALLS: [i64; 5] = [
     libc::SYS_futex,
+    libc::SYS_futex_waitv,
     libc::SYS_wait4,
     libc::SYS_flock,
     libc::SYS_fcntl,
@@ -351,7 +352,7 @@ const RESTARTED_SYSCALLS: [i64; 4] = [
 /// Whether host thread `tid` may be asked for its frames with a signal:
 /// it runs, or it is blocked in a call the kernel restarts
 /// ([`RESTARTED_SYSCALLS`]; `/proc/self/task/<tid>/syscall` names it).
-fn may_interrupt(tid: libc::pid_t) -> bool {
+pub(crate) fn may_interrupt(tid: libc::pid_t) -> bool {
     if !thread_blocked(tid) {
         return true;
     }
@@ -485,7 +486,11 @@ impl Stall {
             // back (retake.rs), so DONE means it is still out there (and
             // its M still ours: an M is freed only after its goroutine
             // came back). A later retake of the M replaced this entry.
-            unsafe { (*r.mp).retake.load(Ordering::Acquire) == runtime_m::m::RETAKE_DONE }
+            unsafe {
+                (*r.mp).retake.load(Ordering::Acquire) == runtime_m::m::RETAKE_DONE
+                    && (*r.mp).sched.load(Ordering::Acquire)
+                        == (s as *const Sched).cast_mut().cast()
+            }
         });
         for r in &mut list {
             if !r.reported && self.due(r.since, now) && stuck(r.mp, &mut r.probe, now) {

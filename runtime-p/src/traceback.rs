@@ -521,6 +521,10 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
     let _ = REQ_STATE.compare_exchange(taken, taken & !0xff | REQ_DONE, Release, Relaxed);
 }
 
+/// Set when a handler took a request and did not finish it: the slots
+/// are no longer trustworthy.
+static STACKREQ_BROKEN: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
 /// Serialises requests to threads for their stacks (a crash relay and a
 /// stall report use the same static slots).
 static STACKREQ_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -573,6 +577,9 @@ enum NoStack {
 /// [`STACKREQ_LOCK`]; the handler is installed.
 fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
     use core::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+    if STACKREQ_BROKEN.load(Relaxed) {
+        return Err(NoStack::Stuck);
+    }
     let seq = REQ_SEQ.fetch_add(1, Relaxed) + 1;
     let asked = req_word(seq, tid as u32, REQ_ASKED);
     REQ_STATE.store(asked, Release);
@@ -594,6 +601,9 @@ fn ask_thread_stack(tid: libc::pid_t) -> Result<ThreadStack, NoStack> {
             // cannot complete a later request.
             REQ_TAKEN if t.elapsed() > std::time::Duration::from_secs(3) => {
                 REQ_STATE.store(REQ_IDLE, Relaxed);
+                // Its handler may still write the slots whenever it goes
+                // on: no request is made again in this process.
+                STACKREQ_BROKEN.store(true, Relaxed);
                 return Err(NoStack::Stuck);
             }
             // No answer in a second: withdraw the request, unless the
@@ -712,6 +722,12 @@ pub(crate) unsafe fn running_goroutine_dump(
     }
     let ts = {
         let _req = STACKREQ_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // Looked at again now that it is our turn (the lock may have been
+        // held for seconds): a thread that blocked since in a call a
+        // signal would cut short is left alone.
+        if !crate::sysmon::may_interrupt(tid) {
+            return None;
+        }
         install_stackreq();
         ask_thread_stack(tid).ok()?
     };

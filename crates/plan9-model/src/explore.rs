@@ -477,11 +477,7 @@ type OnViolation<'a> = dyn FnMut(String, &dyn Fn() -> Vec<String>) -> bool + 'a;
 /// The breadth-first search. `on_violation(what, trace)` is called for
 /// each violating step (`trace` builds its shortest trace); the search
 /// goes on while it returns true. Returns the states explored.
-fn run(
-    proto: Protocol,
-    regs: RegSemantics,
-    on_violation: &mut OnViolation<'_>,
-) -> usize {
+fn run(proto: Protocol, regs: RegSemantics, on_violation: &mut OnViolation<'_>) -> usize {
     let prog = program(proto);
     let arena = Bump::new();
     let mut seen: HashMap<&[u8], u32> = HashMap::new();

@@ -50,6 +50,16 @@ pub struct Race {
     len: usize,
 }
 
+// The offsets the assembly uses.
+const _: () = {
+    assert!(core::mem::offset_of!(Race, frame) == 0);
+    assert!(core::mem::offset_of!(Race, started) == 24);
+    assert!(core::mem::offset_of!(Race, on_stack) == 32);
+    assert!(core::mem::offset_of!(Race, mismatched) == 40);
+    assert!(core::mem::offset_of!(Race, exited) == 48);
+    assert!(core::mem::offset_of!(Race, n) == 56);
+};
+
 /// How one batch of starts ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
@@ -68,6 +78,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Whether some M was started wrongly (as opposed to children that did
+    /// not finish in time).
+    pub fn raced(&self) -> bool {
+        self.never_started + self.started_twice + self.stack_shared + self.mismatched > 0
+    }
+
     /// Whether the invariant held for every M: each started once, by one
     /// child, on its own stack, with its own g0.
     pub fn ok(&self) -> bool {
@@ -222,6 +238,10 @@ unsafe extern "C" {
 /// A [`Race`] and its counters in one `MAP_SHARED` anonymous mapping.
 struct Shared {
     race: *mut Race,
+    /// Children may still write into it (they did not all finish): never
+    /// unmapped then, so that a late one cannot fault or write into a
+    /// mapping made later at the same address.
+    keep: bool,
 }
 
 impl Shared {
@@ -254,12 +274,7 @@ impl Shared {
             (*race).n = n;
             (*race).len = len;
         }
-        Ok(Shared { race })
-    }
-
-    fn race(&self) -> &Race {
-        // SAFETY: the mapping lives as long as self.
-        unsafe { &*self.race }
+        Ok(Shared { race, keep: false })
     }
 
     fn count(&self, which: *const AtomicU64, i: usize) -> u64 {
@@ -270,7 +285,10 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // SAFETY: our mapping, unused by now (children finished or gone).
+        if self.keep {
+            return;
+        }
+        // SAFETY: our mapping, unused by now (every child finished).
         unsafe { libc::munmap(self.race.cast(), (*self.race).len) };
     }
 }
@@ -281,8 +299,10 @@ impl Drop for Shared {
 /// over the parent's stack.
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 pub fn run(protocol: HwProtocol, n: usize) -> std::io::Result<Outcome> {
-    let sh = Shared::new(n)?;
-    let race = sh.race();
+    let mut sh = Shared::new(n)?;
+    // SAFETY: the mapping outlives this function unless every child is
+    // done (`keep`); the reference is not used after `sh` drops.
+    let race = unsafe { &*sh.race };
     // SAFETY: sigset operations on locals; pthread_sigmask on this thread.
     let old_mask = unsafe {
         let mut all: libc::sigset_t = core::mem::zeroed();
@@ -293,7 +313,13 @@ pub fn run(protocol: HwProtocol, n: usize) -> std::io::Result<Outcome> {
     };
     let mut pids: Vec<libc::pid_t> = Vec::new();
     let mut result = Ok(());
+    let mut launched = 0usize;
     for i in 0..n as u64 {
+        // At most 256 children alive at once (a low process limit would
+        // otherwise make clone fail).
+        while launched - race.exited.load(Ordering::Acquire) as usize > 256 {
+            std::thread::yield_now();
+        }
         let r = match protocol {
             HwProtocol::Old | HwProtocol::Old386 => {
                 // newosproc pushes this M's arguments into its frame.
@@ -339,10 +365,11 @@ pub fn run(protocol: HwProtocol, n: usize) -> std::io::Result<Outcome> {
             result = Err(std::io::Error::from_raw_os_error(-r as i32));
             break;
         }
+        launched += 1;
     }
     reap(&mut pids);
     // The children finish in microseconds; give them ten seconds.
-    let started = n;
+    let started = launched;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while (race.exited.load(Ordering::SeqCst) as usize) < started
         && std::time::Instant::now() < deadline
@@ -351,6 +378,7 @@ pub fn run(protocol: HwProtocol, n: usize) -> std::io::Result<Outcome> {
     }
     // SAFETY: restoring the mask saved above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, core::ptr::null_mut()) };
+    sh.keep = (race.exited.load(Ordering::SeqCst) as usize) < started;
     result?;
     let mut out = Outcome {
         starts: n,
@@ -358,7 +386,7 @@ pub fn run(protocol: HwProtocol, n: usize) -> std::io::Result<Outcome> {
         started_twice: 0,
         stack_shared: 0,
         mismatched: race.mismatched.load(Ordering::SeqCst) as usize,
-        missing: n.saturating_sub(race.exited.load(Ordering::SeqCst) as usize),
+        missing: started.saturating_sub(race.exited.load(Ordering::SeqCst) as usize),
     };
     for i in 0..n {
         match sh.count(race.started, i) {
