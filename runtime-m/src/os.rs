@@ -197,8 +197,8 @@ pub fn install(os: &'static dyn Os) -> Result<(), String> {
 
 /// The runtime's rule for a handler an OS layer installs at start-up over
 /// a signal the program may have asked for already (runtime-p's
-/// `sigqueue::install_under_notify`), registered by the runtime when the
-/// program first asks for a signal. OS layers cannot reach runtime-p.
+/// `sigqueue::install_or_under_notify`), registered at a runtime's start
+/// and at the program's first `notify`. OS layers cannot reach runtime-p.
 static UNDER_NOTIFY: std::sync::OnceLock<fn(libc::c_int, &libc::sigaction) -> bool> =
     std::sync::OnceLock::new();
 
