@@ -421,3 +421,77 @@ fn alarm_note_is_ignored() {
     assert!(out.contains("still running after alarm"), "{out}");
     assert_eq!(code, Some(0), "{out}");
 }
+
+/// The number of mappings of this process.
+fn map_count() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+/// No process is left mapped (issue 23): each Plan 9 process's stack
+/// segment and block are freed when it ends (`reap`), so 200 runtimes of
+/// eight rforked processes each leave the mapping count where it was.
+/// Before, 200 runtimes grew it from 61 to 2329. In a child process, so
+/// that other tests' threads do not move the count.
+///
+/// Ignored for now: when it completes the count is flat (85 before, 85
+/// after), but the child hangs in about half the runs, at a random one of
+/// the 200 runtimes (the bug is older than this test: it hangs with
+/// session 13's semaphore code too). A gdb dump of a hung child: m0 and
+/// another M sit in `startlockedm` → `stopm` after handing their P to the
+/// M of a locked goroutine, and that M still sleeps in `stoplockedm` on
+/// its semaphore: a lost wake-up of a locked M, in safe-mode dedicated
+/// threads on the Plan 9 layer (docs/status.md, issue 23).
+#[test]
+#[ignore = "hangs in about half the runs: a lost wake-up of a locked M (issue 23, docs/status.md)"]
+fn processes_are_unmapped_when_they_end() {
+    let out = test_child::Child::test("maps_child")
+        .env("OS_PLAN9_MAPS", "1")
+        .run();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("MAPS "))
+        .unwrap_or_else(|| panic!("{}{}", out.stdout, out.stderr));
+    let n: Vec<usize> = line[5..].split(' ').map(|v| v.parse().unwrap()).collect();
+    let (warm, after) = (n[0], n[1]);
+    assert!(
+        after <= warm + 16,
+        "200 runtimes of 8 processes grew the mappings from {warm} to {after}"
+    );
+}
+
+#[test]
+#[ignore = "child process of processes_are_unmapped_when_they_end"]
+fn maps_child() {
+    std::env::var("OS_PLAN9_MAPS").expect("run by processes_are_unmapped_when_they_end");
+    let one = || {
+        run(|| {
+            let wg = Arc::new(gort::sync::WaitGroup::new());
+            for _ in 0..8 {
+                go_locked(&wg, || {
+                    gort::lock_os_thread();
+                    gort::time::sleep(Duration::from_millis(1));
+                    gort::unlock_os_thread();
+                });
+            }
+            wg.wait();
+        })
+    };
+    // A first few runtimes set up what stays for the process (the
+    // allocator's arenas, the stack cache).
+    for _ in 0..5 {
+        one();
+    }
+    let warm = map_count();
+    for i in 0..200 {
+        // OS_PLAN9_MAPS_TRACE=1 shows which runtime hangs.
+        if std::env::var("OS_PLAN9_MAPS_TRACE").is_ok() {
+            eprintln!("runtime {i}");
+        }
+        one();
+    }
+    println!("MAPS {warm} {}", map_count());
+}
