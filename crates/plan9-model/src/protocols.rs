@@ -120,9 +120,18 @@ fn parent_done(v: &mut Vec<Line>, child: usize) {
     assert_eq!(v.len(), child);
 }
 
+/// Where the child's g0 stack comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum G0Stack {
+    /// `malg(-1)`: `tstart_plan9` makes the current stack the g0's.
+    FromSp,
+    /// `malg(8192)`: the child switches to the g0's heap stack.
+    Heap,
+}
+
 /// 9f012e1's parent (twice) and `tstart_plan9`, with `mp` stored and loaded
-/// by the given instructions.
-fn rfork_flags_only(store_mp: fn(u8) -> Line, load_mp: Line) -> Vec<Line> {
+/// by the given instructions and the g0 stack from `g0_stack`.
+fn rfork_flags_only(store_mp: fn(u8) -> Line, load_mp: Line, g0_stack: G0Stack) -> Vec<Line> {
     const CHILD: usize = 8;
     let mut v = Vec::new();
     for k in 1..=2 {
@@ -142,10 +151,22 @@ fn rfork_flags_only(store_mp: fn(u8) -> Line, load_mp: Line) -> Vec<Line> {
         LoadField(Dx, Cx, Field::MG0),
         "tstart_plan9: MOVQ m_g0(CX), DX",
     ));
-    v.push(l(
-        G0StackFromSp(Dx),
-        "tstart_plan9: g0.stack.hi = SP; lo = SP - 64K",
-    ));
+    match g0_stack {
+        G0Stack::FromSp => v.push(l(
+            G0StackFromSp(Dx),
+            "tstart_plan9: g0.stack.hi = SP; lo = SP - 64K",
+        )),
+        G0Stack::Heap => {
+            v.push(l(
+                LoadG0StackHi(Si, Dx),
+                "tstart: MOVQ g_stack+stack_hi(DX), SI (malg(8192)'s stack)",
+            ));
+            v.push(l(
+                SetSp(Si),
+                "tstart: MOVQ SI, SP (switch to g0's heap stack)",
+            ));
+        }
+    }
     v.push(l(
         LoadPrivate(Ax, private::TOS_PID),
         "tstart_plan9: MOVQ _tos(SB), AX; MOVL 64(AX), AX",
@@ -264,60 +285,21 @@ pub fn program(p: Protocol) -> Vec<Line> {
                 LoadPrivate(Cx, private::FRAME_MP),
                 "tstart_plan9: MOVQ newm+0(FP), CX (own copy of the frame)",
             ),
+            G0Stack::FromSp,
         ),
-        Protocol::NewHeapG0 => {
-            const CHILD: usize = 8;
-            let mut v = Vec::new();
-            for k in 1..=2 {
-                v.push(l(
+        Protocol::NewHeapG0 => rfork_flags_only(
+            |k| {
+                l(
                     StoreShared(shared::FRAME_MM, Const(m(k))),
                     "newosproc on g0: mp in its frame (a malg(8192) stack: shared heap)",
-                ));
-                v.push(l(
-                    Rfork,
-                    "rfork(RFPROC|RFMEM|RFNOWAIT): SYSCALL, flags only",
-                ));
-                v.push(l(
-                    JzChild(CHILD),
-                    "if pid == 0 { tstart(mp) }; parent returns",
-                ));
-            }
-            parent_done(&mut v, CHILD);
-            v.push(l(
+                )
+            },
+            l(
                 LoadShared(Cx, shared::FRAME_MM),
                 "tstart: MOVQ newm+0(FP), CX (the parent's frame, in the heap)",
-            ));
-            v.push(l(
-                LoadField(Dx, Cx, Field::MG0),
-                "tstart: MOVQ m_g0(CX), DX",
-            ));
-            v.push(l(
-                LoadG0StackHi(Si, Dx),
-                "tstart: MOVQ g_stack+stack_hi(DX), SI (malg(8192)'s stack)",
-            ));
-            v.push(l(
-                SetSp(Si),
-                "tstart: MOVQ SI, SP (switch to g0's heap stack)",
-            ));
-            v.push(l(
-                LoadPrivate(Ax, private::TOS_PID),
-                "tstart: MOVQ _tos(SB), AX; MOVL 64(AX), AX",
-            ));
-            v.push(l(
-                StoreField(Cx, Field::MProcid, Ax),
-                "tstart: MOVQ AX, m_procid(CX)",
-            ));
-            v.push(l(SetTlsG(Dx), "tstart: get_tls(BX); MOVQ DX, g(BX)"));
-            v.push(l(
-                Mstart {
-                    m: Cx,
-                    g: Dx,
-                    func: None,
-                },
-                "tstart: CALL runtime·mstart",
-            ));
-            v
-        }
+            ),
+            G0Stack::Heap,
+        ),
         Protocol::NewOnGoroutineStack => rfork_flags_only(
             |k| {
                 l(
@@ -329,6 +311,7 @@ pub fn program(p: Protocol) -> Vec<Line> {
                 LoadShared(Cx, shared::FRAME_MM),
                 "tstart_plan9: MOVQ newm+0(FP), CX (shared frame)",
             ),
+            G0Stack::FromSp,
         ),
     }
 }
