@@ -565,15 +565,18 @@ impl Stall {
         let spawned = runtime_m::os::spawn_runtime_thread("gort-stall", {
             move || {
                 let mut text = text;
-                // SAFETY: the M is never freed, and sysmon, which keeps the
-                // instance alive, waits for this thread (`finish`).
                 let dump = ask
-                    .then(|| unsafe {
-                        crate::traceback::running_goroutine_dump(
-                            &*(s_addr as *const Sched),
-                            m_addr as *const runtime_m::M,
-                            goid,
-                        )
+                    .then(|| {
+                        // SAFETY: the M is never freed, and sysmon, which
+                        // keeps the instance alive, waits for this thread
+                        // (`finish`).
+                        unsafe {
+                            crate::traceback::running_goroutine_dump(
+                                &*(s_addr as *const Sched),
+                                m_addr as *const runtime_m::M,
+                                goid,
+                            )
+                        }
                     })
                     .flatten();
                 text.push_str(&dump.unwrap_or_else(|| {

@@ -563,6 +563,29 @@ struct ThreadStack {
     outer: Vec<usize>,
 }
 
+impl ThreadStack {
+    /// The goroutine it ran, in Go's dump form: header, frames from the
+    /// recorded return addresses, `created by` line.
+    ///
+    /// # Safety
+    /// `gp` is non-null and a live G (its instance keeps it).
+    unsafe fn goroutine_section(&self) -> String {
+        // SAFETY: per the contract; start_func was set when its function
+        // started, and the header reads the G as dumps do.
+        unsafe {
+            let mut out = goroutine_header(self.gp);
+            out.push_str(&crate::panic::format_pcs(
+                &self.inner,
+                self.elided,
+                &self.outer,
+                (*self.gp).start_func,
+            ));
+            out.push_str(&crate::panic::created_by(self.gp));
+            out
+        }
+    }
+}
+
 /// Why a thread gave no stack.
 enum NoStack {
     /// It could not be signalled or did not answer in a second.
@@ -682,18 +705,8 @@ fn crash_relay(s: &crate::sched::Sched) {
         );
         if !ts.gp.is_null() {
             // SAFETY: gp is the goroutine the asked thread was running, a
-            // live G of the instance (its Gs are freed only at teardown);
-            // start_func was set when its function started.
-            unsafe {
-                out.push_str(&goroutine_header(ts.gp));
-                out.push_str(&crate::panic::format_pcs(
-                    &ts.inner,
-                    ts.elided,
-                    &ts.outer,
-                    (*ts.gp).start_func,
-                ));
-                out.push_str(&crate::panic::created_by(ts.gp));
-            }
+            // live G of the instance (its Gs are freed only at teardown).
+            out.push_str(&unsafe { ts.goroutine_section() });
         }
         out.push_str(&format_regs(&REG_NAMES, &REQ_REGS));
         out.push('\n');
@@ -739,19 +752,8 @@ pub(crate) unsafe fn running_goroutine_dump(
     {
         return None;
     }
-    // SAFETY: a G of `s` (checked above), which `s` keeps; the header and
-    // the created-by line read it as dumps do.
-    unsafe {
-        let mut out = goroutine_header(ts.gp);
-        out.push_str(&crate::panic::format_pcs(
-            &ts.inner,
-            ts.elided,
-            &ts.outer,
-            (*ts.gp).start_func,
-        ));
-        out.push_str(&crate::panic::created_by(ts.gp));
-        Some(out)
-    }
+    // SAFETY: a G of `s` (checked above), which `s` keeps.
+    Some(unsafe { ts.goroutine_section() })
 }
 
 /// Return addresses of an overflowing goroutine, kept by
