@@ -1218,25 +1218,7 @@ fn earliest(now: Instant) -> Instant {
 /// (issue 22's acceptance).
 #[gort::test(both)]
 unsafe fn connect_timeout_against_a_full_backlog() {
-    let ln = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = ln.local_addr().unwrap();
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&ln);
-    // SAFETY: the listener's own open descriptor; a second listen only
-    // sets the backlog.
-    let r = unsafe { libc::listen(fd, 0) };
-    assert_eq!(r, 0);
-    // Fill the queue: connects succeed until it is full.
-    let mut held = Vec::new();
-    loop {
-        match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
-            Ok(c) => held.push(c),
-            Err(e) => {
-                assert!(is_timeout(&e), "filling the queue: {e}");
-                break;
-            }
-        }
-        assert!(held.len() < 64, "the accept queue never filled");
-    }
+    let (_ln, addr, held) = full_backlog();
     let want = Duration::from_millis(500);
     for _ in 0..3 {
         let t = Instant::now();
@@ -1262,6 +1244,7 @@ fn full_backlog() -> (std::net::TcpListener, std::net::SocketAddr, Vec<TcpStream
     // SAFETY: the listener's own open descriptor; a second listen only
     // sets the backlog.
     assert_eq!(unsafe { libc::listen(fd, 0) }, 0);
+    // Fill the queue: connects succeed until it is full.
     let mut held = Vec::new();
     loop {
         match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
