@@ -20,19 +20,25 @@ fn batches(p: HwProtocol, n: usize, batches: usize) -> Vec<Outcome> {
     out
 }
 
+/// Asserts that `p` starts some M wrongly (not merely late) within ten
+/// batches of 2000.
+fn assert_races(p: HwProtocol) {
+    let runs = batches(p, 2000, 10);
+    let last = runs.last().unwrap();
+    assert!(
+        last.raced(),
+        "no failure in {} batches of 2000: {runs:?}",
+        runs.len()
+    );
+}
+
 /// The pre-2014 amd64 child on a shared stack fails within a bounded
 /// number of tries: some M is never started, started twice, run on
 /// another's stack or with another's g0. (A review of the same sequence
 /// saw about half of 2000 Ms go wrong per batch.)
 #[test]
 fn old_protocol_on_a_shared_stack_breaks() {
-    let runs = batches(HwProtocol::Old, 2000, 10);
-    let last = runs.last().unwrap();
-    assert!(
-        !last.ok(),
-        "no failure in {} batches of 2000: {runs:?}",
-        runs.len()
-    );
+    assert_races(HwProtocol::Old);
 }
 
 /// The counterfactual: 9f012e1's child code, but the child shares the
@@ -40,13 +46,7 @@ fn old_protocol_on_a_shared_stack_breaks() {
 /// frame and fails too. The private stack is what makes the fix right.
 #[test]
 fn new_protocol_on_a_shared_stack_breaks() {
-    let runs = batches(HwProtocol::NewOnSharedStack, 2000, 10);
-    let last = runs.last().unwrap();
-    assert!(
-        !last.ok(),
-        "no failure in {} batches of 2000: {runs:?}",
-        runs.len()
-    );
+    assert_races(HwProtocol::NewOnSharedStack);
 }
 
 /// The 386 variant (arguments in registers, which the kernel copies into
