@@ -426,12 +426,7 @@ fn uncaught_sigint_ends_the_program() {
         .run();
     assert!(out.stdout.contains("stopped\n"), "{}", out.combined());
     assert!(!out.stdout.contains("survived"), "{}", out.combined());
-    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
-        assert_ne!(out.code, Some(0), "{}", out.combined());
-    } else {
-        assert_eq!(out.code, None, "{}", out.combined());
-        assert_eq!(out.signal, Some(libc::SIGINT), "{}", out.combined());
-    }
+    assert_uncaught_end(&out, libc::SIGINT);
 }
 
 #[test]
@@ -450,6 +445,19 @@ fn uncaught_child() {
     });
 }
 
+/// How a child ends by an uncaught `sig`: on Linux by the signal itself;
+/// on the Plan 9 layer, where it is a note (`interrupt`, `kill`), by the
+/// note's handler, which exits with a failure status, not by the signal.
+fn assert_uncaught_end(out: &test_child::Out, sig: libc::c_int) {
+    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
+        assert_ne!(out.code, Some(0), "{}", out.combined());
+        assert_eq!(out.signal, None, "{}", out.combined());
+    } else {
+        assert_eq!(out.code, None, "{}", out.combined());
+        assert_eq!(out.signal, Some(sig), "{}", out.combined());
+    }
+}
+
 /// Not in Go's tests: a `notify` made before the process's first runtime
 /// starts keeps its signal when the runtime installs its own handlers (on
 /// the Plan 9 layer, its note handlers go under the notify and come back
@@ -465,12 +473,7 @@ fn notify_before_the_first_runtime() {
         out.combined()
     );
     assert!(!out.stdout.contains("survived"), "{}", out.combined());
-    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
-        assert_ne!(out.code, Some(0), "{}", out.combined());
-        assert_eq!(out.signal, None, "{}", out.combined());
-    } else {
-        assert_eq!(out.signal, Some(libc::SIGINT), "{}", out.combined());
-    }
+    assert_uncaught_end(&out, libc::SIGINT);
 }
 
 #[test]
@@ -515,12 +518,7 @@ fn waiting_once() {
     );
     assert!(!out.combined().contains("deadlock"), "{}", out.combined());
     assert!(!out.stdout.contains("survived"), "{}", out.combined());
-    if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
-        // SIGTERM is a `kill` note there, which ends the program its way.
-        assert_ne!(out.code, Some(0), "{}", out.combined());
-    } else {
-        assert_eq!(out.signal, Some(libc::SIGTERM), "{}", out.combined());
-    }
+    assert_uncaught_end(&out, libc::SIGTERM);
 }
 
 #[test]
