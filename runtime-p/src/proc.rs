@@ -695,7 +695,7 @@ pub fn run_goroutine_fn<F: FnOnce() -> R, R>(f: F) -> R {
         // a park.
         unsafe { (*gp).start_func = core::any::type_name::<F>() };
         // SAFETY: as above; the trace names the goroutine's track after it.
-        unsafe { crate::trace::name_goroutine(sched(), gp) };
+        unsafe { crate::trace::name_goroutine(gp) };
     }
     let r = f();
     // Keeps the call to `f` from becoming a tail jump, which would take
@@ -2162,7 +2162,7 @@ pub fn set_prof_label(labels: Option<runtime_g::Labels>) {
     // peek), and the trace naming reads its own G.
     unsafe {
         drop((*gp).labels.replace(labels));
-        crate::trace::name_goroutine(sched(), gp);
+        crate::trace::name_goroutine(gp);
     }
 }
 

@@ -555,9 +555,16 @@ fn json_escape(s: &str) -> String {
 /// any: `G<id>`, its function's name if known, and the last labels it
 /// had, as a dump header shows them. Called when either changes.
 ///
+/// Like the event points, it looks at [`TRACING`] first: a goroutine
+/// start costs one load when nothing traces.
+///
 /// # Safety
-/// `gp` is a user G of `s`, read by its owner (the goroutine itself).
-pub unsafe fn name_goroutine(s: &Sched, gp: *mut runtime_g::G) {
+/// `gp` is the running user goroutine (it reads its own G).
+pub unsafe fn name_goroutine(gp: *mut runtime_g::G) {
+    if TRACING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let s = crate::sched::sched();
     if !s.trace.on.load(Ordering::Acquire) {
         return;
     }
