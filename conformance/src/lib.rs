@@ -729,9 +729,12 @@ pub fn check_pair_in(
     // The programs choose GOMAXPROCS themselves; an inherited GOMAXPROCS
     // would change Go's start-up (Ps and Ms created before main sets its
     // own value) and make the two sides differ for no reason of gort's.
-    let mut g = Command::new(go_bin_dir.join(name));
-    g.env_remove("GOMAXPROCS");
-    let go = run(g, timeout)?;
+    let go_cmd = || {
+        let mut g = Command::new(go_bin_dir.join(name));
+        g.env_remove("GOMAXPROCS");
+        g
+    };
+    let go = run(go_cmd(), timeout)?;
     let mut c = Command::new(xc);
     c.arg(name).env("GORT_OS", layer).env_remove("GOMAXPROCS");
     if let Some(m) = mode {
@@ -749,15 +752,43 @@ pub fn check_pair_in(
     let plan9_text = layer == "plan9" && pair.join("plan9-stderr.txt").exists();
     let drop = directives(&pair.join("frames-differ.txt"), "drop go frame: ");
     let ignore = directives(&pair.join("headers-ignored.txt"), "ignore header: ");
-    compare_pair_dropping(
-        &plan9_form(name, layer, go),
-        &gort,
-        headers_as_set,
-        Some(name),
-        !plan9_text,
-        &drop,
-        &ignore,
-    )
+    let compare = |go: &RunOut| {
+        compare_pair_dropping(
+            &plan9_form(name, layer, go.clone()),
+            &gort,
+            headers_as_set,
+            Some(name),
+            !plan9_text,
+            &drop,
+            &ignore,
+        )
+    };
+    let first = compare(&go);
+    if first.is_ok() {
+        return first;
+    }
+    // Go itself is not deterministic under load: sysmon preempts a
+    // goroutine that a busy host kept off the CPU for 10 ms, and a pair
+    // about run order then prints another order once in a while. Go's
+    // behaviour is what it does in most runs, so when gort differs from
+    // Go's first run, Go runs twice more, and gort is compared with the
+    // output that at least two of the three runs gave. If the first run
+    // was the majority, the difference stands.
+    let runs = [go, run(go_cmd(), timeout)?, run(go_cmd(), timeout)?];
+    match majority_run(&runs) {
+        Some(i) if i != 0 => compare(&runs[i]).map_err(|e| {
+            format!("{e}\n(Go's first run was not its majority; compared with run {i})")
+        }),
+        _ => first,
+    }
+}
+
+/// The index of a run whose stdout and exit status at least two of `runs`
+/// share (the first such), if any. Stderr is left out: goroutine dumps
+/// carry addresses that differ from run to run.
+fn majority_run(runs: &[RunOut]) -> Option<usize> {
+    let key = |r: &RunOut| (r.stdout.clone(), r.code, r.timed_out);
+    (0..runs.len()).find(|&i| runs.iter().filter(|r| key(r) == key(&runs[i])).count() >= 2)
 }
 
 /// The lines of a pair's exception file `path` that start with `prefix`,
@@ -809,6 +840,24 @@ mod tests {
             code,
             timed_out,
         }
+    }
+
+    #[test]
+    fn go_majority_is_the_run_two_of_three_agree_on() {
+        let o = |stdout: &str| RunOut {
+            stdout: stdout.to_string(),
+            ..out("", Some(0), false)
+        };
+        let (a, b) = (o("[2 3]\n"), o("[2 1 3]\n"));
+        assert_eq!(majority_run(&[a.clone(), a.clone(), b.clone()]), Some(0));
+        assert_eq!(majority_run(&[b.clone(), a.clone(), a.clone()]), Some(1));
+        assert_eq!(majority_run(&[a.clone(), b.clone(), o("x")]), None);
+        // The exit status counts as well as stdout.
+        let a1 = RunOut {
+            code: Some(1),
+            ..a.clone()
+        };
+        assert_eq!(majority_run(&[a1, a.clone(), b]), None);
     }
 
     // Each blind spot of the old harness (issue 19), and that the fix
