@@ -133,6 +133,40 @@ impl GoToolchain {
 }
 
 impl GoToolchain {
+    /// Builds every pair for plan9/amd64 into `out_dir`, one binary per
+    /// folder name, for the Plan 9 loader (`plan9-run`). Returns the pairs
+    /// Go cannot build for Plan 9, each with the compiler's first error.
+    pub fn build_crosschecks_plan9(&self, out_dir: &Path) -> Result<Vec<(String, String)>, String> {
+        std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
+        let cache = out_dir.join("cache");
+        let modfile = self.x_sync_modfile(&cache)?;
+        let mut unbuilt = Vec::new();
+        for name in pairs() {
+            let out = self
+                .go(&cache)
+                .current_dir(crosscheck_dir())
+                .env("GOOS", "plan9")
+                .env("GOARCH", "amd64")
+                .arg("build")
+                .arg(format!("-modfile={}", modfile.display()))
+                .arg("-o")
+                .arg(out_dir.join(&name))
+                .arg(format!("./{name}"))
+                .output()
+                .map_err(|e| format!("cannot run go: {e}"))?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                let first = err
+                    .lines()
+                    .find(|l| !l.starts_with('#'))
+                    .unwrap_or("go build failed")
+                    .to_string();
+                unbuilt.push((name, first));
+            }
+        }
+        Ok(unbuilt)
+    }
+
     /// A copy of `crosscheck/go.mod` that requires `golang.org/x/sync` and
     /// replaces it with Go's own vendored copy, made a module in `cache`.
     fn x_sync_modfile(&self, cache: &Path) -> Result<PathBuf, String> {
@@ -789,6 +823,73 @@ pub fn check_pair_in(
 fn majority_run(runs: &[RunOut]) -> Option<usize> {
     let key = |r: &RunOut| (r.stdout.clone(), r.code, r.timed_out);
     (0..runs.len()).find(|&i| runs.iter().filter(|r| key(r) == key(&runs[i])).count() >= 2)
+}
+
+/// Runs one pair's Go program built for plan9/amd64 under the Plan 9
+/// loader `loader` (`plan9-run`), and compares it with the same program
+/// built for linux/amd64 (from `go_bin_dir`), as [`check_pair`] compares
+/// gort: where Go's Plan 9 port differs by design, the pair's
+/// `plan9-stderr.txt` / `plan9-stdout.txt` give the Plan 9 form.
+pub fn check_pair_plan9_loader(
+    name: &str,
+    go_bin_dir: &Path,
+    plan9_bin_dir: &Path,
+    loader: &Path,
+) -> Result<(), String> {
+    let timeout = Duration::from_secs(60);
+    let mut g = Command::new(go_bin_dir.join(name));
+    g.env_remove("GOMAXPROCS");
+    let go = run(g, timeout)?;
+    let mut c = Command::new(loader);
+    c.arg(plan9_bin_dir.join(name)).env_remove("GOMAXPROCS");
+    let p9 = run(c, timeout)?;
+    let pair = crosscheck_dir().join(name);
+    let headers_as_set =
+        pair.join("headers-as-set.txt").exists() || pair.join("plan9-headers-as-set.txt").exists();
+    let plan9_text = pair.join("plan9-stderr.txt").exists();
+    let ignore = directives(&pair.join("headers-ignored.txt"), "ignore header: ");
+    // Go's Plan 9 port exits with a string; where that string is not a
+    // number the loader's status differs from Linux's, and the pair says
+    // which status to expect in `plan9-loader-exit.txt`.
+    let exit = std::fs::read_to_string(pair.join("plan9-loader-exit.txt"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| !l.starts_with('#'))?
+                .trim()
+                .parse::<i32>()
+                .ok()
+        });
+    let compare = |go: &RunOut| {
+        let mut go = plan9_form(name, "plan9", go.clone());
+        if exit.is_some() {
+            go.code = exit;
+        }
+        compare_pair_dropping(
+            &go,
+            &p9,
+            headers_as_set,
+            Some(name),
+            !plan9_text,
+            &[],
+            &ignore,
+        )
+    };
+    let first = compare(&go);
+    if first.is_ok() {
+        return first;
+    }
+    // As in check_pair_in: Go's majority over three runs.
+    let go_cmd = || {
+        let mut g = Command::new(go_bin_dir.join(name));
+        g.env_remove("GOMAXPROCS");
+        g
+    };
+    let runs = [go, run(go_cmd(), timeout)?, run(go_cmd(), timeout)?];
+    match majority_run(&runs) {
+        Some(i) if i != 0 => compare(&runs[i]),
+        _ => first,
+    }
 }
 
 /// The lines of a pair's exception file `path` that start with `prefix`,

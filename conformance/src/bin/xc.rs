@@ -17,9 +17,11 @@ pub fn run(gomaxprocs: usize, f: impl FnOnce() + Send + 'static) -> ! {
     // started with `go` to its thread run migrating always: in the safe
     // mode that goroutine may start on main's thread, where the lock fails
     // by design.
-    const MIGRATING_ONLY: [&str; 3] = [
+    const MIGRATING_ONLY: [&str; 5] = [
         "lockosthread_balanced",
         "lockosthread_exit_ends_thread",
+        "lockosthread_exit_reused",
+        "many_ms_gomaxprocs8",
         "thread_exhaustion",
     ];
     let name = std::env::args().nth(1).unwrap_or_default();

@@ -46,7 +46,10 @@ impl Header {
             entry: u64::from_be_bytes(e),
         };
         if h.entry < UTZERO + HEADR || h.entry >= UTZERO + HEADR + h.text {
-            return Err(format!("entry point {:#x} is outside the text segment", h.entry));
+            return Err(format!(
+                "entry point {:#x} is outside the text segment",
+                h.entry
+            ));
         }
         Ok(h)
     }

@@ -110,7 +110,8 @@ fn main() {
         usage();
     }
     let path = std::path::PathBuf::from(&args[0]);
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| die(format!("{}: {e}", path.display())));
+    let file =
+        std::fs::File::open(&path).unwrap_or_else(|e| die(format!("{}: {e}", path.display())));
     let mut head = [0u8; 40];
     use std::io::Read;
     (&file)
@@ -167,7 +168,9 @@ fn main() {
         0,
         "data, bss and heap segment",
     );
-    shared.brk.store(h.bss_end(), core::sync::atomic::Ordering::SeqCst);
+    shared
+        .brk
+        .store(h.bss_end(), core::sync::atomic::Ordering::SeqCst);
     // Stack: private.
     map_at(
         STACK_TOP - STACK_SIZE,
@@ -202,8 +205,12 @@ fn main() {
         die(format!("fork: {}", std::io::Error::last_os_error()));
     }
     if child > 0 {
-        shared.procs[slot].pid.store(child, core::sync::atomic::Ordering::SeqCst);
-        shared.main_pid.store(child, core::sync::atomic::Ordering::SeqCst);
+        shared.procs[slot]
+            .pid
+            .store(child, core::sync::atomic::Ordering::SeqCst);
+        shared
+            .main_pid
+            .store(child, core::sync::atomic::Ordering::SeqCst);
         let code = supervise(shared, child);
         let _ = std::fs::remove_dir_all(&env_dir);
         std::process::exit(code);
@@ -211,8 +218,12 @@ fn main() {
     // The first process of the program.
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    shared.procs[slot].pid.store(pid, core::sync::atomic::Ordering::SeqCst);
-    shared.main_pid.store(pid, core::sync::atomic::Ordering::SeqCst);
+    shared.procs[slot]
+        .pid
+        .store(pid, core::sync::atomic::Ordering::SeqCst);
+    shared
+        .main_pid
+        .store(pid, core::sync::atomic::Ordering::SeqCst);
     // SAFETY: the binary has not started and no handler is installed yet,
     // so nothing else uses the private state.
     let p = unsafe { PRIVATE.get() };
@@ -299,7 +310,13 @@ fn supervise(shared: &Shared, main: i32) -> i32 {
     loop {
         let mut status = 0;
         // SAFETY: waitpid with a valid status pointer.
-        let r = unsafe { libc::waitpid(-1, &mut status, if deadline.is_some() { libc::WNOHANG } else { 0 }) };
+        let r = unsafe {
+            libc::waitpid(
+                -1,
+                &mut status,
+                if deadline.is_some() { libc::WNOHANG } else { 0 },
+            )
+        };
         if r < 0 {
             break; // ECHILD: every process has ended
         }
@@ -340,7 +357,10 @@ fn exit_code(msg: &[u8], fallback: i32) -> i32 {
     if msg.is_empty() {
         return 0;
     }
-    match std::str::from_utf8(msg).ok().and_then(|s| s.parse::<u64>().ok()) {
+    match std::str::from_utf8(msg)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
         Some(n) => (n % 256) as i32,
         None => fallback.max(1),
     }

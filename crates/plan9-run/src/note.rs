@@ -139,7 +139,11 @@ fn fp_area(uc: &ucontext_t) -> Option<(*mut u8, usize)> {
     // image at fpregs.
     let (magic, ext) = unsafe { (*(fp.add(464) as *const u32), *(fp.add(468) as *const u32)) };
     const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
-    let len = if magic == FP_XSTATE_MAGIC1 { ext as usize } else { 512 };
+    let len = if magic == FP_XSTATE_MAGIC1 {
+        ext as usize
+    } else {
+        512
+    };
     Some((fp, len))
 }
 
@@ -221,12 +225,12 @@ pub fn noted(p: &mut Private, uc: &mut ucontext_t, mode: u64) -> bool {
     match mode {
         NCONT | NRSTR => {
             ureg_into(&u, gregs(uc));
-            if let Some((fp, len)) = fp_area(uc) {
-                if len == p.fplen {
-                    // SAFETY: the frame's area holds len bytes, as the
-                    // one saved did (same process, same layout).
-                    unsafe { core::ptr::copy_nonoverlapping(p.fpsave.as_ptr(), fp, len) };
-                }
+            if let Some((fp, len)) = fp_area(uc)
+                && len == p.fplen
+            {
+                // SAFETY: the frame's area holds len bytes, as the
+                // one saved did (same process, same layout).
+                unsafe { core::ptr::copy_nonoverlapping(p.fpsave.as_ptr(), fp, len) };
             }
             p.ureg = prev;
             p.notified = false;
@@ -236,7 +240,9 @@ pub fn noted(p: &mut Private, uc: &mut ucontext_t, mode: u64) -> bool {
         NDFLT => {
             // SAFETY: the note text sits in the frame just below the word
             // under the Ureg (deliver wrote it there).
-            let msg = unsafe { core::slice::from_raw_parts((at - 8 - ERRMAX as u64) as *const u8, ERRMAX) };
+            let msg = unsafe {
+                core::slice::from_raw_parts((at - 8 - ERRMAX as u64) as *const u8, ERRMAX)
+            };
             let n = msg.iter().position(|&b| b == 0).unwrap_or(ERRMAX);
             sys::exit_process(p, &msg[..n]);
         }

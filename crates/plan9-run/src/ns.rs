@@ -35,7 +35,11 @@ fn last_err<T>(path: &[u8]) -> Result<T, Error> {
     if path.is_empty() {
         err(errno_str(e))
     } else {
-        err(format!("'{}' {}", String::from_utf8_lossy(path), errno_str(e)))
+        err(format!(
+            "'{}' {}",
+            String::from_utf8_lossy(path),
+            errno_str(e)
+        ))
     }
 }
 
@@ -73,7 +77,12 @@ enum Target {
 }
 
 fn resolve(p: &Private, path: &[u8]) -> Result<Target, Error> {
-    let env = || ENV_DIR.get().map(|d| d.as_os_str().as_bytes().to_vec()).unwrap_or_default();
+    let env = || {
+        ENV_DIR
+            .get()
+            .map(|d| d.as_os_str().as_bytes().to_vec())
+            .unwrap_or_default()
+    };
     let proc_file = |rest: &[u8]| -> Option<(i32, Vec<u8>)> {
         let s = std::str::from_utf8(rest).ok()?;
         let (n, f) = s.split_once('/')?;
@@ -88,34 +97,57 @@ fn resolve(p: &Private, path: &[u8]) -> Result<Target, Error> {
         }
         b"/dev/sysstat" => {
             let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-            Target::Text((0..n).map(|i| format!("{i:>11} 0 0 0 0 0 0 0 0 0\n")).collect::<String>().into_bytes())
+            Target::Text(
+                (0..n)
+                    .map(|i| format!("{i:>11} 0 0 0 0 0 0 0 0 0\n"))
+                    .collect::<String>()
+                    .into_bytes(),
+            )
         }
         b"/dev/swap" => Target::Text(b"1073741824 memory\n4096 pagesize\n".to_vec()),
         b"/dev/sysname" | b"#c/sysname" => {
             let h = std::fs::read("/proc/sys/kernel/hostname").unwrap_or_else(|_| b"gort".to_vec());
             Target::Text(h.trim_ascii_end().to_vec())
         }
-        b"/dev/user" | b"#c/user" => Target::Text(std::env::var("USER").unwrap_or_else(|_| "none".into()).into_bytes()),
+        b"/dev/user" | b"#c/user" => Target::Text(
+            std::env::var("USER")
+                .unwrap_or_else(|_| "none".into())
+                .into_bytes(),
+        ),
         b"/dev/cons" | b"#c/cons" => Target::Cons,
         b"/dev/random" => Target::Host(b"/dev/urandom".to_vec()),
         b"/env" | b"#e" => Target::Host(env()),
         _ => {
-            if let Some(name) = path.strip_prefix(b"/env/").or_else(|| path.strip_prefix(b"#e/")) {
+            if let Some(name) = path
+                .strip_prefix(b"/env/")
+                .or_else(|| path.strip_prefix(b"#e/"))
+            {
                 let mut h = env();
                 h.push(b'/');
                 h.extend_from_slice(name);
                 Target::Host(h)
             } else if let Some((pid, f)) = path.strip_prefix(b"/proc/").and_then(proc_file) {
                 if p.shared().slot_of(pid).is_none() {
-                    return err(format!("'{}' file does not exist", String::from_utf8_lossy(path)));
+                    return err(format!(
+                        "'{}' file does not exist",
+                        String::from_utf8_lossy(path)
+                    ));
                 }
                 match f.as_slice() {
                     b"note" | b"notepg" => Target::Note(pid),
                     b"ctl" => Target::Ctl(pid),
-                    _ => return err(format!("'{}' file does not exist", String::from_utf8_lossy(path))),
+                    _ => {
+                        return err(format!(
+                            "'{}' file does not exist",
+                            String::from_utf8_lossy(path)
+                        ));
+                    }
                 }
             } else if path.starts_with(b"#") {
-                return err(format!("'{}' file does not exist", String::from_utf8_lossy(path)));
+                return err(format!(
+                    "'{}' file does not exist",
+                    String::from_utf8_lossy(path)
+                ));
             } else {
                 Target::Host(path.to_vec())
             }
@@ -214,7 +246,10 @@ pub fn open(p: &mut Private, path: u64, mode: u32) -> R {
         Target::Host(h) => {
             let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
             let mut flags = host_flags(mode);
-            if mode & 3 == 0 && std::fs::metadata(std::ffi::OsStr::from_bytes(c.as_bytes())).is_ok_and(|m| m.is_dir()) {
+            if mode & 3 == 0
+                && std::fs::metadata(std::ffi::OsStr::from_bytes(c.as_bytes()))
+                    .is_ok_and(|m| m.is_dir())
+            {
                 flags |= libc::O_DIRECTORY;
             }
             // SAFETY: a valid path.
@@ -242,7 +277,17 @@ pub fn open(p: &mut Private, path: u64, mode: u32) -> R {
         t @ (Target::Bintime | Target::Note(_) | Target::Ctl(_)) => {
             // A descriptor number of our own for a file the loader serves.
             // SAFETY: a static path.
-            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | if mode & OCEXEC != 0 { libc::O_CLOEXEC } else { 0 }) };
+            let fd = unsafe {
+                libc::open(
+                    c"/dev/null".as_ptr(),
+                    libc::O_RDWR
+                        | if mode & OCEXEC != 0 {
+                            libc::O_CLOEXEC
+                        } else {
+                            0
+                        },
+                )
+            };
             if fd < 0 {
                 return last_err(&path);
             }
@@ -261,7 +306,10 @@ pub fn open(p: &mut Private, path: u64, mode: u32) -> R {
 pub fn create(p: &mut Private, path: u64, mode: u32, perm: u32) -> R {
     let path = user_path(p, path)?;
     let Target::Host(h) = resolve(p, &path)? else {
-        return err(format!("'{}' permission denied", String::from_utf8_lossy(&path)));
+        return err(format!(
+            "'{}' permission denied",
+            String::from_utf8_lossy(&path)
+        ));
     };
     let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
     if perm & DMDIR != 0 {
@@ -291,13 +339,20 @@ pub fn create(p: &mut Private, path: u64, mode: u32, perm: u32) -> R {
 pub fn remove(p: &mut Private, path: u64) -> R {
     let path = user_path(p, path)?;
     let Target::Host(h) = resolve(p, &path)? else {
-        return err(format!("'{}' permission denied", String::from_utf8_lossy(&path)));
+        return err(format!(
+            "'{}' permission denied",
+            String::from_utf8_lossy(&path)
+        ));
     };
     let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
     // SAFETY: valid paths.
     let r = unsafe {
         let r = libc::unlink(c.as_ptr());
-        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EISDIR) { libc::rmdir(c.as_ptr()) } else { r }
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EISDIR) {
+            libc::rmdir(c.as_ptr())
+        } else {
+            r
+        }
     };
     if r < 0 {
         return last_err(&path);
@@ -308,7 +363,10 @@ pub fn remove(p: &mut Private, path: u64) -> R {
 pub fn chdir(p: &mut Private, path: u64) -> R {
     let path = user_path(p, path)?;
     let Target::Host(h) = resolve(p, &path)? else {
-        return err(format!("'{}' not a directory", String::from_utf8_lossy(&path)));
+        return err(format!(
+            "'{}' not a directory",
+            String::from_utf8_lossy(&path)
+        ));
     };
     let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
     // SAFETY: a valid path.
@@ -358,7 +416,10 @@ pub fn fd2path(p: &mut Private, fd: i32, buf: u64, n: u64) -> R {
 /// monotonic nanoseconds, each a big-endian 64-bit word (Go reads all
 /// four and takes the last for its monotonic clock).
 pub fn read_bintime(b: &mut [u8]) -> usize {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     let mono = (ts.tv_sec * 1_000_000_000 + ts.tv_nsec) as u64;
@@ -404,10 +465,10 @@ fn dir_entry(name: &[u8], st: &libc::stat) -> Vec<u8> {
 
 fn uid_name(uid: u32) -> String {
     // SAFETY: no preconditions.
-    if uid == unsafe { libc::getuid() } {
-        if let Ok(u) = std::env::var("USER") {
-            return u;
-        }
+    if uid == unsafe { libc::getuid() }
+        && let Ok(u) = std::env::var("USER")
+    {
+        return u;
     }
     uid.to_string()
 }
@@ -426,7 +487,11 @@ fn put_entry(out: &mut [u8], e: &[u8]) -> R {
 
 fn virtual_stat(name: &[u8], dir: bool) -> Vec<u8> {
     let mut st = unsafe_zeroed_stat();
-    st.st_mode = if dir { libc::S_IFDIR | 0o555 } else { libc::S_IFREG | 0o444 };
+    st.st_mode = if dir {
+        libc::S_IFDIR | 0o555
+    } else {
+        libc::S_IFREG | 0o444
+    };
     // SAFETY: no preconditions.
     st.st_uid = unsafe { libc::getuid() };
     dir_entry(name, &st)
@@ -485,7 +550,9 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
         // SAFETY: getdents64 into a valid buffer.
         let got = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
         if got < 0 {
-            return Err(errno_str(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)).into());
+            return Err(
+                errno_str(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)).into(),
+            );
         }
         if got == 0 {
             return Ok(n as i64);
@@ -496,7 +563,10 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
             let d_off = i64::from_ne_bytes(buf[at + 8..at + 16].try_into().unwrap());
             let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
             let name_bytes = &buf[at + 19..at + reclen];
-            let name = &name_bytes[..name_bytes.iter().position(|&c| c == 0).unwrap_or(name_bytes.len())];
+            let name = &name_bytes[..name_bytes
+                .iter()
+                .position(|&c| c == 0)
+                .unwrap_or(name_bytes.len())];
             if name != b"." && name != b".." {
                 let c = CString::new(name).unwrap_or_default();
                 let mut st = unsafe_zeroed_stat();
@@ -555,7 +625,11 @@ pub fn post_note(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
     let Some(slot) = p.shared().slot_of(pid) else {
         return Err(format!("'/proc/{pid}/note' process exited"));
     };
-    let n = msg.iter().position(|&c| c == 0).unwrap_or(msg.len()).min(ERRMAX - 1);
+    let n = msg
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(msg.len())
+        .min(ERRMAX - 1);
     slot.post(&msg[..n]);
     if pid == p.pid {
         // To ourselves: the dispatcher delivers it on the way back.
@@ -573,5 +647,8 @@ pub fn write_ctl(_p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> 
         unsafe { libc::kill(pid, libc::SIGKILL) };
         return Ok(msg.len() as i64);
     }
-    Err(format!("plan9-run: ctl message '{}' is not supported", String::from_utf8_lossy(msg.trim_ascii())))
+    Err(format!(
+        "plan9-run: ctl message '{}' is not supported",
+        String::from_utf8_lossy(msg.trim_ascii())
+    ))
 }

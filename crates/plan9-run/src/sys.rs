@@ -104,7 +104,8 @@ pub fn writable(p: &Private, addr: u64, len: u64) -> bool {
     };
     let l = &p.layout;
     let brk = p.shared().brk.load(Ordering::SeqCst).max(l.data_start);
-    (addr >= l.data_start && end <= brk.min(l.heap_limit)) || (addr >= l.stack_lo && end <= l.stack_hi)
+    (addr >= l.data_start && end <= brk.min(l.heap_limit))
+        || (addr >= l.stack_lo && end <= l.stack_hi)
 }
 
 /// Whether [addr, addr+len) is memory the binary may read.
@@ -149,7 +150,9 @@ pub fn errno_str(e: i32) -> &'static str {
 }
 
 fn last_err<T>() -> Result<T, Fail> {
-    err(errno_str(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)))
+    err(errno_str(
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+    ))
 }
 
 /// The NUL-terminated string at `addr` (at most `max` bytes).
@@ -177,7 +180,11 @@ fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mu
     if len == 0 {
         return Ok(&mut []);
     }
-    let ok = if write { writable(p, addr, len) } else { readable(p, addr, len) };
+    let ok = if write {
+        writable(p, addr, len)
+    } else {
+        readable(p, addr, len)
+    };
     if !ok {
         return Err(Fail::BadAddr);
     }
@@ -188,7 +195,7 @@ fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mu
 }
 
 fn user_word(p: &Private, addr: u64) -> Result<&'static AtomicU32, Fail> {
-    if addr % 4 != 0 || !writable(p, addr, 4) {
+    if !addr.is_multiple_of(4) || !writable(p, addr, 4) {
         return Err(Fail::BadAddr);
     }
     // SAFETY: aligned, writable shared memory of the binary (checked),
@@ -197,14 +204,20 @@ fn user_word(p: &Private, addr: u64) -> Result<&'static AtomicU32, Fail> {
 }
 
 fn monotonic() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 pub fn realtime() -> i64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: valid out pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     ts.tv_sec * 1_000_000_000 + ts.tv_nsec
@@ -275,8 +288,7 @@ fn semacquire(p: &mut Private, addr: u64, block: bool, ms: Option<i64>) -> R {
     loop {
         let v = w.load(Ordering::SeqCst);
         if (v as i32) > 0 {
-            if w
-                .compare_exchange(v, v - 1, Ordering::SeqCst, Ordering::SeqCst)
+            if w.compare_exchange(v, v - 1, Ordering::SeqCst, Ordering::SeqCst)
                 .is_ok()
             {
                 return Ok(1);
@@ -303,9 +315,18 @@ fn semrelease(p: &mut Private, addr: u64, count: i64) -> R {
     if count < 0 {
         return err("bad arg in system call");
     }
-    let v = w.fetch_add(count as u32, Ordering::SeqCst).wrapping_add(count as u32);
+    let v = w
+        .fetch_add(count as u32, Ordering::SeqCst)
+        .wrapping_add(count as u32);
     // SAFETY: FUTEX_WAKE (shared) on a valid aligned word.
-    unsafe { libc::syscall(libc::SYS_futex, w.as_ptr(), libc::FUTEX_WAKE, count.min(i32::MAX as i64) as i32) };
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            w.as_ptr(),
+            libc::FUTEX_WAKE,
+            count.min(i32::MAX as i64) as i32,
+        )
+    };
     Ok(i64::from(v as i32))
 }
 
@@ -334,7 +355,18 @@ fn sleep(p: &mut Private, ms: i64) -> R {
 /// construction; its stack segment is its own copy, at the same address;
 /// it shares the descriptor table unless RFFDG or RFCFDG asks for a copy.
 fn rfork(p: &mut Private, uc: &mut ucontext_t, flags: u64) -> R {
-    let known = RFNAMEG | RFENVG | RFFDG | RFNOTEG | RFPROC | RFMEM | RFNOWAIT | RFCNAMEG | RFCENVG | RFCFDG | RFREND | RFNOMNT;
+    let known = RFNAMEG
+        | RFENVG
+        | RFFDG
+        | RFNOTEG
+        | RFPROC
+        | RFMEM
+        | RFNOWAIT
+        | RFCNAMEG
+        | RFCENVG
+        | RFCFDG
+        | RFREND
+        | RFNOMNT;
     if flags & !known != 0 {
         return err("bad arg in system call");
     }
@@ -445,7 +477,11 @@ fn pread(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
 /// Waits until fd is ready for `ev`, or a note arrives (false).
 fn wait_fd(p: &mut Private, fd: i32, ev: i16) -> bool {
     let mask = note::wait_mask();
-    let mut pfd = libc::pollfd { fd, events: ev, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: ev,
+        revents: 0,
+    };
     if note_interrupts(p) {
         return false;
     }
@@ -537,10 +573,18 @@ fn errstr(p: &mut Private, buf: u64, n: u64) -> R {
     // Plan 9 swaps: the caller gets the process's string and leaves its
     // own in its place.
     let mut theirs = [0u8; ERRMAX];
-    let k = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(ERRMAX - 1);
+    let k = b
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(b.len())
+        .min(ERRMAX - 1);
     theirs[..k].copy_from_slice(&b[..k]);
     let mine = p.errstr;
-    let m = mine.iter().position(|&c| c == 0).unwrap_or(ERRMAX).min(b.len() - 1);
+    let m = mine
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(ERRMAX)
+        .min(b.len() - 1);
     b[..m].copy_from_slice(&mine[..m]);
     b[m] = 0;
     p.errstr = theirs;
@@ -555,7 +599,9 @@ fn brk(p: &mut Private, addr: u64) -> R {
             (l.heap_limit - l.data_start) >> 30
         ));
     }
-    p.shared().brk.fetch_max(addr.next_multiple_of(4096), Ordering::SeqCst);
+    p.shared()
+        .brk
+        .fetch_max(addr.next_multiple_of(4096), Ordering::SeqCst);
     Ok(0)
 }
 
@@ -599,10 +645,10 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
         nr::ALARM => Ok(0),
         nr::NSEC => {
             let t = realtime();
-            if a[0] != 0 {
-                if let Ok(b) = user_buf(p, a[0], 8, true) {
-                    b.copy_from_slice(&t.to_ne_bytes());
-                }
+            if a[0] != 0
+                && let Ok(b) = user_buf(p, a[0], 8, true)
+            {
+                b.copy_from_slice(&t.to_ne_bytes());
             }
             Ok(t)
         }
@@ -622,7 +668,11 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
             err("noted: not in a note handler")
         }
         nr::EXITS => {
-            let msg = if a[0] == 0 { Vec::new() } else { user_str(p, a[0], ERRMAX).unwrap_or_default() };
+            let msg = if a[0] == 0 {
+                Vec::new()
+            } else {
+                user_str(p, a[0], ERRMAX).unwrap_or_default()
+            };
             trace(p, num, &a, Some(0));
             exit_process(p, &msg)
         }

@@ -1,0 +1,194 @@
+//! plan9-run against Go's own plan9/amd64 binaries (issue 23): separate
+//! processes, shared data and heap, private stacks, and output equal to
+//! the same program built for Linux.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use conformance::GoToolchain;
+
+fn loader() -> &'static str {
+    env!("CARGO_BIN_EXE_plan9-run")
+}
+
+/// Builds `src` (one main.go) for `goos`/amd64 and returns the binary.
+fn build(name: &str, src: &str, goos: &str) -> PathBuf {
+    let tc = GoToolchain::get().unwrap_or_else(|e| panic!("these tests need real Go: {e}"));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("plan9-run")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.go"), src).unwrap();
+    std::fs::write(
+        dir.join("go.mod"),
+        format!("module plan9run.test/{name}\n\ngo 1.27\n"),
+    )
+    .unwrap();
+    let out = dir.join(format!("{name}.{goos}"));
+    let r = tc
+        .go(&dir.join("cache"))
+        .current_dir(&dir)
+        .env("GOOS", goos)
+        .env("GOARCH", "amd64")
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "go build: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    out
+}
+
+fn crosscheck_src(pair: &str) -> String {
+    std::fs::read_to_string(conformance::crosscheck_dir().join(pair).join("main.go")).unwrap()
+}
+
+/// The acceptance's strace check: a GOMAXPROCS=8 program under the loader
+/// starts its Ms as processes (`clone` without `CLONE_VM`), and prints
+/// what it prints on Linux.
+#[test]
+fn gomaxprocs8_ms_are_processes_cloned_without_clone_vm() {
+    let src = crosscheck_src("many_ms_gomaxprocs8");
+    let p9 = build("many_ms", &src, "plan9");
+    let lx = build("many_ms", &src, "linux");
+    let want = Command::new(&lx).output().unwrap();
+    assert!(want.status.success());
+    let trace = Path::new(env!("CARGO_TARGET_TMPDIR")).join("many_ms.strace");
+    let got = Command::new("strace")
+        .args(["-f", "-e", "trace=clone,clone3,fork,vfork", "-o"])
+        .arg(&trace)
+        .arg(loader())
+        .arg(&p9)
+        .output()
+        .expect("strace is needed for this test (apt install strace)");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&want.stdout),
+        "stderr: {}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(got.status.code(), Some(0));
+    let t = std::fs::read_to_string(&trace).unwrap();
+    let clones: Vec<&str> = t
+        .lines()
+        .filter(|l| l.contains(" clone(") || l.contains(" clone3("))
+        .collect();
+    assert!(
+        clones.iter().all(|l| !l.contains("CLONE_VM")),
+        "a clone shares the address space:\n{t}"
+    );
+    // The supervisor's fork of the first process, and one rfork per M: 16
+    // locked goroutines at once need at least 16 Ms besides m0.
+    let rforks = clones
+        .iter()
+        .filter(|l| l.contains("CLONE_FILES|SIGCHLD"))
+        .count();
+    assert!(rforks >= 16, "{rforks} rforks:\n{t}");
+}
+
+/// Every process of a running program maps the same data/heap memfd,
+/// shared (`s`), at the same address, and has its own private stack.
+#[test]
+fn processes_share_the_data_memfd_and_keep_private_stacks() {
+    let src = r#"package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+)
+
+func main() {
+	runtime.GOMAXPROCS(4)
+	done := make(chan bool)
+	ready := make(chan bool)
+	for i := 0; i < 4; i++ {
+		go func() {
+			runtime.LockOSThread()
+			ready <- true
+			<-done
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		<-ready
+	}
+	fmt.Println("ready")
+	buf := make([]byte, 1)
+	os.Stdin.Read(buf)
+	close(done)
+	fmt.Println("bye")
+}
+"#;
+    let p9 = build("maps", src, "plan9");
+    let mut child = Command::new(loader())
+        .arg(&p9)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // The supervisor's descendants are the program's processes.
+    let mut procs = Vec::new();
+    let mut todo = vec![child.id()];
+    while let Some(p) = todo.pop() {
+        for task in std::fs::read_dir(format!("/proc/{p}/task")).unwrap() {
+            let kids =
+                std::fs::read_to_string(task.unwrap().path().join("children")).unwrap_or_default();
+            for k in kids.split_whitespace() {
+                let k: u32 = k.parse().unwrap();
+                procs.push(k);
+                todo.push(k);
+            }
+        }
+    }
+    assert!(procs.len() >= 5, "the program's processes: {procs:?}");
+    let mut data = Vec::new();
+    for p in &procs {
+        let maps = std::fs::read_to_string(format!("/proc/{p}/maps")).unwrap();
+        let d = maps
+            .lines()
+            .find(|l| l.contains("memfd:plan9 data+bss+heap"))
+            .unwrap_or_else(|| panic!("process {p} does not map the data memfd:\n{maps}"));
+        let f: Vec<&str> = d.split_whitespace().collect();
+        assert_eq!(&f[1][3..4], "s", "not shared: {d}");
+        data.push((f[0].to_string(), f[4].to_string()));
+        let stack = maps
+            .lines()
+            // The loader's 16 MiB stack segment below 0x1000_0000_0000.
+            .find(|l| l.starts_with("fffff000000-100000000000 "))
+            .unwrap_or_else(|| panic!("process {p} has no stack segment:\n{maps}"));
+        assert!(
+            stack.contains(" rw-p "),
+            "the stack is not private: {stack}"
+        );
+    }
+    assert!(
+        data.windows(2).all(|w| w[0] == w[1]),
+        "different data mappings: {data:?}"
+    );
+    child.stdin.as_mut().unwrap().write_all(b"x").unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "bye\n");
+    assert!(child.wait().unwrap().success());
+}
+
+/// Not an a.out: a clear error naming what to build.
+#[test]
+fn a_linux_binary_is_refused_with_the_reason() {
+    let out = Command::new(loader()).arg("/bin/true").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("is not Plan 9 amd64's") && e.contains("GOOS=plan9"),
+        "{e}"
+    );
+}
