@@ -436,26 +436,39 @@ fn map_count() -> usize {
 /// Before, 200 runtimes grew it from 61 to 2329. In a child process, so
 /// that other tests' threads do not move the count.
 ///
-/// Ignored for now: when it completes the count is flat (85 before, 85
-/// after), but the child hangs in about half the runs, at a random one of
-/// the 200 runtimes (the bug is older than this test: it hangs with
-/// session 13's semaphore code too). A gdb dump of a hung child: m0 and
-/// another M sit in `startlockedm` → `stopm` after handing their P to the
-/// M of a locked goroutine, and that M still sleeps in `stoplockedm` on
-/// its semaphore: a lost wake-up of a locked M, in safe-mode dedicated
-/// threads on the Plan 9 layer (docs/status.md, issue 23).
+/// It also guards a scheduler fix (runtime-p's `handoffp`): before it, the
+/// child hung in about half the runs. A locked goroutine that went to
+/// sleep left its M to hand off the last running P with the sleep's timer
+/// on it, while every other M was idle: Go's `handoffp` then starts an M
+/// to wait in the poller (on Plan 9, its stub) until the timer; gort's put
+/// the P on the idle list, and nobody ran the timer.
 #[test]
-#[ignore = "hangs in about half the runs: a lost wake-up of a locked M (issue 23, docs/status.md)"]
 fn processes_are_unmapped_when_they_end() {
-    let out = test_child::Child::test("maps_child")
+    let mut child = test_child::Child::test("maps_child")
         .env("OS_PLAN9_MAPS", "1")
-        .run();
-    let line = out
-        .stdout
+        .spawn();
+    // A hang (the handoffp bug above) fails the test instead of the run.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the child hung (a runtime that never ends):\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The line may follow the test harness's "test maps_child ... ".
+    let line = stdout
         .lines()
-        .find(|l| l.starts_with("MAPS "))
-        .unwrap_or_else(|| panic!("{}{}", out.stdout, out.stderr));
-    let n: Vec<usize> = line[5..].split(' ').map(|v| v.parse().unwrap()).collect();
+        .find_map(|l| l.split("MAPS ").nth(1))
+        .unwrap_or_else(|| panic!("{stdout}{stderr}"));
+    let n: Vec<usize> = line.split(' ').map(|v| v.parse().unwrap()).collect();
     let (warm, after) = (n[0], n[1]);
     assert!(
         after <= warm + 16,

@@ -637,9 +637,25 @@ pub unsafe fn handoffp(pp: *mut P) {
         }
         return;
     }
+    // The last running P, and no M waits in the poller (or, on Plan 9, in
+    // its stub's timed sleep): an M must go and wait there, or the timers
+    // of the Ps would have nobody to run them when every M sleeps.
+    if s.npidle.load(Ordering::Acquire) == s.gomaxprocs() as i32 - 1
+        && s.lastpoll.load(Ordering::Acquire) != 0
+    {
+        drop(l);
+        startm(pp, false);
+        return;
+    }
+    let when = p.timers.wake_time();
     if !l.runq.empty() || !pidleput_checked(s, &mut l, p) {
         drop(l);
         startm(pp, false);
+        return;
+    }
+    drop(l);
+    if when != 0 {
+        crate::time::wake_net_poller(when);
     }
 }
 
