@@ -109,6 +109,7 @@ fn main() {
     if args.is_empty() || args[0] == "--help" || args[0] == "-h" {
         usage();
     }
+    check_kernel();
     let path = std::path::PathBuf::from(&args[0]);
     let file =
         std::fs::File::open(&path).unwrap_or_else(|e| die(format!("{}: {e}", path.display())));
@@ -233,6 +234,9 @@ fn main() {
     p.layout = layout;
     p.trace = trace;
     ns::set_env_dir(env_dir);
+    state::TEXT_LO.store(layout.text_start, core::sync::atomic::Ordering::SeqCst);
+    state::TEXT_HI.store(layout.text_end, core::sync::atomic::Ordering::SeqCst);
+    state::set_my_slot(&shared.procs[slot]);
     sys::set_tos_pid(&layout, pid);
     note::install();
     sys::enable_dispatch(p);
@@ -240,6 +244,25 @@ fn main() {
     // leaves them; from here on the binary runs, and every system call it
     // makes comes back to the loader through SIGSYS.
     unsafe { enter(h.entry, sp, layout.tos) }
+}
+
+/// Fails clearly where the kernel lacks what the loader needs:
+/// `futex_waitv` (Linux 5.16; Syscall User Dispatch came in 5.11).
+fn check_kernel() {
+    // SAFETY: futex_waitv with no waiters only validates its arguments.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex_waitv,
+            core::ptr::null::<u8>(),
+            0u32,
+            0u32,
+            core::ptr::null::<libc::timespec>(),
+            libc::CLOCK_MONOTONIC,
+        )
+    };
+    if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        die("this kernel has no futex_waitv: Linux 5.16 or later is needed");
+    }
 }
 
 /// Lays out the first process's stack as Plan 9's exec does: `Tos` at the
@@ -338,8 +361,10 @@ fn supervise(shared: &Shared, main: i32) -> i32 {
                     left.len()
                 );
                 for p in left {
-                    // SAFETY: kill with a pid from the program's table.
-                    unsafe { libc::kill(p, libc::SIGKILL) };
+                    if sys::in_our_group(p) {
+                        // SAFETY: kill of a process of the program's.
+                        unsafe { libc::kill(p, libc::SIGKILL) };
+                    }
                 }
                 deadline = Some(std::time::Instant::now() + std::time::Duration::from_secs(3600));
             }

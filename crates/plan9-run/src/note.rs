@@ -14,7 +14,7 @@
 //! Faults in the binary (SIGSEGV, SIGFPE, ...) become Plan 9's `sys: trap:`
 //! notes for the process itself, delivered at once.
 
-use crate::state::{ERRMAX, PRIVATE, Private};
+use crate::state::{ERRMAX, PRIVATE, Private, in_text};
 use crate::sys;
 use libc::{c_int, c_void, siginfo_t, ucontext_t};
 
@@ -172,25 +172,28 @@ pub fn deliver(p: &mut Private, uc: &mut ucontext_t, msg: &[u8; ERRMAX]) {
     }
     let g = gregs(uc);
     let u = ureg_from(g);
-    let mut sp = u.sp;
-    sp -= 256; // Plan 9 leaves room to look at what was interrupted
-    sp -= core::mem::size_of::<Ureg>() as u64;
-    let ureg_at = sp;
-    let frame_lo = sp - 8 - 8 - ERRMAX as u64 - 24;
-    if !sys::writable(p, frame_lo, ureg_at + 184 - frame_lo) {
-        sys::fatal_note(p, b"note frame does not fit the stack: ", text);
-    }
-    // SAFETY: [frame_lo, ureg_at + 184) is writable memory of the binary
-    // (checked above), below the interrupted stack pointer.
+    // Plan 9 leaves 256 bytes to look at what was interrupted, then the
+    // Ureg, the previous Ureg pointer, the note and the call's three words.
+    let size = 256 + core::mem::size_of::<Ureg>() as u64 + 8 + ERRMAX as u64 + 24;
+    let frame_lo = match u.sp.checked_sub(size) {
+        Some(lo) if sys::writable(p, lo, u.sp - lo) => lo,
+        _ => sys::fatal_note(p, b"note frame does not fit the stack: ", text),
+    };
+    let ureg_at = u.sp - 256 - core::mem::size_of::<Ureg>() as u64;
+    let mut sp;
+    // SAFETY: [frame_lo, u.sp) is writable memory of the binary (checked
+    // above), below the interrupted stack pointer; unaligned writes, as
+    // the binary's stack pointer may be anything.
     unsafe {
-        *(ureg_at as *mut Ureg) = u;
-        *((ureg_at - 8) as *mut u64) = p.ureg;
+        (ureg_at as *mut Ureg).write_unaligned(u);
+        ((ureg_at - 8) as *mut u64).write_unaligned(p.ureg);
         sp = ureg_at - 8 - ERRMAX as u64;
         core::ptr::copy_nonoverlapping(msg.as_ptr(), sp as *mut u8, ERRMAX);
         sp -= 24;
-        *(sp as *mut u64) = 0;
-        *((sp + 8) as *mut u64) = ureg_at;
-        *((sp + 16) as *mut u64) = sp + 24;
+        debug_assert_eq!(sp, frame_lo);
+        (sp as *mut u64).write_unaligned(0);
+        ((sp + 8) as *mut u64).write_unaligned(ureg_at);
+        ((sp + 16) as *mut u64).write_unaligned(sp + 24);
     }
     p.ureg = ureg_at;
     p.notified = true;
@@ -216,12 +219,17 @@ pub fn noted(p: &mut Private, uc: &mut ucontext_t, mode: u64) -> bool {
         return false;
     }
     let at = p.ureg;
-    if !sys::writable(p, at - 8, 192) {
+    if at < 8 || !sys::writable(p, at - 8, 192) {
         sys::fatal_note(p, b"noted: bad ureg", b"");
     }
     // SAFETY: checked above: the Ureg the frame holds, and the word under
-    // it with the previous one.
-    let (u, prev) = unsafe { (*(at as *const Ureg), *((at - 8) as *const u64)) };
+    // it with the previous one (unaligned reads, as deliver wrote them).
+    let (u, prev) = unsafe {
+        (
+            (at as *const Ureg).read_unaligned(),
+            ((at - 8) as *const u64).read_unaligned(),
+        )
+    };
     match mode {
         NCONT | NRSTR => {
             ureg_into(&u, gregs(uc));
@@ -253,35 +261,37 @@ pub fn noted(p: &mut Private, uc: &mut ucontext_t, mode: u64) -> bool {
     }
 }
 
-/// Whether `pc` is in the binary's text (else it is the loader's).
-fn in_binary(p: &Private, pc: u64) -> bool {
-    (p.layout.text_start..p.layout.text_end).contains(&pc)
-}
-
 extern "C" fn on_sigsys(_sig: c_int, _info: *mut siginfo_t, ctx: *mut c_void) {
     // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO
-    // handler; the loader's handlers block one another, so this is the
-    // only user of the private state now.
+    // handler. SIGSYS comes only from a system call in the binary's text,
+    // so no other loader handler is running, and this one blocks the
+    // others until it unblocks some for a wait, whose handlers then leave
+    // the private state alone (ProcCell::get's rule).
     let (uc, p) = unsafe { (&mut *(ctx as *mut ucontext_t), PRIVATE.get()) };
     sys::dispatch(p, uc);
 }
 
 extern "C" fn on_note(_sig: c_int, _info: *mut siginfo_t, ctx: *mut c_void) {
-    // SAFETY: as in on_sigsys.
-    let (uc, p) = unsafe { (&mut *(ctx as *mut ucontext_t), PRIVATE.get()) };
+    // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
+    let uc = unsafe { &mut *(ctx as *mut ucontext_t) };
     let pc = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
-    if in_binary(p, pc) {
-        deliver_pending(p, uc);
+    if !in_text(pc) {
+        // The loader is in a system call of the binary's: the call sees
+        // the queue (the note's counter woke its wait) and the note goes
+        // out on its way back.
+        return;
     }
-    // Otherwise the loader is in a system call of the binary's: the call
-    // sees the queue and the note goes out on its way back.
+    // SAFETY: the binary's own code was interrupted, so no other loader
+    // handler is running (ProcCell::get's rule).
+    let p = unsafe { PRIVATE.get() };
+    deliver_pending(p, uc);
 }
 
 extern "C" fn on_fault(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
-    // SAFETY: as in on_sigsys; info is valid for an SA_SIGINFO handler.
-    let (uc, p, info) = unsafe { (&mut *(ctx as *mut ucontext_t), PRIVATE.get(), &*info) };
+    // SAFETY: valid ucontext and siginfo for an SA_SIGINFO handler.
+    let (uc, info) = unsafe { (&mut *(ctx as *mut ucontext_t), &*info) };
     let pc = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
-    if !in_binary(p, pc) {
+    if !in_text(pc) {
         // The loader's own fault: let it kill us with its real cause.
         let msg = format!("plan9-run: fault (signal {sig}) in the loader at pc={pc:#x}\n");
         sys::write_stderr(msg.as_bytes());
@@ -289,6 +299,8 @@ extern "C" fn on_fault(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
         unsafe { libc::signal(sig, libc::SIG_DFL) };
         return;
     }
+    // SAFETY: a fault in the binary's code: no loader handler is running.
+    let p = unsafe { PRIVATE.get() };
     let text = match sig {
         libc::SIGSEGV | libc::SIGBUS => {
             // SAFETY: si_addr is valid for these signals.
@@ -312,19 +324,29 @@ extern "C" fn on_fault(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
 
 /// Host signals that Plan 9 would send as notes to the process group.
 extern "C" fn on_host_signal(sig: c_int, _info: *mut siginfo_t, ctx: *mut c_void) {
-    // SAFETY: as in on_sigsys.
-    let (uc, p) = unsafe { (&mut *(ctx as *mut ucontext_t), PRIVATE.get()) };
+    // SAFETY: the kernel passes a valid ucontext to an SA_SIGINFO handler.
+    let uc = unsafe { &mut *(ctx as *mut ucontext_t) };
     let text: &[u8] = match sig {
         libc::SIGINT => b"interrupt",
         libc::SIGHUP => b"hangup",
         libc::SIGALRM => b"alarm",
         _ => b"kill",
     };
-    p.my_slot().post(text);
+    let slot = crate::state::MY_SLOT.load(core::sync::atomic::Ordering::SeqCst);
+    if slot.is_null() {
+        return;
+    }
+    // SAFETY: MY_SLOT points into the shared table, mapped for the life of
+    // the process; posting is atomic (the slot's lock).
+    unsafe { (*slot).post(text) };
     let pc = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
-    if in_binary(p, pc) {
+    if in_text(pc) {
+        // SAFETY: the binary's own code was interrupted (ProcCell::get's
+        // rule).
+        let p = unsafe { PRIVATE.get() };
         deliver_pending(p, uc);
     }
+    // Otherwise the post woke the loader's wait, which ends interrupted.
 }
 
 /// The loader's signal stack, big enough for its handlers (which format
@@ -391,14 +413,43 @@ pub fn install() {
     }
 }
 
+/// The signals that end a wait in the loader: notes, and the host
+/// signals that become notes.
+fn wake_signals() -> [c_int; 5] {
+    [
+        note_signal(),
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGTERM,
+        libc::SIGALRM,
+    ]
+}
+
 /// The signal mask for waits in the loader that a note must cut short
-/// (`ppoll`): everything the handlers block but the note signal.
+/// (`ppoll`'s): the current one without [`wake_signals`]. Their handlers,
+/// seeing the loader's pc, only queue (host signals) and return.
 pub fn wait_mask() -> libc::sigset_t {
     // SAFETY: reading the current mask into a local set, then editing it.
     unsafe {
         let mut m: libc::sigset_t = core::mem::zeroed();
         libc::pthread_sigmask(libc::SIG_SETMASK, core::ptr::null(), &mut m);
-        libc::sigdelset(&mut m, note_signal());
+        for s in wake_signals() {
+            libc::sigdelset(&mut m, s);
+        }
         m
     }
+}
+
+/// Runs `f` (a wait) with [`wake_signals`] unblocked, so that a host
+/// signal can post its note (and wake the wait) while the loader waits.
+pub fn with_wake_signals<R>(f: impl FnOnce() -> R) -> R {
+    let m = wait_mask();
+    // SAFETY: sigset operations on valid sets.
+    let mut old: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &m, &mut old) };
+    let r = f();
+    // SAFETY: restoring the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut()) };
+    r
 }

@@ -547,6 +547,10 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
     let mut buf = vec![0u8; 8192];
     let mut n = 0usize;
     loop {
+        // Where this batch starts, to come back to if its first entry
+        // does not fit.
+        // SAFETY: lseek on a descriptor.
+        let start = unsafe { libc::lseek(fd, 0, libc::SEEK_CUR) };
         // SAFETY: getdents64 into a valid buffer.
         let got = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
         if got < 0 {
@@ -570,12 +574,17 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
             if name != b"." && name != b".." {
                 let c = CString::new(name).unwrap_or_default();
                 let mut st = unsafe_zeroed_stat();
-                // SAFETY: fstatat relative to the directory descriptor.
-                if unsafe { libc::fstatat(fd, c.as_ptr(), &mut st, 0) } == 0 {
+                // SAFETY: fstatat relative to the directory descriptor; a
+                // dangling symlink lists as itself.
+                if unsafe { libc::fstatat(fd, c.as_ptr(), &mut st, 0) } == 0
+                    // SAFETY: as above.
+                    || unsafe { libc::fstatat(fd, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }
+                        == 0
+                {
                     let e = dir_entry(name, &st);
                     if n + e.len() > out.len() {
                         // Give back this entry and the rest of the batch.
-                        resume = Some(prev_off(&buf, at));
+                        resume = Some(prev_off(&buf, at).unwrap_or(start));
                         break;
                     }
                     out[n..n + e.len()].copy_from_slice(&e);
@@ -600,29 +609,20 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
 }
 
 /// The d_off of the entry before the one at `at` in a getdents64 batch
-/// (where reading resumes to see that entry again), or the batch's start.
-fn prev_off(buf: &[u8], at: usize) -> i64 {
+/// (where reading resumes to see that entry again); none for the first.
+fn prev_off(buf: &[u8], at: usize) -> Option<i64> {
     let mut i = 0usize;
-    let mut prev = -1i64;
+    let mut prev = None;
     while i < at {
-        prev = i64::from_ne_bytes(buf[i + 8..i + 16].try_into().unwrap());
+        prev = Some(i64::from_ne_bytes(buf[i + 8..i + 16].try_into().unwrap()));
         i += u16::from_ne_bytes([buf[i + 16], buf[i + 17]]) as usize;
     }
-    if prev < 0 {
-        // The first entry of the batch: we cannot name its start offset
-        // without the previous batch's last d_off; rereading from the
-        // directory's beginning would repeat entries, so keep the batch
-        // start the caller positioned at (0 is always safe for a fresh
-        // read).
-        0
-    } else {
-        prev
-    }
+    prev
 }
 
 /// Writes to `/proc/N/note`: posts the note to N.
 pub fn post_note(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
-    let Some(slot) = p.shared().slot_of(pid) else {
+    let Some(slot) = p.shared().slot_of(pid).filter(|_| sys::in_our_group(pid)) else {
         return Err(format!("'/proc/{pid}/note' process exited"));
     };
     let n = msg
@@ -641,10 +641,21 @@ pub fn post_note(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
 }
 
 /// Writes to `/proc/N/ctl`: `kill` ends N at once.
-pub fn write_ctl(_p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
+pub fn write_ctl(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
     if msg.trim_ascii() == b"kill" {
+        let Some(slot) = p.shared().slot_of(pid).filter(|_| sys::in_our_group(pid)) else {
+            return Err(format!("'/proc/{pid}/ctl' process exited"));
+        };
         // SAFETY: signalling a process of the program.
         unsafe { libc::kill(pid, libc::SIGKILL) };
+        // It cannot free its slot itself.
+        slot.clear();
+        let _ = slot.pid.compare_exchange(
+            pid,
+            0,
+            core::sync::atomic::Ordering::SeqCst,
+            core::sync::atomic::Ordering::SeqCst,
+        );
         return Ok(msg.len() as i64);
     }
     Err(format!(

@@ -230,9 +230,9 @@ pub fn futex_wake_shared(word: &AtomicU32, n: i32) {
 }
 
 /// A cell for the per-process state: each Plan 9 process is one Linux
-/// thread, and its state is touched only by its own signal handlers, which
-/// block one another (see `note::install`), and by the start-up code that
-/// runs before any handler.
+/// thread, and its state is touched only by the start-up code before any
+/// handler, and by its own signal handlers under the rule of [`get`]
+/// (Self::get).
 pub struct ProcCell<T>(UnsafeCell<T>);
 
 // SAFETY: each process has its own copy (private memory, copied by fork)
@@ -246,9 +246,12 @@ impl<T> ProcCell<T> {
     }
 
     /// # Safety
-    /// No other reference from `get` may be live: call it only from one of
-    /// the loader's signal handlers (which block each other) or before the
-    /// binary starts, and do not keep the reference past the handler.
+    /// No other reference from `get` may be live: call it only before the
+    /// binary starts, from the SIGSYS and fault handlers (which block every
+    /// other loader handler, and run only when the binary made a call or
+    /// faulted), or from an asynchronous handler that interrupted the
+    /// binary's own code ([`in_text`]); do not keep the reference past the
+    /// handler.
     #[allow(clippy::mut_from_ref)]
     pub unsafe fn get(&self) -> &mut T {
         // SAFETY: the caller promises exclusive access (see above).
@@ -344,3 +347,25 @@ impl Default for Private {
 
 /// The process's private state.
 pub static PRIVATE: ProcCell<Private> = ProcCell::new(Private::new());
+
+/// The binary's text bounds, for the asynchronous handlers: they may take
+/// [`PRIVATE`] only when the interrupted pc is in the binary's text, which
+/// means no other loader handler is running (a note or host signal can
+/// also arrive while the loader waits in a system call, with those
+/// signals unblocked, and must then leave the private state alone).
+pub static TEXT_LO: AtomicU64 = AtomicU64::new(0);
+pub static TEXT_HI: AtomicU64 = AtomicU64::new(0);
+/// This process's slot in the shared table (set at start and by `rfork`
+/// in the child), for a host signal's handler that interrupted the loader.
+pub static MY_SLOT: core::sync::atomic::AtomicPtr<ProcSlot> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Whether `pc` is in the binary's text.
+pub fn in_text(pc: u64) -> bool {
+    (TEXT_LO.load(Ordering::Relaxed)..TEXT_HI.load(Ordering::Relaxed)).contains(&pc)
+}
+
+/// Records the calling process's slot for [`MY_SLOT`].
+pub fn set_my_slot(s: &'static ProcSlot) {
+    MY_SLOT.store(s as *const ProcSlot as *mut ProcSlot, Ordering::SeqCst);
+}

@@ -155,27 +155,6 @@ fn last_err<T>() -> Result<T, Fail> {
     ))
 }
 
-/// The NUL-terminated string at `addr` (at most `max` bytes).
-fn user_str(p: &Private, addr: u64, max: usize) -> Result<Vec<u8>, Fail> {
-    let mut out = Vec::new();
-    let mut a = addr;
-    loop {
-        if !readable(p, a, 1) {
-            return Err(Fail::BadAddr);
-        }
-        // SAFETY: checked readable just above.
-        let b = unsafe { *(a as *const u8) };
-        if b == 0 {
-            return Ok(out);
-        }
-        out.push(b);
-        if out.len() > max {
-            return err("file name too long");
-        }
-        a += 1;
-    }
-}
-
 fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mut [u8], Fail> {
     if len == 0 {
         return Ok(&mut []);
@@ -266,9 +245,11 @@ fn wait2(word: Option<(&AtomicU32, u32)>, notes: &AtomicU32, seen: u32, deadline
             &ts as *const libc::timespec
         }
     };
+    // With host signals unblocked: their handlers post the note, which
+    // bumps `notes` and so ends this wait (or makes it return at once).
     // SAFETY: valid waiters on live, aligned 32-bit words (shared, so not
     // FUTEX2_PRIVATE), and a null or valid absolute CLOCK_MONOTONIC time.
-    unsafe {
+    note::with_wake_signals(|| unsafe {
         libc::syscall(
             libc::SYS_futex_waitv,
             w.as_ptr(),
@@ -277,7 +258,7 @@ fn wait2(word: Option<(&AtomicU32, u32)>, notes: &AtomicU32, seen: u32, deadline
             tsp,
             libc::CLOCK_MONOTONIC,
         )
-    };
+    });
 }
 
 /// Plan 9's `semacquire` and `tsemacquire`: 1 acquired, 0 not (no block,
@@ -403,6 +384,7 @@ fn rfork(p: &mut Private, uc: &mut ucontext_t, flags: u64) -> R {
         shared.procs[slot].pid.store(pid, Ordering::SeqCst);
         p.pid = pid;
         p.slot = slot;
+        crate::state::set_my_slot(&shared.procs[slot]);
         p.notified = false;
         p.ureg = 0;
         set_tos_pid(&p.layout, pid);
@@ -410,7 +392,12 @@ fn rfork(p: &mut Private, uc: &mut ucontext_t, flags: u64) -> R {
         let _ = uc;
         return Ok(0);
     }
-    shared.procs[slot].pid.store(r as i32, Ordering::SeqCst);
+    // The child may have stored its pid already (and even exited and
+    // freed the slot): only a slot still reserved takes it.
+    let _ =
+        shared.procs[slot]
+            .pid
+            .compare_exchange(-1, r as i32, Ordering::SeqCst, Ordering::SeqCst);
     Ok(r)
 }
 
@@ -446,6 +433,11 @@ fn pread(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
         FdKind::Note | FdKind::Ctl => return err("permission denied"),
         FdKind::Host => {}
     }
+    // A read that may block (pipe, socket, terminal) waits in ppoll
+    // first, where a note or host signal cuts it short.
+    if may_block(fd) && !wait_fd(p, fd, libc::POLLIN) {
+        return err("interrupted");
+    }
     loop {
         // SAFETY: b is a valid writable buffer of b.len() bytes.
         let r = unsafe {
@@ -474,20 +466,38 @@ fn pread(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
     }
 }
 
-/// Waits until fd is ready for `ev`, or a note arrives (false).
-fn wait_fd(p: &mut Private, fd: i32, ev: i16) -> bool {
-    let mask = note::wait_mask();
-    let mut pfd = libc::pollfd {
-        fd,
-        events: ev,
-        revents: 0,
-    };
-    if note_interrupts(p) {
+/// Whether I/O on `fd` may block: anything but a regular file or a block
+/// device.
+fn may_block(fd: i32) -> bool {
+    // SAFETY: all-zero is a valid stat; fstat fills it.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: fstat into a local struct.
+    if unsafe { libc::fstat(fd, &mut st) } < 0 {
         return false;
     }
-    // SAFETY: one valid pollfd and a valid mask.
-    let r = unsafe { libc::ppoll(&mut pfd, 1, core::ptr::null(), &mask) };
-    !(r < 0 && note_interrupts(p))
+    !matches!(st.st_mode & libc::S_IFMT, libc::S_IFREG | libc::S_IFBLK)
+}
+
+/// Waits until fd is ready for `ev` (or in error, which the I/O call then
+/// reports), or a note arrives (false). `ppoll` unblocks the note and host
+/// signals atomically, so one sent before the wait still ends it.
+fn wait_fd(p: &mut Private, fd: i32, ev: i16) -> bool {
+    let mask = note::wait_mask();
+    loop {
+        if note_interrupts(p) {
+            return false;
+        }
+        let mut pfd = libc::pollfd {
+            fd,
+            events: ev,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd and a valid mask.
+        let r = unsafe { libc::ppoll(&mut pfd, 1, core::ptr::null(), &mask) };
+        if r > 0 {
+            return true;
+        }
+    }
 }
 
 fn pwrite(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
@@ -497,6 +507,9 @@ fn pwrite(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
         (FdKind::Ctl, pid) => return ns::write_ctl(p, pid as i32, b).map_err(Fail::Err),
         (FdKind::Bintime | FdKind::Dir, _) => return err("permission denied"),
         (FdKind::Host, _) => {}
+    }
+    if may_block(fd) && !wait_fd(p, fd, libc::POLLOUT) {
+        return err("interrupted");
     }
     // SAFETY: b is a valid buffer of b.len() bytes.
     let r = unsafe {
@@ -529,7 +542,11 @@ fn seek(p: &mut Private, retp: u64, fd: i32, off: i64, whence: i64) -> R {
         // SAFETY: lseek on a descriptor.
         unsafe { libc::lseek(fd, 0, libc::SEEK_SET) }
     } else {
-        // SAFETY: lseek on a descriptor.
+        if !(0..=2).contains(&whence) {
+            return err("bad arg in system call");
+        }
+        // SAFETY: lseek on a descriptor; Plan 9's and Linux's whence
+        // values 0-2 agree.
         unsafe { libc::lseek(fd, off, whence as i32) }
     };
     if r < 0 {
@@ -566,10 +583,11 @@ fn dup(p: &mut Private, old: i32, new: i32) -> R {
 }
 
 fn errstr(p: &mut Private, buf: u64, n: u64) -> R {
-    let b = user_buf(p, buf, n, true)?;
-    if b.is_empty() {
-        return Ok(0);
+    let n = u64::from(n as u32).min(ERRMAX as u64);
+    if n == 0 {
+        return err("bad arg in system call");
     }
+    let b = user_buf(p, buf, n, true)?;
     // Plan 9 swaps: the caller gets the process's string and leaves its
     // own in its place.
     let mut theirs = [0u8; ERRMAX];
@@ -617,10 +635,10 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
     let sp = g[libc::REG_RSP as usize] as u64;
     let mut a = [0u64; 5];
     for (i, v) in a.iter_mut().enumerate() {
-        let at = sp + 8 + 8 * i as u64;
+        let at = sp.wrapping_add(8 + 8 * i as u64);
         if readable(p, at, 8) {
-            // SAFETY: readable, 8 bytes.
-            *v = unsafe { *(at as *const u64) };
+            // SAFETY: readable, 8 bytes; unaligned, as SP may be anything.
+            *v = unsafe { (at as *const u64).read_unaligned() };
         }
     }
     let i32a = |i: usize| a[i] as u32 as i32;
@@ -671,7 +689,7 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
             let msg = if a[0] == 0 {
                 Vec::new()
             } else {
-                user_str(p, a[0], ERRMAX).unwrap_or_default()
+                exit_str(p, a[0])
             };
             trace(p, num, &a, Some(0));
             exit_process(p, &msg)
@@ -699,7 +717,36 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
     };
     trace(p, num, &a, Some(ret));
     uc.uc_mcontext.gregs[libc::REG_RAX as usize] = ret;
+    // Plan 9's kernel rewrites Tos.pid on every return to user mode
+    // (pc64 kexit), so a stale copy cannot survive a system call.
+    set_tos_pid(&p.layout, p.pid);
     note::deliver_pending(p, uc);
+}
+
+/// An `exits` string: at most ERRMAX-1 bytes, as Plan 9 keeps; a bad
+/// address still ends the process with a failure status.
+fn exit_str(p: &Private, addr: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..ERRMAX as u64 - 1 {
+        if !readable(p, addr + i, 1) {
+            return b"sys: bad address in exits".to_vec();
+        }
+        // SAFETY: checked readable.
+        let b = unsafe { *((addr + i) as *const u8) };
+        if b == 0 {
+            break;
+        }
+        out.push(b);
+    }
+    out
+}
+
+/// Whether `pid` is a process of this program (the loader's process
+/// group: the processes never leave it), so that a stale pid in the table
+/// that the host has since given to another process is never signalled.
+pub fn in_our_group(pid: i32) -> bool {
+    // SAFETY: no preconditions.
+    pid > 0 && unsafe { libc::getpgid(pid) == libc::getpgrp() }
 }
 
 fn map_ns(e: ns::Error) -> Fail {

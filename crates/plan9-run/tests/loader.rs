@@ -44,6 +44,24 @@ fn build(name: &str, src: &str, goos: &str) -> PathBuf {
     out
 }
 
+/// Waits for `child` (started in a process group of its own) at most
+/// `secs`: a hang kills the group and fails the test.
+fn wait_bounded(child: std::process::Child, secs: u64) -> std::process::Output {
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: killing the child's own process group.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            panic!("the program under the loader hung for {secs} s");
+        }
+    }
+}
+
 fn crosscheck_src(pair: &str) -> String {
     std::fs::read_to_string(conformance::crosscheck_dir().join(pair).join("main.go")).unwrap()
 }
@@ -190,5 +208,88 @@ fn a_linux_binary_is_refused_with_the_reason() {
     assert!(
         e.contains("is not Plan 9 amd64's") && e.contains("GOOS=plan9"),
         "{e}"
+    );
+}
+
+/// Go's `os.Exit` posts `go: exit` to every other M; one blocked reading a
+/// pipe must take it (the read ends interrupted) and exit at once, not be
+/// killed by the supervisor 2 s later.
+#[test]
+fn an_exit_note_ends_a_process_blocked_in_a_read() {
+    let src = r#"package main
+
+import (
+	"os"
+	"runtime"
+	"time"
+)
+
+func main() {
+	runtime.GOMAXPROCS(2)
+	go func() {
+		buf := make([]byte, 1)
+		os.Stdin.Read(buf)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	os.Exit(3)
+}
+"#;
+    let p9 = build("exit_read", src, "plan9");
+    let t = std::time::Instant::now();
+    // stdin: a pipe nobody writes to (kept open by this test).
+    let mut cmd = Command::new(loader());
+    cmd.arg(&p9).stdin(Stdio::piped()).stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().unwrap();
+    let _stdin = child.stdin.take();
+    let out = wait_bounded(child, 30);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "no process was left to kill"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// SIGINT from the terminal reaches every process of the program as the
+/// `interrupt` note; Go's handler ends the program with it (exit string
+/// "interrupt", status 1), even while all its Ms sleep.
+#[test]
+fn sigint_becomes_the_interrupt_note() {
+    let src = r#"package main
+
+import "time"
+
+func main() {
+	time.Sleep(time.Hour)
+}
+"#;
+    let p9 = build("interrupt", src, "plan9");
+    let mut cmd = Command::new(loader());
+    cmd.arg(&p9).stderr(Stdio::piped());
+    // Its own process group, as a shell's job is.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let t = std::time::Instant::now();
+    // SAFETY: signalling the child's process group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    let out = wait_bounded(child, 30);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
     );
 }
