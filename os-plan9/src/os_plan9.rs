@@ -66,7 +66,7 @@ pub fn tstart_plan9(arg: usize) {
         // This process names itself in the M before it runs it: the M may
         // be given back for reuse (m::mfree) before the parent's rfork
         // returns, and whoever reuses it reaps this process first.
-        (*mp).thread = sys::tos().pid as usize;
+        (*mp).thread = sys::tos_pid() as usize;
         let g0 = (*mp).g0;
         let hi = sp;
         let lo = hi - G0_STACK;
@@ -85,14 +85,18 @@ pub fn tstart_plan9(arg: usize) {
         // lo + stackGuard since the bounds are known.
         (*g0).stackguard0 = lo + STACK_GUARD;
         (*g0).stackguard1 = (*g0).stackguard0;
-        (*mp).procid = sys::tos().pid as u64;
-        // stackcheck: SP must lie inside the bounds just set.
-        let now = current_sp();
-        if !(lo < now && now < hi + 1) {
-            throw("tstart_plan9: stackcheck failed");
+        (*mp).procid = sys::tos_pid() as u64;
+        // Go installs g0 in TLS here, then stackcheck: SP must lie inside
+        // the stack of the g the TLS slot now names, read back through the
+        // slot, not from our locals. runtime-m's mstart installs g0 itself
+        // and refuses a thread whose slot is already set, so the slot is
+        // emptied again after the check.
+        runtime_g::tls::setg(g0);
+        let ok = runtime_g::tls::stackcheck();
+        runtime_g::tls::setg(core::ptr::null_mut());
+        if !ok {
+            throw("tstart_plan9: stackcheck: SP is not on the new M's g0 stack");
         }
-        // Go installs g0 in TLS here; runtime-m's mstart does it (setg) as
-        // its first step on this thread.
         runtime_m::proc::mstart_on_new_thread(mp);
     }
     // M exit: the process ends (the personality treats the return as
@@ -284,7 +288,7 @@ pub fn handle_note() {
 /// goexitsall: port (os_plan9.go): posts `go: exit <status>` to every M's
 /// process but the caller's.
 fn goexitsall(status: &str) {
-    let me = sys::tos().pid;
+    let me = sys::tos_pid();
     let note = format!("go: exit {status}");
     let mut mp = ALLM.load(Ordering::Acquire);
     while !mp.is_null() {
@@ -391,7 +395,7 @@ unsafe impl Os for Plan9 {
     }
 
     fn gettid(&self) -> u64 {
-        sys::tos().pid as u64
+        sys::tos_pid() as u64
     }
 
     fn sleep_kind(&self) -> SleepKind {

@@ -66,8 +66,9 @@ pub struct Tos {
     pub cyclefreq: u64,
     pub kcycles: i64,
     pub pcycles: i64,
-    /// The process's pid, written by the kernel.
-    pub pid: u32,
+    /// The process's pid, which the kernel rewrites on every return to
+    /// user mode (pc64's `kexit`); here, at every system call ([`up`]).
+    pub pid: AtomicU32,
     pub clock: u32,
 }
 
@@ -140,7 +141,7 @@ impl Proc {
                 cyclefreq: 0,
                 kcycles: 0,
                 pcycles: 0,
-                pid: pid as u32,
+                pid: AtomicU32::new(pid as u32),
                 clock: 0,
             }),
             errstr: RefCell::new(Vec::new()),
@@ -163,9 +164,18 @@ fn register(p: Proc) -> *const Proc {
     raw
 }
 
+/// The calling process, as a system call finds it: like Plan 9's kernel on
+/// its way back to user mode (pc64's `kexit`), it rewrites the `Tos` pid,
+/// so a stale or scribbled value does not outlive a system call.
+pub fn up() -> &'static Proc {
+    let p = current();
+    p.tos.pid.store(p.pid as u32, Ordering::Relaxed);
+    p
+}
+
 /// The calling process, attaching the calling thread as the first process
 /// if it has none (the process `exec` made).
-pub fn up() -> &'static Proc {
+fn current() -> &'static Proc {
     let p = UP.with(|u| u.get());
     if !p.is_null() {
         // SAFETY: registered processes are leaked: valid forever.
@@ -186,9 +196,15 @@ pub fn up() -> &'static Proc {
     unsafe { &*raw }
 }
 
-/// `_tos`: the calling process's `Tos`.
+/// `_tos`: the calling process's `Tos` (a memory read, not a system call:
+/// it does not refresh the pid).
 pub fn tos() -> &'static Tos {
-    &up().tos
+    &current().tos
+}
+
+/// `_tos->pid`.
+pub fn tos_pid() -> u32 {
+    tos().pid.load(Ordering::Relaxed)
 }
 
 /// Sets the calling process's error string (the kernel's `error(...)`).
@@ -201,6 +217,28 @@ pub fn werrstr(msg: &str) {
 fn fail(msg: &str) -> i32 {
     werrstr(msg);
     -1
+}
+
+/// What Plan 9's `validaddr` does with an address a system call cannot
+/// use (port/sysproc.c): it tells the process's standard error (`pprint`:
+/// "suicide: invalid address …", the symptom 9f012e1's commit message
+/// quotes), posts the process the note `sys: bad address in syscall`, and
+/// fails the call with `bad arg in system call`. Go's note handler throws
+/// on a `sys:` note.
+#[track_caller]
+fn validaddr_failed(addr: usize, len: usize) -> i32 {
+    let p = up();
+    let at = core::panic::Location::caller();
+    let msg = format!(
+        "gort {}: suicide: invalid address {addr:#x}/{len} in sys call at {}:{}\n",
+        p.pid,
+        at.file(),
+        at.line()
+    );
+    // SAFETY: write from a valid buffer to fd 2.
+    unsafe { libc::write(2, msg.as_ptr().cast(), msg.len()) };
+    postnote(p.pid, "sys: bad address in syscall");
+    fail(EBADARG)
 }
 
 /// errstr(buf): Plan 9's swap. `buf` (NUL-terminated, up to its length)
@@ -561,7 +599,7 @@ fn futex_wake(addr: &AtomicU32, n: i32) {
 /// A non-null, aligned `addr` must point to a live 32-bit word.
 unsafe fn sem_word<'a>(addr: *const i32) -> Result<&'a AtomicU32, i32> {
     if addr.is_null() {
-        return Err(fail("bad address"));
+        return Err(validaddr_failed(addr as usize, 4));
     }
     if !(addr as usize).is_multiple_of(4) {
         return Err(fail(EBADARG));

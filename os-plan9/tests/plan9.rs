@@ -46,9 +46,9 @@ fn rfork_child_runs_on_its_own_stack_with_its_own_pid() {
     fn child(arg: usize) {
         let local = 0u8;
         SP.store(&local as *const u8 as usize, Ordering::SeqCst);
-        SEEN.store(sys::tos().pid as i32 ^ arg as i32, Ordering::SeqCst);
+        SEEN.store(sys::tos_pid() as i32 ^ arg as i32, Ordering::SeqCst);
     }
-    let parent_pid = sys::tos().pid as i32;
+    let parent_pid = sys::tos_pid() as i32;
     let pid = sys::rfork(
         sys::RFPROC | sys::RFMEM | sys::RFNOWAIT,
         Some((child, 0x5a5a)),
@@ -76,6 +76,35 @@ fn rfork_child_runs_on_its_own_stack_with_its_own_pid() {
     assert!(
         mine.abs_diff(sp) > 64 * 1024,
         "child ran on the parent's stack"
+    );
+}
+
+/// Plan 9's kernel rewrites `Tos.pid` on each return to user mode: a
+/// scribbled pid is visible through `_tos` until the next system call,
+/// which puts it back (issue 23).
+#[test]
+fn tos_pid_is_rewritten_by_every_system_call() {
+    let pid = sys::tos_pid();
+    sys::tos().pid.store(0, Ordering::Relaxed);
+    assert_eq!(sys::tos_pid(), 0, "_tos is plain memory between calls");
+    let mut buf = [0u8; 8];
+    sys::errstr(&mut buf);
+    assert_eq!(sys::tos_pid(), pid);
+}
+
+/// A system call given an address it cannot use does what Plan 9's
+/// `validaddr` does: fails with `bad arg in system call` and posts the
+/// process `sys: bad address in syscall` (issue 23).
+#[test]
+fn a_null_semaphore_posts_the_bad_address_note() {
+    while sys::take_note().is_some() {}
+    // SAFETY: a null address is checked before any access.
+    let r = unsafe { sys::semacquire(std::ptr::null(), false) };
+    assert_eq!(r, -1);
+    assert_eq!(errstr(), "bad arg in system call");
+    assert_eq!(
+        sys::take_note().as_deref(),
+        Some("sys: bad address in syscall")
     );
 }
 
@@ -132,7 +161,7 @@ fn a_note_interrupts_a_blocked_semacquire() {
     static RESULT: AtomicI32 = AtomicI32::new(99);
     static WORD: AtomicI32 = AtomicI32::new(0);
     fn child(_: usize) {
-        PID.store(sys::tos().pid as i32, Ordering::SeqCst);
+        PID.store(sys::tos_pid() as i32, Ordering::SeqCst);
         // SAFETY: WORD is a static aligned word.
         let r = unsafe { sys::semacquire(WORD.as_ptr() as *const i32, true) };
         let interrupted = sys::errstr_string() == "interrupted";
@@ -171,7 +200,7 @@ fn no_note_is_lost_on_the_way_into_a_semacquire() {
     static DONE: AtomicI32 = AtomicI32::new(0);
     static WORD: AtomicI32 = AtomicI32::new(0);
     fn child(_: usize) {
-        PID.store(sys::tos().pid as i32, Ordering::SeqCst);
+        PID.store(sys::tos_pid() as i32, Ordering::SeqCst);
         for round in 1..=ROUNDS {
             READY.store(round, Ordering::SeqCst);
             // SAFETY: WORD is a static aligned word.
@@ -269,7 +298,11 @@ fn g0s_live_on_their_own_process_stacks() {
                 let mp = runtime_m::getm();
                 // SAFETY: our own M; Ms and Gs are never freed.
                 unsafe {
-                    assert_eq!((*mp).procid, sys::tos().pid as u64, "procid != _tos pid");
+                    assert_eq!(
+                        (*mp).procid,
+                        u64::from(sys::tos_pid()),
+                        "procid != _tos pid"
+                    );
                     let g0 = (*mp).g0;
                     let (lo, hi) = ((*g0).stack.lo, (*g0).stack.hi);
                     let me = (*mp).procid as i32;

@@ -21,7 +21,8 @@ use std::path::PathBuf;
 
 pub enum Error {
     Str(String),
-    BadAddr,
+    /// The address and length a system call could not use.
+    BadAddr(u64, u64),
 }
 
 type R = Result<i64, Error>;
@@ -160,7 +161,7 @@ fn user_path(p: &Private, addr: u64) -> Result<Vec<u8>, Error> {
     let mut a = addr;
     loop {
         if !sys::readable(p, a, 1) {
-            return Err(Error::BadAddr);
+            return Err(Error::BadAddr(a, 1));
         }
         // SAFETY: checked readable.
         let b = unsafe { *(a as *const u8) };
@@ -180,7 +181,7 @@ fn user_buf(p: &Private, addr: u64, len: u64) -> Result<&'static mut [u8], Error
         return Ok(&mut []);
     }
     if !sys::writable(p, addr, len) {
-        return Err(Error::BadAddr);
+        return Err(Error::BadAddr(addr, len));
     }
     // SAFETY: writable memory of the binary (checked); the loader only
     // copies bytes into it.

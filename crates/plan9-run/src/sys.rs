@@ -118,7 +118,8 @@ pub fn readable(p: &Private, addr: u64, len: u64) -> bool {
 /// Plan 9 posts `sys: bad address in syscall` to the process).
 enum Fail {
     Err(String),
-    BadAddr,
+    /// The address and length that failed Plan 9's `validaddr`.
+    BadAddr(u64, u64),
 }
 
 type R = Result<i64, Fail>;
@@ -165,7 +166,7 @@ fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mu
         readable(p, addr, len)
     };
     if !ok {
-        return Err(Fail::BadAddr);
+        return Err(Fail::BadAddr(addr, len));
     }
     // SAFETY: the range is mapped memory of the binary (checked). The
     // binary's other processes may write it concurrently, as they may on
@@ -175,7 +176,7 @@ fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mu
 
 fn user_word(p: &Private, addr: u64) -> Result<&'static AtomicU32, Fail> {
     if !addr.is_multiple_of(4) || !writable(p, addr, 4) {
-        return Err(Fail::BadAddr);
+        return Err(Fail::BadAddr(addr, 4));
     }
     // SAFETY: aligned, writable shared memory of the binary (checked),
     // used atomically by the binary and the loader.
@@ -707,11 +708,19 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
             p.set_errstr(&s);
             -1
         }
-        Err(Fail::BadAddr) => {
+        Err(Fail::BadAddr(addr, len)) => {
+            // Plan 9's validaddr (port/sysproc.c): tell the process's
+            // standard error (the "invalid address in sys call" that
+            // 9f012e1's commit message quotes), post it `sys: bad address
+            // in syscall`, and fail the call with Ebadarg.
             let pc = uc.uc_mcontext.gregs[libc::REG_RIP as usize];
-            p.set_errstr("bad address in syscall");
-            let note = format!("sys: bad address in syscall pc={pc:#x}");
-            p.my_slot().post(note.as_bytes());
+            let m = format!(
+                "plan9-run {}: suicide: invalid address {addr:#x}/{len} in sys call pc={pc:#x}\n",
+                p.pid
+            );
+            write_stderr(m.as_bytes());
+            p.set_errstr("bad arg in system call");
+            p.my_slot().post(b"sys: bad address in syscall");
             -1
         }
     };
@@ -752,7 +761,7 @@ pub fn in_our_group(pid: i32) -> bool {
 fn map_ns(e: ns::Error) -> Fail {
     match e {
         ns::Error::Str(s) => Fail::Err(s),
-        ns::Error::BadAddr => Fail::BadAddr,
+        ns::Error::BadAddr(a, n) => Fail::BadAddr(a, n),
     }
 }
 

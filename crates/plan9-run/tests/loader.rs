@@ -293,3 +293,38 @@ func main() {
         t.elapsed()
     );
 }
+
+/// A system call given an address it cannot use does what Plan 9's
+/// `validaddr` does: "suicide: invalid address …" on stderr (the symptom
+/// 9f012e1's commit message quotes), the note `sys: bad address in
+/// syscall`, which Go's handler turns into a throw, and the call fails.
+#[test]
+fn a_bad_address_posts_the_sys_note_that_go_throws_on() {
+    let src = r#"package main
+
+import "syscall"
+
+func main() {
+	syscall.Syscall(syscall.SYS_OPEN, 8, 0, 0)
+	println("not reached")
+}
+"#;
+    let p9 = build("badaddr", src, "plan9");
+    let mut cmd = Command::new(loader());
+    cmd.arg(&p9).stdout(Stdio::piped()).stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let out = wait_bounded(cmd.spawn().unwrap(), 30);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains(": suicide: invalid address 0x8/1 in sys call pc=0x"),
+        "{e}"
+    );
+    assert!(e.contains("\nsys: bad address in syscall\nPC=0x"), "{e}");
+    assert!(
+        e.contains("goroutine 1 ") && e.contains("[syscall]:\nsyscall.Syscall("),
+        "{e}"
+    );
+    assert!(!e.contains("not reached"), "{e}");
+    // Go ends with exits(note): a non-numeric exit string.
+    assert_eq!(out.status.code(), Some(1), "{e}");
+}
