@@ -10,6 +10,10 @@ cd "$(dirname "$0")/.."
 log="$(mktemp -t gort-test.XXXXXX)"
 exec > >(tee "$log") 2>&1
 scripts/install-go.sh >/dev/null
+# plan9-run's tests watch its processes with strace (Debian's package).
+if ! command -v strace >/dev/null; then
+    (apt-get install -y -q strace || sudo apt-get install -y -q strace) >/dev/null
+fi
 for layer in linux plan9; do
     echo "=== OS layer: $layer"
     export GORT_OS=$layer
