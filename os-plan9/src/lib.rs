@@ -20,7 +20,13 @@
 //! `GORT_OS=plan9` or `gort::Builder::os(gort::OsLayer::Plan9)`.
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The personality's note trampolines and `Ureg` are amd64's (Plan 9's
+// amd64 port is what Go's Plan 9 layer targets here): on other
+// architectures the crate is empty and gort's `OsLayer::Plan9` says so.
+#[cfg(target_arch = "x86_64")]
 pub mod os_plan9;
+#[cfg(target_arch = "x86_64")]
 pub mod sys;
 
+#[cfg(target_arch = "x86_64")]
 pub use os_plan9::{G0_STACK, PLAN9, Plan9, install};

@@ -1,6 +1,7 @@
 //! Tests of the Plan 9 layer: the personality's system calls with their
 //! Plan 9 meaning, and the runtime on top of it (the 9f012e1 protocol).
 //! The runtime tests install the Plan 9 layer for this test process.
+#![cfg(target_arch = "x86_64")]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};

@@ -1,5 +1,6 @@
 //! `gobuf` and the x86_64 context switch: a port, in spirit, of `gogo`,
-//! `mcall`, `systemstack` and `goexit` from `runtime/asm_amd64.s`.
+//! `mcall`, `systemstack` and `goexit` from `runtime/asm_amd64.s`. The
+//! aarch64 twin is in `gobuf_arm64.rs` (asm_arm64.s).
 //!
 //! Go's ABI has no callee-saved registers, so Go's `gogo` restores only SP,
 //! BP, the closure context and PC. Rust code follows the SysV ABI, in which a
@@ -28,8 +29,10 @@
 //! Nothing here touches thread-local storage: the callers in runtime-m set
 //! the TLS `g` with [`crate::setg`] before switching.
 
+#[cfg(target_arch = "x86_64")]
 use core::arch::naked_asm;
 
+#[cfg(target_arch = "x86_64")]
 use crate::G;
 
 /// Saved execution context of a goroutine: port of `gobuf` (runtime2.go).
@@ -55,9 +58,11 @@ pub struct Gobuf {
 
 /// Default MXCSR (all exceptions masked, round to nearest) and x87 control
 /// word (64-bit precision, all exceptions masked), as a new thread has them.
+#[cfg(target_arch = "x86_64")]
 const INITIAL_FPCTL: u64 = 0x1F80 | (0x037F << 32);
 
 /// Size of the hand-built save area of a new goroutine (see module docs).
+#[cfg(target_arch = "x86_64")]
 const START_FRAME: usize = 64;
 
 /// gostartcall: port of runtime.gostartcall (sys_x86.go). Prepares `buf`, on
@@ -66,6 +71,7 @@ const START_FRAME: usize = 64;
 ///
 /// # Safety
 /// `[hi - 128, hi)` must be writable memory owned by `gp` and not in use.
+#[cfg(target_arch = "x86_64")]
 pub unsafe fn gostartcall(
     buf: &mut Gobuf,
     hi: usize,
@@ -101,6 +107,7 @@ pub unsafe fn gostartcall(
 /// goexit: port of runtime.goexit (asm_amd64.s): the outermost frame of
 /// every goroutine. It calls the entry function left in R13 with the G left
 /// in R12 (see [`gostartcall`]); the entry never returns.
+#[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub extern "C" fn goexit() -> ! {
     naked_asm!(
@@ -121,6 +128,7 @@ pub extern "C" fn goexit() -> ! {
 /// `buf` must hold a context saved by [`mcall_switch`] or built by
 /// [`gostartcall`] that has not been resumed since, and the caller's frames
 /// must own nothing that needs dropping (they are abandoned).
+#[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
     naked_asm!(
@@ -149,6 +157,7 @@ pub unsafe extern "C" fn gogo(buf: *const Gobuf) -> ! {
 /// # Safety
 /// `save` must be valid for writes; `newsp`, if non-zero, must be the top of
 /// a stack that nothing else uses; `f` must never return.
+#[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub unsafe extern "C" fn mcall_switch(
     save: *mut Gobuf,
@@ -195,6 +204,7 @@ pub unsafe extern "C" fn mcall_switch(
 /// # Safety
 /// `sp` must be the top of a stack nothing else uses while `f` runs; `f` must
 /// not unwind (it is `extern "C"`, so a panic aborts).
+#[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub unsafe extern "C" fn systemstack_switch(
     sp: usize,
@@ -231,6 +241,7 @@ pub unsafe extern "C" fn systemstack_switch(
 
 /// getcallersp: port of runtime.getcallersp (stubs.go): the stack pointer of
 /// the caller at the point of the call.
+#[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub extern "C" fn getcallersp() -> usize {
     naked_asm!(
@@ -256,6 +267,7 @@ pub extern "C" fn getcallersp() -> usize {
 /// held with the scan bit), `save_sp` must be its current `gobuf.sp`, and
 /// its stack must have room below `save_sp` for `f` (256 bytes are skipped
 /// first); `f` must not unwind.
+#[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub unsafe extern "C" fn call_on_parked_stack(
     save_sp: usize,
@@ -302,3 +314,11 @@ pub unsafe extern "C" fn call_on_parked_stack(
         ".cfi_endproc",
     )
 }
+
+#[cfg(target_arch = "aarch64")]
+#[path = "gobuf_arm64.rs"]
+mod arm64;
+#[cfg(target_arch = "aarch64")]
+pub use arm64::{
+    call_on_parked_stack, getcallersp, goexit, gogo, gostartcall, mcall_switch, systemstack_switch,
+};

@@ -33,9 +33,13 @@
 //! switches).
 #![deny(unsafe_op_in_unsafe_fn)]
 
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-compile_error!("gort currently supports x86_64 Linux only");
+#[cfg(not(all(
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    target_os = "linux"
+)))]
+compile_error!("gort supports Linux on x86_64 and aarch64 only");
 
+pub mod arch;
 pub mod g;
 pub mod gobuf;
 pub mod signal;

@@ -212,12 +212,11 @@ fn report_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     // SAFETY: the kernel passes valid siginfo and ucontext to SA_SIGINFO
     // handlers; the registers are plain slots.
     let (code, addr, pc, sp) = unsafe {
-        let g = &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs;
         (
             (*info).si_code,
             (*info).si_addr() as usize,
-            g[libc::REG_RIP as usize] as usize,
-            g[libc::REG_RSP as usize] as usize,
+            crate::arch::ctx_pc(ctx),
+            crate::arch::ctx_sp(ctx),
         )
     };
     // SAFETY: a non-null g slot points at a live G; goid and stack are
@@ -346,49 +345,23 @@ pub enum Fault<'a> {
 }
 
 /// The general registers of the context the kernel interrupted, in the
-/// order Go's amd64 `dumpregs` prints them: ax, bx, cx, dx, di, si, bp,
-/// sp, r8-r15, ip, flags, cs, fs, gs. Async-signal-safe.
+/// order Go's `dumpregs` prints them (amd64: ax, bx, cx, dx, di, si, bp,
+/// sp, r8-r15, ip, flags, cs, fs, gs; arm64: r0-r29, lr, sp, pc, fault).
+/// Async-signal-safe.
 ///
 /// # Safety
 /// `ctx` is the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler.
-pub unsafe fn dumpregs_values(ctx: *const libc::c_void) -> [usize; 21] {
-    // SAFETY: the caller's contract; the registers are plain slots.
-    let g = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs };
-    let order = [
-        libc::REG_RAX,
-        libc::REG_RBX,
-        libc::REG_RCX,
-        libc::REG_RDX,
-        libc::REG_RDI,
-        libc::REG_RSI,
-        libc::REG_RBP,
-        libc::REG_RSP,
-        libc::REG_R8,
-        libc::REG_R9,
-        libc::REG_R10,
-        libc::REG_R11,
-        libc::REG_R12,
-        libc::REG_R13,
-        libc::REG_R14,
-        libc::REG_R15,
-        libc::REG_RIP,
-        libc::REG_EFL,
-    ];
-    let mut regs = [0usize; 21];
-    for (slot, r) in regs.iter_mut().zip(order) {
-        *slot = g[r as usize] as usize;
-    }
-    // cs, gs and fs share one slot: 16 bits each from the bottom.
-    let csgsfs = g[libc::REG_CSGSFS as usize] as usize;
-    regs[18] = csgsfs & 0xffff;
-    regs[19] = (csgsfs >> 32) & 0xffff;
-    regs[20] = (csgsfs >> 16) & 0xffff;
-    regs
+pub unsafe fn dumpregs_values(ctx: *const libc::c_void) -> [usize; crate::arch::NREGS] {
+    // SAFETY: the caller's contract.
+    unsafe { crate::arch::dumpregs_values(ctx) }
 }
 
 /// Registers for [`fault_frames`]: each name with its padding, and the
 /// values in the same order.
-pub type SignalRegs<'a> = (&'static [&'static str; 21], &'a [usize; 21]);
+pub type SignalRegs<'a> = (
+    &'static [&'static str; crate::arch::NREGS],
+    &'a [usize; crate::arch::NREGS],
+);
 
 /// The signature of the routine [`set_fault_frames`] installs.
 pub type FaultFrames = fn(pc: usize, gp: *mut crate::G, kind: Fault<'_>);
@@ -403,14 +376,8 @@ pub fn set_fault_frames(f: FaultFrames) {
 
 fn report_overflow(lo: usize, hi: usize, ctx: *mut libc::c_void) -> ! {
     // SAFETY: for SA_SIGINFO handlers ctx points at the interrupted
-    // ucontext_t; RSP and RIP are plain register slots.
-    let (sp, pc) = unsafe {
-        let g = &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs;
-        (
-            g[libc::REG_RSP as usize] as usize,
-            g[libc::REG_RIP as usize] as usize,
-        )
-    };
+    // ucontext_t.
+    let (sp, pc) = unsafe { (crate::arch::ctx_sp(ctx), crate::arch::ctx_pc(ctx)) };
     report_stack_overflow(lo, hi, sp, pc)
 }
 

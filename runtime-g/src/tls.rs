@@ -50,11 +50,7 @@ pub unsafe fn sp_in_stack(gp: *const G, sp: usize) -> bool {
 /// Returns false where Go aborts; the caller throws.
 #[inline(never)]
 pub fn stackcheck() -> bool {
-    let sp: usize;
-    // SAFETY: reads RSP; no memory access, no flags changed.
-    unsafe {
-        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
+    let sp = crate::arch::current_sp();
     // SAFETY: the g slot holds null or a live G of this thread.
     unsafe { sp_in_stack(getg(), sp) }
 }

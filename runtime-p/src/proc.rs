@@ -422,7 +422,10 @@ pub unsafe extern "C-unwind" fn newproc_sized_at_caller(
     stack_size: usize,
 ) -> *mut G {
     // As newproc_at_caller: a tail call passing the return address on.
-    core::arch::naked_asm!("mov rdx, [rsp]", "jmp {0}", sym newproc_sized_from)
+    #[cfg(target_arch = "x86_64")]
+    core::arch::naked_asm!("mov rdx, [rsp]", "jmp {0}", sym newproc_sized_from);
+    #[cfg(target_arch = "aarch64")]
+    core::arch::naked_asm!("mov x2, x30", "b {0}", sym newproc_sized_from);
 }
 
 /// The body of [`newproc_sized_at_caller`].
@@ -449,8 +452,12 @@ unsafe extern "C-unwind" fn newproc_sized_from(
 #[unsafe(naked)]
 pub unsafe extern "C-unwind" fn newproc_at_caller(slot: *mut NewprocSlot) -> *mut G {
     // A tail call: no frame of its own, so nothing to describe to an
-    // unwinder; newproc_from returns straight to our caller.
-    core::arch::naked_asm!("mov rsi, [rsp]", "jmp {0}", sym newproc_from)
+    // unwinder; newproc_from returns straight to our caller. The return
+    // address is on the stack (x86_64) or in the link register (aarch64).
+    #[cfg(target_arch = "x86_64")]
+    core::arch::naked_asm!("mov rsi, [rsp]", "jmp {0}", sym newproc_from);
+    #[cfg(target_arch = "aarch64")]
+    core::arch::naked_asm!("mov x1, x30", "b {0}", sym newproc_from);
 }
 
 /// The body of [`newproc_at_caller`]: `pc` is its caller's return address.

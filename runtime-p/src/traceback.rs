@@ -12,6 +12,7 @@
 //! interrupts Rust code); it is printed as Go prints one it could not stop:
 //! `goroutine running on other thread; stack unavailable`.
 
+use runtime_g::arch::{NREGS, REG_NAMES};
 use runtime_g::status::{
     _Gdead, _Grunnable, _Gscan, _Gwaiting, casfrom_gscanstatus, castogscanstatus,
 };
@@ -463,8 +464,8 @@ static REQ_M: core::sync::atomic::AtomicI64 = core::sync::atomic::AtomicI64::new
 /// The most frames a handler walks (a stack being switched can have a
 /// broken chain; the walk must end).
 const REQ_MAX_FRAMES: usize = 100_000;
-static REQ_REGS: [core::sync::atomic::AtomicUsize; 21] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; 21];
+static REQ_REGS: [core::sync::atomic::AtomicUsize; NREGS] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; NREGS];
 
 /// The handler of [`stackreq_signal`], on the thread asked: records the
 /// interrupted goroutine's return addresses (as the fault handler does for
@@ -486,7 +487,7 @@ extern "C" fn stackreq(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut
     }
     // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
     let regs = unsafe { runtime_g::signal::dumpregs_values(ctx) };
-    let rip = regs[16];
+    let rip = regs[runtime_g::arch::PC_SLOT];
     // A walk that never reaches `rip` leaves an empty section.
     let (n_in, n_out, elided) =
         capture_signal_frames(rip, REQ_MAX_FRAMES, &REQ_PCS, |_| {}).unwrap_or((0, 0, 0));
@@ -827,7 +828,7 @@ fn signal_frames(pc: usize, gp: *mut G, kind: runtime_g::signal::Fault<'_>) {
         for (slot, &v) in SAVED_REGS.iter().zip(values) {
             slot.store(v, Relaxed);
         }
-        SAVED_REG_NAMES.store((names as *const [&str; 21]).cast_mut(), Relaxed);
+        SAVED_REG_NAMES.store((names as *const [&str; NREGS]).cast_mut(), Relaxed);
         REGS_SAVED.store(true, Relaxed);
     }
     fault_traceback(pc, gp, false)
@@ -1048,9 +1049,7 @@ extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut 
     }
     let mut b = [0u8; 20];
     // SAFETY: the kernel passes a valid ucontext to SA_SIGINFO handlers.
-    let pc =
-        unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] }
-            as usize;
+    let pc = unsafe { runtime_g::arch::ctx_pc(ctx) } as usize;
     let mp = getm();
     w(b"SIGQUIT: quit\nPC=");
     w(hex(pc, &mut b));
@@ -1124,22 +1123,17 @@ const SYNC_SIGNALS: [libc::c_int; 3] = [libc::SIGILL, libc::SIGTRAP, libc::SIGFP
 
 /// The interrupted context's registers in Go's `dumpregs` order, kept by
 /// [`sync_signal`] for the dumper thread (0 when none were saved).
-static SAVED_REGS: [core::sync::atomic::AtomicUsize; 21] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; 21];
+static SAVED_REGS: [core::sync::atomic::AtomicUsize; NREGS] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; NREGS];
 static REGS_SAVED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 /// The names [`SAVED_REGS`] print under: [`REG_NAMES`] (Linux's), or an
 /// OS layer's (see `runtime_g::signal::fault_frames`).
-static SAVED_REG_NAMES: core::sync::atomic::AtomicPtr<[&str; 21]> =
-    core::sync::atomic::AtomicPtr::new(&REG_NAMES as *const [&str; 21] as *mut [&str; 21]);
-static REG_NAMES: [&str; 21] = [
-    "rax    ", "rbx    ", "rcx    ", "rdx    ", "rdi    ", "rsi    ", "rbp    ", "rsp    ",
-    "r8     ", "r9     ", "r10    ", "r11    ", "r12    ", "r13    ", "r14    ", "r15    ",
-    "rip    ", "rflags ", "cs     ", "fs     ", "gs     ",
-];
+static SAVED_REG_NAMES: core::sync::atomic::AtomicPtr<[&str; NREGS]> =
+    core::sync::atomic::AtomicPtr::new(&REG_NAMES as *const [&str; NREGS] as *mut [&str; NREGS]);
 
 /// Saved registers in Go's `dumpregs` form: a line per register, its
 /// padded name and value.
-fn format_regs(names: &[&str; 21], regs: &[core::sync::atomic::AtomicUsize; 21]) -> String {
+fn format_regs(names: &[&str; NREGS], regs: &[core::sync::atomic::AtomicUsize; NREGS]) -> String {
     names
         .iter()
         .zip(regs)
@@ -1178,14 +1172,13 @@ extern "C" fn sync_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mu
     runtime_g::throw::start_dying();
     // SAFETY: the kernel passes valid siginfo and ucontext to SA_SIGINFO
     // handlers; the registers are plain slots.
-    let (code, addr, g) = unsafe {
+    let (code, addr, pc) = unsafe {
         (
             (*info).si_code,
             (*info).si_addr() as usize,
-            (*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs,
+            runtime_g::arch::ctx_pc(ctx),
         )
     };
-    let pc = g[libc::REG_RIP as usize] as usize;
     let mut b = [0u8; 20];
     if sig == libc::SIGFPE {
         // FPE_INTDIV (siginfo.h); not in every libc release.

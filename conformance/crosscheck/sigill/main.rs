@@ -8,7 +8,16 @@
 fn ill() {
     // SAFETY: UD2 raises SIGILL, whose handler ends the process: control
     // never comes back to Rust code.
-    unsafe { core::arch::asm!("ud2") };
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("ud2")
+    };
+    // SAFETY: as above (UDF is aarch64's permanently undefined
+    // instruction).
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("udf #0")
+    };
 }
 
 pub fn main() {

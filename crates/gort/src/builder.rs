@@ -59,7 +59,12 @@ impl OsLayer {
     fn layer(self) -> &'static dyn runtime_m::Os {
         match self {
             OsLayer::Linux => &os_linux::LINUX,
+            #[cfg(target_arch = "x86_64")]
             OsLayer::Plan9 => &os_plan9::PLAN9,
+            #[cfg(not(target_arch = "x86_64"))]
+            OsLayer::Plan9 => panic!(
+                "gort: the Plan 9 layer (GORT_OS=plan9) runs on x86_64 only (its note trampolines and Ureg are amd64's)"
+            ),
         }
     }
 }

@@ -213,8 +213,36 @@ impl std::error::Error for ErrorThatPrints {}
 /// Executes `ud2`, an illegal instruction: SIGILL.
 #[inline(never)]
 fn illegal_instruction() {
-    // SAFETY: ud2 raises SIGILL; gort's handler ends the process.
-    unsafe { core::arch::asm!("ud2") };
+    // SAFETY: ud2 (udf on aarch64) raises SIGILL; gort's handler ends the
+    // process.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("ud2")
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("udf #0")
+    };
+}
+
+/// A store to `addr` in assembly (the compiler may not assume it does not
+/// fault, nor move it), inlined so that the fault's frame is the caller's.
+///
+/// # Safety
+/// `addr` must fault; the handler ends the process.
+#[inline(always)]
+unsafe fn store_faults(addr: usize) {
+    // SAFETY: the caller's contract.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) addr)
+    };
+    // SAFETY: as above.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        core::arch::asm!("str xzr, [{0}]", in(reg) addr)
+    };
 }
 
 /// Installs a plain handler for `sig` that writes `msg` and exits with
@@ -407,7 +435,7 @@ fn run_case(case: &str) {
                     gort::spawn(move || {
                         // SAFETY: the store faults and the handler ends the
                         // process; control never returns to Rust code.
-                        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) addr);
+                        store_faults(addr);
                     })
                     .join()
                     .unwrap();
@@ -699,7 +727,7 @@ fn run_case(case: &str) {
                     // A fault on a thread that is not gort's goes to the host.
                     std::thread::spawn(|| {
                         // SAFETY: the store faults; the host's handler exits.
-                        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) 8usize);
+                        store_faults(8);
                     })
                     .join()
                     .unwrap();

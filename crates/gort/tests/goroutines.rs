@@ -178,10 +178,7 @@ fn recurse(depth: usize) -> usize {
 }
 
 fn sp() -> usize {
-    let sp: usize;
-    // SAFETY: reads RSP.
-    unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp) };
-    sp
+    runtime_g::arch::current_sp()
 }
 
 #[inline(never)]
@@ -323,22 +320,44 @@ fn goroutine_locals_never_reach_the_next_goroutine() {
     }
 }
 
-/// MXCSR (SSE control) is part of a goroutine's context: a rounding mode
-/// set by one goroutine neither leaks into others nor is lost at a switch.
+/// The FP control register (MXCSR on x86_64, FPCR on aarch64) is part of
+/// a goroutine's context: a rounding mode set by one goroutine neither
+/// leaks into others nor is lost at a switch.
 #[gort::test(gomaxprocs = 1)]
 fn fp_control_state_is_per_goroutine() {
+    #[cfg(target_arch = "x86_64")]
     fn mxcsr() -> u32 {
         let mut v: u32 = 0;
         // SAFETY: stmxcsr stores the 32-bit MXCSR into a local.
         unsafe { core::arch::asm!("stmxcsr [{}]", in(reg) &mut v, options(nostack)) };
         v
     }
+    #[cfg(target_arch = "x86_64")]
     fn set_mxcsr(v: u32) {
         // SAFETY: loads a valid MXCSR value (only the rounding bits change).
         unsafe { core::arch::asm!("ldmxcsr [{}]", in(reg) &v, options(nostack)) };
     }
+    #[cfg(target_arch = "x86_64")]
     const RC_MASK: u32 = 0x6000;
+    #[cfg(target_arch = "x86_64")]
     const TOWARD_ZERO: u32 = 0x6000;
+    #[cfg(target_arch = "aarch64")]
+    fn mxcsr() -> u32 {
+        let v: u64;
+        // SAFETY: reads FPCR.
+        unsafe { core::arch::asm!("mrs {}, fpcr", out(reg) v, options(nostack)) };
+        v as u32
+    }
+    #[cfg(target_arch = "aarch64")]
+    fn set_mxcsr(v: u32) {
+        // SAFETY: writes FPCR (only the rounding-mode bits change).
+        unsafe { core::arch::asm!("msr fpcr, {}", in(reg) v as u64, options(nostack)) };
+    }
+    // FPCR.RMode, bits 22-23; 0b11 rounds toward zero.
+    #[cfg(target_arch = "aarch64")]
+    const RC_MASK: u32 = 3 << 22;
+    #[cfg(target_arch = "aarch64")]
+    const TOWARD_ZERO: u32 = 3 << 22;
     let a = gort::spawn(|| {
         set_mxcsr((mxcsr() & !RC_MASK) | TOWARD_ZERO);
         gort::gosched();
@@ -418,8 +437,16 @@ fn frame_pointer_chain_ends_in_the_goroutine_stack() {
         // SAFETY: the running goroutine's own bounds.
         let (lo, hi) = unsafe { ((*gp).stack.lo, (*gp).stack.hi) };
         let mut fp: usize;
-        // SAFETY: reads RBP.
-        unsafe { core::arch::asm!("mov {}, rbp", out(reg) fp) };
+        // SAFETY: reads the frame pointer (RBP, x29).
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            core::arch::asm!("mov {}, rbp", out(reg) fp)
+        };
+        // SAFETY: as above.
+        #[cfg(target_arch = "aarch64")]
+        unsafe {
+            core::arch::asm!("mov {}, x29", out(reg) fp)
+        };
         let mut depth = 0;
         while fp != 0 {
             if fp < lo || fp >= hi || !fp.is_multiple_of(8) {

@@ -40,7 +40,18 @@ impl Child {
     /// reads its case from the environment).
     pub fn test(name: &str) -> Child {
         let exe = std::env::current_exe().expect("the test binary's path");
-        let mut cmd = Command::new(exe);
+        // Under emulation (the aarch64 runner, scripts/qemu-aarch64.sh) the
+        // child runs under the same emulator: GORT_TEST_WRAPPER names it.
+        let wrapper = std::env::var("GORT_TEST_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut cmd = match words.next() {
+            Some(emu) => {
+                let mut c = Command::new(emu);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
         cmd.args([
             name,
             "--exact",

@@ -19,7 +19,10 @@ pub fn test_mode() -> SchedMode {
 /// both layers).
 pub fn test_os() -> &'static dyn runtime_m::Os {
     match std::env::var("GORT_OS").as_deref() {
+        #[cfg(target_arch = "x86_64")]
         Ok("plan9") => &os_plan9::PLAN9,
+        #[cfg(not(target_arch = "x86_64"))]
+        Ok("plan9") => panic!("the Plan 9 layer runs on x86_64 only"),
         _ => &os_linux::LINUX,
     }
 }
