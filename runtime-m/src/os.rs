@@ -386,6 +386,20 @@ pub fn foreign_threads(caller: i32) -> bool {
                     .is_ok_and(|c| c.starts_with("gort-"))
         })
         .count();
-    // Threads of Ms are counted, not named (M_THREADS).
-    unknown > M_THREADS.load(core::sync::atomic::Ordering::SeqCst)
+    // Threads of Ms are counted, not named (M_THREADS); so are the
+    // helper threads of an emulator the process runs under.
+    unknown > M_THREADS.load(core::sync::atomic::Ordering::SeqCst) + emulator_threads()
+}
+
+/// Threads an emulator adds to the process (`GORT_EMULATOR_THREADS`;
+/// qemu-user adds one, its RCU thread, and scripts/qemu-aarch64.sh says
+/// so): the deadlock census does not take them for a program's own.
+fn emulator_threads() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("GORT_EMULATOR_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    })
 }
