@@ -159,6 +159,13 @@ where
     let body = move || {
         let done = done;
         let v = runtime_p::run_goroutine_fn(f);
+        // The goroutine's locals go before the handle completes, so that
+        // `join` returns after their destructors ran, as a thread's join
+        // waits for its thread-locals. A destructor that panics makes the
+        // goroutine's panic, as it would at exit.
+        if let Some(p) = runtime_p::proc::drop_locals() {
+            std::panic::resume_unwind(p);
+        }
         done.finish(Some(v));
     };
     (JoinHandle { shared }, body)
