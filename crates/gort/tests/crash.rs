@@ -1153,7 +1153,13 @@ fn overflow_frames_like_go(stderr: &str, first: usize, created_by: bool) {
         .position(|l| l.starts_with("...") && l.ends_with(" frames elided..."))
         .unwrap_or_else(|| panic!("no elision line:\n{stderr}"));
     assert_eq!(elided - first, 100, "50 inner frames:\n{stderr}");
-    for pair in lines[first..elided].chunks(2) {
+    for (i, pair) in lines[first..elided].chunks(2).enumerate() {
+        // The guard page may be hit inside the black_box call of the
+        // innermost recursion (where it is a call: debug builds, and
+        // where the frame sizes put the fault there, as on aarch64).
+        if i == 0 && pair[0] == "core::hint::black_box()" {
+            continue;
+        }
         assert_eq!(pair[0], "crash::recurse_forever()", "{stderr}");
         assert!(frame_loc_in(pair[1], "crash.rs"), "{stderr}");
     }
