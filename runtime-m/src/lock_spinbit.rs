@@ -504,7 +504,10 @@ pub fn unlock2_wake<W: LockWord + ?Sized, E: LockEnv<Word = W>>(
             head_m = env.next(mp).load(Ordering::Relaxed) & !MUTEX_M_MASK;
         }
         let next = head_m | flags;
-        match key.compare_exchange(v, next, Ordering::AcqRel, Ordering::Relaxed) {
+        // Acquire on failure too: the new value may name an M pushed
+        // meanwhile, whose link the next pass reads (Go reloads the key
+        // with an atomic load, which is sequentially consistent).
+        match key.compare_exchange(v, next, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => {
                 if wakem != 0 {
                     env.semawakeup(wakem);

@@ -735,7 +735,9 @@ fn bury(t: Timer) {
     // list itself is intact.
     let mut g = GRAVEYARD.lock().unwrap_or_else(|e| e.into_inner());
     g.push(t);
-    GRAVEYARD_USED.store(true, Ordering::Release);
+    // SeqCst: with the reaper's store to REAPER and load of this flag, a
+    // store-buffering pair (see reap_graveyard).
+    GRAVEYARD_USED.store(true, Ordering::SeqCst);
 }
 
 /// Whether a reaper goroutine is on its way (see [`reap_graveyard`]).
@@ -749,16 +751,19 @@ static REAPER: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::
 /// dumps and deadlock detection, as Go's runtime goroutines are.
 pub fn reap_graveyard() {
     let _rt = crate::proc::enter_if_user();
-    if !GRAVEYARD_USED.load(Ordering::Relaxed) || REAPER.swap(true, Ordering::AcqRel) {
+    if !GRAVEYARD_USED.load(Ordering::Relaxed) || REAPER.swap(true, Ordering::SeqCst) {
         return;
     }
     crate::proc::newproc_system(Box::new(|| {
         loop {
             drain_graveyard();
-            REAPER.store(false, Ordering::Release);
+            // SeqCst store and load: against bury's store of the flag and
+            // the next caller's swap, a store-buffering pair, where
+            // weaker orderings let each side miss the other's write.
+            REAPER.store(false, Ordering::SeqCst);
             // A timer buried after the drain, before the store above,
             // would wait for the next timer call: look once more.
-            if !GRAVEYARD_USED.load(Ordering::Acquire) || REAPER.swap(true, Ordering::AcqRel) {
+            if !GRAVEYARD_USED.load(Ordering::SeqCst) || REAPER.swap(true, Ordering::SeqCst) {
                 break;
             }
         }
