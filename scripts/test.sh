@@ -91,12 +91,15 @@ cargo test $A64 --no-fail-fast -p gort-runtime-g -p gort-runtime-p --lib --test 
 cargo test $A64 --no-fail-fast -p gort --test chan --test goroutines --test recover --test stack --test time --test scheduling --test pool --test joinset -- --test-threads=1
 cargo test $A64 --no-fail-fast -p conformance --test chan_test --test sync_test --test sema_test --test reflect_select_test --test context_test --test errgroup_test -- --test-threads=1
 # The crash reports (stack overflow, nil dereference, SIGILL, deadlocks,
-# panics) in child processes, less three that cannot hold under the
+# panics) in child processes, less four that cannot hold under the
 # emulator: a running goroutine's frames are found by unwinding through
-# the signal frame, whose qemu-user trampoline has no unwind table; and
-# RLIMIT_AS and vm.max_map_count bound the emulator's own address space.
+# the signal frame, whose qemu-user trampoline has no unwind table;
+# RLIMIT_AS and vm.max_map_count bound the emulator's own address space;
+# and one gives a second runtime 300 ms to reach its deadlock, which the
+# emulator missed in 1 of 6 runs.
 cargo test $A64 -p gort --test crash -- --test-threads=1 \
     --skip test_crash_dumps_all_threads \
+    --skip deadlock_found_when_the_other_runtime_ends_has_the_dump \
     --skip stack_exhaustion_names_the_limit \
     --skip low_rlimit_as_sizes_stacks_to_fit
 unset GODEBUG
