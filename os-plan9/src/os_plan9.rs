@@ -40,17 +40,6 @@ pub fn install() -> Result<(), String> {
     runtime_m::os::install(&PLAN9)
 }
 
-/// The stack pointer of the caller.
-#[inline(always)]
-fn current_sp() -> usize {
-    let sp: usize;
-    // SAFETY: reads RSP; no memory access, no flags changed.
-    unsafe {
-        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags))
-    };
-    sp
-}
-
 /// tstart_plan9: port of runtime·tstart_plan9 (sys_plan9_amd64.s), the
 /// child's side of `newosproc`. The M pointer arrives by value (the 9f012e1
 /// invariant: the child never reads the parent's stack); g0's stack is the
@@ -59,7 +48,7 @@ fn current_sp() -> usize {
 /// process ends (`exits(nil)`, by returning to the personality).
 pub fn tstart_plan9(arg: usize) {
     let mp = arg as *mut M;
-    let sp = current_sp();
+    let sp = runtime_g::arch::current_sp();
     // SAFETY: mp is the fresh M newosproc handed to this process alone; its
     // g0 has no stack yet (malg(-1)) and nobody else touches it.
     unsafe {

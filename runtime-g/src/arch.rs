@@ -34,14 +34,23 @@ pub const PC_SLOT: usize = 16;
 #[cfg(target_arch = "aarch64")]
 pub const PC_SLOT: usize = 32;
 
+/// The machine context of a signal's `ucontext_t`.
+///
+/// # Safety
+/// As for [`ctx_pc`].
+unsafe fn mcontext<'a>(ctx: *const libc::c_void) -> &'a libc::mcontext_t {
+    // SAFETY: the caller's contract; the registers are plain slots.
+    unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext }
+}
+
 /// The interrupted PC of a signal's context.
 ///
 /// # Safety
 /// `ctx` is the `ucontext_t` the kernel passed to an `SA_SIGINFO` handler.
 #[inline]
 pub unsafe fn ctx_pc(ctx: *const libc::c_void) -> usize {
-    // SAFETY: the caller's contract; the registers are plain slots.
-    let m = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext };
+    // SAFETY: the caller's contract.
+    let m = unsafe { mcontext(ctx) };
     #[cfg(target_arch = "x86_64")]
     return m.gregs[libc::REG_RIP as usize] as usize;
     #[cfg(target_arch = "aarch64")]
@@ -54,8 +63,8 @@ pub unsafe fn ctx_pc(ctx: *const libc::c_void) -> usize {
 /// As for [`ctx_pc`].
 #[inline]
 pub unsafe fn ctx_sp(ctx: *const libc::c_void) -> usize {
-    // SAFETY: the caller's contract; the registers are plain slots.
-    let m = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext };
+    // SAFETY: the caller's contract.
+    let m = unsafe { mcontext(ctx) };
     #[cfg(target_arch = "x86_64")]
     return m.gregs[libc::REG_RSP as usize] as usize;
     #[cfg(target_arch = "aarch64")]
@@ -68,8 +77,8 @@ pub unsafe fn ctx_sp(ctx: *const libc::c_void) -> usize {
 /// As for [`ctx_pc`].
 #[inline]
 pub unsafe fn ctx_fp(ctx: *const libc::c_void) -> usize {
-    // SAFETY: the caller's contract; the registers are plain slots.
-    let m = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext };
+    // SAFETY: the caller's contract.
+    let m = unsafe { mcontext(ctx) };
     #[cfg(target_arch = "x86_64")]
     return m.gregs[libc::REG_RBP as usize] as usize;
     #[cfg(target_arch = "aarch64")]
@@ -82,8 +91,8 @@ pub unsafe fn ctx_fp(ctx: *const libc::c_void) -> usize {
 /// # Safety
 /// As for [`ctx_pc`].
 pub unsafe fn dumpregs_values(ctx: *const libc::c_void) -> [usize; NREGS] {
-    // SAFETY: the caller's contract; the registers are plain slots.
-    let m = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext };
+    // SAFETY: the caller's contract.
+    let m = unsafe { mcontext(ctx) };
     let mut regs = [0usize; NREGS];
     #[cfg(target_arch = "x86_64")]
     {

@@ -9,14 +9,11 @@ pub fn main() {
         // control never comes back to Rust code.
         // SAFETY: the asm touches no Rust-visible state; it does not
         // return (the SIGSEGV handler exits).
-        #[cfg(target_arch = "x86_64")]
         unsafe {
-            core::arch::asm!("mov qword ptr [{0}], 1", in(reg) 0usize)
-        };
-        // SAFETY: as above.
-        #[cfg(target_arch = "aarch64")]
-        unsafe {
-            core::arch::asm!("str xzr, [{0}]", in(reg) 0usize)
-        };
+            #[cfg(target_arch = "x86_64")]
+            core::arch::asm!("mov qword ptr [{0}], 1", in(reg) 0usize);
+            #[cfg(target_arch = "aarch64")]
+            core::arch::asm!("str xzr, [{0}]", in(reg) 0usize);
+        }
     })
 }

@@ -6,18 +6,15 @@
 /// Executes UD2, as Go's `ill` (ill_amd64.s) does.
 #[inline(never)]
 fn ill() {
-    // SAFETY: UD2 raises SIGILL, whose handler ends the process: control
-    // never comes back to Rust code.
-    #[cfg(target_arch = "x86_64")]
+    // SAFETY: UD2 (aarch64: UDF, its permanently undefined instruction)
+    // raises SIGILL, whose handler ends the process: control never comes
+    // back to Rust code.
     unsafe {
-        core::arch::asm!("ud2")
-    };
-    // SAFETY: as above (UDF is aarch64's permanently undefined
-    // instruction).
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        core::arch::asm!("udf #0")
-    };
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("ud2");
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("udf #0");
+    }
 }
 
 pub fn main() {

@@ -215,15 +215,12 @@ impl std::error::Error for ErrorThatPrints {}
 fn illegal_instruction() {
     // SAFETY: ud2 (udf on aarch64) raises SIGILL; gort's handler ends the
     // process.
-    #[cfg(target_arch = "x86_64")]
     unsafe {
-        core::arch::asm!("ud2")
-    };
-    // SAFETY: as above.
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        core::arch::asm!("udf #0")
-    };
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("ud2");
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("udf #0");
+    }
 }
 
 /// A store to `addr` in assembly (the compiler may not assume it does not
@@ -234,15 +231,12 @@ fn illegal_instruction() {
 #[inline(always)]
 unsafe fn store_faults(addr: usize) {
     // SAFETY: the caller's contract.
-    #[cfg(target_arch = "x86_64")]
     unsafe {
-        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) addr)
-    };
-    // SAFETY: as above.
-    #[cfg(target_arch = "aarch64")]
-    unsafe {
-        core::arch::asm!("str xzr, [{0}]", in(reg) addr)
-    };
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("mov qword ptr [{0}], 1", in(reg) addr);
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("str xzr, [{0}]", in(reg) addr);
+    }
 }
 
 /// Installs a plain handler for `sig` that writes `msg` and exits with

@@ -438,15 +438,12 @@ fn frame_pointer_chain_ends_in_the_goroutine_stack() {
         let (lo, hi) = unsafe { ((*gp).stack.lo, (*gp).stack.hi) };
         let mut fp: usize;
         // SAFETY: reads the frame pointer (RBP, x29).
-        #[cfg(target_arch = "x86_64")]
         unsafe {
-            core::arch::asm!("mov {}, rbp", out(reg) fp)
-        };
-        // SAFETY: as above.
-        #[cfg(target_arch = "aarch64")]
-        unsafe {
-            core::arch::asm!("mov {}, x29", out(reg) fp)
-        };
+            #[cfg(target_arch = "x86_64")]
+            core::arch::asm!("mov {}, rbp", out(reg) fp);
+            #[cfg(target_arch = "aarch64")]
+            core::arch::asm!("mov {}, x29", out(reg) fp);
+        }
         let mut depth = 0;
         while fp != 0 {
             if fp < lo || fp >= hi || !fp.is_multiple_of(8) {
