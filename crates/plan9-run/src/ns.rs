@@ -14,24 +14,12 @@
 //! | `/proc/N/note`, `/proc/N/ctl` | post a note to, or kill, process N |
 
 use crate::state::{ERRMAX, FdKind, Private};
-use crate::sys::{self, errno_str};
+use crate::sys::{self, Fail, R, err, errno_str, user_cstr};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-pub enum Error {
-    Str(String),
-    /// The address and length a system call could not use.
-    BadAddr(u64, u64),
-}
-
-type R = Result<i64, Error>;
-
-fn err<T>(s: impl Into<String>) -> Result<T, Error> {
-    Err(Error::Str(s.into()))
-}
-
-fn last_err<T>(path: &[u8]) -> Result<T, Error> {
+fn last_err<T>(path: &[u8]) -> Result<T, Fail> {
     let e = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     if path.is_empty() {
         err(errno_str(e))
@@ -77,7 +65,7 @@ enum Target {
     Ctl(i32),
 }
 
-fn resolve(p: &Private, path: &[u8]) -> Result<Target, Error> {
+fn resolve(p: &Private, path: &[u8]) -> Result<Target, Fail> {
     let env = || {
         ENV_DIR
             .get()
@@ -156,39 +144,35 @@ fn resolve(p: &Private, path: &[u8]) -> Result<Target, Error> {
     })
 }
 
-fn user_path(p: &Private, addr: u64) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    let mut a = addr;
-    loop {
-        if !sys::readable(p, a, 1) {
-            return Err(Error::BadAddr(a, 1));
-        }
-        // SAFETY: checked readable.
-        let b = unsafe { *(a as *const u8) };
-        if b == 0 {
-            return Ok(out);
-        }
-        out.push(b);
-        if out.len() > 4096 {
-            return err("file name too long");
-        }
-        a += 1;
+/// A host path as a C string.
+fn cstr(h: Vec<u8>) -> Result<CString, Fail> {
+    CString::new(h).map_err(|_| Fail::Err("bad file name".into()))
+}
+
+/// The Plan 9 path at `addr` and the host path it names, for the calls
+/// that work on host files only (`create`, `remove`, `chdir`); a file the
+/// loader serves fails with `'path' why`.
+fn host_path(p: &Private, addr: u64, why: &str) -> Result<(Vec<u8>, CString), Fail> {
+    let path = user_path(p, addr)?;
+    let Target::Host(h) = resolve(p, &path)? else {
+        return err(format!("'{}' {why}", String::from_utf8_lossy(&path)));
+    };
+    Ok((path, cstr(h)?))
+}
+
+/// A file name: at most 4096 bytes before its NUL.
+fn user_path(p: &Private, addr: u64) -> Result<Vec<u8>, Fail> {
+    match user_cstr(p, addr, 4097)? {
+        (s, true) => Ok(s),
+        (_, false) => err("file name too long"),
     }
 }
 
-fn user_buf(p: &Private, addr: u64, len: u64) -> Result<&'static mut [u8], Error> {
-    if len == 0 {
-        return Ok(&mut []);
-    }
-    if !sys::writable(p, addr, len) {
-        return Err(Error::BadAddr(addr, len));
-    }
-    // SAFETY: writable memory of the binary (checked); the loader only
-    // copies bytes into it.
-    Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) })
+fn user_buf(p: &Private, addr: u64, len: u64) -> Result<&'static mut [u8], Fail> {
+    sys::user_buf(p, addr, len, true)
 }
 
-fn memfd_with(text: &[u8]) -> Result<i32, Error> {
+fn memfd_with(text: &[u8]) -> Result<i32, Fail> {
     // SAFETY: a static NUL-terminated name.
     let fd = unsafe { libc::memfd_create(c"plan9-run file".as_ptr(), 0) };
     if fd < 0 {
@@ -245,7 +229,7 @@ pub fn open(p: &mut Private, path: u64, mode: u32) -> R {
     let path = user_path(p, path)?;
     match resolve(p, &path)? {
         Target::Host(h) => {
-            let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
+            let c = cstr(h)?;
             let mut flags = host_flags(mode);
             if mode & 3 == 0
                 && std::fs::metadata(std::ffi::OsStr::from_bytes(c.as_bytes()))
@@ -305,14 +289,7 @@ pub fn open(p: &mut Private, path: u64, mode: u32) -> R {
 }
 
 pub fn create(p: &mut Private, path: u64, mode: u32, perm: u32) -> R {
-    let path = user_path(p, path)?;
-    let Target::Host(h) = resolve(p, &path)? else {
-        return err(format!(
-            "'{}' permission denied",
-            String::from_utf8_lossy(&path)
-        ));
-    };
-    let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
+    let (path, c) = host_path(p, path, "permission denied")?;
     if perm & DMDIR != 0 {
         // SAFETY: a valid path.
         if unsafe { libc::mkdir(c.as_ptr(), perm & 0o777) } < 0 {
@@ -338,14 +315,7 @@ pub fn create(p: &mut Private, path: u64, mode: u32, perm: u32) -> R {
 }
 
 pub fn remove(p: &mut Private, path: u64) -> R {
-    let path = user_path(p, path)?;
-    let Target::Host(h) = resolve(p, &path)? else {
-        return err(format!(
-            "'{}' permission denied",
-            String::from_utf8_lossy(&path)
-        ));
-    };
-    let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
+    let (path, c) = host_path(p, path, "permission denied")?;
     // SAFETY: valid paths.
     let r = unsafe {
         let r = libc::unlink(c.as_ptr());
@@ -362,14 +332,7 @@ pub fn remove(p: &mut Private, path: u64) -> R {
 }
 
 pub fn chdir(p: &mut Private, path: u64) -> R {
-    let path = user_path(p, path)?;
-    let Target::Host(h) = resolve(p, &path)? else {
-        return err(format!(
-            "'{}' not a directory",
-            String::from_utf8_lossy(&path)
-        ));
-    };
-    let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
+    let (path, c) = host_path(p, path, "not a directory")?;
     // SAFETY: a valid path.
     if unsafe { libc::chdir(c.as_ptr()) } < 0 {
         return last_err(&path);
@@ -504,7 +467,7 @@ pub fn stat(p: &mut Private, path: u64, buf: u64, n: u64) -> R {
     let base = path.rsplit(|&c| c == b'/').next().unwrap_or(b"").to_vec();
     let e = match resolve(p, &path)? {
         Target::Host(h) => {
-            let c = CString::new(h).map_err(|_| Error::Str("bad file name".into()))?;
+            let c = cstr(h)?;
             let mut st = unsafe_zeroed_stat();
             // SAFETY: a valid path and out struct.
             if unsafe { libc::stat(c.as_ptr(), &mut st) } < 0 {
@@ -540,7 +503,7 @@ pub fn fstat(p: &mut Private, fd: i32, buf: u64, n: u64) -> R {
 }
 
 /// Reads a directory as Plan 9 does: whole entries, as many as fit.
-pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
+pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> R {
     if off == 0 {
         // SAFETY: lseek on a descriptor.
         unsafe { libc::lseek(fd, 0, libc::SEEK_SET) };
@@ -555,9 +518,9 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
         // SAFETY: getdents64 into a valid buffer.
         let got = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
         if got < 0 {
-            return Err(
-                errno_str(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)).into(),
-            );
+            return err(errno_str(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            ));
         }
         if got == 0 {
             return Ok(n as i64);
@@ -599,7 +562,7 @@ pub fn read_dir(fd: i32, out: &mut [u8], off: i64) -> Result<i64, String> {
             // SAFETY: lseek on a descriptor to a d_off getdents gave.
             unsafe { libc::lseek(fd, o, libc::SEEK_SET) };
             if n == 0 {
-                return Err("buffer too small for a directory entry".into());
+                return err("buffer too small for a directory entry");
             }
             return Ok(n as i64);
         }
@@ -622,9 +585,9 @@ fn prev_off(buf: &[u8], at: usize) -> Option<i64> {
 }
 
 /// Writes to `/proc/N/note`: posts the note to N.
-pub fn post_note(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
+pub fn post_note(p: &mut Private, pid: i32, msg: &[u8]) -> R {
     let Some(slot) = p.shared().slot_of(pid).filter(|_| sys::in_our_group(pid)) else {
-        return Err(format!("'/proc/{pid}/note' process exited"));
+        return err(format!("'/proc/{pid}/note' process exited"));
     };
     let n = msg
         .iter()
@@ -642,10 +605,10 @@ pub fn post_note(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
 }
 
 /// Writes to `/proc/N/ctl`: `kill` ends N at once.
-pub fn write_ctl(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
+pub fn write_ctl(p: &mut Private, pid: i32, msg: &[u8]) -> R {
     if msg.trim_ascii() == b"kill" {
         let Some(slot) = p.shared().slot_of(pid).filter(|_| sys::in_our_group(pid)) else {
-            return Err(format!("'/proc/{pid}/ctl' process exited"));
+            return err(format!("'/proc/{pid}/ctl' process exited"));
         };
         // SAFETY: signalling a process of the program.
         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -659,7 +622,7 @@ pub fn write_ctl(p: &mut Private, pid: i32, msg: &[u8]) -> Result<i64, String> {
         );
         return Ok(msg.len() as i64);
     }
-    Err(format!(
+    err(format!(
         "plan9-run: ctl message '{}' is not supported",
         String::from_utf8_lossy(msg.trim_ascii())
     ))

@@ -116,15 +116,15 @@ pub fn readable(p: &Private, addr: u64, len: u64) -> bool {
 
 /// A system call's failure: the error string, or a bad address (which on
 /// Plan 9 posts `sys: bad address in syscall` to the process).
-enum Fail {
+pub enum Fail {
     Err(String),
     /// The address and length that failed Plan 9's `validaddr`.
     BadAddr(u64, u64),
 }
 
-type R = Result<i64, Fail>;
+pub type R = Result<i64, Fail>;
 
-fn err<T>(s: impl Into<String>) -> Result<T, Fail> {
+pub fn err<T>(s: impl Into<String>) -> Result<T, Fail> {
     Err(Fail::Err(s.into()))
 }
 
@@ -156,7 +156,27 @@ fn last_err<T>() -> Result<T, Fail> {
     ))
 }
 
-fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mut [u8], Fail> {
+/// The bytes of the NUL-terminated string at `addr`, at most `max` of
+/// them read, and whether its NUL came within them. A byte that is not
+/// the binary's readable memory fails the call as a bad address.
+pub fn user_cstr(p: &Private, addr: u64, max: u64) -> Result<(Vec<u8>, bool), Fail> {
+    let mut out = Vec::new();
+    for i in 0..max {
+        let a = addr.wrapping_add(i);
+        if !readable(p, a, 1) {
+            return Err(Fail::BadAddr(a, 1));
+        }
+        // SAFETY: checked readable.
+        let b = unsafe { *(a as *const u8) };
+        if b == 0 {
+            return Ok((out, true));
+        }
+        out.push(b);
+    }
+    Ok((out, false))
+}
+
+pub fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mut [u8], Fail> {
     if len == 0 {
         return Ok(&mut []);
     }
@@ -430,7 +450,7 @@ fn pread(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
     let b = user_buf(p, buf, n, true)?;
     match p.shared().fd_kind(fd).0 {
         FdKind::Bintime => return Ok(ns::read_bintime(b) as i64),
-        FdKind::Dir => return ns::read_dir(fd, b, off).map_err(Fail::Err),
+        FdKind::Dir => return ns::read_dir(fd, b, off),
         FdKind::Note | FdKind::Ctl => return err("permission denied"),
         FdKind::Host => {}
     }
@@ -504,8 +524,8 @@ fn wait_fd(p: &mut Private, fd: i32, ev: i16) -> bool {
 fn pwrite(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
     let b = user_buf(p, buf, n, false)?;
     match p.shared().fd_kind(fd) {
-        (FdKind::Note, pid) => return ns::post_note(p, pid as i32, b).map_err(Fail::Err),
-        (FdKind::Ctl, pid) => return ns::write_ctl(p, pid as i32, b).map_err(Fail::Err),
+        (FdKind::Note, pid) => return ns::post_note(p, pid as i32, b),
+        (FdKind::Ctl, pid) => return ns::write_ctl(p, pid as i32, b),
         (FdKind::Bintime | FdKind::Dir, _) => return err("permission denied"),
         (FdKind::Host, _) => {}
     }
@@ -645,19 +665,19 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
     let i32a = |i: usize| a[i] as u32 as i32;
     let i64a = |i: usize| a[i] as i64;
     let r: R = match num {
-        nr::OPEN => ns::open(p, a[0], i32a(1) as u32).map_err(map_ns),
-        nr::CREATE => ns::create(p, a[0], i32a(1) as u32, a[2] as u32).map_err(map_ns),
+        nr::OPEN => ns::open(p, a[0], i32a(1) as u32),
+        nr::CREATE => ns::create(p, a[0], i32a(1) as u32, a[2] as u32),
         nr::CLOSE => close(p, i32a(0)),
         nr::DUP => dup(p, i32a(0), i32a(1)),
         nr::PREAD => pread(p, i32a(0), a[1], u64::from(a[2] as u32), i64a(3)),
         nr::PWRITE => pwrite(p, i32a(0), a[1], u64::from(a[2] as u32), i64a(3)),
         nr::SEEK => seek(p, a[0], i32a(1), i64a(2), i64::from(i32a(3))),
-        nr::STAT => ns::stat(p, a[0], a[1], a[2]).map_err(map_ns),
-        nr::FSTAT => ns::fstat(p, i32a(0), a[1], a[2]).map_err(map_ns),
-        nr::FD2PATH => ns::fd2path(p, i32a(0), a[1], a[2]).map_err(map_ns),
-        nr::REMOVE => ns::remove(p, a[0]).map_err(map_ns),
-        nr::CHDIR => ns::chdir(p, a[0]).map_err(map_ns),
-        nr::PIPE => ns::pipe(p, a[0]).map_err(map_ns),
+        nr::STAT => ns::stat(p, a[0], a[1], a[2]),
+        nr::FSTAT => ns::fstat(p, i32a(0), a[1], a[2]),
+        nr::FD2PATH => ns::fd2path(p, i32a(0), a[1], a[2]),
+        nr::REMOVE => ns::remove(p, a[0]),
+        nr::CHDIR => ns::chdir(p, a[0]),
+        nr::PIPE => ns::pipe(p, a[0]),
         nr::ERRSTR => errstr(p, a[0], a[1]),
         nr::BRK => brk(p, a[0]),
         nr::SLEEP => sleep(p, i64::from(i32a(0))),
@@ -735,19 +755,10 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
 /// An `exits` string: at most ERRMAX-1 bytes, as Plan 9 keeps; a bad
 /// address still ends the process with a failure status.
 fn exit_str(p: &Private, addr: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in 0..ERRMAX as u64 - 1 {
-        if !readable(p, addr + i, 1) {
-            return b"sys: bad address in exits".to_vec();
-        }
-        // SAFETY: checked readable.
-        let b = unsafe { *((addr + i) as *const u8) };
-        if b == 0 {
-            break;
-        }
-        out.push(b);
+    match user_cstr(p, addr, ERRMAX as u64 - 1) {
+        Ok((s, _)) => s,
+        Err(_) => b"sys: bad address in exits".to_vec(),
     }
-    out
 }
 
 /// Whether `pid` is a process of this program (the loader's process
@@ -756,13 +767,6 @@ fn exit_str(p: &Private, addr: u64) -> Vec<u8> {
 pub fn in_our_group(pid: i32) -> bool {
     // SAFETY: no preconditions.
     pid > 0 && unsafe { libc::getpgid(pid) == libc::getpgrp() }
-}
-
-fn map_ns(e: ns::Error) -> Fail {
-    match e {
-        ns::Error::Str(s) => Fail::Err(s),
-        ns::Error::BadAddr(a, n) => Fail::BadAddr(a, n),
-    }
 }
 
 fn trace(p: &Private, num: u64, a: &[u64; 5], ret: Option<i64>) {
