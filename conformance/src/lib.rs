@@ -760,15 +760,7 @@ pub fn check_pair_in(
     mode: Option<&str>,
 ) -> Result<(), String> {
     let timeout = Duration::from_secs(60);
-    // The programs choose GOMAXPROCS themselves; an inherited GOMAXPROCS
-    // would change Go's start-up (Ps and Ms created before main sets its
-    // own value) and make the two sides differ for no reason of gort's.
-    let go_cmd = || {
-        let mut g = Command::new(go_bin_dir.join(name));
-        g.env_remove("GOMAXPROCS");
-        g
-    };
-    let go = run(go_cmd(), timeout)?;
+    let go = run_go(go_bin_dir, name, timeout)?;
     let mut c = Command::new(xc);
     c.arg(name).env("GORT_OS", layer).env_remove("GOMAXPROCS");
     if let Some(m) = mode {
@@ -797,18 +789,37 @@ pub fn check_pair_in(
             &ignore,
         )
     };
+    compare_with_go_majority(go, || run_go(go_bin_dir, name, timeout), compare)
+}
+
+/// Runs the Go build of pair `name` from `go_bin_dir`. The programs choose
+/// GOMAXPROCS themselves; an inherited GOMAXPROCS would change Go's
+/// start-up (Ps and Ms created before main sets its own value) and make
+/// the two sides differ for no reason of the other side's.
+fn run_go(go_bin_dir: &Path, name: &str, timeout: Duration) -> Result<RunOut, String> {
+    let mut g = Command::new(go_bin_dir.join(name));
+    g.env_remove("GOMAXPROCS");
+    run(g, timeout)
+}
+
+/// `compare` against Go's first run `go`, and if that differs, against
+/// Go's majority. Go itself is not deterministic under load: sysmon
+/// preempts a goroutine that a busy host kept off the CPU for 10 ms, and a
+/// pair about run order then prints another order once in a while. Go's
+/// behaviour is what it does in most runs, so Go runs twice more
+/// (`rerun`), and the other side is compared with the output that at
+/// least two of the three runs gave. If the first run was the majority,
+/// the difference stands.
+fn compare_with_go_majority(
+    go: RunOut,
+    rerun: impl Fn() -> Result<RunOut, String>,
+    compare: impl Fn(&RunOut) -> Result<(), String>,
+) -> Result<(), String> {
     let first = compare(&go);
     if first.is_ok() {
         return first;
     }
-    // Go itself is not deterministic under load: sysmon preempts a
-    // goroutine that a busy host kept off the CPU for 10 ms, and a pair
-    // about run order then prints another order once in a while. Go's
-    // behaviour is what it does in most runs, so when gort differs from
-    // Go's first run, Go runs twice more, and gort is compared with the
-    // output that at least two of the three runs gave. If the first run
-    // was the majority, the difference stands.
-    let runs = [go, run(go_cmd(), timeout)?, run(go_cmd(), timeout)?];
+    let runs = [go, rerun()?, rerun()?];
     match majority_run(&runs) {
         Some(i) if i != 0 => compare(&runs[i]).map_err(|e| {
             format!("{e}\n(Go's first run was not its majority; compared with run {i})")
@@ -837,9 +848,7 @@ pub fn check_pair_plan9_loader(
     loader: &Path,
 ) -> Result<(), String> {
     let timeout = Duration::from_secs(60);
-    let mut g = Command::new(go_bin_dir.join(name));
-    g.env_remove("GOMAXPROCS");
-    let go = run(g, timeout)?;
+    let go = run_go(go_bin_dir, name, timeout)?;
     let mut c = Command::new(loader);
     c.arg(plan9_bin_dir.join(name)).env_remove("GOMAXPROCS");
     let p9 = run(c, timeout)?;
@@ -875,21 +884,7 @@ pub fn check_pair_plan9_loader(
             &ignore,
         )
     };
-    let first = compare(&go);
-    if first.is_ok() {
-        return first;
-    }
-    // As in check_pair_in: Go's majority over three runs.
-    let go_cmd = || {
-        let mut g = Command::new(go_bin_dir.join(name));
-        g.env_remove("GOMAXPROCS");
-        g
-    };
-    let runs = [go, run(go_cmd(), timeout)?, run(go_cmd(), timeout)?];
-    match majority_run(&runs) {
-        Some(i) if i != 0 => compare(&runs[i]),
-        _ => first,
-    }
+    compare_with_go_majority(go, || run_go(go_bin_dir, name, timeout), compare)
 }
 
 /// The lines of a pair's exception file `path` that start with `prefix`,
