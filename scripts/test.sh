@@ -95,10 +95,13 @@ cargo test $A64 --no-fail-fast -p conformance --test chan_test --test sync_test 
 # emulator: a running goroutine's frames are found by unwinding through
 # the signal frame, whose qemu-user trampoline has no unwind table;
 # RLIMIT_AS and vm.max_map_count bound the emulator's own address space;
-# and one gives a second runtime 300 ms to reach its deadlock, which the
-# emulator missed in 1 of 6 runs.
+# one gives a second runtime 300 ms to reach its deadlock, which the
+# emulator missed in 1 of 6 runs; and one expects main parked on its
+# channel before the other goroutine overflows, which the emulator's
+# timing broke once in five CI runs (main still runnable).
 cargo test $A64 -p gort --test crash -- --test-threads=1 \
     --skip test_crash_dumps_all_threads \
+    --skip stack_overflow_is_reported_like_go \
     --skip deadlock_found_when_the_other_runtime_ends_has_the_dump \
     --skip stack_exhaustion_names_the_limit \
     --skip low_rlimit_as_sizes_stacks_to_fit
