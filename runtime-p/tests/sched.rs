@@ -115,25 +115,39 @@ fn park_unlock_happens_after_switch() {
 /// Exited goroutines go to the free list with their stacks (gfput) and are
 /// reused by newproc (gfget): waves of short goroutines do not grow the set
 /// of Gs.
+///
+/// Each wave's goroutines wait at a gate until all of them are alive, so a
+/// wave needs 500 Gs at once even if another M runs some of them while the
+/// wave is still being created (sysmon retakes the P of a long-running
+/// goroutine in the migrating mode, which happens under an emulator); and
+/// a wave ends when every G is back on a free list (gcount), not merely
+/// when its last goroutine has done its work.
 #[test]
 fn dead_goroutines_are_reused() {
     run(|| {
         let s = sched();
         let wave = |n: usize| {
-            let left = Arc::new(AtomicUsize::new(n));
+            let gate = Arc::new(Countdown::new(1));
+            let started = Arc::new(AtomicUsize::new(0));
             for _ in 0..n {
-                let l = left.clone();
+                let (g, st) = (gate.clone(), started.clone());
                 newproc(Box::new(move || {
-                    l.fetch_sub(1, Ordering::Relaxed);
+                    st.fetch_add(1, Ordering::Relaxed);
+                    g.wait();
                 }));
             }
-            while left.load(Ordering::Relaxed) > 0 {
+            while started.load(Ordering::Relaxed) < n {
+                gosched();
+            }
+            assert_eq!(gcount(s), n as i32 + 1, "the whole wave is alive at once");
+            gate.done();
+            while gcount(s) > 1 {
                 gosched();
             }
         };
         wave(500);
         let after_first = s.allglen.load(Ordering::Relaxed);
-        assert!(after_first >= 500);
+        assert!(after_first > 500, "500 goroutines and main: {after_first}");
         for _ in 0..20 {
             wave(500);
         }
