@@ -582,48 +582,40 @@ impl NetFd {
     /// the deadline as the socket's receive or send timeout. A deadline
     /// moved while the call blocks interrupts it (see [`interrupt`]), and
     /// the loop starts over with the new one.
+    ///
+    /// No move of the deadline is missed: the call arms itself (reads the
+    /// deadline, sets the socket's timeout, publishes its thread) under the
+    /// deadline's lock, and `set_deadline` stores the new deadline under
+    /// the same lock, so either the call reads the new deadline, or
+    /// `set_deadline` finds its thread. Then `set_deadline` also sets the
+    /// socket's timeout itself before it signals: a call that had not yet
+    /// entered the kernel when the signal came (and so was not interrupted)
+    /// starts with the new timeout, and one that had entered it is
+    /// interrupted.
     fn blocking_io(
         &self,
         mode: u8,
         mut op: impl FnMut() -> Result<usize, i32> + Send,
     ) -> io::Result<usize> {
         let idx = usize::from(mode == b'w');
-        let opt = if mode == b'w' {
-            libc::SO_SNDTIMEO
-        } else {
-            libc::SO_RCVTIMEO
-        };
         install_interrupt_signal();
         loop {
-            let deadline = *self.stub_deadline[idx].lock().unwrap();
-            let timeout = match deadline {
-                None => None,
-                Some(d) => {
-                    let now = Instant::now();
-                    if d <= now {
-                        return Err(timeout_err());
-                    }
-                    Some(d - now)
-                }
-            };
-            let tv = match timeout {
-                None => libc::timeval {
-                    tv_sec: 0,
-                    tv_usec: 0,
-                },
-                Some(t) => libc::timeval {
-                    tv_sec: t.as_secs() as libc::time_t,
-                    tv_usec: (t.subsec_micros().max(1)) as libc::suseconds_t,
-                },
-            };
-            sys::setsockopt(self.fd, libc::SOL_SOCKET, opt, &tv).map_err(os_err)?;
             let blocked = &self.blocked[idx];
+            let deadline = &self.stub_deadline[idx];
+            let fd = self.fd;
             let r = crate::syscall::blocking(|| {
-                // SAFETY: gettid has no preconditions.
-                blocked.store(unsafe { libc::gettid() }, Ordering::Release);
+                {
+                    let d = deadline.lock().unwrap();
+                    let Some(tv) = socket_timeout(*d) else {
+                        return Err(None);
+                    };
+                    sys::setsockopt(fd, libc::SOL_SOCKET, timeout_opt(idx), &tv).map_err(Some)?;
+                    // SAFETY: gettid has no preconditions.
+                    blocked.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+                }
                 let r = op();
-                blocked.store(0, Ordering::Release);
-                r
+                blocked.store(0, Ordering::Relaxed);
+                r.map_err(Some)
             });
             if self.closed.load(Ordering::Acquire) {
                 // Close shut the socket down under us (Go's Plan 9 port
@@ -632,10 +624,12 @@ impl NetFd {
             }
             match r {
                 Ok(n) => return Ok(n),
-                // Interrupted (a deadline moved): look at it again.
-                Err(libc::EINTR) => continue,
-                Err(libc::EAGAIN) if timeout.is_some() => return Err(timeout_err()),
-                Err(e) => return Err(os_err(e)),
+                // The deadline has passed.
+                Err(None) => return Err(timeout_err()),
+                // Interrupted (a deadline moved), or the socket's timeout
+                // expired: look at the deadline again.
+                Err(Some(libc::EINTR | libc::EAGAIN)) => continue,
+                Err(Some(e)) => return Err(os_err(e)),
             }
         }
     }
@@ -663,8 +657,24 @@ impl NetFd {
             None => {
                 for (i, m) in [b'r', b'w'].into_iter().enumerate() {
                     if mode == m || mode == b'r'.wrapping_add(b'w') {
-                        *self.stub_deadline[i].lock().unwrap() = d;
-                        interrupt(self.blocked[i].load(Ordering::Acquire));
+                        // The other half of blocking_io's protocol.
+                        let tid = {
+                            let mut dl = self.stub_deadline[i].lock().unwrap();
+                            *dl = d;
+                            let tid = self.blocked[i].load(Ordering::Relaxed);
+                            if tid != 0 {
+                                // A deadline already past: the shortest
+                                // timeout (0 would mean none).
+                                let tv = socket_timeout(d).unwrap_or(libc::timeval {
+                                    tv_sec: 0,
+                                    tv_usec: 1,
+                                });
+                                sys::setsockopt(self.fd, libc::SOL_SOCKET, timeout_opt(i), &tv)
+                                    .map_err(os_err)?;
+                            }
+                            tid
+                        };
+                        interrupt(tid);
                     }
                 }
             }
@@ -741,12 +751,42 @@ impl Drop for NetFd {
     }
 }
 
+/// The socket option that bounds a blocking read (0) or write (1).
+fn timeout_opt(idx: usize) -> i32 {
+    if idx == 1 {
+        libc::SO_SNDTIMEO
+    } else {
+        libc::SO_RCVTIMEO
+    }
+}
+
+/// The socket timeout for a deadline (zero: none), or `None` if the
+/// deadline has passed.
+fn socket_timeout(deadline: Option<Instant>) -> Option<libc::timeval> {
+    let t = match deadline {
+        None => Duration::ZERO,
+        Some(d) => {
+            let now = Instant::now();
+            if d <= now {
+                return None;
+            }
+            // At least 1 µs: a zero timeout means none.
+            (d - now).max(Duration::from_micros(1))
+        }
+    };
+    Some(libc::timeval {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: t.subsec_micros() as libc::suseconds_t,
+    })
+}
+
 /// Go's Plan 9 port interrupts a blocked read or write when its deadline
 /// moves (`raio.Cancel` posts a note to the process doing the I/O). Here
 /// the blocked thread gets SIGURG, whose handler does nothing and is
 /// installed without `SA_RESTART`, so the system call fails with EINTR and
-/// the operation re-reads its deadline. (A deadline moved just before the
-/// thread enters the call is seen at its next interruption or timeout.)
+/// the operation re-reads its deadline. (A signal that comes before the
+/// thread enters the call is lost; `set_deadline` has set the socket's
+/// timeout for that case: see `NetFd::blocking_io`.)
 fn interrupt(tid: i32) {
     if tid != 0 {
         // SAFETY: signalling a thread of this process; the handler is a

@@ -572,6 +572,67 @@ fn test_read_timeout_unblocks_read() {
     });
 }
 
+/// A deadline moved into the past just as a read starts to block is never
+/// missed: on the Plan 9 layer, the read may have looked at its deadline
+/// (none) and not yet entered its system call when the deadline moves.
+/// Readers start at many offsets from the move; a missed move would block
+/// its reader until a watchdog writes to the socket, and the read would
+/// return data instead of the timeout.
+#[test]
+fn deadline_moved_as_a_read_blocks_is_not_missed() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    run(2, || {
+        let (c, s) = pair();
+        let round = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let (r2, d2) = (round.clone(), done.clone());
+        let watchdog = gort::spawn(move || {
+            let (mut last, mut since) = (usize::MAX, Instant::now());
+            let mut rescued = 0;
+            while !d2.load(Ordering::Relaxed) {
+                gort::time::sleep(Duration::from_millis(50));
+                let now = r2.load(Ordering::Relaxed);
+                if now != last {
+                    (last, since) = (now, Instant::now());
+                } else if since.elapsed() > Duration::from_secs(3) {
+                    (&s).write_all(b"x").unwrap();
+                    rescued += 1;
+                    since = Instant::now();
+                }
+            }
+            rescued
+        });
+        for i in 0..1000 {
+            round.store(i, Ordering::Relaxed);
+            c.set_read_deadline(None).unwrap();
+            let c2 = c.clone();
+            let h = gort::spawn(move || {
+                let mut b = [0u8; 8];
+                c2.read(&mut b)
+            });
+            // 0 to 99 µs, and every tenth round after a yield, so that the
+            // move lands before, during and after the read's set-up.
+            let wait = Duration::from_micros((i * 37 % 100) as u64);
+            if i % 10 == 0 {
+                gort::gosched();
+            }
+            let t = Instant::now();
+            while t.elapsed() < wait {
+                std::hint::spin_loop();
+            }
+            c.set_read_deadline(Some(Instant::now())).unwrap();
+            match h.join().unwrap() {
+                Err(e) => assert!(is_timeout(&e), "round {i}: {e}"),
+                Ok(n) => panic!(
+                    "round {i}: the moved deadline was missed (the read got {n} bytes from the watchdog)"
+                ),
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        assert_eq!(watchdog.join().unwrap(), 0);
+    });
+}
+
 // go-test: TestWriteTimeout (timeout_test.go)
 #[test]
 fn test_write_timeout() {
