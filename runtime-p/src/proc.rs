@@ -2342,6 +2342,41 @@ pub fn mark_library() {
     sched().library.store(true, Ordering::Relaxed);
 }
 
+/// Exits the process with `code` when the program's main goroutine is
+/// done (Go's `exit` at the end of `runtime.main`, and `os.Exit`): flushes
+/// std's stdout, then ends the process as `std::process::exit` does.
+///
+/// Off the process's main thread it does not call `std::process::exit`,
+/// whose clean-up (up to Rust 1.95 at least: rust-lang/rust#161018) frees
+/// the main thread's signal stack without unregistering it; a signal
+/// delivered to the main thread before the process is gone then finds no
+/// stack, and the kernel kills the process with SIGSEGV. The main
+/// goroutine runs off the main thread whenever the runtime was started on
+/// another thread, and in the migrating mode on any M. There it calls C's
+/// `exit` itself (the clean-up's other part is the flush above), after a
+/// guard like the one `std::process::exit` has against two threads
+/// exiting at once.
+pub fn exit_process(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    // SAFETY: gettid and getpid have no preconditions.
+    if unsafe { libc::gettid() == libc::getpid() } {
+        std::process::exit(code);
+    }
+    // C's exit is not safe to run on two threads at once: a second caller
+    // waits for the first to end the process.
+    static EXITING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+    if EXITING.swap(true, Ordering::SeqCst) {
+        loop {
+            // SAFETY: pause has no preconditions.
+            unsafe { libc::pause() };
+        }
+    }
+    // SAFETY: exit has no preconditions; its hazard, two threads in it at
+    // once, is excluded among gort's callers by the guard above.
+    unsafe { libc::exit(code) }
+}
+
 /// The end of `runtime.main`: the main goroutine returned. Never returns.
 fn main_returned() -> ! {
     // If another goroutine is panicking, let it finish printing its report
@@ -2365,11 +2400,7 @@ fn main_returned() -> ! {
     crate::trace::stop_to_env_file();
     let s = sched();
     match s.main_return {
-        MainReturn::ExitProcess => {
-            use std::io::Write;
-            let _ = std::io::stdout().flush();
-            std::process::exit(0);
-        }
+        MainReturn::ExitProcess => exit_process(0),
         MainReturn::ReturnToCaller => {
             if let Some(p) = drop_locals() {
                 // SAFETY: on the main user goroutine.

@@ -48,7 +48,7 @@ fn main() {
     );
     if total != expected {
         eprintln!("MISMATCH");
-        std::process::exit(1);
+        gort::exit(1);
     }
     println!("OK");
 }

@@ -21,7 +21,7 @@ fn main() {
         .unwrap_or_else(|| "127.0.0.1:7000".into());
     let l = gort::net::TcpListener::bind(addr.as_str()).unwrap_or_else(|e| {
         eprintln!("echo: cannot listen on {addr}: {e}");
-        std::process::exit(1)
+        gort::exit(1)
     });
     eprintln!("echo: listening on {}", l.local_addr().unwrap());
     serve(&l, |c, peer| {
@@ -43,7 +43,7 @@ fn main() {
         }
     });
     eprintln!("echo: stopped");
-    std::process::exit(1);
+    gort::exit(1);
 }
 
 /// Go's `Server.Serve` accept loop: a goroutine per connection; an accept

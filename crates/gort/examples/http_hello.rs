@@ -25,7 +25,7 @@ fn main() {
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let l = gort::net::TcpListener::bind(addr.as_str()).unwrap_or_else(|e| {
         eprintln!("http_hello: cannot listen on {addr}: {e}");
-        std::process::exit(1)
+        gort::exit(1)
     });
     eprintln!("http_hello: listening on {}", l.local_addr().unwrap());
     let mut delay = Duration::ZERO;
@@ -37,7 +37,7 @@ fn main() {
             }
             Err(e) if listener_gone(&e) => {
                 eprintln!("http_hello: accept: {e}; stopping");
-                std::process::exit(1);
+                gort::exit(1);
             }
             Err(e) => {
                 delay = if delay.is_zero() {

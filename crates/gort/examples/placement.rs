@@ -102,7 +102,7 @@ fn main() {
         "server" => server(8, 2_000),
         other => {
             eprintln!("placement: unknown workload {other:?} (pingpong, pairs or server)");
-            std::process::exit(2);
+            gort::exit(2);
         }
     });
     eprintln!(

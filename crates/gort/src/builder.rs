@@ -270,9 +270,7 @@ impl Builder {
         let main = Box::new(move || {
             let code = runtime_p::run_goroutine_fn(f).exit_code();
             if code != 0 {
-                use std::io::Write;
-                let _ = std::io::stdout().flush();
-                std::process::exit(code);
+                runtime_p::proc::exit_process(code);
             }
         });
         // SAFETY: the migrating mode is chosen only through the unsafe

@@ -220,6 +220,23 @@ pub fn gosched() {
     runtime_p::gosched()
 }
 
+/// Ends the process with status `code` at once: Go's `os.Exit`. No
+/// destructors run, on this goroutine or any other (as Go runs no deferred
+/// calls); std's stdout is flushed first, and C's `atexit` handlers run, as
+/// with [`std::process::exit`].
+///
+/// Prefer it to `std::process::exit` in goroutines: from a thread other
+/// than the process's main one (any M, in a runtime not started on the
+/// main thread or in the migrating mode), std's exit frees the main
+/// thread's signal stack while it is still in use (rust-lang/rust#161018,
+/// up to Rust 1.95 at least), and a signal arriving before the process is
+/// gone kills it with SIGSEGV instead.
+///
+/// Callable from any thread, in or out of a runtime.
+pub fn exit(code: i32) -> ! {
+    runtime_p::proc::exit_process(code)
+}
+
 /// Ends the calling goroutine: Go's `runtime.Goexit`. Destructors of its
 /// frames run (as Go runs deferred calls) and other goroutines are not
 /// affected. A [`JoinHandle`] of the goroutine then yields [`JoinError`].

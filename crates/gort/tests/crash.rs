@@ -350,6 +350,27 @@ fn run_case(case: &str) {
                 libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), 1);
                 gort::time::after(std::time::Duration::from_secs(1)).recv();
             }),
+            // Main says it is ready and returns soon after, while its
+            // parent sends it signals (exit_under_signals_is_clean); this
+            // child's runtime runs on the test's thread, not the main one.
+            "exit_under_signals" => builder(case).run(|| {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(b"ready\n").unwrap();
+                out.flush().unwrap();
+                drop(out);
+                gort::time::sleep(std::time::Duration::from_millis(20));
+                print!("done, no newline");
+            }),
+            // Go's os.Exit from a goroutine other than main, mid-line.
+            "exit_from_goroutine" => builder(case).run(|| {
+                let h = gort::spawn(|| {
+                    print!("partial line");
+                    gort::exit(3)
+                });
+                let _ = h.join();
+                unreachable!("gort::exit returned");
+            }),
             // testprog's CrashDumpsAllThreads (crashdump.go): four
             // goroutines in endless loops, then main says it is ready and
             // blocks for good (the migrating mode: see the test).
@@ -2431,6 +2452,62 @@ fn test_spurious_wakeups_never_hang_semasleep() {
         signaled += 1;
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A program whose main goroutine returns while signals arrive exits 0,
+/// with its unterminated last line of output, though its runtime runs off
+/// the process's main thread (here the test's thread): on Rust 1.95,
+/// `std::process::exit` there frees the main thread's signal stack while
+/// it is still registered (rust-lang/rust#161018), and a signal delivered
+/// to the main thread before the process ends killed it with SIGSEGV
+/// (test_spurious_wakeups_never_hang_semasleep, 1 run in 25). The signals
+/// come every 200 µs, from before main returns until the process is gone.
+#[test]
+fn exit_under_signals_is_clean() {
+    use std::io::Read;
+    use std::time::Duration;
+    for run in 0..50 {
+        let mut c = test_child::Child::test("child_entry")
+            .env(CASE_VAR, "exit_under_signals")
+            .spawn();
+        let mut stdout = c.stdout.take().unwrap();
+        // (The test harness prints its own lines first.)
+        let mut seen = Vec::new();
+        let mut b = [0u8; 1];
+        while !seen.ends_with(b"ready\n") {
+            stdout.read_exact(&mut b).unwrap();
+            seen.push(b[0]);
+        }
+        let pid = c.id() as libc::pid_t;
+        let st = loop {
+            if let Some(st) = c.try_wait().unwrap() {
+                break st;
+            }
+            // SAFETY: signals our own child (not yet reaped: try_wait
+            // found it running).
+            unsafe { libc::kill(pid, libc::SIGIO) };
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let mut err = String::new();
+        c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(st.success(), "run {run}: {st}\n{err}");
+        assert!(
+            rest.ends_with("done, no newline"),
+            "run {run}: stdout {rest:?}"
+        );
+    }
+}
+
+/// `gort::exit` (Go's `os.Exit`) from a goroutine: the status is the
+/// code, and the unterminated line printed before it is not lost.
+#[test]
+fn exit_from_a_goroutine_keeps_the_status_and_output() {
+    let o = child("exit_from_goroutine");
+    assert_eq!(o.code, Some(3), "stderr:\n{}", o.stderr);
+    assert!(o.stdout.contains("partial line"), "stdout: {:?}", o.stdout);
+    assert!(!o.stderr.contains("unreachable"), "{}", o.stderr);
 }
 
 /// testprog's crashDumpsAllThreadsLoop.
