@@ -89,7 +89,11 @@ fi
 export GODEBUG=gortstall=20000
 cargo test $A64 --no-fail-fast -p gort-runtime-g -p gort-runtime-p --lib --test smoke --test sched --test runq -- --test-threads=1 --skip park_wake_100k
 cargo test $A64 --no-fail-fast -p gort --test chan --test goroutines --test recover --test stack --test time --test scheduling --test pool --test joinset -- --test-threads=1
-cargo test $A64 --no-fail-fast -p conformance --test chan_test --test sync_test --test sema_test --test reflect_select_test --test context_test --test errgroup_test -- --test-threads=1
+# TestPingPongHog assumes that a hog's 10^6 increments take far less than
+# a time slice (about 1 ms on hardware); under the emulator, in a debug
+# build, they take longer than the slice, and the ratio it checks drifts
+# past 20 (Go skips it where timing is off too: -short, -race).
+cargo test $A64 --no-fail-fast -p conformance --test chan_test --test sync_test --test sema_test --test reflect_select_test --test context_test --test errgroup_test -- --test-threads=1 --skip test_ping_pong_hog
 # The crash reports (stack overflow, nil dereference, SIGILL, deadlocks,
 # panics) in child processes, less four that cannot hold under the
 # emulator: a running goroutine's frames are found by unwinding through
