@@ -2353,27 +2353,39 @@ pub fn mark_library() {
 /// stack, and the kernel kills the process with SIGSEGV. The main
 /// goroutine runs off the main thread whenever the runtime was started on
 /// another thread, and in the migrating mode on any M. There it calls C's
-/// `exit` itself (the clean-up's other part is the flush above), after a
-/// guard like the one `std::process::exit` has against two threads
-/// exiting at once.
+/// `exit` itself (the clean-up's other part is the flush above).
+///
+/// Two threads in it at once: the second waits for the first to end the
+/// process (as in `std::process::exit`, whose own guard does not see
+/// this one's callers, nor this one std's). Called again on the exiting
+/// thread (from an `atexit` handler), it ends the process at once.
+///
+/// Unlike std's clean-up, the flush waits for stdout's lock (std has no
+/// public `try_lock`), so a thread that holds it for good (blocked
+/// writing to a full pipe, say) holds up the exit; output printed after
+/// the flush, by other threads or `atexit` handlers, stays in the buffer.
 pub fn exit_process(code: i32) -> ! {
     use std::io::Write;
-    let _ = std::io::stdout().flush();
+    // The exiting thread's id, or 0.
+    static EXITING: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
     // SAFETY: gettid and getpid have no preconditions.
-    if unsafe { libc::gettid() == libc::getpid() } {
-        std::process::exit(code);
-    }
-    // C's exit is not safe to run on two threads at once: a second caller
-    // waits for the first to end the process.
-    static EXITING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
-    if EXITING.swap(true, Ordering::SeqCst) {
+    let (tid, pid) = unsafe { (libc::gettid(), libc::getpid()) };
+    if let Err(first) = EXITING.compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst) {
+        if first == tid {
+            // SAFETY: _exit has no preconditions (it runs nothing).
+            unsafe { libc::_exit(code) };
+        }
         loop {
             // SAFETY: pause has no preconditions.
             unsafe { libc::pause() };
         }
     }
+    let _ = std::io::stdout().flush();
+    if tid == pid {
+        std::process::exit(code);
+    }
     // SAFETY: exit has no preconditions; its hazard, two threads in it at
-    // once, is excluded among gort's callers by the guard above.
+    // once, is excluded among this function's callers by the guard above.
     unsafe { libc::exit(code) }
 }
 

@@ -221,9 +221,11 @@ pub fn gosched() {
 }
 
 /// Ends the process with status `code` at once: Go's `os.Exit`. No
-/// destructors run, on this goroutine or any other (as Go runs no deferred
-/// calls); std's stdout is flushed first, and C's `atexit` handlers run, as
-/// with [`std::process::exit`].
+/// destructors of any goroutine's or thread's frames run (as Go runs no
+/// deferred calls); std's stdout is flushed first, and C's `atexit`
+/// handlers and the calling thread's thread-local destructors run, as with
+/// [`std::process::exit`]. The flush waits for stdout's lock, where std's
+/// exit gives up on it if another thread holds it.
 ///
 /// Prefer it to `std::process::exit` in goroutines: from a thread other
 /// than the process's main one (any M, in a runtime not started on the

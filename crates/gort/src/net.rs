@@ -462,12 +462,9 @@ struct NetFd {
     /// others queue here, parked.
     rlock: crate::sync::Mutex<()>,
     wlock: crate::sync::Mutex<()>,
-    /// Read and write deadlines for the blocking (stub) mode; the poller
-    /// keeps its own.
-    stub_deadline: [std::sync::Mutex<Option<Instant>>; 2],
-    /// Stub mode: the thread blocked in a read (0) or write (1) system
-    /// call on this socket, or 0.
-    blocked: [std::sync::atomic::AtomicI32; 2],
+    /// The blocking (stub) mode's reads (0) and writes (1): deadline and
+    /// blocked thread (the poller keeps its own deadlines).
+    stub: [std::sync::Mutex<StubDir>; 2],
     /// The local and remote names for errors (Go's `netFD.laddr` and
     /// `raddr`), taken at the first error: the descriptor stays open until
     /// the last handle goes, so errors after a `close` still name both
@@ -507,11 +504,7 @@ impl NetFd {
             closed: AtomicBool::new(false),
             rlock: crate::sync::Mutex::new(()),
             wlock: crate::sync::Mutex::new(()),
-            stub_deadline: [std::sync::Mutex::new(None), std::sync::Mutex::new(None)],
-            blocked: [
-                std::sync::atomic::AtomicI32::new(0),
-                std::sync::atomic::AtomicI32::new(0),
-            ],
+            stub: Default::default(),
             names: std::sync::OnceLock::new(),
             peer: std::sync::OnceLock::new(),
         })
@@ -585,37 +578,68 @@ impl NetFd {
     ///
     /// No move of the deadline is missed: the call arms itself (reads the
     /// deadline, sets the socket's timeout, publishes its thread) under the
-    /// deadline's lock, and `set_deadline` stores the new deadline under
+    /// direction's lock, and `set_deadline` stores the new deadline under
     /// the same lock, so either the call reads the new deadline, or
     /// `set_deadline` finds its thread. Then `set_deadline` also sets the
     /// socket's timeout itself before it signals: a call that had not yet
     /// entered the kernel when the signal came (and so was not interrupted)
     /// starts with the new timeout, and one that had entered it is
-    /// interrupted.
+    /// interrupted. The thread is withdrawn under the lock too, and the
+    /// signal sent under it, so that a signal reaches the thread only
+    /// between its arming and its withdrawal (in the call, or waiting for
+    /// the lock, which retries).
     fn blocking_io(
         &self,
         mode: u8,
         mut op: impl FnMut() -> Result<usize, i32> + Send,
     ) -> io::Result<usize> {
+        /// How a pass ends, short of success.
+        enum Stop {
+            /// The deadline has passed.
+            Passed,
+            /// Interrupted, or the socket's timeout expired, with a
+            /// deadline set or moved since the arming: look again.
+            Again,
+            Err(i32),
+        }
+        /// Withdraws the published thread, under the lock, when the call
+        /// returns or unwinds.
+        struct Disarm<'a>(&'a std::sync::Mutex<StubDir>);
+        impl Drop for Disarm<'_> {
+            fn drop(&mut self) {
+                lock_stub(self.0).thread = 0;
+            }
+        }
         let idx = usize::from(mode == b'w');
         install_interrupt_signal();
         loop {
-            let blocked = &self.blocked[idx];
-            let deadline = &self.stub_deadline[idx];
+            let dir = &self.stub[idx];
             let fd = self.fd;
             let r = crate::syscall::blocking(|| {
-                {
-                    let d = deadline.lock().unwrap();
-                    let Some(tv) = socket_timeout(*d) else {
-                        return Err(None);
+                let (had_deadline, moves) = {
+                    let mut st = lock_stub(dir);
+                    let Some(tv) = socket_timeout(st.deadline) else {
+                        return Err(Stop::Passed);
                     };
-                    sys::setsockopt(fd, libc::SOL_SOCKET, timeout_opt(idx), &tv).map_err(Some)?;
+                    sys::setsockopt(fd, libc::SOL_SOCKET, timeout_opt(idx), &tv)
+                        .map_err(Stop::Err)?;
                     // SAFETY: gettid has no preconditions.
-                    blocked.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-                }
+                    st.thread = unsafe { libc::gettid() };
+                    (st.deadline.is_some(), st.moves)
+                };
+                let disarm = Disarm(dir);
                 let r = op();
-                blocked.store(0, Ordering::Relaxed);
-                r.map_err(Some)
+                drop(disarm);
+                r.map_err(|e| {
+                    // EAGAIN with no deadline, ever: the descriptor was
+                    // made non-blocking behind our back; say so.
+                    let moved = had_deadline || lock_stub(dir).moves != moves;
+                    match e {
+                        libc::EINTR => Stop::Again,
+                        libc::EAGAIN if moved => Stop::Again,
+                        e => Stop::Err(e),
+                    }
+                })
             });
             if self.closed.load(Ordering::Acquire) {
                 // Close shut the socket down under us (Go's Plan 9 port
@@ -624,12 +648,9 @@ impl NetFd {
             }
             match r {
                 Ok(n) => return Ok(n),
-                // The deadline has passed.
-                Err(None) => return Err(timeout_err()),
-                // Interrupted (a deadline moved), or the socket's timeout
-                // expired: look at the deadline again.
-                Err(Some(libc::EINTR | libc::EAGAIN)) => continue,
-                Err(Some(e)) => return Err(os_err(e)),
+                Err(Stop::Passed) => return Err(timeout_err()),
+                Err(Stop::Again) => continue,
+                Err(Stop::Err(e)) => return Err(os_err(e)),
             }
         }
     }
@@ -655,27 +676,33 @@ impl NetFd {
                 netpoll::poll_set_deadline(pd, rel, mode);
             }
             None => {
+                let mut failed = None;
                 for (i, m) in [b'r', b'w'].into_iter().enumerate() {
                     if mode == m || mode == b'r'.wrapping_add(b'w') {
                         // The other half of blocking_io's protocol.
-                        let tid = {
-                            let mut dl = self.stub_deadline[i].lock().unwrap();
-                            *dl = d;
-                            let tid = self.blocked[i].load(Ordering::Relaxed);
-                            if tid != 0 {
-                                // A deadline already past: the shortest
-                                // timeout (0 would mean none).
-                                let tv = socket_timeout(d).unwrap_or(libc::timeval {
-                                    tv_sec: 0,
-                                    tv_usec: 1,
-                                });
+                        let mut st = lock_stub(&self.stub[i]);
+                        st.deadline = d;
+                        st.moves = st.moves.wrapping_add(1);
+                        if st.thread != 0 {
+                            // A deadline already past: the shortest
+                            // timeout (0 would mean none).
+                            let tv = socket_timeout(d).unwrap_or(libc::timeval {
+                                tv_sec: 0,
+                                tv_usec: 1,
+                            });
+                            if let Err(e) =
                                 sys::setsockopt(self.fd, libc::SOL_SOCKET, timeout_opt(i), &tv)
-                                    .map_err(os_err)?;
+                            {
+                                // The call re-arms after the signal and
+                                // meets the error itself.
+                                failed.get_or_insert(e);
                             }
-                            tid
-                        };
-                        interrupt(tid);
+                            interrupt(st.thread);
+                        }
                     }
+                }
+                if let Some(e) = failed {
+                    return Err(os_err(e));
                 }
             }
         }
@@ -713,7 +740,7 @@ impl NetFd {
         // SAFETY: the fields are dropped once here (ManuallyDrop skips the
         // Drop impl); the mutexes own nothing else.
         unsafe {
-            core::ptr::drop_in_place(&mut me.stub_deadline);
+            core::ptr::drop_in_place(&mut me.stub);
             core::ptr::drop_in_place(&mut me.rlock);
             core::ptr::drop_in_place(&mut me.wlock);
             core::ptr::drop_in_place(&mut me.names);
@@ -751,6 +778,23 @@ impl Drop for NetFd {
     }
 }
 
+/// One direction of a socket in the blocking (stub) mode, under its lock
+/// (see `NetFd::blocking_io`).
+#[derive(Default)]
+struct StubDir {
+    deadline: Option<Instant>,
+    /// How many times `set_deadline` has set it.
+    moves: u64,
+    /// The thread blocked in the direction's system call, or 0.
+    thread: i32,
+}
+
+/// Locks a direction's state (no code panics under it, but a poisoned
+/// lock's state is whole either way).
+fn lock_stub(m: &std::sync::Mutex<StubDir>) -> std::sync::MutexGuard<'_, StubDir> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The socket option that bounds a blocking read (0) or write (1).
 fn timeout_opt(idx: usize) -> i32 {
     if idx == 1 {
@@ -762,6 +806,13 @@ fn timeout_opt(idx: usize) -> i32 {
 
 /// The socket timeout for a deadline (zero: none), or `None` if the
 /// deadline has passed.
+///
+/// Linux keeps socket timeouts on its timer wheel, which rounds a timeout
+/// up to its level's granularity: up to an eighth of the timeout (32 ms
+/// late for 300 ms at HZ=250). So a timeout longer than 64 ms is cut to
+/// seven eighths of the time left, and the caller, woken before the
+/// deadline, sets the rest: the last piece is short enough for a
+/// one-tick granularity, as Go's own timers would be.
 fn socket_timeout(deadline: Option<Instant>) -> Option<libc::timeval> {
     let t = match deadline {
         None => Duration::ZERO,
@@ -770,8 +821,13 @@ fn socket_timeout(deadline: Option<Instant>) -> Option<libc::timeval> {
             if d <= now {
                 return None;
             }
-            // At least 1 µs: a zero timeout means none.
-            (d - now).max(Duration::from_micros(1))
+            let left = d - now;
+            if left > Duration::from_millis(64) {
+                left - left / 8
+            } else {
+                // At least 1 µs: a zero timeout means none.
+                left.max(Duration::from_micros(1))
+            }
         }
     };
     Some(libc::timeval {
@@ -955,22 +1011,28 @@ fn connect_fd<T: Sync>(
     let fd = nfd.fd;
     let Some(pd) = nfd.pd else {
         // No poller: a blocking connect in a system call, which Linux ends
-        // at `SO_SNDTIMEO` with EINPROGRESS.
-        if let Some(d) = deadline {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(timeout_err());
+        // at `SO_SNDTIMEO` with EINPROGRESS (EALREADY when called again
+        // while the first attempt goes on), in pieces (see
+        // socket_timeout). A connect interrupted by a signal goes on too.
+        let mut again = false;
+        loop {
+            if deadline.is_some() {
+                let Some(tv) = socket_timeout(deadline) else {
+                    return Err(timeout_err());
+                };
+                sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv).map_err(os_err)?;
             }
-            let tv = libc::timeval {
-                tv_sec: left.as_secs().min(i64::MAX as u64) as libc::time_t,
-                tv_usec: left.subsec_micros().max(1) as libc::suseconds_t,
-            };
-            sys::setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv).map_err(os_err)?;
+            match crate::syscall::blocking(|| sys::connect(fd, sa, len)) {
+                Ok(()) => return Ok(()),
+                // The attempt that an earlier call started has finished.
+                Err(libc::EISCONN) if again => return Ok(()),
+                Err(libc::EINPROGRESS | libc::EALREADY | libc::EAGAIN)
+                    if deadline.is_some() || again => {}
+                Err(libc::EINTR) => {}
+                Err(e) => return Err(os_err(e)),
+            }
+            again = true;
         }
-        return match crate::syscall::blocking(|| sys::connect(fd, sa, len)) {
-            Err(libc::EINPROGRESS | libc::EAGAIN) if deadline.is_some() => Err(timeout_err()),
-            r => r.map_err(os_err),
-        };
     };
     if deadline.is_some_and(|d| d <= Instant::now()) {
         return Err(timeout_err());
