@@ -356,7 +356,13 @@ mod sleep_test {
     // or hang it).
     #[gort::test(both)]
     unsafe fn test_overflow_period_runtime_timer() {
-        let t = runtime_p::time::Timer::new(runtime_p::time::TimerFn::Go(Arc::new(|| {})), false);
+        let t = runtime_p::time::Timer::new(
+            runtime_p::time::TimerFn::Go {
+                f: Arc::new(|| {}),
+                user_drop: false,
+            },
+            false,
+        );
         t.modify(runtime_p::time::nanotime(), i64::MAX, None);
         after(Duration::from_millis(25)).recv();
         t.stop();

@@ -78,7 +78,13 @@ pub enum TimerFn {
     /// channel goes away.
     SendTime(*mut HChan),
     /// Run a function in a new goroutine (`goFunc`; `time.AfterFunc`).
-    Go(Arc<dyn Fn() + Send + Sync>),
+    Go {
+        f: Arc<dyn Fn() + Send + Sync>,
+        /// Whether dropping `f` may run user code (its type has a
+        /// destructor: `core::mem::needs_drop`). Only then does a timer
+        /// that a heap releases last go through the graveyard.
+        user_drop: bool,
+    },
     /// A network deadline (`netpollReadDeadline`, `netpollWriteDeadline`,
     /// `netpollDeadline`): the `PollDesc` address and the sequence number
     /// it had when the timer was set.
@@ -199,9 +205,12 @@ impl Timers {
         self.mu.unlock();
         for t in released {
             // Only the last reference runs the timer's destructor, which may
-            // be user code: never here (see the module docs).
-            if let Some(t) = Arc::into_inner(t) {
-                bury(t);
+            // be user code: never here (see the module docs). Most timers'
+            // destructors free memory and nothing else, and are run here.
+            if let Some(mut t) = Arc::into_inner(t) {
+                if t.drop_runs_user_code() {
+                    bury(t);
+                }
             }
         }
     }
@@ -792,6 +801,19 @@ fn bad_timer() -> ! {
 }
 
 impl Timer {
+    /// Whether dropping the timer may run user code: an `after_func`
+    /// function with a destructor (whether a firing in flight still holds
+    /// it, and drops it last, cannot be known without a race).
+    fn drop_runs_user_code(&mut self) -> bool {
+        matches!(
+            self.locked.get_mut().f,
+            TimerFn::Go {
+                user_drop: true,
+                ..
+            }
+        )
+    }
+
     /// A new, inactive timer (`when == 0`).
     pub fn new(f: TimerFn, is_chan: bool) -> Arc<Timer> {
         Arc::new(Timer {
@@ -1115,7 +1137,7 @@ impl Timer {
         let action = match &st.f {
             TimerFn::Ready(g) => Action::Ready(*g),
             TimerFn::SendTime(c) => Action::Send(*c),
-            TimerFn::Go(f) => Action::Go(f.clone()),
+            TimerFn::Go { f, .. } => Action::Go(f.clone()),
             TimerFn::Netpoll {
                 pd,
                 seq,

@@ -135,7 +135,13 @@ where
     // Its function runs in a new goroutine: a runtime is needed.
     crate::runtime_check("time::after_func");
     time_entry("time::after_func");
-    let t = runtime_p::time::Timer::new(TimerFn::Go(Arc::new(f)), false);
+    let t = runtime_p::time::Timer::new(
+        TimerFn::Go {
+            f: Arc::new(f),
+            user_drop: core::mem::needs_drop::<F>(),
+        },
+        false,
+    );
     t.modify(when(d), 0, None);
     Timer {
         t,
