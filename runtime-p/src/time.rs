@@ -207,10 +207,10 @@ impl Timers {
             // Only the last reference runs the timer's destructor, which may
             // be user code: never here (see the module docs). Most timers'
             // destructors free memory and nothing else, and are run here.
-            if let Some(mut t) = Arc::into_inner(t) {
-                if t.drop_runs_user_code() {
-                    bury(t);
-                }
+            if let Some(mut t) = Arc::into_inner(t)
+                && t.drop_runs_user_code()
+            {
+                bury(t);
             }
         }
     }
