@@ -30,9 +30,10 @@
 //! A timer is an `Arc<Timer>`. A heap holds one reference per heaped timer,
 //! released after the heap lock (`Timers::unlock`). Heaps are unlocked on
 //! g0 (the scheduler runs timers) and under other runtime locks, so when
-//! the heap held a timer's last reference the timer (and its `after_func`
-//! closure, whose destructor is user code) goes to a process-wide
-//! graveyard instead of being dropped there; a system goroutine empties it,
+//! the heap held a timer's last reference and the timer's `after_func`
+//! closure has a destructor (user code), the timer goes to a process-wide
+//! graveyard instead of being dropped there (other timers are dropped
+//! there: freeing memory runs no user code); a system goroutine empties it,
 //! started by the next call of the timer API ([`reap_graveyard`]), and
 //! `block_on` when its runtime has ended. A
 //! channel holds a reference to its timer; the timer points back at the
