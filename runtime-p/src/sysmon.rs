@@ -546,6 +546,12 @@ impl Stall {
     /// Prints `first`, the advice, and goroutine `goid`'s frames, taken
     /// from its thread `mp`, from a thread of its own.
     fn report(&mut self, s: &Sched, mp: *const runtime_m::M, goid: u64, first: String) {
+        // A fatal report is being printed (a stack overflow's unwinding,
+        // say, keeps the goroutine from the runtime meanwhile): this one
+        // would only cut into it.
+        if dying() {
+            return;
+        }
         let mut text = first;
         // SAFETY: Ms are never freed; the word is atomic.
         let tid = unsafe { (*mp).host_tid.load(Ordering::Relaxed) };
@@ -585,7 +591,9 @@ impl Stall {
                          stack unavailable\n"
                     )
                 }));
-                runtime_g::throw::print(&text);
+                if !dying() {
+                    runtime_g::throw::print(&text);
+                }
             }
         });
         match spawned {
@@ -605,6 +613,12 @@ impl Stall {
             let _ = h.join();
         }
     }
+}
+
+/// Whether a fatal error's report is being printed (the process is about
+/// to exit).
+fn dying() -> bool {
+    runtime_g::throw::DYING.load(Ordering::Acquire) != 0
 }
 
 /// preemptone: port of runtime.preemptone (proc.go): asks the G running on
