@@ -168,7 +168,7 @@ fn user_path(p: &Private, addr: u64) -> Result<Vec<u8>, Fail> {
     }
 }
 
-fn user_buf(p: &Private, addr: u64, len: u64) -> Result<&'static mut [u8], Fail> {
+fn user_buf(p: &Private, addr: u64, len: u64) -> Result<sys::UserBuf, Fail> {
     sys::user_buf(p, addr, len, true)
 }
 
@@ -348,8 +348,10 @@ pub fn pipe(p: &mut Private, fds: u64) -> R {
     if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) } < 0 {
         return last_err(b"");
     }
-    out[..4].copy_from_slice(&sv[0].to_ne_bytes());
-    out[4..].copy_from_slice(&sv[1].to_ne_bytes());
+    let mut both = [0u8; 8];
+    both[..4].copy_from_slice(&sv[0].to_ne_bytes());
+    both[4..].copy_from_slice(&sv[1].to_ne_bytes());
+    out.fill(&both);
     for fd in sv {
         p.shared().set_fd_kind(fd, FdKind::Host, 0);
     }
@@ -371,15 +373,16 @@ pub fn fd2path(p: &mut Private, fd: i32, buf: u64, n: u64) -> R {
         return err("buffer too small");
     }
     let k = name.len().min(out.len() - 1);
-    out[..k].copy_from_slice(&name[..k]);
-    out[k] = 0;
+    let mut c = name[..k].to_vec();
+    c.push(0);
+    out.fill(&c);
     Ok(0)
 }
 
 /// `/dev/bintime`: wall-clock nanoseconds, clock ticks, their rate, and
 /// monotonic nanoseconds, each a big-endian 64-bit word (Go reads all
 /// four and takes the last for its monotonic clock).
-pub fn read_bintime(b: &mut [u8]) -> usize {
+pub fn bintime() -> [u8; 32] {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -388,15 +391,11 @@ pub fn read_bintime(b: &mut [u8]) -> usize {
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     let mono = (ts.tv_sec * 1_000_000_000 + ts.tv_nsec) as u64;
     let words = [sys::realtime() as u64, mono, 1_000_000_000, mono];
-    let mut n = 0;
-    for w in words {
-        if n + 8 > b.len() {
-            break;
-        }
-        b[n..n + 8].copy_from_slice(&w.to_be_bytes());
-        n += 8;
+    let mut b = [0u8; 32];
+    for (i, w) in words.into_iter().enumerate() {
+        b[8 * i..8 * i + 8].copy_from_slice(&w.to_be_bytes());
     }
-    n
+    b
 }
 
 /// Plan 9's machine-independent directory entry (stat(5)) for `st`.
@@ -437,15 +436,15 @@ fn uid_name(uid: u32) -> String {
     uid.to_string()
 }
 
-fn put_entry(out: &mut [u8], e: &[u8]) -> R {
+fn put_entry(out: sys::UserBuf, e: &[u8]) -> R {
     if out.len() < e.len() {
         // Plan 9 gives the size the entry needs in the first two bytes.
         if out.len() >= 2 {
-            out[..2].copy_from_slice(&e[..2]);
+            out.fill(&e[..2]);
         }
         return Ok(2);
     }
-    out[..e.len()].copy_from_slice(e);
+    out.fill(e);
     Ok(e.len() as i64)
 }
 

@@ -176,9 +176,62 @@ pub fn user_cstr(p: &Private, addr: u64, max: u64) -> Result<(Vec<u8>, bool), Fa
     Ok((out, false))
 }
 
-pub fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'static mut [u8], Fail> {
+/// A checked range of the binary's memory. The binary's other processes
+/// may write it at any time (data, bss and heap are shared), as they may
+/// on Plan 9, so the loader never makes a Rust reference to it: it copies
+/// bytes in and out through raw pointers, or hands the pointer to a
+/// system call.
+#[derive(Clone, Copy)]
+pub struct UserBuf {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl UserBuf {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The start, for a system call that reads or writes the range.
+    pub fn ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// A copy of the first `max` bytes (at most the range).
+    pub fn copy_out(&self, max: usize) -> Vec<u8> {
+        let n = self.len.min(max);
+        let mut v = Vec::with_capacity(n);
+        // SAFETY: the range is mapped memory of the binary (checked by
+        // user_buf), at least n bytes; v has room for n.
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.ptr, v.as_mut_ptr(), n);
+            v.set_len(n);
+        }
+        v
+    }
+
+    /// Copies `src` to the start of the range, as much as fits; returns
+    /// how much that was.
+    pub fn fill(&self, src: &[u8]) -> usize {
+        let n = self.len.min(src.len());
+        // SAFETY: the range is writable memory of the binary (checked by
+        // user_buf with `write`), at least n bytes; src is a local buffer,
+        // which cannot overlap it.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr, n) };
+        n
+    }
+}
+
+pub fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<UserBuf, Fail> {
     if len == 0 {
-        return Ok(&mut []);
+        return Ok(UserBuf {
+            ptr: core::ptr::NonNull::dangling().as_ptr(),
+            len: 0,
+        });
     }
     let ok = if write {
         writable(p, addr, len)
@@ -188,10 +241,10 @@ pub fn user_buf(p: &Private, addr: u64, len: u64, write: bool) -> Result<&'stati
     if !ok {
         return Err(Fail::BadAddr(addr, len));
     }
-    // SAFETY: the range is mapped memory of the binary (checked). The
-    // binary's other processes may write it concurrently, as they may on
-    // Plan 9; the loader only copies bytes in or out.
-    Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len as usize) })
+    Ok(UserBuf {
+        ptr: addr as *mut u8,
+        len: len as usize,
+    })
 }
 
 fn user_word(p: &Private, addr: u64) -> Result<&'static AtomicU32, Fail> {
@@ -449,8 +502,20 @@ pub fn fatal_note(p: &mut Private, what: &[u8], note: &[u8]) -> ! {
 fn pread(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
     let b = user_buf(p, buf, n, true)?;
     match p.shared().fd_kind(fd).0 {
-        FdKind::Bintime => return Ok(ns::read_bintime(b) as i64),
-        FdKind::Dir => return ns::read_dir(fd, b, off),
+        FdKind::Bintime => {
+            // Whole words only, as many as fit.
+            let words = ns::bintime();
+            return Ok(b.fill(&words[..b.len().min(32) / 8 * 8]) as i64);
+        }
+        FdKind::Dir => {
+            // Entries are built locally, then copied in (Go reads a
+            // directory in STATMAX-sized pieces; a larger read may get
+            // less, as any read may).
+            let mut local = vec![0u8; b.len().min(1 << 20)];
+            let r = ns::read_dir(fd, &mut local, off)?;
+            b.fill(&local[..r as usize]);
+            return Ok(r);
+        }
         FdKind::Note | FdKind::Ctl => return err("permission denied"),
         FdKind::Host => {}
     }
@@ -460,12 +525,12 @@ fn pread(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
         return err("interrupted");
     }
     loop {
-        // SAFETY: b is a valid writable buffer of b.len() bytes.
+        // SAFETY: b is writable memory of the binary of b.len() bytes.
         let r = unsafe {
             if off < 0 {
-                libc::read(fd, b.as_mut_ptr().cast(), b.len())
+                libc::read(fd, b.ptr().cast(), b.len())
             } else {
-                libc::pread(fd, b.as_mut_ptr().cast(), b.len(), off)
+                libc::pread(fd, b.ptr().cast(), b.len(), off)
             }
         };
         if r >= 0 {
@@ -524,20 +589,20 @@ fn wait_fd(p: &mut Private, fd: i32, ev: i16) -> bool {
 fn pwrite(p: &mut Private, fd: i32, buf: u64, n: u64, off: i64) -> R {
     let b = user_buf(p, buf, n, false)?;
     match p.shared().fd_kind(fd) {
-        (FdKind::Note, pid) => return ns::post_note(p, pid as i32, b),
-        (FdKind::Ctl, pid) => return ns::write_ctl(p, pid as i32, b),
+        (FdKind::Note, pid) => return ns::post_note(p, pid as i32, &b.copy_out(usize::MAX)),
+        (FdKind::Ctl, pid) => return ns::write_ctl(p, pid as i32, &b.copy_out(usize::MAX)),
         (FdKind::Bintime | FdKind::Dir, _) => return err("permission denied"),
         (FdKind::Host, _) => {}
     }
     if may_block(fd) && !wait_fd(p, fd, libc::POLLOUT) {
         return err("interrupted");
     }
-    // SAFETY: b is a valid buffer of b.len() bytes.
+    // SAFETY: b is readable memory of the binary of b.len() bytes.
     let r = unsafe {
         if off < 0 {
-            libc::write(fd, b.as_ptr().cast(), b.len())
+            libc::write(fd, b.ptr().cast(), b.len())
         } else {
-            libc::pwrite(fd, b.as_ptr().cast(), b.len(), off)
+            libc::pwrite(fd, b.ptr().cast(), b.len(), off)
         }
     };
     if r >= 0 {
@@ -573,7 +638,7 @@ fn seek(p: &mut Private, retp: u64, fd: i32, off: i64, whence: i64) -> R {
     if r < 0 {
         return last_err();
     }
-    out.copy_from_slice(&r.to_ne_bytes());
+    out.fill(&r.to_ne_bytes());
     Ok(0)
 }
 
@@ -608,7 +673,8 @@ fn errstr(p: &mut Private, buf: u64, n: u64) -> R {
     if n == 0 {
         return err("bad arg in system call");
     }
-    let b = user_buf(p, buf, n, true)?;
+    let ub = user_buf(p, buf, n, true)?;
+    let mut b = ub.copy_out(ERRMAX);
     // Plan 9 swaps: the caller gets the process's string and leaves its
     // own in its place.
     let mut theirs = [0u8; ERRMAX];
@@ -626,6 +692,7 @@ fn errstr(p: &mut Private, buf: u64, n: u64) -> R {
         .min(b.len() - 1);
     b[..m].copy_from_slice(&mine[..m]);
     b[m] = 0;
+    ub.fill(&b[..=m]);
     p.errstr = theirs;
     Ok(0)
 }
@@ -687,7 +754,7 @@ pub fn dispatch(p: &mut Private, uc: &mut ucontext_t) {
             if a[0] != 0
                 && let Ok(b) = user_buf(p, a[0], 8, true)
             {
-                b.copy_from_slice(&t.to_ne_bytes());
+                b.fill(&t.to_ne_bytes());
             }
             Ok(t)
         }
