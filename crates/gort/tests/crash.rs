@@ -2476,6 +2476,30 @@ fn test_spurious_wakeups_never_hang_semasleep() {
     }
 }
 
+/// Reads a spawned child's stdout up to the line that ends in `marker`
+/// (after libtest's own "test child_entry ... ", which has no newline of
+/// its own), and returns the reader for the rest. Fails with the child's
+/// stderr if its stdout ends first.
+fn wait_ready(
+    c: &mut std::process::Child,
+    marker: &str,
+) -> std::io::BufReader<std::process::ChildStdout> {
+    use std::io::{BufRead, Read};
+    let mut out = std::io::BufReader::new(c.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            let mut err = String::new();
+            c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("the child ended before it was ready:\n{err}");
+        }
+        if line.trim_end().ends_with(marker) {
+            return out;
+        }
+    }
+}
+
 /// A program whose main goroutine returns while signals arrive exits 0,
 /// with its unterminated last line of output, though its runtime runs off
 /// the process's main thread (here the test's thread): on Rust 1.95,
@@ -2492,14 +2516,7 @@ fn exit_under_signals_is_clean() {
         let mut c = test_child::Child::test("child_entry")
             .env(CASE_VAR, "exit_under_signals")
             .spawn();
-        let mut stdout = c.stdout.take().unwrap();
-        // (The test harness prints its own lines first.)
-        let mut seen = Vec::new();
-        let mut b = [0u8; 1];
-        while !seen.ends_with(b"ready\n") {
-            stdout.read_exact(&mut b).unwrap();
-            seen.push(b[0]);
-        }
+        let mut stdout = wait_ready(&mut c, "ready");
         let pid = c.id() as libc::pid_t;
         let st = loop {
             if let Some(st) = c.try_wait().unwrap() {
@@ -2553,7 +2570,7 @@ fn crash_dumps_all_threads_loop(_i: usize, c: gort::Chan<bool>) {
 // of main's thread and main never ran again).
 #[gort::test(migrating)]
 unsafe fn test_crash_dumps_all_threads() {
-    use std::io::{BufRead, Read};
+    use std::io::Read;
     if std::env::var("GORT_OS").as_deref() == Ok("plan9") {
         return;
     }
@@ -2562,20 +2579,7 @@ unsafe fn test_crash_dumps_all_threads() {
         .env("GORT_SCHED", "migrating")
         .env("GOTRACEBACK", "crash")
         .spawn();
-    let mut out = std::io::BufReader::new(c.stdout.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if out.read_line(&mut line).unwrap() == 0 {
-            let mut err = String::new();
-            c.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            panic!("the child ended before it was ready:\n{err}");
-        }
-        // libtest's "test child_entry ... " has no newline of its own.
-        if line.trim_end().ends_with("READY") {
-            break;
-        }
-    }
+    let _out = wait_ready(&mut c, "READY");
     // SAFETY: signals our own child.
     unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGQUIT) };
     let mut err = String::new();
